@@ -1,0 +1,38 @@
+# Two commands matter to a newcomer: `make demo` and `make test` (see README.md).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test test-sqlite test-postgres lint messages bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/oshbot demo --out demo-output
+
+# The suite on SQLite, then on PostgreSQL when OSHBOT_TEST_POSTGRES_URL is set.
+test: $(STAMP) lint
+	$(BIN)/python -m pytest -q
+	@if [ -n "$$OSHBOT_TEST_POSTGRES_URL" ]; then \
+		OSHBOT_TEST_DATABASE=postgres $(BIN)/python -m pytest -q; \
+	else echo "OSHBOT_TEST_POSTGRES_URL not set: PostgreSQL run skipped"; fi
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg --no-default-keywords -k _ -k N_ --no-location \
+		--sort-output --omit-header -o bot/locale/messages.pot bot handlers models scheduler reports
+	$(BIN)/pybabel update -i bot/locale/messages.pot -d bot/locale -D oshbot --no-fuzzy-matching \
+		--ignore-obsolete -w 100
+	$(BIN)/python -m bot.catalogs
+
+clean:
+	rm -rf demo-output .pytest_cache

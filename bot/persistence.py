@@ -1,0 +1,101 @@
+"""python-telegram-bot persistence in oshbot's own database.
+
+PTB ships PicklePersistence (a file beside the process); keeping conversation state in the same
+database as the domain means a deployment has one thing to back up, PostgreSQL deployments keep
+state when the container is replaced, and tests isolate it with the database. Only user data and
+conversation states are persisted; both hold JSON-safe values (ids, codes, short texts).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlmodel import select
+from telegram.ext import BasePersistence, PersistenceInput
+from telegram.ext._utils.types import ConversationDict, ConversationKey
+
+from models.db import Database
+from models.tables import BotState, utcnow
+
+USER = "user"
+CONVERSATION = "conv:"
+
+
+class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[str, Any]]):
+    def __init__(self, database: Database, *, update_interval: float = 1.0) -> None:
+        super().__init__(
+            store_data=PersistenceInput(
+                bot_data=False, chat_data=False, user_data=True, callback_data=False
+            ),
+            update_interval=update_interval,
+        )
+        self.database = database
+
+    def _rows(self, kind: str) -> list[BotState]:
+        with self.database.session() as session:
+            return list(session.exec(select(BotState).where(BotState.kind == kind)))
+
+    def _put(self, kind: str, key: str, data: Any) -> None:
+        with self.database.session() as session:
+            row = session.get(BotState, (kind, key))
+            if data is None:
+                if row is not None:
+                    session.delete(row)
+                return
+            if row is None:
+                row = BotState(kind=kind, key=key, data=data)
+            else:
+                row.data = data
+                row.updated_at = utcnow()
+            session.add(row)
+
+    async def get_user_data(self) -> dict[int, dict[str, Any]]:
+        return {int(row.key): dict(row.data or {}) for row in self._rows(USER)}
+
+    async def get_chat_data(self) -> dict[int, dict[str, Any]]:
+        return {}
+
+    async def get_bot_data(self) -> dict[str, Any]:
+        return {}
+
+    async def get_callback_data(self) -> None:
+        return None
+
+    async def get_conversations(self, name: str) -> ConversationDict:
+        return {tuple(json.loads(row.key)): row.data for row in self._rows(CONVERSATION + name)}
+
+    async def update_conversation(
+        self, name: str, key: ConversationKey, new_state: object | None
+    ) -> None:
+        self._put(CONVERSATION + name, json.dumps(list(key)), new_state)
+
+    async def update_user_data(self, user_id: int, data: dict[str, Any]) -> None:
+        self._put(USER, str(user_id), data or None)
+
+    async def update_chat_data(self, chat_id: int, data: dict[str, Any]) -> None:
+        return None
+
+    async def update_bot_data(self, data: dict[str, Any]) -> None:
+        return None
+
+    async def update_callback_data(self, data: Any) -> None:
+        return None
+
+    async def drop_chat_data(self, chat_id: int) -> None:
+        return None
+
+    async def drop_user_data(self, user_id: int) -> None:
+        self._put(USER, str(user_id), None)
+
+    async def refresh_user_data(self, user_id: int, user_data: dict[str, Any]) -> None:
+        return None
+
+    async def refresh_chat_data(self, chat_id: int, chat_data: dict[str, Any]) -> None:
+        return None
+
+    async def refresh_bot_data(self, bot_data: dict[str, Any]) -> None:
+        return None
+
+    async def flush(self) -> None:
+        return None

@@ -1,0 +1,35 @@
+"""Small rendering helpers shared by the handlers: keyboards, escaping, QR codes."""
+
+from __future__ import annotations
+
+import html
+import io
+from collections.abc import Iterable, Sequence
+
+import segno
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+MESSAGE_LIMIT = 4096
+
+
+def esc(text: object) -> str:
+    """User-supplied text inside an HTML-mode message."""
+    return html.escape(str(text), quote=False)
+
+
+def inline(rows: Iterable[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup:
+    """An inline keyboard from rows of (label, callback data)."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
+    )
+
+
+def grid(buttons: Sequence[tuple[str, str]], columns: int) -> list[list[tuple[str, str]]]:
+    return [list(buttons[i : i + columns]) for i in range(0, len(buttons), columns)]
+
+
+def qr_png(link: str) -> bytes:
+    """A QR code for printing on leaflets and showing at workshops."""
+    buffer = io.BytesIO()
+    segno.make(link, error="m").save(buffer, kind="png", scale=8, border=4)
+    return buffer.getvalue()

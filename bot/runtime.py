@@ -1,0 +1,72 @@
+"""What every handler needs from the running bot: settings, the database, the clock, and the
+language of the person it is talking to."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.i18n import Translate, normalise_language, translator
+from bot.settings import Settings
+from models.db import Database
+from models.programme import contact_by_user
+from models.tables import Contact, utcnow
+
+LANGUAGE_KEY = "lang"
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    database: Database
+    # Tests and the demo move time; production reads the wall clock.
+    clock: Callable[[], datetime] = field(default=utcnow)
+    bot_username: str | None = None
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def today(self) -> date:
+        return self.now().astimezone(self.settings.tz).date()
+
+
+def runtime(context: ContextTypes.DEFAULT_TYPE) -> Runtime:
+    return context.application.bot_data["runtime"]  # type: ignore[no-any-return]
+
+
+def user_data(context: ContextTypes.DEFAULT_TYPE) -> dict[str, Any]:
+    assert context.user_data is not None  # private chats always have a user
+    return context.user_data
+
+
+def language_of(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
+    """The person's chosen language; before they choose, the programme's default."""
+    chosen = (context.user_data or {}).get(LANGUAGE_KEY)
+    if chosen:
+        return normalise_language(chosen)
+    user = update.effective_user
+    if user is not None:
+        with runtime(context).database.session() as session:
+            contact = contact_by_user(session, user.id)
+            if contact is not None:
+                if context.user_data is not None:
+                    context.user_data[LANGUAGE_KEY] = contact.language
+                return contact.language
+    return runtime(context).settings.default_language
+
+
+def tr(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Translate:
+    return translator(language_of(update, context))
+
+
+def current_contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Contact | None:
+    user = update.effective_user
+    if user is None:
+        return None
+    with runtime(context).database.session() as session:
+        return contact_by_user(session, user.id)

@@ -1,0 +1,168 @@
+"""What works everywhere: /help, /language, /cancel, stale buttons, unknown input, and noticing
+when a person blocks or unblocks the bot."""
+
+from __future__ import annotations
+
+from telegram import ChatMember, Update
+from telegram.ext import (
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    ContextTypes,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.i18n import LANGUAGES, translator
+from bot.render import inline
+from bot.runtime import LANGUAGE_KEY, current_contact, runtime, tr, user_data
+from handlers import menu
+from models.programme import contact_by_user, mark_reachable, mark_unreachable, set_language
+
+SET_LANGUAGE = "lang:set:"
+
+
+async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    """Leaves any conversation; what was already stored stays stored."""
+    assert update.effective_message is not None
+    _ = tr(update, context)
+    contact = current_contact(update, context)
+    markup = menu.keyboard(contact.role, contact.language) if contact is not None else None
+    await update.effective_message.reply_text(
+        _("Cancelled. What would you like to do next?") if contact else _("Cancelled."),
+        reply_markup=markup,
+    )
+    return ConversationHandler.END
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    assert update.effective_message is not None
+    _ = tr(update, context)
+    contact = current_contact(update, context)
+    entries = menu.MENUS[contact.role] if contact is not None else menu.UNREGISTERED
+    lines = [f"/{entry.command} — {_(entry.description)}" for entry in entries]
+    if contact is None:
+        head = _(
+            "I help enterprises and OSH service providers follow up workplace improvements. "
+            "To join, open the invite link or scan the QR code from your OSH service provider."
+        )
+    else:
+        head = _("Here is what you can do:")
+    markup = menu.keyboard(contact.role, contact.language) if contact is not None else None
+    await update.effective_message.reply_text(head + "\n\n" + "\n".join(lines), reply_markup=markup)
+
+
+async def language_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    assert update.effective_message is not None
+    _ = tr(update, context)
+    await update.effective_message.reply_text(
+        _("Which language would you like?"),
+        reply_markup=inline(
+            [[("Tiếng Việt", SET_LANGUAGE + "vi"), ("English", SET_LANGUAGE + "en")]]
+        ),
+    )
+
+
+async def language_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    assert query is not None and query.data is not None and update.effective_user is not None
+    language = query.data.removeprefix(SET_LANGUAGE)
+    if language not in LANGUAGES:
+        await query.answer()
+        return
+    user_data(context)[LANGUAGE_KEY] = language
+    _ = translator(language)
+    with runtime(context).database.session() as session:
+        contact = contact_by_user(session, update.effective_user.id)
+        if contact is not None:
+            set_language(session, contact, language)
+    await query.answer()
+    await query.edit_message_text(_("Language: English"))
+    if contact is not None and update.effective_chat is not None:
+        await query.message.reply_text(  # type: ignore[union-attr]
+            _("Done. I will write to you in English from now on."),
+            reply_markup=menu.keyboard(contact.role, language),
+        )
+        await menu.set_role_commands(context.bot, update.effective_chat.id, contact.role, language)
+
+
+async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A button of a finished conversation, an old message, or data that was tampered with."""
+    assert update.callback_query is not None
+    await update.callback_query.answer(
+        tr(update, context)("This button is no longer active."), show_alert=False
+    )
+
+
+async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    assert update.effective_message is not None
+    _ = tr(update, context)
+    await update.effective_message.reply_text(
+        _("I do not know that command. Send /help to see what you can do.")
+    )
+
+
+async def anything_else(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A message outside any conversation: point to the menu instead of staying silent."""
+    assert update.effective_message is not None
+    _ = tr(update, context)
+    contact = current_contact(update, context)
+    if contact is None:
+        text = _(
+            "To join, please open the invite link or scan the QR code that your OSH service "
+            "provider gave you."
+        )
+        await update.effective_message.reply_text(text)
+        return
+    await update.effective_message.reply_text(
+        _("Please choose from the menu below, or send /help."),
+        reply_markup=menu.keyboard(contact.role, contact.language),
+    )
+
+
+async def reachability(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Blocking the bot makes the person unreachable before the next broadcast fails on them."""
+    change = update.my_chat_member
+    if change is None or change.chat.type != "private":
+        return
+    rt = runtime(context)
+    with rt.database.session() as session:
+        if change.new_chat_member.status in (ChatMember.BANNED, ChatMember.LEFT):
+            mark_unreachable(session, change.from_user.id, now=rt.now())
+            return
+        contact = contact_by_user(session, change.from_user.id)
+        if contact is not None:
+            mark_reachable(session, contact, chat_id=change.chat.id)
+
+
+async def seen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Any message from a registered person proves that the bot can reach them again."""
+    if update.effective_user is None or update.effective_chat is None:
+        return
+    with runtime(context).database.session() as session:
+        contact = contact_by_user(session, update.effective_user.id)
+        if contact is not None and contact.unreachable_at is not None:
+            mark_reachable(session, contact, chat_id=update.effective_chat.id)
+
+
+def late_handlers() -> list:  # type: ignore[type-arg]
+    """Handlers that answer what no journey took; registered after every journey."""
+    return [
+        CommandHandler("help", help_command),
+        MessageHandler(menu.button(menu.HELP), help_command),
+        CommandHandler("language", language_command),
+        MessageHandler(menu.button(menu.LANGUAGE), language_command),
+        CallbackQueryHandler(language_chosen, pattern=f"^{SET_LANGUAGE}"),
+        CommandHandler("cancel", cancel),
+        MessageHandler(filters.COMMAND, unknown_command),
+        CallbackQueryHandler(stale_button),
+        MessageHandler(filters.ALL, anything_else),
+    ]
+
+
+def tracking_handlers() -> list:  # type: ignore[type-arg]
+    return [
+        ChatMemberHandler(reachability, ChatMemberHandler.MY_CHAT_MEMBER),
+        MessageHandler(filters.ALL, seen),
+    ]

@@ -1,0 +1,385 @@
+"""The stored domain: every table of oshbot.
+
+Timestamps are stored in UTC and come back timezone-aware on every database (see `UTCDateTime`);
+conversion to the programme's time zone happens only when rendering.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on SQLite (which keeps no zone) and PostgreSQL alike."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; oshbot stores timezone-aware UTC only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def ts(*, nullable: bool = True, index: bool = False, default: bool = False) -> Any:
+    """A UTC timestamp column."""
+    if default:
+        return Field(
+            default_factory=utcnow,
+            sa_column=sa.Column(UTCDateTime(), nullable=False, index=index),
+        )
+    return Field(default=None, sa_column=sa.Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+def json_col(default: Any) -> Any:
+    return Field(default_factory=default, sa_column=sa.Column(sa.JSON(), nullable=False))
+
+
+class Role(StrEnum):
+    COORDINATOR = "coordinator"
+    STAFF = "staff"
+    EMPLOYER = "employer"
+    WORKER = "worker"
+    PARTNER = "partner"
+
+
+class ConsentPurpose(StrEnum):
+    FOLLOWUP = "followup"
+    TIPS = "tips"
+    NAMING = "naming"
+
+
+class ReviewStatus(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    VERIFIED = "verified"
+    GOOD_PRACTICE = "good_practice"
+    WITHDRAWN = "withdrawn"
+
+
+class ShareConsent(StrEnum):
+    NAMED = "named"
+    ANONYMOUS = "anonymous"
+    NO = "no"
+
+
+class VisitStatus(StrEnum):
+    PLANNED = "planned"
+    PROPOSED = "proposed"
+    CONFIRMED = "confirmed"
+    DONE = "done"
+    MISSED = "missed"
+    CANCELLED = "cancelled"
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class Provider(SQLModel, table=True):
+    """An OSH service provider: provincial OSH centre, health service, trade union, consultant."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    province_code: str | None = Field(default=None, max_length=40)
+    phone: str | None = Field(default=None, max_length=40)
+    email: str | None = Field(default=None, max_length=200)
+    active: bool = True
+    created_at: datetime = ts(default=True)
+
+
+class Enterprise(SQLModel, table=True):
+    """A participating SME."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    provider_id: int = Field(foreign_key="provider.id", index=True)
+    name: str = Field(max_length=200)
+    sector_code: str = Field(max_length=40, index=True)
+    province_code: str = Field(max_length=40, index=True)
+    workers: int = Field(ge=1)
+    intervention_date: date
+    created_at: datetime = ts(default=True)
+
+
+class Contact(SQLModel, table=True):
+    """A person the bot talks to. Staff and partners belong to a provider, employers and
+    workers to an enterprise, coordinators to the whole programme.
+
+    `telegram_user_id` is nulled when the person asks to be erased; the row stays so that
+    the enterprise keeps its reports without the person.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    telegram_user_id: int | None = Field(
+        default=None, sa_column=sa.Column(sa.BigInteger(), unique=True, nullable=True)
+    )
+    chat_id: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger(), nullable=True))
+    display_name: str | None = Field(default=None, max_length=200)
+    username: str | None = Field(default=None, max_length=64)
+    role: Role = Field(sa_column=sa.Column(sa.String(20), nullable=False, index=True))
+    provider_id: int | None = Field(default=None, foreign_key="provider.id", index=True)
+    enterprise_id: int | None = Field(default=None, foreign_key="enterprise.id", index=True)
+    language: str = Field(default="vi", max_length=5)
+    registered_at: datetime = ts(default=True)
+    opted_out_at: datetime | None = ts()
+    unreachable_at: datetime | None = ts()
+    erased_at: datetime | None = ts()
+
+
+class Consent(SQLModel, table=True):
+    """One grant of consent for one purpose; withdrawal keeps the row and sets `withdrawn_at`."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = Field(foreign_key="contact.id", index=True)
+    purpose: ConsentPurpose = Field(sa_column=sa.Column(sa.String(20), nullable=False))
+    text_version: str = Field(max_length=20)
+    language: str = Field(max_length=5)
+    granted_at: datetime = ts(default=True)
+    withdrawn_at: datetime | None = ts()
+
+
+class Invite(SQLModel, table=True):
+    """A deep-link code carrying a role. Coordinator and staff codes are single-use."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=64, unique=True)
+    role: Role = Field(sa_column=sa.Column(sa.String(20), nullable=False))
+    provider_id: int | None = Field(default=None, foreign_key="provider.id")
+    enterprise_id: int | None = Field(default=None, foreign_key="enterprise.id", index=True)
+    created_by_id: int | None = Field(default=None, foreign_key="contact.id")
+    created_at: datetime = ts(default=True)
+    expires_at: datetime = ts(nullable=False)
+    max_uses: int | None = None
+    uses: int = 0
+    revoked_at: datetime | None = ts()
+
+
+class Improvement(SQLModel, table=True):
+    """A workplace improvement reported by an enterprise, with its risk before and after."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    enterprise_id: int = Field(foreign_key="enterprise.id", index=True)
+    reporter_id: int | None = Field(default=None, foreign_key="contact.id")
+    area_code: str | None = Field(default=None, max_length=40, index=True)
+    description: str | None = Field(default=None, max_length=1000)
+    photo_before_file_id: str | None = Field(default=None, max_length=200)
+    photo_before_path: str | None = Field(default=None, max_length=300)
+    photo_after_file_id: str | None = Field(default=None, max_length=200)
+    photo_after_path: str | None = Field(default=None, max_length=300)
+    cost_vnd: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger()))
+    cost_band: str | None = Field(default=None, max_length=20)
+    workers_benefiting: int | None = None
+    risk_before_likelihood: int | None = None
+    risk_before_severity: int | None = None
+    risk_before_score: int | None = None
+    risk_after_likelihood: int | None = None
+    risk_after_severity: int | None = None
+    risk_after_score: int | None = None
+    share_consent: ShareConsent | None = Field(default=None, sa_column=sa.Column(sa.String(20)))
+    status: ReviewStatus = Field(
+        default=ReviewStatus.DRAFT,
+        sa_column=sa.Column(sa.String(20), nullable=False, index=True),
+    )
+    public_text: str | None = Field(default=None, max_length=1000)
+    reviewed_by_id: int | None = Field(default=None, foreign_key="contact.id")
+    reviewed_at: datetime | None = ts()
+    created_at: datetime = ts(default=True)
+    submitted_at: datetime | None = ts(index=True)
+    updated_at: datetime = ts(default=True)
+    source: str = Field(default="telegram", max_length=20)
+
+
+class SurveyRound(SQLModel, table=True):
+    """A follow-up round of an enterprise (1, 2, ...), usually opened after a revisit."""
+
+    __table_args__ = (sa.UniqueConstraint("enterprise_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    enterprise_id: int = Field(foreign_key="enterprise.id", index=True)
+    number: int
+    visit_id: int | None = Field(default=None, foreign_key="visit.id")
+    opened_at: datetime = ts(default=True)
+    closed_at: datetime | None = ts()
+
+
+class SurveyResponse(SQLModel, table=True):
+    """One filled-in questionnaire. Worker responses carry no contact: only a keyed hash that
+    stops double answers within a round (`respondent_key`), which staff never see."""
+
+    __table_args__ = (sa.UniqueConstraint("round_id", "questionnaire", "respondent_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: int | None = Field(default=None, foreign_key="surveyround.id", index=True)
+    event_id: int | None = Field(default=None, foreign_key="event.id", index=True)
+    questionnaire: str = Field(max_length=40)
+    contact_id: int | None = Field(default=None, foreign_key="contact.id")
+    respondent_key: str = Field(max_length=64)
+    started_at: datetime = ts(default=True)
+    completed_at: datetime | None = ts()
+
+
+class SurveyAnswer(SQLModel, table=True):
+    """One answer; a multiple choice stores one row per chosen option, so that SQL counts."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    response_id: int = Field(foreign_key="surveyresponse.id", index=True)
+    question_id: str = Field(max_length=40)
+    value_int: int | None = None
+    value_text: str | None = Field(default=None, max_length=1000)
+    answered_at: datetime = ts(default=True)
+
+
+class Visit(SQLModel, table=True):
+    """A planned revisit of an enterprise by its provider."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    enterprise_id: int = Field(foreign_key="enterprise.id", index=True)
+    offset_months: int | None = None
+    due_on: date = Field(index=True)
+    status: VisitStatus = Field(
+        default=VisitStatus.PLANNED,
+        sa_column=sa.Column(sa.String(20), nullable=False, index=True),
+    )
+    scheduled_at: datetime | None = ts()
+    staff_id: int | None = Field(default=None, foreign_key="contact.id")
+    confirmed_at: datetime | None = ts()
+    done_at: datetime | None = ts()
+    notes: str | None = Field(default=None, max_length=1000)
+    created_at: datetime = ts(default=True)
+
+
+class Event(SQLModel, table=True):
+    """A provider meeting, an achievement workshop or a training."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    provider_id: int | None = Field(default=None, foreign_key="provider.id", index=True)
+    kind: str = Field(max_length=30)
+    title: str = Field(max_length=200)
+    starts_at: datetime = ts(nullable=False)
+    place: str | None = Field(default=None, max_length=300)
+    latitude: float | None = None
+    longitude: float | None = None
+    agenda: str | None = Field(default=None, max_length=2000)
+    audience: dict[str, Any] = json_col(dict)
+    checkin_code: str = Field(max_length=64, unique=True)
+    status: str = Field(default="planned", max_length=20)
+    created_by_id: int | None = Field(default=None, foreign_key="contact.id")
+    created_at: datetime = ts(default=True)
+
+
+class Rsvp(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("event_id", "contact_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="event.id", index=True)
+    contact_id: int = Field(foreign_key="contact.id", index=True)
+    answer: str | None = Field(default=None, max_length=10)
+    answered_at: datetime | None = ts()
+    attended_at: datetime | None = ts()
+    checkin_method: str | None = Field(default=None, max_length=10)
+
+
+class Tip(SQLModel, table=True):
+    """A monthly tip: from the content library, or from a shared good practice."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=60, unique=True)
+    area_code: str = Field(max_length=40, index=True)
+    sectors: list[str] = json_col(list)
+    title_vi: str = Field(max_length=200)
+    title_en: str = Field(max_length=200)
+    body_vi: str = Field(max_length=2000)
+    body_en: str = Field(max_length=2000)
+    improvement_id: int | None = Field(default=None, foreign_key="improvement.id")
+    active: bool = True
+
+
+class TipDelivery(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("contact_id", "tip_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    tip_id: int = Field(foreign_key="tip.id")
+    contact_id: int = Field(foreign_key="contact.id", index=True)
+    period: str = Field(max_length=7)
+    created_at: datetime = ts(default=True)
+
+
+class Broadcast(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    provider_id: int | None = Field(default=None, foreign_key="provider.id")
+    created_by_id: int | None = Field(default=None, foreign_key="contact.id")
+    text: str | None = Field(default=None, max_length=4000)
+    photo_path: str | None = Field(default=None, max_length=300)
+    improvement_id: int | None = Field(default=None, foreign_key="improvement.id")
+    audience: dict[str, Any] = json_col(dict)
+    status: str = Field(default="draft", max_length=20)
+    created_at: datetime = ts(default=True)
+    confirmed_at: datetime | None = ts()
+    finished_at: datetime | None = ts()
+
+
+class Outbox(SQLModel, table=True):
+    """Every message the bot sends on its own initiative, keyed so that it is sent once."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=200, unique=True)
+    contact_id: int | None = Field(default=None, foreign_key="contact.id", index=True)
+    chat_id: int = Field(sa_column=sa.Column(sa.BigInteger(), nullable=False))
+    kind: str = Field(max_length=30)
+    payload: dict[str, Any] = json_col(dict)
+    priority: int = 0
+    not_before: datetime = ts(default=True)
+    status: OutboxStatus = Field(
+        default=OutboxStatus.PENDING,
+        sa_column=sa.Column(sa.String(20), nullable=False, index=True),
+    )
+    attempts: int = 0
+    last_error: str | None = Field(default=None, max_length=500)
+    telegram_message_id: int | None = None
+    broadcast_id: int | None = Field(default=None, foreign_key="broadcast.id", index=True)
+    created_at: datetime = ts(default=True)
+    sent_at: datetime | None = ts()
+
+
+class AuditLog(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = ts(default=True, index=True)
+    actor_id: int | None = Field(default=None, foreign_key="contact.id")
+    action: str = Field(max_length=60)
+    subject_type: str | None = Field(default=None, max_length=40)
+    subject_id: int | None = None
+    details: dict[str, Any] = json_col(dict)
+
+
+class BotState(SQLModel, table=True):
+    """python-telegram-bot persistence (conversation states, user and chat data) as JSON rows,
+    so that a restart resumes conversations from the same database as the domain."""
+
+    __tablename__ = "bot_state"
+
+    kind: str = Field(primary_key=True, max_length=20)
+    key: str = Field(primary_key=True, max_length=200)
+    data: Any = Field(sa_column=sa.Column(sa.JSON(), nullable=True))
+    updated_at: datetime = ts(default=True)

@@ -1,0 +1,222 @@
+"""Shared fixtures: a fresh database per test (SQLite or PostgreSQL), and a world in which the
+real Application talks to the in-process Bot API sandbox.
+
+OSHBOT_TEST_DATABASE=postgres runs everything on PostgreSQL at OSHBOT_TEST_POSTGRES_URL; each
+test gets its own database cloned from a migrated template, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from telegram import Update
+from telegram.ext import Application, ContextTypes
+
+from bot.app import build_application
+from bot.sandbox import FakeClock, Sandbox, SandboxUser, SentMessage
+from bot.settings import Settings
+from models.db import Database, make_engine, upgrade
+
+POSTGRES = os.environ.get("OSHBOT_TEST_DATABASE") == "postgres"
+POSTGRES_URL = os.environ.get(
+    "OSHBOT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def _with_database(url: str, name: str) -> str:
+    return sa.engine.make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def template_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated database that every test copies, so migrations run once per session."""
+    if not POSTGRES:
+        path = tmp_path_factory.mktemp("template") / "template.db"
+        engine = make_engine(f"sqlite:///{path}")
+        upgrade(engine)
+        engine.dispose()
+        yield str(path)
+        return
+    name = f"oshbot_tpl_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    engine = make_engine(_with_database(POSTGRES_URL, name))
+    upgrade(engine)
+    engine.dispose()
+    yield name
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+@pytest.fixture
+def database_url(template_database: str, tmp_path: Path) -> Iterator[str]:
+    if not POSTGRES:
+        target = tmp_path / "oshbot.db"
+        shutil.copy(template_database, target)
+        yield f"sqlite:///{target}"
+        return
+    name = f"oshbot_t_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
+    yield _with_database(POSTGRES_URL, name)
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[Database]:
+    db = Database(database_url)
+    yield db
+    db.dispose()
+
+
+class Clock:
+    """The programme's clock in tests: moves only when a test moves it."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@dataclass
+class World:
+    """A running bot and the people who talk to it."""
+
+    sandbox: Sandbox
+    settings: Settings
+    database: Database
+    clock: Clock
+    api_clock: FakeClock
+    application: Application = field(init=False)  # type: ignore[type-arg]
+    errors: list[BaseException] = field(default_factory=list)
+
+    async def start(self) -> None:
+        self.application = build_application(
+            self.settings,
+            database=self.database,
+            request=self.sandbox.make_request(),
+            get_updates_request=self.sandbox.make_request(),
+            clock=self.clock,
+        )
+
+        async def collect(_: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+            assert context.error is not None
+            self.errors.append(context.error)
+
+        self.application.add_error_handler(collect)
+        await self.application.initialize()
+        if self.application.post_init is not None:
+            await self.application.post_init(self.application)
+
+    async def restart(self) -> None:
+        """What a process restart does: state is flushed and read back by a new Application."""
+        await self.stop()
+        await self.start()
+
+    async def stop(self) -> None:
+        await self.application.update_persistence()
+        await self.application.shutdown()
+
+    async def deliver(self) -> None:
+        """Hands every update users produced to the Application, like polling would."""
+        for raw in self.sandbox.take_updates():
+            await self.application.process_update(Update.de_json(raw, self.application.bot))
+
+    def user(self, user_id: int, name: str = "An", language_code: str = "vi") -> Person:
+        return Person(self, self.sandbox.user(user_id, name, language_code=language_code))
+
+
+@dataclass
+class Person:
+    """A user in the sandbox who waits a few seconds between actions, as people do."""
+
+    world: World
+    account: SandboxUser
+
+    @property
+    def id(self) -> int:
+        return int(self.account.user_id)
+
+    async def _act(self, produce: Any) -> SentMessage | None:
+        self.world.api_clock.advance(5)
+        before = len(self.account.messages())
+        produce()
+        await self.world.deliver()
+        after = self.account.messages()
+        return after[-1] if len(after) > before else None
+
+    async def say(self, text: str) -> SentMessage | None:
+        if text.startswith("/"):
+            command, *args = text.split(maxsplit=1)
+            return await self._act(lambda: self.account.send_command(command, *args))
+        return await self._act(lambda: self.account.send_text(text))
+
+    async def send(self, kind: str, *args: Any) -> SentMessage | None:
+        return await self._act(lambda: getattr(self.account, f"send_{kind}")(*args))
+
+    async def press(self, label: str, message: SentMessage | None = None) -> SentMessage | None:
+        """Presses the button whose label contains `label` on `message` (default: the newest
+        message that has such a button)."""
+        candidates = [message] if message else list(reversed(self.account.messages()))
+        for candidate in candidates:
+            for text, data in self.account.buttons(candidate):
+                if label in text and data is not None:
+                    press = partial(self.account.press, candidate.message_id, data)
+                    return await self._act(press)
+        raise AssertionError(f"no button {label!r}; last: {self.last_text()!r}")
+
+    async def press_data(self, message_id: int, data: str) -> SentMessage | None:
+        return await self._act(lambda: self.account.press(message_id, data, strict=False))
+
+    def last_text(self) -> str:
+        messages = self.account.messages()
+        if not messages:
+            return ""
+        last = messages[-1]
+        return last.plain or last.caption or ""
+
+    def texts(self) -> list[str]:
+        return [m.plain or m.caption or "" for m in self.account.messages()]
+
+    def answers(self) -> list[str | None]:
+        return self.account.answers()
+
+
+START = datetime(2027, 3, 1, 2, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def world(database: Database, tmp_path: Path) -> AsyncIterator[World]:
+    sandbox = Sandbox(clock=(api_clock := FakeClock()))
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        token=sandbox.token,
+        database_url=database.url,
+        api_base_url="http://sandbox/bot",
+        data_dir=tmp_path / "data",
+        bot_username=None,
+    )
+    created = World(sandbox, settings, database, Clock(START), api_clock)
+    await created.start()
+    yield created
+    await created.stop()
+    assert not created.errors, f"handlers raised: {created.errors!r}"
