@@ -59,18 +59,17 @@ DRAFT = "enterprise_draft"
 PROVIDER_DRAFT = "provider_draft"
 
 
-def error_text(_: Translate, error: ProgrammeError) -> str:
+def error_text(_: Translate, error: ProgrammeError, language: str = "vi") -> str:
+    limit = format_number(error.details.get("limit", 0), language)
     texts = {
         "name_too_short": _("The name is too short. Please type at least 2 characters."),
         "name_too_long": _(
-            "The name is too long: at most {limit} characters, please.",
-            limit=error.details.get("limit", 0),
+            "The name is too long: at most {limit} characters, please.", limit=limit
         ),
         "workers_not_number": _("Please type the number of workers as a whole number, e.g. 25."),
         "workers_too_few": _("An enterprise has at least 1 worker. Please type the number again."),
         "workers_too_many": _(
-            "That is more than {limit} workers. Please check the number.",
-            limit=error.details.get("limit", 0),
+            "That is more than {limit} workers. Please check the number.", limit=limit
         ),
         "date_invalid": _("Please type the date as day/month/year, e.g. 15/03/2026."),
         "date_in_future": _(
@@ -331,9 +330,8 @@ async def enterprise_sector(update: Update, context: ContextTypes.DEFAULT_TYPE) 
 
 async def sector_reprompt(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
     assert update.effective_message is not None
-    await update.effective_message.reply_text(
-        tr(update, context)("Please choose a sector with the buttons.")
-    )
+    _ = tr(update, context)
+    await update.effective_message.reply_text(_("Please choose a sector with the buttons."))
     return await ask_sector(update, context)
 
 
@@ -345,9 +343,8 @@ async def enterprise_province(update: Update, context: ContextTypes.DEFAULT_TYPE
     if "workers" in draft(context):
         return await show_summary(update, context)
     assert update.effective_chat is not None
-    await context.bot.send_message(
-        update.effective_chat.id, tr(update, context)("How many workers does it have?")
-    )
+    _ = tr(update, context)
+    await context.bot.send_message(update.effective_chat.id, _("How many workers does it have?"))
     return ENT_WORKERS
 
 
@@ -358,7 +355,7 @@ async def enterprise_workers(update: Update, context: ContextTypes.DEFAULT_TYPE)
     try:
         draft(context)["workers"] = parse_workers(message.text or "")
     except ProgrammeError as error:
-        await message.reply_text(error_text(_, error))
+        await message.reply_text(error_text(_, error, language_of(update, context)))
         return ENT_WORKERS
     if "date" in draft(context):
         return await show_summary(update, context)
@@ -472,11 +469,10 @@ async def enterprise_cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) 
 
 async def confirm_reprompt(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
     assert update.effective_message is not None
+    _ = tr(update, context)
     if update.callback_query is not None:
-        await update.callback_query.answer(tr(update, context)("This button is no longer active."))
-    await update.effective_message.reply_text(
-        tr(update, context)("Please press ✅ Save or ✖ Cancel.")
-    )
+        await update.callback_query.answer(_("This button is no longer active."))
+    await update.effective_message.reply_text(_("Please press ✅ Save or ✖ Cancel."))
     return ENT_CONFIRM_STATE
 
 
@@ -587,7 +583,8 @@ def handlers_list() -> list:  # type: ignore[type-arg]
 
     async def text_please(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         assert update.effective_message is not None
-        await update.effective_message.reply_text(tr(update, context)("Please answer with text."))
+        _ = tr(update, context)
+        await update.effective_message.reply_text(_("Please answer with text."))
 
     def keep(state: str):  # type: ignore[no-untyped-def]
         async def _keep(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:

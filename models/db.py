@@ -33,11 +33,18 @@ def make_engine(url: str) -> sa.Engine:
 
         @sa.event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+            # pysqlite starts transactions lazily at the first write, which releases a
+            # SAVEPOINT taken before it for good; SQLAlchemy's recipe: begin explicitly.
+            dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             # WAL lets the scheduler read while a handler writes; foreign keys are off by default.
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
+
+        @sa.event.listens_for(engine, "begin")
+        def _sqlite_begin(connection):  # type: ignore[no-untyped-def]
+            connection.exec_driver_sql("BEGIN")
 
         return engine
     return sa.create_engine(url, pool_pre_ping=True)

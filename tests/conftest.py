@@ -13,17 +13,15 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from telegram import Update
 from telegram.ext import Application, ContextTypes
 
 from bot.app import build_application
-from bot.sandbox import FakeClock, Sandbox, SandboxUser, SentMessage
+from bot.playback import Person, Stage
+from bot.sandbox import FakeClock, Sandbox
 from bot.settings import Settings
 from models.db import Database, make_engine, upgrade
 
@@ -108,6 +106,7 @@ class World:
     api_clock: FakeClock
     application: Application = field(init=False)  # type: ignore[type-arg]
     errors: list[BaseException] = field(default_factory=list)
+    stage: Stage = field(init=False)
 
     async def start(self) -> None:
         self.application = build_application(
@@ -123,6 +122,11 @@ class World:
             self.errors.append(context.error)
 
         self.application.add_error_handler(collect)
+        # People keep talking to the same stage across a restart; only the bot behind it changes.
+        if hasattr(self, "stage"):
+            self.stage.application = self.application
+        else:
+            self.stage = Stage(self.sandbox, self.application, api_clock=self.api_clock)
         await self.application.initialize()
         if self.application.post_init is not None:
             await self.application.post_init(self.application)
@@ -137,68 +141,10 @@ class World:
         await self.application.shutdown()
 
     async def deliver(self) -> None:
-        """Hands every update users produced to the Application, like polling would."""
-        for raw in self.sandbox.take_updates():
-            await self.application.process_update(Update.de_json(raw, self.application.bot))
+        await self.stage.deliver()
 
     def user(self, user_id: int, name: str = "An", language_code: str = "vi") -> Person:
-        return Person(self, self.sandbox.user(user_id, name, language_code=language_code))
-
-
-@dataclass
-class Person:
-    """A user in the sandbox who waits a few seconds between actions, as people do."""
-
-    world: World
-    account: SandboxUser
-
-    @property
-    def id(self) -> int:
-        return int(self.account.user_id)
-
-    async def _act(self, produce: Any) -> SentMessage | None:
-        self.world.api_clock.advance(5)
-        before = len(self.account.messages())
-        produce()
-        await self.world.deliver()
-        after = self.account.messages()
-        return after[-1] if len(after) > before else None
-
-    async def say(self, text: str) -> SentMessage | None:
-        if text.startswith("/"):
-            command, *args = text.split(maxsplit=1)
-            return await self._act(lambda: self.account.send_command(command, *args))
-        return await self._act(lambda: self.account.send_text(text))
-
-    async def send(self, kind: str, *args: Any) -> SentMessage | None:
-        return await self._act(lambda: getattr(self.account, f"send_{kind}")(*args))
-
-    async def press(self, label: str, message: SentMessage | None = None) -> SentMessage | None:
-        """Presses the button whose label contains `label` on `message` (default: the newest
-        message that has such a button)."""
-        candidates = [message] if message else list(reversed(self.account.messages()))
-        for candidate in candidates:
-            for text, data in self.account.buttons(candidate):
-                if label in text and data is not None:
-                    press = partial(self.account.press, candidate.message_id, data)
-                    return await self._act(press)
-        raise AssertionError(f"no button {label!r}; last: {self.last_text()!r}")
-
-    async def press_data(self, message_id: int, data: str) -> SentMessage | None:
-        return await self._act(lambda: self.account.press(message_id, data, strict=False))
-
-    def last_text(self) -> str:
-        messages = self.account.messages()
-        if not messages:
-            return ""
-        last = messages[-1]
-        return last.plain or last.caption or ""
-
-    def texts(self) -> list[str]:
-        return [m.plain or m.caption or "" for m in self.account.messages()]
-
-    def answers(self) -> list[str | None]:
-        return self.account.answers()
+        return self.stage.person(user_id, name, language_code)
 
 
 START = datetime(2027, 3, 1, 2, 0, tzinfo=UTC)

@@ -1,0 +1,394 @@
+"""Bulk import of enterprises from the spreadsheet a provider already keeps.
+
+Providers arrive with their list of trained enterprises in Excel or as a CSV export; typing each
+one into the bot would be the reason they never start. The file is checked row by row with the
+same domain rules as the bot's own dialogue (`models.programme`), so an imported enterprise is
+indistinguishable from a typed one, and every refused row is reported with the line number the
+person sees in their spreadsheet so they can fix it and upload the same file again: rows already
+imported come back as "duplicate" instead of being created twice.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import unicodedata
+import zipfile
+from collections.abc import Generator, Iterator, Mapping, Sequence
+from contextlib import closing
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import sqlalchemy as sa
+from openpyxl import load_workbook
+from openpyxl.utils.datetime import from_excel
+from openpyxl.utils.exceptions import InvalidFileException
+from sqlmodel import Session, select
+
+from models import content
+from models.programme import (
+    EnterpriseDraft,
+    ProgrammeError,
+    add_enterprise,
+    clean_name,
+    parse_day,
+    parse_workers,
+)
+from models.tables import AuditLog, Enterprise, Provider
+
+SUFFIXES = (".csv", ".xlsx")
+
+# Column -> what it holds; quoted in the README, so it speaks to the person preparing the file.
+IMPORT_COLUMNS: Mapping[str, str] = MappingProxyType(
+    {
+        "name": "Enterprise name, 2 to 200 characters.",
+        "sector": "Sector: its code (e.g. garment) or its Vietnamese or English name; "
+        "accents and case do not matter.",
+        "province": "Province or centrally-run city, by name with or without accents, by code, "
+        "or by the name of a province merged into it in 2025.",
+        "workers": "Number of workers, a whole number of at least 1 (1.200 and 1,200 are read "
+        "as twelve hundred).",
+        "intervention_date": "Day of the training or intervention: dd/mm/yyyy, yyyy-mm-dd or an "
+        "Excel date cell; not in the future.",
+    }
+)
+
+# Headers accepted for each column. Matched after `content.fold`, so case, accents, spaces and
+# underscores do not matter: "Số lao động", "so_lao_dong" and "SO LAO DONG" are one header.
+COLUMN_HEADERS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "name": (
+            "name",
+            "enterprise",
+            "enterprise name",
+            "tên",
+            "tên doanh nghiệp",
+            "doanh nghiệp",
+        ),
+        "sector": ("sector", "ngành", "ngành nghề", "lĩnh vực"),
+        "province": ("province", "tỉnh", "tỉnh thành", "tỉnh thành phố", "tỉnh/thành phố"),
+        "workers": ("workers", "number of workers", "số lao động", "lao động", "số công nhân"),
+        "intervention_date": (
+            "intervention_date",
+            "date",
+            "training date",
+            "ngày tập huấn",
+            "ngày can thiệp",
+        ),
+    }
+)
+
+_HEADER_INDEX = {
+    content.fold(header): column for column, headers in COLUMN_HEADERS.items() for header in headers
+}
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem with one row. A row with several problems gives several errors, so that
+    the person can fix the whole row at once instead of re-uploading once per mistake."""
+
+    line: int
+    code: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ImportReport:
+    created: list[int] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    skipped_blank: int = 0
+
+    @property
+    def failed_lines(self) -> list[int]:
+        return sorted({error.line for error in self.errors})
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+
+Cell = str | int | float | date | None
+Row = tuple[int, Sequence[Cell]]  # line number as the person sees it, and the cells
+
+
+def _read_csv(path: Path) -> Generator[Row, None, None]:
+    # utf-8-sig drops the BOM that Excel puts in front of "CSV UTF-8" files, and reads
+    # BOM-less files unchanged.
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ProgrammeError("import_unreadable", reason="encoding") from error
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    # Vietnamese Excel writes ";" (the comma is the decimal sign there). Judged on the header
+    # alone, because commas inside enterprise names would sway a guess made on the data.
+    delimiter = ";" if first.count(";") > first.count(",") else ","
+    # newline="" hands line ends to the csv module, which needs them for quoted multi-line cells.
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    start = 1
+    for cells in reader:
+        # A quoted cell may span lines; the person looks for the row where it begins.
+        yield start, cells
+        start = reader.line_num + 1
+
+
+def _read_xlsx(path: Path) -> Generator[Row, None, None]:
+    try:
+        # data_only: a formula cell gives its last computed value, not the formula text.
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as error:
+        raise ProgrammeError("import_unreadable", reason="xlsx") from error
+    try:
+        sheet = workbook.worksheets[0]
+        # Some programs write a wrong sheet size; trusting it would cut rows off silently.
+        sheet.reset_dimensions()
+        # min_row=1 makes openpyxl pad skipped rows, so the count matches Excel's row numbers.
+        yield from enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1)
+    finally:
+        workbook.close()
+
+
+def _rows(path: Path) -> Generator[Row, None, None]:
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return _read_csv(path)
+    if suffix == ".xlsx":
+        return _read_xlsx(path)
+    raise ProgrammeError("import_format", suffix=suffix, accepted=list(SUFFIXES))
+
+
+def _is_blank(cells: Sequence[Cell]) -> bool:
+    return all(cell is None or (isinstance(cell, str) and not cell.strip()) for cell in cells)
+
+
+def _find_header(rows: Iterator[Row]) -> dict[str, int]:
+    """Column -> position, from the first row that is not blank (the rows are consumed up to it;
+    blank lines above the header are layout, not rows left out)."""
+    for _line, cells in rows:
+        if not _is_blank(cells):
+            return _header(cells)
+    raise ProgrammeError("import_columns", missing=list(IMPORT_COLUMNS))
+
+
+def _header(cells: Sequence[Cell]) -> dict[str, int]:
+    """Column -> position; the first of two cells with the same meaning wins."""
+    positions: dict[str, int] = {}
+    for position, cell in enumerate(cells):
+        column = _HEADER_INDEX.get(content.fold(str(cell))) if cell is not None else None
+        if column is not None and column not in positions:
+            positions[column] = position
+    missing = [column for column in IMPORT_COLUMNS if column not in positions]
+    if missing:
+        raise ProgrammeError("import_columns", missing=missing)
+    return positions
+
+
+# -- one row ---------------------------------------------------------------------------------
+
+
+def _text(cell: Cell) -> str:
+    if cell is None:
+        return ""
+    if isinstance(cell, float) and cell.is_integer():
+        return str(int(cell))  # a number-formatted name cell would otherwise end in ".0"
+    if isinstance(cell, datetime | date):
+        return cell.isoformat()
+    return str(cell).strip()
+
+
+def _sector_index() -> dict[str, str | None]:
+    """Folded code or name -> sector code; None marks a text naming two sectors."""
+    index: dict[str, str | None] = {}
+    for item in content.sectors():
+        for text in (item.code, item.name("vi"), item.name("en"), item.short_vi, item.short_en):
+            key = content.fold(text)
+            if key:
+                index[key] = item.code if index.get(key, item.code) == item.code else None
+    return index
+
+
+def _sector(cell: Cell, index: Mapping[str, str | None]) -> str:
+    code = index.get(content.fold(_text(cell)))
+    if code is None:
+        raise ProgrammeError("unknown_sector")
+    return code
+
+
+def _province(cell: Cell) -> str:
+    found = content.find_province(_text(cell))
+    if found is None:
+        raise ProgrammeError("unknown_province")
+    return found.code
+
+
+def _workers(cell: Cell) -> int:
+    if isinstance(cell, bool):  # before int: True is an int, but not a head count
+        raise ProgrammeError("workers_not_number")
+    if isinstance(cell, float):
+        if not cell.is_integer():
+            raise ProgrammeError("workers_not_number")
+        cell = int(cell)
+    text = str(cell) if isinstance(cell, int) else _text(cell)
+    if text.startswith("-"):
+        # parse_workers calls "-5" not a number; the person did write a number, only too small.
+        try:
+            parse_workers(text[1:])
+        except ProgrammeError as error:
+            if error.code == "workers_not_number":
+                raise
+        raise ProgrammeError("workers_too_few")
+    return parse_workers(text)
+
+
+def _day(cell: Cell, *, today: date) -> date:
+    if isinstance(cell, datetime):
+        cell = cell.date()
+    elif isinstance(cell, int | float) and not isinstance(cell, bool):
+        # A date cell whose format was lost shows Excel's day serial number instead.
+        try:
+            cell = from_excel(cell).date()
+        except (ValueError, OverflowError, TypeError) as error:
+            raise ProgrammeError("date_invalid") from error
+    # Excel dates take the same route as typed ones, so the future and too-old rules match.
+    return parse_day(cell.isoformat() if isinstance(cell, date) else _text(cell), today=today)
+
+
+def _name_key(name: str) -> str:
+    # NFC, so that a name typed with combining accents equals the same name precomposed;
+    # accents themselves are kept, since "Hà" and "Hạ" are different names.
+    return unicodedata.normalize("NFC", name).casefold()
+
+
+def _parse(
+    cells: Sequence[Cell],
+    positions: Mapping[str, int],
+    *,
+    sectors: Mapping[str, str | None],
+    today: date,
+) -> tuple[EnterpriseDraft | None, list[tuple[str, dict[str, Any]]]]:
+    def cell(column: str) -> Cell:
+        position = positions[column]
+        return cells[position] if position < len(cells) else None
+
+    problems: list[tuple[str, dict[str, Any]]] = []
+    values: dict[str, Any] = {}
+    readers = {
+        "name": lambda value: clean_name(_text(value)),
+        "sector": lambda value: _sector(value, sectors),
+        "province": _province,
+        "workers": _workers,
+        "intervention_date": lambda value: _day(value, today=today),
+    }
+    for column, read in readers.items():
+        raw = cell(column)
+        try:
+            values[column] = read(raw)
+        except ProgrammeError as error:
+            problems.append((error.code, {"column": column, "value": _text(raw), **error.details}))
+    if problems:
+        return None, problems
+    draft = EnterpriseDraft(
+        name=values["name"],
+        sector_code=values["sector"],
+        province_code=values["province"],
+        workers=values["workers"],
+        intervention_date=values["intervention_date"],
+    )
+    return draft, []
+
+
+# -- the import ------------------------------------------------------------------------------
+
+
+def _store(
+    session: Session,
+    draft: EnterpriseDraft,
+    *,
+    provider_id: int,
+    today: date,
+    actor_id: int | None,
+) -> Enterprise | tuple[str, dict[str, Any]]:
+    """The created enterprise, or the code and details of why the row was refused."""
+    try:
+        # A savepoint per row: a row the database refuses is undone alone, the others stay.
+        with session.begin_nested():
+            return add_enterprise(
+                session, provider_id=provider_id, draft=draft, today=today, actor_id=actor_id
+            )
+    except ProgrammeError as error:
+        return error.code, dict(error.details)
+    except (sa.exc.IntegrityError, sa.exc.DataError) as error:
+        return "row_rejected", {"reason": type(error).__name__}
+
+
+def import_enterprises(
+    session: Session,
+    path: Path,
+    *,
+    provider_id: int,
+    today: date,
+    actor_id: int | None = None,
+) -> ImportReport:
+    """Create the enterprises listed in a CSV or XLSX file for one provider.
+
+    Raises ProgrammeError for a file that cannot be imported at all ("import_format",
+    "import_unreadable", "import_columns", "unknown_provider"); problems of single rows are
+    returned in the report and never stop the other rows.
+    """
+    # Checked once here; otherwise every row would fail with the same complaint.
+    provider = session.get(Provider, provider_id)
+    if provider is None:
+        raise ProgrammeError("unknown_provider")
+    report = ImportReport()
+    sectors = _sector_index()
+    existing = session.exec(select(Enterprise).where(Enterprise.provider_id == provider_id))
+    known = {(_name_key(item.name), item.province_code): item.id for item in existing}
+
+    # closing: a ProgrammeError mid-file must not leave the workbook's file handle open.
+    with closing(_rows(path)) as rows:
+        positions = _find_header(rows)
+        # Written before the first row, not after the last: on SQLite the driver opens its
+        # transaction only at the first write, and a savepoint opened before that commits for
+        # good when released, so rows would survive a caller's rollback. Counts come at the end.
+        entry = AuditLog(
+            action="enterprise.import",
+            actor_id=actor_id,
+            subject_type="provider",
+            subject_id=provider.id,
+            details={"file": path.name[:100]},
+        )
+        session.add(entry)
+        session.flush()
+        for line, cells in rows:
+            if _is_blank(cells):
+                report.skipped_blank += 1
+                continue
+            draft, problems = _parse(cells, positions, sectors=sectors, today=today)
+            if draft is None:
+                report.errors.extend(RowError(line, code, details) for code, details in problems)
+                continue
+            # Keyed on name and province so that uploading a corrected file again only adds
+            # the rows that were refused before.
+            key = (_name_key(draft.name), draft.province_code)
+            if key in known:
+                report.errors.append(RowError(line, "duplicate", {"enterprise_id": known[key]}))
+                continue
+            stored = _store(session, draft, provider_id=provider_id, today=today, actor_id=actor_id)
+            if isinstance(stored, tuple):
+                report.errors.append(RowError(line, *stored))
+                continue
+            assert stored.id is not None  # add_enterprise flushes
+            known[key] = stored.id
+            report.created.append(stored.id)
+
+    # A new dict, not an update in place: the JSON column only notices reassignment.
+    entry.details = {
+        **entry.details,
+        "created": len(report.created),
+        "failed_lines": len(report.failed_lines),
+        "skipped_blank": report.skipped_blank,
+    }
+    session.add(entry)
+    return report
