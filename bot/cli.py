@@ -208,7 +208,9 @@ def import_enterprises_command(
     except ProgrammeError as error:
         raise fail(f"Cannot import {path}: {error.code} {error.details or ''}") from error
     for row_error in report.errors:
-        err.print(f"line {row_error.line}: {row_error.code} {row_error.details or ''}")
+        column = row_error.details.get("column", "")
+        value = row_error.details.get("value", "")
+        err.print(f"line {row_error.line}: {row_error.code} ({column} = {value!r})", markup=False)
     console.print(
         f"Imported {len(report.created)} enterprises; {len(report.errors)} rows with errors."
     )

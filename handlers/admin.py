@@ -56,6 +56,7 @@ ENT_DATE = "admin.enterprise_date"
 ENT_CONFIRM_STATE = "admin.enterprise_confirm"
 
 DRAFT = "enterprise_draft"
+LIST_TEXT_MAX = 3500  # of the 4096 characters Telegram allows in a message
 PROVIDER_DRAFT = "provider_draft"
 
 
@@ -299,7 +300,7 @@ async def ask_sector(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
     assert update.effective_chat is not None
     _ = tr(update, context)
     language = language_of(update, context)
-    buttons = [(s.name(language), ENT_SECTOR + s.code) for s in content.sectors()]
+    buttons = [(s.label(language), ENT_SECTOR + s.code) for s in content.sectors()]
     await context.bot.send_message(
         update.effective_chat.id,
         _("Which sector does it work in?"),
@@ -398,17 +399,12 @@ def draft_of(data: dict) -> EnterpriseDraft:  # type: ignore[type-arg]
     )
 
 
-async def show_summary(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
-    assert update.effective_chat is not None
-    _ = tr(update, context)
-    language = language_of(update, context)
-    d = draft_of(draft(context))
+def enterprise_card(_: Translate, d: EnterpriseDraft, language: str) -> str:
     sector = content.sector(d.sector_code)
     province = content.province(d.province_code)
     assert sector is not None and province is not None
-    text = "\n".join(
+    return "\n".join(
         [
-            _("<b>Please check the new enterprise</b>"),
             _("Name: {value}", value=esc(d.name)),
             _("Sector: {value}", value=sector.name(language)),
             _("Province: {value}", value=province.name(language)),
@@ -416,9 +412,15 @@ async def show_summary(update: Update, context: ContextTypes.DEFAULT_TYPE) -> st
             _("Training date: {value}", value=format_day(d.intervention_date, language)),
         ]
     )
+
+
+async def show_summary(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
+    assert update.effective_chat is not None
+    _ = tr(update, context)
+    card = enterprise_card(_, draft_of(draft(context)), language_of(update, context))
     await context.bot.send_message(
         update.effective_chat.id,
-        text,
+        _("<b>Please check the new enterprise</b>") + "\n" + card,
         reply_markup=inline([[(_("✅ Save"), ENT_CONFIRM), (_("✖ Cancel"), ENT_CANCEL)]]),
     )
     return ENT_CONFIRM_STATE
@@ -433,8 +435,8 @@ async def enterprise_confirm(update: Update, context: ContextTypes.DEFAULT_TYPE)
         return await refuse(update, context)
     data = user_data(context).pop(DRAFT, None)
     await query.answer()
-    await query.edit_message_reply_markup(None)
     if not data:
+        await query.edit_message_reply_markup(None)
         await query.message.reply_text(_("This button is no longer active."))  # type: ignore[union-attr]
         return ConversationHandler.END
     rt = runtime(context)
@@ -448,12 +450,14 @@ async def enterprise_confirm(update: Update, context: ContextTypes.DEFAULT_TYPE)
                 actor_id=contact.id,
             )
     except ProgrammeError as error:
+        await query.edit_message_reply_markup(None)
         await query.message.reply_text(error_text(_, error))  # type: ignore[union-attr]
         return ConversationHandler.END
-    await query.message.reply_text(  # type: ignore[union-attr]
-        _("Saved: {name}. Here are its invite links.", name=esc(enterprise.name)),
-        reply_markup=menu.keyboard(contact.role, contact.language),
-    )
+    # The card becomes the confirmation: one call rather than two, so that with the two invites
+    # that follow the bot stays within Telegram's short burst for one chat.
+    saved = _("Saved: {name}. Here are its invite links.", name=esc(enterprise.name))
+    card = enterprise_card(_, draft_of(data), language_of(update, context))
+    await query.edit_message_text(f"{saved}\n\n{card}")
     await send_enterprise_invites(update, context, contact, enterprise.id)  # type: ignore[arg-type]
     return ConversationHandler.END
 
@@ -535,15 +539,18 @@ async def enterprises_command(update: Update, context: ContextTypes.DEFAULT_TYPE
             _("You have no enterprises yet. Add one with ➕ Add an enterprise.")
         )
         return
-    lines = []
+    lines: list[str] = []
     for e in rows[:50]:
         province = content.province(e.province_code)
-        lines.append(
-            f"• <b>{esc(e.name)}</b> — {province.name(language) if province else ''}, "
-            + _("{count} workers", count=format_number(e.workers, language))
+        line = f"• <b>{esc(e.name)}</b> — {province.name(language) if province else ''}, " + _(
+            "{count} workers", count=format_number(e.workers, language)
         )
-    if len(rows) > 50:
-        lines.append(_("… and {count} more.", count=len(rows) - 50))
+        # Names may be 200 characters long: stop before the list outgrows one message.
+        if sum(len(x) + 1 for x in lines) + len(line) > LIST_TEXT_MAX:
+            break
+        lines.append(line)
+    if len(rows) > len(lines):
+        lines.append(_("… and {count} more.", count=len(rows) - len(lines)))
     buttons = [[(_("🔗 Links: {name}", name=e.name[:40]), f"{ENT_LINKS}{e.id}")] for e in rows[:50]]
     await update.effective_message.reply_text(
         _("<b>Your enterprises</b>") + "\n" + "\n".join(lines), reply_markup=inline(buttons)
@@ -577,7 +584,16 @@ async def enterprise_links(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 
 
 def handlers_list() -> list:  # type: ignore[type-arg]
-    not_command = ~filters.COMMAND
+    # A menu button pressed mid-conversation is not an answer (an enterprise called "❓ Help"):
+    # like a command it falls through to its own handler and the conversation keeps its step.
+    menu_buttons = (
+        menu.button(menu.HELP)
+        | menu.button(menu.LANGUAGE)
+        | menu.button(menu.PROVIDERS)
+        | menu.button(menu.ENTERPRISES)
+        | menu.button(menu.NEW_ENTERPRISE)
+    )
+    not_command = ~filters.COMMAND & ~menu_buttons
     text = filters.TEXT & not_command
     other = not_command & ~filters.TEXT
 

@@ -379,7 +379,7 @@ class BotState(SQLModel, table=True):
 
     __tablename__ = "bot_state"
 
-    kind: str = Field(primary_key=True, max_length=20)
+    kind: str = Field(primary_key=True, max_length=80)
     key: str = Field(primary_key=True, max_length=200)
     data: Any = Field(sa_column=sa.Column(sa.JSON(), nullable=True))
     updated_at: datetime = ts(default=True)

@@ -50,7 +50,7 @@ async def test_run_registers_a_user_over_http(database: Database, tmp_path: Path
         "OSHBOT_DATABASE_URL": database.url,
         "OSHBOT_DATA_DIR": str(tmp_path / "data"),
     }
-    process = subprocess.Popen(OSHBOT + ["run"], env=env, cwd=tmp_path, stderr=subprocess.PIPE)
+    process = subprocess.Popen([*OSHBOT, "run"], env=env, cwd=tmp_path, stderr=subprocess.PIPE)
     try:
         user = sandbox.user(4242, "Minh")
         user.send_command("/start", code)
@@ -74,7 +74,7 @@ async def test_run_registers_a_user_over_http(database: Database, tmp_path: Path
 
 def test_run_without_token_is_a_one_line_error(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OSHBOT_")}
-    result = subprocess.run(OSHBOT + ["run"], env=env, cwd=tmp_path, capture_output=True)
+    result = subprocess.run([*OSHBOT, "run"], env=env, cwd=tmp_path, capture_output=True)
     assert result.returncode != 0
     lines = result.stderr.decode().strip().splitlines()
     assert len(lines) == 1 and "OSHBOT_TOKEN" in lines[0], lines

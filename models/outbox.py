@@ -1,0 +1,159 @@
+"""The outbox: every message oshbot sends on its own initiative is first a row here.
+
+A row has a unique key (`tip:<contact>:<2027-03>`, `visit-reminder:<visit>:d-1`, ...), so the
+same intention enqueued twice is one message. The sender (bot/sender.py) claims due rows,
+sends them, and marks them sent with Telegram's message id; a key that Telegram accepted is
+never sent again. Telegram has no idempotency key, so a crash between Telegram's answer and
+the commit can repeat the few messages in flight at that instant, and nothing more.
+
+Messages are rendered in the recipient's language when they are enqueued: the payload holds
+the final HTML text, optional buttons and an optional photo or document path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from models.tables import Contact, Outbox, OutboxStatus, utcnow
+
+# Replies to people go straight out; among queued messages, these come first.
+PRIORITY_NOTICE = 10  # a staff notice about a report, a visit arrangement
+PRIORITY_REMINDER = 5
+PRIORITY_BULK = 0  # tips, broadcasts, digests
+
+# A claim older than this belonged to a sender that died; its rows may be sent again.
+CLAIM_TIMEOUT = timedelta(minutes=2)
+
+
+@dataclass(frozen=True)
+class Message:
+    """What to send: HTML text (or a caption), optional inline buttons, an optional file."""
+
+    text: str
+    buttons: list[list[tuple[str, str]]] | None = None
+    photo_path: str | None = None
+    document_path: str | None = None
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "buttons": [[list(button) for button in row] for row in self.buttons or []],
+            "photo_path": self.photo_path,
+            "document_path": self.document_path,
+        }
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> Message:
+        rows = payload.get("buttons") or []
+        return cls(
+            text=payload.get("text", ""),
+            buttons=[[(label, data) for label, data in row] for row in rows] or None,
+            photo_path=payload.get("photo_path"),
+            document_path=payload.get("document_path"),
+        )
+
+
+def enqueue(
+    session: Session,
+    *,
+    key: str,
+    contact: Contact,
+    kind: str,
+    message: Message,
+    priority: int = PRIORITY_BULK,
+    not_before: datetime | None = None,
+    broadcast_id: int | None = None,
+) -> Outbox | None:
+    """Queues a message for `contact` unless `key` was queued before; returns the new row, or
+    None when the key exists or the contact cannot be written to."""
+    if contact.chat_id is None or contact.erased_at is not None:
+        return None
+    if session.exec(select(Outbox.id).where(Outbox.key == key)).first() is not None:
+        return None
+    row = Outbox(
+        key=key,
+        contact_id=contact.id,
+        chat_id=contact.chat_id,
+        kind=kind,
+        payload=message.payload(),
+        priority=priority,
+        not_before=not_before or utcnow(),
+        broadcast_id=broadcast_id,
+    )
+    # A savepoint, so that a concurrent insert of the same key loses quietly instead of
+    # spoiling the caller's transaction.
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except sa.exc.IntegrityError:
+        return None
+    return row
+
+
+def due(session: Session, *, now: datetime, limit: int) -> list[Outbox]:
+    """Pending rows whose time has come, most urgent first, then oldest first."""
+    query = (
+        select(Outbox)
+        .where(
+            Outbox.status == OutboxStatus.PENDING,
+            col(Outbox.not_before) <= now,
+        )
+        .order_by(col(Outbox.priority).desc(), col(Outbox.not_before), col(Outbox.id))
+        .limit(limit)
+    )
+    return list(session.exec(query))
+
+
+def claim(session: Session, row_id: int, *, now: datetime) -> bool:
+    """Marks a row as being sent; False when another sender took it first."""
+    result = session.execute(
+        sa.update(Outbox)
+        .where(col(Outbox.id) == row_id, col(Outbox.status) == OutboxStatus.PENDING)
+        .values(status=OutboxStatus.SENDING, attempts=Outbox.attempts + 1, sent_at=now)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def release_stale_claims(session: Session, *, now: datetime) -> int:
+    """Rows claimed by a sender that died: pending again (they may be sent a second time)."""
+    result = session.execute(
+        sa.update(Outbox)
+        .where(
+            col(Outbox.status) == OutboxStatus.SENDING,
+            col(Outbox.sent_at) < now - CLAIM_TIMEOUT,
+        )
+        .values(status=OutboxStatus.PENDING)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def mark_sent(session: Session, row_id: int, *, message_id: int | None, now: datetime) -> None:
+    session.execute(
+        sa.update(Outbox)
+        .where(col(Outbox.id) == row_id)
+        .values(status=OutboxStatus.SENT, telegram_message_id=message_id, sent_at=now)
+    )
+
+
+def mark_failed(session: Session, row_id: int, *, reason: str, skipped: bool = False) -> None:
+    session.execute(
+        sa.update(Outbox)
+        .where(col(Outbox.id) == row_id)
+        .values(
+            status=OutboxStatus.SKIPPED if skipped else OutboxStatus.FAILED,
+            last_error=reason[:500],
+        )
+    )
+
+
+def retry_later(session: Session, row_id: int, *, at: datetime, reason: str) -> None:
+    session.execute(
+        sa.update(Outbox)
+        .where(col(Outbox.id) == row_id)
+        .values(status=OutboxStatus.PENDING, not_before=at, last_error=reason[:500])
+    )

@@ -1,0 +1,39 @@
+"""`oshbot demo` plays the whole registration story through the sandbox."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlmodel import select
+
+from bot.demo import run_demo
+from models.db import Database
+from models.tables import Contact, Enterprise, Invite, Provider
+
+
+async def test_demo_registers_every_role_and_writes_both_languages(tmp_path: Path) -> None:
+    result = await run_demo(tmp_path / "demo")
+    transcript = result.transcript_path.read_text(encoding="utf-8")
+    assert "Chào mừng điều phối viên!" in transcript
+    assert "Welcome to the team of Trung tâm Y tế lao động Cần Thơ!" in transcript
+    assert "không còn hiệu lực" in transcript  # the expired and the mistyped code
+    assert "have not stored anything" in transcript or "không lưu thông tin" in transcript
+    assert "| Trung tâm ATVSLĐ Đà Nẵng | Xưởng mộc Hòa Phát | 1 employer, 2 worker |" in (
+        result.summary_text
+    )
+    database = Database(result.database_url)
+    with database.session() as session:
+        roles = sorted(c.role for c in session.exec(select(Contact)))
+        assert roles == ["coordinator", "employer", "employer", "employer", "staff", "staff"] + [
+            "worker"
+        ] * 4
+        assert len(session.exec(select(Provider)).all()) == 2
+        assert len(session.exec(select(Enterprise)).all()) == 3
+        assert session.exec(select(Invite)).all()
+    database.dispose()
+
+
+async def test_demo_can_run_twice_in_the_same_folder(tmp_path: Path) -> None:
+    await run_demo(tmp_path)
+    second = await run_demo(tmp_path)
+    assert "- enterprises: 3" in second.summary_text
