@@ -22,6 +22,7 @@ from telegram.ext import Application, ContextTypes
 from bot.app import build_application
 from bot.playback import Person, Stage
 from bot.sandbox import FakeClock, Sandbox
+from bot.sender import SendReport, send_due
 from bot.settings import Settings
 from models.db import Database, make_engine, upgrade
 
@@ -142,6 +143,10 @@ class World:
 
     async def deliver(self) -> None:
         await self.stage.deliver()
+
+    async def drain(self) -> SendReport:
+        """Sends what the outbox holds that is due now, as the scheduler's sender would."""
+        return await send_due(self.application.bot, self.database, now=self.clock())
 
     def user(self, user_id: int, name: str = "An", language_code: str = "vi") -> Person:
         return self.stage.person(user_id, name, language_code)
