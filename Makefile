@@ -28,11 +28,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 messages: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg --no-default-keywords -k _ -k N_ --no-location \
-		--sort-output --omit-header -o bot/locale/messages.pot bot handlers models scheduler reports
-	$(BIN)/pybabel update -i bot/locale/messages.pot -d bot/locale -D oshbot --no-fuzzy-matching \
-		--ignore-obsolete -w 100
-	$(BIN)/python -m bot.catalogs
+	$(BIN)/python -m bot.catalogs update
 
 clean:
 	rm -rf demo-output .pytest_cache

@@ -50,27 +50,28 @@ def make_engine(url: str) -> sa.Engine:
     return sa.create_engine(url, pool_pre_ping=True)
 
 
-def current_revision(engine: sa.Engine) -> str | None:
+def current_revisions(engine: sa.Engine) -> set[str]:
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        return set(MigrationContext.configure(connection).get_current_heads())
 
 
-def head_revision(url: str) -> str | None:
-    return ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+def head_revisions(url: str) -> set[str]:
+    """The newest migrations; more than one while parallel branches await their merge."""
+    return set(ScriptDirectory.from_config(alembic_config(url)).get_heads())
 
 
 def upgrade(engine: sa.Engine) -> bool:
-    """Bring the schema to the newest migration; returns whether anything was applied."""
+    """Bring the schema to the newest migrations; returns whether anything was applied."""
     url = engine.url.render_as_string(hide_password=False)
-    if current_revision(engine) == head_revision(url):
+    if current_revisions(engine) == head_revisions(url):
         return False
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     config = alembic_config(url)
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
-    log.info("database upgraded to %s", head_revision(url))
+        command.upgrade(config, "heads")
+    log.info("database upgraded to %s", ", ".join(sorted(head_revisions(url))))
     return True
 
 

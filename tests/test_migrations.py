@@ -6,7 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
 
-from models.db import Database, current_revision, head_revision, upgrade
+from models.db import Database, current_revisions, head_revisions, upgrade
 
 
 def test_migrations_match_the_models(database: Database) -> None:
@@ -17,5 +17,5 @@ def test_migrations_match_the_models(database: Database) -> None:
 
 
 def test_upgrade_is_idempotent_and_at_head(database: Database) -> None:
-    assert current_revision(database.engine) == head_revision(database.url)
+    assert current_revisions(database.engine) == head_revisions(database.url)
     assert upgrade(database.engine) is False
