@@ -1,0 +1,97 @@
+"""Who a broadcast or an event invitation goes to: one filter, one SQL query.
+
+Staff choose among their own provider's enterprises; coordinators across providers. Opted-out,
+unreachable and erased contacts are never part of an audience.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import Select
+
+from models.tables import Contact, Enterprise, Improvement, ReviewStatus, Role
+
+SME_ROLES = (Role.EMPLOYER, Role.WORKER)
+# Reports still being written or withdrawn do not count as "has reported".
+COUNTED_STATUSES = (ReviewStatus.SUBMITTED, ReviewStatus.VERIFIED, ReviewStatus.GOOD_PRACTICE)
+
+
+@dataclass(frozen=True)
+class Audience:
+    """A filter over the programme's contacts. Empty tuples mean "no restriction"."""
+
+    provider_id: int | None = None  # None: every provider (coordinators only)
+    provinces: tuple[str, ...] = ()
+    sectors: tuple[str, ...] = ()
+    roles: tuple[str, ...] = field(default=SME_ROLES)
+    # Enterprises that have reported nothing yet in this technical area.
+    no_reports_in_area: str | None = None
+    # Partners of the provider (events only: they see nothing but events).
+    include_partners: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        return {
+            key: list(value) if isinstance(value, tuple) else value for key, value in data.items()
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Audience:
+        return cls(
+            provider_id=data.get("provider_id"),
+            provinces=tuple(data.get("provinces") or ()),
+            sectors=tuple(data.get("sectors") or ()),
+            roles=tuple(data.get("roles") or SME_ROLES),
+            no_reports_in_area=data.get("no_reports_in_area"),
+            include_partners=bool(data.get("include_partners")),
+        )
+
+
+def contacts_query(audience: Audience) -> Select[tuple[Contact]]:
+    """Contacts in the audience, ordered by id (stable, so an interrupted send can resume)."""
+    enterprises = select(Enterprise.id)
+    if audience.provider_id is not None:
+        enterprises = enterprises.where(Enterprise.provider_id == audience.provider_id)
+    if audience.provinces:
+        enterprises = enterprises.where(col(Enterprise.province_code).in_(audience.provinces))
+    if audience.sectors:
+        enterprises = enterprises.where(col(Enterprise.sector_code).in_(audience.sectors))
+    if audience.no_reports_in_area:
+        reported = select(Improvement.enterprise_id).where(
+            Improvement.area_code == audience.no_reports_in_area,
+            col(Improvement.status).in_([str(status) for status in COUNTED_STATUSES]),
+        )
+        enterprises = enterprises.where(col(Enterprise.id).not_in(reported))
+    chosen = sa.and_(
+        col(Contact.role).in_([str(role) for role in audience.roles]),
+        col(Contact.enterprise_id).in_(enterprises),
+    )
+    if audience.include_partners:
+        partners = Contact.role == Role.PARTNER
+        if audience.provider_id is not None:
+            partners = sa.and_(partners, Contact.provider_id == audience.provider_id)
+        chosen = sa.or_(chosen, partners)
+    return (
+        select(Contact)
+        .where(
+            chosen,
+            col(Contact.opted_out_at).is_(None),
+            col(Contact.unreachable_at).is_(None),
+            col(Contact.erased_at).is_(None),
+            col(Contact.chat_id).is_not(None),
+        )
+        .order_by(col(Contact.id))
+    )
+
+
+def members(session: Session, audience: Audience) -> list[Contact]:
+    return list(session.exec(contacts_query(audience)))
+
+
+def count(session: Session, audience: Audience) -> int:
+    subquery = contacts_query(audience).subquery()
+    return int(session.exec(select(sa.func.count()).select_from(subquery)).one())
