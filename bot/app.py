@@ -2,26 +2,38 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import warnings
 from collections.abc import Callable
 from datetime import datetime
 
 import sqlalchemy.exc
+from apscheduler.triggers.cron import CronTrigger
 from telegram import Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    BaseRateLimiter,
+    ContextTypes,
+    Defaults,
+)
 from telegram.request import BaseRequest
 from telegram.warnings import PTBUserWarning
 
 import handlers
 from bot.i18n import translator
 from bot.persistence import DatabasePersistence
+from bot.ratelimit import PacedRateLimiter
 from bot.runtime import Runtime, language_of
+from bot.sender import drain
 from bot.settings import Settings
 from models.db import Database
 from models.tables import utcnow
+from scheduler.config import SchedulerConfig
+from scheduler.runner import Cadence, run_due, run_job, schedule
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +52,7 @@ def build_application(
     request: BaseRequest | None = None,
     get_updates_request: BaseRequest | None = None,
     clock: Callable[[], datetime] = utcnow,
+    rate_limiter: BaseRateLimiter | None = None,  # type: ignore[type-arg]
 ) -> Application:
     if not settings.token:
         raise MissingToken("OSHBOT_TOKEN is not set")
@@ -51,7 +64,8 @@ def build_application(
         .base_file_url(settings.api_file_base_url)
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
         .persistence(DatabasePersistence(database, update_interval=settings.persistence_interval))
-        .rate_limiter(AIORateLimiter(max_retries=2))
+        # Our own limiter: per-chat pacing, replies before bulk, 429s deferred (bot/ratelimit.py).
+        .rate_limiter(rate_limiter or PacedRateLimiter(per_second=settings.send_rate))
         .post_init(_post_init)
     )
     if request is not None:
@@ -62,7 +76,98 @@ def build_application(
     application.bot_data["runtime"] = Runtime(settings=settings, database=database, clock=clock)
     handlers.register(application)
     application.add_error_handler(_on_error)
+    schedule_jobs(application)
     return application
+
+
+# -- the scheduler -----------------------------------------------------------------------------
+# APScheduler (through PTB's JobQueue) only triggers; the database says what is due and what was
+# sent (scheduler/runner.py). The JobQueue runs only once the Application starts (`oshbot run`,
+# `oshbot webhook`); the demo and the tests call the same functions with their own clock.
+
+
+def _cron(cadence: Cadence) -> dict[str, int | str]:
+    fields: dict[str, int | str] = {"minute": cadence.minute}
+    if cadence.every != "hour":
+        fields["hour"] = cadence.hour
+    if cadence.every == "week":
+        fields["day_of_week"] = cadence.weekday
+    if cadence.every == "month":
+        fields["day"] = cadence.day
+    return fields
+
+
+def schedule_jobs(application: Application) -> None:  # type: ignore[type-arg]
+    job_queue = application.job_queue
+    if job_queue is None:  # PTB installed without the job-queue extra
+        log.warning("no JobQueue: periodic jobs and the outbox sender will not run")
+        return
+    runtime: Runtime = application.bot_data["runtime"]
+    config = SchedulerConfig.from_settings(runtime.settings)
+    for job in schedule(config):
+        job_queue.run_custom(
+            _run_job,
+            name=job.name,
+            data=job.name,
+            job_kwargs={
+                "trigger": CronTrigger(**_cron(job.cadence), timezone=config.tz),
+                "id": f"oshbot:{job.name}",
+                "replace_existing": True,
+                # A fire missed by less than the grace still runs; longer downtime is the
+                # catch-up's (below). Several missed fires coalesce into one run.
+                "misfire_grace_time": int(job.cadence.grace.total_seconds()),
+                "coalesce": True,
+                "max_instances": 1,
+            },
+        )
+    job_queue.run_once(
+        _catch_up,
+        when=1,
+        name="catch-up",
+        job_kwargs={"id": "oshbot:catch-up", "replace_existing": True, "misfire_grace_time": None},
+    )
+    interval = runtime.settings.send_interval
+    job_queue.run_repeating(
+        _send_outbox,
+        interval=interval,
+        first=2,
+        name="outbox",
+        job_kwargs={
+            "id": "oshbot:outbox",
+            "replace_existing": True,
+            "misfire_grace_time": int(interval * 4),
+            "coalesce": True,
+            "max_instances": 1,
+        },
+    )
+
+
+def _config(context: ContextTypes.DEFAULT_TYPE) -> SchedulerConfig:
+    runtime: Runtime = context.application.bot_data["runtime"]
+    return SchedulerConfig.from_settings(runtime.settings)
+
+
+async def _run_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    runtime: Runtime = context.application.bot_data["runtime"]
+    config = _config(context)
+    assert context.job is not None
+    job = next(j for j in schedule(config) if j.name == context.job.data)
+    # Jobs are synchronous database work: a thread keeps updates flowing meanwhile.
+    await asyncio.to_thread(run_job, runtime.database, job, now=runtime.now(), config=config)
+    await drain(context.bot, runtime.database, clock=runtime.now, config=config)
+
+
+async def _catch_up(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Whatever fell due while the bot was down, once."""
+    runtime: Runtime = context.application.bot_data["runtime"]
+    config = _config(context)
+    await asyncio.to_thread(run_due, runtime.database, now=runtime.now(), config=config)
+    await drain(context.bot, runtime.database, clock=runtime.now, config=config)
+
+
+async def _send_outbox(context: ContextTypes.DEFAULT_TYPE) -> None:
+    runtime: Runtime = context.application.bot_data["runtime"]
+    await drain(context.bot, runtime.database, clock=runtime.now, config=_config(context))
 
 
 async def _post_init(application: Application) -> None:

@@ -10,6 +10,7 @@ wording without touching code. A lock file serialises concurrent runs.
 
 from __future__ import annotations
 
+import copy
 import fcntl
 import json
 import subprocess
@@ -42,7 +43,9 @@ def merge(template: Catalog, language: str, translations: dict[str, str]) -> lis
     path = catalog_path(language)
     with path.open("rb") as handle:
         catalog = read_po(handle, locale=language)
-    catalog.update(template, no_fuzzy_matching=True)
+    # update() adopts the template's message objects: give each language its own copy, or
+    # filling English would fill Vietnamese too.
+    catalog.update(copy.deepcopy(template), no_fuzzy_matching=True)
     catalog.obsolete.clear()
     missing = []
     for message in catalog:

@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import sys
-from datetime import datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from sqlmodel import Session
 
+from bot.guard import redact_token_in_logs
 from bot.render import qr_png
 from bot.settings import Settings
 from models.db import Database, upgrade
 from models.programme import ProgrammeError, create_invite, deep_link
-from models.tables import Role
+from models.tables import Contact, Provider, Role
 
 app = typer.Typer(help="oshbot: follow-up of OSH support programmes for SMEs, in Telegram.")
 db_app = typer.Typer(help="Database schema.")
@@ -27,6 +30,10 @@ provider_app = typer.Typer(help="OSH service providers.")
 app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
 app.add_typer(provider_app, name="provider")
+privacy_app = typer.Typer(help="Personal-data requests received outside Telegram.")
+app.add_typer(privacy_app, name="privacy")
+event_app = typer.Typer(help="Events: meetings and workshops.")
+app.add_typer(event_app, name="event")
 console = Console()
 err = Console(stderr=True)
 
@@ -45,10 +52,12 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
-def setup_logging(level: str) -> None:
+def setup_logging(level: str, token: str | None = None) -> None:
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=level)
-    # httpx logs every request URL, and a Bot API URL contains the token.
+    # httpx logs every request URL at INFO, and a Bot API URL contains the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    if token:
+        redact_token_in_logs(token)
 
 
 @app.command()
@@ -59,7 +68,7 @@ def run() -> None:
     config = settings()
     if not config.token:
         raise fail("OSHBOT_TOKEN is not set: get a token from @BotFather and set it.")
-    setup_logging(config.log_level)
+    setup_logging(config.log_level, config.token)
     application = build_application(config)
     application.run_polling(allowed_updates=["message", "callback_query", "my_chat_member"])
 
@@ -74,7 +83,7 @@ def webhook() -> None:
         raise fail("OSHBOT_TOKEN is not set: get a token from @BotFather and set it.")
     if not config.webhook_url or not config.webhook_secret:
         raise fail("Webhook mode needs OSHBOT_WEBHOOK_URL and OSHBOT_WEBHOOK_SECRET.")
-    setup_logging(config.log_level)
+    setup_logging(config.log_level, config.token)
     application = build_application(config)
     application.run_webhook(
         listen=config.webhook_listen,
@@ -191,6 +200,28 @@ def provider_list() -> None:
             console.print(f"{row.id}\t{row.name}\t{row.province_code or ''}")
 
 
+@event_app.command("qr")
+def event_qr(
+    event: Annotated[int, typer.Option(help="Event id (shown in /events and the database).")],
+    out: Annotated[Path | None, typer.Option(help="Where to write the QR code PNG.")] = None,
+) -> None:
+    """Print an event's check-in link and write its printable QR code as PNG."""
+    from models.events import CHECKIN_PREFIX
+    from models.tables import Event
+
+    config = settings()
+    with Database(config.database_url).session() as session:
+        found = session.get(Event, event)
+    if found is None:
+        raise fail(f"No event with id {event}.")
+    link = deep_link(resolve_bot_username(config), f"{CHECKIN_PREFIX}{found.checkin_code}")
+    target = out or config.data_dir / "events" / f"event-{event}-checkin.png"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(qr_png(link))
+    console.print(link, soft_wrap=True)
+    console.print(f"QR code: {target}  ({found.title}, {found.starts_at:%Y-%m-%d %H:%M} UTC)")
+
+
 @import_app.command("enterprises")
 def import_enterprises_command(
     path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV or XLSX file.")],
@@ -216,6 +247,51 @@ def import_enterprises_command(
     )
     if report.errors:
         raise typer.Exit(1)
+
+
+def privacy_contact(session: Session, contact_id: int) -> Contact:
+    found = session.get(Contact, contact_id)
+    if found is None or found.erased_at is not None:
+        raise fail(f"No contact {contact_id} (or it was erased already).")
+    return found
+
+
+@privacy_app.command("export")
+def privacy_export(
+    contact: Annotated[int, typer.Option(help="Contact id (see the audit log or exports).")],
+    out: Annotated[Path | None, typer.Option(help="Write the JSON here instead of stdout.")] = None,
+) -> None:
+    """Everything oshbot holds about one person, as JSON."""
+    from models import privacy
+    from models.programme import audit
+
+    with Database(settings().database_url).session() as session:
+        person = privacy_contact(session, contact)
+        data = privacy.export(session, person)
+        audit(session, "contact.export", subject=person, via="cli")
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    if out is None:
+        console.print_json(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+        console.print(f"Written to {out}")
+
+
+@privacy_app.command("erase")
+def privacy_erase(
+    contact: Annotated[int, typer.Option(help="Contact id.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask to confirm.")] = False,
+) -> None:
+    """Erase one person's personal data (reports stay with the enterprise, without them)."""
+    from models import privacy
+
+    config = settings()
+    with Database(config.database_url).session() as session:
+        person = privacy_contact(session, contact)
+        if not yes and not typer.confirm(f"Erase contact {contact} ({person.display_name})?"):
+            raise typer.Exit(1)
+        privacy.erase(session, person, now=datetime.now(UTC))
+    console.print(f"Contact {contact} erased.")
 
 
 @app.command()
@@ -259,6 +335,474 @@ def status() -> None:
     with Database(config.database_url).session() as session:
         for key, value in counts(session).items():
             console.print(f"{key}: {value}")
+
+
+# -- good practices, broadcasts and publications (reports/newsletter.py, reports/site.py) -----
+
+site_app = typer.Typer(help="The static website.")
+app.add_typer(site_app, name="site")
+
+
+class BroadcastRole(StrEnum):
+    employer = "employer"
+    worker = "worker"
+
+
+def publication_link(config: Settings) -> str:
+    from reports.publish import invitation_link
+
+    return invitation_link(config.site_url, config.bot_username)
+
+
+@app.command("broadcast")
+def broadcast_command(
+    text: Annotated[str | None, typer.Option(help="The message, as it should read.")] = None,
+    improvement: Annotated[
+        int | None, typer.Option(help="Share this good practice (a card with its photo).")
+    ] = None,
+    photo: Annotated[
+        Path | None, typer.Option(exists=True, dir_okay=False, help="A photo to send with it.")
+    ] = None,
+    provider: Annotated[int | None, typer.Option(help="Only this provider's SMEs.")] = None,
+    province: Annotated[list[str] | None, typer.Option(help="Province code or name.")] = None,
+    sector: Annotated[list[str] | None, typer.Option(help="Sector code.")] = None,
+    role: Annotated[BroadcastRole | None, typer.Option(help="Employers or workers only.")] = None,
+    area: Annotated[
+        str | None, typer.Option(help="Only SMEs with no report yet in this technical area.")
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Send without asking.")] = False,
+    wait: Annotated[
+        bool, typer.Option(help="Send now with a progress bar (--no-wait: leave it to the bot).")
+    ] = True,
+) -> None:
+    """Broadcast a text or a good practice to an audience, through the outbox."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from models import audience as audiences
+    from models import broadcasts, content, goodpractice
+    from models.tables import utcnow
+    from reports.cards import renderer
+
+    config = settings()
+    if (text is None) == (improvement is None):
+        raise fail("Give either --text or --improvement.")
+    provinces = []
+    for name in province or []:
+        found = content.find_province(name)
+        if found is None:
+            raise fail(f"Unknown province: {name}")
+        provinces.append(found.code)
+    for code in sector or []:
+        if content.sector(code) is None:
+            raise fail(f"Unknown sector: {code}")
+    if area is not None and content.area(area) is None:
+        raise fail(f"Unknown technical area: {area}")
+    chosen = audiences.Audience(
+        provider_id=provider,
+        provinces=tuple(provinces),
+        sectors=tuple(sector or ()),
+        roles=(role.value,) if role else audiences.SME_ROLES,
+        no_reports_in_area=area,
+    )
+    database = Database(config.database_url)
+    try:
+        with database.session() as session:
+            draft = broadcasts.create(
+                session,
+                author=None,
+                text=text,
+                photo_path=str(photo.resolve()) if photo else None,
+                improvement_id=improvement,
+            )
+            number = broadcasts.set_audience(
+                session, broadcast_id=draft.id, author=None, audience=chosen  # type: ignore[arg-type]
+            )
+            broadcast_id = draft.id
+    except ProgrammeError as error:
+        raise fail(f"Cannot broadcast: {error.code} {error.details or ''}") from error
+    assert broadcast_id is not None
+    console.print(f"Broadcast {broadcast_id}: {number} recipients.")
+    if number == 0:
+        raise fail("Nobody matches this audience.")
+    if not yes and not typer.confirm(f"Send to {number} recipients?"):
+        with database.session() as session:
+            broadcasts.cancel(session, broadcast_id=broadcast_id, author=None)
+        raise typer.Exit(1)
+    with database.session() as session:
+        entry = (
+            goodpractice.entry(session, improvement, media_root=config.media_dir)
+            if improvement
+            else None
+        )
+        render = renderer(entry, text, str(photo.resolve()) if photo else None)
+        total = broadcasts.confirm(
+            session, broadcast_id=broadcast_id, author=None, render=render, now=utcnow()
+        )
+    console.print(f"Queued {total} messages (keys broadcast:{broadcast_id}:<contact>).")
+    if not wait:
+        return
+    if not config.token:
+        raise fail("OSHBOT_TOKEN is not set: the running bot will send them.")
+    setup_logging("WARNING")
+
+    async def send() -> broadcasts.Progress:
+        from telegram.ext import ExtBot
+
+        from bot.ratelimit import PacedRateLimiter
+        from bot.sender import drain
+        from scheduler.config import SchedulerConfig
+
+        schedule = SchedulerConfig.from_settings(config)
+        bot = ExtBot(
+            config.token,  # type: ignore[arg-type]
+            base_url=config.api_base_url,
+            base_file_url=config.api_file_base_url,
+            rate_limiter=PacedRateLimiter(per_second=config.send_rate),
+        )
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+        async with bot:
+            with Progress(*columns, console=console) as bar:
+                task = bar.add_task("sending", total=total)
+                while True:
+                    report = await drain(bot, database, clock=utcnow, config=schedule)
+                    with database.session() as session:
+                        shown = broadcasts.progress(session, broadcast_id)
+                    bar.update(task, completed=shown.done)
+                    if shown.finished:
+                        with database.session() as session:
+                            broadcasts.record_shown(
+                                session, broadcast_id=broadcast_id, shown=shown
+                            )
+                        return shown
+                    if report.held:
+                        return shown  # quiet hours: the bot sends the rest when they end
+                    await asyncio.sleep(1)
+
+    shown = asyncio.run(send())
+    console.print(
+        f"Sent {shown.sent}, failed {shown.failed}, skipped {shown.skipped}, "
+        f"waiting {shown.pending}."
+    )
+
+
+@app.command("newsletter")
+def newsletter_command(
+    period: Annotated[str, typer.Option(help="2027-03, 2027-Q1 or 2027.")],
+    lang: Annotated[str, typer.Option(help="vi or en.")] = "vi",
+    provider: Annotated[int | None, typer.Option(help="One provider's newsletter.")] = None,
+    out: Annotated[Path, typer.Option(help="Folder for the HTML and the PDF.")] = Path("."),
+) -> None:
+    """Render the newsletter as HTML and PDF."""
+    from reports import newsletter
+
+    config = settings()
+    if lang not in ("vi", "en"):
+        raise fail("--lang must be vi or en.")
+    with Database(config.database_url).session() as session:
+        try:
+            publication = newsletter.newsletter(
+                session, period_text=period, language=lang, provider_id=provider,
+                tz=config.tz, today=datetime.now(config.tz).date(),
+                link=publication_link(config), media_root=config.media_dir,
+            )  # fmt: skip
+        except ProgrammeError as error:
+            raise fail(f"Cannot make the newsletter: {error.code}") from error
+    for path in newsletter.write(publication, out):
+        console.print(str(path))
+
+
+@app.command("leaflet")
+def leaflet_command(
+    improvement: Annotated[int, typer.Option(help="The good practice (improvement id).")],
+    lang: Annotated[str, typer.Option(help="vi or en.")] = "vi",
+    out: Annotated[Path | None, typer.Option(help="The PDF file to write.")] = None,
+) -> None:
+    """Render a one-page A5 PDF leaflet of one good practice."""
+    from reports import newsletter
+
+    config = settings()
+    with Database(config.database_url).session() as session:
+        try:
+            publication = newsletter.leaflet(
+                session,
+                improvement_id=improvement,
+                language=lang,
+                link=publication_link(config),
+                media_root=config.media_dir,
+            )
+        except ProgrammeError as error:
+            raise fail(f"Cannot make the leaflet: {error.code}") from error
+    target = out or Path(f"{publication.name}.pdf")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(publication.pdf)
+    console.print(str(target))
+
+
+@site_app.command("build")
+def site_build(
+    out: Annotated[Path, typer.Option(help="Folder to write the site into.")] = Path("site"),
+) -> None:
+    """Write the static website (vi and en) into a folder any web host can serve."""
+    from reports.site import build_site
+
+    config = settings()
+    with Database(config.database_url).session() as session:
+        built = build_site(
+            session, out, tz=config.tz, today=datetime.now(config.tz).date(),
+            link=publication_link(config), media_root=config.media_dir,
+        )  # fmt: skip
+    console.print(f"{len(built.pages)} pages in {out}/ (open {out / 'index.html'})")
+
+
+jobs_app = typer.Typer(help="The scheduler's jobs (revisits, tips, nudges, digests).")
+app.add_typer(jobs_app, name="jobs")
+
+
+def parse_now(text: str | None, config: Settings) -> datetime:
+    """--now as ISO time; without a zone it is programme time."""
+    from models.tables import utcnow
+
+    if text is None:
+        return utcnow()
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as error:
+        raise fail(f"--now must be an ISO time such as 2027-03-01T09:00: {text}") from error
+    return moment if moment.tzinfo else moment.replace(tzinfo=config.tz)
+
+
+@jobs_app.command("run")
+def jobs_run(
+    now: Annotated[
+        str | None, typer.Option(help="Pretend it is this time (ISO; programme time zone).")
+    ] = None,
+    send: Annotated[bool, typer.Option(help="Drain the outbox afterwards.")] = True,
+) -> None:
+    """Run every due job once, then send what the outbox holds, and exit (for cron)."""
+    from scheduler.config import SchedulerConfig
+    from scheduler.runner import run_due
+
+    config = settings()
+    setup_logging(config.log_level)
+    moment = parse_now(now, config)
+    scheduler_config = SchedulerConfig.from_settings(config)
+    database = Database(config.database_url)
+    for ran in run_due(database, now=moment, config=scheduler_config):
+        console.print(f"{ran.job}: {ran.result}")
+    if not send:
+        return
+    if not config.token:
+        console.print("OSHBOT_TOKEN is not set: messages stay in the outbox.")
+        return
+
+    async def drain_outbox() -> None:
+        from telegram.ext import ExtBot
+
+        from bot.ratelimit import PacedRateLimiter
+        from bot.sender import drain
+
+        bot = ExtBot(
+            config.token,  # type: ignore[arg-type]
+            base_url=config.api_base_url,
+            base_file_url=config.api_file_base_url,
+            rate_limiter=PacedRateLimiter(per_second=config.send_rate),
+        )
+        async with bot:
+            report = await drain(
+                bot, database, clock=lambda: moment, config=scheduler_config, max_batches=1000
+            )
+        console.print(
+            f"outbox: {report.sent} sent, {report.deferred} deferred, {report.skipped} skipped, "
+            f"{report.failed} failed" + (" (quiet hours: only urgent kinds)" if report.held else "")
+        )
+
+    asyncio.run(drain_outbox())
+
+
+@jobs_app.command("list")
+def jobs_list(
+    now: Annotated[str | None, typer.Option(help="As if it were this time (ISO).")] = None,
+) -> None:
+    """Each job, its cadence, its last run and when it is next due."""
+    from scheduler.config import SchedulerConfig
+    from scheduler.runner import status
+
+    config = settings()
+    moment = parse_now(now, config)
+    rows = status(
+        Database(config.database_url), now=moment, config=SchedulerConfig.from_settings(config)
+    )
+    for row in rows:
+        last = f"{row.last_slot.astimezone(config.tz):%Y-%m-%d %H:%M}" if row.last_slot else "never"
+        due = f"{row.next_due.astimezone(config.tz):%Y-%m-%d %H:%M}"
+        due = "now" if row.next_due == moment else due
+        console.print(
+            f"{row.job.name:<15} {row.job.cadence.describe():<28} last {last:<17} next {due}"
+            f"  — {row.job.about}",
+            markup=False,
+            soft_wrap=True,
+        )
+
+
+class SummaryFormat(StrEnum):
+    text = "text"
+    json = "json"
+    xlsx = "xlsx"
+
+
+def _period_or_fail(text: str | None, today: date) -> Any:
+    from reports.summary import PeriodError, parse_period, year_period
+
+    if text is None:
+        return year_period(today.year)
+    try:
+        return parse_period(text)
+    except PeriodError as error:
+        raise fail(f"Unknown period {text!r}: {error}") from error
+
+
+def _scope_or_fail(provider: int | None, province: str | None, sector: str | None,
+                   area: str | None) -> Any:  # fmt: skip
+    from models import content
+    from reports.summary import Scope
+
+    found_province = content.find_province(province) if province else None
+    if province and found_province is None:
+        raise fail(f"Unknown province: {province}")
+    if sector and content.sector(sector) is None:
+        raise fail(f"Unknown sector code: {sector}")
+    if area and content.area(area) is None:
+        raise fail(f"Unknown area code: {area}")
+    return Scope(
+        provider_id=provider,
+        province_code=found_province.code if found_province else None,
+        sector_code=sector,
+        area_code=area,
+    )
+
+
+@app.command()
+def summary(
+    period: Annotated[
+        str | None, typer.Option(help="2027, 2027-Q1, 2027-03 or 2027-01-15..2027-02-14.")
+    ] = None,
+    provider: Annotated[int | None, typer.Option(help="One provider (default: all).")] = None,
+    province: Annotated[str | None, typer.Option(help="Only this province.")] = None,
+    sector: Annotated[str | None, typer.Option(help="Only this sector code.")] = None,
+    area: Annotated[str | None, typer.Option(help="Only this technical area code.")] = None,
+    format: Annotated[SummaryFormat, typer.Option(help="Output format.")] = SummaryFormat.text,
+    out: Annotated[Path | None, typer.Option(help="Write here instead of the screen.")] = None,
+    language: Annotated[str, typer.Option(help="vi or en.")] = "vi",
+) -> None:
+    """The follow-up summary of a period: text, JSON or an XLSX workbook."""
+    from reports.files import export_files, provider_name
+    from reports.summary import build_summary
+    from reports.text import summary_text
+
+    config = settings()
+    today = datetime.now(config.tz).date()
+    chosen = _period_or_fail(period, today)
+    scope = _scope_or_fail(provider, province, sector, area)
+    with Database(config.database_url).session() as session:
+        if provider is not None and session.get(Provider, provider) is None:
+            raise fail(f"No provider {provider}.")
+        result = build_summary(session, period=chosen, scope=scope, tz=config.tz, today=today)
+        if format == SummaryFormat.xlsx:
+            target = out or Path(f"oshbot-summary-{chosen.label}.xlsx")
+            folder = target.parent
+            xlsx, _csvs, _zip = export_files(
+                session, summary=result, tz=config.tz, language=language, out=folder
+            )
+            xlsx.replace(target)
+            console.print(f"Workbook: {target}")
+            return
+        if format == SummaryFormat.json:
+            text = json.dumps(result.as_dict(), ensure_ascii=False, indent=2)
+        else:
+            text = summary_text(result, language, provider_name(session, scope))
+    if out is None:
+        print(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+        console.print(f"Written to {out}")
+
+
+@app.command("export")
+def export_command(
+    out: Annotated[Path, typer.Option(help="Folder for the workbook and CSV files.")] = Path(
+        "export"
+    ),
+    period: Annotated[
+        str | None, typer.Option(help="Rows of this period (default: this year).")
+    ] = None,
+    provider: Annotated[int | None, typer.Option(help="One provider (default: all).")] = None,
+    language: Annotated[str, typer.Option(help="Column headers in vi or en.")] = "vi",
+) -> None:
+    """Everything as an XLSX workbook and CSV files (streamed, with a progress bar)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from reports.files import export_files
+    from reports.summary import build_summary
+
+    config = settings()
+    today = datetime.now(config.tz).date()
+    chosen = _period_or_fail(period, today)
+    scope = _scope_or_fail(provider, None, None, None)
+    with Database(config.database_url).session() as session:
+        result = build_summary(session, period=chosen, scope=scope, tz=config.tz, today=today)
+        from reports.xlsx import export_sheets
+
+        totals = {
+            sheet.name: sheet.count()
+            for sheet in export_sheets(session, summary=result, tz=config.tz, language=language)
+        }
+        with Progress(
+            TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn(),
+            console=console,
+        ) as bar:  # fmt: skip
+            tasks = {name: bar.add_task(name, total=total) for name, total in totals.items()}
+
+            def advance(sheet: str, written: int) -> None:
+                task = tasks[sheet]
+                bar.update(task, completed=totals[sheet] if written < 0 else written)
+
+            xlsx, csvs, archive = export_files(
+                session, summary=result, tz=config.tz, language=language, out=out,
+                progress=advance,
+            )  # fmt: skip
+    console.print(f"Workbook: {xlsx}")
+    console.print(f"CSV files: {', '.join(str(path) for path in csvs)} (zipped: {archive})")
+
+
+@import_app.command("improvements")
+def import_improvements_command(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV or XLSX file.")],
+    provider: Annotated[
+        int | None, typer.Option(help="Provider whose enterprises may be named (not only ids).")
+    ] = None,
+) -> None:
+    """Improvements from earlier paper rounds; rows with errors are reported, the rest imported."""
+    from reports.paper_import import import_improvements
+
+    config = settings()
+    today = datetime.now(config.tz).date()
+    try:
+        with Database(config.database_url).session() as session:
+            report = import_improvements(
+                session, path, provider_id=provider, today=today, tz=config.tz
+            )
+    except ProgrammeError as error:
+        raise fail(f"Cannot import {path}: {error.code} {error.details or ''}") from error
+    for row_error in report.errors:
+        column = row_error.details.get("column", "")
+        value = row_error.details.get("value", "")
+        err.print(f"line {row_error.line}: {row_error.code} ({column} = {value!r})", markup=False)
+    console.print(
+        f"Imported {len(report.created)} improvements; {len(report.errors)} problems in "
+        f"{len(report.failed_lines)} rows."
+    )
+    if report.errors:
+        raise typer.Exit(1)
 
 
 def main() -> None:

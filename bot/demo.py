@@ -7,20 +7,24 @@ written into the output folder, beside the demo's own database.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from sqlmodel import col, func, select
 
 from bot.app import build_application
+from bot.guard import LIMITER_KEY, InboundLimiter
 from bot.playback import Person, Stage, Transcript
-from bot.sandbox import FakeClock, Sandbox
+from bot.ratelimit import PacedRateLimiter
+from bot.sandbox import FakeClock, Sandbox, SentMessage
 from bot.settings import Settings
 from models.db import Database
 from models.programme import counts, create_invite
 from models.tables import Contact, Enterprise, Provider, Role
+from reports.files import write_reports
 
 CODE = re.compile(r"start=([A-Za-z0-9_-]+)")
 DEMO_START = datetime(2027, 3, 1, 2, 0, tzinfo=UTC)  # 09:00 in Viet Nam
@@ -93,7 +97,10 @@ async def run_demo(out: Path) -> DemoResult:
         request=sandbox.make_request(),
         get_updates_request=sandbox.make_request(),
         clock=clock,
+        # Paced on the sandbox's clock: a wait moves that clock instead of sleeping.
+        rate_limiter=PacedRateLimiter(clock=api_clock, sleep=advance(api_clock)),
     )
+    application.bot_data[LIMITER_KEY] = InboundLimiter(api_clock)
     transcript = Transcript(["# oshbot demo transcript", ""])
     stage = Stage(sandbox, application, api_clock=api_clock, transcript=transcript)
     await application.initialize()
@@ -111,6 +118,11 @@ async def run_demo(out: Path) -> DemoResult:
     summary_path = out / "summary.md"
     summary_path.write_text(summary, encoding="utf-8")
     database.dispose()
+    # The follow-up summary of the year so far, its three charts and the spreadsheet.
+    write_reports(out / "reports", url, today=clock().astimezone(settings.tz).date(),
+                  tz=settings.tz)  # fmt: skip
+    # The newsletter, leaflets and website, from the same database.
+    write_publications(out, url, settings, clock().astimezone(settings.tz).date())
     return DemoResult(summary, transcript_path, summary_path, url)
 
 
@@ -205,6 +217,454 @@ async def play(stage: Stage, database: Database, settings: Settings, clock: Demo
     await employer.say("/language")
     await employer.press("English")
     await employer.say("/help")
+    await play_surveys(stage, database, settings, clock)
+    await play_workshop(stage, database, settings, clock)
+    await play_month(stage, database, settings, clock)
+    await play_reports(stage, database, settings, clock)
+    await play_broadcast(stage, database, settings, clock)
+
+
+async def play_broadcast(
+    stage: Stage, database: Database, settings: Settings, clock: DemoClock
+) -> None:
+    """The good practice reaches the other enterprises as a broadcast; an employer browses the
+    library. The staff member's confirmation becomes the progress message, edited in place."""
+    from bot.sender import send_due
+    from handlers.broadcast import refresh_progress
+
+    transcript = stage.transcript
+    assert transcript is not None
+    transcript.heading("10. A good practice becomes a broadcast, and the library grows")
+    dung = stage.person(2001, "Anh Dũng (cán bộ)")
+    clock.advance(hours=1)
+    await dung.say("📣 Gửi tin")
+    await dung.press("🌟")
+    await dung.press("Lưu giữ")
+    await dung.press("👔")
+    await dung.press("Đổi người nhận")
+    await dung.press("🏭")
+    preview = dung.account.messages()[-1]
+    transcript.note("The question becomes the preview, with the exact number of recipients:")
+    transcript.bot(preview, dung.account.buttons(preview))
+    await dung.press("✅")
+    sent = await send_due(stage.application.bot, database, now=clock())
+    await refresh_progress(stage.application.bot, database, now=clock())
+    transcript.note(f"The outbox sends {sent.sent} cards; the progress message now reads:")
+    transcript.bot(dung.account.messages()[-1], [])
+    lan = stage.person(3001, "Chị Lan (chủ xưởng)")
+    transcript.note("Chị Lan browses the good practices")
+    await lan.say("🌟 Good practices")
+    await lan.press("📦")
+    await lan.press("1")
+
+
+def write_publications(out: Path, url: str, settings: Settings, today: date) -> None:
+    """The newsletter (vi, en: HTML and PDF), a leaflet per good practice and the website."""
+    from models import goodpractice
+    from reports import newsletter
+    from reports.publish import invitation_link
+    from reports.site import build_site
+
+    link = invitation_link(settings.site_url, "oshbot_sandbox_bot")
+    database = Database(url)
+    folder = out / "publications"
+    with database.session() as session:
+        for language in ("vi", "en"):
+            issue = newsletter.newsletter(
+                session, period_text=f"{today:%Y-%m}", language=language, provider_id=None,
+                tz=settings.tz, today=today, link=link, media_root=settings.media_dir,
+            )  # fmt: skip
+            newsletter.write(issue, folder)
+        for entry in goodpractice.entries(session):
+            leaflet = newsletter.leaflet(
+                session, improvement_id=entry.id, language="vi", link=link,
+                media_root=settings.media_dir,
+            )  # fmt: skip
+            newsletter.write(leaflet, folder, html=False)
+        build_site(session, out / "site", tz=settings.tz, today=today, link=link,
+                   media_root=settings.media_dir)  # fmt: skip
+    database.dispose()
+
+
+def advance(api_clock: FakeClock):  # type: ignore[no-untyped-def]
+    async def sleep(seconds: float) -> None:
+        target = api_clock() + seconds
+        await asyncio.sleep(0)  # tasks that sleep together wake together
+        api_clock.now = max(api_clock.now, target)
+
+    return sleep
+
+
+def demo_photo(caption: str, colour: str) -> bytes:
+    """A small real JPEG with words in it, as a phone photo of the workshop would be."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (480, 320), colour)
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((20, 20, 460, 300), outline="white", width=4)
+    for line, text in enumerate(caption.split("\n")):
+        draw.text((40, 120 + 28 * line), text, fill="white")
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=85)
+    return buffer.getvalue()
+
+
+async def play_reports(
+    stage: Stage, database: Database, settings: Settings, clock: DemoClock
+) -> None:
+    """An employer reports two improvements with before/after photos, a worker one in English;
+    the staff member verifies one, marks one as good practice and asks a question."""
+    from bot.sender import send_due  # local: this scene's imports stay in one place
+
+    transcript = stage.transcript
+    assert transcript is not None
+    transcript.heading("9. Improvement reports with photos, and the staff's review")
+    # The next morning at 8: notices are held in the night's quiet hours, as in production.
+    local = clock().astimezone(settings.tz)
+    clock.now = datetime.combine(local.date() + timedelta(days=1), time(8), tzinfo=settings.tz)
+    thu = stage.person(3004, "Bà Thu (giám đốc)")
+    hoa = stage.person(3005, "Ms. Hoa (worker)")
+    dung = stage.person(2001, "Anh Dũng (cán bộ)")
+
+    async def outbox(label: str) -> None:
+        before = {uid: len(user.messages()) for uid, user in stage.sandbox.users.items()}
+        sent = await send_due(stage.application.bot, database, now=clock())
+        if not sent.sent:
+            return
+        transcript.note(f"{label} — the outbox sends {sent.sent} message(s)")
+        for user in stage.sandbox.users.values():
+            for message in user.messages()[before.get(user.id, 0) :]:
+                transcript.lines += [f"**→ {user.first_name}**", ""]
+                transcript.bot(message, user.buttons(message))
+
+    def card(words: str) -> SentMessage:
+        """The staff member's newest report card that mentions `words`."""
+        for message in reversed(dung.account.messages()):
+            if words in message.plain and dung.account.buttons(message):
+                return message
+        raise LookupError(f"no report card with {words!r}")
+
+    transcript.note("Bà Thu reports new racks for the fabric rolls, with two photos")
+    await thu.say("📝 Báo cáo cải thiện")
+    await thu.press("📦")
+    await thu.say(
+        "Đóng giá kệ 3 tầng cho cuộn vải, không để vải dưới sàn nữa; lối đi kẻ vạch vàng."
+    )
+    await thu.send("photo", demo_photo("BEFORE\nfabric rolls on the floor", "#b55d4c"))
+    await thu.send("photo", demo_photo("AFTER\n3-level racks, yellow aisle", "#4c8b5d"))
+    await thu.say("2,5 triệu")
+    await thu.say("40")
+    for label in ("dễ xảy ra", "nghiêm trọng", "ít khả năng", "nhẹ", "Có, nêu tên"):
+        await thu.press(label)
+    await thu.press("✅")
+
+    transcript.note("A second report: a negative cost and more workers than employed are caught")
+    clock.advance(hours=2)
+    await thu.say("/report")
+    await thu.press("💡")
+    await thu.say("Lắp thêm 6 quạt hút và đèn LED trên chuyền may, xưởng mát và sáng hơn.")
+    await thu.send("photo", demo_photo("BEFORE\ndark, hot sewing line", "#6b5b45"))
+    await thu.send("photo", demo_photo("AFTER\nfans and LED lights", "#3f7fa0"))
+    await thu.say("-200k")
+    await thu.say("8.000.000")
+    await thu.say("150")
+    await thu.press("Đúng, 150")
+    for label in ("có thể xảy ra", "nghiêm trọng", "ít khả năng", "nhẹ", "Có, không nêu tên"):
+        await thu.press(label)
+    await thu.press("✏️")
+    await thu.press("Số người hưởng lợi")
+    await thu.say("110")
+    await thu.press("✅")
+
+    transcript.note("Ms. Hoa, a worker, reports in English")
+    clock.advance(hours=1)
+    await hoa.say("📝 Report an improvement")
+    await hoa.press("🪑")
+    await hoa.say("Anti-fatigue mats for the ironing team, who stand all day.")
+    await hoa.press("No photo")
+    await hoa.send("photo", demo_photo("AFTER\nanti-fatigue mats", "#7a4c8b"))
+    await hoa.press("Under 1 million")
+    await hoa.say("6")
+    for label in ("possible", "serious", "unlikely", "minor", "Yes, without"):
+        await hoa.press(label)
+    await hoa.press("✅")
+    await outbox("Staff are told at once")
+
+    transcript.note("Anh Dũng reviews: a good practice, a question, then a verification")
+    clock.advance(hours=3)
+    await dung.press("⭐", card("Đóng giá kệ"))
+    await dung.press("❓", card("quạt hút"))
+    await dung.say("Quạt hút loại nào, lắp ở độ cao bao nhiêu ạ?")
+    await outbox("The question is relayed")
+    await thu.press("↩️")
+    await thu.say("Quạt công nghiệp 60 cm, treo cao 2,5 m ở hai đầu chuyền.")
+    await outbox("The answer comes back")
+    await dung.press("✅", dung.account.messages()[-1])
+    await outbox("The enterprise is thanked")
+    transcript.note("Bà Thu and Ms. Hoa look at their reports")
+    await thu.say("🗂 Báo cáo của tôi")
+    await hoa.say("/myreports")
+
+
+async def play_month(
+    stage: Stage, database: Database, settings: Settings, clock: DemoClock
+) -> None:
+    """A month of programme time: the scheduler's jobs and the outbox sender run every morning
+    (as `oshbot run` does on its own); staff propose visits, employers confirm or suggest
+    another time, both are reminded, outcomes are logged, surveys go out, tips arrive."""
+    from bot.sender import drain  # local: this scene's imports stay in one place
+    from scheduler.config import SchedulerConfig
+    from scheduler.runner import run_due
+
+    transcript = stage.transcript
+    assert transcript is not None
+    config = SchedulerConfig.from_settings(settings)
+    transcript.heading("8. A month passes: revisits, reminders, surveys and tips")
+    first = clock().astimezone(config.tz).date() + timedelta(days=1)
+    staff = stage.person(2001, "Anh Dũng (cán bộ)")
+    lan = stage.person(3001, "Chị Lan (chủ xưởng)")
+    thu = stage.person(3004, "Bà Thu (giám đốc)")
+
+    def day(n: int, hour: int = 9, minute: int = 5) -> datetime:
+        return datetime.combine(first + timedelta(days=n), time(hour, minute), tzinfo=config.tz)
+
+    def typed(n: int, at: str) -> str:
+        return f"{first + timedelta(days=n):%d/%m} {at}"
+
+    async def morning(n: int) -> None:
+        """The scheduler's morning: due jobs, then the outbox, shown as people receive it."""
+        clock.now = day(n).astimezone(UTC)
+        if stage.api_clock is not None:
+            stage.api_clock.advance(3600)
+        ran = run_due(database, now=clock(), config=config)
+        await deliver_outbox(f"{day(n):%d/%m %H:%M}: " + ", ".join(r.job for r in ran))
+
+    async def deliver_outbox(label: str) -> None:
+        before = {uid: len(user.messages()) for uid, user in stage.sandbox.users.items()}
+        report = await drain(stage.application.bot, database, clock=clock, config=config)
+        if not report.sent:
+            return
+        transcript.note(f"{label} — the outbox sends {report.sent} message(s)")
+        for uid, user in stage.sandbox.users.items():
+            for message in user.messages()[before.get(uid, 0) :]:
+                transcript.lines.append(f"**→ {user.first_name}**")
+                transcript.lines.append("")
+                transcript.bot(message, user.buttons(message))
+
+    def newest_with(person: Person, text: str) -> SentMessage:
+        for message in reversed(person.account.messages()):
+            if text in (message.plain or "") and person.account.buttons(message):
+                return message
+        raise LookupError(f"{person.name} has no message with {text!r} and buttons")
+
+    await morning(0)  # due revisits are announced to staff
+    transcript.note("Anh Dũng proposes a date to each enterprise")
+    await staff.press("📅", newest_with(staff, "Hòa Phát"))
+    await staff.say(typed(2, "9:00"))
+    await staff.press("📅", newest_with(staff, "Thu Hà"))
+    await staff.say(typed(3, "14:00"))
+    await deliver_outbox("Right away")
+    await lan.press("✅")  # Chị Lan reads Vietnamese again since the survey scene
+    transcript.note("Bà Thu cannot make it and suggests another time")
+    await thu.press("🕑")
+    await thu.say(typed(4, "8h30"))
+    await deliver_outbox("Right away")
+    await staff.press("✅", newest_with(staff, "Thu Hà"))
+    await deliver_outbox("Right away")
+    for n in range(1, 31):
+        await morning(n)
+        if n == 3:  # the day after the first visit
+            await staff.press("✅", newest_with(staff, "Hòa Phát"))
+            await staff.say("Kệ gỗ mới gọn gàng; công nhân đề nghị thêm quạt hút bụi.")
+            await deliver_outbox("Right away")
+        if n == 5:  # the second visit did not take place
+            await staff.press("✖", newest_with(staff, "Thu Hà"))
+            await staff.press("📅")
+            await staff.say(typed(9, "9:00"))
+            await deliver_outbox("Right away")
+            await thu.press("✅")
+            await deliver_outbox("Right away")
+        if n == 10:
+            await staff.press("✅", newest_with(staff, "Thu Hà"))
+            await staff.press("Bỏ qua")
+            await deliver_outbox("Right away")
+    transcript.note("Anh Dũng looks at his visits; Chị Lan checks her next one")
+    await staff.say("/visits")
+    await lan.say("/nextvisit")
+
+
+async def play_surveys(
+    stage: Stage, database: Database, settings: Settings, clock: DemoClock
+) -> None:
+    """The employer of Xưởng mộc Hòa Phát and three workers answer the follow-up surveys."""
+    from models.tables import SurveyResponse  # local: keeps this scene's edit in one place
+
+    transcript = stage.transcript
+    assert transcript is not None
+    transcript.heading("6. Follow-up surveys: an employer, then three workers (anonymous)")
+    clock.advance(days=1)
+    employer = stage.person(3001, "Chị Lan (chủ xưởng)")
+    transcript.note("Chị Lan goes back to Vietnamese; 📋 opens round 1 for her enterprise")
+    await employer.say("/language")
+    await employer.press("Tiếng Việt")
+    await employer.say("📋 Góp ý")
+    await employer.press("4")
+    for choice in ("Tập huấn", "Cùng đi xem xưởng", "Góp ý khi cán bộ", "Xong"):
+        await employer.press(choice)
+    await employer.say("Kho gỗ đã gọn, lối đi không còn vướng ván.")
+    for choice in ("Lưu giữ", "An toàn máy", "Xong", "Còn một phần"):
+        await employer.press(choice)
+    await employer.say("Thợ mới chưa quen để dụng cụ đúng chỗ.")
+    for choice in ("Ít tai nạn", "gọn gàng hơn", "Xong", "Kinh phí"):
+        await employer.press(choice)
+    await employer.say("Làm chụp hút bụi cho máy chà nhám.")
+    for choice in ("Gợi ý cải thiện chi phí thấp", "Ví dụ hay", "Xong", "Có"):
+        await employer.press(choice)
+
+    transcript.note("Workers answer anonymously; the bot says so before the first question")
+    binh = stage.person(3002, "Anh Bình (thợ mộc)")
+    await binh.say("📋 Góp ý")
+    await binh.send("sticker")
+    await binh.press("4")
+    await binh.press("4")
+    await binh.say("Bàn chà nhám được nâng cao, đỡ mỏi lưng.")
+    await binh.press("Bỏ qua")
+    await binh.press("Có")
+    await binh.press("Có")
+    mai = stage.person(3003, "Chị Mai (thợ phụ)")
+    await mai.say("/feedback")
+    await mai.press("5")
+    transcript.note("Chị Mai is called away; her answers so far are kept")
+    await mai.say("/cancel")
+    clock.advance(hours=4)
+    await mai.say("📋 Góp ý")
+    await mai.press("3")
+    await mai.press("Bỏ qua")
+    await mai.say("Bụi gỗ ở góc xưởng vẫn nhiều.")
+    await mai.press("Không")
+    await mai.press("Có")
+    hoa = stage.person(3005, "Ms. Hoa (worker)")
+    await hoa.say("📋 Feedback")
+    await hoa.press("4")
+    await hoa.press("3")
+    await hoa.say("Better light over the sewing line.")
+    await hoa.say("The chairs are too low and the light is poor. " * 12)  # 552 > 500
+    await hoa.say("The chairs are still too low.")
+    await hoa.press("Yes")
+    await hoa.press("Yes")
+    transcript.note("Answering twice in one round is refused politely")
+    await hoa.say("/feedback")
+    with database.session() as session:
+        rows = session.exec(select(SurveyResponse)).all()
+    named = sum(1 for r in rows if r.contact_id is not None)
+    anonymous = [r for r in rows if r.questionnaire == "worker"]
+    transcript.note(
+        f"Stored: {named} employer response with its contact; {len(anonymous)} worker "
+        f"responses, {sum(r.contact_id is None and r.started_at is None for r in anonymous)} of "
+        "them with no contact and no time (who took part is kept apart, for reminders)"
+    )
+
+
+async def play_workshop(
+    stage: Stage, database: Database, settings: Settings, clock: DemoClock
+) -> None:
+    """An achievement workshop, from invitations to check-in and reactions (handlers/events.py).
+    Messages the bot sends on its own go through the outbox, as the scheduler would send them."""
+    from bot.sender import send_due  # local: keeps this scene's edit in one place
+    from models.events import events_job
+    from models.tables import Event, Improvement, ReviewStatus, ShareConsent
+
+    transcript = stage.transcript
+    assert transcript is not None
+    transcript.heading("7. An achievement workshop: invitations, answers, check-in, reactions")
+    with database.session() as session:
+        wood = session.exec(select(Enterprise).where(Enterprise.name == "Xưởng mộc Hòa Phát")).one()
+        if not session.exec(
+            select(Improvement).where(Improvement.status == ReviewStatus.GOOD_PRACTICE)
+        ).first():
+            transcript.note("Staff marked a verified report of Xưởng mộc Hòa Phát as good practice")
+            session.add(
+                Improvement(
+                    enterprise_id=wood.id,  # type: ignore[arg-type]
+                    area_code="storage",
+                    description="Giá kệ nhiều tầng cho ván gỗ: lối đi thông thoáng, "
+                    "không còn phải cúi nhấc ván dưới sàn.",
+                    status=ReviewStatus.GOOD_PRACTICE,
+                    share_consent=ShareConsent.NAMED,
+                    reviewed_at=clock(),
+                    submitted_at=clock(),
+                )
+            )
+    people = {
+        user_id: stage.person(user_id, name)
+        for user_id, name in (
+            (3001, "Chị Lan (chủ xưởng)"),
+            (3002, "Anh Bình (thợ mộc)"),
+            (3003, "Chị Mai (thợ phụ)"),
+            (3004, "Bà Thu (giám đốc)"),
+            (3005, "Ms. Hoa (worker)"),
+        )
+    }
+
+    async def outbox() -> None:
+        """Sends what became due and shows who received what."""
+        seen = {user_id: len(p.account.messages()) for user_id, p in people.items()}
+        with database.session() as session:
+            events_job(session, clock(), config=settings)
+        await send_due(stage.application.bot, database, now=clock())
+        for user_id, person in people.items():
+            for message in person.account.messages()[seen[user_id] :]:
+                transcript.note(f"the outbox delivers to {person.name}")
+                transcript.bot(message, person.account.buttons(message))
+
+    day = (clock().astimezone(settings.tz) + timedelta(days=3)).strftime("%d/%m/%Y")
+    dung = stage.person(2001, "Anh Dũng (cán bộ)")
+    await dung.say("/event")
+    await dung.press("Hội thảo kết quả")
+    await dung.say("Hội thảo chia sẻ kết quả cải thiện điều kiện làm việc")
+    await dung.say(f"{day} 14:00")
+    await dung.send("location", 16.0678, 108.2208)
+    await dung.say("Hội trường Trung tâm ATVSLĐ Đà Nẵng, 12 Lê Lợi")
+    await dung.say("14:00 Khai mạc\n14:15 Các xưởng kể lại cải thiện đã làm\n15:30 Thảo luận")
+    await dung.press("Tiếp")
+    await dung.press("Giá kệ nhiều tầng")
+    await dung.press("Xong")
+    await dung.press("Tạo và gửi thư mời")
+    await outbox()
+
+    transcript.note("Answers come in; Ms. Hoa first says yes, then that she cannot come")
+    await people[3001].press("Sẽ đến")
+    await people[3002].press("Có thể")
+    await people[3004].press("Sẽ đến")
+    await people[3005].press("Going")
+    await people[3005].press("Can't come")
+    with database.session() as session:
+        event = session.exec(select(Event).order_by(col(Event.id).desc())).first()
+        assert event is not None
+    transcript.note("The day before: reminders to those going or undecided, not to Ms. Hoa")
+    clock.now = event.starts_at - timedelta(hours=22)
+    await outbox()
+
+    transcript.note("At the door, people scan the check-in QR code (a deep link into the bot)")
+    clock.now = event.starts_at - timedelta(minutes=15)
+    code = f"ev_{event.checkin_code}"
+    await people[3001].say(f"/start {code}")
+    await people[3004].say(f"/start {code}")
+    await people[3005].say(f"/start {code}")  # a walk-in after all
+    transcript.note("Anh Bình forgot his phone: Anh Dũng ticks him by hand")
+    await dung.say("📅 Sự kiện")
+    await dung.press("Hội thảo chia sẻ")
+    await dung.press("Điểm danh")
+    await dung.press("Anh Bình")
+
+    transcript.note("After the workshop: the reaction survey goes to the four who came")
+    clock.now = event.starts_at + timedelta(hours=4)
+    await outbox()
+    await people[3001].press("Góp ý")
+    await dung.say("/events")
+    await dung.press("Hội thảo chia sẻ")
 
 
 def summarise(database: Database, sandbox: Sandbox) -> str:

@@ -83,7 +83,7 @@ class Person:
 
     @property
     def id(self) -> int:
-        return int(self.account.user_id)
+        return int(self.account.id)
 
     @property
     def name(self) -> str:

@@ -38,7 +38,26 @@ class Settings(BaseSettings):
     persistence_interval: float = Field(
         default=1.0, gt=0, description="Seconds between flushes of conversation state."
     )
+    retention_days: int = Field(
+        default=730, ge=30, description="Days after which raw texts and photos of leavers go."
+    )
     log_level: str = Field(default="INFO", description="Python logging level.")
+    # Printed as a QR code on newsletters and leaflets; without it they point at the bot.
+    site_url: str | None = Field(default=None, description="Public address of the static site.")
+    # -- scheduler and sender (see scheduler/ and bot/sender.py)
+    quiet_start: str = Field(default="21:00", description="Quiet hours start (programme time).")
+    quiet_end: str = Field(default="07:00", description="Quiet hours end (programme time).")
+    revisit_months: str = Field(
+        default="1,3,6,12", description="Revisit offsets in months from the intervention date."
+    )
+    tips_day: int = Field(default=1, ge=1, le=28, description="Day of the month tips go out.")
+    tips_hour: int = Field(default=9, ge=0, le=23, description="Hour tips go out.")
+    send_rate: float = Field(
+        default=30.0, gt=0, le=30, description="Messages per second to Telegram, all chats."
+    )
+    send_interval: float = Field(
+        default=5.0, gt=0, description="Seconds between outbox sender runs."
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -52,6 +71,22 @@ class Settings(BaseSettings):
         if value not in ("vi", "en"):
             raise ValueError("must be 'vi' or 'en'")
         return value
+
+    @field_validator("quiet_start", "quiet_end")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        hours, _, minutes = value.strip().partition(":")
+        if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
+            raise ValueError("must be a time of day like 21:00")
+        return f"{int(hours):02d}:{int(minutes):02d}"
+
+    @field_validator("revisit_months")
+    @classmethod
+    def _month_list(cls, value: str) -> str:
+        parts = [part.strip() for part in value.split(",") if part.strip()]
+        if not parts or not all(part.isdigit() and 1 <= int(part) <= 120 for part in parts):
+            raise ValueError("must be whole months between 1 and 120, like 1,3,6,12")
+        return ",".join(str(month) for month in sorted({int(part) for part in parts}))
 
     @property
     def tz(self) -> ZoneInfo:

@@ -36,14 +36,77 @@ ENTERPRISES = Entry(
 NEW_ENTERPRISE = Entry(
     "newenterprise", N_("➕ Add an enterprise"), N_("Register an enterprise you support")
 )
+FEEDBACK = Entry("feedback", N_("📋 Feedback"), N_("Answer the follow-up survey"))
+VISITS = Entry("visits", N_("🗓 Visits"), N_("Upcoming and overdue revisits"))
+NEXT_VISIT = Entry("nextvisit", N_("🗓 Next visit"), N_("When your provider visits next"))
+GOOD_PRACTICES = Entry(
+    "goodpractices", N_("🌟 Good practices"), N_("Good practices of other enterprises, by area")
+)
+BROADCAST = Entry("broadcast", N_("📣 Broadcast"), N_("Send news or a good practice to many"))
+NEWSLETTER = Entry("newsletter", "", N_("The newsletter as HTML and PDF"))
+
+REPORT = Entry(
+    "report", N_("📝 Report an improvement"), N_("Tell us about an improvement you made")
+)
+MYREPORTS = Entry(
+    "myreports", N_("🗂 My reports"), N_("Your improvement reports and their review")
+)
 
 MENUS: dict[Role, list[Entry]] = {
     Role.COORDINATOR: [PROVIDERS, HELP, LANGUAGE, CANCEL],
     Role.STAFF: [NEW_ENTERPRISE, ENTERPRISES, HELP, LANGUAGE, CANCEL],
-    Role.EMPLOYER: [HELP, LANGUAGE, CANCEL],
-    Role.WORKER: [HELP, LANGUAGE, CANCEL],
+    Role.EMPLOYER: [REPORT, MYREPORTS, FEEDBACK, HELP, LANGUAGE, CANCEL],
+    Role.WORKER: [REPORT, MYREPORTS, FEEDBACK, HELP, LANGUAGE, CANCEL],
     Role.PARTNER: [HELP, LANGUAGE, CANCEL],
 }
+# Good practices are for everyone who took part; broadcasts and newsletters for the programme.
+for _role, _extra in (
+    (Role.COORDINATOR, [BROADCAST, GOOD_PRACTICES, NEWSLETTER]),
+    (Role.STAFF, [BROADCAST, GOOD_PRACTICES, NEWSLETTER]),
+    (Role.EMPLOYER, [GOOD_PRACTICES]),
+    (Role.WORKER, [GOOD_PRACTICES]),
+):
+    _at = next(i for i, entry in enumerate(MENUS[_role]) if entry is HELP)
+    MENUS[_role][_at:_at] = _extra
+# Events: organisers create and follow them; partners see nothing else (handlers/events.py).
+EVENTS = Entry("events", N_("📅 Events"), N_("Meetings and workshops you are part of"))
+NEW_EVENT = Entry("event", "", N_("Create an event, or show its check-in QR code"))
+for _role, _extra in (
+    (Role.COORDINATOR, [EVENTS, NEW_EVENT]),
+    (Role.STAFF, [EVENTS, NEW_EVENT]),
+    (Role.PARTNER, [EVENTS]),
+):
+    _at = next(i for i, entry in enumerate(MENUS[_role]) if entry is HELP)
+    MENUS[_role][_at:_at] = _extra
+# Summaries and exports (handlers/summary.py); employers see their own progress beside peers.
+SUMMARY = Entry("summary", N_("📊 Summary"), N_("Follow-up figures and charts, by period"))
+EXPORT = Entry("export", "", N_("The follow-up data as Excel and CSV files"))
+PROGRESS = Entry("progress", N_("📈 Our progress"), N_("Your results beside your sector's"))
+for _role, _extra in (
+    (Role.COORDINATOR, [SUMMARY, EXPORT]),
+    (Role.STAFF, [SUMMARY, EXPORT]),
+    (Role.EMPLOYER, [PROGRESS]),
+):
+    _at = next(i for i, entry in enumerate(MENUS[_role]) if entry is HELP)
+    MENUS[_role][_at:_at] = _extra
+# Revisits (handlers/visits.py): staff plan them, employers see the next one.
+for _role, _extra in (
+    (Role.COORDINATOR, [VISITS]),
+    (Role.STAFF, [VISITS]),
+    (Role.EMPLOYER, [NEXT_VISIT]),
+):
+    _at = next(i for i, entry in enumerate(MENUS[_role]) if entry is HELP)
+    MENUS[_role][_at:_at] = _extra
+# Every registered person's rights, at the end of every role's command list.
+RIGHTS = [
+    Entry("mydata", "", N_("See what we hold about you")),
+    Entry("privacy", "", N_("Change your choices (tips, naming)")),
+    Entry("stop", "", N_("Stop all messages from us")),
+    Entry("deleteme", "", N_("Erase your personal data")),
+]
+for _entries in MENUS.values():
+    _entries.extend(RIGHTS)
+
 UNREGISTERED: list[Entry] = [
     Entry("start", "", N_("Join with your invite link")),
     HELP,

@@ -15,8 +15,9 @@ from telegram.ext import (
 from bot.i18n import LANGUAGES, Translate, translator
 from bot.render import esc, inline
 from bot.runtime import LANGUAGE_KEY, language_of, runtime, tr, user_data
-from handlers import menu
+from handlers import events, menu
 from handlers.common import cancel
+from models.privacy import resume
 from models.programme import (
     Registration,
     contact_by_user,
@@ -31,6 +32,7 @@ CONSENT = "onboarding.consent"
 PREFIX = "onb:"
 LANG_DATA = PREFIX + "lang:"
 AGREE = PREFIX + "agree"
+AGREE_NO_TIPS = PREFIX + "agree-notips"
 DECLINE = PREFIX + "decline"
 INVITE_KEY = "invite"
 
@@ -72,8 +74,21 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | int
     rt = runtime(context)
     code = context.args[0] if context.args else None
     _ = tr(update, context)
+    # The event check-in QR code opens the bot with "ev_<code>" (handlers/events.py).
+    if (
+        code is not None
+        and code.startswith(events.CHECKIN_PREFIX)
+        and await events.checkin_from_start(update, context, code)
+    ):
+        return ConversationHandler.END
     with rt.database.session() as session:
         contact = contact_by_user(session, update.effective_user.id)
+        if contact is not None and code is None and resume(session, contact, now=rt.now()):
+            await update.effective_message.reply_text(
+                _("Welcome back! Tips, good examples and reminders will reach you again."),
+                reply_markup=menu.keyboard(contact.role, contact.language),
+            )
+            return ConversationHandler.END
         if contact is not None:
             organisation = organisation_name(session, contact)
             await update.effective_message.reply_text(
@@ -110,10 +125,21 @@ def consent_text(_: Translate) -> str:
         "remind you of visits and to share good examples between enterprises.\n"
         "<b>Who sees it:</b> the staff of your OSH service provider and the programme "
         "coordinators. Worker survey answers are anonymous: nobody sees who gave them.\n"
-        "<b>Your choice:</b> taking part is voluntary. You can withdraw at any time; tell your "
-        "provider and your personal data will be deleted.\n\n"
+        "<b>Tips:</b> if you wish, a short practical tip each month and good examples from "
+        "other enterprises.\n"
+        "<b>Your rights:</b> taking part is voluntary. /mydata shows what we hold about you, "
+        "/stop stops our messages, /privacy changes your choices, and /deleteme erases your "
+        "personal data.\n\n"
         "Do you agree?"
     )
+
+
+def consent_buttons(_: Translate) -> list[list[tuple[str, str]]]:
+    return [
+        [(_("✅ I agree"), AGREE)],
+        [(_("✅ I agree, but no tips"), AGREE_NO_TIPS)],
+        [(_("No, thanks"), DECLINE)],
+    ]
 
 
 async def choose_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
@@ -129,7 +155,7 @@ async def choose_language(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     await query.edit_message_text(_("Language: English"))
     await query.message.reply_text(  # type: ignore[union-attr]
         consent_text(_),
-        reply_markup=inline([[(_("✅ I agree"), AGREE), (_("No, thanks"), DECLINE)]]),
+        reply_markup=inline(consent_buttons(_)),
     )
     return CONSENT
 
@@ -154,6 +180,7 @@ async def agree(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
             username=user.username,
             language=language,
             now=rt.now(),
+            tips=query.data == AGREE,
         )
         contact = result.contact
         organisation = organisation_name(session, contact) if contact is not None else None
@@ -237,7 +264,7 @@ async def consent_reprompt(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         await update.callback_query.answer(_("This button is no longer active."))
     await update.effective_message.reply_text(
         _("Please answer with the buttons: do you agree?"),
-        reply_markup=inline([[(_("✅ I agree"), AGREE), (_("No, thanks"), DECLINE)]]),
+        reply_markup=inline(consent_buttons(_)),
     )
     return CONSENT
 
@@ -262,7 +289,7 @@ def conversation() -> ConversationHandler:
                 MessageHandler(not_command, language_reprompt),
             ],
             CONSENT: [
-                CallbackQueryHandler(agree, pattern=f"^{AGREE}$"),
+                CallbackQueryHandler(agree, pattern=f"^({AGREE}|{AGREE_NO_TIPS})$"),
                 CallbackQueryHandler(decline, pattern=f"^{DECLINE}$"),
                 CallbackQueryHandler(stale_language_button, pattern=f"^{LANG_DATA}"),
                 CallbackQueryHandler(consent_reprompt),

@@ -280,8 +280,10 @@ def register(
     username: str | None,
     language: str,
     now: datetime,
+    tips: bool = True,
 ) -> RegistrationResult:
-    """Redeem an invite after the person agreed to the follow-up consent."""
+    """Redeem an invite after the person agreed to the follow-up consent (and, when `tips`,
+    to receiving monthly tips and good examples)."""
     existing = contact_by_user(session, telegram_user_id)
     if existing is not None:
         return RegistrationResult(Registration.ALREADY_REGISTERED, existing)
@@ -312,15 +314,17 @@ def register(
     )
     session.add(contact)
     session.flush()
-    session.add(
-        Consent(
-            contact_id=contact.id,
-            purpose=ConsentPurpose.FOLLOWUP,
-            text_version=CONSENT_TEXT_VERSION,
-            language=language,
-            granted_at=now,
+    purposes = [ConsentPurpose.FOLLOWUP] + ([ConsentPurpose.TIPS] if tips else [])
+    for purpose in purposes:
+        session.add(
+            Consent(
+                contact_id=contact.id,
+                purpose=purpose,
+                text_version=CONSENT_TEXT_VERSION,
+                language=language,
+                granted_at=now,
+            )
         )
-    )
     audit(session, "contact.register", actor_id=contact.id, subject=contact, invite=invite.id)
     return RegistrationResult(Registration.DONE, contact)
 

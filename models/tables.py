@@ -179,6 +179,16 @@ class Invite(SQLModel, table=True):
 class Improvement(SQLModel, table=True):
     """A workplace improvement reported by an enterprise, with its risk before and after."""
 
+    # Covers every column the follow-up summary reads (reports/summary.py), so that its passes
+    # over a period read the index alone, never the wide rows with their descriptions.
+    __table_args__ = (
+        sa.Index(
+            "ix_improvement_summary",
+            "submitted_at", "status", "enterprise_id", "area_code", "cost_vnd", "cost_band",
+            "workers_benefiting", "risk_before_score", "risk_after_score", "reviewed_at",
+        ),
+    )
+
     id: int | None = Field(default=None, primary_key=True)
     enterprise_id: int = Field(foreign_key="enterprise.id", index=True)
     reporter_id: int | None = Field(default=None, foreign_key="contact.id")
@@ -203,12 +213,31 @@ class Improvement(SQLModel, table=True):
         sa_column=sa.Column(sa.String(20), nullable=False, index=True),
     )
     public_text: str | None = Field(default=None, max_length=1000)
+    # Taken out of the good-practice library by staff; the report and its review stay as they were.
+    library_withdrawn_at: datetime | None = ts()
     reviewed_by_id: int | None = Field(default=None, foreign_key="contact.id")
     reviewed_at: datetime | None = ts()
     created_at: datetime = ts(default=True)
     submitted_at: datetime | None = ts(index=True)
     updated_at: datetime = ts(default=True)
     source: str = Field(default="telegram", max_length=20)
+    # The question an unfinished report stopped at (models/improvements.py Step); None once
+    # submitted. Lets /report continue a draft where it was left, even after a restart.
+    draft_step: str | None = Field(default=None, max_length=20)
+
+
+class ImprovementMessage(SQLModel, table=True):
+    """A question from provider staff about a report, or the reporter's answer, relayed by the
+    bot; the thread of one report in order. Only the two people involved ever see it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    improvement_id: int = Field(foreign_key="improvement.id", index=True)
+    kind: str = Field(max_length=10)  # question / answer
+    sender_id: int = Field(foreign_key="contact.id")
+    recipient_id: int = Field(foreign_key="contact.id", index=True)
+    reply_to_id: int | None = Field(default=None, foreign_key="improvementmessage.id")
+    text: str = Field(max_length=1000)
+    created_at: datetime = ts(default=True)
 
 
 class SurveyRound(SQLModel, table=True):
@@ -224,9 +253,32 @@ class SurveyRound(SQLModel, table=True):
     closed_at: datetime | None = ts()
 
 
+class SurveyParticipation(SQLModel, table=True):
+    """Who took part in a survey round or in an event's reaction survey (for nudges, and to
+    refuse a second answer), never what they said: nothing here points at a response. See
+    models/surveys.py, "Anonymity". Exactly one of round_id and event_id is set."""
+
+    __table_args__ = (
+        sa.UniqueConstraint("round_id", "contact_id", "questionnaire"),
+        sa.UniqueConstraint("event_id", "contact_id", "questionnaire"),
+        sa.CheckConstraint(
+            "(round_id IS NULL) <> (event_id IS NULL)", name="ck_surveyparticipation_one_subject"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: int | None = Field(default=None, foreign_key="surveyround.id", index=True)
+    event_id: int | None = Field(default=None, foreign_key="event.id", index=True)
+    contact_id: int = Field(foreign_key="contact.id", index=True)
+    questionnaire: str = Field(max_length=40)
+    started_at: datetime = ts(default=True)
+    completed_at: datetime | None = ts()
+
+
 class SurveyResponse(SQLModel, table=True):
-    """One filled-in questionnaire. Worker responses carry no contact: only a keyed hash that
-    stops double answers within a round (`respondent_key`), which staff never see."""
+    """One filled-in questionnaire. Employer responses name their contact and keep their times.
+    Anonymous (worker) responses carry no contact and no time at all, a random id and a random
+    `respondent_key`; only SurveyParticipation says who took part (models/surveys.py)."""
 
     __table_args__ = (sa.UniqueConstraint("round_id", "questionnaire", "respondent_key"),)
 
@@ -236,23 +288,31 @@ class SurveyResponse(SQLModel, table=True):
     questionnaire: str = Field(max_length=40)
     contact_id: int | None = Field(default=None, foreign_key="contact.id")
     respondent_key: str = Field(max_length=64)
-    started_at: datetime = ts(default=True)
+    started_at: datetime | None = ts()
     completed_at: datetime | None = ts()
+    # Completion without a time, so that anonymous responses can be counted as finished.
+    complete: bool = Field(
+        default=False, sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.false())
+    )
 
 
 class SurveyAnswer(SQLModel, table=True):
-    """One answer; a multiple choice stores one row per chosen option, so that SQL counts."""
+    """One answer; a multiple choice stores one row per chosen option, so that SQL counts; a
+    skipped question is one row with neither value."""
 
     id: int | None = Field(default=None, primary_key=True)
     response_id: int = Field(foreign_key="surveyresponse.id", index=True)
     question_id: str = Field(max_length=40)
     value_int: int | None = None
     value_text: str | None = Field(default=None, max_length=1000)
-    answered_at: datetime = ts(default=True)
+    # None on anonymous responses: answer times could be matched with participation times.
+    answered_at: datetime | None = ts()
 
 
 class Visit(SQLModel, table=True):
     """A planned revisit of an enterprise by its provider."""
+
+    __table_args__ = (sa.Index("ix_visit_status_scheduled", "status", "scheduled_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     enterprise_id: int = Field(foreign_key="enterprise.id", index=True)
@@ -268,6 +328,23 @@ class Visit(SQLModel, table=True):
     done_at: datetime | None = ts()
     notes: str | None = Field(default=None, max_length=1000)
     created_at: datetime = ts(default=True)
+    # Scheduler bookkeeping (models/visits.py): each step's message goes out once.
+    proposed_at: datetime | None = ts()
+    suggested_at: datetime | None = ts()  # the employer's counter-proposal
+    nudged_at: datetime | None = ts()
+    reminded_at: datetime | None = ts()
+    outcome_asked_at: datetime | None = ts()
+
+
+class JobRun(SQLModel, table=True):
+    """The last scheduled slot each periodic job claimed, and whether that run finished: what is
+    due after a restart, and why a second process does not run a job twice (scheduler/)."""
+
+    name: str = Field(primary_key=True, max_length=40)
+    slot: datetime | None = ts()
+    started_at: datetime | None = ts()
+    finished_at: datetime | None = ts()
+    summary: str | None = Field(default=None, max_length=500)
 
 
 class Event(SQLModel, table=True):
@@ -285,6 +362,9 @@ class Event(SQLModel, table=True):
     audience: dict[str, Any] = json_col(dict)
     checkin_code: str = Field(max_length=64, unique=True)
     status: str = Field(default="planned", max_length=20)
+    # Raised each time the event moves, so that the move notice and the reminders for the new
+    # time get their own outbox keys.
+    version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     created_by_id: int | None = Field(default=None, foreign_key="contact.id")
     created_at: datetime = ts(default=True)
 
@@ -299,6 +379,15 @@ class Rsvp(SQLModel, table=True):
     answered_at: datetime | None = ts()
     attended_at: datetime | None = ts()
     checkin_method: str | None = Field(default=None, max_length=10)
+    # None for a walk-in who checked in without having been invited.
+    invited_at: datetime | None = ts()
+
+
+class EventGoodPractice(SQLModel, table=True):
+    """A good practice showcased at an event: listed in the invitation, offered in the survey."""
+
+    event_id: int = Field(foreign_key="event.id", primary_key=True)
+    improvement_id: int = Field(foreign_key="improvement.id", primary_key=True)
 
 
 class Tip(SQLModel, table=True):
@@ -317,7 +406,11 @@ class Tip(SQLModel, table=True):
 
 
 class TipDelivery(SQLModel, table=True):
-    __table_args__ = (sa.UniqueConstraint("contact_id", "tip_id"),)
+    # One tip per contact and month, and never the same tip twice.
+    __table_args__ = (
+        sa.UniqueConstraint("contact_id", "tip_id"),
+        sa.UniqueConstraint("contact_id", "period", name="uq_tipdelivery_contact_period"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     tip_id: int = Field(foreign_key="tip.id")
@@ -338,10 +431,20 @@ class Broadcast(SQLModel, table=True):
     created_at: datetime = ts(default=True)
     confirmed_at: datetime | None = ts()
     finished_at: datetime | None = ts()
+    # Frozen at confirmation; the sender's own message that shows the progress, edited in place.
+    recipients: int | None = None
+    progress_chat_id: int | None = Field(
+        default=None, sa_column=sa.Column(sa.BigInteger(), nullable=True)
+    )
+    progress_message_id: int | None = None
+    progress_shown: str | None = Field(default=None, max_length=60)
 
 
 class Outbox(SQLModel, table=True):
     """Every message the bot sends on its own initiative, keyed so that it is sent once."""
+
+    # The sender's query: pending rows of one priority in time order (bot/sender.py).
+    __table_args__ = (sa.Index("ix_outbox_due", "status", "priority", "not_before", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=200, unique=True)

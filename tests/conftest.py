@@ -7,6 +7,7 @@ test gets its own database cloned from a migrated template, dropped afterwards.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import uuid
@@ -20,7 +21,9 @@ import sqlalchemy as sa
 from telegram.ext import Application, ContextTypes
 
 from bot.app import build_application
+from bot.guard import LIMITER_KEY, InboundLimiter
 from bot.playback import Person, Stage
+from bot.ratelimit import PacedRateLimiter
 from bot.sandbox import FakeClock, Sandbox
 from bot.sender import SendReport, send_due
 from bot.settings import Settings
@@ -116,6 +119,8 @@ class World:
             request=self.sandbox.make_request(),
             get_updates_request=self.sandbox.make_request(),
             clock=self.clock,
+            # The limiter paces on the sandbox's fake clock; its waits advance that clock.
+            rate_limiter=PacedRateLimiter(clock=self.api_clock, sleep=self.api_sleep),
         )
 
         async def collect(_: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -123,6 +128,8 @@ class World:
             self.errors.append(context.error)
 
         self.application.add_error_handler(collect)
+        # People's pace is the sandbox's clock, which each of their actions moves by seconds.
+        self.application.bot_data[LIMITER_KEY] = InboundLimiter(self.api_clock)
         # People keep talking to the same stage across a restart; only the bot behind it changes.
         if hasattr(self, "stage"):
             self.stage.application = self.application
@@ -131,6 +138,13 @@ class World:
         await self.application.initialize()
         if self.application.post_init is not None:
             await self.application.post_init(self.application)
+
+    async def api_sleep(self, seconds: float) -> None:
+        """Sleeping on the fake clock: tasks that sleep together wake together."""
+        target = self.api_clock() + seconds
+        await asyncio.sleep(0)
+        if self.api_clock() < target:
+            self.api_clock.now = target
 
     async def restart(self) -> None:
         """What a process restart does: state is flushed and read back by a new Application."""

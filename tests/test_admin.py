@@ -554,8 +554,9 @@ async def test_my_enterprises_when_there_are_none(world: World) -> None:
 async def test_staff_in_english(world: World) -> None:
     provider = make_provider(world)
     person = await staff(world, 8001, provider, "English")
-    assert person.account.reply_keyboard() == [["➕ Add an enterprise", "🏭 My enterprises"],
-                                               ["❓ Help", "🌐 Language"]]  # fmt: skip
+    keyboard = person.account.reply_keyboard() or []
+    assert keyboard[0] == ["➕ Add an enterprise", "🏭 My enterprises"]
+    assert {"❓ Help", "🌐 Language"} <= {label for row in keyboard for label in row}
     await expect(person, await person.say("➕ Add an enterprise"), "What is its name?")
     await expect(person, await person.send("sticker"), "Please answer with text.")
     await expect(person, await person.say("Thu Ha Garments"), "Which sector does it work in?")

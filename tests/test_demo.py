@@ -37,3 +37,31 @@ async def test_demo_can_run_twice_in_the_same_folder(tmp_path: Path) -> None:
     await run_demo(tmp_path)
     second = await run_demo(tmp_path)
     assert "- enterprises: 3" in second.summary_text
+
+
+async def test_demo_plays_improvement_reports_with_photos_and_a_review(tmp_path: Path) -> None:
+    from models.tables import Improvement, ImprovementMessage
+
+    result = await run_demo(tmp_path / "demo")
+    transcript = result.transcript_path.read_text(encoding="utf-8")
+    assert "> 📝 Báo cáo cải thiện mới #" in transcript  # the staff notice, with its buttons
+    assert "> [✅ Xác nhận] [⭐ Điển hình tốt] [❓ Đặt câu hỏi]" in transcript
+    assert "Chi phí không thể là số âm" in transcript  # a refusal on the way
+    assert "Người báo cáo: một người lao động" in transcript  # never a worker's name
+    database = Database(result.database_url)
+    with database.session() as session:
+        reports = session.exec(
+            select(Improvement).where(
+                Improvement.source == "telegram", Improvement.submitted_at.is_not(None)
+            )  # type: ignore[union-attr]
+        ).all()
+        statuses = sorted(str(r.status) for r in reports if r.reporter_id is not None)
+        assert {"good_practice", "verified", "submitted"} <= set(statuses)
+        with_photos = [r for r in reports if r.photo_before_path and r.photo_after_path]
+        assert len(with_photos) >= 2
+        for report in with_photos:
+            photo = tmp_path / "demo" / "data" / "media" / report.photo_after_path  # type: ignore[operator]
+            assert photo.read_bytes()[:2] == b"\xff\xd8"  # a real JPEG, downloaded
+        kinds = [m.kind for m in session.exec(select(ImprovementMessage))]
+        assert kinds == ["question", "answer"]
+    database.dispose()

@@ -1,0 +1,698 @@
+"""Provider staff review improvement reports: Verify, Good practice, Ask a question; the
+reporter's answer comes back the same way.
+
+Staff learn about a report from an outbox notice (sent on the bot's initiative, rendered in
+each staff member's language), so this module also renders the report card that both sides
+see and queues every notice about a report. Every button is checked against the database when
+it is pressed: who presses it, and what state the report is in now.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
+from telegram import CallbackQuery, Update
+from telegram.error import BadRequest
+from telegram.ext import (
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.i18n import (
+    LANGUAGES,
+    N_,
+    Translate,
+    format_moment,
+    format_number,
+    format_vnd,
+    gettext,
+    translator,
+)
+from bot.render import esc, inline
+from bot.runtime import current_contact, runtime, tr, user_data
+from handlers import menu
+from handlers.common import cancel
+from models import content
+from models import improvements as imp
+from models.outbox import PRIORITY_NOTICE, Message, enqueue
+from models.programme import ProgrammeError, contact_by_user
+from models.tables import (
+    Contact,
+    Enterprise,
+    Improvement,
+    ImprovementMessage,
+    Provider,
+    ReviewStatus,
+    Role,
+    ShareConsent,
+)
+
+log = logging.getLogger(__name__)
+
+PREFIX = "rev:"
+VERIFY = PREFIX + "ok:"
+GOOD = PREFIX + "gp:"
+ASK = PREFIX + "ask:"
+REPLY = PREFIX + "re:"
+
+ASKING = "review.asking"
+ANSWERING = "review.answering"
+ASK_KEY = "review_ask"
+ANSWER_KEY = "review_answer"
+
+LIKELIHOOD = {1: N_("unlikely"), 2: N_("possible"), 3: N_("likely")}
+SEVERITY = {1: N_("minor"), 2: N_("serious"), 3: N_("very serious")}
+BANDS = {
+    imp.CostBand.FREE: N_("Free"),
+    imp.CostBand.UNDER_1M: N_("Under 1 million"),
+    imp.CostBand.FROM_1M_TO_5M: N_("1–5 million"),
+    imp.CostBand.OVER_5M: N_("Over 5 million"),
+}
+SHARING = {
+    ShareConsent.NAMED: N_("yes, naming the enterprise"),
+    ShareConsent.ANONYMOUS: N_("yes, without naming the enterprise"),
+    ShareConsent.NO: N_("no"),
+}
+STATUS = {
+    ReviewStatus.DRAFT: N_("📝 unfinished"),
+    ReviewStatus.SUBMITTED: N_("⏳ waiting for review"),
+    ReviewStatus.VERIFIED: N_("✅ verified"),
+    ReviewStatus.GOOD_PRACTICE: N_("⭐ good practice"),
+    ReviewStatus.WITHDRAWN: N_("↩️ withdrawn"),
+}
+
+
+# -- the card --------------------------------------------------------------------------------
+
+
+def area_label(code: str | None, language: str) -> str:
+    area = content.area(code)
+    return area.label(language) if area is not None else "—"
+
+
+def risk_text(_: Translate, likelihood: int | None, severity: int | None, score: int | None) -> str:
+    if likelihood is None or severity is None or score is None:
+        return "—"
+    return _(
+        "{likelihood} × {severity} = {score}/9",
+        likelihood=_(LIKELIHOOD[likelihood]),
+        severity=_(SEVERITY[severity]),
+        score=score,
+    )
+
+
+def cost_text(_: Translate, improvement: Improvement, language: str) -> str:
+    if improvement.cost_vnd is not None and improvement.cost_band != imp.CostBand.FREE:
+        return format_vnd(improvement.cost_vnd, language)
+    if improvement.cost_band in {b.value for b in imp.CostBand}:
+        return _(BANDS[imp.CostBand(improvement.cost_band)])
+    return "—"
+
+
+def card(_: Translate, improvement: Improvement, language: str) -> str:
+    """What the report says, for the reporter's summary and the staff notice alike."""
+    yes, no = "✔", "—"
+    lines = [
+        _("<b>Area:</b> {value}", value=area_label(improvement.area_code, language)),
+        _("<b>What was improved:</b> {value}", value=esc(improvement.description or "—")),
+        _(
+            "<b>Photos:</b> before {before}, after {after}",
+            before=yes if improvement.photo_before_path else no,
+            after=yes if improvement.photo_after_path else no,
+        ),
+        _("<b>Cost:</b> {value}", value=cost_text(_, improvement, language)),
+        _(
+            "<b>Workers who benefit:</b> {value}",
+            value=format_number(improvement.workers_benefiting, language)
+            if improvement.workers_benefiting is not None
+            else "—",
+        ),
+        _(
+            "<b>Risk before:</b> {value}",
+            value=risk_text(
+                _,
+                improvement.risk_before_likelihood,
+                improvement.risk_before_severity,
+                improvement.risk_before_score,
+            ),
+        ),
+        _(
+            "<b>Risk after:</b> {value}",
+            value=risk_text(
+                _,
+                improvement.risk_after_likelihood,
+                improvement.risk_after_severity,
+                improvement.risk_after_score,
+            ),
+        ),
+        _(
+            "<b>Share as a good example:</b> {value}",
+            value=_(SHARING[ShareConsent(improvement.share_consent)])
+            if improvement.share_consent
+            else "—",
+        ),
+    ]
+    return "\n".join(lines)
+
+
+def reporter_text(_: Translate, session: Session, improvement: Improvement) -> str:
+    """Who reported: an employer by name; a worker only as "a worker", so that nothing shown
+    to staff points at one worker."""
+    reporter = session.get(Contact, improvement.reporter_id) if improvement.reporter_id else None
+    if reporter is None or reporter.erased_at is not None:
+        return _("someone at the enterprise")
+    if reporter.role == Role.EMPLOYER:
+        return _("the employer, {name}", name=esc(reporter.display_name or "—"))
+    return _("a worker")
+
+
+def staff_card(
+    _: Translate,
+    session: Session,
+    improvement: Improvement,
+    language: str,
+    tz: ZoneInfo,
+    *,
+    headline: str,
+) -> str:
+    enterprise = session.get(Enterprise, improvement.enterprise_id)
+    assert enterprise is not None
+    province = content.province(enterprise.province_code)
+    sector = content.sector(enterprise.sector_code)
+    moment = improvement.submitted_at or improvement.updated_at
+    place = province.name(language) if province else enterprise.province_code
+    trade = sector.name(language) if sector else enterprise.sector_code
+    head = [
+        headline,
+        f"<b>{esc(enterprise.name)}</b> — {place}, {trade}",
+        _(
+            "Reported by {who}, {moment}",
+            who=reporter_text(_, session, improvement),
+            moment=format_moment(moment, language, tz),
+        ),
+    ]
+    return "\n".join(head) + "\n\n" + card(_, improvement, language)
+
+
+def review_buttons(_: Translate, improvement: Improvement) -> list[list[tuple[str, str]]]:
+    rows: list[list[tuple[str, str]]] = []
+    if improvement.status == ReviewStatus.SUBMITTED:
+        rows.append([(_("✅ Verify"), f"{VERIFY}{improvement.id}")])
+    if improvement.status in (ReviewStatus.SUBMITTED, ReviewStatus.VERIFIED):
+        rows.append([(_("⭐ Good practice"), f"{GOOD}{improvement.id}")])
+    if improvement.status != ReviewStatus.WITHDRAWN:
+        rows.append([(_("❓ Ask a question"), f"{ASK}{improvement.id}")])
+    return rows
+
+
+# -- notices (outbox) ------------------------------------------------------------------------
+
+
+def notify_reviewers(
+    session: Session,
+    improvement: Improvement,
+    *,
+    media_root: Path,
+    tz: ZoneInfo,
+    now: datetime,
+    updated: bool = False,
+) -> int:
+    """Queues the report card (with its photos first) for each reviewer; returns how many
+    reviewers were told. An update after an edit gets its own key per edit."""
+    told = 0
+    stamp = int(improvement.updated_at.timestamp())
+    for staff in imp.reviewers(session, improvement):
+        _ = translator(staff.language)
+        base = (
+            f"report-updated:{improvement.id}:{staff.id}:{stamp}"
+            if updated
+            else f"report-submitted:{improvement.id}:{staff.id}"
+        )
+        if not updated:
+            for slot, label in (("before", N_("Before")), ("after", N_("After"))):
+                path = getattr(improvement, f"photo_{slot}_path")
+                if path and (media_root / path).exists():
+                    enqueue(
+                        session,
+                        key=f"{base}:{slot}",
+                        contact=staff,
+                        kind="report-photo",
+                        message=Message(
+                            _("Report #{id}: {label}", id=improvement.id, label=_(label)),
+                            photo_path=str(media_root / path),
+                        ),
+                        priority=PRIORITY_NOTICE,
+                        not_before=now,
+                    )
+        headline = (
+            _("<b>✏️ Report #{id} was changed by the enterprise</b>", id=improvement.id)
+            if updated
+            else _("<b>📝 New improvement report #{id}</b>", id=improvement.id)
+        )
+        text = staff_card(_, session, improvement, staff.language, tz, headline=headline)
+        row = enqueue(
+            session,
+            key=base,
+            contact=staff,
+            kind="report-submitted",
+            message=Message(text, review_buttons(_, improvement)),
+            priority=PRIORITY_NOTICE,
+            not_before=now,
+        )
+        told += row is not None
+    return told
+
+
+def notify_withdrawn(session: Session, improvement: Improvement, *, now: datetime) -> None:
+    enterprise = session.get(Enterprise, improvement.enterprise_id)
+    assert enterprise is not None
+    for staff in imp.reviewers(session, improvement):
+        _ = translator(staff.language)
+        enqueue(
+            session,
+            key=f"report-withdrawn:{improvement.id}:{staff.id}",
+            contact=staff,
+            kind="report-withdrawn",
+            message=Message(
+                _(
+                    "↩️ {enterprise} withdrew report #{id} ({area}). Nothing to review.",
+                    enterprise=esc(enterprise.name),
+                    id=improvement.id,
+                    area=area_label(improvement.area_code, staff.language),
+                )
+            ),
+            priority=PRIORITY_NOTICE,
+            not_before=now,
+        )
+
+
+def notify_reporter_reviewed(session: Session, improvement: Improvement, *, now: datetime) -> None:
+    """Praise reaches the enterprise: the participatory method starts from what works."""
+    reporter = session.get(Contact, improvement.reporter_id) if improvement.reporter_id else None
+    if reporter is None:
+        return
+    _ = translator(reporter.language)
+    area = area_label(improvement.area_code, reporter.language)
+    if improvement.status == ReviewStatus.GOOD_PRACTICE:
+        text = _(
+            "⭐ Your report #{id} ({area}) was chosen as a good practice by your OSH service "
+            "provider. Thank you for showing what works!",
+            id=improvement.id,
+            area=area,
+        )
+    else:
+        text = _(
+            "✅ Your report #{id} ({area}) was checked and verified by your OSH service "
+            "provider. Well done, and thank you!",
+            id=improvement.id,
+            area=area,
+        )
+    enqueue(
+        session,
+        key=f"report-reviewed:{improvement.id}:{improvement.status}",
+        contact=reporter,
+        kind="report-reviewed",
+        message=Message(text),
+        priority=PRIORITY_NOTICE,
+        not_before=now,
+    )
+
+
+def relay_question(session: Session, question: ImprovementMessage, *, now: datetime) -> bool:
+    reporter = session.get(Contact, question.recipient_id)
+    improvement = session.get(Improvement, question.improvement_id)
+    staff = session.get(Contact, question.sender_id)
+    assert reporter is not None and improvement is not None and staff is not None
+    provider = session.get(Provider, staff.provider_id) if staff.provider_id else None
+    _ = translator(reporter.language)
+    asker = esc(provider.name) if provider is not None else _("the programme coordinator")
+    text = _(
+        "❓ A question from {asker} about your report #{id} ({area}):\n\n"
+        "<i>{question}</i>\n\nPress Reply and type your answer.",
+        asker=asker,
+        id=improvement.id,
+        area=area_label(improvement.area_code, reporter.language),
+        question=esc(question.text),
+    )
+    row = enqueue(
+        session,
+        key=f"report-question:{question.id}",
+        contact=reporter,
+        kind="report-question",
+        message=Message(text, [[(_("↩️ Reply"), f"{REPLY}{question.id}")]]),
+        priority=PRIORITY_NOTICE,
+        not_before=now,
+    )
+    return row is not None
+
+
+def relay_answer(session: Session, answer_message: ImprovementMessage, *, now: datetime) -> None:
+    staff = session.get(Contact, answer_message.recipient_id)
+    improvement = session.get(Improvement, answer_message.improvement_id)
+    question = (
+        session.get(ImprovementMessage, answer_message.reply_to_id)
+        if answer_message.reply_to_id
+        else None
+    )
+    assert staff is not None and improvement is not None
+    enterprise = session.get(Enterprise, improvement.enterprise_id)
+    assert enterprise is not None
+    _ = translator(staff.language)
+    text = _(
+        "💬 {enterprise} answered about report #{id}:\n\n<i>{answer}</i>\n\n"
+        "Your question was: {question}",
+        enterprise=esc(enterprise.name),
+        id=improvement.id,
+        answer=esc(answer_message.text),
+        question=esc(question.text if question else "—"),
+    )
+    enqueue(
+        session,
+        key=f"report-answer:{answer_message.id}",
+        contact=staff,
+        kind="report-answer",
+        message=Message(text, review_buttons(_, improvement)),
+        priority=PRIORITY_NOTICE,
+        not_before=now,
+    )
+
+
+# -- staff: verify, good practice ------------------------------------------------------------
+
+
+def refusal_text(_: Translate, error: ProgrammeError) -> str:
+    status = error.details.get("status")
+    if error.code == "not_your_enterprise":
+        return _("Sorry, only the staff of this enterprise's provider can review this report.")
+    if error.code in ("already_reviewed", "withdrawn") or status:
+        if status == ReviewStatus.WITHDRAWN or error.code == "withdrawn":
+            return _("This report was withdrawn by the enterprise.")
+        if status == ReviewStatus.GOOD_PRACTICE:
+            return _("This report was already marked as a good practice.")
+        if status == ReviewStatus.VERIFIED:
+            return _("This report was already verified.")
+    if error.code == "reporter_gone":
+        return _("The person who sent this report can no longer be reached through the bot.")
+    return _("This button is no longer active.")
+
+
+async def acknowledge(query: CallbackQuery, text: str | None = None, **kwargs: Any) -> None:
+    """Answers a button press. The same press delivered twice carries the same query id, which
+    Telegram refuses to answer a second time: that refusal changes nothing for the person."""
+    try:
+        await query.answer(text, **kwargs)
+    except BadRequest as error:
+        log.info("callback query not answered: %s", error)
+
+
+def parse_id(data: str | None, prefix: str) -> int | None:
+    try:
+        return int((data or "").removeprefix(prefix))
+    except ValueError:
+        return None
+
+
+async def decide(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    assert query is not None and update.effective_user is not None
+    _ = tr(update, context)
+    rt = runtime(context)
+    data = query.data or ""
+    decision = imp.Review.VERIFY if data.startswith(VERIFY) else imp.Review.GOOD_PRACTICE
+    improvement_id = parse_id(data, VERIFY if decision == imp.Review.VERIFY else GOOD)
+    if improvement_id is None:
+        await acknowledge(query, _("This button is no longer active."))
+        return
+    with rt.database.session() as session:
+        reviewer = contact_by_user(session, update.effective_user.id)
+        try:
+            done = imp.review(
+                session, improvement_id, reviewer=reviewer, decision=decision, now=rt.now()
+            )
+        except ProgrammeError as error:
+            await acknowledge(query, refusal_text(_, error), show_alert=True)
+            return
+        improvement = done.improvement
+        if not done.changed:
+            await acknowledge(
+                query,
+                refusal_text(_, ProgrammeError("already_reviewed", status=improvement.status)),
+                show_alert=True,
+            )
+            return
+        notify_reporter_reviewed(session, improvement, now=rt.now())
+        name = esc(reviewer.display_name or "—") if reviewer else "—"
+        moment = format_moment(rt.now(), reviewer.language if reviewer else "vi", rt.settings.tz)
+        buttons = review_buttons(_, improvement)
+    if decision == imp.Review.VERIFY:
+        stamp = _("✅ Verified by {name}, {moment}", name=name, moment=moment)
+        await acknowledge(query, _("Verified. Thank you!"))
+    else:
+        stamp = _("⭐ Marked as a good practice by {name}, {moment}", name=name, moment=moment)
+        if improvement.share_consent in (ShareConsent.NAMED, ShareConsent.ANONYMOUS):
+            await acknowledge(query, _("Marked as a good practice. It can now go to the library."))
+        else:
+            await acknowledge(
+                query,
+                _(
+                    "Marked as a good practice. The enterprise did not agree to share it, so it "
+                    "stays out of the library, newsletters and the website."
+                ),
+                show_alert=True,
+            )
+    message = query.message
+    original = getattr(message, "text_html", None) or getattr(message, "caption_html", None)
+    if original:
+        await query.edit_message_text(f"{original}\n\n{stamp}", reply_markup=inline(buttons))
+    else:
+        await query.edit_message_reply_markup(inline(buttons))
+
+
+# -- staff: ask a question -------------------------------------------------------------------
+
+
+async def ask_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | int:
+    query = update.callback_query
+    assert query is not None and update.effective_user is not None
+    _ = tr(update, context)
+    improvement_id = parse_id(query.data, ASK)
+    if improvement_id is None:
+        await acknowledge(query, _("This button is no longer active."))
+        return ConversationHandler.END
+    with runtime(context).database.session() as session:
+        reviewer = contact_by_user(session, update.effective_user.id)
+        try:
+            improvement = imp.reviewable(session, improvement_id, reviewer)
+            if improvement.status == ReviewStatus.WITHDRAWN:
+                raise ProgrammeError("withdrawn")
+        except ProgrammeError as error:
+            await acknowledge(query, refusal_text(_, error), show_alert=True)
+            return ConversationHandler.END
+        enterprise = session.get(Enterprise, improvement.enterprise_id)
+        name = enterprise.name if enterprise else ""
+    user_data(context)[ASK_KEY] = improvement_id
+    await acknowledge(query)
+    await query.message.reply_text(  # type: ignore[union-attr]
+        _(
+            "Please type your question about report #{id} for {enterprise}. I will pass it on "
+            "and bring the answer back to you. (/cancel to stop)",
+            id=improvement_id,
+            enterprise=esc(name),
+        )
+    )
+    return ASKING
+
+
+async def ask_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | int:
+    message = update.effective_message
+    assert message is not None and update.effective_user is not None
+    _ = tr(update, context)
+    rt = runtime(context)
+    improvement_id = user_data(context).get(ASK_KEY)
+    if improvement_id is None:
+        return ConversationHandler.END
+    with rt.database.session() as session:
+        reviewer = contact_by_user(session, update.effective_user.id)
+        try:
+            question = imp.ask(
+                session, improvement_id, reviewer=reviewer, text=message.text, now=rt.now()
+            )
+        except ProgrammeError as error:
+            if error.code in ("text_too_long", "text_too_short", "text_empty"):
+                await message.reply_text(message_error(_, error))
+                return ASKING
+            user_data(context).pop(ASK_KEY, None)
+            await message.reply_text(refusal_text(_, error))
+            return ConversationHandler.END
+        relay_question(session, question, now=rt.now())
+        improvement = session.get(Improvement, improvement_id)
+        enterprise = session.get(Enterprise, improvement.enterprise_id) if improvement else None
+    user_data(context).pop(ASK_KEY, None)
+    await message.reply_text(
+        _(
+            "Sent to {enterprise}. Their answer will come to you here.",
+            enterprise=esc(enterprise.name if enterprise else "—"),
+        )
+    )
+    return ConversationHandler.END
+
+
+def message_error(_: Translate, error: ProgrammeError) -> str:
+    if error.code == "text_too_long":
+        return _(
+            "That is too long: {length} characters, at most {limit} fit. Please shorten it and "
+            "send it again.",
+            length=error.details.get("length"),
+            limit=error.details.get("limit"),
+        )
+    return _("Please type a few words.")
+
+
+# -- the reporter answers --------------------------------------------------------------------
+
+
+async def answer_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | int:
+    query = update.callback_query
+    assert query is not None and update.effective_user is not None
+    _ = tr(update, context)
+    question_id = parse_id(query.data, REPLY)
+    with runtime(context).database.session() as session:
+        reporter = contact_by_user(session, update.effective_user.id)
+        question = session.get(ImprovementMessage, question_id) if question_id else None
+        improvement = session.get(Improvement, question.improvement_id) if question else None
+        if (
+            question is None
+            or improvement is None
+            or reporter is None
+            or question.recipient_id != reporter.id
+        ):
+            await acknowledge(query, _("This button is no longer active."), show_alert=True)
+            return ConversationHandler.END
+        if improvement.status == ReviewStatus.WITHDRAWN:
+            await acknowledge(query, _("You withdrew this report, so there is nothing to answer."))
+            return ConversationHandler.END
+        text = question.text
+    user_data(context)[ANSWER_KEY] = question_id
+    await acknowledge(query)
+    await query.message.reply_text(  # type: ignore[union-attr]
+        _(
+            "Please type your answer to: <i>{question}</i>\n(/cancel to stop)",
+            question=esc(text),
+        )
+    )
+    return ANSWERING
+
+
+async def answer_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | int:
+    message = update.effective_message
+    assert message is not None and update.effective_user is not None
+    _ = tr(update, context)
+    rt = runtime(context)
+    question_id = user_data(context).get(ANSWER_KEY)
+    if question_id is None:
+        return ConversationHandler.END
+    with rt.database.session() as session:
+        reporter = contact_by_user(session, update.effective_user.id)
+        try:
+            reply = imp.answer(
+                session, question_id, reporter=reporter, text=message.text, now=rt.now()
+            )
+        except ProgrammeError as error:
+            if error.code in ("text_too_long", "text_too_short", "text_empty"):
+                await message.reply_text(message_error(_, error))
+                return ANSWERING
+            user_data(context).pop(ANSWER_KEY, None)
+            await message.reply_text(refusal_text(_, error))
+            return ConversationHandler.END
+        relay_answer(session, reply, now=rt.now())
+    user_data(context).pop(ANSWER_KEY, None)
+    await message.reply_text(_("Thank you! I passed your answer on to your OSH service provider."))
+    return ConversationHandler.END
+
+
+# -- wiring ----------------------------------------------------------------------------------
+
+
+def menu_labels() -> filters.BaseFilter:
+    """Every keyboard button of every role in every language: pressing one is never an answer
+    to a question."""
+    entries = {entry for entries in menu.MENUS.values() for entry in entries if entry.label}
+    return filters.Text(sorted({gettext(lang, e.label) for e in entries for lang in LANGUAGES}))
+
+
+def handlers_list() -> list:  # type: ignore[type-arg]
+    not_command = ~filters.COMMAND & ~menu_labels()
+    text = filters.TEXT & not_command
+    other = not_command & ~filters.TEXT
+
+    def reprompt(state: str, hint: str):  # type: ignore[no-untyped-def]
+        async def _reprompt(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
+            assert update.effective_message is not None
+            await update.effective_message.reply_text(tr(update, context)(hint))
+            return state
+
+        return _reprompt
+
+    async def interrupted(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+        """A command or menu button while a question or answer is awaited: the typed text
+        that follows must not be taken for the question, so the wait ends here."""
+        assert update.effective_message is not None
+        user_data(context).pop(ASK_KEY, None)
+        user_data(context).pop(ANSWER_KEY, None)
+        _ = tr(update, context)
+        contact = current_contact(update, context)
+        await update.effective_message.reply_text(
+            _("I did not send anything. Please send your command or press the button again."),
+            reply_markup=menu.keyboard(contact.role, contact.language) if contact else None,
+        )
+        return ConversationHandler.END
+
+    async def cancelled(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+        user_data(context).pop(ASK_KEY, None)
+        user_data(context).pop(ANSWER_KEY, None)
+        return await cancel(update, context)
+
+    fallbacks = [
+        CommandHandler("cancel", cancelled),
+        MessageHandler(filters.COMMAND | menu_labels(), interrupted),
+    ]
+    asking = ConversationHandler(
+        name="review.ask",
+        persistent=True,
+        allow_reentry=True,
+        entry_points=[CallbackQueryHandler(ask_start, pattern=f"^{ASK}")],
+        states={
+            ASKING: [
+                MessageHandler(text, ask_text),
+                MessageHandler(other, reprompt(ASKING, N_("Please type your question as text."))),
+            ],
+        },
+        fallbacks=fallbacks,
+    )
+    answering = ConversationHandler(
+        name="review.answer",
+        persistent=True,
+        allow_reentry=True,
+        entry_points=[CallbackQueryHandler(answer_start, pattern=f"^{REPLY}")],
+        states={
+            ANSWERING: [
+                MessageHandler(text, answer_text),
+                MessageHandler(other, reprompt(ANSWERING, N_("Please type your answer as text."))),
+            ],
+        },
+        fallbacks=fallbacks,
+    )
+    return [
+        asking,
+        answering,
+        CallbackQueryHandler(decide, pattern=f"^({VERIFY}|{GOOD})"),
+    ]

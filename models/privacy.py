@@ -1,0 +1,402 @@
+"""Personal-data rights: consent per purpose, stop and resume, access, erasure, retention.
+
+Vietnam's personal data protection law (in force from 2026) asks for explicit consent per
+purpose, purpose limitation, and the rights to access, withdraw and erase. Every change here is
+written to the audit log.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from models.programme import CONSENT_TEXT_VERSION, audit
+from models.surveys import free_text_questions
+from models.tables import (
+    AuditLog,
+    BotState,
+    Consent,
+    ConsentPurpose,
+    Contact,
+    Enterprise,
+    Improvement,
+    ImprovementMessage,
+    Outbox,
+    OutboxStatus,
+    Provider,
+    Rsvp,
+    SurveyAnswer,
+    SurveyParticipation,
+    SurveyResponse,
+    SurveyRound,
+)
+
+# Said alone, these stop every proactive message (case and diacritics ignored).
+STOP_WORDS = frozenset({"stop", "dung", "huy"})
+
+
+def fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold().strip()
+
+
+def is_stop_word(text: str | None) -> bool:
+    return text is not None and fold(text).strip(" .!") in STOP_WORDS
+
+
+# -- consent ---------------------------------------------------------------------------------
+
+
+def active_consents(session: Session, contact_id: int) -> set[ConsentPurpose]:
+    rows = session.exec(
+        select(Consent.purpose).where(
+            Consent.contact_id == contact_id, col(Consent.withdrawn_at).is_(None)
+        )
+    )
+    return {ConsentPurpose(purpose) for purpose in rows}
+
+
+def has_consent(session: Session, contact_id: int, purpose: ConsentPurpose) -> bool:
+    return purpose in active_consents(session, contact_id)
+
+
+def consented(purpose: ConsentPurpose) -> sa.ColumnElement[bool]:
+    """A WHERE clause on Contact: the contact holds an active consent for `purpose`."""
+    return sa.exists(
+        select(Consent.id).where(
+            Consent.contact_id == Contact.id,
+            Consent.purpose == purpose,
+            col(Consent.withdrawn_at).is_(None),
+        )
+    )
+
+
+def grant(
+    session: Session, contact: Contact, purpose: ConsentPurpose, *, language: str, now: datetime
+) -> bool:
+    """Records consent; False when it was already active."""
+    assert contact.id is not None
+    if has_consent(session, contact.id, purpose):
+        return False
+    session.add(
+        Consent(
+            contact_id=contact.id,
+            purpose=purpose,
+            text_version=CONSENT_TEXT_VERSION,
+            language=language,
+            granted_at=now,
+        )
+    )
+    audit(session, "consent.grant", actor_id=contact.id, subject=contact, purpose=str(purpose))
+    return True
+
+
+def withdraw(session: Session, contact: Contact, purpose: ConsentPurpose, *, now: datetime) -> bool:
+    """Withdraws consent for one purpose; False when there was none."""
+    result = session.execute(
+        sa.update(Consent)
+        .where(
+            col(Consent.contact_id) == contact.id,
+            col(Consent.purpose) == purpose,
+            col(Consent.withdrawn_at).is_(None),
+        )
+        .values(withdrawn_at=now)
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return False
+    audit(session, "consent.withdraw", actor_id=contact.id, subject=contact, purpose=str(purpose))
+    return True
+
+
+# -- stop and resume -------------------------------------------------------------------------
+
+
+def stop(session: Session, contact: Contact, *, now: datetime) -> bool:
+    """Stops every proactive message at once; False when already stopped."""
+    if contact.opted_out_at is not None:
+        return False
+    contact.opted_out_at = now
+    session.add(contact)
+    # Queued tips, broadcasts and nudges go nowhere; visit arrangements still reach them.
+    session.execute(
+        sa.update(Outbox)
+        .where(
+            col(Outbox.contact_id) == contact.id,
+            col(Outbox.status) == OutboxStatus.PENDING,
+            col(Outbox.kind).not_in(VISIT_KINDS),
+        )
+        .values(status=OutboxStatus.SKIPPED, last_error="contact stopped messages")
+    )
+    audit(session, "contact.stop", actor_id=contact.id, subject=contact)
+    return True
+
+
+# Messages that arrange a visit the person is part of: they are service, not promotion.
+VISIT_KINDS = ("visit-proposal", "visit-reminder", "visit-confirmed", "visit-outcome")
+
+
+def resume(session: Session, contact: Contact, *, now: datetime) -> bool:
+    if contact.opted_out_at is None:
+        return False
+    contact.opted_out_at = None
+    session.add(contact)
+    audit(session, "contact.resume", actor_id=contact.id, subject=contact)
+    return True
+
+
+# -- access ----------------------------------------------------------------------------------
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def export(session: Session, contact: Contact) -> dict[str, Any]:
+    """Everything oshbot holds about the person, as JSON-ready data."""
+    assert contact.id is not None
+    organisation: dict[str, Any] | None = None
+    if contact.enterprise_id is not None:
+        enterprise = session.get(Enterprise, contact.enterprise_id)
+        if enterprise is not None:
+            organisation = {"type": "enterprise", "id": enterprise.id, "name": enterprise.name}
+    elif contact.provider_id is not None:
+        provider = session.get(Provider, contact.provider_id)
+        if provider is not None:
+            organisation = {"type": "provider", "id": provider.id, "name": provider.name}
+    consents = session.exec(select(Consent).where(Consent.contact_id == contact.id)).all()
+    reports = session.exec(select(Improvement).where(Improvement.reporter_id == contact.id)).all()
+    responses = session.exec(
+        select(SurveyResponse).where(SurveyResponse.contact_id == contact.id)
+    ).all()
+    answers = {
+        response.id: session.exec(
+            select(SurveyAnswer).where(SurveyAnswer.response_id == response.id)
+        ).all()
+        for response in responses
+    }
+    rsvps = session.exec(select(Rsvp).where(Rsvp.contact_id == contact.id)).all()
+    thread = session.exec(
+        select(ImprovementMessage)
+        .where(
+            sa.or_(
+                ImprovementMessage.sender_id == contact.id,
+                ImprovementMessage.recipient_id == contact.id,
+            )
+        )
+        .order_by(col(ImprovementMessage.id))
+    ).all()
+    messages = session.exec(
+        select(Outbox).where(Outbox.contact_id == contact.id).order_by(col(Outbox.id))
+    ).all()
+    actions = session.exec(
+        select(AuditLog).where(AuditLog.actor_id == contact.id).order_by(col(AuditLog.id))
+    ).all()
+    return {
+        "contact": {
+            "id": contact.id,
+            "telegram_user_id": contact.telegram_user_id,
+            "name": contact.display_name,
+            "username": contact.username,
+            "role": str(contact.role),
+            "language": contact.language,
+            "organisation": organisation,
+            "registered_at": _iso(contact.registered_at),
+            "messages_stopped_at": _iso(contact.opted_out_at),
+            "unreachable_since": _iso(contact.unreachable_at),
+        },
+        "consents": [
+            {
+                "purpose": str(c.purpose),
+                "text_version": c.text_version,
+                "language": c.language,
+                "granted_at": _iso(c.granted_at),
+                "withdrawn_at": _iso(c.withdrawn_at),
+            }
+            for c in consents
+        ],
+        "improvement_reports": [
+            {
+                "id": r.id,
+                "area": r.area_code,
+                "description": r.description,
+                "cost_vnd": r.cost_vnd,
+                "workers_benefiting": r.workers_benefiting,
+                "risk_before": r.risk_before_score,
+                "risk_after": r.risk_after_score,
+                "share_consent": r.share_consent,
+                "status": str(r.status),
+                "submitted_at": _iso(r.submitted_at),
+                "photos": [p for p in (r.photo_before_path, r.photo_after_path) if p],
+            }
+            for r in reports
+        ],
+        "survey_answers": [
+            {
+                "questionnaire": response.questionnaire,
+                "completed_at": _iso(response.completed_at),
+                "answers": [
+                    {"question": a.question_id, "value": a.value_text or a.value_int}
+                    for a in answers[response.id]
+                ],
+            }
+            for response in responses
+        ],
+        "anonymous_answers_note": (
+            "Worker survey answers are stored without any link to the person, by design, so "
+            "they cannot be listed here."
+        ),
+        "report_questions_and_answers": [
+            {
+                "report": m.improvement_id,
+                "kind": m.kind,
+                "from_you": m.sender_id == contact.id,
+                "text": m.text,
+            }
+            for m in thread
+        ],
+        "event_replies": [
+            {"event": r.event_id, "answer": r.answer, "attended_at": _iso(r.attended_at)}
+            for r in rsvps
+        ],
+        "messages_sent_to_you": [
+            {"kind": m.kind, "status": str(m.status), "sent_at": _iso(m.sent_at)} for m in messages
+        ],
+        "your_actions": [{"action": a.action, "at": _iso(a.at)} for a in actions],
+    }
+
+
+# -- erasure ---------------------------------------------------------------------------------
+
+
+def erase(
+    session: Session, contact: Contact, *, now: datetime, actor_id: int | None = None
+) -> None:
+    """Erases the person: identity, names and conversation state go; their reports stay as the
+    enterprise's without the person, and anonymous answers stay anonymous."""
+    assert contact.id is not None
+    user_id = contact.telegram_user_id
+    audit(session, "contact.erase", actor_id=actor_id or contact.id, subject=contact)
+    contact.telegram_user_id = None
+    contact.chat_id = None
+    contact.display_name = None
+    contact.username = None
+    contact.erased_at = now
+    session.add(contact)
+    session.execute(
+        sa.update(Improvement)
+        .where(col(Improvement.reporter_id) == contact.id)
+        .values(reporter_id=None)
+    )
+    session.execute(
+        sa.update(SurveyResponse)
+        .where(col(SurveyResponse.contact_id) == contact.id)
+        .values(contact_id=None)
+    )
+    session.execute(
+        sa.update(Outbox)
+        .where(col(Outbox.contact_id) == contact.id, col(Outbox.status) == OutboxStatus.PENDING)
+        .values(status=OutboxStatus.SKIPPED, last_error="contact erased")
+    )
+    # Who took part in which round says something about the person; what they answered stays.
+    session.execute(
+        sa.delete(SurveyParticipation).where(col(SurveyParticipation.contact_id) == contact.id)
+    )
+    session.execute(
+        sa.update(Consent)
+        .where(col(Consent.contact_id) == contact.id, col(Consent.withdrawn_at).is_(None))
+        .values(withdrawn_at=now)
+    )
+    if user_id is not None:
+        session.execute(
+            sa.delete(BotState).where(
+                col(BotState.key).in_([str(user_id), f"[{user_id}, {user_id}]"])
+            )
+        )
+
+
+# -- retention -------------------------------------------------------------------------------
+
+
+def purge_expired(
+    session: Session, *, now: datetime, retention_days: int, media_root: Path
+) -> dict[str, int]:
+    """After the retention period, raw free-text answers and photos of people who left are
+    deleted; the counts and scores that summaries use remain."""
+    cutoff = now - timedelta(days=retention_days)
+    left = select(Contact.id).where(
+        sa.or_(
+            col(Contact.erased_at) < cutoff,
+            col(Contact.opted_out_at) < cutoff,
+            col(Contact.unreachable_at) < cutoff,
+        )
+    )
+    # Only answers to free-text questions hold what people wrote; other answers keep option
+    # codes in the same column and feed the summaries.
+    free_text = sa.or_(
+        *(
+            sa.and_(
+                col(SurveyResponse.questionnaire) == questionnaire,
+                col(SurveyAnswer.question_id).in_(questions),
+            )
+            for questionnaire, questions in free_text_questions().items()
+        )
+    )
+    old_round = select(SurveyRound.id).where(col(SurveyRound.opened_at) < cutoff)
+    expired = select(SurveyResponse.id).where(
+        sa.or_(
+            col(SurveyResponse.contact_id).in_(left),
+            # Anonymous answers carry no person and no time: they age out with their round.
+            sa.and_(
+                col(SurveyResponse.contact_id).is_(None),
+                col(SurveyResponse.round_id).in_(old_round),
+            ),
+        )
+    )
+    targets = (
+        select(SurveyAnswer.id)
+        .join(SurveyResponse, col(SurveyResponse.id) == SurveyAnswer.response_id)
+        .where(
+            free_text,
+            col(SurveyAnswer.value_text).is_not(None),
+            col(SurveyAnswer.response_id).in_(expired),
+        )
+    )
+    texts = session.execute(
+        sa.update(SurveyAnswer).where(col(SurveyAnswer.id).in_(targets)).values(value_text=None)
+    ).rowcount  # type: ignore[attr-defined]
+    photos = 0
+    reports = session.exec(
+        select(Improvement).where(
+            sa.or_(
+                col(Improvement.reporter_id).in_(left),
+                sa.and_(
+                    col(Improvement.reporter_id).is_(None),
+                    col(Improvement.updated_at) < cutoff,
+                ),
+            ),
+            col(Improvement.status) != "good_practice",
+            sa.or_(
+                col(Improvement.photo_before_path).is_not(None),
+                col(Improvement.photo_after_path).is_not(None),
+            ),
+        )
+    ).all()
+    for report in reports:
+        for attribute in ("photo_before_path", "photo_after_path"):
+            stored = getattr(report, attribute)
+            if stored:
+                path = Path(stored)
+                path = path if path.is_absolute() else media_root / path
+                path.unlink(missing_ok=True)
+                setattr(report, attribute, None)
+                setattr(report, attribute.replace("_path", "_file_id"), None)
+                photos += 1
+        session.add(report)
+    if texts or photos:
+        audit(session, "retention.purge", texts=texts, photos=photos)
+    return {"texts": int(texts or 0), "photos": photos}

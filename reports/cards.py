@@ -1,0 +1,96 @@
+"""A good practice as a short card: the Telegram caption of a broadcast and of /goodpractices.
+
+Plain functions of an entry and a language, so that a broadcast renders each recipient's card in
+their own language when it is queued. Telegram HTML; every stored text is escaped.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from bot.i18n import format_number, format_vnd, translator
+from models import content
+from models.goodpractice import Entry
+from models.outbox import Message
+
+CARD_MAX = 1000  # a photo caption holds 1024 characters
+
+
+def esc(text: object) -> str:
+    return html.escape(str(text), quote=False)
+
+
+def area_name(code: str | None, language: str) -> str:
+    found = content.area(code)
+    return found.name(language) if found is not None else (code or "")
+
+
+def area_label(code: str | None, language: str) -> str:
+    found = content.area(code)
+    return found.label(language) if found is not None else (code or "")
+
+
+def place(entry: Entry, language: str) -> str:
+    sector = content.sector(entry.sector_code)
+    province = content.province(entry.province_code)
+    parts = [
+        sector.name(language) if sector else entry.sector_code,
+        province.name(language) if province else entry.province_code,
+    ]
+    return ", ".join(parts)
+
+
+def facts(entry: Entry, language: str) -> list[str]:
+    """The figures of an entry, one line each, only those the report has."""
+    _ = translator(language)
+    lines = []
+    if entry.cost_vnd is not None:
+        lines.append(_("Cost: {value}", value=format_vnd(entry.cost_vnd, language)))
+    if entry.workers_benefiting is not None:
+        lines.append(
+            _(
+                "Workers benefiting: {value}",
+                value=format_number(entry.workers_benefiting, language),
+            )
+        )
+    if entry.risk_before is not None and entry.risk_after is not None:
+        lines.append(
+            _("Risk score: {before} → {after}", before=entry.risk_before, after=entry.risk_after)
+        )
+    return lines
+
+
+def card(entry: Entry, language: str) -> str:
+    """Telegram HTML, at most CARD_MAX characters (the description is shortened to fit)."""
+    _ = translator(language)
+    head = _("🌟 <b>Good practice: {area}</b>", area=esc(area_name(entry.area_code, language)))
+    where_text = esc(place(entry, language))
+    if entry.enterprise_name:
+        where = _("{enterprise} ({place})", enterprise=esc(entry.enterprise_name), place=where_text)
+    else:
+        where = _("An enterprise in {place}", place=where_text)
+    tail = "\n".join([where, *facts(entry, language)])
+    room = CARD_MAX - len(head) - len(tail) - 4
+    body = esc(entry.text)
+    cut = len(entry.text)
+    while len(body) > room:  # escaping lengthens the text, so measure the escaped form
+        cut -= max(1, len(body) - room)
+        body = esc(entry.text[:cut].rstrip()) + "…"
+    return f"{head}\n{body}\n\n{tail}"
+
+
+def card_photo(entry: Entry) -> str | None:
+    """The after photo shows what can be achieved; the before photo only when there is no after."""
+    return entry.photo_after_path or entry.photo_before_path
+
+
+def renderer(entry: Entry | None, broadcast_text: str | None, photo_path: str | None):  # type: ignore[no-untyped-def]
+    """What a broadcast sends, as a function of the recipient's language: a good practice as
+    its card with the after photo, in each recipient's language; a composed text as typed."""
+    if entry is not None:
+        photo = card_photo(entry)
+        usable = photo if photo and Path(photo).exists() else None
+        return lambda language: Message(card(entry, language), photo_path=usable)
+    text = esc(broadcast_text or "")
+    return lambda language: Message(text, photo_path=photo_path)

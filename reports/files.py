@@ -1,0 +1,100 @@
+"""Summary, charts and spreadsheet as files in a folder: `oshbot export`, /export, the demo."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from models.db import Database
+from models.tables import Provider
+from reports.charts import summary_charts
+from reports.summary import Period, Scope, Summary, build_summary, year_period
+from reports.text import summary_text
+from reports.xlsx import Progress, export_sheets, write_export, zip_csvs
+
+
+@dataclass(frozen=True)
+class Written:
+    summary: Summary
+    text_path: Path
+    json_path: Path
+    chart_paths: list[Path]
+    xlsx_path: Path
+    csv_paths: list[Path]
+    csv_zip: Path
+
+
+def provider_name(session: Session, scope: Scope) -> str | None:
+    if scope.provider_id is None:
+        return None
+    provider = session.get(Provider, scope.provider_id)
+    return provider.name if provider is not None else None
+
+
+def export_files(
+    session: Session,
+    *,
+    summary: Summary,
+    tz: ZoneInfo,
+    language: str,
+    out: Path,
+    stem: str = "oshbot",
+    progress: Progress | None = None,
+) -> tuple[Path, list[Path], Path]:
+    """The workbook, the CSV files and a zip of them (Telegram sends one document for all)."""
+    out.mkdir(parents=True, exist_ok=True)
+    sheets = export_sheets(session, summary=summary, tz=tz, language=language)
+    written = write_export(
+        sheets,
+        language=language,
+        xlsx_path=out / f"{stem}-{summary.period.label}.xlsx",
+        csv_dir=out / "csv",
+        progress=progress,
+    )
+    csv_paths = written[1:]
+    archive = zip_csvs(csv_paths, out / f"{stem}-{summary.period.label}-csv.zip")
+    return written[0], csv_paths, archive
+
+
+def write_reports(
+    out: Path,
+    database_url: str,
+    *,
+    period: Period | None = None,
+    scope: Scope | None = None,
+    today: date,
+    tz: ZoneInfo,
+    language: str = "vi",
+) -> Written:
+    """Everything a provider would take to a meeting, into `out`: the summary as Markdown and
+    JSON, the three charts, the workbook and the CSV files."""
+    out.mkdir(parents=True, exist_ok=True)
+    period = period or year_period(today.year)
+    scope = scope or Scope()
+    database = Database(database_url)
+    try:
+        with database.session() as session:
+            summary = build_summary(session, period=period, scope=scope, tz=tz, today=today)
+            text = summary_text(summary, language, provider_name(session, scope))
+            xlsx_path, csv_paths, archive = export_files(
+                session, summary=summary, tz=tz, language=language, out=out
+            )
+    finally:
+        database.dispose()
+    text_path = out / "followup-summary.md"
+    text_path.write_text(text, encoding="utf-8")
+    json_path = out / "followup-summary.json"
+    json_path.write_text(
+        json.dumps(summary.as_dict(), ensure_ascii=False, indent=2), encoding="utf-8"
+    )
+    chart_paths = []
+    for chart in summary_charts(summary, language):
+        path = out / f"chart-{chart.name}.png"
+        path.write_bytes(chart.png)
+        chart_paths.append(path)
+    return Written(summary, text_path, json_path, chart_paths, xlsx_path, csv_paths, archive)

@@ -1,0 +1,140 @@
+"""What the newsletter, the leaflet and the website share: one Jinja2 environment per language
+(autoescape, StrictUndefined, the i18n extension bound to our catalogues), image helpers, the
+QR code and the chart.
+
+Templates call `_("English text {name}", name=...)` like the Python code does, so Babel extracts
+them into the same catalogues.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from datetime import date
+from functools import cache
+from pathlib import Path
+
+import segno
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from bot.i18n import format_day, format_number, format_vnd, normalise_language, translator
+from models import content
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+PHOTO_MAX = 900  # pixels on the long side: sharp in print at the sizes used, small in a file
+# Fonts with every Vietnamese diacritic; WeasyPrint finds them through fontconfig.
+FONT_STACK = '"DejaVu Sans", "Noto Sans", "Liberation Sans", Arial, sans-serif'
+
+
+@cache
+def environment(language: str) -> Environment:
+    lang = normalise_language(language)
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html", "j2"], default_for_string=True),
+        undefined=StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    _ = translator(lang)
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=_, ngettext=lambda one, many, n, **values: _(one if n == 1 else many, **values),
+        newstyle=False,
+    )  # fmt: skip
+    env.globals.update(lang=lang, font_stack=FONT_STACK)
+    env.filters.update(
+        vnd=lambda value: format_vnd(int(value), lang),
+        number=lambda value: format_number(value, lang),
+        day=lambda value: format_day(value, lang),
+        area_name=lambda code: area.name(lang) if (area := content.area(code)) else code,
+        area_emoji=lambda code: area.emoji if (area := content.area(code)) else "",
+        province_name=lambda code: p.name(lang) if (p := content.province(code)) else code,
+        sector_name=lambda code: s.name(lang) if (s := content.sector(code)) else code,
+        percent=lambda value: format_number(round(value * 100), lang) + "%",
+    )
+    return env
+
+
+def render(template: str, language: str, **values: object) -> str:
+    return environment(language).get_template(template).render(**values)
+
+
+def month_label(period_first: date, language: str) -> str:
+    if normalise_language(language) == "vi":
+        return f"{period_first.month:02d}/{period_first.year}"
+    return period_first.strftime("%B %Y")
+
+
+def photo_bytes(path: str | None) -> bytes | None:
+    """A photo scaled down and re-encoded as JPEG; None when there is no usable file."""
+    if not path or not Path(path).is_file():
+        return None
+    from PIL import Image, ImageOps
+
+    try:
+        with Image.open(path) as image:
+            image = ImageOps.exif_transpose(image).convert("RGB")
+            image.thumbnail((PHOTO_MAX, PHOTO_MAX))
+            buffer = io.BytesIO()
+            image.save(buffer, "JPEG", quality=82)
+            return buffer.getvalue()
+    except OSError:
+        return None  # not an image after all: leave it out rather than fail the publication
+
+
+def data_uri(data: bytes | None, mime: str = "image/jpeg") -> str | None:
+    """Images inside the HTML, so that one file sent in Telegram shows everything."""
+    if data is None:
+        return None
+    return f"data:{mime};base64,{base64.b64encode(data).decode()}"
+
+
+def photo_uri(path: str | None) -> str | None:
+    return data_uri(photo_bytes(path))
+
+
+def qr_uri(link: str) -> str:
+    buffer = io.BytesIO()
+    segno.make(link, error="m").save(buffer, kind="svg", scale=6, border=2, dark="#1b4332")
+    return data_uri(buffer.getvalue(), "image/svg+xml") or ""
+
+
+def invitation_link(site_url: str | None, bot_username: str | None) -> str:
+    """Where the QR code on printed matter leads: the programme's site, or the bot itself."""
+    if site_url:
+        return site_url
+    return f"https://t.me/{bot_username or 'oshbot'}"
+
+
+def bar_chart(labels: list[str], values: list[int], *, title: str) -> bytes:
+    """A horizontal bar chart as PNG (matplotlib without a display)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    plt.rcParams["font.family"] = "DejaVu Sans"
+    height = 0.45 * max(3, len(labels)) + 1
+    figure, axes = plt.subplots(figsize=(7, height), dpi=130)
+    positions = list(range(len(labels)))[::-1]
+    axes.barh(positions, values, color="#2d6a4f")
+    axes.set_yticks(positions, labels)
+    axes.set_title(title, loc="left", fontsize=11)
+    for position, value in zip(positions, values, strict=True):
+        axes.text(value, position, f" {value}", va="center", fontsize=9)
+    axes.spines[["top", "right"]].set_visible(False)
+    axes.xaxis.get_major_locator().set_params(integer=True)
+    axes.set_xlim(0, max([*values, 1]) * 1.15)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def pdf(html: str) -> bytes:
+    """WeasyPrint: the same HTML, laid out for paper by its @page rules."""
+    from weasyprint import HTML
+
+    return HTML(string=html, base_url=str(TEMPLATES)).write_pdf()  # type: ignore[no-any-return]

@@ -1,0 +1,178 @@
+"""The summary as words: Jinja2 templates in reports/templates, strings through gettext.
+
+Two kinds of output share the same figures: Telegram HTML (`*.html.j2`, autoescaped; names from
+the database are escaped, the catalogue's tags are kept) and plain Markdown for the command line
+and the demo folder (`*.md.j2`). StrictUndefined makes a missing figure fail a test instead of
+reaching a reader. `{{ _("... {name} ...", name=value) }}` uses the same str.format placeholders
+as the Python code, so one catalogue serves both.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from babel.numbers import format_decimal, format_percent
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from bot.i18n import (
+    format_day,
+    format_number,
+    format_vnd,
+    gettext,
+    normalise_language,
+    translator,
+)
+from models import content
+from reports.summary import Period, Progress, Summary
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+CAPTION_LIMIT = 1024  # the compact message travels as a photo caption
+
+
+def one_decimal(value: float) -> Decimal:
+    """Half up, as people round (Babel's default, half even, shows 6.25 as 6.2)."""
+    return Decimal(str(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+def period_title(period: Period, language: str) -> str:
+    lang = normalise_language(language)
+    _ = translator(lang)
+    label = period.label
+    if len(label) == 4:
+        return _("year {year}", year=label)
+    if "-Q" in label:
+        year, quarter = label.split("-Q")
+        return _("quarter {quarter}/{year}", quarter=quarter, year=year)
+    if len(label) == 7:
+        year, month = label.split("-")
+        return _("month {month}/{year}", month=int(month), year=year)
+    return f"{format_day(period.first, lang)}–{format_day(period.last, lang)}"
+
+
+def area_name(code: str | None, language: str) -> str:
+    found = content.area(code)
+    if found is None:
+        return translator(language)("no area given") if code is None else code
+    return found.short(language)
+
+
+def sector_name(code: str | None, language: str) -> str:
+    found = content.sector(code)
+    return found.short(language) if found is not None else str(code)
+
+
+def province_name(code: str | None, language: str) -> str:
+    found = content.province(code)
+    return found.name(language) if found is not None else str(code)
+
+
+def option_label(questionnaire_id: str, question_id: str, code: str, language: str) -> str:
+    found = content.questionnaire(questionnaire_id)
+    question = next((q for q in found.questions if q.id == question_id), None) if found else None
+    option = question.option(code) if question is not None else None
+    return option.label(language) if option is not None else code
+
+
+@cache
+def environment(language: str, html: bool) -> Environment:
+    """One environment per language and kind, with its translator installed."""
+    lang = normalise_language(language)
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False)
+        if html
+        else False,
+        undefined=StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+    def translate(message: str, **values: Any) -> str:
+        text = gettext(lang, message)
+        if html:
+            # The catalogue's tags are ours; every value is escaped by Markup.format.
+            return Markup(text).format(**values)
+        return text.format(**values) if values else text
+
+    def ngettext(singular: str, plural: str, n: int, **values: Any) -> str:
+        return translate(singular if n == 1 else plural, n=n, **values)
+
+    env.install_gettext_callables(translate, ngettext, newstyle=False)  # type: ignore[attr-defined]
+    env.filters.update(
+        num=lambda value: format_number(value, lang),
+        vnd=lambda value: format_vnd(round(value), lang),
+        pct=lambda value: format_percent(value, "#,##0%", locale=lang),
+        mean=lambda value: format_decimal(one_decimal(value), "#,##0.0", locale=lang),
+        day=lambda value: format_day(value, lang),
+        area=lambda code: area_name(code, lang),
+        sector=lambda code: sector_name(code, lang),
+        province=lambda code: province_name(code, lang),
+        period=lambda period: period_title(period, lang),
+        option=lambda code, questionnaire_id, question_id: option_label(
+            questionnaire_id, question_id, code, lang
+        ),
+    )
+    return env
+
+
+def _render(template: str, language: str, **values: Any) -> str:
+    html = template.endswith(".html.j2")
+    return environment(language, html).get_template(template).render(**values)
+
+
+def scope_lines(summary: Summary, language: str, provider_name: str | None) -> list[str]:
+    """What the summary covers, in words (not escaped: templates escape)."""
+    _ = translator(language)
+    parts = [provider_name or _("whole programme")]
+    scope = summary.scope
+    if scope.province_code:
+        parts.append(province_name(scope.province_code, language))
+    if scope.sector_code:
+        parts.append(sector_name(scope.sector_code, language))
+    if scope.area_code:
+        parts.append(area_name(scope.area_code, language))
+    return parts
+
+
+def summary_message(summary: Summary, language: str, provider_name: str | None = None) -> str:
+    """The compact Telegram message (HTML), short enough to be a photo caption."""
+    return _render(
+        "summary_message.html.j2",
+        language,
+        s=summary,
+        scope=scope_lines(summary, language, provider_name),
+        visits=visit_totals(summary),
+    ).strip()
+
+
+def summary_text(summary: Summary, language: str, provider_name: str | None = None) -> str:
+    """The whole summary as Markdown: the command line, the demo folder."""
+    return _render(
+        "summary.md.j2",
+        language,
+        s=summary,
+        scope=scope_lines(summary, language, provider_name),
+        visits=visit_totals(summary),
+    )
+
+
+def progress_message(progress: Progress, language: str, enterprise_name: str) -> str:
+    return _render("progress.html.j2", language, p=progress, name=enterprise_name).strip()
+
+
+def visit_totals(summary: Summary) -> dict[str, Any]:
+    """Visits added up over the providers shown (a handful of rows, already aggregated)."""
+    providers = summary.providers
+    return {
+        "due": sum(p.visits_due for p in providers),
+        "on_time": sum(p.visits_on_time for p in providers),
+        "late": sum(p.visits_late for p in providers),
+        "overdue": sum(p.visits_overdue for p in providers),
+        "awaiting_review": sum(p.awaiting_review for p in providers),
+    }

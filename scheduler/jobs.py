@@ -1,0 +1,426 @@
+"""The periodic jobs, each a plain function of `(session, now)` (plus the programme's
+SchedulerConfig): what has become due goes into the outbox, nothing is sent from here.
+
+Every job is idempotent: the state it acts on (a visit's `nudged_at`, a contact's TipDelivery for
+the month, an outbox key) is written in the same transaction as the message it queues, so a job
+run twice, or run again after a crash halfway, queues nothing twice and skips nobody.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from bot.i18n import translator
+from models import content, improvements, surveys, tips, visits
+from models.outbox import PRIORITY_REMINDER, Message, enqueue
+from models.tables import (
+    Contact,
+    Enterprise,
+    Improvement,
+    Outbox,
+    OutboxStatus,
+    Provider,
+    ReviewStatus,
+    Role,
+    SurveyRound,
+    TipDelivery,
+    Visit,
+)
+from scheduler import notices
+from scheduler.config import DEFAULT_CONFIG, SchedulerConfig
+from scheduler.notices import esc
+from scheduler.queue import Queued, enqueue_many, insert_ignoring_conflicts
+
+SURVEY_NUDGE_DAYS = (3, 7)  # at most two reminders
+SURVEY_NUDGE_WINDOW = timedelta(days=30)  # rounds older than this are left alone
+DRAFT_NUDGE_AFTER = timedelta(days=1)
+DRAFT_NUDGE_WINDOW = timedelta(days=30)
+
+
+def _reachable(contact: Contact | None) -> bool:
+    return (
+        contact is not None
+        and contact.chat_id is not None
+        and contact.unreachable_at is None
+        and contact.erased_at is None
+    )
+
+
+# -- revisits -------------------------------------------------------------------------------
+
+
+def visits_job(
+    session: Session, now: datetime, *, config: SchedulerConfig = DEFAULT_CONFIG
+) -> dict[str, int]:
+    """Plans revisits, tells staff about the ones that came due, reminds both sides the day
+    before, and asks staff how a visit went once its day is over."""
+    planned = visits.plan_revisits(session, months=config.revisit_months)
+    today = config.today(now)
+    staff_cache: dict[int, list[Contact]] = {}
+
+    def staff_for(enterprise: Enterprise) -> list[Contact]:
+        if enterprise.provider_id not in staff_cache:
+            staff_cache[enterprise.provider_id] = visits.staff_of(session, enterprise.provider_id)
+        return staff_cache[enterprise.provider_id]
+
+    def assigned(visit: Visit, enterprise: Enterprise) -> list[Contact]:
+        person = session.get(Contact, visit.staff_id) if visit.staff_id else None
+        return [person] if _reachable(person) else staff_for(enterprise)  # type: ignore[list-item]
+
+    nudged = 0
+    for visit in visits.due_unannounced(session, today=today):
+        enterprise = session.get(Enterprise, visit.enterprise_id)
+        assert enterprise is not None
+        card = visits.card(session, enterprise, tz=config.tz)
+        nudged += notices.visit_due(session, visit, card, staff_for(enterprise), now=now)
+        visit.nudged_at = now
+        session.add(visit)
+
+    reminded = 0
+    start = config.local(today + timedelta(days=1))
+    for visit in visits.to_remind(session, start=start, end=start + timedelta(days=1)):
+        enterprise = session.get(Enterprise, visit.enterprise_id)
+        assert enterprise is not None
+        people = assigned(visit, enterprise) + visits.employers_of(session, visit.enterprise_id)
+        reminded += notices.reminder(session, visit, people, now=now, config=config)
+        visit.reminded_at = now
+        session.add(visit)
+
+    asked = 0
+    for visit in visits.awaiting_outcome(session, before=config.local(today)):
+        enterprise = session.get(Enterprise, visit.enterprise_id)
+        assert enterprise is not None
+        people = assigned(visit, enterprise)
+        asked += notices.outcome_question(session, visit, people, now=now, config=config)
+        visit.outcome_asked_at = now
+        session.add(visit)
+    return {"planned": planned, "nudged": nudged, "reminded": reminded, "outcome": asked}
+
+
+# -- surveys after a visit ---------------------------------------------------------------------
+
+
+def survey_invitations(session: Session, survey_round: SurveyRound, *, now: datetime) -> int:
+    """The employer and worker questionnaires of a new round, to everyone who can answer."""
+    queued = 0
+    for contact in surveys.pending_respondents(session, survey_round.id):  # type: ignore[arg-type]
+        _ = translator(contact.language)
+        try:
+            message = surveys.survey_invitation(survey_round, contact, _)
+        except surveys.SurveyError:
+            continue
+        queued += bool(
+            enqueue(
+                session,
+                key=f"survey-invite:{survey_round.id}:{contact.id}",
+                contact=contact,
+                kind="survey-invite",
+                message=message,
+                priority=PRIORITY_REMINDER,
+                not_before=now,
+            )
+        )
+    return queued
+
+
+def after_visit_done(session: Session, visit: Visit, *, now: datetime) -> SurveyRound:
+    """ "Done" opens the next survey round and invites the enterprise's people."""
+    survey_round = surveys.open_round(
+        session, enterprise_id=visit.enterprise_id, visit_id=visit.id, now=now
+    )
+    survey_invitations(session, survey_round, now=now)
+    return survey_round
+
+
+# -- monthly tips -----------------------------------------------------------------------------
+
+
+def tip_message(
+    tip: tips.Candidate, texts: dict[int, tuple[str, str, str, str]], lang: str
+) -> Message:
+    title_vi, title_en, body_vi, body_en = texts[tip.id]
+    _ = translator(lang)
+    title, body = (title_vi, body_vi) if lang == "vi" else (title_en, body_en)
+    area = content.area(tip.area)
+    lines = [_("💡 <b>Tip of the month: {title}</b>", title=esc(title)), "", esc(body)]
+    if area is not None:
+        lines += ["", f"<i>{area.emoji} {esc(area.name(lang))}</i>"]
+    return Message("\n".join(lines))
+
+
+def tips_job(
+    session: Session,
+    now: datetime,
+    *,
+    config: SchedulerConfig = DEFAULT_CONFIG,
+    batch: int = 500,
+    after_batch: Callable[[int], None] | None = None,
+) -> dict[str, int]:
+    """One new tip for every eligible contact, in committed batches: a crash keeps what was
+    done, and the rerun serves exactly those who have no tip for the month yet."""
+    tips.sync_library(session)
+    tips.sync_good_practices(session)
+    session.commit()
+    period = tips.period_of(now, config.tz)
+    library = tips.candidates(session)
+    texts = {
+        tip_id: (t_vi, t_en, b_vi, b_en)
+        for tip_id, t_vi, t_en, b_vi, b_en in session.exec(
+            select(
+                col(tips.Tip.id), tips.Tip.title_vi, tips.Tip.title_en,
+                tips.Tip.body_vi, tips.Tip.body_en,
+            ).where(col(tips.Tip.active))
+        )
+    }  # fmt: skip
+    after, queued, exhausted = 0, 0, 0
+    while True:
+        contacts = tips.next_contacts(session, period=period, after_id=after, limit=batch)
+        if not contacts:
+            break
+        enterprise_ids = {c.enterprise_id for c in contacts if c.enterprise_id is not None}
+        sectors = tips.sectors_of(session, enterprise_ids)
+        counts = tips.area_counts(session, enterprise_ids)
+        had = tips.history(session, [c.id for c in contacts])  # type: ignore[misc]
+        deliveries, messages = [], []
+        for contact in contacts:
+            assert contact.id is not None
+            chosen = tips.choose(
+                library,
+                contact_id=contact.id,
+                enterprise_id=contact.enterprise_id,
+                sector=sectors.get(contact.enterprise_id),  # type: ignore[arg-type]
+                had=had.get(contact.id, set()),
+                area_counts=counts.get(contact.enterprise_id, {}),  # type: ignore[arg-type]
+            )
+            if chosen is None:
+                exhausted += 1
+                continue
+            deliveries.append(
+                {"tip_id": chosen.id, "contact_id": contact.id, "period": period, "created_at": now}
+            )
+            messages.append(
+                Queued(
+                    key=f"tip:{contact.id}:{period}",
+                    contact=contact,
+                    kind="tip",
+                    message=tip_message(chosen, texts, contact.language),
+                )
+            )
+        insert_ignoring_conflicts(session, TipDelivery.__table__, deliveries)
+        queued += enqueue_many(session, messages, now=now)
+        session.commit()
+        after = contacts[-1].id  # type: ignore[assignment]
+        if after_batch is not None:
+            after_batch(queued)
+    return {"queued": queued, "no_new_tip": exhausted}
+
+
+# -- nudges -----------------------------------------------------------------------------------
+
+
+def nudges_job(
+    session: Session, now: datetime, *, config: SchedulerConfig = DEFAULT_CONFIG
+) -> dict[str, int]:
+    """Survey reminders (after 3 and 7 days, two at most) and one reminder of a report draft
+    left for a day. Contacts who stopped messages, finished, or cannot be reached get none."""
+    survey_nudges = 0
+    rounds = session.exec(
+        select(SurveyRound).where(
+            col(SurveyRound.closed_at).is_(None),
+            col(SurveyRound.opened_at) > now - SURVEY_NUDGE_WINDOW,
+            col(SurveyRound.opened_at) <= now - timedelta(days=SURVEY_NUDGE_DAYS[0]),
+        )
+    ).all()
+    for survey_round in rounds:
+        age = now - survey_round.opened_at
+        number = sum(1 for days in SURVEY_NUDGE_DAYS if age >= timedelta(days=days))
+        invited = set(
+            session.exec(
+                select(Outbox.contact_id).where(
+                    col(Outbox.key).startswith(f"survey-invite:{survey_round.id}:"),
+                    Outbox.status == OutboxStatus.SENT,
+                )
+            )
+        )
+        for contact in surveys.pending_respondents(session, survey_round.id):  # type: ignore[arg-type]
+            if contact.id not in invited:
+                continue
+            _ = translator(contact.language)
+            text = _(
+                "📋 A gentle reminder: we would still like to hear your views on the follow-up "
+                "(round {number}). It takes a few minutes, and every answer helps.",
+                number=survey_round.number,
+            )
+            button = [[(_("📋 Answer the survey"), surveys.start_data(survey_round.id))]]  # type: ignore[arg-type]
+            survey_nudges += bool(
+                enqueue(
+                    session,
+                    key=f"survey-nudge:{survey_round.id}:{contact.id}:{number}",
+                    contact=contact,
+                    kind="survey-nudge",
+                    message=Message(text, button),
+                    not_before=now,
+                )
+            )
+
+    draft_nudges = 0
+    for draft in improvements.stale_drafts(session, older_than=now - DRAFT_NUDGE_AFTER):
+        if draft.updated_at < now - DRAFT_NUDGE_WINDOW:
+            continue
+        reporter = session.get(Contact, draft.reporter_id) if draft.reporter_id else None
+        if not _reachable(reporter) or reporter.opted_out_at is not None:  # type: ignore[union-attr]
+            continue
+        assert reporter is not None
+        _ = translator(reporter.language)
+        text = _(
+            "📝 You started an improvement report and have not finished it yet. Whenever it "
+            "suits you, send /report to continue where you left off."
+        )
+        draft_nudges += bool(
+            enqueue(
+                session,
+                key=f"draft-nudge:{draft.id}",
+                contact=reporter,
+                kind="draft-nudge",
+                message=Message(text),
+                not_before=now,
+            )
+        )
+    return {"survey": survey_nudges, "draft": draft_nudges}
+
+
+# -- digests ----------------------------------------------------------------------------------
+
+
+def _counts_by_provider(
+    session: Session, *, now: datetime, config: SchedulerConfig, days: int
+) -> dict[int, tuple[int, int, int]]:
+    """provider id -> (reports waiting for review, visits in the next `days` days, overdue)."""
+    today = config.today(now)
+    start = config.local(today)
+    waiting = dict(
+        session.exec(
+            select(Enterprise.provider_id, sa.func.count(col(Improvement.id)))
+            .join(Enterprise, col(Enterprise.id) == Improvement.enterprise_id)
+            .where(Improvement.status == ReviewStatus.SUBMITTED)
+            .group_by(Enterprise.provider_id)
+        ).all()
+    )
+    coming = dict(
+        session.exec(
+            select(Enterprise.provider_id, sa.func.count(col(Visit.id)))
+            .join(Enterprise, col(Enterprise.id) == Visit.enterprise_id)
+            .where(
+                col(Visit.status).in_(visits.ARRANGED),
+                col(Visit.scheduled_at) >= start,
+                col(Visit.scheduled_at) < start + timedelta(days=days),
+            )
+            .group_by(Enterprise.provider_id)
+        ).all()
+    )
+    overdue = dict(
+        session.exec(
+            select(Enterprise.provider_id, sa.func.count(col(Visit.id)))
+            .join(Enterprise, col(Enterprise.id) == Visit.enterprise_id)
+            .where(
+                col(Visit.status).in_(visits.OPEN),
+                col(Visit.due_on) <= today,
+                sa.or_(col(Visit.scheduled_at).is_(None), col(Visit.scheduled_at) < start),
+            )
+            .group_by(Enterprise.provider_id)
+        ).all()
+    )
+    providers = set(waiting) | set(coming) | set(overdue)
+    return {p: (waiting.get(p, 0), coming.get(p, 0), overdue.get(p, 0)) for p in providers}
+
+
+def _recipients(session: Session, role: Role) -> list[Contact]:
+    return list(
+        session.exec(
+            select(Contact).where(
+                Contact.role == role,
+                col(Contact.chat_id).is_not(None),
+                col(Contact.unreachable_at).is_(None),
+                col(Contact.opted_out_at).is_(None),
+                col(Contact.erased_at).is_(None),
+            )
+        )
+    )
+
+
+def weekly_digest_job(
+    session: Session, now: datetime, *, config: SchedulerConfig = DEFAULT_CONFIG
+) -> dict[str, int]:
+    """Monday morning, to each staff member: what waits for their provider this week."""
+    counts = _counts_by_provider(session, now=now, config=config, days=7)
+    week = notices.week_label(config.today(now))
+    queued = 0
+    for contact in _recipients(session, Role.STAFF):
+        waiting, coming, overdue = counts.get(contact.provider_id or 0, (0, 0, 0))
+        if not (waiting or coming or overdue):
+            continue
+        _ = translator(contact.language)
+        text = "\n".join(
+            [
+                _("🗞 <b>Your week</b>"),
+                _("• Reports waiting for your review: {count}", count=waiting),
+                _("• Visits this week: {count}", count=coming),
+                _("• Overdue visits (due, no date agreed): {count}", count=overdue),
+                "",
+                _("Send /visits to see them and propose dates."),
+            ]
+        )
+        queued += bool(
+            enqueue(
+                session,
+                key=f"digest-weekly:{contact.id}:{week}",
+                contact=contact,
+                kind="digest",
+                message=Message(text),
+                not_before=now,
+            )
+        )
+    return {"queued": queued}
+
+
+def monthly_digest_job(
+    session: Session, now: datetime, *, config: SchedulerConfig = DEFAULT_CONFIG
+) -> dict[str, int]:
+    """On the 1st, to each coordinator: the same figures for every provider."""
+    counts = _counts_by_provider(session, now=now, config=config, days=31)
+    names = dict(session.exec(select(Provider.id, Provider.name).order_by(Provider.name)).all())
+    month = tips.period_of(now, config.tz)
+    queued = 0
+    for contact in _recipients(session, Role.COORDINATOR):
+        _ = translator(contact.language)
+        lines = [_("🗞 <b>The programme this month</b>"), ""]
+        for provider_id, name in names.items():
+            waiting, coming, overdue = counts.get(provider_id, (0, 0, 0))  # type: ignore[call-overload]
+            lines.append(
+                _(
+                    "<b>{provider}</b>: {waiting} reports to review, {coming} visits in the "
+                    "coming month, {overdue} overdue",
+                    provider=esc(name),
+                    waiting=waiting,
+                    coming=coming,
+                    overdue=overdue,
+                )
+            )
+        if len(names) == 0:
+            continue
+        text = "\n".join(lines)[:3900]
+        queued += bool(
+            enqueue(
+                session,
+                key=f"digest-monthly:{contact.id}:{month}",
+                contact=contact,
+                kind="digest",
+                message=Message(text),
+                not_before=now,
+            )
+        )
+    return {"queued": queued}

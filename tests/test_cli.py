@@ -1,0 +1,111 @@
+"""The `oshbot` command line, run in-process against a test database."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+from pathlib import Path
+
+from sqlmodel import select
+from typer.testing import CliRunner
+
+from bot.cli import app
+from models.db import Database
+from models.programme import EnterpriseDraft, add_enterprise, add_provider
+from models.tables import Contact, Enterprise, Invite, Provider, Role
+
+runner = CliRunner()
+
+
+def oshbot(database: Database, tmp_path: Path, *args: str, stdin: str | None = None):  # type: ignore[no-untyped-def]
+    env = {
+        "OSHBOT_DATABASE_URL": database.url,
+        "OSHBOT_DATA_DIR": str(tmp_path / "data"),
+        "OSHBOT_BOT_USERNAME": "osh_followup_bot",
+    }
+    return runner.invoke(app, list(args), env=env, input=stdin, catch_exceptions=False)
+
+
+def test_invites_print_a_deep_link_and_write_a_qr_code(database: Database, tmp_path: Path) -> None:
+    result = oshbot(database, tmp_path, "invite", "coordinator", "--out", str(tmp_path / "c.png"))
+    assert result.exit_code == 0, result.output
+    code = re.search(r"https://t\.me/osh_followup_bot\?start=([\w-]+)", result.output)
+    assert code is not None
+    assert (tmp_path / "c.png").read_bytes().startswith(b"\x89PNG")
+    with database.session() as session:
+        invite = session.exec(select(Invite).where(Invite.code == code.group(1))).one()
+        assert invite.role == Role.COORDINATOR and invite.max_uses == 1
+    missing = oshbot(database, tmp_path, "invite", "staff")
+    assert missing.exit_code == 1 and "--provider" in missing.output
+
+
+def test_providers_and_enterprise_import(database: Database, tmp_path: Path) -> None:
+    added = oshbot(
+        database, tmp_path, "provider", "add", "Trung tâm ATVSLĐ Huế", "--province", "hue"
+    )
+    assert added.exit_code == 0 and "Trung tâm ATVSLĐ Huế" in added.output
+    listed = oshbot(database, tmp_path, "provider", "list")
+    assert listed.output.split() == ["1", "Trung", "tâm", "ATVSLĐ", "Huế", "hue"]
+    sheet = tmp_path / "enterprises.csv"
+    sheet.write_text(
+        "tên,ngành,tỉnh,số lao động,ngày tập huấn\n"
+        "Xưởng gỗ An Phú,wood,Huế,12,01/02/2026\n"
+        "Xưởng sai,xyz,Huế,5,01/02/2026\n",
+        encoding="utf-8",
+    )
+    with database.session() as session:
+        provider_id = session.exec(select(Provider.id)).one()
+    result = oshbot(
+        database, tmp_path, "import", "enterprises", str(sheet), "--provider", str(provider_id)
+    )
+    assert result.exit_code == 1
+    assert "line 3: unknown_sector" in result.output
+    assert "Imported 1 enterprises; 1 rows with errors." in result.output
+    with database.session() as session:
+        assert [e.name for e in session.exec(select(Enterprise))] == ["Xưởng gỗ An Phú"]
+
+
+def test_privacy_export_and_erase_for_requests_outside_telegram(
+    database: Database, tmp_path: Path
+) -> None:
+    with database.session() as session:
+        provider = add_provider(session, name="Trung tâm Đà Nẵng")
+        draft = EnterpriseDraft("Xưởng mộc", "wood", "da-nang", 9, date(2026, 1, 5))
+        enterprise = add_enterprise(
+            session, provider_id=provider.id, draft=draft, today=draft.intervention_date
+        )
+        person = Contact(
+            telegram_user_id=77,
+            chat_id=77,
+            display_name="Chị Lan",
+            role=Role.EMPLOYER,
+            enterprise_id=enterprise.id,
+        )
+        session.add(person)
+        session.flush()
+        contact_id = person.id
+    out = tmp_path / "lan.json"
+    exported = oshbot(
+        database, tmp_path, "privacy", "export", "--contact", str(contact_id), "--out", str(out)
+    )
+    assert exported.exit_code == 0
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert data["contact"]["name"] == "Chị Lan"
+    refused = oshbot(
+        database, tmp_path, "privacy", "erase", "--contact", str(contact_id), stdin="n\n"
+    )
+    assert refused.exit_code == 1
+    erased = oshbot(database, tmp_path, "privacy", "erase", "--contact", str(contact_id), "--yes")
+    assert erased.exit_code == 0
+    with database.session() as session:
+        gone = session.get(Contact, contact_id)
+        assert gone is not None and gone.telegram_user_id is None and gone.display_name is None
+    again = oshbot(database, tmp_path, "privacy", "export", "--contact", str(contact_id))
+    assert again.exit_code == 1 and "erased already" in again.output
+
+
+def test_db_upgrade_and_status(database: Database, tmp_path: Path) -> None:
+    assert "already up to date" in oshbot(database, tmp_path, "db", "upgrade").output
+    status = oshbot(database, tmp_path, "status")
+    assert "providers: 0" in status.output and "contacts_worker: 0" in status.output

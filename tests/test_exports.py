@@ -1,0 +1,240 @@
+"""Spreadsheets, CSV files, charts, the command line and the paper-round import."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook, load_workbook
+from sqlmodel import select
+from typer.testing import CliRunner
+
+from bot.cli import app
+from models.db import Database
+from models.tables import Improvement, ReviewStatus
+from reports.charts import summary_charts
+from reports.files import write_reports
+from reports.paper_import import import_improvements
+from reports.summary import parse_period
+from tests.test_summary import TODAY, TZ, seed, summarise
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def rows(path: Path, sheet: str) -> list[tuple[object, ...]]:
+    workbook = load_workbook(path, read_only=True)
+    try:
+        return list(workbook[sheet].iter_rows(values_only=True))
+    finally:
+        workbook.close()
+
+
+def test_workbook_reads_back_with_every_sheet(database: Database, tmp_path: Path) -> None:
+    seed(database)
+    written = write_reports(tmp_path, database.url, period=parse_period("2027-Q1"), today=TODAY,
+                            tz=TZ, language="en")  # fmt: skip
+    workbook = load_workbook(written.xlsx_path, read_only=True)
+    # Other journeys may add sheets of their own after these (events do).
+    assert workbook.sheetnames[:5] == ["Enterprises", "Improvements", "Survey answers", "Visits",
+                                       "Summary"]  # fmt: skip
+    workbook.close()
+    enterprises = rows(written.xlsx_path, "Enterprises")
+    assert enterprises[0] == ("enterprise id", "provider", "enterprise", "sector", "province",
+                              "workers", "training date")  # fmt: skip
+    assert len(enterprises) == 1 + 4  # E5 is trained after the quarter
+    improvements = rows(written.xlsx_path, "Improvements")
+    assert len(improvements) == 1 + 6
+    first = dict(zip(improvements[0], improvements[1], strict=True))
+    assert first["area"] == "Storage & handling" and first["risk before"] == 9
+    # Shown in programme time: submitted 2027-01-05T03:00Z is 10:00 in Viet Nam.
+    assert str(first["submitted"]) == "2027-01-05 10:00:00"
+    visits = rows(written.xlsx_path, "Visits")
+    assert len(visits) == 1 + 6  # due in the quarter, the cancelled one included, April's not
+    summary = rows(written.xlsx_path, "Summary")
+    figures = {(r[0], r[1], r[2]): (r[3], r[4] if len(r) > 4 else None) for r in summary[1:]}
+    assert figures[("improvements", None, "total")][0] == 6
+    assert figures[("risk before and after", "all", "mean risk before")] == (6.25, 4)
+    assert figures[("workers", None, "work is safer (1–5)")] == (4, 3)
+
+
+def test_worker_answers_leave_only_from_rounds_of_three(database: Database,
+                                                        tmp_path: Path) -> None:  # fmt: skip
+    seed(database)
+    written = write_reports(tmp_path, database.url, period=parse_period("2027-Q1"), today=TODAY,
+                            tz=TZ, language="en")  # fmt: skip
+    answers = rows(written.xlsx_path, "Survey answers")
+    assert answers[0] == ("enterprise", "round", "questionnaire", "employer response",
+                          "question", "answer")  # fmt: skip
+    # No round of Q1 has three worker answers: only employers' rows leave.
+    questionnaires = {row[2] for row in answers[1:]}
+    assert questionnaires == {"Employer feedback after the support round"}
+    assert all(row[3] is not None for row in answers[1:])
+    # With a threshold of 2, E1's round 1 qualifies; its rows carry no response number.
+    with database.session() as session:
+        from reports.summary import Scope, build_summary
+        from reports.xlsx import export_sheets, write_export
+
+        summary = build_summary(session, period=parse_period("2027-Q1"), scope=Scope(), tz=TZ,
+                                today=TODAY)  # fmt: skip
+        sheets = export_sheets(session, summary=summary, tz=TZ, language="en", min_group=2)
+        write_export(sheets, language="en", xlsx_path=tmp_path / "two.xlsx")
+    worker_rows = [r for r in rows(tmp_path / "two.xlsx", "Survey answers")[1:]
+                   if r[2] == "Worker feedback"]  # fmt: skip
+    assert worker_rows and all(row[3] is None for row in worker_rows)
+    assert "Bụi nhiều" in {row[5] for row in worker_rows}
+
+
+def test_suppressed_figures_say_so_in_the_files(database: Database, tmp_path: Path) -> None:
+    seed(database)
+    written = write_reports(tmp_path, database.url, period=parse_period("2027-Q1"), today=TODAY,
+                            tz=TZ, language="vi")  # fmt: skip
+    del written
+    from reports.summary import Scope
+
+    wood = write_reports(tmp_path / "wood", database.url, period=parse_period("2027-Q1"),
+                         scope=Scope(sector_code="wood"), today=TODAY, tz=TZ)  # fmt: skip
+    summary = rows(wood.xlsx_path, "Tổng hợp")
+    safer = next(r for r in summary if r[2] == "công việc an toàn hơn (1–5)")
+    assert safer[3] == "quá ít câu trả lời để hiển thị" and safer[4] == 2
+    with (wood.xlsx_path.parent / "csv" / "summary.csv").open(encoding="utf-8-sig") as handle:
+        assert "quá ít câu trả lời để hiển thị" in handle.read()
+    text = wood.text_path.read_text(encoding="utf-8")
+    assert "| công việc an toàn hơn (1–5) | | quá ít câu trả lời để hiển thị |" in text
+    data = json.loads(wood.json_path.read_text(encoding="utf-8"))
+    assert data["workers"]["safer"] == {"n": 2, "mean": None, "distribution": [0, 0, 0, 0, 0],
+                                        "shown": False}  # fmt: skip
+
+
+def test_csv_files_match_the_sheets(database: Database, tmp_path: Path) -> None:
+    seed(database)
+    written = write_reports(tmp_path, database.url, period=parse_period("2027-Q1"), today=TODAY,
+                            tz=TZ, language="vi")  # fmt: skip
+    assert {p.name for p in written.csv_paths} >= {
+        "enterprises.csv", "improvements.csv", "summary.csv", "survey_answers.csv", "visits.csv",
+    }  # fmt: skip
+    with (tmp_path / "csv" / "improvements.csv").open(encoding="utf-8-sig") as handle:
+        table = list(csv.reader(handle))
+    assert table[0][:4] == ["mã cải thiện", "mã doanh nghiệp", "doanh nghiệp", "lĩnh vực"]
+    assert len(table) == 1 + 6
+    assert "2027-01-05 10:00" in {row[15] for row in table[1:]}
+
+
+def test_charts_are_pngs_even_without_data(database: Database) -> None:
+    seed(database)
+    for summary in (summarise(database), summarise(database, "2026"),
+                    summarise(database, sector_code="wood")):  # fmt: skip
+        charts = summary_charts(summary, "vi")
+        assert [c.name for c in charts] == ["improvements_per_area", "risk_per_area", "ratings"]
+        for chart in charts:
+            assert chart.png.startswith(PNG) and len(chart.png) > 5_000
+
+
+# -- the command line ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cli(database: Database, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CliRunner:
+    monkeypatch.setenv("OSHBOT_DATABASE_URL", database.url)
+    monkeypatch.setenv("OSHBOT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.chdir(tmp_path)
+    return CliRunner()
+
+
+def test_cli_summary_in_every_format(cli: CliRunner, database: Database, tmp_path: Path) -> None:
+    programme = seed(database)
+    text = cli.invoke(app, ["summary", "--period", "2027-Q1", "--language", "en"])
+    assert text.exit_code == 0, text.output
+    assert "Follow-up summary, quarter 1/2027" in text.output and "| Storage & handling | 2 |" in (
+        text.output
+    )
+    data = cli.invoke(app, ["summary", "--period", "2027-Q1", "--provider", str(programme.p2),
+                            "--format", "json"])  # fmt: skip
+    assert data.exit_code == 0, data.output
+    assert json.loads(data.output)["enterprises"]["in_programme"] == 1
+    target = tmp_path / "q1.xlsx"
+    book = cli.invoke(app, ["summary", "--period", "2027-03-31..2027-04-01", "--format", "xlsx",
+                            "--out", str(target)])  # fmt: skip
+    assert book.exit_code == 0, book.output
+    assert len(rows(target, "Cải thiện")) == 1 + 2
+    wrong = cli.invoke(app, ["summary", "--period", "2027-13"])
+    assert wrong.exit_code == 1 and "Unknown period" in wrong.output
+
+
+def test_cli_export_writes_workbook_and_csv(cli: CliRunner, database: Database,
+                                            tmp_path: Path) -> None:  # fmt: skip
+    seed(database)
+    result = cli.invoke(app, ["export", "--out", str(tmp_path / "out"), "--period", "2027"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out" / "oshbot-2027.xlsx").exists()
+    assert (tmp_path / "out" / "csv" / "visits.csv").exists()
+    # The year: the quarter's six, i4 of April, and E5's (trained in May, so in this year).
+    assert len(rows(tmp_path / "out" / "oshbot-2027.xlsx", "Cải thiện")) == 1 + 8
+
+
+def paper_file(path: Path) -> Path:
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["Doanh nghiệp", "Ngày", "Lĩnh vực", "Nội dung cải thiện", "Chi phí",
+                  "Số người hưởng lợi", "Rủi ro trước", "Rủi ro sau", "Đã xác nhận"])  # fmt: skip
+    sheet.append(["Xưởng mộc Hòa Phát", date(2026, 11, 20), "Lưu giữ, vận chuyển",
+                  "Kệ ba tầng cho ván gỗ", "1.200.000", 6, "3x3", "1x2", "có"])  # fmt: skip
+    sheet.append(["1", "21/11/2026", "machine", "Che chắn dây curoa máy cưa", 300000, None,
+                  None, None, None])  # fmt: skip
+    sheet.append([None] * 9)
+    sheet.append(["Không có thật", "21/11/2026", "machine", "Một cải thiện", 0, 1, 6, 2, ""])
+    sheet.append(["1", "21/11/2099", "bay", "abc", -5, "nhiều", 12, None, "maybe"])
+    sheet.append(["1", "22/11/2026", "welfare", "Nước uống mát", None, 3, 6, None, None])
+    workbook.save(path)
+    return path
+
+
+def test_paper_rounds_import_with_errors_by_line(database: Database, tmp_path: Path) -> None:
+    programme = seed(database)
+    path = paper_file(tmp_path / "giay.xlsx")
+    with database.session() as session:
+        report = import_improvements(session, path, provider_id=programme.p1, today=TODAY, tz=TZ)
+    assert len(report.created) == 2
+    assert report.failed_lines == [5, 6, 7]
+    codes = {(e.line, e.code) for e in report.errors}
+    assert (5, "unknown_enterprise") in codes
+    assert {(6, "date_in_future"), (6, "unknown_area"), (6, "description_too_short"),
+            (6, "cost_invalid"), (6, "workers_invalid"), (6, "risk_invalid"),
+            (6, "verified_invalid")} <= codes  # fmt: skip
+    assert (7, "risk_incomplete") in codes
+    with database.session() as session:
+        stored = session.exec(
+            select(Improvement).where(Improvement.source == "paper").order_by(Improvement.id)  # type: ignore[arg-type]
+        ).all()
+    first, second = stored
+    assert (first.cost_vnd, first.cost_band, first.risk_before_score, first.risk_after_score) == (
+        1_200_000, "1m_5m", 9, 2,
+    )  # fmt: skip
+    assert first.status == ReviewStatus.VERIFIED and second.status == ReviewStatus.SUBMITTED
+    # Noon in Viet Nam on the recorded day.
+    assert first.submitted_at is not None and first.submitted_at.isoformat().startswith(
+        "2026-11-20T05:00"
+    )
+    assert summarise(database, "2026-11").improvements.total == 2
+    # The same file again: nothing doubles.
+    with database.session() as session:
+        again = import_improvements(session, path, provider_id=programme.p1, today=TODAY, tz=TZ)
+    assert again.created == [] and {e.code for e in again.errors if e.line in (2, 3)} == {
+        "duplicate"
+    }
+
+
+def test_cli_import_reports_lines(cli: CliRunner, database: Database, tmp_path: Path) -> None:
+    programme = seed(database)
+    path = tmp_path / "paper.csv"
+    path.write_text("enterprise;date;area;description\n"
+                    f"{programme.e2};15/10/2026;workstation;Ghế có tựa lưng\n"
+                    f"{programme.e2};15/10/2026;nowhere;Ghế có tựa lưng\n",
+                    encoding="utf-8")  # fmt: skip
+    result = cli.invoke(app, ["import", "improvements", str(path)])
+    assert result.exit_code == 1
+    assert "line 3: unknown_area" in result.output
+    assert "Imported 1 improvements" in result.output

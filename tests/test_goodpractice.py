@@ -1,0 +1,260 @@
+"""The good-practice library: what enters it, public wording, withdrawal, /goodpractices."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from models import goodpractice
+from models.db import Database
+from models.programme import EnterpriseDraft, ProgrammeError, add_enterprise, add_provider
+from models.tables import AuditLog, Contact, Improvement, ReviewStatus, Role, ShareConsent
+from reports.samples import workshop_photo
+from tests.conftest import World
+from tests.test_onboarding import join, make_invite
+
+NOW = datetime(2027, 3, 1, 2, 0, tzinfo=UTC)
+
+
+@dataclass
+class Library:
+    north: int
+    south: int
+    enterprises: dict[str, int]
+    named: int  # good practice, named
+    anonymous: int  # good practice, anonymous
+    not_shared: int  # good practice, enterprise said no
+    verified_only: int  # verified, not a good practice
+
+
+def add_improvement(
+    database: Database,
+    enterprise_id: int,
+    *,
+    area: str = "storage",
+    description: str = "Kệ ba tầng cho nguyên liệu, lối đi sơn vạch vàng.",
+    consent: ShareConsent | None = ShareConsent.NAMED,
+    status: ReviewStatus = ReviewStatus.GOOD_PRACTICE,
+    photos: Path | None = None,
+    seed: int = 1,
+    cost: int | None = 1_500_000,
+    workers: int | None = 12,
+    risk: tuple[int, int] | None = (9, 2),
+) -> int:
+    before = after = None
+    if photos is not None:
+        before = str(workshop_photo(photos / f"before-{seed}.jpg", after=False, seed=seed))
+        after = str(workshop_photo(photos / f"after-{seed}.jpg", after=True, seed=seed))
+    with database.session() as session:
+        improvement = Improvement(
+            enterprise_id=enterprise_id,
+            area_code=area,
+            description=description,
+            photo_before_path=before,
+            photo_after_path=after,
+            cost_vnd=cost,
+            workers_benefiting=workers,
+            risk_before_score=risk[0] if risk else None,
+            risk_after_score=risk[1] if risk else None,
+            share_consent=consent,
+            status=status,
+            reviewed_at=NOW,
+            submitted_at=NOW,
+        )
+        session.add(improvement)
+        session.flush()
+        return improvement.id  # type: ignore[return-value]
+
+
+def build_library(database: Database, photos: Path | None = None) -> Library:
+    with database.session() as session:
+        north = add_provider(session, name="Trung tâm ATVSLĐ Đà Nẵng", province_code="da-nang")
+        south = add_provider(session, name="Trung tâm Y tế lao động Cần Thơ")
+        plan = {
+            "moc": (north.id, "Xưởng mộc Hòa Phát", "wood", "da-nang"),
+            "may": (north.id, "Công ty May Thu Hà", "garment", "hue"),
+            "co_khi": (south.id, "Cơ khí Tân Tiến", "metal", "can-tho"),
+        }
+        enterprises = {}
+        for key, (provider_id, name, sector, province) in plan.items():
+            draft = EnterpriseDraft(name, sector, province, 20, date(2027, 1, 10))
+            enterprises[key] = add_enterprise(
+                session, provider_id=provider_id, draft=draft, today=NOW.date()
+            ).id
+    named = add_improvement(database, enterprises["moc"], photos=photos, seed=1)
+    anonymous = add_improvement(
+        database,
+        enterprises["co_khi"],
+        area="machine",
+        description="Che chắn dây curoa máy mài bằng lưới thép.",
+        consent=ShareConsent.ANONYMOUS,
+        photos=photos,
+        seed=2,
+    )
+    not_shared = add_improvement(database, enterprises["may"], consent=ShareConsent.NO)
+    verified_only = add_improvement(database, enterprises["may"], status=ReviewStatus.VERIFIED)
+    return Library(north.id, south.id, enterprises, named, anonymous, not_shared, verified_only)  # type: ignore[arg-type]
+
+
+def staff_contact(database: Database, provider_id: int, user_id: int = 501) -> Contact:
+    with database.session() as session:
+        contact = Contact(
+            telegram_user_id=user_id, chat_id=user_id, role=Role.STAFF, provider_id=provider_id
+        )
+        session.add(contact)
+        session.flush()
+        return contact
+
+
+# -- the domain ------------------------------------------------------------------------------
+
+
+def test_only_shared_good_practices_enter_the_library(database: Database) -> None:
+    library = build_library(database)
+    with database.session() as session:
+        ids = {e.id for e in goodpractice.entries(session)}
+        assert ids == {library.named, library.anonymous}
+        assert goodpractice.counts_by_area(session) == {"storage": 1, "machine": 1}
+        assert [e.id for e in goodpractice.entries(session, area="machine")] == [library.anonymous]
+        assert [e.id for e in goodpractice.entries(session, province="da-nang")] == [library.named]
+        assert goodpractice.entry(session, library.not_shared) is None
+        assert goodpractice.provinces_with_entries(session) == ["can-tho", "da-nang"]
+
+
+def test_the_enterprise_is_named_only_when_it_agreed(database: Database) -> None:
+    library = build_library(database)
+    with database.session() as session:
+        named = goodpractice.entry(session, library.named)
+        anonymous = goodpractice.entry(session, library.anonymous)
+    assert named is not None and named.enterprise_name == "Xưởng mộc Hòa Phát"
+    assert anonymous is not None and anonymous.enterprise_name is None
+    assert anonymous.province_code == "can-tho" and anonymous.risk_reduction == 7
+
+
+def test_public_wording_keeps_the_original(database: Database) -> None:
+    library = build_library(database)
+    staff = staff_contact(database, library.north)
+    with database.session() as session:
+        edited = goodpractice.edit_public_text(
+            session, improvement_id=library.named, text="  Kệ ba tầng   gọn gàng.  ", actor=staff
+        )
+    assert edited.text == "Kệ ba tầng gọn gàng." and edited.edited
+    with database.session() as session:
+        stored = session.get(Improvement, library.named)
+        assert stored is not None
+        assert stored.description == "Kệ ba tầng cho nguyên liệu, lối đi sơn vạch vàng."
+        assert session.exec(select(AuditLog).where(AuditLog.action == "goodpractice.edit")).one()
+
+
+@pytest.mark.parametrize(
+    ("text", "code"), [("ngắn", "text_too_short"), ("x" * 1001, "text_too_long")]
+)
+def test_public_wording_is_checked(database: Database, text: str, code: str) -> None:
+    library = build_library(database)
+    staff = staff_contact(database, library.north)
+    with database.session() as session, pytest.raises(ProgrammeError) as raised:
+        goodpractice.edit_public_text(session, improvement_id=library.named, text=text, actor=staff)
+    assert raised.value.code == code
+
+
+def test_staff_manage_only_their_providers_entries(database: Database) -> None:
+    library = build_library(database)
+    other = staff_contact(database, library.south)
+    with database.session() as session, pytest.raises(ProgrammeError) as raised:
+        goodpractice.withdraw(session, improvement_id=library.named, actor=other)
+    assert raised.value.code == "not_allowed"
+
+
+def test_withdrawal_leaves_the_report_as_it_was(database: Database) -> None:
+    library = build_library(database)
+    staff = staff_contact(database, library.north)
+    with database.session() as session:
+        goodpractice.withdraw(session, improvement_id=library.named, actor=staff, now=NOW)
+    with database.session() as session:
+        assert goodpractice.entry(session, library.named) is None
+        stored = session.get(Improvement, library.named)
+        assert stored is not None and stored.status == ReviewStatus.GOOD_PRACTICE
+        assert stored.library_withdrawn_at == NOW
+
+
+# -- /goodpractices --------------------------------------------------------------------------
+
+
+async def test_an_employer_browses_by_area_and_sees_the_card_with_the_after_photo(
+    world: World, tmp_path: Path
+) -> None:
+    library = build_library(world.database, tmp_path / "photos")
+    await join(
+        world, 701, make_invite(world, Role.EMPLOYER, enterprise_id=library.enterprises["may"])
+    )
+    reader = world.user(701)
+    areas = await reader.say("/goodpractices")
+    assert areas is not None and "Chọn lĩnh vực kỹ thuật" in areas.plain
+    labels = [label for label, _ in reader.account.buttons(areas)]
+    assert any("(1)" in label for label in labels) and len(labels) == 2
+    await reader.press("máy", areas)
+    listing = reader.account.messages()[-1]
+    assert "Che chắn dây curoa" in listing.plain and "Cần Thơ" in listing.plain
+    shown = await reader.press("1", listing)
+    assert shown is not None and shown.method == "sendPhoto"
+    assert "Một doanh nghiệp ở" in (shown.caption or "")  # anonymous: no name
+    assert "Cơ khí Tân Tiến" not in (shown.caption or "")
+    assert "Mức rủi ro: 9 → 2" in (shown.caption or "")
+    # Readers get the before photo on request, never the staff buttons.
+    labels = [label for label, _ in reader.account.buttons(shown)]
+    assert labels == ["📷 Trước"]
+    before = await reader.press("Trước", shown)
+    assert before is not None and before.method == "sendPhoto"
+
+
+async def test_staff_edit_the_wording_and_withdraw_an_entry(world: World, tmp_path: Path) -> None:
+    library = build_library(world.database, tmp_path / "photos")
+    await join(world, 702, make_invite(world, Role.STAFF, provider_id=library.north))
+    staff = world.user(702)
+    await staff.say("🌟 Thực hành tốt")
+    await staff.press("Lưu giữ")
+    card = await staff.press("1")
+    assert card is not None and "Xưởng mộc Hòa Phát" in (card.caption or "")
+    await staff.press("Lời giới thiệu", card)
+    assert "Lời giới thiệu đang hiển thị" in staff.last_text()
+    await staff.send("sticker")
+    assert "nhập lời giới thiệu mới" in staff.last_text()
+    await staff.say("ngắn")
+    assert "ít nhất 10 ký tự" in staff.last_text()
+    await staff.say("Xưởng sắp xếp kho bằng kệ ba tầng, lối đi thông thoáng.")
+    assert "Đã lưu" in staff.last_text() and "kệ ba tầng, lối đi" in staff.last_text()
+
+    await staff.press("Rút", card)
+    await staff.press("Có, rút", card)
+    assert "Đã rút khỏi thư viện" in staff.last_text()
+    with world.database.session() as session:
+        assert goodpractice.entry(session, library.named) is None
+    # The same card's buttons are now stale: nothing breaks.
+    await staff.press_data(card.message_id, f"gp:wdyes:{library.named}")
+    assert "không còn trong thư viện" in (staff.answers()[-1] or "")
+
+
+async def test_other_providers_staff_cannot_change_an_entry(world: World, tmp_path: Path) -> None:
+    library = build_library(world.database, tmp_path / "photos")
+    await join(world, 703, make_invite(world, Role.STAFF, provider_id=library.south))
+    other = world.user(703)
+    await other.say("/goodpractices")
+    await other.press("Lưu giữ")
+    card = await other.press("1")
+    assert card is not None
+    assert [label for label, _ in other.account.buttons(card)] == ["📷 Trước"]
+    await other.press_data(card.message_id, f"gp:wdyes:{library.named}")
+    assert "Chỉ cán bộ của đơn vị" in (other.answers()[-1] or "")
+    await other.press_data(card.message_id, f"gp:edit:{library.named}")
+    with world.database.session() as session:
+        assert goodpractice.entry(session, library.named) is not None
+
+
+async def test_unregistered_people_are_told_what_the_library_is(world: World) -> None:
+    stranger = world.user(704)
+    reply = await stranger.say("/goodpractices")
+    assert reply is not None and "dành cho doanh nghiệp và cán bộ" in reply.plain

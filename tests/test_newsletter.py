@@ -1,0 +1,155 @@
+"""The newsletter and the leaflet: HTML and PDF with the right content, Vietnamese diacritics
+intact, photos embedded; /newsletter sends both files in Telegram."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+import unicodedata
+from datetime import date
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from pypdf import PdfReader
+
+from models.db import Database
+from models.tables import Role
+from reports import newsletter
+from tests.conftest import World
+from tests.test_goodpractice import Library, build_library
+from tests.test_onboarding import join, make_invite
+
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+LINK = "https://t.me/oshbot_sandbox_bot"
+
+
+def text_of(pdf: bytes) -> str:
+    reader = PdfReader(io.BytesIO(pdf))
+    text = "\n".join(page.extract_text() or "" for page in reader.pages)
+    return unicodedata.normalize("NFC", " ".join(text.split()))
+
+
+def images_in(pdf: bytes) -> int:
+    return sum(len(page.images) for page in PdfReader(io.BytesIO(pdf)).pages)
+
+
+@pytest.fixture
+def library(database: Database, tmp_path: Path) -> Library:
+    return build_library(database, tmp_path / "photos")
+
+
+def issue(database: Database, language: str, provider_id: int | None = None):  # type: ignore[no-untyped-def]
+    with database.session() as session:
+        return newsletter.newsletter(
+            session, period_text="2027-03", language=language, provider_id=provider_id,
+            tz=TZ, today=date(2027, 3, 20), link=LINK,
+        )  # fmt: skip
+
+
+def test_the_vietnamese_newsletter_has_figures_stories_tips_and_contacts(
+    database: Database, library: Library
+) -> None:
+    publication = issue(database, "vi")
+    assert publication.name == "newsletter-2027-03-vi"
+    assert publication.pdf.startswith(b"%PDF")
+    text = text_of(publication.pdf)
+    for expected in (
+        "Bản tin theo dõi ATVSLĐ",
+        "03/2027",
+        "Kỳ này qua các con số",
+        "cải thiện đã báo cáo",
+        "người lao động hưởng lợi",
+        "Thực hành tốt đáng học hỏi",
+        "Xưởng mộc Hòa Phát",
+        "Che chắn dây curoa máy mài bằng lưới thép",
+        "một doanh nghiệp, Cần Thơ",  # the anonymous one is not named
+        "Chi phí: 1.500.000 đ",
+        "Mỗi lĩnh vực một gợi ý",
+        "Trung tâm ATVSLĐ Đà Nẵng",
+        "Tham gia chương trình",
+    ):
+        assert expected in text, expected
+    assert "Cơ khí Tân Tiến" not in text and "Công ty May Thu Hà" not in text
+    # Two stories with a before and an after photo each, the chart and the QR code.
+    assert images_in(publication.pdf) >= 5
+    html = publication.html
+    assert '<html lang="vi">' in html and "data:image/jpeg;base64," in html
+    assert 'alt="Biểu đồ cột: số cải thiện đã báo cáo theo lĩnh vực kỹ thuật"' in html
+
+
+def test_the_english_newsletter_and_a_providers_own(database: Database, library: Library) -> None:
+    english = text_of(issue(database, "en").pdf)
+    assert "OSH follow-up newsletter" in english and "March 2027" in english
+    assert "1,500,000 VND" in english
+    own = issue(database, "vi", provider_id=library.south)
+    text = text_of(own.pdf)
+    assert "Trung tâm Y tế lao động Cần Thơ" in text
+    assert "Xưởng mộc Hòa Phát" not in text  # another provider's story
+
+
+def test_a_bad_period_is_refused(database: Database) -> None:
+    from models.programme import ProgrammeError
+
+    with pytest.raises(ProgrammeError):
+        issue_period = "2027-13"
+        with database.session() as session:
+            newsletter.newsletter(
+                session, period_text=issue_period, language="vi", provider_id=None,
+                tz=TZ, today=date(2027, 3, 20), link=LINK,
+            )  # fmt: skip
+
+
+def test_the_leaflet_is_one_a5_page_with_both_photos(
+    database: Database, library: Library, tmp_path: Path
+) -> None:
+    with database.session() as session:
+        leaflet = newsletter.leaflet(
+            session, improvement_id=library.named, language="vi", link=LINK
+        )
+    reader = PdfReader(io.BytesIO(leaflet.pdf))
+    assert len(reader.pages) == 1
+    box = reader.pages[0].mediabox
+    assert (round(float(box.width)), round(float(box.height))) == (420, 595)  # A5 in points
+    text = text_of(leaflet.pdf)
+    assert "Thực hành tốt: Lưu giữ và vận chuyển vật liệu" in text
+    assert "Họ đã làm gì" in text and "Kệ ba tầng cho nguyên liệu, lối đi sơn vạch vàng." in text
+    assert "Mức rủi ro: 9 → 2" in text and "Xưởng mộc Hòa Phát" in text
+    assert images_in(leaflet.pdf) >= 2  # before and after (the QR code is vector)
+    written = newsletter.write(leaflet, tmp_path / "out")
+    assert [p.name for p in written] == ["leaflet-1-vi.html", "leaflet-1-vi.pdf"]
+
+
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils not installed")
+def test_pages_render_to_images(database: Database, library: Library, tmp_path: Path) -> None:
+    """The pages as a reader sees them (the PNGs are kept in the test's folder to look at)."""
+    publication = issue(database, "vi")
+    pdf = tmp_path / "newsletter.pdf"
+    pdf.write_bytes(publication.pdf)
+    subprocess.run(["pdftoppm", "-r", "50", "-png", str(pdf), str(tmp_path / "page")], check=True)
+    pages = sorted(tmp_path.glob("page-*.png"))
+    assert len(pages) == len(PdfReader(io.BytesIO(publication.pdf)).pages)
+    assert all(page.stat().st_size > 10_000 for page in pages)
+
+
+async def test_staff_get_the_newsletter_as_two_documents(world: World, tmp_path: Path) -> None:
+    library = build_library(world.database, tmp_path / "photos")
+    await join(world, 801, make_invite(world, Role.STAFF, provider_id=library.north))
+    staff = world.user(801)
+    ask = await staff.say("/newsletter")
+    assert ask is not None and "Bản tin cho tháng nào?" in ask.plain
+    await staff.press("03/2027", ask)
+    html, pdf = staff.account.messages()[-2:]
+    assert html.document_filename == "newsletter-2027-03-vi.html"
+    assert pdf.document_filename == "newsletter-2027-03-vi.pdf"
+    assert (pdf.document_bytes or b"").startswith(b"%PDF")
+    assert "Xưởng mộc Hòa Phát" in text_of(pdf.document_bytes or b"")
+    assert "Bản tin theo dõi ATVSLĐ" in (html.document_bytes or b"").decode()
+
+    await join(
+        world, 802, make_invite(world, Role.EMPLOYER, enterprise_id=library.enterprises["moc"])
+    )
+    employer = world.user(802)
+    reply = await employer.say("/newsletter")
+    assert reply is not None and "chỉ dành cho cán bộ" in reply.plain

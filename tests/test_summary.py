@@ -1,0 +1,604 @@
+"""The follow-up summary against a small programme whose every figure was counted by hand.
+
+The programme (period 2027-Q1 unless a test says otherwise; Viet Nam is UTC+7):
+
+provider P1 (Đà Nẵng): E1 wood/da-nang 10 workers, E2 garment/da-nang 50, E3 wood/hue 8
+                        (trained 10/01/2027), E5 wood/da-nang trained 01/05/2027 (not yet in Q1)
+provider P2 (Cần Thơ):  E4 metal/can-tho 20 workers, no reports at all
+
+improvements (UTC submission time -> local day)
+  i1 E1 verified   2027-01-05 storage  cost 0          4 workers  risk 9->2  reviewed +24 h
+  i2 E1 good pr.   2027-02-10 storage  cost 500.000    5 workers  risk 6->3  reviewed +72 h
+  i3 E1 submitted  03-31 16:59Z = 31/03 23:59  machine  2.000.000  6 workers  risk 6->6
+  i4 E1 submitted  03-31 18:00Z = 01/04 01:00  machine  (April, outside Q1)
+  i5 E1 draft, i6 E1 withdrawn                            (never counted)
+  i7 E2 verified   2027-01-20 workstation band under_1m 20 workers risk 4->2  reviewed +48 h
+  i8 E2 submitted  2026-12-31 18:00Z = 01/01/2027 environment 1.000.000, risk 6->? (unrated)
+  i9 E3 verified   2027-03-01 no area  cost 300.000   3 workers  no risk      reviewed +12 h
+  i10 E5 submitted 2027-03-01                        (E5 not in the programme in Q1)
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlmodel import Session
+
+from models.content import questionnaire
+from models.db import Database
+from models.tables import (
+    Contact,
+    Enterprise,
+    Improvement,
+    Provider,
+    ReviewStatus,
+    Role,
+    SurveyAnswer,
+    SurveyResponse,
+    SurveyRound,
+    Visit,
+    VisitStatus,
+)
+from reports.summary import (
+    AreaFigures,
+    Bucket,
+    Choice,
+    GroupFigures,
+    PeriodError,
+    Rating,
+    RiskFigures,
+    RoundRate,
+    Scope,
+    Summary,
+    YesNo,
+    build_summary,
+    enterprise_progress,
+    parse_period,
+    question_ids,
+    relative_period,
+)
+
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+TODAY = date(2027, 4, 10)
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+@dataclass
+class Programme:
+    p1: int
+    p2: int
+    e1: int
+    e2: int
+    e3: int
+    e4: int
+    e5: int
+
+
+def _complete(anonymous: bool, moment: datetime) -> dict[str, Any]:
+    """A finished response as the surveys module stores it: anonymous ones without a time."""
+    fields: dict[str, Any] = {}
+    if "complete" in SurveyResponse.model_fields:
+        fields["complete"] = True
+        if not anonymous:
+            fields["completed_at"] = moment
+    else:
+        fields["completed_at"] = moment
+    return fields
+
+
+def respond(
+    session: Session,
+    round_id: int,
+    questionnaire_id: str,
+    answers: dict[str, Any],
+    *,
+    contact_id: int | None = None,
+    complete: bool = True,
+) -> None:
+    anonymous = questionnaire_id == "worker"
+    response = SurveyResponse(
+        round_id=round_id,
+        questionnaire=questionnaire_id,
+        contact_id=None if anonymous else contact_id,
+        respondent_key=secrets.token_hex(8),
+        **(_complete(anonymous, at("2027-03-20T03:00:00")) if complete else {}),
+    )
+    session.add(response)
+    session.flush()
+    for question, value in answers.items():
+        for item in value if isinstance(value, list) else [value]:
+            session.add(
+                SurveyAnswer(
+                    response_id=response.id,
+                    question_id=question,
+                    value_int=item if isinstance(item, int) else None,
+                    value_text=item if isinstance(item, str) else None,
+                )
+            )
+
+
+def seed(database: Database) -> Programme:
+    with database.session() as session:
+        p1 = Provider(name="Trung tâm ATVSLĐ Đà Nẵng", province_code="da-nang")
+        p2 = Provider(name="Trung tâm Y tế lao động Cần Thơ", province_code="can-tho")
+        session.add_all([p1, p2])
+        session.flush()
+
+        def enterprise(
+            provider: Provider, name: str, sector: str, province: str, workers: int, trained: date
+        ) -> int:
+            row = Enterprise(
+                provider_id=provider.id,
+                name=name,
+                sector_code=sector,
+                province_code=province,
+                workers=workers,
+                intervention_date=trained,
+            )
+            session.add(row)
+            session.flush()
+            return row.id  # type: ignore[return-value]
+
+        e1 = enterprise(p1, "Xưởng mộc Hòa Phát", "wood", "da-nang", 10, date(2026, 10, 1))
+        e2 = enterprise(p1, "Công ty May Thu Hà", "garment", "da-nang", 50, date(2026, 11, 1))
+        e3 = enterprise(p1, "Mộc Thuận An", "wood", "hue", 8, date(2027, 1, 10))
+        e4 = enterprise(p2, "Cơ khí Tân Tiến", "metal", "can-tho", 20, date(2026, 9, 1))
+        e5 = enterprise(p1, "Mộc Sơn Trà", "wood", "da-nang", 5, date(2027, 5, 1))
+
+        def improvement(
+            enterprise_id: int,
+            status: ReviewStatus,
+            submitted: str | None,
+            area: str | None,
+            cost: int | None = None,
+            band: str | None = None,
+            workers: int | None = None,
+            before: int | None = None,
+            after: int | None = None,
+            review_hours: int | None = None,
+        ) -> None:
+            submitted_at = at(submitted) if submitted else None
+            session.add(
+                Improvement(
+                    enterprise_id=enterprise_id,
+                    status=status,
+                    submitted_at=submitted_at,
+                    area_code=area,
+                    cost_vnd=cost,
+                    cost_band=band,
+                    workers_benefiting=workers,
+                    risk_before_score=before,
+                    risk_after_score=after,
+                    reviewed_at=(
+                        submitted_at + timedelta(hours=review_hours)
+                        if submitted_at and review_hours is not None
+                        else None
+                    ),
+                    description="…",
+                )
+            )
+
+        S = ReviewStatus
+        improvement(e1, S.VERIFIED, "2027-01-05T03:00:00", "storage", 0, "free", 4, 9, 2, 24)
+        improvement(
+            e1, S.GOOD_PRACTICE, "2027-02-10T03:00:00", "storage", 500_000, "under_1m", 5, 6, 3, 72
+        )
+        improvement(e1, S.SUBMITTED, "2027-03-31T16:59:00", "machine", 2_000_000, "1m_5m", 6, 6, 6)
+        improvement(e1, S.SUBMITTED, "2027-03-31T18:00:00", "machine", 100_000, None, 2, 9, 1)
+        improvement(e1, S.DRAFT, None, "storage", 10, None, 1, 9, 1)
+        improvement(e1, S.WITHDRAWN, "2027-02-01T03:00:00", "storage", 10, None, 1, 9, 1)
+        improvement(
+            e2, S.VERIFIED, "2027-01-20T03:00:00", "workstation", None, "under_1m", 20, 4, 2, 48
+        )
+        improvement(
+            e2, S.SUBMITTED, "2026-12-31T18:00:00", "environment", 1_000_000, "1m_5m", None, 6, None
+        )
+        improvement(
+            e3, S.VERIFIED, "2027-03-01T03:00:00", None, 300_000, "under_1m", 3, review_hours=12
+        )
+        improvement(e5, S.SUBMITTED, "2027-03-01T03:00:00", "storage", 0, "free", 2, 9, 1)
+
+        def contact(role: Role, enterprise_id: int, user: int | None, **extra: Any) -> int:
+            row = Contact(
+                telegram_user_id=user, chat_id=user, role=role, enterprise_id=enterprise_id, **extra
+            )
+            session.add(row)
+            session.flush()
+            return row.id  # type: ignore[return-value]
+
+        gone = at("2027-02-01T00:00:00")
+        c1 = contact(Role.EMPLOYER, e1, 101)
+        contact(Role.WORKER, e1, 102)
+        contact(Role.WORKER, e1, 103, unreachable_at=gone)
+        contact(Role.WORKER, e1, 104, opted_out_at=gone)
+        c2 = contact(Role.EMPLOYER, e2, 201)
+        contact(Role.EMPLOYER, e2, None, erased_at=gone)
+        for user in (202, 203, 204, 205):
+            contact(Role.WORKER, e2, user)
+        contact(Role.EMPLOYER, e4, 401)
+        contact(Role.WORKER, e5, 501)
+
+        def survey_round(enterprise_id: int, number: int, opened: str) -> int:
+            row = SurveyRound(enterprise_id=enterprise_id, number=number, opened_at=at(opened))
+            session.add(row)
+            session.flush()
+            return row.id  # type: ignore[return-value]
+
+        r1 = survey_round(e1, 1, "2027-02-01T03:00:00")
+        r2 = survey_round(e2, 1, "2027-03-10T03:00:00")
+        r3 = survey_round(e2, 2, "2027-03-31T18:00:00")  # 01/04 in Viet Nam: Q2
+        survey_round(e4, 1, "2027-01-15T03:00:00")  # nobody answered
+        respond(
+            session,
+            r1,
+            "employer",
+            {
+                "usefulness": 4,
+                "benefits": ["less_fatigue", "tidier"],
+                "main_obstacle": "money",
+                "improvements_kept": "yes",
+                "recommend": "yes",
+                "going_well": "Gọn gàng hơn",
+            },
+            contact_id=c1,
+        )
+        respond(
+            session,
+            r1,
+            "worker",
+            {
+                "safer": 5,
+                "less_tiring": 3,
+                "ideas_asked": "yes",
+                "training_this_year": "yes",
+                "remaining_problem": "Bụi nhiều",
+            },
+        )
+        respond(
+            session,
+            r1,
+            "worker",
+            {
+                "safer": 4,
+                "less_tiring": 4,
+                "ideas_asked": "no",
+                "training_this_year": "yes",
+                "remaining_problem": None,
+            },
+        )
+        respond(session, r1, "worker", {"safer": 1}, complete=False)
+        respond(
+            session,
+            r2,
+            "employer",
+            {
+                "usefulness": 2,
+                "benefits": ["tidier"],
+                "main_obstacle": "time",
+                "improvements_kept": "partly",
+                "recommend": "no",
+            },
+            contact_id=c2,
+        )
+        respond(
+            session,
+            r2,
+            "worker",
+            {
+                "safer": 3,
+                "less_tiring": 2,
+                "ideas_asked": "no",
+                "training_this_year": "no",
+                "remaining_problem": "Ồn",
+            },
+        )
+        respond(session, r3, "employer", {"usefulness": 5}, contact_id=c2)
+        respond(session, r3, "worker", {"safer": 5})
+
+        def visit(
+            enterprise_id: int, due: date, status: VisitStatus, done: str | None = None
+        ) -> None:
+            session.add(
+                Visit(
+                    enterprise_id=enterprise_id,
+                    due_on=due,
+                    status=status,
+                    done_at=at(done) if done else None,
+                )
+            )
+
+        visit(e1, date(2027, 1, 10), VisitStatus.DONE, "2027-01-24T16:00:00")  # 24/01 23:00
+        visit(e1, date(2027, 2, 1), VisitStatus.DONE, "2027-02-15T17:30:00")  # 16/02: late
+        visit(e3, date(2027, 3, 1), VisitStatus.DONE, "2027-03-02T03:00:00")
+        visit(e2, date(2027, 2, 20), VisitStatus.PLANNED)  # overdue by 10/04
+        visit(e2, date(2027, 3, 30), VisitStatus.CONFIRMED)  # not yet overdue
+        visit(e4, date(2027, 3, 15), VisitStatus.CANCELLED)
+        visit(e4, date(2027, 4, 1), VisitStatus.DONE, "2027-04-02T03:00:00")
+        return Programme(p1.id, p2.id, e1, e2, e3, e4, e5)  # type: ignore[arg-type]
+
+
+def summarise(database: Database, period: str = "2027-Q1", **scope: Any) -> Summary:
+    with database.session() as session:
+        return build_summary(
+            session, period=parse_period(period), scope=Scope(**scope), tz=TZ, today=TODAY
+        )
+
+
+# -- periods ---------------------------------------------------------------------------------
+
+
+def test_periods_parse_and_cover_whole_local_days() -> None:
+    q1 = parse_period("2027-q1")
+    assert (q1.first, q1.last, q1.label) == (date(2027, 1, 1), date(2027, 3, 31), "2027-Q1")
+    assert q1.bounds(TZ) == (at("2026-12-31T17:00:00"), at("2027-03-31T17:00:00"))
+    assert parse_period("2027-02").last == date(2027, 2, 28)
+    assert parse_period("2028-02").last == date(2028, 2, 29)
+    assert parse_period("2027").last == date(2027, 12, 31)
+    span = parse_period("2027-01-15..2027-02-14")
+    assert (span.first, span.last) == (date(2027, 1, 15), date(2027, 2, 14))
+    wrong_periods = ("2027-13", "2027-Q5", "2027-02-10..2027-01-01", "March", "2027-02-30..03-01")
+    for wrong in wrong_periods:
+        with pytest.raises(PeriodError):
+            parse_period(wrong)
+
+
+def test_relative_periods_follow_today() -> None:
+    today = date(2027, 1, 15)
+    assert relative_period("this_month", today).label == "2027-01"
+    assert relative_period("last_month", today).label == "2026-12"
+    assert relative_period("this_quarter", today).label == "2027-Q1"
+    assert relative_period("this_year", today).label == "2027"
+
+
+def test_summary_reads_questions_that_exist() -> None:
+    for questionnaire_id, question in question_ids():
+        found = questionnaire(questionnaire_id)
+        assert found is not None
+        assert question in {q.id for q in found.questions}, (questionnaire_id, question)
+
+
+# -- the whole programme ---------------------------------------------------------------------
+
+
+def test_enterprise_and_improvement_figures(database: Database) -> None:
+    seed(database)
+    summary = summarise(database)
+    e = summary.enterprises
+    # E5 is trained after Q1; E4 made no report; E1, E2 answered surveys, E3 had a visit.
+    assert (e.in_programme, e.followed_up, e.without_reports) == (4, 3, 1)
+    # Reachable: employers of E1, E2, E4 (E2's second was erased); workers of E1 (one
+    # unreachable, one opted out are left out) and E2's four. E5's worker is out of scope.
+    assert (e.reachable_employers, e.reachable_workers) == (3, 5)
+    i = summary.improvements
+    assert (i.total, i.verified, i.good_practice) == (6, 4, 1)
+    # Per enterprise 3, 2, 1, 0: median (1 + 2) / 2.
+    assert i.per_enterprise_median == 1.5
+    assert i.distribution == (
+        Bucket("0", 1),
+        Bucket("1", 1),
+        Bucket("2", 1),
+        Bucket("3-4", 1),
+        Bucket("5-9", 0),
+        Bucket("10+", 0),
+    )
+    # Amounts 0, 300.000, 500.000, 1.000.000, 2.000.000 (+ one band only): median 500.000.
+    assert (i.cost_known, i.cost_median_vnd) == (6, 500_000)
+    # Under 1 million: 0, 500.000, 300.000 and the under_1m band; 1.000.000 is not under.
+    assert (i.low_cost, i.low_cost_share) == (4, 4 / 6)
+    # E1 reports 4 + 5 + 6 = 15 beneficiaries of a 10-person workforce: 10, + 20 + 3.
+    assert i.workers_benefiting == 33
+
+
+def test_risk_reduction_with_counts(database: Database) -> None:
+    seed(database)
+    summary = summarise(database)
+    # Rated: i1 9->2, i2 6->3, i3 6->6, i7 4->2. High before: i1, i2, i3; down: i1, i2.
+    assert summary.risk == RiskFigures(4, 25 / 4, 13 / 4, 3, 2)
+    assert summary.risk.share_moved_down == 2 / 3
+    assert summary.areas == (
+        AreaFigures("storage", 2, 2, 1, RiskFigures(2, 7.5, 2.5, 2, 2)),
+        AreaFigures("environment", 1, 0, 0, RiskFigures(0, None, None, 0, 0)),
+        AreaFigures("machine", 1, 0, 0, RiskFigures(1, 6.0, 6.0, 1, 0)),
+        AreaFigures("workstation", 1, 1, 0, RiskFigures(1, 4.0, 2.0, 0, 0)),
+        AreaFigures(None, 1, 1, 0, RiskFigures(0, None, None, 0, 0)),
+    )
+
+
+def test_breakdowns_by_province_and_sector(database: Database) -> None:
+    seed(database)
+    summary = summarise(database)
+    assert summary.provinces == (
+        GroupFigures("da-nang", 2, 5),
+        GroupFigures("hue", 1, 1),
+        GroupFigures("can-tho", 1, 0),
+    )
+    assert summary.sectors == (
+        GroupFigures("wood", 2, 4),
+        GroupFigures("garment", 1, 2),
+        GroupFigures("metal", 1, 0),
+    )
+
+
+def test_employers_and_workers_side_by_side(database: Database) -> None:
+    seed(database)
+    summary = summarise(database)
+    employers = summary.employers
+    assert employers.respondents == 2  # round 2 of E2 opened on 01/04 in Viet Nam
+    assert employers.usefulness == Rating(2, 3.0, (0, 1, 0, 1, 0))
+    assert employers.benefits == (Choice("tidier", 2), Choice("less_fatigue", 1))
+    assert employers.obstacles == (Choice("money", 1), Choice("time", 1))
+    assert employers.kept == (Choice("partly", 1), Choice("yes", 1))
+    assert employers.recommend == YesNo(2, 1)
+    workers = summary.workers
+    # Three complete worker responses (an unfinished one does not count).
+    assert (workers.respondents, workers.shown) == (3, True)
+    assert workers.safer == Rating(3, 4.0, (0, 0, 1, 1, 1))
+    assert workers.less_tiring == Rating(3, 3.0, (0, 1, 1, 1, 0))
+    assert workers.ideas_asked == YesNo(3, 1)
+    assert workers.training == YesNo(3, 2)
+    assert workers.remaining_problems == 2
+
+
+def test_response_rates_per_round(database: Database) -> None:
+    seed(database)
+    # Round 1 of E1, E2, E4 opened in Q1; employers answered in E1 and E2; 3 of the 7 worker
+    # contacts of those enterprises answered (E1 has 3, E2 has 4, E4 none).
+    assert summarise(database).rounds == (RoundRate(1, 3, 2, 3, 7),)
+    assert summarise(database).rounds[0].worker_rate == 3 / 7
+
+
+def test_service_quality_per_provider(database: Database) -> None:
+    programme = seed(database)
+    p1, p2 = summarise(database).providers
+    assert (p1.provider_id, p1.enterprises, p1.improvements) == (programme.p1, 3, 6)
+    # Due in Q1 and not cancelled: 5. On time: 24/01 local (due 10/01 + 14) and E3's visit;
+    # the one done at 00:30 on 16/02 local is a day late; 20/02 is overdue by 10/04.
+    assert (p1.visits_due, p1.visits_on_time, p1.visits_late, p1.visits_overdue) == (5, 2, 1, 1)
+    # Reviews after 12, 24, 48 and 72 hours: median 36 hours.
+    assert (p1.reviewed, p1.review_median_days, p1.awaiting_review) == (4, 1.5, 2)
+    assert p1.usefulness == Rating(2, 3.0, (0, 1, 0, 1, 0))
+    assert summarise(database).review_median_days == 1.5
+    assert (p2.provider_id, p2.enterprises, p2.improvements, p2.visits_due) == (
+        programme.p2,
+        1,
+        0,
+        0,
+    )
+    assert (p2.review_median_days, p2.usefulness.n) == (None, 0)
+
+
+# -- scopes, filters, suppression and periods ------------------------------------------------
+
+
+def test_staff_scope_is_one_provider(database: Database) -> None:
+    programme = seed(database)
+    summary = summarise(database, provider_id=programme.p2)
+    assert (summary.enterprises.in_programme, summary.enterprises.without_reports) == (1, 1)
+    assert (summary.improvements.total, summary.improvements.per_enterprise_median) == (0, 0.0)
+    assert [p.provider_id for p in summary.providers] == [programme.p2]
+    assert summary.employers.respondents == 0 and summary.risk.rated == 0
+
+
+def test_province_sector_and_area_filters(database: Database) -> None:
+    seed(database)
+    hue = summarise(database, province_code="hue")
+    assert (hue.enterprises.in_programme, hue.improvements.total) == (1, 1)
+    storage = summarise(database, area_code="storage")
+    assert (storage.improvements.total, storage.enterprises.without_reports) == (2, 3)
+    assert storage.improvements.per_enterprise_median == 0.0
+    assert storage.risk == RiskFigures(2, 7.5, 2.5, 2, 2)
+    wood = summarise(database, sector_code="wood")
+    assert (wood.enterprises.in_programme, wood.improvements.total) == (2, 4)
+
+
+def test_worker_answers_of_two_are_suppressed_and_of_three_shown(database: Database) -> None:
+    seed(database)
+    three = summarise(database).workers
+    assert three.shown and three.safer.mean == 4.0
+    two = summarise(database, sector_code="wood").workers  # E1's two workers only
+    assert (two.respondents, two.shown) == (2, False)
+    assert two.safer == Rating(2, None, (0, 0, 0, 0, 0), shown=False)
+    assert two.ideas_asked == YesNo(2, None, shown=False) and two.ideas_asked.share_yes is None
+    assert two.remaining_problems is None
+    one = summarise(database, sector_code="garment").workers
+    assert (one.respondents, one.shown, one.less_tiring.mean) == (1, False, None)
+    # Employers are not anonymous: their single answer is shown.
+    assert summarise(database, sector_code="garment").employers.usefulness.mean == 2.0
+
+
+def test_a_report_sent_at_01_00_on_1_april_in_viet_nam_counts_in_april(database: Database) -> None:
+    seed(database)
+    march, april = summarise(database, "2027-03"), summarise(database, "2027-04")
+    assert march.improvements.total == 2  # i3 (23:59 on 31/03) and i9
+    assert april.improvements.total == 1  # i4, sent 2027-03-31T18:00Z
+    assert [a.area_code for a in april.areas] == ["machine"]
+    # The survey round opened at the same instant belongs to April too.
+    assert (march.employers.respondents, april.employers.respondents) == (1, 1)
+    assert april.employers.usefulness.mean == 5.0
+    # E5, trained on 01/05, is not in the programme in April.
+    assert april.enterprises.in_programme == 4
+    span = summarise(database, "2027-03-31..2027-04-01")
+    assert span.improvements.total == 2
+
+
+def test_empty_programme_gives_zeros_not_errors(database: Database) -> None:
+    summary = summarise(database)
+    assert summary.enterprises.in_programme == 0
+    assert summary.improvements.per_enterprise_median is None
+    assert summary.improvements.low_cost_share is None
+    assert summary.risk.share_moved_down is None
+    assert summary.providers == ()
+
+
+def test_json_form_carries_every_figure(database: Database) -> None:
+    seed(database)
+    data = summarise(database).as_dict()
+    assert data["period"] == {"first": "2027-01-01", "last": "2027-03-31", "label": "2027-Q1"}
+    assert data["improvements"]["low_cost_share"] == 4 / 6
+    assert data["risk"]["share_moved_down"] == 2 / 3
+    assert data["rounds"][0]["worker_rate"] == 3 / 7
+    assert data["workers"]["safer"]["mean"] == 4.0
+
+
+# -- an enterprise beside its peers ----------------------------------------------------------
+
+
+def test_progress_shows_own_results_and_hides_peers_under_three(database: Database) -> None:
+    programme = seed(database)
+    with database.session() as session:
+        progress = enterprise_progress(
+            session, enterprise_id=programme.e1, period=parse_period("2027-Q1"), tz=TZ
+        )
+    assert (progress.own.improvements, progress.own.verified, progress.own.rated) == (3, 2, 3)
+    assert progress.own.mean_risk_drop == pytest.approx(10 / 3)
+    # Wood peers in Q1: only E3 (E5 is trained later): no peer figure can be shown.
+    assert progress.peers is None
+    assert progress.workers.respondents == 2 and not progress.workers.shown
+
+
+def test_progress_compares_with_the_sector_median(database: Database) -> None:
+    programme = seed(database)
+    with database.session() as session:
+        e1 = session.get(Enterprise, programme.e1)
+        assert e1 is not None
+        for name, count in (("Mộc A", 4), ("Mộc B", 2), ("Mộc C", 5)):
+            peer = Enterprise(
+                provider_id=programme.p2,
+                name=name,
+                sector_code="wood",
+                province_code="can-tho",
+                workers=9,
+                intervention_date=date(2026, 1, 1),
+            )
+            session.add(peer)
+            session.flush()
+            for index in range(count):
+                session.add(
+                    Improvement(
+                        enterprise_id=peer.id,
+                        status=ReviewStatus.VERIFIED,
+                        submitted_at=at(f"2027-02-{index + 1:02d}T03:00:00"),
+                        area_code="storage",
+                        risk_before_score=6,
+                        risk_after_score=6 - (index % 3),
+                    )
+                )
+    with database.session() as session:
+        progress = enterprise_progress(
+            session, enterprise_id=programme.e1, period=parse_period("2027-Q1"), tz=TZ
+        )
+    peers = progress.peers
+    assert peers is not None
+    # Peers: E3 with 1, and 4, 2, 5: median (2 + 4) / 2 = 3; verified the same.
+    assert (peers.enterprises, peers.median_improvements, peers.median_verified) == (4, 3.0, 3.0)
+    # Mean drops: A (0+1+2+0)/4 = .75, B (0+1)/2 = .5, C (0+1+2+0+1)/5 = .8; E3 rated none.
+    assert peers.rated_enterprises == 3
+    assert peers.median_risk_drop == pytest.approx(0.75)
