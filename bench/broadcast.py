@@ -3,7 +3,7 @@ real clock, while a person keeps talking to the bot.
 
     .venv/bin/python -m bench.broadcast [--recipients 10000] [--database-url URL] [--only paced]
 
-(as a module: run as a script, bench/ comes first on sys.path and bench/scheduler.py would hide
+(as a module: run as a script, bench/ comes first on sys.path and bench/scheduling.py would hide
 the `scheduler` package)
 
 Two runs, same data: oshbot's own rate limiter (bot/ratelimit.py: bulk sends paced just under

@@ -103,6 +103,17 @@ def db_upgrade() -> None:
     console.print("Database upgraded." if changed else "Database already up to date.")
 
 
+@db_app.command("rebuild-rollups")
+def db_rebuild_rollups() -> None:
+    """Recompute the summary rollups from the raw rows (after a bulk load or hand-written SQL)."""
+    from reports.rollups import rebuild
+
+    database = Database(settings().database_url)
+    with database.session() as session:
+        counts = rebuild(session)
+    console.print(", ".join(f"{table}: {rows:,} rows" for table, rows in counts.items()))
+
+
 class InviteRole(StrEnum):
     coordinator = "coordinator"
     staff = "staff"
@@ -583,7 +594,7 @@ def jobs_run(
     from scheduler.runner import run_due
 
     config = settings()
-    setup_logging(config.log_level)
+    setup_logging(config.log_level, config.token)
     moment = parse_now(now, config)
     scheduler_config = SchedulerConfig.from_settings(config)
     database = Database(config.database_url)

@@ -7,7 +7,6 @@ written into the output folder, beside the demo's own database.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -98,7 +97,7 @@ async def run_demo(out: Path) -> DemoResult:
         get_updates_request=sandbox.make_request(),
         clock=clock,
         # Paced on the sandbox's clock: a wait moves that clock instead of sleeping.
-        rate_limiter=PacedRateLimiter(clock=api_clock, sleep=advance(api_clock)),
+        rate_limiter=PacedRateLimiter(clock=api_clock, sleep=api_clock.sleep),
     )
     application.bot_data[LIMITER_KEY] = InboundLimiter(api_clock)
     transcript = Transcript(["# oshbot demo transcript", ""])
@@ -286,13 +285,6 @@ def write_publications(out: Path, url: str, settings: Settings, today: date) -> 
     database.dispose()
 
 
-def advance(api_clock: FakeClock):  # type: ignore[no-untyped-def]
-    async def sleep(seconds: float) -> None:
-        target = api_clock() + seconds
-        await asyncio.sleep(0)  # tasks that sleep together wake together
-        api_clock.now = max(api_clock.now, target)
-
-    return sleep
 
 
 def demo_photo(caption: str, colour: str) -> bytes:
@@ -662,7 +654,30 @@ async def play_workshop(
     transcript.note("After the workshop: the reaction survey goes to the four who came")
     clock.now = event.starts_at + timedelta(hours=4)
     await outbox()
-    await people[3001].press("Góp ý")
+    transcript.note("Three of them answer it (handlers/feedback.py, the follow-up survey engine)")
+    lan, binh, hoa = people[3001], people[3002], people[3005]
+    await lan.press("Góp ý")
+    await lan.say("Nghe các xưởng khác kể lại cách họ làm")
+    await lan.press("Giá kệ nhiều tầng")
+    await lan.press("Xong")
+    await lan.say("Làm thêm một giá kệ cho kho thành phẩm")
+    await lan.press("5")
+    await lan.say("Nên có thêm thời gian xem tận nơi")
+    transcript.note("Anh Bình is a worker: his answers are anonymous")
+    await binh.press("Góp ý")
+    await binh.say("Phần hướng dẫn nâng ván đúng cách")
+    await binh.press("Giá kệ nhiều tầng")
+    await binh.press("Xong")
+    await binh.say("Đề xuất với chủ xưởng làm giá kệ")
+    await binh.press("4")
+    await binh.press("Bỏ qua")
+    await hoa.press("Give feedback")
+    await hoa.say("Seeing the photos before and after")
+    await hoa.press("Done")  # she picks none of the practices: Done alone skips the question
+    await hoa.say("Talk to the owner about a trolley")
+    await hoa.press("4")
+    await hoa.press("Skip")
+    transcript.note("Three reactions: the summary is shown (under three it would not be)")
     await dung.say("/events")
     await dung.press("Hội thảo chia sẻ")
 

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import html
 import io
+import logging
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import segno
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import BadRequest
+
+log = logging.getLogger(__name__)
 
 MESSAGE_LIMIT = 4096
 
@@ -33,3 +38,12 @@ def qr_png(link: str) -> bytes:
     buffer = io.BytesIO()
     segno.make(link, error="m").save(buffer, kind="png", scale=8, border=4)
     return buffer.getvalue()
+
+
+async def acknowledge(query: CallbackQuery, text: str | None = None, **kwargs: Any) -> None:
+    """Answers a button press. The same press delivered twice carries the same query id, which
+    Telegram refuses to answer a second time: that refusal changes nothing for the person."""
+    try:
+        await query.answer(text, **kwargs)
+    except BadRequest as error:
+        log.info("callback query not answered: %s", error)

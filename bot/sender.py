@@ -40,7 +40,7 @@ from models import outbox
 from models.db import Database
 from models.programme import audit
 from models.tables import Contact, Outbox, OutboxStatus
-from scheduler.config import DEFAULT_CONFIG, QUIET_EXEMPT_KINDS, VISIT_KINDS, SchedulerConfig
+from scheduler.config import DEFAULT_CONFIG, QUIET_EXEMPT_KINDS, SchedulerConfig
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,6 @@ MAX_ATTEMPTS = 5
 CONCURRENCY = 8  # requests in flight at once (each to a different chat)
 # Kinds that reach a contact who stopped proactive messages: visits they take part in, and what
 # they asked for themselves.
-STOP_EXEMPT_KINDS = VISIT_KINDS | {"requested"}
 
 
 @dataclass
@@ -297,6 +296,6 @@ def _undeliverable(contact: Contact | None, kind: str) -> str | None:
         return None
     if contact.unreachable_at is not None or contact.erased_at is not None:
         return "contact unreachable"
-    if contact.opted_out_at is not None and kind not in STOP_EXEMPT_KINDS:
+    if contact.opted_out_at is not None and kind not in outbox.STOP_EXEMPT_KINDS:
         return "contact stopped messages"
     return None

@@ -15,7 +15,7 @@ from telegram.ext import (
 )
 
 from bot.i18n import LANGUAGES, translator
-from bot.render import inline
+from bot.render import acknowledge, inline
 from bot.runtime import LANGUAGE_KEY, current_contact, runtime, tr, user_data
 from handlers import menu
 from models.programme import contact_by_user, mark_reachable, mark_unreachable, set_language
@@ -90,9 +90,8 @@ async def language_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A button of a finished conversation, an old message, or data that was tampered with."""
     assert update.callback_query is not None
-    await update.callback_query.answer(
-        tr(update, context)("This button is no longer active."), show_alert=False
-    )
+    _ = tr(update, context)
+    await acknowledge(update.callback_query, _("This button is no longer active."))
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -20,7 +20,7 @@ import contextlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from telegram import CallbackQuery, Message, Update
+from telegram import Message, Update
 from telegram.error import BadRequest
 from telegram.ext import (
     CallbackQueryHandler,
@@ -32,7 +32,7 @@ from telegram.ext import (
 )
 
 from bot.i18n import LANGUAGES, Translate, format_number, gettext
-from bot.render import esc, inline
+from bot.render import acknowledge, esc, inline
 from bot.runtime import current_contact, language_of, runtime, tr, user_data
 from handlers import menu
 from models import events, surveys
@@ -283,13 +283,6 @@ def participant(
 # -- sending ---------------------------------------------------------------------------------
 
 
-async def ack(query: CallbackQuery, text: str | None = None) -> None:
-    """Answers a button press; the same press delivered twice cannot be answered twice, and
-    that must not turn into an error for the person."""
-    with contextlib.suppress(BadRequest):
-        await query.answer(text)
-
-
 async def say(
     update: Update, context: ContextTypes.DEFAULT_TYPE, text: str, **kwargs: Any
 ) -> Message:
@@ -321,7 +314,7 @@ async def ask(
 
 async def refuse(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> int:
     if update.callback_query is not None:
-        await ack(update.callback_query)
+        await acknowledge(update.callback_query)
     await say(update, context, text)
     return ConversationHandler.END
 
@@ -357,7 +350,7 @@ async def opened(
     _ = tr(update, context)
     language = language_of(update, context)
     if update.callback_query is not None:
-        await ack(update.callback_query)
+        await acknowledge(update.callback_query)
     hold(context, found)
     if found.resumed:
         return await ask(
@@ -461,7 +454,7 @@ async def start_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> st
     assert query is not None
     round_id = surveys.parse_start_data(query.data)
     if round_id is None:
-        await ack(query, tr(update, context)("This button is no longer active."))
+        await acknowledge(query, tr(update, context)("This button is no longer active."))
         return ConversationHandler.END if held(context) is None else ANSWERING
     return await begin(update, context, round_id=round_id)
 
@@ -471,7 +464,7 @@ async def start_event_button(update: Update, context: ContextTypes.DEFAULT_TYPE)
     assert query is not None
     event_id = surveys.parse_event_start_data(query.data)
     if event_id is None:
-        await ack(query, tr(update, context)("This button is no longer active."))
+        await acknowledge(query, tr(update, context)("This button is no longer active."))
         return ConversationHandler.END if held(context) is None else ANSWERING
     return await begin_event(update, context, event_id=event_id)
 
@@ -496,7 +489,7 @@ async def lost(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     _ = tr(update, context)
     text = _("This survey is not in progress. Send /feedback to start it.")
     if update.callback_query is not None:
-        await ack(update.callback_query, _("This button is no longer active."))
+        await acknowledge(update.callback_query, _("This button is no longer active."))
         return ConversationHandler.END
     await say(update, context, text)
     return ConversationHandler.END
@@ -523,7 +516,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str |
     handle = held(context)
     if parsed is None or handle is None or parsed[1] != handle.tag:
         # Forged data, or a button of a finished survey or of an earlier round.
-        await ack(query, _("This button is no longer active."))
+        await acknowledge(query, _("This button is no longer active."))
         return ANSWERING if handle is not None else ConversationHandler.END
     kind, _tag, index, value = parsed
     found = current(context)
@@ -538,21 +531,21 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str |
     if index != found.index:
         # The latest question is just below; a toast says so without repeating it (and a
         # press delivered twice then changes nothing at all).
-        await ack(query, error_text(_, SurveyError("not_current"), language))
+        await acknowledge(query, error_text(_, SurveyError("not_current"), language))
         return ANSWERING
     question = found.question
     assert question is not None
     if kind == "t":
         if question.type != "multi":
-            await ack(query, _("This button is no longer active."))
+            await acknowledge(query, _("This button is no longer active."))
             return ANSWERING
         try:
             picked = surveys.toggle(question, picked_for(context, found), value, found.sources)
         except SurveyError as error:
-            await ack(query, error_text(_, error, language))
+            await acknowledge(query, error_text(_, error, language))
             return ANSWERING
         user_data(context)[PICKED] = {"q": found.index, "codes": picked}
-        await ack(query)
+        await acknowledge(query)
         await query.edit_message_reply_markup(inline(question_buttons(_, found, language, picked)))
         return ANSWERING
     given: object
@@ -560,12 +553,12 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str |
         given = None
     elif kind == "d":
         if question.type != "multi":
-            await ack(query, _("This button is no longer active."))
+            await acknowledge(query, _("This button is no longer active."))
             return ANSWERING
         given = picked_for(context, found)
     else:
         if question.type not in ("scale", "single", "yesno"):
-            await ack(query, _("This button is no longer active."))
+            await acknowledge(query, _("This button is no longer active."))
             return ANSWERING
         given = value
     return await record(update, context, contact, found, given, shown_in=query.message)
@@ -603,7 +596,7 @@ async def record(
         text = error_text(_, error, language)
         if error.code in ("round_closed", "not_current", "not_attendee"):
             if query is not None:
-                await ack(query)
+                await acknowledge(query)
             if error.code in ("round_closed", "not_attendee"):
                 forget(context)
                 await say(update, context, text)
@@ -613,7 +606,7 @@ async def record(
                 return await lost(update, context)
             return await ask(update, context, refreshed, prefix=text)
         if query is not None:
-            await ack(query, text)
+            await acknowledge(query, text)
             return ANSWERING
         if question.type == "text" or error.code in ("number_invalid", "number_out_of_range"):
             await say(update, context, text)
@@ -622,7 +615,7 @@ async def record(
     user_data(context).pop(PICKED, None)
     stored = after.answers.get(question.id)
     if query is not None and isinstance(shown_in, Message):
-        await ack(query)
+        await acknowledge(query)
         shown = esc(answer_label(_, question, stored, language, after.sources))
         echo = f"{question_text(_, found, language)}\n\n→ <b>{shown}</b>"
         await query.edit_message_text(echo)

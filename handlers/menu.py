@@ -52,51 +52,13 @@ MYREPORTS = Entry(
     "myreports", N_("🗂 My reports"), N_("Your improvement reports and their review")
 )
 
-MENUS: dict[Role, list[Entry]] = {
-    Role.COORDINATOR: [PROVIDERS, HELP, LANGUAGE, CANCEL],
-    Role.STAFF: [NEW_ENTERPRISE, ENTERPRISES, HELP, LANGUAGE, CANCEL],
-    Role.EMPLOYER: [REPORT, MYREPORTS, FEEDBACK, HELP, LANGUAGE, CANCEL],
-    Role.WORKER: [REPORT, MYREPORTS, FEEDBACK, HELP, LANGUAGE, CANCEL],
-    Role.PARTNER: [HELP, LANGUAGE, CANCEL],
-}
-# Good practices are for everyone who took part; broadcasts and newsletters for the programme.
-for _role, _extra in (
-    (Role.COORDINATOR, [BROADCAST, GOOD_PRACTICES, NEWSLETTER]),
-    (Role.STAFF, [BROADCAST, GOOD_PRACTICES, NEWSLETTER]),
-    (Role.EMPLOYER, [GOOD_PRACTICES]),
-    (Role.WORKER, [GOOD_PRACTICES]),
-):
-    _at = next(i for i, entry in enumerate(MENUS[_role]) if entry is HELP)
-    MENUS[_role][_at:_at] = _extra
-# Events: organisers create and follow them; partners see nothing else (handlers/events.py).
 EVENTS = Entry("events", N_("📅 Events"), N_("Meetings and workshops you are part of"))
+# Enterprises receive invitations: the command lists them, without a keyboard button.
+INVITATIONS = Entry("events", "", N_("Meetings and workshops you are part of"))
 NEW_EVENT = Entry("event", "", N_("Create an event, or show its check-in QR code"))
-for _role, _extra in (
-    (Role.COORDINATOR, [EVENTS, NEW_EVENT]),
-    (Role.STAFF, [EVENTS, NEW_EVENT]),
-    (Role.PARTNER, [EVENTS]),
-):
-    _at = next(i for i, entry in enumerate(MENUS[_role]) if entry is HELP)
-    MENUS[_role][_at:_at] = _extra
-# Summaries and exports (handlers/summary.py); employers see their own progress beside peers.
 SUMMARY = Entry("summary", N_("📊 Summary"), N_("Follow-up figures and charts, by period"))
 EXPORT = Entry("export", "", N_("The follow-up data as Excel and CSV files"))
 PROGRESS = Entry("progress", N_("📈 Our progress"), N_("Your results beside your sector's"))
-for _role, _extra in (
-    (Role.COORDINATOR, [SUMMARY, EXPORT]),
-    (Role.STAFF, [SUMMARY, EXPORT]),
-    (Role.EMPLOYER, [PROGRESS]),
-):
-    _at = next(i for i, entry in enumerate(MENUS[_role]) if entry is HELP)
-    MENUS[_role][_at:_at] = _extra
-# Revisits (handlers/visits.py): staff plan them, employers see the next one.
-for _role, _extra in (
-    (Role.COORDINATOR, [VISITS]),
-    (Role.STAFF, [VISITS]),
-    (Role.EMPLOYER, [NEXT_VISIT]),
-):
-    _at = next(i for i, entry in enumerate(MENUS[_role]) if entry is HELP)
-    MENUS[_role][_at:_at] = _extra
 # Every registered person's rights, at the end of every role's command list.
 RIGHTS = [
     Entry("mydata", "", N_("See what we hold about you")),
@@ -104,8 +66,28 @@ RIGHTS = [
     Entry("stop", "", N_("Stop all messages from us")),
     Entry("deleteme", "", N_("Erase your personal data")),
 ]
-for _entries in MENUS.values():
-    _entries.extend(RIGHTS)
+
+# Keyboard buttons appear in this order, two to a row; entries without a label are commands only.
+MENUS: dict[Role, list[Entry]] = {
+    Role.COORDINATOR: [
+        PROVIDERS, SUMMARY, VISITS, EVENTS, BROADCAST, GOOD_PRACTICES, HELP, LANGUAGE,
+        EXPORT, NEW_EVENT, NEWSLETTER, CANCEL, *RIGHTS,
+    ],
+    Role.STAFF: [
+        NEW_ENTERPRISE, ENTERPRISES, VISITS, SUMMARY, BROADCAST, EVENTS, GOOD_PRACTICES, HELP,
+        LANGUAGE, EXPORT, NEW_EVENT, NEWSLETTER, CANCEL, *RIGHTS,
+    ],
+    Role.EMPLOYER: [
+        REPORT, MYREPORTS, FEEDBACK, NEXT_VISIT, PROGRESS, GOOD_PRACTICES, HELP, LANGUAGE,
+        INVITATIONS, CANCEL, *RIGHTS,
+    ],
+    Role.WORKER: [
+        REPORT, MYREPORTS, FEEDBACK, GOOD_PRACTICES, HELP, LANGUAGE, INVITATIONS, CANCEL,
+        *RIGHTS,
+    ],
+    # Partners of a provider see nothing but events (handlers/events.py).
+    Role.PARTNER: [EVENTS, HELP, LANGUAGE, CANCEL, *RIGHTS],
+}  # fmt: skip
 
 UNREGISTERED: list[Entry] = [
     Entry("start", "", N_("Join with your invite link")),

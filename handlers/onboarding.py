@@ -13,7 +13,7 @@ from telegram.ext import (
 )
 
 from bot.i18n import LANGUAGES, Translate, translator
-from bot.render import esc, inline
+from bot.render import acknowledge, esc, inline
 from bot.runtime import LANGUAGE_KEY, language_of, runtime, tr, user_data
 from handlers import events, menu
 from handlers.common import cancel
@@ -168,12 +168,12 @@ async def agree(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     language = language_of(update, context)
     _ = translator(language)
     data = user_data(context)
-    await query.answer()
-    await query.edit_message_reply_markup(None)
+    await acknowledge(query)
     with rt.database.session() as session:
         result = register(
             session,
-            code=data.pop(INVITE_KEY, ""),
+            # Read, not taken: if the write fails the person can press again.
+            code=data.get(INVITE_KEY, ""),
             telegram_user_id=user.id,
             chat_id=update.effective_chat.id,
             display_name=user.full_name,
@@ -184,6 +184,9 @@ async def agree(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         )
         contact = result.contact
         organisation = organisation_name(session, contact) if contact is not None else None
+    data.pop(INVITE_KEY, None)
+    # The buttons go only now: had the write failed, the person could press again.
+    await query.edit_message_reply_markup(None)
     if result.outcome is Registration.INVITE_INVALID or contact is None:
         await query.message.reply_text(invalid_invite_text(_))  # type: ignore[union-attr]
         return ConversationHandler.END

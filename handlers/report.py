@@ -91,7 +91,10 @@ FIELD_LABELS = {
 SLOT = {Step.PHOTO_BEFORE: PhotoSlot.BEFORE, Step.PHOTO_AFTER: PhotoSlot.AFTER}
 WHEN = {Step.RISK_BEFORE: RiskWhen.BEFORE, Step.RISK_AFTER: RiskWhen.AFTER}
 # Refusals after which the conversation cannot go on: the report changed state elsewhere.
-TERMINAL = frozenset({"not_editable", "unknown_report", "not_a_reporter", "unknown_enterprise"})
+TERMINAL = frozenset(
+    {"not_editable", "unknown_report", "not_a_reporter", "reporters_only", "not_registered",
+     "unknown_enterprise"}
+)  # fmt: skip
 
 
 def data(context: ContextTypes.DEFAULT_TYPE) -> dict[str, Any]:
@@ -165,8 +168,28 @@ def error_text(_: Translate, error: ProgrammeError, language: str) -> str:
             "Improvement reports are sent by enterprises. When one of your enterprises sends a "
             "report, it will come to you to review."
         ),
+        "reporters_only": _(
+            "Improvement reports are sent by the employers and workers of the enterprises "
+            "taking part in the programme."
+        ),
+        "not_registered": _(
+            "To join, please open the invite link or scan the QR code that your OSH service "
+            "provider gave you."
+        ),
     }
     return texts.get(error.code, _("This button is no longer active."))
+
+
+def refusal(session: Any, update: Update) -> ProgrammeError:
+    """Why this person cannot report: not registered, staff (who review instead), or another
+    role."""
+    assert update.effective_user is not None
+    contact = contact_by_user(session, update.effective_user.id)
+    if contact is None:
+        return ProgrammeError("not_registered")
+    if contact.role in (Role.STAFF, Role.COORDINATOR):
+        return ProgrammeError("not_a_reporter")
+    return ProgrammeError("reporters_only")
 
 
 def reporter(session: Any, update: Update) -> Contact | None:
@@ -375,7 +398,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | int
     with rt.database.session() as session:
         contact = reporter(session, update)
         if contact is None:
-            return await stop(update, context, ProgrammeError("not_a_reporter"))
+            return await stop(update, context, refusal(session, update))
         draft = imp.current_draft(session, contact)
     user_data(context)[DATA] = {}
     if draft is not None:
@@ -1095,7 +1118,7 @@ async def my_reports(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         contact = reporter(session, update)
         if contact is None:
             await update.effective_message.reply_text(
-                error_text(_, ProgrammeError("not_a_reporter"), "vi")
+                error_text(_, refusal(session, update), language_of(update, context))
             )
             return
         language = contact.language

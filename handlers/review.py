@@ -12,12 +12,10 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
-from telegram import CallbackQuery, Update
-from telegram.error import BadRequest
+from telegram import Update
 from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
@@ -37,7 +35,7 @@ from bot.i18n import (
     gettext,
     translator,
 )
-from bot.render import esc, inline
+from bot.render import acknowledge, esc, inline
 from bot.runtime import current_contact, runtime, tr, user_data
 from handlers import menu
 from handlers.common import cancel
@@ -403,15 +401,6 @@ def refusal_text(_: Translate, error: ProgrammeError) -> str:
     if error.code == "reporter_gone":
         return _("The person who sent this report can no longer be reached through the bot.")
     return _("This button is no longer active.")
-
-
-async def acknowledge(query: CallbackQuery, text: str | None = None, **kwargs: Any) -> None:
-    """Answers a button press. The same press delivered twice carries the same query id, which
-    Telegram refuses to answer a second time: that refusal changes nothing for the person."""
-    try:
-        await query.answer(text, **kwargs)
-    except BadRequest as error:
-        log.info("callback query not answered: %s", error)
 
 
 def parse_id(data: str | None, prefix: str) -> int | None:

@@ -27,9 +27,12 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def make_engine(url: str) -> sa.Engine:
+def make_engine(url: str, *, busy_timeout: float = 15.0) -> sa.Engine:
+    """`busy_timeout`: how long SQLite waits for another writer before giving up."""
     if url.startswith("sqlite"):
-        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 15})
+        engine = sa.create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": busy_timeout}
+        )
 
         @sa.event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
@@ -78,9 +81,9 @@ def upgrade(engine: sa.Engine) -> bool:
 class Database:
     """The one handle on the database that the bot, the scheduler and the CLI share."""
 
-    def __init__(self, url: str, *, migrate: bool = True) -> None:
+    def __init__(self, url: str, *, migrate: bool = True, busy_timeout: float = 15.0) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, busy_timeout=busy_timeout)
         if migrate:
             upgrade(self.engine)
 

@@ -26,6 +26,15 @@ PRIORITY_NOTICE = 10  # a staff notice about a report, a visit arrangement
 PRIORITY_REMINDER = 5
 PRIORITY_BULK = 0  # tips, broadcasts, digests
 
+# Messages that arrange a visit the person takes part in are service, not promotion: they
+# still reach someone who stopped tips and broadcasts ("visit-today" is a same-day change).
+VISIT_KINDS = frozenset(
+    {"visit-due", "visit-proposal", "visit-reminder", "visit-confirmed", "visit-outcome",
+     "visit-today"}
+)  # fmt: skip
+# What still reaches a person who sent /stop: visit arrangements and what they asked for.
+STOP_EXEMPT_KINDS = VISIT_KINDS | {"requested"}
+
 # A claim older than this belonged to a sender that died; its rows may be sent again.
 CLAIM_TIMEOUT = timedelta(minutes=2)
 

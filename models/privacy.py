@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from models.outbox import STOP_EXEMPT_KINDS
 from models.programme import CONSENT_TEXT_VERSION, audit
 from models.surveys import free_text_questions
 from models.tables import (
@@ -24,6 +25,7 @@ from models.tables import (
     ConsentPurpose,
     Contact,
     Enterprise,
+    Event,
     Improvement,
     ImprovementMessage,
     Outbox,
@@ -128,7 +130,7 @@ def stop(session: Session, contact: Contact, *, now: datetime) -> bool:
         .where(
             col(Outbox.contact_id) == contact.id,
             col(Outbox.status) == OutboxStatus.PENDING,
-            col(Outbox.kind).not_in(VISIT_KINDS),
+            col(Outbox.kind).not_in(STOP_EXEMPT_KINDS),
         )
         .values(status=OutboxStatus.SKIPPED, last_error="contact stopped messages")
     )
@@ -136,8 +138,6 @@ def stop(session: Session, contact: Contact, *, now: datetime) -> bool:
     return True
 
 
-# Messages that arrange a visit the person is part of: they are service, not promotion.
-VISIT_KINDS = ("visit-proposal", "visit-reminder", "visit-confirmed", "visit-outcome")
 
 
 def resume(session: Session, contact: Contact, *, now: datetime) -> bool:
@@ -347,13 +347,18 @@ def purge_expired(
         )
     )
     old_round = select(SurveyRound.id).where(col(SurveyRound.opened_at) < cutoff)
+    old_event = select(Event.id).where(col(Event.starts_at) < cutoff)
     expired = select(SurveyResponse.id).where(
         sa.or_(
             col(SurveyResponse.contact_id).in_(left),
-            # Anonymous answers carry no person and no time: they age out with their round.
+            # Anonymous answers carry no person and no time: they age out with their round or
+            # their event.
             sa.and_(
                 col(SurveyResponse.contact_id).is_(None),
-                col(SurveyResponse.round_id).in_(old_round),
+                sa.or_(
+                    col(SurveyResponse.round_id).in_(old_round),
+                    col(SurveyResponse.event_id).in_(old_event),
+                ),
             ),
         )
     )

@@ -476,9 +476,7 @@ def start_event(
 def reacted(session: Session, event_id: int, contact_id: int) -> bool:
     """Whether the contact has completed the event's reaction survey (from participation: an
     anonymous response does not say whose it is)."""
-    taken = _participation(
-        session, contact_id, events.REACTION_QUESTIONNAIRE, event_id=event_id
-    )
+    taken = _participation(session, contact_id, events.REACTION_QUESTIONNAIRE, event_id=event_id)
     return taken is not None and taken.completed_at is not None
 
 

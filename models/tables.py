@@ -486,3 +486,120 @@ class BotState(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=200)
     data: Any = Field(sa_column=sa.Column(sa.JSON(), nullable=True))
     updated_at: datetime = ts(default=True)
+
+
+# -- summary rollups (reports/rollups.py keeps them; reports/summary.py reads them) ----------
+# Counts and sums of the follow-up summary per programme-time period (month "2027-03", quarter
+# "2027-Q1", year "2027"), so that a summary reads thousands of rows instead of millions. They
+# are derived data: `oshbot db rebuild-rollups` recomputes them from the raw rows.
+# "*" in a key column means "all" (coarse rows); "" an improvement without a technical area.
+
+
+def _key(length: int = 40) -> Any:
+    return Field(primary_key=True, max_length=length)
+
+
+def _sum() -> Any:
+    return Field(default=0, sa_column=sa.Column(sa.BigInteger(), nullable=False, default=0))
+
+
+class RollupEnterprise(SQLModel, table=True):
+    """Per enterprise and period: its counted improvements (area "*": all areas; else one
+    area), the per-enterprise figures need them (distribution, median, capped workers)."""
+
+    __tablename__ = "rollup_enterprise"
+
+    period_key: str = _key(7)
+    area_code: str = _key()
+    enterprise_id: int = Field(primary_key=True)
+    improvements: int = _sum()
+    workers_benefiting: int = _sum()
+    reviewed: int = _sum()
+    awaiting: int = _sum()
+    responses: int = _sum()  # complete survey responses of its rounds opened in the period
+    visits_done: int = _sum()  # visits done (by done_at) in the period
+
+
+class RollupImprovement(SQLModel, table=True):
+    """Counted improvements per period, provider, province, sector and area."""
+
+    __tablename__ = "rollup_improvement"
+
+    period_key: str = _key(7)
+    provider_id: int = Field(primary_key=True)
+    province_code: str = _key()
+    sector_code: str = _key()
+    area_code: str = _key()
+    improvements: int = _sum()
+    verified: int = _sum()
+    good_practice: int = _sum()
+    rated: int = _sum()
+    risk_before: int = _sum()
+    risk_after: int = _sum()
+    high_before: int = _sum()
+    moved_down: int = _sum()
+    cost_known: int = _sum()
+    low_cost: int = _sum()
+
+
+class RollupValue(SQLModel, table=True):
+    """Histograms behind exact medians: `kind` "cost" (amounts in VND) or "hours" (submission
+    to review); coarse rows (province, sector, area "*") serve summaries without filters."""
+
+    __tablename__ = "rollup_value"
+
+    period_key: str = _key(7)
+    kind: str = _key(10)
+    provider_id: int = Field(primary_key=True)
+    province_code: str = _key()
+    sector_code: str = _key()
+    area_code: str = _key()
+    value: int = Field(sa_column=sa.Column(sa.BigInteger(), primary_key=True))
+    count: int = _sum()
+
+
+class RollupAnswer(SQLModel, table=True):
+    """Survey answers of complete responses per period of their round's opening: question "*"
+    counts respondents; `value` is "i:<n>" for a scale, "t:<text>" for a choice, "" for none."""
+
+    __tablename__ = "rollup_answer"
+
+    period_key: str = _key(7)
+    provider_id: int = Field(primary_key=True)
+    province_code: str = _key()
+    sector_code: str = _key()
+    questionnaire: str = _key()
+    question_id: str = _key()
+    value: str = _key(200)
+    answers: int = _sum()
+    given: int = _sum()  # free-text answers that name something
+
+
+class RollupRound(SQLModel, table=True):
+    """Survey rounds per period of opening and round number, with their complete answers."""
+
+    __tablename__ = "rollup_round"
+
+    period_key: str = _key(7)
+    provider_id: int = Field(primary_key=True)
+    province_code: str = _key()
+    sector_code: str = _key()
+    number: int = Field(primary_key=True)
+    rounds: int = _sum()
+    with_employer: int = _sum()
+    worker_responses: int = _sum()
+    registered_workers: int = _sum()  # worker contacts (not erased) of the round's enterprise
+
+
+class RollupVisit(SQLModel, table=True):
+    """Visits per period of their due day and status, with those done on time."""
+
+    __tablename__ = "rollup_visit"
+
+    period_key: str = _key(7)
+    provider_id: int = Field(primary_key=True)
+    province_code: str = _key()
+    sector_code: str = _key()
+    status: str = _key(20)
+    visits: int = _sum()
+    on_time: int = _sum()

@@ -4,7 +4,9 @@ said in the reaction survey, with small groups suppressed.
 Counts are SQL aggregations; nothing here loads every answer to count it in Python. The
 reaction survey is the `event_reaction` questionnaire (content/surveys/event_reaction.toml):
 `rating` (1–5), `practices_to_try` (one answer row per chosen good practice, its code the
-improvement id), and free-text `most_useful`, `next_steps`, `suggestions`.
+improvement id), and free-text `most_useful`, `next_steps`, `suggestions`. Responses are
+those `models.surveys.start_event` stores: `event_id` set, workers' without contact or time
+(hence `complete`), skipped questions as rows with no value (never counted).
 """
 
 from __future__ import annotations

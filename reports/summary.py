@@ -515,21 +515,40 @@ def build_summary(
     tz: ZoneInfo,
     today: date,
     min_group: int = MIN_GROUP,
+    rollups: bool = True,
 ) -> Summary:
+    """`rollups`: read the rollup tables (reports/rollups.py) where they give the same figures
+    (False: always the raw rows, which the tests compare them with)."""
     start, end = period.bounds(tz)
     dialect = session.get_bind().dialect.name
     in_scope = _scope_filter(session, scope, period)
-    enterprise_rows = _enterprise_rows(session, scope, period, in_scope, start, end)
-    areas, risk, verified, good, costs = _areas(session, scope, in_scope, start, end)
-    review_medians = _review_medians(session, scope, in_scope, start, end, dialect)
-    employers, workers = _surveys(session, in_scope, start, end, min_group)
+    keys = _rollup_keys(session, scope, period, tz) if rollups else None
+    counted: tuple[dict[int, Any], dict[int, list[int]]] | None = None
+    if keys is None:
+        enterprise_rows = _enterprise_rows(session, scope, period, in_scope, start, end)
+        areas, risk, verified, good, costs = _areas(session, scope, in_scope, start, end)
+        review_medians = _review_medians(session, scope, in_scope, start, end, dialect)
+        employers, workers = _surveys(session, in_scope, start, end, min_group)
+        followed_up = _followed_up(session, in_scope, start, end)
+        rounds = _round_rates(session, in_scope, start, end)
+    else:
+        per_enterprise = _rolled_per_enterprise(scope, keys)
+        enterprise_rows = _enterprise_rows(
+            session, scope, period, in_scope, start, end, per_improvement=per_enterprise
+        )
+        areas, risk, verified, good, costs = _rolled_areas(session, scope, keys)
+        review_medians = _rolled_review_medians(session, scope, keys)
+        employers, workers = _rolled_surveys(session, scope, keys, min_group)
+        followed_up = _rolled_followed_up(session, in_scope, keys)
+        rounds = _rolled_round_rates(session, scope, keys)
+        counted = _rolled_provider_counts(session, scope, period, in_scope, keys, today)
     return Summary(
         period=period,
         scope=scope,
         today=today,
         enterprises=EnterpriseFigures(
             in_programme=enterprise_rows["total"][0],
-            followed_up=_followed_up(session, in_scope, start, end),
+            followed_up=followed_up,
             without_reports=enterprise_rows["total"][2],
             **_reachable(session, in_scope),
         ),
@@ -550,7 +569,7 @@ def build_summary(
         sectors=enterprise_rows["sector"],
         employers=employers,
         workers=workers,
-        rounds=_round_rates(session, in_scope, start, end),
+        rounds=rounds,
         providers=_providers(
             session,
             scope,
@@ -562,6 +581,7 @@ def build_summary(
             today,
             enterprise_rows,
             review_medians,
+            counted,
         ),
         review_median_days=review_medians.get(ALL),
         min_group=min_group,
@@ -575,21 +595,27 @@ def _enterprise_rows(
     in_scope: sa.Select[Any] | None,
     start: datetime,
     end: datetime,
+    per_improvement: Any = None,
 ) -> dict[str, Any]:
     """One pass over the improvements per enterprise, then every enterprise-level figure from
     it in one statement: totals, per province, sector and provider, the distribution and the
-    median of improvements per enterprise."""
+    median of improvements per enterprise. `per_improvement`: the per-enterprise counts
+    (enterprise_id, n, w, r, a) from elsewhere (the rollups)."""
     per_improvement = (
-        sa.select(
-            imp.c.enterprise_id,
-            sa.func.count().label("n"),
-            sa.func.sum(imp.c.workers_benefiting).label("w"),
-            _count_if(_reviewed()).label("r"),
-            _count_if(_awaiting()).label("a"),
+        per_improvement
+        if per_improvement is not None
+        else (
+            sa.select(
+                imp.c.enterprise_id,
+                sa.func.count().label("n"),
+                sa.func.sum(imp.c.workers_benefiting).label("w"),
+                _count_if(_reviewed()).label("r"),
+                _count_if(_awaiting()).label("a"),
+            )
+            .where(*_counted_improvements(scope, start, end), _in(imp.c.enterprise_id, in_scope))
+            .group_by(imp.c.enterprise_id)
+            .subquery("per_improvement")
         )
-        .where(*_counted_improvements(scope, start, end), _in(imp.c.enterprise_id, in_scope))
-        .group_by(imp.c.enterprise_id)
-        .subquery("per_improvement")
     )
     n = sa.func.coalesce(per_improvement.c.n, 0)
     w = sa.func.coalesce(per_improvement.c.w, 0)
@@ -885,6 +911,16 @@ def _surveys(
         bucket = counts.setdefault(key, {})
         bucket[value] = bucket.get(value, 0) + int(count)
         texts_given[key] = texts_given.get(key, 0) + _i(text_count)
+    return _survey_sides(respondents, counts, texts_given, min_group)
+
+
+def _survey_sides(
+    respondents: dict[str, Any],
+    counts: dict[tuple[str, str], dict[Any, int]],
+    texts_given: dict[tuple[str, str], int],
+    min_group: int,
+) -> tuple[EmployerSide, WorkerSide]:
+    """Both sides from the answer counts per (questionnaire, question) and value."""
 
     def rating(questionnaire: str, question: str, protect: bool) -> Rating:
         found = counts.get((questionnaire, question), {})
@@ -997,12 +1033,29 @@ def _providers(
     today: date,
     enterprise_rows: dict[str, Any],
     median_days: dict[int, float],
+    counted: tuple[dict[int, Any], dict[int, list[int]]] | None = None,
 ) -> tuple[ProviderQuality, ...]:
-    end = period.bounds(tz)[1]
+    """`counted`: visit figures and usefulness ratings per provider from elsewhere (rollups)."""
     names_query = sa.select(prov.c.id, prov.c.name)
     if scope.provider_id is not None:
         names_query = names_query.where(prov.c.id == scope.provider_id)
     names = dict(session.execute(names_query).all())
+    visit_rows, ratings = counted or _provider_counts(
+        session, period, in_scope, start, dialect, tz, today
+    )
+    return _provider_quality(names, visit_rows, ratings, enterprise_rows, median_days)
+
+
+def _provider_counts(
+    session: Session,
+    period: Period,
+    in_scope: sa.Select[Any] | None,
+    start: datetime,
+    dialect: str,
+    tz: ZoneInfo,
+    today: date,
+) -> tuple[dict[int, Any], dict[int, list[int]]]:
+    end = period.bounds(tz)[1]
 
     on_time = sa.and_(
         vis.c.status == str(VisitStatus.DONE),
@@ -1032,7 +1085,6 @@ def _providers(
     )
     visit_rows = {row[0]: row[1:] for row in session.execute(visits)}
 
-    review_rows = enterprise_rows["reviews"]
     usefulness = (
         sa.select(
             ent.c.provider_id,
@@ -1058,6 +1110,17 @@ def _providers(
     ratings: dict[int, list[int]] = {}
     for provider_id, value, count in session.execute(usefulness):
         ratings.setdefault(provider_id, [0] * 5)[int(value) - 1] = int(count)
+    return visit_rows, ratings
+
+
+def _provider_quality(
+    names: dict[int, str],
+    visit_rows: dict[int, Any],
+    ratings: dict[int, list[int]],
+    enterprise_rows: dict[str, Any],
+    median_days: dict[int, float],
+) -> tuple[ProviderQuality, ...]:
+    review_rows = enterprise_rows["reviews"]
     per_provider = {g.code: g for g in enterprise_rows["provider"]}
 
     result = []
@@ -1131,6 +1194,298 @@ def _review_medians(
     )
     statement = sa.union_all(_median_of(histogram), _median_of(overall))
     return {int(g): float(m) / 24 for g, m, _n in session.execute(statement)}
+
+
+# -- the same figures from the rollups -------------------------------------------------------
+# reports/rollups.py keeps counts and sums per programme-time month, quarter and year; a
+# period of whole months reads the few keys that cover it. The figures are the same as from
+# the raw rows (tests/test_rollups.py compares both on random programmes).
+
+
+def _rollup_keys(session: Session, scope: Scope, period: Period, tz: ZoneInfo) -> list[str] | None:
+    """The rollup keys covering the period, or None when only the raw rows give the exact
+    figures: another time zone than the rollups', a period that starts or ends inside a month
+    (from-to days), or enterprises matching the filters that were trained after the period
+    (the rollups count every enterprise under its provider, province and sector)."""
+    from reports.rollups import ROLLUP_TZ, cover
+
+    if tz.key != ROLLUP_TZ.key:
+        return None
+    keys, edges = cover(period.first, period.last)
+    if edges:
+        return None
+    later = [ent.c.intervention_date > period.last]
+    if scope.provider_id is not None:
+        later.append(ent.c.provider_id == scope.provider_id)
+    if scope.province_code is not None:
+        later.append(ent.c.province_code == scope.province_code)
+    if scope.sector_code is not None:
+        later.append(ent.c.sector_code == scope.sector_code)
+    if session.execute(sa.select(ent.c.id).where(*later).limit(1)).first() is not None:
+        return None
+    return keys
+
+
+def _dims(table: Any, scope: Scope, *, coarse: bool, by_area: bool) -> list[Any]:
+    """Rollup rows of the scope. Tables with coarse rows ("*" for province, sector and area)
+    serve a scope without those filters from them, and a filtered one from the fine rows."""
+    from reports.rollups import ALL
+
+    conditions: list[Any] = []
+    if scope.provider_id is not None:
+        conditions.append(table.c.provider_id == scope.provider_id)
+    area = by_area and scope.area_code is not None
+    if coarse:
+        fine = area or scope.province_code is not None or scope.sector_code is not None
+        conditions.append(
+            (table.c.province_code != ALL) if fine else (table.c.province_code == ALL)
+        )
+    if scope.province_code is not None:
+        conditions.append(table.c.province_code == scope.province_code)
+    if scope.sector_code is not None:
+        conditions.append(table.c.sector_code == scope.sector_code)
+    if area:
+        conditions.append(table.c.area_code == scope.area_code)
+    return conditions
+
+
+def _rolled_per_enterprise(scope: Scope, keys: list[str]) -> Any:
+    from reports.rollups import ALL, r_ent
+
+    e = r_ent.c
+    return (
+        sa.select(
+            e.enterprise_id,
+            sa.func.sum(e.improvements).label("n"),
+            sa.func.sum(e.workers_benefiting).label("w"),
+            sa.func.sum(e.reviewed).label("r"),
+            sa.func.sum(e.awaiting).label("a"),
+        )
+        .where(e.period_key.in_(keys), e.area_code == (scope.area_code or ALL))
+        .group_by(e.enterprise_id)
+        .subquery("per_improvement")
+    )
+
+
+def _rolled_histogram(kind: str, group: Any, scope: Scope, keys: list[str]) -> Any:
+    """(g, v, c) of a rollup_value histogram, coarse rows when the scope allows."""
+    from reports.rollups import ALL, r_val
+
+    v = r_val.c
+    fine = any(x is not None for x in (scope.province_code, scope.sector_code, scope.area_code))
+    return (
+        sa.select(group(v).label("g"), v.value.label("v"), sa.func.sum(v.count).label("c"))
+        .where(
+            v.period_key.in_(keys),
+            v.kind == (kind if fine else kind + ALL),
+            *_dims(r_val, scope, coarse=True, by_area=True),
+        )
+        .group_by(group(v), v.value)
+        .having(sa.func.sum(v.count) > 0)
+    )
+
+
+def _rolled_areas(
+    session: Session, scope: Scope, keys: list[str]
+) -> tuple[tuple[AreaFigures, ...], RiskFigures, int, int, dict[str, Any]]:
+    from reports.rollups import r_imp
+
+    i = r_imp.c
+    names = (
+        "improvements", "verified", "good_practice", "rated", "risk_before", "risk_after",
+        "high_before", "moved_down", "cost_known", "low_cost",
+    )  # fmt: skip
+    statement = (
+        sa.select(i.area_code, *[sa.func.sum(i[name]) for name in names])
+        .where(i.period_key.in_(keys), *_dims(r_imp, scope, coarse=False, by_area=True))
+        .group_by(i.area_code)
+        .having(sa.func.sum(i.improvements) > 0)
+    )
+    areas = []
+    totals = [0] * len(names)
+    for code, *values in session.execute(statement):
+        numbers = [_i(value) for value in values]
+        totals = [total + value for total, value in zip(totals, numbers, strict=True)]
+        count, verified, good, rated, before, after, high, down = numbers[:8]
+        areas.append(
+            AreaFigures(
+                area_code=code or None,
+                improvements=count,
+                verified=verified,
+                good_practice=good,
+                risk=_risk(rated, before, after, high, down),
+            )
+        )
+    areas.sort(key=lambda a: (-a.improvements, a.area_code or "~"))
+    costs = _rolled_histogram("cost", lambda v: v.kind, scope, keys).subquery("costs")
+    median = session.execute(sa.select(_median_of(costs).subquery().c.median)).scalar()
+    t = totals
+    cost = {"cost_known": t[8], "cost_median_vnd": _f(median), "low_cost": t[9]}
+    return tuple(areas), _risk(t[3], t[4], t[5], t[6], t[7]), t[1], t[2], cost
+
+
+def _rolled_review_medians(session: Session, scope: Scope, keys: list[str]) -> dict[int, float]:
+    histogram = (
+        _rolled_histogram("hours", lambda v: v.provider_id, scope, keys)
+        .cte("review_hours")
+        .prefix_with("MATERIALIZED")
+    )
+    overall = (
+        sa.select(sa.literal(ALL).label("g"), histogram.c.v, sa.func.sum(histogram.c.c).label("c"))
+        .group_by(histogram.c.v)
+        .subquery("all_review_hours")
+    )
+    statement = sa.union_all(_median_of(histogram), _median_of(overall))
+    return {int(g): float(m) / 24 for g, m, _n in session.execute(statement)}
+
+
+def _rolled_surveys(
+    session: Session, scope: Scope, keys: list[str], min_group: int
+) -> tuple[EmployerSide, WorkerSide]:
+    from reports.rollups import ALL as EVERY
+    from reports.rollups import r_ans
+
+    a = r_ans.c
+    statement = (
+        sa.select(
+            a.questionnaire, a.question_id, a.value, sa.func.sum(a.answers), sa.func.sum(a.given)
+        )
+        .where(a.period_key.in_(keys), *_dims(r_ans, scope, coarse=True, by_area=False))
+        .group_by(a.questionnaire, a.question_id, a.value)
+        .having(sa.func.sum(a.answers) > 0)
+    )
+    respondents: dict[str, Any] = {}
+    counts: dict[tuple[str, str], dict[Any, int]] = {}
+    texts_given: dict[tuple[str, str], int] = {}
+    for questionnaire, question, value, count, given in session.execute(statement):
+        if question == EVERY:
+            respondents[questionnaire] = _i(count)
+            continue
+        key = (questionnaire, question)
+        decoded: Any = None
+        if value.startswith("i:"):
+            decoded = int(value[2:])
+        elif value.startswith("t:"):
+            decoded = value[2:]
+        counts.setdefault(key, {})[decoded] = _i(count)
+        texts_given[key] = texts_given.get(key, 0) + _i(given)
+    return _survey_sides(respondents, counts, texts_given, min_group)
+
+
+def _rolled_followed_up(session: Session, in_scope: sa.Select[Any] | None, keys: list[str]) -> int:
+    from reports.rollups import ALL as EVERY
+    from reports.rollups import r_ent
+
+    e = r_ent.c
+    followed = (
+        sa.select(e.enterprise_id)
+        .where(e.period_key.in_(keys), e.area_code == EVERY)
+        .group_by(e.enterprise_id)
+        .having(sa.func.sum(e.responses) + sa.func.sum(e.visits_done) > 0)
+        .subquery("followed")
+    )
+    statement = (
+        sa.select(sa.func.count())
+        .select_from(followed)
+        .where(_in(followed.c.enterprise_id, in_scope))
+    )
+    return int(session.execute(statement).scalar_one())
+
+
+def _rolled_round_rates(session: Session, scope: Scope, keys: list[str]) -> tuple[RoundRate, ...]:
+    from reports.rollups import r_rnd
+
+    r = r_rnd.c
+    statement = (
+        sa.select(
+            r.number,
+            sa.func.sum(r.rounds),
+            sa.func.sum(r.with_employer),
+            sa.func.sum(r.worker_responses),
+            sa.func.sum(r.registered_workers),
+        )
+        .where(r.period_key.in_(keys), *_dims(r_rnd, scope, coarse=False, by_area=False))
+        .group_by(r.number)
+        .having(sa.func.sum(r.rounds) > 0)
+        .order_by(r.number)
+    )
+    return tuple(
+        RoundRate(int(number), _i(count), _i(employer), _i(workers), _i(registered))
+        for number, count, employer, workers, registered in session.execute(statement)
+    )
+
+
+def _rolled_provider_counts(
+    session: Session,
+    scope: Scope,
+    period: Period,
+    in_scope: sa.Select[Any] | None,
+    keys: list[str],
+    today: date,
+) -> tuple[dict[int, Any], dict[int, list[int]]]:
+    """Visits per provider and the employers' usefulness ratings. Overdue visits (open, due
+    more than ON_TIME_DAYS ago) depend on today: whole months of them from the rollups, the
+    days of a month that today cuts from the raw visits."""
+    from reports.rollups import cover, r_ans, r_vis
+
+    v = r_vis.c
+    open_statuses = [str(s) for s in OPEN_VISIT]
+    cutoff = min(period.last, today - timedelta(days=ON_TIME_DAYS + 1))
+    overdue_keys, edges = cover(period.first, cutoff) if cutoff >= period.first else ([], [])
+    done = v.status == str(VisitStatus.DONE)
+    statement = (
+        sa.select(
+            v.provider_id,
+            sa.func.sum(sa.case((v.status != str(VisitStatus.CANCELLED), v.visits), else_=0)),
+            sa.func.sum(v.on_time),
+            sa.func.sum(sa.case((done, v.visits), else_=0)) - sa.func.sum(v.on_time),
+        )
+        .where(v.period_key.in_(keys), *_dims(r_vis, scope, coarse=False, by_area=False))
+        .group_by(v.provider_id)
+    )
+    visit_rows = {p: [due, on, late, 0] for p, due, on, late in session.execute(statement)}
+    overdue = (
+        sa.select(v.provider_id, sa.func.sum(v.visits))
+        .where(
+            v.period_key.in_(overdue_keys),
+            v.status.in_(open_statuses),
+            *_dims(r_vis, scope, coarse=False, by_area=False),
+        )
+        .group_by(v.provider_id)
+    )
+    statements = [overdue]
+    for first, last in edges:
+        statements.append(
+            sa.select(ent.c.provider_id, sa.func.count())
+            .select_from(vis.join(ent, ent.c.id == vis.c.enterprise_id))
+            .where(
+                vis.c.due_on >= first,
+                vis.c.due_on <= last,
+                vis.c.status.in_(open_statuses),
+                _in(vis.c.enterprise_id, in_scope),
+            )
+            .group_by(ent.c.provider_id)
+        )
+    for statement in statements:
+        for provider_id, count in session.execute(statement):
+            visit_rows.setdefault(provider_id, [0, 0, 0, 0])[3] += _i(count)
+    a = r_ans.c
+    usefulness = (
+        sa.select(a.provider_id, a.value, sa.func.sum(a.answers))
+        .where(
+            a.period_key.in_(keys),
+            a.questionnaire == EMPLOYER,
+            a.question_id == USEFULNESS,
+            a.value.in_([f"i:{n}" for n in range(1, 6)]),
+            *_dims(r_ans, scope, coarse=True, by_area=False),
+        )
+        .group_by(a.provider_id, a.value)
+        .having(sa.func.sum(a.answers) > 0)
+    )
+    ratings: dict[int, list[int]] = {}
+    for provider_id, value, count in session.execute(usefulness):
+        ratings.setdefault(provider_id, [0] * 5)[int(value[2:]) - 1] = _i(count)
+    return {p: tuple(row) for p, row in visit_rows.items()}, ratings
 
 
 # -- an enterprise beside its peers ----------------------------------------------------------

@@ -56,7 +56,8 @@ def period_title(period: Period, language: str) -> str:
 def area_name(code: str | None, language: str) -> str:
     found = content.area(code)
     if found is None:
-        return translator(language)("no area given") if code is None else code
+        _ = translator(language)
+        return _("no area given") if code is None else code
     return found.short(language)
 
 

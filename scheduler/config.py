@@ -5,15 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.settings import Settings
 
-# Messages that arrange a visit the person takes part in: service, not promotion. They reach a
-# contact who stopped tips and broadcasts (see models/privacy.py, which holds the same names).
-VISIT_KINDS = frozenset(
-    {"visit-due", "visit-proposal", "visit-reminder", "visit-confirmed", "visit-outcome"}
-)
 # Kinds that go out during quiet hours: what the person asked for themselves, and arrangements
 # for a visit that happens the same day (a day-of change cannot wait until 07:00).
 QUIET_EXEMPT_KINDS = frozenset({"requested", "visit-today"})
@@ -61,6 +57,9 @@ class SchedulerConfig:
     quiet: QuietHours = QuietHours()
     # Sent at this hour on Mondays (staff) and on the 1st (coordinators).
     digest_hour: int = 8
+    # Raw texts and photos of people who left are deleted after this many days.
+    retention_days: int = 730
+    media_root: Path = Path("data/media")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SchedulerConfig:
@@ -70,6 +69,8 @@ class SchedulerConfig:
             tips_day=settings.tips_day,
             tips_hour=settings.tips_hour,
             quiet=QuietHours(parse_clock(settings.quiet_start), parse_clock(settings.quiet_end)),
+            retention_days=settings.retention_days,
+            media_root=settings.media_dir,
         )
 
     def today(self, now: datetime) -> date:

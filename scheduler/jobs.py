@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from bot.i18n import translator
-from models import content, improvements, surveys, tips, visits
+from models import content, improvements, privacy, surveys, tips, visits
 from models.outbox import PRIORITY_REMINDER, Message, enqueue
 from models.tables import (
     Contact,
@@ -424,3 +424,12 @@ def monthly_digest_job(
             )
         )
     return {"queued": queued}
+
+
+def retention_job(
+    session: Session, now: datetime, *, config: SchedulerConfig = DEFAULT_CONFIG
+) -> dict[str, int]:
+    """Deletes raw texts and photos past the retention period (models/privacy.py)."""
+    return privacy.purge_expired(
+        session, now=now, retention_days=config.retention_days, media_root=config.media_root
+    )

@@ -120,6 +120,8 @@ def schedule(config: SchedulerConfig) -> list[Job]:
             "coordinators: the same per provider"),
         Job("events", Cadence("hour", minute=10), events.events_job,
             "events: reminders a day and two hours before; reaction survey after"),
+        Job("retention", Cadence("day", hour=3), jobs.retention_job,
+            "delete raw texts and photos of people who left, after the retention period"),
     ]  # fmt: skip
 
 

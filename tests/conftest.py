@@ -7,11 +7,11 @@ test gets its own database cloned from a migrated template, dropped afterwards.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -62,21 +62,30 @@ def template_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
     admin.dispose()
 
 
-@pytest.fixture
-def database_url(template_database: str, tmp_path: Path) -> Iterator[str]:
+@contextmanager
+def fresh_database(template: str, folder: Path) -> Iterator[str]:
+    """A database of its own, cloned from the migrated template, dropped afterwards."""
     if not POSTGRES:
-        target = tmp_path / "oshbot.db"
-        shutil.copy(template_database, target)
+        target = folder / f"oshbot-{uuid.uuid4().hex[:8]}.db"
+        shutil.copy(template, target)
         yield f"sqlite:///{target}"
         return
     name = f"oshbot_t_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
-    yield _with_database(POSTGRES_URL, name)
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    try:
+        yield _with_database(POSTGRES_URL, name)
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@pytest.fixture
+def database_url(template_database: str, tmp_path: Path) -> Iterator[str]:
+    with fresh_database(template_database, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
@@ -120,7 +129,7 @@ class World:
             get_updates_request=self.sandbox.make_request(),
             clock=self.clock,
             # The limiter paces on the sandbox's fake clock; its waits advance that clock.
-            rate_limiter=PacedRateLimiter(clock=self.api_clock, sleep=self.api_sleep),
+            rate_limiter=PacedRateLimiter(clock=self.api_clock, sleep=self.api_clock.sleep),
         )
 
         async def collect(_: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -138,13 +147,6 @@ class World:
         await self.application.initialize()
         if self.application.post_init is not None:
             await self.application.post_init(self.application)
-
-    async def api_sleep(self, seconds: float) -> None:
-        """Sleeping on the fake clock: tasks that sleep together wake together."""
-        target = self.api_clock() + seconds
-        await asyncio.sleep(0)
-        if self.api_clock() < target:
-            self.api_clock.now = target
 
     async def restart(self) -> None:
         """What a process restart does: state is flushed and read back by a new Application."""
@@ -169,18 +171,22 @@ class World:
 START = datetime(2027, 3, 1, 2, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-async def world(database: Database, tmp_path: Path) -> AsyncIterator[World]:
+def make_world(database: Database, folder: Path) -> World:
     sandbox = Sandbox(clock=(api_clock := FakeClock()))
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
         token=sandbox.token,
         database_url=database.url,
         api_base_url="http://sandbox/bot",
-        data_dir=tmp_path / "data",
+        data_dir=folder / "data",
         bot_username=None,
     )
-    created = World(sandbox, settings, database, Clock(START), api_clock)
+    return World(sandbox, settings, database, Clock(START), api_clock)
+
+
+@pytest.fixture
+async def world(database: Database, tmp_path: Path) -> AsyncIterator[World]:
+    created = make_world(database, tmp_path)
     await created.start()
     yield created
     await created.stop()

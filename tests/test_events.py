@@ -22,7 +22,6 @@ from models.tables import (
     Outbox,
     Role,
     Rsvp,
-    SurveyAnswer,
     SurveyResponse,
 )
 from reports import events as event_reports
@@ -265,9 +264,46 @@ async def test_an_achievement_workshop_from_invitation_to_reaction_summary(world
     assert "Cảm ơn Anh/Chị đã đến dự" not in hoa.last_text()
     assert "Cảm ơn Anh/Chị đã đến dự" not in partner.last_text()
 
+    # The reactions, through the bot: Lan (employer) names her enterprise's choices.
+    await lan.press("Góp ý")
+    assert "Cảm ơn Anh/Chị đã tham dự" in lan.texts()[-2]  # the questionnaire's intro
+    await expect(lan, "Phần nào của sự kiện hữu ích nhất")
+    await lan.say("Phần chia sẻ của các xưởng")
+    await expect(lan, "muốn thử áp dụng những cách nào")
+    assert [label for label, _ in lan.account.buttons()] == [
+        "Giá kệ nhiều tầng giúp lối đi thông tho…",  # the showcased practice, as an option
+        "✔ Xong",
+        "Bỏ qua",
+    ]
+    await lan.press("Giá kệ nhiều tầng")
+    assert lan.account.buttons()[0][0].startswith("✅ Giá kệ")
+    await lan.press("Xong")
+    assert "→ Giá kệ nhiều tầng" in lan.texts()[-2]
+    await lan.say("Làm giá kệ cho kho ván")
+    await expect(lan, "đánh giá sự kiện thế nào")
+    await lan.press("5")
+    await lan.say("Thêm giờ thảo luận")
+    assert "Cảm ơn Anh/Chị! Chúng tôi sẽ gửi lại thông tin" in lan.last_text()
+    # A second attempt is refused politely.
+    await lan.press("Góp ý")
+    assert "Anh/Chị đã góp ý về Hội thảo chia sẻ kết quả cải thiện 2027 rồi" in lan.last_text()
+    # Hoa did not come: a forged button gets her nowhere.
+    await hoa.press_data(hoa.account.messages()[-1].message_id, f"fb:event:{event.id}")
+    assert "dành cho những người đã tham dự sự kiện" in hoa.last_text()
+
+    # Bình (worker) answers anonymously, with a restart in the middle.
+    await binh.press("Góp ý")
+    assert "Câu trả lời của Anh/Chị là ẩn danh." in binh.texts()[-2]
+    await binh.say("Cách làm giá kệ")
+    await world.restart()
+    await binh.press("Giá kệ nhiều tầng")
+    await binh.press("Xong")
+    await binh.say("Thử làm một giá kệ")
+    await binh.press("4")
+    await binh.press("Bỏ qua")
+    assert "Cảm ơn Anh/Chị!" in binh.last_text()
+
     # Two reactions: counted, not broken down.
-    record_reaction(world, event.id, 101, rating=5, practices=[practice], suggestion="Thêm giờ")
-    record_reaction(world, event.id, 102, rating=4, practices=[practice])
     await organiser.say("/events")
     await organiser.press("Hội thảo chia sẻ")
     card = organiser.last_text()
@@ -275,13 +311,29 @@ async def test_an_achievement_workshop_from_invitation_to_reaction_summary(world
     assert "Đã dự 4 (trong đó 3 người chưa báo sẽ đến). Góp ý 2." in card
     assert "Đến nay có 2 góp ý" in card and "Đánh giá" not in card
 
-    # A third reaction: the summary shows.
-    record_reaction(world, event.id, 103, rating=3, practices=[], suggestion="Tổ chức tại xưởng")
+    # A third reaction (Thu chooses no practice: Done with none is a skip): the summary shows.
+    await thu.press("Góp ý")
+    await thu.say("Phần thảo luận")
+    await thu.press("Xong")
+    assert "→ (bỏ qua)" in thu.texts()[-2]
+    await thu.say("Sắp xếp lại kho")
+    await thu.press("3")
+    await thu.say("Tổ chức tại xưởng")
+    assert "Cảm ơn Anh/Chị!" in thu.last_text()
     await organiser.press("Hội thảo chia sẻ", listing)
     card = organiser.last_text()
     assert "Đánh giá: 4/5 (từ 3 câu trả lời)" in card
     assert "Giá kệ nhiều tầng giúp lối đi thông thoáng: 2 muốn thử áp dụng" in card
-    assert "Tổ chức tại xưởng" in card
+    assert "Tổ chức tại xưởng" in card and "Thêm giờ thảo luận" in card
+    # Employers' reactions name them; the worker's has no contact and no time.
+    named = {r.contact_id for r in rows(world, SurveyResponse) if r.contact_id is not None}
+    assert named == {contact_id(world, 101), contact_id(world, 103)}
+    [anonymous] = [r for r in rows(world, SurveyResponse) if r.contact_id is None]
+    assert (anonymous.event_id, anonymous.started_at, anonymous.completed_at) == (
+        event.id,
+        None,
+        None,
+    )
     past = await organiser.say("/events")
     assert past is not None and "mời 5 · sẽ đến 1 · đã dự 4 · góp ý 3" in past.plain
 
@@ -296,50 +348,6 @@ async def test_an_achievement_workshop_from_invitation_to_reaction_summary(world
         3,
     )
     assert (row.reactions, row.rating_mean) == (3, 4.0)
-
-
-def record_reaction(
-    world: World,
-    event_id: int,
-    user_id: int,
-    *,
-    rating: int,
-    practices: list[int],
-    suggestion: str | None = None,
-) -> None:
-    """A completed event_reaction response as the survey engine stores it."""
-    with world.database.session() as session:
-        response = SurveyResponse(
-            event_id=event_id,
-            questionnaire=events.REACTION_QUESTIONNAIRE,
-            contact_id=contact_id(world, user_id),
-            respondent_key=f"test-{user_id}",
-            started_at=world.clock(),
-            completed_at=world.clock(),
-            complete=True,
-        )
-        session.add(response)
-        session.flush()
-        answers: list[tuple[str, int | None, str | None]] = [
-            ("most_useful", None, "Phần chia sẻ của các xưởng"),
-            ("next_steps", None, "Làm giá kệ"),
-            ("rating", rating, None),
-        ]
-        answers += [("practices_to_try", None, str(p)) for p in practices]
-        if suggestion:
-            answers.append(("suggestions", None, suggestion))
-        for question, number, text in answers:
-            session.add(
-                SurveyAnswer(
-                    response_id=response.id,  # type: ignore[arg-type]
-                    question_id=question,
-                    value_int=number,
-                    value_text=text,
-                )
-            )
-
-
-# -- partners --------------------------------------------------------------------------------
 
 
 async def test_partners_see_nothing_but_events(world: World) -> None:

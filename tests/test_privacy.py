@@ -16,6 +16,7 @@ from models.tables import (
     BotState,
     Consent,
     Contact,
+    Event,
     Improvement,
     Outbox,
     OutboxStatus,
@@ -223,6 +224,16 @@ def test_retention_deletes_raw_text_and_photos_of_people_who_left(
         session.add(old_round)
         session.add(new_round)
         session.flush()
+        workshop = Event(provider_id=provider.id, kind="workshop", title="Hội thảo 2026",
+                         starts_at=old, checkin_code="old-workshop")  # fmt: skip
+        session.add(workshop)
+        session.flush()
+        reaction = SurveyResponse(questionnaire="event_reaction", event_id=workshop.id,
+                                  respondent_key="r-old")  # fmt: skip
+        session.add(reaction)
+        session.flush()
+        session.add(SurveyAnswer(response_id=reaction.id, question_id="most_useful",
+                                 value_text="Phần tham quan xưởng"))  # fmt: skip
         for survey_round, key in ((old_round, "w-old"), (new_round, "w-new")):
             worker = SurveyResponse(questionnaire="worker", round_id=survey_round.id,
                                     respondent_key=key)  # fmt: skip
@@ -240,7 +251,7 @@ def test_retention_deletes_raw_text_and_photos_of_people_who_left(
                                  answered_at=old))  # fmt: skip
     with database.session() as session:
         result = privacy.purge_expired(session, now=now, retention_days=730, media_root=tmp_path)
-    assert result == {"texts": 2, "photos": 1}
+    assert result == {"texts": 3, "photos": 1}
     assert not photo.exists() and kept.exists()
     with database.session() as session:
         answers = sorted(
@@ -251,6 +262,7 @@ def test_retention_deletes_raw_text_and_photos_of_people_who_left(
             ("going_well", 0, ""),  # raw text of someone who left
             ("ideas_asked", 0, "yes"),  # a choice, not free text
             ("ideas_asked", 0, "yes"),
+            ("most_useful", 0, ""),  # anonymous reaction to an old event
             ("obstacle", 0, "money"),
             ("remaining_problem", 0, ""),  # anonymous text of an old round
             ("remaining_problem", 0, "Còn nóng (w-new)"),
@@ -261,3 +273,12 @@ def test_retention_deletes_raw_text_and_photos_of_people_who_left(
         ]
         assert (6, None) in scores and (None, str(kept)) in scores
     assert OutboxStatus.SKIPPED == "skipped"
+
+
+def test_retention_runs_as_a_daily_scheduler_job() -> None:
+    from scheduler.config import DEFAULT_CONFIG
+    from scheduler.runner import schedule
+
+    job = next(job for job in schedule(DEFAULT_CONFIG) if job.name == "retention")
+    assert job.cadence.describe()
+    assert job.function.__name__ == "retention_job"

@@ -418,7 +418,8 @@ async def test_staff_and_strangers_cannot_report(world: World) -> None:
     await expect(c.staff, await c.staff.say("/report"), "Báo cáo cải thiện do doanh nghiệp gửi")
     await expect(c.staff, await c.staff.say("/myreports"), "do doanh nghiệp gửi")
     stranger = world.user(999)
-    await expect(stranger, await stranger.say("/report"), "do doanh nghiệp gửi")
+    await expect(stranger, await stranger.say("/report"), "Để tham gia")
+    await expect(stranger, await stranger.say("/myreports"), "Để tham gia")
     assert reports(world) == []
 
 

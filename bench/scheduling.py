@@ -1,6 +1,6 @@
 """The scheduler and the sender at programme scale.
 
-    .venv/bin/python bench/scheduler.py [--contacts 100000] [--due 5000] [--send 600]
+    .venv/bin/python bench/scheduling.py [--contacts 100000] [--due 5000] [--send 600]
                                         [--database-url URL]
 
 Figures printed:
@@ -24,7 +24,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# This file is bench/scheduler.py: run as a script, its folder comes first on sys.path and its
+# This file is bench/scheduling.py: run as a script, its folder comes first on sys.path and its
 # name would hide the `scheduler` package. Drop the folder before importing the project.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 

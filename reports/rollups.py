@@ -1,0 +1,705 @@
+"""Rollups of the follow-up summary: counts and sums per programme-time period and dimension.
+
+The summary of a year over a national programme would otherwise read a million improvements and
+two million survey answers; from these tables it reads a few thousand rows (and one row per
+enterprise for the per-enterprise figures). Every rollup row belongs to a month ("2027-03"), a
+quarter ("2027-Q1") and a year ("2027") of the programme time zone, so that any whole-month
+period is covered by a handful of keys (`cover`).
+
+One source of truth for what a row contributes: for each rollup table, `_sources` gives SELECTs
+over the raw rows grouped by month. The rebuild runs them over every row (then sums months into
+quarters and years); the incremental path runs the very same SELECTs restricted to the rows a
+flush or a bulk UPDATE touches, before and after the write, and adds the difference, in the same
+transaction as the write. So rebuild and incremental agree by construction, and a test checks it.
+
+Why session events rather than calls from the domain functions: the rows that feed the summary
+are written from many places (reports, reviews, paper imports, survey answers, visits, enterprise
+edits, tests and the demo that add rows directly), some through the unit of work and some through
+ORM-enabled bulk UPDATE/DELETE. `before_flush`/`after_flush` and `do_orm_execute` see all of
+them, so a new write path cannot forget the rollups. Writes that bypass the ORM session (raw
+DBAPI bulk loads such as bench/summary.py, or hand-written SQL) must be followed by
+`rebuild(session)` (`oshbot db rebuild-rollups`).
+
+Rollups are kept in Asia/Ho_Chi_Minh (`ROLLUP_TZ`), the programme's zone; a summary asked in
+another zone reads the raw rows.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections import Counter
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, UOWTransaction
+
+from models.tables import (
+    Contact,
+    Enterprise,
+    Improvement,
+    Role,
+    RollupAnswer,
+    RollupEnterprise,
+    RollupImprovement,
+    RollupRound,
+    RollupValue,
+    RollupVisit,
+    SurveyAnswer,
+    SurveyResponse,
+    SurveyRound,
+    Visit,
+    VisitStatus,
+)
+
+ROLLUP_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+ALL = "*"
+# Questions whose answers are rolled up (reports/summary.py reads these and no others).
+SCALE_QUESTIONS = ("usefulness", "safer", "less_tiring")
+
+imp = Improvement.__table__  # type: ignore[attr-defined]
+ent = Enterprise.__table__  # type: ignore[attr-defined]
+rnd = SurveyRound.__table__  # type: ignore[attr-defined]
+resp = SurveyResponse.__table__  # type: ignore[attr-defined]
+ans = SurveyAnswer.__table__  # type: ignore[attr-defined]
+vis = Visit.__table__  # type: ignore[attr-defined]
+con = Contact.__table__  # type: ignore[attr-defined]
+r_ent = RollupEnterprise.__table__  # type: ignore[attr-defined]
+r_imp = RollupImprovement.__table__  # type: ignore[attr-defined]
+r_val = RollupValue.__table__  # type: ignore[attr-defined]
+r_ans = RollupAnswer.__table__  # type: ignore[attr-defined]
+r_rnd = RollupRound.__table__  # type: ignore[attr-defined]
+r_vis = RollupVisit.__table__  # type: ignore[attr-defined]
+TABLES = (r_ent, r_imp, r_val, r_ans, r_rnd, r_vis)
+
+
+def _keys(table: sa.Table) -> list[str]:
+    return [c.name for c in table.primary_key.columns]
+
+
+def _values(table: sa.Table) -> list[str]:
+    return [c.name for c in table.columns if not c.primary_key]
+
+
+# -- periods ---------------------------------------------------------------------------------
+
+
+def month_keys(month: str) -> tuple[str, str, str]:
+    """'2027-03' -> ('2027-03', '2027-Q1', '2027'): every key a month's rows count under."""
+    year, number = month[:4], int(month[5:7])
+    return month, f"{year}-Q{(number - 1) // 3 + 1}", year
+
+
+def cover(first: date, last: date) -> tuple[list[str], list[tuple[date, date]]]:
+    """Period keys of the whole years, quarters and months inside first..last (inclusive),
+    fewest first, and the day ranges at the edges that no whole month covers."""
+    keys: list[str] = []
+    edges: list[tuple[date, date]] = []
+    day = first
+    while day <= last:
+        month_end = date(day.year, day.month, calendar.monthrange(day.year, day.month)[1])
+        if day.day != 1 or month_end > last:
+            edge_end = min(month_end, last)
+            edges.append((day, edge_end))
+            day = edge_end + timedelta(days=1)
+            continue
+        if day.month == 1 and date(day.year, 12, 31) <= last:
+            keys.append(str(day.year))
+            day = date(day.year + 1, 1, 1)
+            continue
+        quarter_end_month = day.month + 2
+        if (day.month - 1) % 3 == 0:
+            quarter_end = date(
+                day.year, quarter_end_month, calendar.monthrange(day.year, quarter_end_month)[1]
+            )
+            if quarter_end <= last:
+                keys.append(f"{day.year}-Q{(day.month - 1) // 3 + 1}")
+                day = quarter_end + timedelta(days=1)
+                continue
+        keys.append(f"{day.year}-{day.month:02d}")
+        day = month_end + timedelta(days=1)
+    return keys, edges
+
+
+# -- what the raw rows contribute, per month -------------------------------------------------
+
+
+def _month(dialect: str, moment: Any) -> Any:
+    """The programme-time month ('2027-03') of a UTC timestamp column."""
+    if dialect == "sqlite":
+        offset = int(
+            (datetime(2000, 1, 1, tzinfo=ROLLUP_TZ).utcoffset() or timedelta()).total_seconds()
+        )
+        # Whole seconds first: SQLite's date functions round to milliseconds, which could carry
+        # 23:59:59.9999 into the next month, while the summary compares the stored text.
+        return sa.func.strftime(
+            "%Y-%m", sa.func.substr(moment, 1, 19), f"{offset // 60:+d} minutes"
+        )
+    return sa.func.to_char(sa.func.timezone(ROLLUP_TZ.key, moment), "YYYY-MM")
+
+
+def _day_month(dialect: str, day: Any) -> Any:
+    if dialect == "sqlite":
+        return sa.func.strftime("%Y-%m", day)
+    return sa.func.to_char(day, "YYYY-MM")
+
+
+def _count_if(condition: Any) -> Any:
+    return sa.func.sum(sa.case((condition, 1), else_=0))
+
+
+def _sum(value: Any) -> Any:
+    return sa.func.coalesce(sa.func.sum(value), 0)
+
+
+def _value_key() -> Any:
+    """The answer as the summary groups it: 'i:<n>' on scale questions, 't:<text>' otherwise
+    (yes/no spellings folded, free text never kept), '' for nothing."""
+    from reports.summary import TEXT_QUESTIONS, _no, _yes
+
+    text = sa.case(
+        (ans.c.question_id.in_(TEXT_QUESTIONS), sa.literal(None, sa.String)),
+        (_yes(), sa.literal("yes")),
+        (_no(), sa.literal("no")),
+        else_=ans.c.value_text,
+    )
+    scale = sa.case((ans.c.question_id.in_(SCALE_QUESTIONS), ans.c.value_int))
+    return sa.case(
+        (scale.is_not(None), sa.literal("i:") + sa.cast(scale, sa.String)),
+        (text.is_not(None), sa.literal("t:") + text),
+        else_=sa.literal(""),
+    )
+
+
+def _sources(dialect: str, subject: str, where: Any) -> list[tuple[sa.Table, sa.Select[Any]]]:
+    """(rollup table, SELECT of its key and value columns at month grain) for the raw rows of
+    `subject` ("improvement", "round" or "visit") matching `where`."""
+    from reports.summary import (
+        COUNTED,
+        EMPLOYER,
+        HIGH_RISK,
+        LOW_COST_BANDS,
+        LOW_COST_VND,
+        ON_TIME_DAYS,
+        SUMMARY_QUESTIONS,
+        VERIFIED,
+        WORKER,
+        _awaiting,
+        _hours_between,
+        _local_day_on_or_before,
+        _response_complete,
+        _reviewed,
+    )
+
+    zero = sa.literal(0)
+    if subject == "improvement":
+        month = _month(dialect, imp.c.submitted_at).label("period_key")
+        base = imp.join(ent, ent.c.id == imp.c.enterprise_id)
+        counted = sa.and_(
+            imp.c.submitted_at.is_not(None), imp.c.status.in_([str(s) for s in COUNTED]), where
+        )
+        w = sa.func.coalesce(imp.c.workers_benefiting, 0)
+
+        def per_enterprise(area: Any, *extra: Any) -> sa.Select[Any]:
+            return (
+                sa.select(
+                    month,
+                    area.label("area_code"),
+                    imp.c.enterprise_id,
+                    sa.func.count().label("improvements"),
+                    _sum(w).label("workers_benefiting"),
+                    _count_if(_reviewed()).label("reviewed"),
+                    _count_if(_awaiting()).label("awaiting"),
+                    zero.label("responses"),
+                    zero.label("visits_done"),
+                )
+                .where(counted, *extra)
+                .group_by(month, area, imp.c.enterprise_id)
+            )
+
+        rated = sa.and_(imp.c.risk_before_score.is_not(None), imp.c.risk_after_score.is_not(None))
+        high = sa.and_(rated, imp.c.risk_before_score >= HIGH_RISK)
+        area = sa.func.coalesce(imp.c.area_code, "")
+        dims = (ent.c.provider_id, ent.c.province_code, ent.c.sector_code)
+        improvement = (
+            sa.select(
+                month,
+                *dims,
+                area.label("area_code"),
+                sa.func.count().label("improvements"),
+                _count_if(imp.c.status.in_([str(s) for s in VERIFIED])).label("verified"),
+                _count_if(imp.c.status == "good_practice").label("good_practice"),
+                _count_if(rated).label("rated"),
+                _sum(sa.case((rated, imp.c.risk_before_score))).label("risk_before"),
+                _sum(sa.case((rated, imp.c.risk_after_score))).label("risk_after"),
+                _count_if(high).label("high_before"),
+                _count_if(sa.and_(high, imp.c.risk_after_score < HIGH_RISK)).label("moved_down"),
+                _count_if(sa.or_(imp.c.cost_vnd.is_not(None), imp.c.cost_band.is_not(None))).label(
+                    "cost_known"
+                ),
+                _count_if(
+                    sa.or_(
+                        imp.c.cost_vnd < LOW_COST_VND,
+                        sa.and_(imp.c.cost_vnd.is_(None), imp.c.cost_band.in_(LOW_COST_BANDS)),
+                    )
+                ).label("low_cost"),
+            )
+            .select_from(base)
+            .where(counted)
+            .group_by(month, *dims, area)
+        )
+
+        def histogram(kind: str, value: Any, condition: Any, fine: bool) -> sa.Select[Any]:
+            if fine:
+                keys = [ent.c.province_code, ent.c.sector_code, area]
+            else:
+                keys = [sa.literal(ALL), sa.literal(ALL), sa.literal(ALL)]
+            return (
+                sa.select(
+                    month,
+                    sa.literal(kind + ("" if fine else ALL)).label("kind"),
+                    ent.c.provider_id,
+                    keys[0].label("province_code"),
+                    keys[1].label("sector_code"),
+                    keys[2].label("area_code"),
+                    value.label("value"),
+                    sa.func.count().label("count"),
+                )
+                .select_from(base)
+                .where(counted, condition)
+                .group_by(month, ent.c.provider_id, *keys[: 3 if fine else 0], value)
+            )
+
+        hours = sa.cast(
+            _hours_between(dialect, imp.c.submitted_at, imp.c.reviewed_at), sa.BigInteger
+        )
+        costed = imp.c.cost_vnd.is_not(None)
+        return [
+            (r_ent, per_enterprise(sa.literal(ALL))),
+            (r_ent, per_enterprise(imp.c.area_code, imp.c.area_code.is_not(None))),
+            (r_imp, improvement),
+            *[
+                (r_val, histogram(kind, value, condition, fine))
+                for kind, value, condition in (
+                    ("cost", imp.c.cost_vnd, costed),
+                    ("hours", hours, _reviewed()),
+                )
+                for fine in (True, False)
+            ],
+        ]
+    if subject == "round":
+        month = _month(dialect, rnd.c.opened_at).label("period_key")
+        complete = sa.and_(_response_complete(), where)
+        responses = (
+            sa.select(
+                month,
+                sa.literal(ALL).label("area_code"),
+                rnd.c.enterprise_id,
+                zero.label("improvements"),
+                zero.label("workers_benefiting"),
+                zero.label("reviewed"),
+                zero.label("awaiting"),
+                sa.func.count().label("responses"),
+                zero.label("visits_done"),
+            )
+            .select_from(resp.join(rnd, rnd.c.id == resp.c.round_id))
+            .where(complete)
+            .group_by(month, rnd.c.enterprise_id)
+        )
+        questions = [q for qs in SUMMARY_QUESTIONS.values() for q in qs]
+        from reports.summary import TEXT_QUESTIONS
+
+        given = sa.and_(
+            ans.c.question_id.in_(TEXT_QUESTIONS),
+            sa.func.length(sa.func.trim(ans.c.value_text)) > 0,
+        )
+        value = _value_key()
+        surveyed = resp.join(rnd, rnd.c.id == resp.c.round_id).join(
+            ent, ent.c.id == rnd.c.enterprise_id
+        )
+        mine = sa.and_(complete, resp.c.questionnaire.in_([EMPLOYER, WORKER]))
+
+        def answers(fine: bool) -> list[sa.Select[Any]]:
+            keys = [ent.c.province_code, ent.c.sector_code] if fine else [sa.literal(ALL)] * 2
+            group = [month, ent.c.provider_id, *keys[: 2 if fine else 0], resp.c.questionnaire]
+            head = [
+                month,
+                ent.c.provider_id,
+                keys[0].label("province_code"),
+                keys[1].label("sector_code"),
+                resp.c.questionnaire,
+            ]
+            return [
+                sa.select(
+                    *head,
+                    ans.c.question_id,
+                    value.label("value"),
+                    sa.func.count().label("answers"),
+                    _count_if(given).label("given"),
+                )
+                .select_from(surveyed.join(ans, ans.c.response_id == resp.c.id))
+                .where(mine, ans.c.question_id.in_(questions))
+                .group_by(*group, ans.c.question_id, value),
+                sa.select(
+                    *head,
+                    sa.literal(ALL).label("question_id"),
+                    sa.literal("").label("value"),
+                    sa.func.count().label("answers"),
+                    zero.label("given"),
+                )
+                .select_from(surveyed)
+                .where(mine)
+                .group_by(*group),
+            ]
+
+        per_round = (
+            sa.select(
+                resp.c.round_id,
+                _count_if(resp.c.questionnaire == EMPLOYER).label("employers"),
+                _count_if(resp.c.questionnaire == WORKER).label("workers"),
+            )
+            .where(_response_complete(), resp.c.round_id.is_not(None))
+            .group_by(resp.c.round_id)
+            .subquery("per_round")
+        )
+        registered = (
+            sa.select(con.c.enterprise_id, sa.func.count().label("workers"))
+            .where(
+                con.c.role == str(Role.WORKER),
+                con.c.erased_at.is_(None),
+                con.c.enterprise_id.in_(sa.select(rnd.c.enterprise_id).where(where)),
+            )
+            .group_by(con.c.enterprise_id)
+            .subquery("registered")
+        )
+        dims = (ent.c.provider_id, ent.c.province_code, ent.c.sector_code)
+        rounds = (
+            sa.select(
+                month,
+                *dims,
+                rnd.c.number,
+                sa.func.count().label("rounds"),
+                _count_if(per_round.c.employers > 0).label("with_employer"),
+                _sum(per_round.c.workers).label("worker_responses"),
+                _sum(registered.c.workers).label("registered_workers"),
+            )
+            .select_from(
+                rnd.join(ent, ent.c.id == rnd.c.enterprise_id)
+                .outerjoin(per_round, per_round.c.round_id == rnd.c.id)
+                .outerjoin(registered, registered.c.enterprise_id == rnd.c.enterprise_id)
+            )
+            .where(where)
+            .group_by(month, *dims, rnd.c.number)
+        )
+        return [
+            (r_ent, responses),
+            *[(r_ans, s) for s in answers(True) + answers(False)],
+            (r_rnd, rounds),
+        ]
+    if subject == "visit":
+        done = sa.and_(vis.c.status == str(VisitStatus.DONE), vis.c.done_at.is_not(None))
+        done_month = _month(dialect, vis.c.done_at).label("period_key")
+        visited = (
+            sa.select(
+                done_month,
+                sa.literal(ALL).label("area_code"),
+                vis.c.enterprise_id,
+                *[zero.label(n) for n in ("improvements", "workers_benefiting", "reviewed")],
+                zero.label("awaiting"),
+                zero.label("responses"),
+                sa.func.count().label("visits_done"),
+            )
+            .where(done, where)
+            .group_by(done_month, vis.c.enterprise_id)
+        )
+        due_month = _day_month(dialect, vis.c.due_on).label("period_key")
+        at = datetime(2000, 1, 1, tzinfo=ROLLUP_TZ)  # the zone's offset (fixed in Viet Nam)
+        on_time = sa.and_(
+            done,
+            _local_day_on_or_before(
+                dialect, vis.c.done_at, vis.c.due_on, ON_TIME_DAYS, ROLLUP_TZ, at
+            ),
+        )
+        dims = (ent.c.provider_id, ent.c.province_code, ent.c.sector_code)
+        visits = (
+            sa.select(
+                due_month,
+                *dims,
+                vis.c.status,
+                sa.func.count().label("visits"),
+                _count_if(on_time).label("on_time"),
+            )
+            .select_from(vis.join(ent, ent.c.id == vis.c.enterprise_id))
+            .where(where)
+            .group_by(due_month, *dims, vis.c.status)
+        )
+        return [(r_ent, visited), (r_vis, visits)]
+    raise ValueError(subject)
+
+
+SUBJECTS = {"improvement": imp, "round": rnd, "visit": vis}
+
+
+# -- rebuild ---------------------------------------------------------------------------------
+
+
+def rebuild(session: Session) -> dict[str, int]:
+    """Recomputes every rollup from the raw rows; returns the rows per table."""
+    connection = session.connection()
+    dialect = connection.dialect.name
+    for table in TABLES:
+        connection.execute(table.delete())
+    by_table: dict[str, list[sa.Select[Any]]] = {}
+    for subject in SUBJECTS:
+        for table, select in _sources(dialect, subject, sa.true()):
+            by_table.setdefault(table.name, []).append(select)
+    for table in TABLES:
+        selects = by_table.get(table.name, [])
+        if not selects:
+            continue
+        keys, values = _keys(table), _values(table)
+        union = sa.union_all(*selects).subquery("source")
+        months = sa.select(
+            *[union.c[k] for k in keys], *[sa.func.sum(union.c[v]) for v in values]
+        ).group_by(*[union.c[k] for k in keys])
+        connection.execute(table.insert().from_select(keys + values, months))
+        key = table.c.period_key
+        is_month = sa.func.substr(key, 6, 1) != "Q"
+        quarter = (
+            sa.func.substr(key, 1, 4)
+            + "-Q"
+            + sa.cast((sa.cast(sa.func.substr(key, 6, 2), sa.Integer) + 2) // 3, sa.String)
+        )
+        for coarser in (quarter, sa.func.substr(key, 1, 4)):
+            rest = [table.c[k] for k in keys if k != "period_key"]
+            rolled = (
+                sa.select(coarser, *rest, *[sa.func.sum(table.c[v]) for v in values])
+                .where(sa.func.length(key) == 7, is_month)
+                .group_by(coarser, *rest)
+            )
+            connection.execute(table.insert().from_select(keys + values, rolled))
+    counts = {}
+    for table in TABLES:
+        counts[table.name] = int(
+            connection.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+        )
+    return counts
+
+
+# -- incremental -----------------------------------------------------------------------------
+
+Delta = Counter  # (table name, key tuple, value column) -> change
+
+
+def _snapshot(connection: sa.Connection, ids: dict[str, set[int]]) -> Counter[Any]:
+    """What the raw rows with these ids contribute now, at every period key."""
+    dialect = connection.dialect.name
+    found: Counter[Any] = Counter()
+    for subject, chosen in ids.items():
+        if not chosen:
+            continue
+        id_column = SUBJECTS[subject].c.id
+        for table, select in _sources(dialect, subject, id_column.in_(sorted(chosen))):
+            keys, values = _keys(table), _values(table)
+            for row in connection.execute(select).mappings():
+                rest = tuple(row[k] for k in keys[1:])
+                for period_key in month_keys(row["period_key"]):
+                    for value in values:
+                        if row[value]:
+                            found[(table.name, (period_key, *rest), value)] += int(row[value])
+    return found
+
+
+def _apply(connection: sa.Connection, delta: Counter[Any]) -> None:
+    rows: dict[str, dict[tuple[Any, ...], dict[str, int]]] = {}
+    for (name, key, value), change in delta.items():
+        if change:
+            rows.setdefault(name, {}).setdefault(key, {})[value] = change
+    tables = {t.name: t for t in TABLES}
+    for name, keyed in rows.items():
+        table = tables[name]
+        keys, values = _keys(table), _values(table)
+        insert = (postgresql if connection.dialect.name == "postgresql" else sqlite).insert(table)
+        statement = insert.on_conflict_do_update(
+            index_elements=keys,
+            set_={v: table.c[v] + insert.excluded[v] for v in values},
+        )
+        connection.execute(
+            statement,
+            [
+                {**dict(zip(keys, key, strict=True)), **{v: changes.get(v, 0) for v in values}}
+                for key, changes in keyed.items()
+            ],
+        )
+
+
+def _affected(connection: sa.Connection, objects: Iterable[Any]) -> dict[str, set[int]]:
+    """Ids of the raw rows whose contribution the given objects may change."""
+    improvements, visits, rounds, responses, enterprises = set(), set(), set(), set(), set()
+    workplaces: set[Any] = set()
+    for obj in objects:
+        if isinstance(obj, Improvement):
+            improvements.add(obj.id)
+        elif isinstance(obj, Visit):
+            visits.add(obj.id)
+        elif isinstance(obj, SurveyRound):
+            rounds.add(obj.id)
+        elif isinstance(obj, SurveyResponse):
+            rounds.add(obj.round_id)
+            responses.add(obj.id)
+        elif isinstance(obj, SurveyAnswer):
+            responses.add(obj.response_id)
+        elif isinstance(obj, Enterprise):
+            enterprises.add(obj.id)
+        elif isinstance(obj, Contact):
+            # A worker registered or erased changes the registered workers of its rounds.
+            workplaces.add(obj.enterprise_id)
+            if obj.id is not None:
+                workplaces.update(
+                    e
+                    for (e,) in connection.execute(
+                        sa.select(con.c.enterprise_id).where(con.c.id == obj.id)
+                    )
+                )
+    workplaces.discard(None)
+    if workplaces:
+        rounds.update(
+            r
+            for (r,) in connection.execute(
+                sa.select(rnd.c.id).where(rnd.c.enterprise_id.in_(sorted(workplaces)))
+            )
+        )
+    return _ids(connection, improvements, visits, rounds, responses, enterprises)
+
+
+def _ids(
+    connection: sa.Connection,
+    improvements: set[Any],
+    visits: set[Any],
+    rounds: set[Any],
+    responses: set[Any],
+    enterprises: set[Any],
+) -> dict[str, set[int]]:
+    ids = {"improvement": improvements, "visit": visits, "round": rounds}
+    responses.discard(None)
+    if responses:
+        rounds.update(
+            r
+            for (r,) in connection.execute(
+                sa.select(resp.c.round_id).where(resp.c.id.in_(sorted(responses)))
+            )
+        )
+    enterprises.discard(None)
+    if enterprises:
+        chosen = sorted(enterprises)
+        for subject, table in SUBJECTS.items():
+            ids[subject].update(
+                i
+                for (i,) in connection.execute(
+                    sa.select(table.c.id).where(table.c.enterprise_id.in_(chosen))
+                )
+            )
+    for chosen in ids.values():
+        chosen.discard(None)
+    return ids
+
+
+WATCHED = (Improvement, Visit, SurveyRound, SurveyResponse, SurveyAnswer, Enterprise, Contact)
+CONTACT_FIELDS = ("role", "erased_at", "enterprise_id")
+STATE = "rollup_pending"
+
+
+@event.listens_for(Session, "before_flush")
+def _before_flush(session: Session, _context: UOWTransaction, _instances: Any) -> None:
+    touched = [
+        o
+        for o in (*session.new, *session.dirty, *session.deleted)
+        if isinstance(o, WATCHED)
+        # An enterprise counts under its provider, province and sector; nothing else of it.
+        and not (isinstance(o, Enterprise) and (o in session.new or not _dims_changed(o)))
+        and not (isinstance(o, Contact) and o in session.dirty and not _contact_changed(o))
+    ]
+    if not touched:
+        return
+    with session.no_autoflush:
+        connection = session.connection()
+        # New rows have no id yet, but the round a new answer or response belongs to
+        # already counts: its contribution before the flush is part of the difference.
+        existing = _affected(connection, touched)
+        before = _snapshot(connection, existing)
+    session.info[STATE] = (touched, existing, before)
+
+
+def _dims_changed(enterprise: Enterprise) -> bool:
+    state = sa.inspect(enterprise)
+    return state.deleted or any(
+        state.attrs[name].history.has_changes()
+        for name in ("provider_id", "province_code", "sector_code")
+    )
+
+
+def _contact_changed(contact: Contact) -> bool:
+    state = sa.inspect(contact)
+    return state.deleted or any(state.attrs[n].history.has_changes() for n in CONTACT_FIELDS)
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session: Session, _context: UOWTransaction) -> None:
+    pending = session.info.pop(STATE, None)
+    if pending is None:
+        return
+    touched, existing, before = pending
+    connection = session.connection()
+    ids = _affected(connection, touched)
+    for subject, chosen in existing.items():
+        ids[subject] |= chosen
+    after = _snapshot(connection, ids)
+    after.subtract(before)
+    _apply(connection, after)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _bulk_write(state: Any) -> Any:
+    """ORM-enabled UPDATE/DELETE statements (`sa.update(Improvement)...`) skip the flush:
+    snapshot the rows they match before and after."""
+    if not (state.is_update or state.is_delete) or state.bind_mapper is None:
+        return None
+    model = state.bind_mapper.class_
+    if model not in WATCHED:
+        return None
+    table = model.__table__
+    connection = state.session.connection()
+    where = state.statement.whereclause
+    column = {SurveyAnswer: table.c.response_id, Contact: table.c.enterprise_id}.get(
+        model, table.c.id
+    )
+    select = sa.select(column) if where is None else sa.select(column).where(where)
+    matched = {i for (i,) in connection.execute(select)}
+    if not matched:
+        return None
+    empty: set[Any] = set()
+    ids = _ids(
+        connection,
+        matched if model is Improvement else set(),
+        matched if model is Visit else set(),
+        matched if model is SurveyRound else set(),
+        matched if model in (SurveyResponse, SurveyAnswer) else set(),
+        matched if model is Enterprise else empty,
+    )
+    if model is Contact:
+        ids["round"].update(
+            r
+            for (r,) in connection.execute(
+                sa.select(rnd.c.id).where(rnd.c.enterprise_id.in_(sorted(matched - {None})))
+            )
+        )
+    before = _snapshot(connection, ids)
+    result = state.invoke_statement()
+    after = _snapshot(connection, ids)
+    after.subtract(before)
+    _apply(connection, after)
+    return result
