@@ -22,7 +22,19 @@ from bot.sandbox import FakeClock, Sandbox, SentMessage
 from bot.settings import Settings
 from models.db import Database
 from models.programme import counts, create_invite
-from models.tables import Contact, Enterprise, Provider, Role
+from models.tables import (
+    Broadcast,
+    Contact,
+    Enterprise,
+    Event,
+    Improvement,
+    Outbox,
+    Provider,
+    Role,
+    Rsvp,
+    SurveyResponse,
+    Visit,
+)
 from reports.files import write_reports
 
 CODE = re.compile(r"start=([A-Za-z0-9_-]+)")
@@ -695,6 +707,20 @@ def summarise(database: Database, sandbox: Sandbox) -> str:
         languages = session.exec(
             select(Contact.language, func.count(col(Contact.id))).group_by(Contact.language)
         ).all()
+
+        def tally(column, table) -> str:  # type: ignore[no-untyped-def]
+            found = session.exec(select(column, func.count()).select_from(table).group_by(column))
+            rows = sorted(found.all(), key=str)
+            return ", ".join(f"{n} {value or 'unanswered'}" for value, n in rows) or "none"
+
+        journeys = [
+            f"- improvement reports: {tally(Improvement.status, Improvement)}",
+            f"- survey responses: {tally(SurveyResponse.questionnaire, SurveyResponse)}",
+            f"- visits: {tally(Visit.status, Visit)}",
+            f"- events: {tally(Event.kind, Event)}; replies: {tally(Rsvp.answer, Rsvp)}",
+            f"- broadcasts: {tally(Broadcast.status, Broadcast)}",
+            f"- messages sent through the outbox, by kind: {tally(Outbox.kind, Outbox)}",
+        ]
     lines = [
         "# oshbot demo summary",
         "",
@@ -706,6 +732,7 @@ def summarise(database: Database, sandbox: Sandbox) -> str:
         "- languages chosen: " + ", ".join(f"{lang}: {n}" for lang, n in languages),
         f"- messages the bot sent: {sum(len(u.messages()) for u in sandbox.users.values())}"
         f" (rate-limited answers from the sandbox: {sandbox.stats.rate_limited})",
+        *journeys,
         "",
         "| provider | enterprise | registered |",
         "|---|---|---|",

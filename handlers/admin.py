@@ -584,15 +584,7 @@ async def enterprise_links(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 
 
 def handlers_list() -> list:  # type: ignore[type-arg]
-    # A menu button pressed mid-conversation is not an answer (an enterprise called "❓ Help"):
-    # like a command it falls through to its own handler and the conversation keeps its step.
-    menu_buttons = (
-        menu.button(menu.HELP)
-        | menu.button(menu.LANGUAGE)
-        | menu.button(menu.PROVIDERS)
-        | menu.button(menu.ENTERPRISES)
-        | menu.button(menu.NEW_ENTERPRISE)
-    )
+    menu_buttons = menu.any_button()
     not_command = ~filters.COMMAND & ~menu_buttons
     text = filters.TEXT & not_command
     other = not_command & ~filters.TEXT

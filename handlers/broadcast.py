@@ -30,7 +30,6 @@ from bot.render import grid, inline
 from bot.runtime import current_contact, language_of, runtime, tr, user_data
 from handlers import menu
 from handlers.common import cancel
-from handlers.goodpractices import any_menu_button
 from models import audience as audiences
 from models import broadcasts, content, goodpractice
 from models.db import Database
@@ -626,7 +625,7 @@ def schedule(application: Application) -> None:  # type: ignore[type-arg]
 
 
 def handlers_list() -> list:  # type: ignore[type-arg]
-    menu_buttons = any_menu_button()
+    menu_buttons = menu.any_button()
     typed = filters.TEXT & ~filters.COMMAND & ~menu_buttons
     other = ~filters.COMMAND & ~menu_buttons
     conversation = ConversationHandler(

@@ -31,7 +31,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.i18n import LANGUAGES, Translate, format_moment, format_number, gettext
+from bot.i18n import Translate, format_moment, format_number
 from bot.render import esc, grid, inline, qr_png
 from bot.runtime import current_contact, language_of, runtime, tr, user_data
 from handlers import menu
@@ -1462,10 +1462,7 @@ async def move_reprompt(update: Update, context: ContextTypes.DEFAULT_TYPE) -> s
 
 
 def handlers_list() -> list:  # type: ignore[type-arg]
-    labels = {entry.label for entries in menu.MENUS.values() for entry in entries if entry.label}
-    menu_buttons = filters.Text(
-        sorted({gettext(lang, label) for label in labels for lang in LANGUAGES})
-    )
+    menu_buttons = menu.any_button()
     not_command = ~filters.COMMAND & ~menu_buttons
     text = filters.TEXT & not_command
     other = not_command & ~filters.TEXT

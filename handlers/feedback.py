@@ -31,7 +31,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.i18n import LANGUAGES, Translate, format_number, gettext
+from bot.i18n import Translate, format_number
 from bot.render import acknowledge, esc, inline
 from bot.runtime import current_contact, language_of, runtime, tr, user_data
 from handlers import menu
@@ -685,10 +685,7 @@ async def pause(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 def conversation() -> ConversationHandler:  # type: ignore[type-arg]
     # Menu buttons are not answers (a worker typing "❓ Help" wants help): like commands they
     # fall through to their own handlers, and the survey keeps its place.
-    labels = {entry.label for entries in menu.MENUS.values() for entry in entries if entry.label}
-    menu_buttons = filters.Text(
-        sorted({gettext(language, label) for label in labels for language in LANGUAGES})
-    )
+    menu_buttons = menu.any_button()
     not_command = ~filters.COMMAND & ~menu_buttons
     return ConversationHandler(
         name="feedback",

@@ -3,8 +3,6 @@ provider (and coordinators) can change its public wording or withdraw it."""
 
 from __future__ import annotations
 
-from functools import reduce
-from operator import or_
 from pathlib import Path
 
 from telegram import InputFile, Update
@@ -360,14 +358,8 @@ async def edit_reprompt(update: Update, context: ContextTypes.DEFAULT_TYPE) -> s
     return EDIT_TEXT
 
 
-def any_menu_button() -> filters.BaseFilter:
-    """A menu button pressed mid-conversation is not an answer; it falls through to its handler."""
-    labelled = {entry.command: entry for entries in menu.MENUS.values() for entry in entries}
-    return reduce(or_, [menu.button(entry) for entry in labelled.values() if entry.label])
-
-
 def handlers_list() -> list:  # type: ignore[type-arg]
-    menu_buttons = any_menu_button()
+    menu_buttons = menu.any_button()
     typed = filters.TEXT & ~filters.COMMAND & ~menu_buttons
     edit_conversation = ConversationHandler(
         name="goodpractices.edit",

@@ -96,6 +96,14 @@ UNREGISTERED: list[Entry] = [
 ]
 
 
+def any_button() -> filters.BaseFilter:
+    """Every keyboard button of every role in every language. Pressed in the middle of a
+    conversation it is never an answer (an enterprise called "❓ Help"): like a command it falls
+    through to its own handler, and the conversation keeps its step."""
+    labels = {entry.label for entries in MENUS.values() for entry in entries if entry.label}
+    return filters.Text(sorted({gettext(lang, label) for label in labels for lang in LANGUAGES}))
+
+
 def button(entry: Entry) -> filters.BaseFilter:
     """Matches the entry's keyboard button in any language, so a switch never strands a user."""
     return filters.Text([gettext(lang, entry.label) for lang in LANGUAGES])

@@ -1244,7 +1244,7 @@ async def withdraw_confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE)
 
 
 def handlers_list() -> list:  # type: ignore[type-arg]
-    menu_buttons = review.menu_labels()
+    menu_buttons = menu.any_button()
     not_command = ~filters.COMMAND & ~menu_buttons
     text = filters.TEXT & not_command
     other = not_command & ~filters.TEXT

@@ -26,13 +26,11 @@ from telegram.ext import (
 )
 
 from bot.i18n import (
-    LANGUAGES,
     N_,
     Translate,
     format_moment,
     format_number,
     format_vnd,
-    gettext,
     translator,
 )
 from bot.render import acknowledge, esc, inline
@@ -611,15 +609,8 @@ async def answer_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str
 # -- wiring ----------------------------------------------------------------------------------
 
 
-def menu_labels() -> filters.BaseFilter:
-    """Every keyboard button of every role in every language: pressing one is never an answer
-    to a question."""
-    entries = {entry for entries in menu.MENUS.values() for entry in entries if entry.label}
-    return filters.Text(sorted({gettext(lang, e.label) for e in entries for lang in LANGUAGES}))
-
-
 def handlers_list() -> list:  # type: ignore[type-arg]
-    not_command = ~filters.COMMAND & ~menu_labels()
+    not_command = ~filters.COMMAND & ~menu.any_button()
     text = filters.TEXT & not_command
     other = not_command & ~filters.TEXT
 
@@ -652,7 +643,7 @@ def handlers_list() -> list:  # type: ignore[type-arg]
 
     fallbacks = [
         CommandHandler("cancel", cancelled),
-        MessageHandler(filters.COMMAND | menu_labels(), interrupted),
+        MessageHandler(filters.COMMAND | menu.any_button(), interrupted),
     ]
     asking = ConversationHandler(
         name="review.ask",

@@ -10,8 +10,6 @@ another person's button gets a clear answer and changes nothing.
 from __future__ import annotations
 
 import contextlib
-from functools import reduce
-from operator import or_
 
 from telegram import CallbackQuery, Update
 from telegram.error import BadRequest
@@ -504,13 +502,8 @@ def next_visit_text(
 # -- wiring ------------------------------------------------------------------------------------
 
 
-def menu_buttons() -> filters.BaseFilter:
-    labelled = [entry for entries in menu.MENUS.values() for entry in entries if entry.label]
-    return reduce(or_, [menu.button(entry) for entry in labelled])
-
-
 def handlers_list() -> list:  # type: ignore[type-arg]
-    not_command = ~filters.COMMAND & ~menu_buttons()
+    not_command = ~filters.COMMAND & ~menu.any_button()
     typed = filters.TEXT & not_command
     other = not_command & ~filters.TEXT
     conversation = ConversationHandler(

@@ -113,6 +113,19 @@ class Provider(SQLModel, table=True):
 class Enterprise(SQLModel, table=True):
     """A participating SME."""
 
+    # For the summary from its rollups: enterprises per province, sector and provider in one
+    # pass over the index, and "anyone trained after the period?" in one probe.
+    __table_args__ = (
+        sa.Index(
+            "ix_enterprise_cells",
+            "province_code",
+            "sector_code",
+            "provider_id",
+            "intervention_date",
+        ),
+        sa.Index("ix_enterprise_intervention_date", "intervention_date"),
+    )
+
     id: int | None = Field(default=None, primary_key=True)
     provider_id: int = Field(foreign_key="provider.id", index=True)
     name: str = Field(max_length=200)
@@ -130,6 +143,19 @@ class Contact(SQLModel, table=True):
     `telegram_user_id` is nulled when the person asks to be erased; the row stays so that
     the enterprise keeps its reports without the person.
     """
+
+    # The summary's reachable employers and workers, read from the index alone.
+    __table_args__ = (
+        sa.Index(
+            "ix_contact_reachable",
+            "role",
+            "erased_at",
+            "opted_out_at",
+            "unreachable_at",
+            "telegram_user_id",
+            "enterprise_id",
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     telegram_user_id: int | None = Field(
@@ -533,6 +559,8 @@ class RollupImprovement(SQLModel, table=True):
     improvements: int = _sum()
     verified: int = _sum()
     good_practice: int = _sum()
+    reviewed: int = _sum()  # reviewed (verified or good practice, with a review time)
+    awaiting: int = _sum()  # submitted, not reviewed yet
     rated: int = _sum()
     risk_before: int = _sum()
     risk_after: int = _sum()
@@ -589,6 +617,20 @@ class RollupRound(SQLModel, table=True):
     with_employer: int = _sum()
     worker_responses: int = _sum()
     registered_workers: int = _sum()  # worker contacts (not erased) of the round's enterprise
+
+
+class RollupCell(SQLModel, table=True):
+    """Enterprises and their reachable employers and workers per provider, province and sector,
+    as of now (not per period)."""
+
+    __tablename__ = "rollup_cell"
+
+    provider_id: int = Field(primary_key=True)
+    province_code: str = _key()
+    sector_code: str = _key()
+    enterprises: int = _sum()
+    reachable_employers: int = _sum()
+    reachable_workers: int = _sum()
 
 
 class RollupVisit(SQLModel, table=True):

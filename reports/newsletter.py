@@ -72,7 +72,13 @@ def headline(
     """The figures at the top and the chart of improvements by technical area."""
     _ = translator(language)
     summary = build_summary(
-        session, period=period, scope=Scope(provider_id=provider_id), tz=tz, today=today
+        session,
+        period=period,
+        scope=Scope(provider_id=provider_id),
+        tz=tz,
+        today=today,
+        # The raw rows: exact whatever the state of the rollup tables, and one month is small.
+        rollups=False,
     )
     improvements = summary.improvements
 

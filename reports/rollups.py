@@ -29,7 +29,7 @@ from __future__ import annotations
 import calendar
 from collections import Counter
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -44,6 +44,7 @@ from models.tables import (
     Improvement,
     Role,
     RollupAnswer,
+    RollupCell,
     RollupEnterprise,
     RollupImprovement,
     RollupRound,
@@ -74,7 +75,8 @@ r_val = RollupValue.__table__  # type: ignore[attr-defined]
 r_ans = RollupAnswer.__table__  # type: ignore[attr-defined]
 r_rnd = RollupRound.__table__  # type: ignore[attr-defined]
 r_vis = RollupVisit.__table__  # type: ignore[attr-defined]
-TABLES = (r_ent, r_imp, r_val, r_ans, r_rnd, r_vis)
+r_cell = RollupCell.__table__  # type: ignore[attr-defined]
+TABLES = (r_ent, r_imp, r_val, r_ans, r_rnd, r_vis, r_cell)
 
 
 def _keys(table: sa.Table) -> list[str]:
@@ -175,9 +177,12 @@ def _value_key() -> Any:
     )
 
 
-def _sources(dialect: str, subject: str, where: Any) -> list[tuple[sa.Table, sa.Select[Any]]]:
+def _sources(
+    dialect: str, subject: str, where: Any, due: Any = None
+) -> list[tuple[sa.Table, sa.Select[Any]]]:
     """(rollup table, SELECT of its key and value columns at month grain) for the raw rows of
-    `subject` ("improvement", "round" or "visit") matching `where`."""
+    `subject` ("improvement", "round" or "visit") matching `where` (visits by their due day:
+    `due`, when given)."""
     from reports.summary import (
         COUNTED,
         EMPLOYER,
@@ -233,6 +238,8 @@ def _sources(dialect: str, subject: str, where: Any) -> list[tuple[sa.Table, sa.
                 sa.func.count().label("improvements"),
                 _count_if(imp.c.status.in_([str(s) for s in VERIFIED])).label("verified"),
                 _count_if(imp.c.status == "good_practice").label("good_practice"),
+                _count_if(_reviewed()).label("reviewed"),
+                _count_if(_awaiting()).label("awaiting"),
                 _count_if(rated).label("rated"),
                 _sum(sa.case((rated, imp.c.risk_before_score))).label("risk_before"),
                 _sum(sa.case((rated, imp.c.risk_after_score))).label("risk_after"),
@@ -434,14 +441,66 @@ def _sources(dialect: str, subject: str, where: Any) -> list[tuple[sa.Table, sa.
                 _count_if(on_time).label("on_time"),
             )
             .select_from(vis.join(ent, ent.c.id == vis.c.enterprise_id))
-            .where(where)
+            .where(where if due is None else due)
             .group_by(due_month, *dims, vis.c.status)
         )
         return [(r_ent, visited), (r_vis, visits)]
+    if subject == "cell":
+        reachable = sa.and_(
+            con.c.telegram_user_id.is_not(None),
+            con.c.erased_at.is_(None),
+            con.c.opted_out_at.is_(None),
+            con.c.unreachable_at.is_(None),
+        )
+        reach = (
+            sa.select(
+                con.c.enterprise_id,
+                _count_if(sa.and_(reachable, con.c.role == str(Role.EMPLOYER))).label("e"),
+                _count_if(sa.and_(reachable, con.c.role == str(Role.WORKER))).label("w"),
+            )
+            .where(con.c.enterprise_id.in_(sa.select(ent.c.id).where(where)))
+            .group_by(con.c.enterprise_id)
+            .subquery("reach")
+        )
+        dims = (ent.c.provider_id, ent.c.province_code, ent.c.sector_code)
+        cells = (
+            sa.select(
+                *dims,
+                sa.func.count().label("enterprises"),
+                _sum(reach.c.e).label("reachable_employers"),
+                _sum(reach.c.w).label("reachable_workers"),
+            )
+            .select_from(ent.outerjoin(reach, reach.c.enterprise_id == ent.c.id))
+            .where(where)
+            .group_by(*dims)
+        )
+        return [(r_cell, cells)]
     raise ValueError(subject)
 
 
-SUBJECTS = {"improvement": imp, "round": rnd, "visit": vis}
+SUBJECTS = {"improvement": imp, "round": rnd, "visit": vis, "cell": ent}
+
+
+def edge_rows(dialect: str, table: sa.Table, edges: list[tuple[date, date]]) -> list[Any]:
+    """Rows shaped like `table`'s (same columns, same order, month keys), aggregated from the
+    raw rows of the given programme-time day ranges: the edges of a period that no whole month
+    covers. The same SELECTs as the rollups themselves, so the figures add up exactly."""
+    found = []
+    for first, last in edges:
+        start = datetime.combine(first, time(), ROLLUP_TZ).astimezone(UTC)
+        end = datetime.combine(last + timedelta(days=1), time(), ROLLUP_TZ).astimezone(UTC)
+        for subject, moment in (
+            ("improvement", imp.c.submitted_at),
+            ("round", rnd.c.opened_at),
+            ("visit", vis.c.done_at),
+        ):
+            due = vis.c.due_on.between(first, last) if subject == "visit" else None
+            within = sa.and_(moment >= start, moment < end)
+            for target, select in _sources(dialect, subject, within, due):
+                if target is table:
+                    rows = select.subquery()
+                    found.append(sa.select(*[rows.c[c.name] for c in table.columns]))
+    return found
 
 
 # -- rebuild ---------------------------------------------------------------------------------
@@ -467,6 +526,8 @@ def rebuild(session: Session) -> dict[str, int]:
             *[union.c[k] for k in keys], *[sa.func.sum(union.c[v]) for v in values]
         ).group_by(*[union.c[k] for k in keys])
         connection.execute(table.insert().from_select(keys + values, months))
+        if "period_key" not in table.c:
+            continue
         key = table.c.period_key
         is_month = sa.func.substr(key, 6, 1) != "Q"
         quarter = (
@@ -492,8 +553,6 @@ def rebuild(session: Session) -> dict[str, int]:
 
 # -- incremental -----------------------------------------------------------------------------
 
-Delta = Counter  # (table name, key tuple, value column) -> change
-
 
 def _snapshot(connection: sa.Connection, ids: dict[str, set[int]]) -> Counter[Any]:
     """What the raw rows with these ids contribute now, at every period key."""
@@ -505,12 +564,14 @@ def _snapshot(connection: sa.Connection, ids: dict[str, set[int]]) -> Counter[An
         id_column = SUBJECTS[subject].c.id
         for table, select in _sources(dialect, subject, id_column.in_(sorted(chosen))):
             keys, values = _keys(table), _values(table)
+            periodic = keys[0] == "period_key"
             for row in connection.execute(select).mappings():
-                rest = tuple(row[k] for k in keys[1:])
-                for period_key in month_keys(row["period_key"]):
+                rest = tuple(row[k] for k in (keys[1:] if periodic else keys))
+                for period_key in month_keys(row["period_key"]) if periodic else [None]:
+                    key = (period_key, *rest) if periodic else rest
                     for value in values:
                         if row[value]:
-                            found[(table.name, (period_key, *rest), value)] += int(row[value])
+                            found[(table.name, key, value)] += int(row[value])
     return found
 
 
@@ -520,7 +581,10 @@ def _apply(connection: sa.Connection, delta: Counter[Any]) -> None:
         if change:
             rows.setdefault(name, {}).setdefault(key, {})[value] = change
     tables = {t.name: t for t in TABLES}
-    for name, keyed in rows.items():
+    # Tables and rows always in the same order, so that two transactions adding to the same
+    # rollup rows on PostgreSQL wait for each other instead of deadlocking.
+    for name in sorted(rows):
+        keyed = dict(sorted(rows[name].items(), key=lambda item: tuple(map(str, item[0]))))
         table = tables[name]
         keys, values = _keys(table), _values(table)
         insert = (postgresql if connection.dialect.name == "postgresql" else sqlite).insert(table)
@@ -556,7 +620,8 @@ def _affected(connection: sa.Connection, objects: Iterable[Any]) -> dict[str, se
         elif isinstance(obj, Enterprise):
             enterprises.add(obj.id)
         elif isinstance(obj, Contact):
-            # A worker registered or erased changes the registered workers of its rounds.
+            # A worker registered or erased changes the registered workers of its rounds and
+            # the reachable contacts of its enterprise.
             workplaces.add(obj.enterprise_id)
             if obj.id is not None:
                 workplaces.update(
@@ -573,7 +638,9 @@ def _affected(connection: sa.Connection, objects: Iterable[Any]) -> dict[str, se
                 sa.select(rnd.c.id).where(rnd.c.enterprise_id.in_(sorted(workplaces)))
             )
         )
-    return _ids(connection, improvements, visits, rounds, responses, enterprises)
+    ids = _ids(connection, improvements, visits, rounds, responses, enterprises)
+    ids["cell"].update(workplaces)
+    return ids
 
 
 def _ids(
@@ -584,7 +651,7 @@ def _ids(
     responses: set[Any],
     enterprises: set[Any],
 ) -> dict[str, set[int]]:
-    ids = {"improvement": improvements, "visit": visits, "round": rounds}
+    ids = {"improvement": improvements, "visit": visits, "round": rounds, "cell": set(enterprises)}
     responses.discard(None)
     if responses:
         rounds.update(
@@ -597,6 +664,8 @@ def _ids(
     if enterprises:
         chosen = sorted(enterprises)
         for subject, table in SUBJECTS.items():
+            if subject == "cell":
+                continue
             ids[subject].update(
                 i
                 for (i,) in connection.execute(
@@ -609,7 +678,14 @@ def _ids(
 
 
 WATCHED = (Improvement, Visit, SurveyRound, SurveyResponse, SurveyAnswer, Enterprise, Contact)
-CONTACT_FIELDS = ("role", "erased_at", "enterprise_id")
+CONTACT_FIELDS = (
+    "role",
+    "erased_at",
+    "enterprise_id",
+    "telegram_user_id",
+    "opted_out_at",
+    "unreachable_at",
+)
 STATE = "rollup_pending"
 
 
@@ -620,7 +696,8 @@ def _before_flush(session: Session, _context: UOWTransaction, _instances: Any) -
         for o in (*session.new, *session.dirty, *session.deleted)
         if isinstance(o, WATCHED)
         # An enterprise counts under its provider, province and sector; nothing else of it.
-        and not (isinstance(o, Enterprise) and (o in session.new or not _dims_changed(o)))
+        # (and a new or removed one is one enterprise more or less in its cell).
+        and not (isinstance(o, Enterprise) and o in session.dirty and not _dims_changed(o))
         and not (isinstance(o, Contact) and o in session.dirty and not _contact_changed(o))
     ]
     if not touched:
@@ -674,9 +751,11 @@ def _bulk_write(state: Any) -> Any:
     table = model.__table__
     connection = state.session.connection()
     where = state.statement.whereclause
-    column = {SurveyAnswer: table.c.response_id, Contact: table.c.enterprise_id}.get(
-        model, table.c.id
-    )
+    column = table.c.id
+    if model is SurveyAnswer:
+        column = table.c.response_id
+    elif model is Contact:
+        column = table.c.enterprise_id
     select = sa.select(column) if where is None else sa.select(column).where(where)
     matched = {i for (i,) in connection.execute(select)}
     if not matched:
@@ -691,6 +770,7 @@ def _bulk_write(state: Any) -> Any:
         matched if model is Enterprise else empty,
     )
     if model is Contact:
+        ids["cell"].update(matched - {None})
         ids["round"].update(
             r
             for (r,) in connection.execute(

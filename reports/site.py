@@ -56,7 +56,12 @@ def shown(value: int) -> int | None:
 def public_figures(session: Session, *, tz: ZoneInfo, today: date) -> dict[str, object]:
     """Programme-wide aggregates since the start; breakdowns suppress groups under MIN_GROUP."""
     summary = build_summary(
-        session, period=Period(START_OF_TIME, today, "all"), scope=Scope(), tz=tz, today=today
+        session,
+        period=Period(START_OF_TIME, today, "all"),
+        scope=Scope(),
+        tz=tz,
+        today=today,
+        rollups=False,  # exact, whatever the state of the rollup tables
     )
     providers = session.exec(
         select(sa.func.count(col(Provider.id))).where(col(Provider.active))

@@ -522,26 +522,25 @@ def build_summary(
     start, end = period.bounds(tz)
     dialect = session.get_bind().dialect.name
     in_scope = _scope_filter(session, scope, period)
-    keys = _rollup_keys(session, scope, period, tz) if rollups else None
+    rolled = _rollup_keys(session, scope, period, tz) if rollups else None
     counted: tuple[dict[int, Any], dict[int, list[int]]] | None = None
-    if keys is None:
+    if rolled is None:
         enterprise_rows = _enterprise_rows(session, scope, period, in_scope, start, end)
         areas, risk, verified, good, costs = _areas(session, scope, in_scope, start, end)
         review_medians = _review_medians(session, scope, in_scope, start, end, dialect)
         employers, workers = _surveys(session, in_scope, start, end, min_group)
         followed_up = _followed_up(session, in_scope, start, end)
         rounds = _round_rates(session, in_scope, start, end)
+        reachable = _reachable(session, in_scope)
     else:
-        per_enterprise = _rolled_per_enterprise(scope, keys)
-        enterprise_rows = _enterprise_rows(
-            session, scope, period, in_scope, start, end, per_improvement=per_enterprise
-        )
-        areas, risk, verified, good, costs = _rolled_areas(session, scope, keys)
-        review_medians = _rolled_review_medians(session, scope, keys)
-        employers, workers = _rolled_surveys(session, scope, keys, min_group)
-        followed_up = _rolled_followed_up(session, in_scope, keys)
-        rounds = _rolled_round_rates(session, scope, keys)
-        counted = _rolled_provider_counts(session, scope, period, in_scope, keys, today)
+        enterprise_rows = _rolled_enterprise_rows(session, scope, period, in_scope, rolled)
+        areas, risk, verified, good, costs = _rolled_areas(session, scope, rolled)
+        review_medians = _rolled_review_medians(session, scope, rolled)
+        employers, workers = _rolled_surveys(session, scope, rolled, min_group)
+        followed_up = _rolled_followed_up(session, in_scope, rolled)
+        rounds = _rolled_round_rates(session, scope, rolled)
+        counted = _rolled_provider_counts(session, scope, period, in_scope, rolled, today)
+        reachable = _rolled_reachable(session, scope)
     return Summary(
         period=period,
         scope=scope,
@@ -550,7 +549,7 @@ def build_summary(
             in_programme=enterprise_rows["total"][0],
             followed_up=followed_up,
             without_reports=enterprise_rows["total"][2],
-            **_reachable(session, in_scope),
+            **reachable,
         ),
         improvements=ImprovementFigures(
             total=enterprise_rows["total"][1],
@@ -595,27 +594,21 @@ def _enterprise_rows(
     in_scope: sa.Select[Any] | None,
     start: datetime,
     end: datetime,
-    per_improvement: Any = None,
 ) -> dict[str, Any]:
     """One pass over the improvements per enterprise, then every enterprise-level figure from
     it in one statement: totals, per province, sector and provider, the distribution and the
-    median of improvements per enterprise. `per_improvement`: the per-enterprise counts
-    (enterprise_id, n, w, r, a) from elsewhere (the rollups)."""
+    median of improvements per enterprise."""
     per_improvement = (
-        per_improvement
-        if per_improvement is not None
-        else (
-            sa.select(
-                imp.c.enterprise_id,
-                sa.func.count().label("n"),
-                sa.func.sum(imp.c.workers_benefiting).label("w"),
-                _count_if(_reviewed()).label("r"),
-                _count_if(_awaiting()).label("a"),
-            )
-            .where(*_counted_improvements(scope, start, end), _in(imp.c.enterprise_id, in_scope))
-            .group_by(imp.c.enterprise_id)
-            .subquery("per_improvement")
+        sa.select(
+            imp.c.enterprise_id,
+            sa.func.count().label("n"),
+            sa.func.sum(imp.c.workers_benefiting).label("w"),
+            _count_if(_reviewed()).label("r"),
+            _count_if(_awaiting()).label("a"),
         )
+        .where(*_counted_improvements(scope, start, end), _in(imp.c.enterprise_id, in_scope))
+        .group_by(imp.c.enterprise_id)
+        .subquery("per_improvement")
     )
     n = sa.func.coalesce(per_improvement.c.n, 0)
     w = sa.func.coalesce(per_improvement.c.w, 0)
@@ -1202,18 +1195,43 @@ def _review_medians(
 # the raw rows (tests/test_rollups.py compares both on random programmes).
 
 
-def _rollup_keys(session: Session, scope: Scope, period: Period, tz: ZoneInfo) -> list[str] | None:
-    """The rollup keys covering the period, or None when only the raw rows give the exact
-    figures: another time zone than the rollups', a period that starts or ends inside a month
-    (from-to days), or enterprises matching the filters that were trained after the period
-    (the rollups count every enterprise under its provider, province and sector)."""
+@dataclass(frozen=True)
+class Rolled:
+    """Where a summary's figures come from: the rollup keys of the whole months inside the
+    period, and the raw rows of the days at its edges that no whole month covers."""
+
+    keys: list[str]
+    edges: list[tuple[date, date]]
+    dialect: str
+
+    @property
+    def single(self) -> bool:
+        """One key and no edges: each rollup row is already the whole period's."""
+        return len(self.keys) == 1 and not self.edges
+
+    def rows(self, table: Any) -> tuple[Any, list[Any]]:
+        """(rows of `table` for the period, conditions that pick them): the rollup table with
+        a condition on its keys, or the union of its keyed rows with rows of the same shape
+        aggregated from the raw rows of the edge days."""
+        from reports.rollups import edge_rows
+
+        if not self.edges:
+            return table, [table.c.period_key.in_(self.keys)]
+        keyed = sa.select(*table.c).where(table.c.period_key.in_(self.keys))
+        union = sa.union_all(keyed, *edge_rows(self.dialect, table, self.edges))
+        return union.subquery(f"{table.name}_of_period"), []
+
+
+def _rollup_keys(session: Session, scope: Scope, period: Period, tz: ZoneInfo) -> Rolled | None:
+    """The rollup keys covering the period (and the edge days no whole month covers), or None
+    when only the raw rows give the exact figures: another time zone than the rollups', or
+    enterprises matching the filters that were trained after the period (the rollups count
+    every enterprise under its provider, province and sector)."""
     from reports.rollups import ROLLUP_TZ, cover
 
     if tz.key != ROLLUP_TZ.key:
         return None
     keys, edges = cover(period.first, period.last)
-    if edges:
-        return None
     later = [ent.c.intervention_date > period.last]
     if scope.provider_id is not None:
         later.append(ent.c.provider_id == scope.provider_id)
@@ -1223,7 +1241,7 @@ def _rollup_keys(session: Session, scope: Scope, period: Period, tz: ZoneInfo) -
         later.append(ent.c.sector_code == scope.sector_code)
     if session.execute(sa.select(ent.c.id).where(*later).limit(1)).first() is not None:
         return None
-    return keys
+    return Rolled(keys, edges, session.get_bind().dialect.name)
 
 
 def _dims(table: Any, scope: Scope, *, coarse: bool, by_area: bool) -> list[Any]:
@@ -1249,36 +1267,178 @@ def _dims(table: Any, scope: Scope, *, coarse: bool, by_area: bool) -> list[Any]
     return conditions
 
 
-def _rolled_per_enterprise(scope: Scope, keys: list[str]) -> Any:
-    from reports.rollups import ALL, r_ent
+def _rolled_enterprise_rows(
+    session: Session,
+    scope: Scope,
+    period: Period,
+    in_scope: sa.Select[Any] | None,
+    rolled: Rolled,
+) -> dict[str, Any]:
+    """`_enterprise_rows` from the rollups. The per-enterprise figures (distribution, median,
+    workers capped at each workforce) need each enterprise's count over the period: one pass
+    over the enterprises with reports, folded into a histogram of counts; the enterprises
+    without reports are the rest of the programme. Groups and reviews come from the
+    dimension rollup, enterprises per group from the enterprises themselves."""
+    from reports.rollups import ALL as EVERY
+    from reports.rollups import r_ent, r_imp
 
-    e = r_ent.c
-    return (
-        sa.select(
-            e.enterprise_id,
-            sa.func.sum(e.improvements).label("n"),
-            sa.func.sum(e.workers_benefiting).label("w"),
-            sa.func.sum(e.reviewed).label("r"),
-            sa.func.sum(e.awaiting).label("a"),
+    source, period_rows = rolled.rows(r_ent)
+    e = source.c
+    chosen = [*period_rows, e.area_code == (scope.area_code or EVERY)]
+    if rolled.single:  # one row per enterprise already
+        counts = sa.select(
+            e.enterprise_id, e.improvements.label("n"), e.workers_benefiting.label("w")
+        ).where(*chosen, e.improvements > 0)
+    else:
+        n = sa.func.sum(e.improvements)
+        counts = (
+            sa.select(e.enterprise_id, n.label("n"), sa.func.sum(e.workers_benefiting).label("w"))
+            .where(*chosen)
+            .group_by(e.enterprise_id)
+            .having(n > 0)
         )
-        .where(e.period_key.in_(keys), e.area_code == (scope.area_code or ALL))
-        .group_by(e.enterprise_id)
-        .subquery("per_improvement")
+    reported = counts.subquery("reported")
+    # A worker may benefit from several improvements: never more than the workforce.
+    capped = sa.case((reported.c.w > ent.c.workers, ent.c.workers), else_=reported.c.w)
+    histogram = (
+        sa.select(
+            reported.c.n.label("v"),
+            sa.func.count().label("c"),
+            sa.func.sum(capped).label("w"),
+        )
+        .select_from(reported.join(ent, ent.c.id == reported.c.enterprise_id))
+        .where(_in(ent.c.id, in_scope))
+        .group_by(reported.c.n)
+        .cte("reported_counts")
     )
+    # Enterprises per (province, sector, provider) from their rollup: every enterprise that
+    # matches the filters is in the programme by the period's end (`_rollup_keys` checked).
+    from reports.rollups import r_cell
+
+    cells = (
+        sa.select(
+            r_cell.c.province_code,
+            r_cell.c.sector_code,
+            r_cell.c.provider_id,
+            r_cell.c.enterprises.label("c"),
+        )
+        .where(*_dims(r_cell, scope, coarse=False, by_area=False), r_cell.c.enterprises > 0)
+        .cte("cells")
+    )
+    programme = sa.select(sa.func.coalesce(sa.func.sum(cells.c.c), 0)).scalar_subquery()
+    zeros = sa.select(
+        sa.literal(0).label("v"),
+        (programme - sa.func.coalesce(sa.func.sum(histogram.c.c), 0)).label("c"),
+        sa.literal(0).label("w"),
+    )
+    per_count = sa.union_all(sa.select(histogram.c.v, histogram.c.c, histogram.c.w), zeros).cte(
+        "per_count"
+    )
+    pc = per_count.c
+    bucket = sa.case(
+        (pc.v == 0, "0"),
+        (pc.v == 1, "1"),
+        (pc.v == 2, "2"),
+        (pc.v <= 4, "3-4"),
+        (pc.v <= 9, "5-9"),
+        else_="10+",
+    )
+    median_source = _median_of(
+        sa.select(sa.literal(0).label("g"), pc.v, pc.c).where(pc.c > 0).subquery("h")
+    ).subquery("m")
+    improvements_source, improvement_rows = rolled.rows(r_imp)
+    i = improvements_source.c
+    dims = [*improvement_rows, *_dims(improvements_source, scope, coarse=False, by_area=True)]
+
+    def row(kind: str, key: Any, a: Any, b: Any = None, c: Any = None, d: Any = None) -> Any:
+        return sa.select(
+            sa.literal(kind).label("kind"),
+            sa.cast(key, sa.String).label("key"),
+            *[
+                sa.cast(x, sa.Float).label(name)
+                for x, name in ((a, "a"), (b, "b"), (c, "c"), (d, "d"))
+            ],
+        )
+
+    statement = sa.union_all(
+        row(
+            "total",
+            None,
+            sa.func.sum(pc.c),
+            sa.func.sum(pc.v * pc.c),
+            sa.func.sum(sa.case((pc.v == 0, pc.c), else_=0)),
+            sa.func.sum(pc.w),
+        ),
+        row("bucket", bucket, sa.func.sum(pc.c)).group_by(bucket),
+        row("median", None, median_source.c.median),
+        *[
+            row(f"{kind}:enterprises", column, sa.func.sum(cells.c.c)).group_by(column)
+            for kind, column in (
+                ("province", cells.c.province_code),
+                ("sector", cells.c.sector_code),
+                ("provider", cells.c.provider_id),
+            )
+        ],
+        *[
+            row(
+                f"{kind}:improvements",
+                column,
+                sa.func.sum(i.improvements),
+                sa.func.sum(i.reviewed),
+                sa.func.sum(i.awaiting),
+            )
+            .where(*dims)
+            .group_by(column)
+            for kind, column in (
+                ("province", i.province_code),
+                ("sector", i.sector_code),
+                ("provider", i.provider_id),
+            )
+        ],
+    )
+    result: dict[str, Any] = {"total": (0, 0, 0, 0), "median": None, "bucket": {}}
+    enterprises: dict[str, dict[str, int]] = {"province": {}, "sector": {}, "provider": {}}
+    improvements: dict[str, dict[str, tuple[int, int, int]]] = {k: {} for k in enterprises}
+    for kind, key, a, b, c, d in session.execute(statement):
+        if kind == "total":
+            result["total"] = (_i(a), _i(b), _i(c), _i(d))
+        elif kind == "median":
+            result["median"] = _f(a)
+        elif kind == "bucket":
+            result["bucket"][key] = _i(a)
+        elif kind.endswith(":enterprises"):
+            enterprises[kind.split(":")[0]][str(key)] = _i(a)
+        else:
+            improvements[kind.split(":")[0]][str(key)] = (_i(a), _i(b), _i(c))
+    for kind, counted in enterprises.items():
+        groups = [
+            GroupFigures(code, count, improvements[kind].get(code, (0, 0, 0))[0])
+            for code, count in counted.items()
+        ]
+        # Most improvements first; ties by code so that output is stable.
+        result[kind] = tuple(
+            sorted(groups, key=lambda g: (-g.improvements, -g.enterprises, g.code))
+        )
+    result["reviews"] = {
+        int(code): improvements["provider"].get(code, (0, 0, 0))[1:]
+        for code in enterprises["provider"]
+    }
+    return result
 
 
-def _rolled_histogram(kind: str, group: Any, scope: Scope, keys: list[str]) -> Any:
+def _rolled_histogram(kind: str, group: Any, scope: Scope, rolled: Rolled) -> Any:
     """(g, v, c) of a rollup_value histogram, coarse rows when the scope allows."""
     from reports.rollups import ALL, r_val
 
-    v = r_val.c
+    source, period_rows = rolled.rows(r_val)
+    v = source.c
     fine = any(x is not None for x in (scope.province_code, scope.sector_code, scope.area_code))
     return (
         sa.select(group(v).label("g"), v.value.label("v"), sa.func.sum(v.count).label("c"))
         .where(
-            v.period_key.in_(keys),
+            *period_rows,
             v.kind == (kind if fine else kind + ALL),
-            *_dims(r_val, scope, coarse=True, by_area=True),
+            *_dims(source, scope, coarse=True, by_area=True),
         )
         .group_by(group(v), v.value)
         .having(sa.func.sum(v.count) > 0)
@@ -1286,18 +1446,19 @@ def _rolled_histogram(kind: str, group: Any, scope: Scope, keys: list[str]) -> A
 
 
 def _rolled_areas(
-    session: Session, scope: Scope, keys: list[str]
+    session: Session, scope: Scope, rolled: Rolled
 ) -> tuple[tuple[AreaFigures, ...], RiskFigures, int, int, dict[str, Any]]:
     from reports.rollups import r_imp
 
-    i = r_imp.c
+    source, period_rows = rolled.rows(r_imp)
+    i = source.c
     names = (
         "improvements", "verified", "good_practice", "rated", "risk_before", "risk_after",
         "high_before", "moved_down", "cost_known", "low_cost",
     )  # fmt: skip
     statement = (
         sa.select(i.area_code, *[sa.func.sum(i[name]) for name in names])
-        .where(i.period_key.in_(keys), *_dims(r_imp, scope, coarse=False, by_area=True))
+        .where(*period_rows, *_dims(source, scope, coarse=False, by_area=True))
         .group_by(i.area_code)
         .having(sa.func.sum(i.improvements) > 0)
     )
@@ -1317,16 +1478,16 @@ def _rolled_areas(
             )
         )
     areas.sort(key=lambda a: (-a.improvements, a.area_code or "~"))
-    costs = _rolled_histogram("cost", lambda v: v.kind, scope, keys).subquery("costs")
+    costs = _rolled_histogram("cost", lambda v: v.kind, scope, rolled).subquery("costs")
     median = session.execute(sa.select(_median_of(costs).subquery().c.median)).scalar()
     t = totals
     cost = {"cost_known": t[8], "cost_median_vnd": _f(median), "low_cost": t[9]}
     return tuple(areas), _risk(t[3], t[4], t[5], t[6], t[7]), t[1], t[2], cost
 
 
-def _rolled_review_medians(session: Session, scope: Scope, keys: list[str]) -> dict[int, float]:
+def _rolled_review_medians(session: Session, scope: Scope, rolled: Rolled) -> dict[int, float]:
     histogram = (
-        _rolled_histogram("hours", lambda v: v.provider_id, scope, keys)
+        _rolled_histogram("hours", lambda v: v.provider_id, scope, rolled)
         .cte("review_hours")
         .prefix_with("MATERIALIZED")
     )
@@ -1340,17 +1501,18 @@ def _rolled_review_medians(session: Session, scope: Scope, keys: list[str]) -> d
 
 
 def _rolled_surveys(
-    session: Session, scope: Scope, keys: list[str], min_group: int
+    session: Session, scope: Scope, rolled: Rolled, min_group: int
 ) -> tuple[EmployerSide, WorkerSide]:
     from reports.rollups import ALL as EVERY
     from reports.rollups import r_ans
 
-    a = r_ans.c
+    source, period_rows = rolled.rows(r_ans)
+    a = source.c
     statement = (
         sa.select(
             a.questionnaire, a.question_id, a.value, sa.func.sum(a.answers), sa.func.sum(a.given)
         )
-        .where(a.period_key.in_(keys), *_dims(r_ans, scope, coarse=True, by_area=False))
+        .where(*period_rows, *_dims(source, scope, coarse=True, by_area=False))
         .group_by(a.questionnaire, a.question_id, a.value)
         .having(sa.func.sum(a.answers) > 0)
     )
@@ -1372,18 +1534,27 @@ def _rolled_surveys(
     return _survey_sides(respondents, counts, texts_given, min_group)
 
 
-def _rolled_followed_up(session: Session, in_scope: sa.Select[Any] | None, keys: list[str]) -> int:
+def _rolled_followed_up(session: Session, in_scope: sa.Select[Any] | None, rolled: Rolled) -> int:
     from reports.rollups import ALL as EVERY
     from reports.rollups import r_ent
 
-    e = r_ent.c
-    followed = (
-        sa.select(e.enterprise_id)
-        .where(e.period_key.in_(keys), e.area_code == EVERY)
-        .group_by(e.enterprise_id)
-        .having(sa.func.sum(e.responses) + sa.func.sum(e.visits_done) > 0)
-        .subquery("followed")
-    )
+    source, period_rows = rolled.rows(r_ent)
+    e = source.c
+    chosen = [*period_rows, e.area_code == EVERY]
+    if rolled.single:  # one row per enterprise already
+        followed = (
+            sa.select(e.enterprise_id)
+            .where(*chosen, sa.or_(e.responses > 0, e.visits_done > 0))
+            .subquery("followed")
+        )
+    else:
+        followed = (
+            sa.select(e.enterprise_id)
+            .where(*chosen)
+            .group_by(e.enterprise_id)
+            .having(sa.func.sum(e.responses) + sa.func.sum(e.visits_done) > 0)
+            .subquery("followed")
+        )
     statement = (
         sa.select(sa.func.count())
         .select_from(followed)
@@ -1392,10 +1563,22 @@ def _rolled_followed_up(session: Session, in_scope: sa.Select[Any] | None, keys:
     return int(session.execute(statement).scalar_one())
 
 
-def _rolled_round_rates(session: Session, scope: Scope, keys: list[str]) -> tuple[RoundRate, ...]:
+def _rolled_reachable(session: Session, scope: Scope) -> dict[str, int]:
+    from reports.rollups import r_cell
+
+    employers, workers = session.execute(
+        sa.select(
+            sa.func.sum(r_cell.c.reachable_employers), sa.func.sum(r_cell.c.reachable_workers)
+        ).where(*_dims(r_cell, scope, coarse=False, by_area=False))
+    ).one()
+    return {"reachable_employers": _i(employers), "reachable_workers": _i(workers)}
+
+
+def _rolled_round_rates(session: Session, scope: Scope, rolled: Rolled) -> tuple[RoundRate, ...]:
     from reports.rollups import r_rnd
 
-    r = r_rnd.c
+    source, period_rows = rolled.rows(r_rnd)
+    r = source.c
     statement = (
         sa.select(
             r.number,
@@ -1404,7 +1587,7 @@ def _rolled_round_rates(session: Session, scope: Scope, keys: list[str]) -> tupl
             sa.func.sum(r.worker_responses),
             sa.func.sum(r.registered_workers),
         )
-        .where(r.period_key.in_(keys), *_dims(r_rnd, scope, coarse=False, by_area=False))
+        .where(*period_rows, *_dims(source, scope, coarse=False, by_area=False))
         .group_by(r.number)
         .having(sa.func.sum(r.rounds) > 0)
         .order_by(r.number)
@@ -1420,7 +1603,7 @@ def _rolled_provider_counts(
     scope: Scope,
     period: Period,
     in_scope: sa.Select[Any] | None,
-    keys: list[str],
+    rolled: Rolled,
     today: date,
 ) -> tuple[dict[int, Any], dict[int, list[int]]]:
     """Visits per provider and the employers' usefulness ratings. Overdue visits (open, due
@@ -1428,7 +1611,8 @@ def _rolled_provider_counts(
     days of a month that today cuts from the raw visits."""
     from reports.rollups import cover, r_ans, r_vis
 
-    v = r_vis.c
+    source, period_rows = rolled.rows(r_vis)
+    v = source.c
     open_statuses = [str(s) for s in OPEN_VISIT]
     cutoff = min(period.last, today - timedelta(days=ON_TIME_DAYS + 1))
     overdue_keys, edges = cover(period.first, cutoff) if cutoff >= period.first else ([], [])
@@ -1440,18 +1624,19 @@ def _rolled_provider_counts(
             sa.func.sum(v.on_time),
             sa.func.sum(sa.case((done, v.visits), else_=0)) - sa.func.sum(v.on_time),
         )
-        .where(v.period_key.in_(keys), *_dims(r_vis, scope, coarse=False, by_area=False))
+        .where(*period_rows, *_dims(source, scope, coarse=False, by_area=False))
         .group_by(v.provider_id)
     )
     visit_rows = {p: [due, on, late, 0] for p, due, on, late in session.execute(statement)}
+    o = r_vis.c
     overdue = (
-        sa.select(v.provider_id, sa.func.sum(v.visits))
+        sa.select(o.provider_id, sa.func.sum(o.visits))
         .where(
-            v.period_key.in_(overdue_keys),
-            v.status.in_(open_statuses),
+            o.period_key.in_(overdue_keys),
+            o.status.in_(open_statuses),
             *_dims(r_vis, scope, coarse=False, by_area=False),
         )
-        .group_by(v.provider_id)
+        .group_by(o.provider_id)
     )
     statements = [overdue]
     for first, last in edges:
@@ -1469,15 +1654,16 @@ def _rolled_provider_counts(
     for statement in statements:
         for provider_id, count in session.execute(statement):
             visit_rows.setdefault(provider_id, [0, 0, 0, 0])[3] += _i(count)
-    a = r_ans.c
+    answers, answer_rows = rolled.rows(r_ans)
+    a = answers.c
     usefulness = (
         sa.select(a.provider_id, a.value, sa.func.sum(a.answers))
         .where(
-            a.period_key.in_(keys),
+            *answer_rows,
             a.questionnaire == EMPLOYER,
             a.question_id == USEFULNESS,
             a.value.in_([f"i:{n}" for n in range(1, 6)]),
-            *_dims(r_ans, scope, coarse=True, by_area=False),
+            *_dims(answers, scope, coarse=True, by_area=False),
         )
         .group_by(a.provider_id, a.value)
         .having(sa.func.sum(a.answers) > 0)

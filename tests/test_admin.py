@@ -653,3 +653,24 @@ async def test_a_long_list_of_enterprises_fits_in_one_message(world: World) -> N
     assert len(person.account.buttons(listing)) == 50
     await person.press("🔗 Link mời: 49", listing)
     assert len(photos(person)) == 2
+
+
+async def test_no_keyboard_button_of_any_role_is_taken_as_a_name(world: World) -> None:
+    from bot.i18n import gettext
+    from handlers import menu
+
+    person = await staff(world, 9301, make_provider(world))
+    await person.say("➕ Thêm doanh nghiệp")
+    labels = {entry.label for entries in menu.MENUS.values() for entry in entries if entry.label}
+    for label in sorted(labels):
+        world.api_clock.advance(30)
+        before = len(person.texts())
+        await person.say(gettext("vi", label))
+        # Taken as the name, it would have been followed by the sector question.
+        assert not any("ngành nghề" in text for text in person.texts()[before:]), label
+        await person.say("/cancel")
+        await person.say("➕ Thêm doanh nghiệp")
+    await person.say("Xưởng cơ khí Đông Á")
+    with world.database.session() as session:
+        assert session.exec(select(Enterprise)).all() == []  # nothing saved yet
+    assert "ngành nghề" in person.last_text()

@@ -39,12 +39,13 @@ def chromium() -> str:
 
 
 def browse(browser: str, page: Path, profile: Path, *extra: str) -> str:
-    result = subprocess.run(
-        [browser, "--headless", "--no-sandbox", "--disable-gpu",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--no-first-run", f"--user-data-dir={profile}", *extra, page.as_uri()],
-        capture_output=True, text=True, timeout=120, check=True,
-    )  # fmt: skip
+    command = [browser, "--headless", "--no-sandbox", "--disable-gpu",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+               "--no-first-run", f"--user-data-dir={profile}", *extra, page.as_uri()]  # fmt: skip
+    for _attempt in range(2):  # a cold start sometimes dumps nothing: one more try
+        result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
+        if result.stdout.strip() or extra != ("--dump-dom",):
+            break
     return result.stdout
 
 
@@ -91,8 +92,13 @@ def test_the_site_works_in_chromium(site: tuple[Path, Library], tmp_path: Path) 
     out, library = site
     browser = chromium()
     profile = tmp_path / "profile"
+    # The root page redirects to vi/ at once (meta refresh), so Chromium's DOM of it would be a
+    # race; it is read as a file instead.
+    root = Links()
+    root.feed((out / "index.html").read_text(encoding="utf-8"))
+    assert root.lang == "vi"
+    assert all((out / link).is_file() for link in filter(local, root.links))
     pages = [
-        out / "index.html",
         out / "vi" / "index.html",
         out / "en" / "index.html",
         out / "vi" / "gallery" / "index.html",
@@ -108,9 +114,7 @@ def test_the_site_works_in_chromium(site: tuple[Path, Library], tmp_path: Path) 
         every += dom
         parsed = Links()
         parsed.feed(dom)
-        assert parsed.lang in ("vi", "en"), page
-        if page.parent.name in ("vi", "en") or page.parent.parent.name in ("vi", "en"):
-            assert parsed.lang == ("en" if "/en/" in page.as_posix() else "vi")
+        assert parsed.lang == ("en" if "/en/" in page.as_posix() else "vi"), page
         for image in parsed.images:
             assert image.get("alt"), (page, image)
         for link in filter(local, parsed.links):
