@@ -319,11 +319,6 @@ def load(database: Database, scale: float) -> dict[str, int]:
             connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
                 "VACUUM ANALYZE"
             )
-        return counts
-    try:
-        pass
-    finally:
-        raw.close()
     return counts
 
 

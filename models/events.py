@@ -157,9 +157,7 @@ def parse_moment(text: str | None, *, now: datetime, tz: ZoneInfo) -> datetime:
     if len(parts) != 2:
         raise ProgrammeError("moment_invalid")
     day_text, time_text = parts
-    if ":" not in day_text and ":" in time_text:
-        pass
-    elif ":" in day_text:  # "14:00 20/03/2027"
+    if ":" in day_text:  # the time first: "14:00 20/03/2027"
         day_text, time_text = time_text, day_text
     day_parts = day_text.replace("-", "/").replace(".", "/").split("/")
     time_text = time_text.lower().replace("h", ":").replace("g", ":").rstrip(":")
