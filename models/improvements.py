@@ -28,9 +28,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from models import content
+from models import content, privacy
 from models.programme import ProgrammeError, audit
 from models.tables import (
+    ConsentPurpose,
     Contact,
     Enterprise,
     Improvement,
@@ -476,10 +477,17 @@ def set_share(
     if consent == ShareConsent.NAMED and reporter.role != Role.EMPLOYER:
         # Naming the enterprise in public is the employer's decision, not a worker's.
         raise ProgrammeError("naming_is_for_employers")
-    return _edit(
+    edited = _edit(
         session, improvement_id, reporter=reporter, now=now,
         values={"share_consent": str(consent)}, step=step,
     )  # fmt: skip
+    if consent == ShareConsent.NAMED:
+        # Choosing "yes, with our name" is the employer's consent to naming, recorded as such,
+        # so that /privacy can withdraw it later.
+        privacy.grant(
+            session, reporter, ConsentPurpose.NAMING, language=reporter.language, now=now
+        )
+    return edited
 
 
 REQUIRED = (

@@ -111,6 +111,16 @@ def withdraw(session: Session, contact: Contact, purpose: ConsentPurpose, *, now
     )
     if not result.rowcount:  # type: ignore[attr-defined]
         return False
+    if purpose == ConsentPurpose.NAMING and contact.enterprise_id is not None:
+        # The enterprise is no longer named anywhere: its shared reports stay shared, unnamed.
+        session.execute(
+            sa.update(Improvement)
+            .where(
+                col(Improvement.enterprise_id) == contact.enterprise_id,
+                col(Improvement.share_consent) == "named",
+            )
+            .values(share_consent="anonymous")
+        )
     audit(session, "consent.withdraw", actor_id=contact.id, subject=contact, purpose=str(purpose))
     return True
 

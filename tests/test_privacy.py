@@ -25,7 +25,7 @@ from models.tables import (
     SurveyResponse,
     SurveyRound,
 )
-from tests.conftest import World
+from tests.conftest import START, World
 from tests.test_onboarding import contact, join, make_enterprise, make_invite, make_provider
 
 
@@ -282,3 +282,24 @@ def test_retention_runs_as_a_daily_scheduler_job() -> None:
     job = next(job for job in schedule(DEFAULT_CONFIG) if job.name == "retention")
     assert job.cadence.describe()
     assert job.function.__name__ == "retention_job"
+
+
+async def test_withdrawing_naming_unnames_the_enterprise_everywhere(world: World) -> None:
+    from models import improvements as imp
+    from models.tables import ShareConsent
+
+    found = await employer(world)
+    with world.database.session() as session:
+        draft = Improvement(enterprise_id=found.enterprise_id, reporter_id=found.id,
+                            area_code="storage", status="draft")  # fmt: skip
+        session.add(draft)
+        session.flush()
+        me = session.get(Contact, found.id)
+        assert me is not None
+        imp.set_share(session, draft.id, reporter=me, consent=ShareConsent.NAMED, now=START)  # type: ignore[arg-type]
+    assert "naming" in purposes(world, found.id)  # type: ignore[arg-type]
+    person = world.user(501)
+    await person.say("/privacy")
+    await person.press("Tắt: nêu tên")
+    with world.database.session() as session:
+        assert session.exec(select(Improvement)).one().share_consent == "anonymous"
