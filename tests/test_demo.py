@@ -65,3 +65,36 @@ async def test_demo_plays_improvement_reports_with_photos_and_a_review(tmp_path:
         kinds = [m.kind for m in session.exec(select(ImprovementMessage))]
         assert kinds == ["question", "answer"]
     database.dispose()
+
+
+def test_a_fresh_process_keeps_the_summary_rollups(tmp_path: Path) -> None:
+    """In its own process, where nothing imported the rollups module by chance first, the
+    demo's writes must reach the rollups: the summary read from them equals the raw one."""
+    import subprocess
+    import sys
+    from datetime import date
+    from zoneinfo import ZoneInfo
+
+    from reports.summary import Scope, build_summary, year_period
+
+    subprocess.run(
+        [sys.executable, "-c", "from bot.cli import main; main()", "demo", "--out", str(tmp_path)],
+        check=True, capture_output=True, cwd=tmp_path,
+    )  # fmt: skip
+    database = Database(f"sqlite:///{tmp_path / 'oshbot.db'}")
+    tz = ZoneInfo("Asia/Ho_Chi_Minh")
+    with database.session() as session:
+        figures = [
+            build_summary(
+                session,
+                period=year_period(2027),
+                scope=Scope(),
+                tz=tz,
+                today=date(2027, 4, 21),
+                rollups=rollups,
+            )
+            for rollups in (True, False)
+        ]
+    database.dispose()
+    assert figures[0].enterprises.in_programme == 3
+    assert figures[0] == figures[1]
