@@ -18,7 +18,7 @@ from bot.i18n import Translate, format_day, format_number
 from bot.render import esc, grid, inline, qr_png
 from bot.runtime import current_contact, language_of, runtime, tr, user_data
 from handlers import menu
-from handlers.common import cancel
+from handlers.common import cancel, stay
 from models import content
 from models.programme import (
     EnterpriseDraft,
@@ -589,18 +589,6 @@ def handlers_list() -> list:  # type: ignore[type-arg]
     text = filters.TEXT & not_command
     other = not_command & ~filters.TEXT
 
-    async def text_please(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        assert update.effective_message is not None
-        _ = tr(update, context)
-        await update.effective_message.reply_text(_("Please answer with text."))
-
-    def keep(state: str):  # type: ignore[no-untyped-def]
-        async def _keep(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
-            await text_please(update, context)
-            return state
-
-        return _keep
-
     providers_conversation = ConversationHandler(
         name="admin.provider",
         persistent=True,
@@ -608,7 +596,7 @@ def handlers_list() -> list:  # type: ignore[type-arg]
         states={
             PROVIDER_NAME: [
                 MessageHandler(text, provider_name),
-                MessageHandler(other, keep(PROVIDER_NAME)),
+                MessageHandler(other, stay(PROVIDER_NAME)),
             ],
             PROVIDER_PROVINCE_STATE: [
                 CallbackQueryHandler(provider_province, pattern=f"^{PROVIDER_PROVINCE}"),
@@ -628,7 +616,7 @@ def handlers_list() -> list:  # type: ignore[type-arg]
         states={
             ENT_NAME: [
                 MessageHandler(text, enterprise_name),
-                MessageHandler(other, keep(ENT_NAME)),
+                MessageHandler(other, stay(ENT_NAME)),
             ],
             ENT_SECTOR_STATE: [
                 CallbackQueryHandler(enterprise_sector, pattern=f"^{ENT_SECTOR}"),
@@ -640,12 +628,12 @@ def handlers_list() -> list:  # type: ignore[type-arg]
             ],
             ENT_WORKERS: [
                 MessageHandler(text, enterprise_workers),
-                MessageHandler(other, keep(ENT_WORKERS)),
+                MessageHandler(other, stay(ENT_WORKERS)),
             ],
             ENT_DATE: [
                 CallbackQueryHandler(enterprise_date, pattern=f"^{ENT_TODAY}$"),
                 MessageHandler(text, enterprise_date),
-                MessageHandler(other, keep(ENT_DATE)),
+                MessageHandler(other, stay(ENT_DATE)),
             ],
             ENT_CONFIRM_STATE: [
                 CallbackQueryHandler(enterprise_confirm, pattern=f"^{ENT_CONFIRM}$"),

@@ -3,6 +3,8 @@ when a person blocks or unblocks the bot."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from telegram import ChatMember, Update
 from telegram.ext import (
     CallbackQueryHandler,
@@ -34,6 +36,23 @@ async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         reply_markup=markup,
     )
     return ConversationHandler.END
+
+
+async def text_please(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A sticker, photo, voice message or location where typed text is expected."""
+    assert update.effective_message is not None
+    _ = tr(update, context)
+    await update.effective_message.reply_text(_("Please answer with text."))
+
+
+def stay(state: str, reply: Callable[..., Awaitable[None]] = text_please):  # type: ignore[no-untyped-def]
+    """A handler that answers with `reply` and keeps the conversation at `state`."""
+
+    async def handler(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
+        await reply(update, context)
+        return state
+
+    return handler
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -35,7 +35,7 @@ from bot.i18n import Translate, format_moment, format_number
 from bot.render import esc, grid, inline, qr_png
 from bot.runtime import current_contact, language_of, runtime, tr, user_data
 from handlers import menu
-from handlers.common import cancel
+from handlers.common import cancel, stay
 from models import content, events, goodpractice
 from models.audience import SME_ROLES, Audience
 from models.programme import ProgrammeError, contact_by_user, providers, usable_invite
@@ -1467,17 +1467,6 @@ def handlers_list() -> list:  # type: ignore[type-arg]
     text = filters.TEXT & not_command
     other = not_command & ~filters.TEXT
 
-    async def text_please(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        assert update.effective_message is not None
-        await update.effective_message.reply_text(tr(update, context)("Please answer with text."))
-
-    def keep(state: str, reply: Any = text_please):  # type: ignore[no-untyped-def]
-        async def _keep(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
-            await reply(update, context)
-            return state
-
-        return _keep
-
     async def place_please(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         assert update.effective_message is not None
         _ = tr(update, context)
@@ -1502,13 +1491,13 @@ def handlers_list() -> list:  # type: ignore[type-arg]
             ],
             TITLE_STATE: [
                 MessageHandler(text, title_typed),
-                MessageHandler(other, keep(TITLE_STATE)),
+                MessageHandler(other, stay(TITLE_STATE)),
             ],
-            WHEN_STATE: [MessageHandler(text, when_typed), MessageHandler(other, keep(WHEN_STATE))],
+            WHEN_STATE: [MessageHandler(text, when_typed), MessageHandler(other, stay(WHEN_STATE))],
             PLACE_STATE: [
                 MessageHandler(filters.LOCATION, location_sent),
                 MessageHandler(text, place_typed),
-                MessageHandler(other, keep(PLACE_STATE, place_please)),
+                MessageHandler(other, stay(PLACE_STATE, place_please)),
             ],
             PIN_STATE: [
                 MessageHandler(filters.LOCATION, location_sent),
@@ -1520,7 +1509,7 @@ def handlers_list() -> list:  # type: ignore[type-arg]
                 MessageHandler(text, agenda_typed),
                 CallbackQueryHandler(no_agenda, pattern=f"^{NO_AGENDA}$"),
                 CallbackQueryHandler(stale),
-                MessageHandler(other, keep(AGENDA_STATE)),
+                MessageHandler(other, stay(AGENDA_STATE)),
             ],
             AUDIENCE_STATE: [
                 CallbackQueryHandler(audience_role, pattern=f"^{AUD_ROLE}"),
@@ -1529,13 +1518,13 @@ def handlers_list() -> list:  # type: ignore[type-arg]
                 CallbackQueryHandler(audience_back, pattern=f"^{AUD_BACK}$"),
                 CallbackQueryHandler(audience_next, pattern=f"^{AUD_NEXT}$"),
                 CallbackQueryHandler(buttons_please),
-                MessageHandler(not_command, keep(AUDIENCE_STATE, buttons_please)),
+                MessageHandler(not_command, stay(AUDIENCE_STATE, buttons_please)),
             ],
             PRACTICES_STATE: [
                 CallbackQueryHandler(practice_toggled, pattern=f"^{PRACTICE}"),
                 CallbackQueryHandler(practices_done, pattern=f"^{PRACTICES_DONE}$"),
                 CallbackQueryHandler(buttons_please),
-                MessageHandler(not_command, keep(PRACTICES_STATE, buttons_please)),
+                MessageHandler(not_command, stay(PRACTICES_STATE, buttons_please)),
             ],
             CONFIRM_STATE: [
                 CallbackQueryHandler(create, pattern=f"^{CREATE}$"),
@@ -1554,7 +1543,7 @@ def handlers_list() -> list:  # type: ignore[type-arg]
         states={
             MOVE_WHEN_STATE: [
                 MessageHandler(text, move_when),
-                MessageHandler(other, keep(MOVE_WHEN_STATE)),
+                MessageHandler(other, stay(MOVE_WHEN_STATE)),
             ],
             MOVE_CONFIRM_STATE: [
                 CallbackQueryHandler(move_confirmed, pattern=f"^{MOVE_OK}$"),

@@ -192,6 +192,14 @@ def refusal(session: Any, update: Update) -> ProgrammeError:
     return ProgrammeError("reporters_only")
 
 
+def required_reporter(session: Any, update: Update) -> Contact:
+    """The reporter behind this update; refused (a ProgrammeError) for anyone else."""
+    contact = reporter(session, update)
+    if contact is None:
+        raise ProgrammeError("not_a_reporter")
+    return contact
+
+
 def reporter(session: Any, update: Update) -> Contact | None:
     assert update.effective_user is not None
     contact = contact_by_user(session, update.effective_user.id)
@@ -363,9 +371,7 @@ async def show_summary(
     if not submitted:
         try:
             with runtime(context).database.session() as session:
-                contact = reporter(session, update)
-                if contact is None:
-                    raise ProgrammeError("not_a_reporter")
+                contact = required_reporter(session, update)
                 imp.set_step(
                     session, improvement.id, reporter=contact, step=Step.SUMMARY,  # type: ignore[arg-type]
                     now=runtime(context).now(),
@@ -508,9 +514,7 @@ async def area_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str
     after = following(context, Step.AREA)
     try:
         with rt.database.session() as session:
-            contact = reporter(session, update)
-            if contact is None:
-                raise ProgrammeError("not_a_reporter")
+            contact = required_reporter(session, update)
             if data(context).get("id") is None:
                 data(context)["id"] = imp.start_draft(
                     session, reporter=contact, area_code=code, now=rt.now()
@@ -538,9 +542,7 @@ async def description_given(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     after = following(context, Step.DESCRIPTION)
     try:
         with rt.database.session() as session:
-            contact = reporter(session, update)
-            if contact is None:
-                raise ProgrammeError("not_a_reporter")
+            contact = required_reporter(session, update)
             imp.set_description(
                 session,
                 data(context).get("id") or 0,
@@ -604,9 +606,7 @@ async def photo_given(update: Update, context: ContextTypes.DEFAULT_TYPE, step: 
     after = following(context, step)
     try:
         with rt.database.session() as session:
-            contact = reporter(session, update)
-            if contact is None:
-                raise ProgrammeError("not_a_reporter")
+            contact = required_reporter(session, update)
             imp.set_photo(
                 session, report_id, reporter=contact, slot=slot, file_id=file_id,
                 path=relative, media_root=rt.settings.media_dir, now=rt.now(), step=after,
@@ -632,9 +632,7 @@ async def no_photo(update: Update, context: ContextTypes.DEFAULT_TYPE, step: Ste
     after = following(context, step)
     try:
         with rt.database.session() as session:
-            contact = reporter(session, update)
-            if contact is None:
-                raise ProgrammeError("not_a_reporter")
+            contact = required_reporter(session, update)
             imp.set_photo(
                 session, data(context).get("id") or 0, reporter=contact, slot=SLOT[step],
                 file_id=None, path=None, media_root=rt.settings.media_dir, now=rt.now(), step=after,
@@ -661,9 +659,7 @@ async def cost_given(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str 
             assert update.effective_message is not None
             values = {"cost_vnd": imp.parse_cost(update.effective_message.text)}
         with rt.database.session() as session:
-            contact = reporter(session, update)
-            if contact is None:
-                raise ProgrammeError("not_a_reporter")
+            contact = required_reporter(session, update)
             imp.set_cost(
                 session,
                 data(context).get("id") or 0,
@@ -692,9 +688,7 @@ async def workers_given(update: Update, context: ContextTypes.DEFAULT_TYPE) -> s
     try:
         workers = imp.parse_workers(message.text)
         with rt.database.session() as session:
-            contact = reporter(session, update)
-            if contact is None:
-                raise ProgrammeError("not_a_reporter")
+            contact = required_reporter(session, update)
             imp.set_workers(
                 session,
                 data(context).get("id") or 0,
@@ -750,9 +744,7 @@ async def workers_confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     after = following(context, Step.WORKERS)
     try:
         with rt.database.session() as session:
-            contact = reporter(session, update)
-            if contact is None:
-                raise ProgrammeError("not_a_reporter")
+            contact = required_reporter(session, update)
             imp.set_workers(
                 session, data(context).get("id") or 0, reporter=contact, workers=workers,
                 now=rt.now(), confirmed=True, step=after,
@@ -780,9 +772,7 @@ async def likelihood_given(
     rt = runtime(context)
     try:
         with rt.database.session() as session:
-            contact = reporter(session, update)
-            if contact is None:
-                raise ProgrammeError("not_a_reporter")
+            contact = required_reporter(session, update)
             imp.set_risk(
                 session,
                 data(context).get("id") or 0,
@@ -812,9 +802,7 @@ async def severity_given(
     after = following(context, step)
     try:
         with rt.database.session() as session:
-            contact = reporter(session, update)
-            if contact is None:
-                raise ProgrammeError("not_a_reporter")
+            contact = required_reporter(session, update)
             imp.set_risk(
                 session,
                 data(context).get("id") or 0,
@@ -838,9 +826,7 @@ async def share_given(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str
     after = following(context, Step.SHARE)
     try:
         with rt.database.session() as session:
-            contact = reporter(session, update)
-            if contact is None:
-                raise ProgrammeError("not_a_reporter")
+            contact = required_reporter(session, update)
             imp.set_share(
                 session,
                 data(context).get("id") or 0,
