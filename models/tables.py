@@ -210,8 +210,16 @@ class Improvement(SQLModel, table=True):
     __table_args__ = (
         sa.Index(
             "ix_improvement_summary",
-            "submitted_at", "status", "enterprise_id", "area_code", "cost_vnd", "cost_band",
-            "workers_benefiting", "risk_before_score", "risk_after_score", "reviewed_at",
+            "submitted_at",
+            "status",
+            "enterprise_id",
+            "area_code",
+            "cost_vnd",
+            "cost_band",
+            "workers_benefiting",
+            "risk_before_score",
+            "risk_after_score",
+            "reviewed_at",
         ),
     )
 
@@ -575,6 +583,8 @@ class RollupValue(SQLModel, table=True):
     to review); coarse rows (province, sector, area "*") serve summaries without filters."""
 
     __tablename__ = "rollup_value"
+    # Coarse rows (province "*") of a period, read without walking every provider's fine rows.
+    __table_args__ = (sa.Index("ix_rollup_value_coarse", "period_key", "kind", "province_code"),)
 
     period_key: str = _key(7)
     kind: str = _key(10)
@@ -591,6 +601,11 @@ class RollupAnswer(SQLModel, table=True):
     counts respondents; `value` is "i:<n>" for a scale, "t:<text>" for a choice, "" for none."""
 
     __tablename__ = "rollup_answer"
+    __table_args__ = (
+        sa.Index(
+            "ix_rollup_answer_coarse", "period_key", "province_code", "questionnaire", "question_id"
+        ),
+    )
 
     period_key: str = _key(7)
     provider_id: int = Field(primary_key=True)
@@ -634,9 +649,11 @@ class RollupCell(SQLModel, table=True):
 
 
 class RollupVisit(SQLModel, table=True):
-    """Visits per period of their due day and status, with those done on time."""
+    """Visits per period of their due day and status, with those done on time; coarse rows
+    (province and sector "*") serve summaries without those filters."""
 
     __tablename__ = "rollup_visit"
+    __table_args__ = (sa.Index("ix_rollup_visit_coarse", "period_key", "province_code", "status"),)
 
     period_key: str = _key(7)
     provider_id: int = Field(primary_key=True)
@@ -645,3 +662,31 @@ class RollupVisit(SQLModel, table=True):
     status: str = _key(20)
     visits: int = _sum()
     on_time: int = _sum()
+
+
+class RollupVisitDay(SQLModel, table=True):
+    """Visits per due day, provider and status: the days of a month that today cuts (overdue
+    visits) without reading the visits themselves."""
+
+    __tablename__ = "rollup_visit_day"
+
+    due_on: date = Field(primary_key=True)
+    provider_id: int = Field(primary_key=True)
+    status: str = _key(20)
+    visits: int = _sum()
+
+
+class RollupCount(SQLModel, table=True):
+    """Enterprises per period, provider and number of counted improvements they made in it
+    (from rollup_enterprise's all-area rows): the distribution, the median and the workers
+    benefiting (capped at each workforce) without one row per enterprise. `improvements` 0
+    holds enterprises followed up without a report; those without either are not counted."""
+
+    __tablename__ = "rollup_count"
+
+    period_key: str = _key(7)
+    provider_id: int = Field(primary_key=True)
+    improvements: int = Field(sa_column=sa.Column(sa.BigInteger(), primary_key=True))
+    enterprises: int = _sum()
+    workers_benefiting: int = _sum()  # capped at the enterprise's workforce
+    followed_up: int = _sum()  # a survey response or a visit done in the period

@@ -45,11 +45,13 @@ from models.tables import (
     Role,
     RollupAnswer,
     RollupCell,
+    RollupCount,
     RollupEnterprise,
     RollupImprovement,
     RollupRound,
     RollupValue,
     RollupVisit,
+    RollupVisitDay,
     SurveyAnswer,
     SurveyResponse,
     SurveyRound,
@@ -76,7 +78,9 @@ r_ans = RollupAnswer.__table__  # type: ignore[attr-defined]
 r_rnd = RollupRound.__table__  # type: ignore[attr-defined]
 r_vis = RollupVisit.__table__  # type: ignore[attr-defined]
 r_cell = RollupCell.__table__  # type: ignore[attr-defined]
-TABLES = (r_ent, r_imp, r_val, r_ans, r_rnd, r_vis, r_cell)
+r_day = RollupVisitDay.__table__  # type: ignore[attr-defined]
+r_cnt = RollupCount.__table__  # type: ignore[attr-defined]
+TABLES = (r_ent, r_imp, r_val, r_ans, r_rnd, r_vis, r_cell, r_day, r_cnt)
 
 
 def _keys(table: sa.Table) -> list[str]:
@@ -431,20 +435,38 @@ def _sources(
                 dialect, vis.c.done_at, vis.c.due_on, ON_TIME_DAYS, ROLLUP_TZ, at
             ),
         )
-        dims = (ent.c.provider_id, ent.c.province_code, ent.c.sector_code)
-        visits = (
+        by_due = where if due is None else due
+        joined = vis.join(ent, ent.c.id == vis.c.enterprise_id)
+
+        def visits(fine: bool) -> sa.Select[Any]:
+            dims = [ent.c.province_code, ent.c.sector_code] if fine else [sa.literal(ALL)] * 2
+            return (
+                sa.select(
+                    due_month,
+                    ent.c.provider_id,
+                    dims[0].label("province_code"),
+                    dims[1].label("sector_code"),
+                    vis.c.status,
+                    sa.func.count().label("visits"),
+                    _count_if(on_time).label("on_time"),
+                )
+                .select_from(joined)
+                .where(by_due)
+                .group_by(due_month, ent.c.provider_id, *dims[: 2 if fine else 0], vis.c.status)
+            )
+
+        days = (
             sa.select(
-                due_month,
-                *dims,
+                vis.c.due_on,
+                ent.c.provider_id,
                 vis.c.status,
                 sa.func.count().label("visits"),
-                _count_if(on_time).label("on_time"),
             )
-            .select_from(vis.join(ent, ent.c.id == vis.c.enterprise_id))
-            .where(where if due is None else due)
-            .group_by(due_month, *dims, vis.c.status)
+            .select_from(joined)
+            .where(by_due)
+            .group_by(vis.c.due_on, ent.c.provider_id, vis.c.status)
         )
-        return [(r_ent, visited), (r_vis, visits)]
+        return [(r_ent, visited), (r_vis, visits(True)), (r_vis, visits(False)), (r_day, days)]
     if subject == "cell":
         reachable = sa.and_(
             con.c.telegram_user_id.is_not(None),
@@ -543,12 +565,83 @@ def rebuild(session: Session) -> dict[str, int]:
                 .group_by(coarser, *rest)
             )
             connection.execute(table.insert().from_select(keys + values, rolled))
+    connection.execute(
+        r_cnt.insert().from_select(_keys(r_cnt) + _values(r_cnt), _counts(sa.true()))
+    )
     counts = {}
     for table in TABLES:
         counts[table.name] = int(
             connection.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
         )
     return counts
+
+
+# -- enterprises per number of improvements ---------------------------------------------------
+# rollup_count is a rollup of rollup_enterprise's all-area rows: each enterprise counts once per
+# period key, under the number of improvements it made then. That is not a sum over raw rows,
+# so it is not kept by snapshots of them like the other tables. Instead the upsert into
+# rollup_enterprise returns each row's new values, the old ones are the new minus the change
+# just added (exact even when two transactions report for the same enterprise at once: the row
+# lock orders them), and the enterprise moves from its old count to its new one. Enterprises
+# whose provider or workforce changes are snapshotted before and after instead.
+
+STATE_FIELDS = ("improvements", "workers_benefiting", "responses", "visits_done")
+
+
+def _counts(where: Any) -> sa.Select[Any]:
+    """rollup_count's rows for the enterprises matching `where`, from rollup_enterprise."""
+    e = r_ent.c
+    reported = e.improvements > 0
+    followed = sa.or_(e.responses > 0, e.visits_done > 0)
+    capped = sa.case(
+        (e.workers_benefiting > ent.c.workers, ent.c.workers), else_=e.workers_benefiting
+    )
+    return (
+        sa.select(
+            e.period_key,
+            ent.c.provider_id,
+            e.improvements,
+            sa.func.count().label("enterprises"),
+            _sum(sa.case((reported, capped), else_=0)).label("workers_benefiting"),
+            _count_if(followed).label("followed_up"),
+        )
+        .select_from(r_ent.join(ent, ent.c.id == e.enterprise_id))
+        .where(e.area_code == ALL, sa.or_(reported, followed), where)
+        .group_by(e.period_key, ent.c.provider_id, e.improvements)
+    )
+
+
+def _count(
+    found: Counter[Any],
+    period_key: str,
+    provider_id: int,
+    workers: int | None,
+    state: Any,
+    sign: int,
+) -> None:
+    """Adds (sign 1) or removes (-1) one enterprise's row of `_counts`."""
+    improvements, benefiting, responses, visits_done = state
+    followed = responses > 0 or visits_done > 0
+    if improvements <= 0 and not followed:
+        return
+    key = (period_key, provider_id, improvements)
+    found[(r_cnt.name, key, "enterprises")] += sign
+    if improvements > 0:
+        capped = workers if workers is not None and benefiting > workers else benefiting
+        found[(r_cnt.name, key, "workers_benefiting")] += sign * capped
+    if followed:
+        found[(r_cnt.name, key, "followed_up")] += sign
+
+
+def _count_snapshot(connection: sa.Connection, enterprises: set[int]) -> Counter[Any]:
+    found: Counter[Any] = Counter()
+    if enterprises:
+        select = _counts(r_ent.c.enterprise_id.in_(sorted(enterprises)))
+        for row in connection.execute(select).mappings():
+            key = (row["period_key"], row["provider_id"], row["improvements"])
+            for value in _values(r_cnt):
+                found[(r_cnt.name, key, value)] += int(row[value])
+    return found
 
 
 # -- incremental -----------------------------------------------------------------------------
@@ -575,30 +668,85 @@ def _snapshot(connection: sa.Connection, ids: dict[str, set[int]]) -> Counter[An
     return found
 
 
-def _apply(connection: sa.Connection, delta: Counter[Any]) -> None:
+def _apply(
+    connection: sa.Connection,
+    delta: Counter[Any],
+    moved: set[int] | None = None,
+    moved_before: Counter[Any] | None = None,
+) -> None:
+    """Adds `delta` to the rollups, and keeps rollup_count: from the rollup_enterprise rows it
+    changes, and for the `moved` enterprises (provider or workforce changed) as their snapshot
+    now minus `moved_before`."""
     rows: dict[str, dict[tuple[Any, ...], dict[str, int]]] = {}
     for (name, key, value), change in delta.items():
         if change:
             rows.setdefault(name, {}).setdefault(key, {})[value] = change
+    moved = moved or set()
+    changing = {key[2] for key in rows.get(r_ent.name, {}) if key[1] == ALL} - moved
+    workforce = (
+        {
+            e_id: (provider, workers)
+            for e_id, provider, workers in connection.execute(
+                sa.select(ent.c.id, ent.c.provider_id, ent.c.workers).where(
+                    ent.c.id.in_(sorted(changing))
+                )
+            )
+        }
+        if changing
+        else {}
+    )
+    counts: Counter[Any] = Counter()
     tables = {t.name: t for t in TABLES}
-    # Tables and rows always in the same order, so that two transactions adding to the same
-    # rollup rows on PostgreSQL wait for each other instead of deadlocking.
+    # Tables and rows always in the same order (rollup_count last), so that two transactions
+    # adding to the same rollup rows on PostgreSQL wait for each other instead of deadlocking.
     for name in sorted(rows):
         keyed = dict(sorted(rows[name].items(), key=lambda item: tuple(map(str, item[0]))))
         table = tables[name]
         keys, values = _keys(table), _values(table)
-        insert = (postgresql if connection.dialect.name == "postgresql" else sqlite).insert(table)
-        statement = insert.on_conflict_do_update(
-            index_elements=keys,
-            set_={v: table.c[v] + insert.excluded[v] for v in values},
-        )
+        statement = _upsert(connection, table)
+        params = [
+            {**dict(zip(keys, key, strict=True)), **{v: changes.get(v, 0) for v in values}}
+            for key, changes in keyed.items()
+        ]
+        if table is not r_ent or not changing:
+            connection.execute(statement, params)
+            continue
+        for row in connection.execute(statement.returning(*r_ent.c), params).mappings():
+            e_id = row["enterprise_id"]
+            if row["area_code"] != ALL or e_id not in workforce:
+                continue
+            change = keyed[(row["period_key"], ALL, e_id)]
+            new = [row[f] for f in STATE_FIELDS]
+            old = [value - change.get(f, 0) for f, value in zip(STATE_FIELDS, new, strict=True)]
+            provider, workers = workforce[e_id]
+            _count(counts, row["period_key"], provider, workers, old, -1)
+            _count(counts, row["period_key"], provider, workers, new, 1)
+    if moved:
+        counts.update(_count_snapshot(connection, moved))
+        counts.subtract(moved_before or Counter())
+    changed = {key: c for key, c in counts.items() if c}
+    if changed:
+        by_key: dict[tuple[Any, ...], dict[str, int]] = {}
+        for (_name, key, value), change in changed.items():
+            by_key.setdefault(key, {})[value] = change
         connection.execute(
-            statement,
+            _upsert(connection, r_cnt),
             [
-                {**dict(zip(keys, key, strict=True)), **{v: changes.get(v, 0) for v in values}}
-                for key, changes in keyed.items()
+                {
+                    **dict(zip(_keys(r_cnt), key, strict=True)),
+                    **{v: c.get(v, 0) for v in _values(r_cnt)},
+                }
+                for key, c in sorted(by_key.items(), key=lambda item: tuple(map(str, item[0])))
             ],
         )
+
+
+def _upsert(connection: sa.Connection, table: sa.Table) -> Any:
+    insert = (postgresql if connection.dialect.name == "postgresql" else sqlite).insert(table)
+    return insert.on_conflict_do_update(
+        index_elements=_keys(table),
+        set_={v: table.c[v] + insert.excluded[v] for v in _values(table)},
+    )
 
 
 def _affected(connection: sa.Connection, objects: Iterable[Any]) -> dict[str, set[int]]:
@@ -700,7 +848,14 @@ def _before_flush(session: Session, _context: UOWTransaction, _instances: Any) -
         and not (isinstance(o, Enterprise) and o in session.dirty and not _dims_changed(o))
         and not (isinstance(o, Contact) and o in session.dirty and not _contact_changed(o))
     ]
-    if not touched:
+    moved = {
+        o.id
+        for o in (*session.dirty, *session.deleted)
+        if isinstance(o, Enterprise)
+        and o.id is not None
+        and (o in session.deleted or _count_changed(o))
+    }
+    if not touched and not moved:
         return
     with session.no_autoflush:
         connection = session.connection()
@@ -708,7 +863,8 @@ def _before_flush(session: Session, _context: UOWTransaction, _instances: Any) -
         # already counts: its contribution before the flush is part of the difference.
         existing = _affected(connection, touched)
         before = _snapshot(connection, existing)
-    session.info[STATE] = (touched, existing, before)
+        moved_before = _count_snapshot(connection, moved)
+    session.info[STATE] = (touched, existing, before, moved, moved_before)
 
 
 def _dims_changed(enterprise: Enterprise) -> bool:
@@ -717,6 +873,13 @@ def _dims_changed(enterprise: Enterprise) -> bool:
         state.attrs[name].history.has_changes()
         for name in ("provider_id", "province_code", "sector_code")
     )
+
+
+def _count_changed(enterprise: Enterprise) -> bool:
+    """Changes that move an enterprise in rollup_count: its provider or its workforce (the cap
+    on the workers benefiting)."""
+    state = sa.inspect(enterprise)
+    return any(state.attrs[name].history.has_changes() for name in ("provider_id", "workers"))
 
 
 def _contact_changed(contact: Contact) -> bool:
@@ -729,14 +892,14 @@ def _after_flush(session: Session, _context: UOWTransaction) -> None:
     pending = session.info.pop(STATE, None)
     if pending is None:
         return
-    touched, existing, before = pending
+    touched, existing, before, moved, moved_before = pending
     connection = session.connection()
     ids = _affected(connection, touched)
     for subject, chosen in existing.items():
         ids[subject] |= chosen
     after = _snapshot(connection, ids)
     after.subtract(before)
-    _apply(connection, after)
+    _apply(connection, after, moved, moved_before)
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -778,8 +941,10 @@ def _bulk_write(state: Any) -> Any:
             )
         )
     before = _snapshot(connection, ids)
+    moved = matched - {None} if model is Enterprise else set()
+    moved_before = _count_snapshot(connection, moved)
     result = state.invoke_statement()
     after = _snapshot(connection, ids)
     after.subtract(before)
-    _apply(connection, after)
+    _apply(connection, after, moved, moved_before)
     return result

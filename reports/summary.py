@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -537,7 +538,7 @@ def build_summary(
         areas, risk, verified, good, costs = _rolled_areas(session, scope, rolled)
         review_medians = _rolled_review_medians(session, scope, rolled)
         employers, workers = _rolled_surveys(session, scope, rolled, min_group)
-        followed_up = _rolled_followed_up(session, in_scope, rolled)
+        followed_up = _rolled_followed_up(session, scope, in_scope, rolled)
         rounds = _rolled_round_rates(session, scope, rolled)
         counted = _rolled_provider_counts(session, scope, period, in_scope, rolled, today)
         reachable = _rolled_reachable(session, scope)
@@ -1209,6 +1210,12 @@ class Rolled:
         """One key and no edges: each rollup row is already the whole period's."""
         return len(self.keys) == 1 and not self.edges
 
+    def counted(self, scope: Scope, *, by_area: bool = True) -> bool:
+        """Whether rollup_count (enterprises per provider and number of improvements, for one
+        period key) serves the scope: no filter finer than the provider."""
+        fine = scope.province_code is not None or scope.sector_code is not None
+        return self.single and not fine and not (by_area and scope.area_code is not None)
+
     def rows(self, table: Any) -> tuple[Any, list[Any]]:
         """(rows of `table` for the period, conditions that pick them): the rollup table with
         a condition on its keys, or the union of its keyed rows with rows of the same shape
@@ -1282,35 +1289,40 @@ def _rolled_enterprise_rows(
     from reports.rollups import ALL as EVERY
     from reports.rollups import r_ent, r_imp
 
-    source, period_rows = rolled.rows(r_ent)
-    e = source.c
-    chosen = [*period_rows, e.area_code == (scope.area_code or EVERY)]
-    if rolled.single:  # one row per enterprise already
-        counts = sa.select(
-            e.enterprise_id, e.improvements.label("n"), e.workers_benefiting.label("w")
-        ).where(*chosen, e.improvements > 0)
+    if rolled.counted(scope):
+        histogram = _counted(scope, rolled).cte("reported_counts")
     else:
-        n = sa.func.sum(e.improvements)
-        counts = (
-            sa.select(e.enterprise_id, n.label("n"), sa.func.sum(e.workers_benefiting).label("w"))
-            .where(*chosen)
-            .group_by(e.enterprise_id)
-            .having(n > 0)
+        source, period_rows = rolled.rows(r_ent)
+        e = source.c
+        chosen = [*period_rows, e.area_code == (scope.area_code or EVERY)]
+        if rolled.single:  # one row per enterprise already
+            counts = sa.select(
+                e.enterprise_id, e.improvements.label("n"), e.workers_benefiting.label("w")
+            ).where(*chosen, e.improvements > 0)
+        else:
+            n = sa.func.sum(e.improvements)
+            counts = (
+                sa.select(
+                    e.enterprise_id, n.label("n"), sa.func.sum(e.workers_benefiting).label("w")
+                )
+                .where(*chosen)
+                .group_by(e.enterprise_id)
+                .having(n > 0)
+            )
+        reported = counts.subquery("reported")
+        # A worker may benefit from several improvements: never more than the workforce.
+        capped = sa.case((reported.c.w > ent.c.workers, ent.c.workers), else_=reported.c.w)
+        histogram = (
+            sa.select(
+                reported.c.n.label("v"),
+                sa.func.count().label("c"),
+                sa.func.sum(capped).label("w"),
+            )
+            .select_from(reported.join(ent, ent.c.id == reported.c.enterprise_id))
+            .where(_in(ent.c.id, in_scope))
+            .group_by(reported.c.n)
+            .cte("reported_counts")
         )
-    reported = counts.subquery("reported")
-    # A worker may benefit from several improvements: never more than the workforce.
-    capped = sa.case((reported.c.w > ent.c.workers, ent.c.workers), else_=reported.c.w)
-    histogram = (
-        sa.select(
-            reported.c.n.label("v"),
-            sa.func.count().label("c"),
-            sa.func.sum(capped).label("w"),
-        )
-        .select_from(reported.join(ent, ent.c.id == reported.c.enterprise_id))
-        .where(_in(ent.c.id, in_scope))
-        .group_by(reported.c.n)
-        .cte("reported_counts")
-    )
     # Enterprises per (province, sector, provider) from their rollup: every enterprise that
     # matches the filters is in the programme by the period's end (`_rollup_keys` checked).
     from reports.rollups import r_cell
@@ -1349,6 +1361,21 @@ def _rolled_enterprise_rows(
     improvements_source, improvement_rows = rolled.rows(r_imp)
     i = improvements_source.c
     dims = [*improvement_rows, *_dims(improvements_source, scope, coarse=False, by_area=True)]
+    # One pass over the improvement rollup (a row per area too), grouped three ways after.
+    groups = (
+        sa.select(
+            i.province_code,
+            i.sector_code,
+            i.provider_id,
+            sa.func.sum(i.improvements).label("improvements"),
+            sa.func.sum(i.reviewed).label("reviewed"),
+            sa.func.sum(i.awaiting).label("awaiting"),
+        )
+        .where(*dims)
+        .group_by(i.province_code, i.sector_code, i.provider_id)
+        .cte("improvement_groups")
+        .prefix_with("MATERIALIZED")
+    )
 
     def row(kind: str, key: Any, a: Any, b: Any = None, c: Any = None, d: Any = None) -> Any:
         return sa.select(
@@ -1383,16 +1410,14 @@ def _rolled_enterprise_rows(
             row(
                 f"{kind}:improvements",
                 column,
-                sa.func.sum(i.improvements),
-                sa.func.sum(i.reviewed),
-                sa.func.sum(i.awaiting),
-            )
-            .where(*dims)
-            .group_by(column)
+                sa.func.sum(groups.c.improvements),
+                sa.func.sum(groups.c.reviewed),
+                sa.func.sum(groups.c.awaiting),
+            ).group_by(column)
             for kind, column in (
-                ("province", i.province_code),
-                ("sector", i.sector_code),
-                ("provider", i.provider_id),
+                ("province", groups.c.province_code),
+                ("sector", groups.c.sector_code),
+                ("provider", groups.c.provider_id),
             )
         ],
     )
@@ -1426,22 +1451,50 @@ def _rolled_enterprise_rows(
     return result
 
 
-def _rolled_histogram(kind: str, group: Any, scope: Scope, rolled: Rolled) -> Any:
-    """(g, v, c) of a rollup_value histogram, coarse rows when the scope allows."""
+def _counted(scope: Scope, rolled: Rolled) -> sa.Select[Any]:
+    """(v improvements, c enterprises that made v, w their workers benefiting, capped at each
+    workforce) from rollup_count: the enterprises with reports, one row per count."""
+    from reports.rollups import r_cnt
+
+    c = r_cnt.c
+    where = [c.period_key == rolled.keys[0], c.improvements > 0]
+    if scope.provider_id is not None:
+        where.append(c.provider_id == scope.provider_id)
+    return (
+        sa.select(
+            c.improvements.label("v"),
+            sa.func.sum(c.enterprises).label("c"),
+            sa.func.sum(c.workers_benefiting).label("w"),
+        )
+        .where(*where)
+        .group_by(c.improvements)
+        .having(sa.func.sum(c.enterprises) > 0)
+    )
+
+
+def _rolled_histogram(kind: str, scope: Scope, rolled: Rolled, *, by_provider: bool) -> Any:
+    """(g, v, c) of a rollup_value histogram, coarse rows when the scope allows; `g` is the
+    provider, or the kind for one histogram over all of them."""
     from reports.rollups import ALL, r_val
 
     source, period_rows = rolled.rows(r_val)
     v = source.c
     fine = any(x is not None for x in (scope.province_code, scope.sector_code, scope.area_code))
-    return (
-        sa.select(group(v).label("g"), v.value.label("v"), sa.func.sum(v.count).label("c"))
-        .where(
-            *period_rows,
-            v.kind == (kind if fine else kind + ALL),
-            *_dims(source, scope, coarse=True, by_area=True),
+    group = v.provider_id if by_provider else v.kind
+    where = [
+        *period_rows,
+        v.kind == (kind if fine else kind + ALL),
+        *_dims(source, scope, coarse=True, by_area=True),
+    ]
+    if by_provider and rolled.single and not fine:  # a row per provider and value already
+        return sa.select(group.label("g"), v.value.label("v"), v["count"].label("c")).where(
+            *where, v["count"] > 0
         )
-        .group_by(group(v), v.value)
-        .having(sa.func.sum(v.count) > 0)
+    return (
+        sa.select(group.label("g"), v.value.label("v"), sa.func.sum(v["count"]).label("c"))
+        .where(*where)
+        .group_by(group, v.value)
+        .having(sa.func.sum(v["count"]) > 0)
     )
 
 
@@ -1478,7 +1531,7 @@ def _rolled_areas(
             )
         )
     areas.sort(key=lambda a: (-a.improvements, a.area_code or "~"))
-    costs = _rolled_histogram("cost", lambda v: v.kind, scope, rolled).subquery("costs")
+    costs = _rolled_histogram("cost", scope, rolled, by_provider=False).subquery("costs")
     median = session.execute(sa.select(_median_of(costs).subquery().c.median)).scalar()
     t = totals
     cost = {"cost_known": t[8], "cost_median_vnd": _f(median), "low_cost": t[9]}
@@ -1486,18 +1539,32 @@ def _rolled_areas(
 
 
 def _rolled_review_medians(session: Session, scope: Scope, rolled: Rolled) -> dict[int, float]:
-    histogram = (
-        _rolled_histogram("hours", lambda v: v.provider_id, scope, rolled)
-        .cte("review_hours")
-        .prefix_with("MATERIALIZED")
-    )
-    overall = (
-        sa.select(sa.literal(ALL).label("g"), histogram.c.v, sa.func.sum(histogram.c.c).label("c"))
-        .group_by(histogram.c.v)
-        .subquery("all_review_hours")
-    )
-    statement = sa.union_all(_median_of(histogram), _median_of(overall))
-    return {int(g): float(m) / 24 for g, m, _n in session.execute(statement)}
+    """Median days from report to review per provider and overall (key ALL). The histogram of
+    hours has a row per provider and hour (some 20,000 in a national year): reading it is
+    cheaper than ranking it in SQL."""
+    per_group: dict[int, dict[int, int]] = {}
+    overall: Counter[int] = Counter()
+    histogram = _rolled_histogram("hours", scope, rolled, by_provider=True)
+    for g, v, c in session.execute(histogram).all():
+        per_group.setdefault(g, {})[v] = c
+        overall[v] += c
+    medians = {int(g): _histogram_median(h) / 24 for g, h in per_group.items()}
+    if overall:
+        medians[ALL] = _histogram_median(overall) / 24
+    return medians
+
+
+def _histogram_median(histogram: dict[int, int]) -> float:
+    """The median of a histogram {value: count}, as `_median_of` computes it in SQL."""
+    total = sum(histogram.values())
+    running, lower = 0, None
+    for value in sorted(histogram):
+        running += histogram[value]
+        if lower is None and 2 * running >= total:
+            lower = value
+        if 2 * running > total:
+            return (float(lower) + float(value)) / 2  # type: ignore[arg-type]
+    raise ValueError("empty histogram")
 
 
 def _rolled_surveys(
@@ -1534,10 +1601,20 @@ def _rolled_surveys(
     return _survey_sides(respondents, counts, texts_given, min_group)
 
 
-def _rolled_followed_up(session: Session, in_scope: sa.Select[Any] | None, rolled: Rolled) -> int:
+def _rolled_followed_up(
+    session: Session, scope: Scope, in_scope: sa.Select[Any] | None, rolled: Rolled
+) -> int:
     from reports.rollups import ALL as EVERY
     from reports.rollups import r_ent
 
+    if rolled.counted(scope, by_area=False):
+        from reports.rollups import r_cnt
+
+        where = [r_cnt.c.period_key == rolled.keys[0]]
+        if scope.provider_id is not None:
+            where.append(r_cnt.c.provider_id == scope.provider_id)
+        total = sa.select(sa.func.sum(r_cnt.c.followed_up)).where(*where)
+        return _i(session.execute(total).scalar())
     source, period_rows = rolled.rows(r_ent)
     e = source.c
     chosen = [*period_rows, e.area_code == EVERY]
@@ -1609,7 +1686,7 @@ def _rolled_provider_counts(
     """Visits per provider and the employers' usefulness ratings. Overdue visits (open, due
     more than ON_TIME_DAYS ago) depend on today: whole months of them from the rollups, the
     days of a month that today cuts from the raw visits."""
-    from reports.rollups import cover, r_ans, r_vis
+    from reports.rollups import cover, r_ans, r_day, r_vis
 
     source, period_rows = rolled.rows(r_vis)
     v = source.c
@@ -1624,7 +1701,7 @@ def _rolled_provider_counts(
             sa.func.sum(v.on_time),
             sa.func.sum(sa.case((done, v.visits), else_=0)) - sa.func.sum(v.on_time),
         )
-        .where(*period_rows, *_dims(source, scope, coarse=False, by_area=False))
+        .where(*period_rows, *_dims(source, scope, coarse=True, by_area=False))
         .group_by(v.provider_id)
     )
     visit_rows = {p: [due, on, late, 0] for p, due, on, late in session.execute(statement)}
@@ -1634,12 +1711,26 @@ def _rolled_provider_counts(
         .where(
             o.period_key.in_(overdue_keys),
             o.status.in_(open_statuses),
-            *_dims(r_vis, scope, coarse=False, by_area=False),
+            *_dims(r_vis, scope, coarse=True, by_area=False),
         )
         .group_by(o.provider_id)
     )
     statements = [overdue]
+    fine = scope.province_code is not None or scope.sector_code is not None
     for first, last in edges:
+        if not fine:  # from the visits per due day and provider
+            d = r_day.c
+            statements.append(
+                sa.select(d.provider_id, sa.func.sum(d.visits))
+                .where(
+                    d.due_on >= first,
+                    d.due_on <= last,
+                    d.status.in_(open_statuses),
+                    *([] if scope.provider_id is None else [d.provider_id == scope.provider_id]),
+                )
+                .group_by(d.provider_id)
+            )
+            continue
         statements.append(
             sa.select(ent.c.provider_id, sa.func.count())
             .select_from(vis.join(ent, ent.c.id == vis.c.enterprise_id))

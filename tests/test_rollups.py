@@ -3,7 +3,8 @@
 A seeded generator writes a programme through the ORM (so the rollups are kept incrementally,
 as in production), then changes it the ways the bot does: submissions, reviews and withdrawals
 through models/improvements.py, bulk UPDATE/DELETE statements, a survey response completed
-after its answers, an enterprise moved to another provider and province, workers erased.
+after its answers, an enterprise moved to another provider and province, workforces shrunk,
+workers erased.
 Every figure of every summary is compared, for many periods, scopes and filters; and the
 rollups kept incrementally equal the ones rebuilt from the raw rows.
 """
@@ -12,6 +13,8 @@ from __future__ import annotations
 
 import random
 import secrets
+import threading
+import time
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -37,6 +40,7 @@ from models.tables import (
 )
 from reports.rollups import TABLES, cover, rebuild
 from reports.summary import Scope, _rollup_keys, build_summary, parse_period
+from tests.conftest import POSTGRES
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 AREAS = ["storage", "workstation", "machine", "environment", None]
@@ -231,6 +235,7 @@ def change(database: Database, seed: int) -> None:
             .values(status=ReviewStatus.SUBMITTED, submitted_at=now)
         )
         session.execute(sa.delete(Improvement).where(Improvement.area_code == "environment"))
+        session.execute(sa.update(Enterprise).where(Enterprise.id % 5 == 0).values(workers=3))
         session.execute(
             sa.update(Visit)
             .where(Visit.status == VisitStatus.PLANNED)
@@ -250,6 +255,10 @@ def change(database: Database, seed: int) -> None:
         for enterprise in moved:
             enterprise.provider_id = 3
             enterprise.province_code = "can-tho"
+        # A smaller workforce caps the workers benefiting of its improvements.
+        shrunk = session.execute(sa.select(Enterprise).offset(4).limit(2)).scalars().all()
+        for enterprise in shrunk:
+            enterprise.workers = 2
         for worker in session.execute(
             sa.select(Contact).where(Contact.role == Role.WORKER).limit(3)
         ).scalars():
@@ -258,6 +267,32 @@ def change(database: Database, seed: int) -> None:
         doomed = session.execute(sa.select(Visit).limit(2)).scalars().all()
         for visit in doomed:
             session.delete(visit)
+        # An enterprise entered by mistake, with a report and a visit, then removed.
+        mistake = Enterprise(
+            provider_id=1,
+            name="Duplicate",
+            sector_code="wood",
+            province_code="hue",
+            workers=5,
+            intervention_date=date(2026, 1, 1),
+        )
+        session.add(mistake)
+        session.flush()
+        extra = [
+            Improvement(
+                enterprise_id=mistake.id,
+                status=ReviewStatus.SUBMITTED,
+                submitted_at=now,
+                workers_benefiting=9,
+            ),
+            Visit(enterprise_id=mistake.id, due_on=date(2027, 6, 1), done_at=now, status="done"),
+        ]
+        session.add_all(extra)
+        session.flush()
+        for row in extra:
+            session.delete(row)
+        session.flush()
+        session.delete(mistake)
 
 
 def dump(session: Session) -> dict[str, set[tuple[Any, ...]]]:
@@ -347,3 +382,48 @@ def test_edges_and_what_the_rollups_cannot_answer(database: Database) -> None:
                 session, period=period, scope=Scope(), tz=TZ, today=date(2027, 4, 1), rollups=False
             )
             assert rolled.as_dict() == raw.as_dict()
+
+
+@pytest.mark.skipif(not POSTGRES, reason="SQLite lets one writer at a time: nothing interleaves")
+def test_concurrent_reports_for_one_enterprise_count_it_once(database: Database) -> None:
+    """Two reports of the same enterprise flushed at the same moment: the second waits on the
+    rollup rows of the first, and its old count is read under that lock, so the enterprise
+    moves 0 -> 1 -> 2 in rollup_count instead of 0 -> 1 twice."""
+    generate(database, 5)
+    with database.session() as session:
+        enterprise_id = session.execute(sa.select(Enterprise.id).limit(1)).scalar_one()
+    barrier = threading.Barrier(2)
+    failures: list[BaseException] = []
+
+    def report(day: int, first: bool) -> None:
+        try:
+            with database.session() as session:
+                session.add(
+                    Improvement(
+                        enterprise_id=enterprise_id,
+                        area_code="storage",
+                        workers_benefiting=1,
+                        status=ReviewStatus.SUBMITTED,
+                        submitted_at=datetime(2027, 5, day, 3, tzinfo=UTC),
+                    )
+                )
+                if first:  # holds its rollup rows until the other one is flushing
+                    session.flush()
+                    barrier.wait(timeout=10)
+                    time.sleep(0.3)
+                else:
+                    barrier.wait(timeout=10)
+                    session.flush()
+        except BaseException as error:  # reported below: a thread's exception is lost
+            failures.append(error)
+
+    threads = [threading.Thread(target=report, args=(10 + n, n == 0)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not failures
+    with database.session() as session:
+        kept = dump(session)
+        rebuild(session)
+        assert dump(session) == kept
