@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 
 from models import audience as audiences
 from models import goodpractice
-from models.outbox import PRIORITY_BULK, Message, enqueue
+from models.outbox import PRIORITY_BULK, Message, Queued, enqueue_many
 from models.programme import ProgrammeError, audit
 from models.tables import Broadcast, Contact, Enterprise, Outbox, OutboxStatus, Role, utcnow
 
@@ -167,26 +167,29 @@ def confirm(
     already = set(
         session.exec(select(Outbox.contact_id).where(Outbox.broadcast_id == broadcast.id))
     )
+    moment = now or utcnow()
     messages: dict[str, Message] = {}
+    recipients = []
     for contact in audiences.members(session, chosen):
         if contact.id in already:
             continue
         if contact.language not in messages:
             messages[contact.language] = render(contact.language)
         assert contact.id is not None
-        enqueue(
-            session,
-            key=key(broadcast.id, contact.id),
-            contact=contact,
-            kind=KIND,
-            message=messages[contact.language],
-            priority=PRIORITY_BULK,
-            not_before=now,
-            broadcast_id=broadcast.id,
+        recipients.append(
+            Queued(
+                key=key(broadcast.id, contact.id),
+                contact=contact,
+                kind=KIND,
+                message=messages[contact.language],
+                priority=PRIORITY_BULK,
+                broadcast_id=broadcast.id,
+            )
         )
+    enqueue_many(session, recipients, now=moment)
     total = queued(session, broadcast.id)
     broadcast.status = Status.SENDING if total else Status.DONE
-    broadcast.confirmed_at = now or utcnow()
+    broadcast.confirmed_at = moment
     broadcast.recipients = total
     if not total:
         broadcast.finished_at = broadcast.confirmed_at

@@ -36,7 +36,14 @@ from sqlmodel import Session, col, select
 from bot.i18n import N_, Translate, format_moment, translator
 from models import content, goodpractice
 from models.audience import Audience, members
-from models.outbox import PRIORITY_NOTICE, PRIORITY_REMINDER, Message, enqueue
+from models.outbox import (
+    PRIORITY_NOTICE,
+    PRIORITY_REMINDER,
+    Message,
+    Queued,
+    enqueue,
+    enqueue_many,
+)
 from models.programme import ProgrammeError, audit, new_code
 from models.tables import (
     Contact,
@@ -297,22 +304,24 @@ def invite(session: Session, *, event: Event, now: datetime, tz: ZoneInfo | None
     sent = 0
     practices = showcased(session, event.id)
     organiser = organiser_name(session, event)
+    invitations = []
     for contact in members(session, Audience.from_json(event.audience)):
         if contact.id in invited:
             continue
         row = existing.get(contact.id) or Rsvp(event_id=event.id, contact_id=contact.id)  # type: ignore[arg-type]
         row.invited_at = now
         session.add(row)
-        enqueue(
-            session,
-            key=f"event-invite:{event.id}:{contact.id}",
-            contact=contact,
-            kind="event-invite",
-            message=invitation(event, contact, practices=practices, tz=tz, organiser=organiser),
-            priority=PRIORITY_NOTICE,
-            not_before=now,
+        invitations.append(
+            Queued(
+                key=f"event-invite:{event.id}:{contact.id}",
+                contact=contact,
+                kind="event-invite",
+                message=invitation(event, contact, practices=practices, tz=tz, organiser=organiser),
+                priority=PRIORITY_NOTICE,
+            )
         )
         sent += 1
+    enqueue_many(session, invitations, now=now)
     audit(session, "event.invite", subject=event, invited=sent)
     return sent
 

@@ -16,7 +16,14 @@ from sqlmodel import Session, col, select
 
 from bot.i18n import translator
 from models import content, improvements, privacy, surveys, tips, visits
-from models.outbox import PRIORITY_REMINDER, Message, enqueue
+from models.outbox import (
+    PRIORITY_REMINDER,
+    Message,
+    Queued,
+    enqueue,
+    enqueue_many,
+    insert_ignoring_conflicts,
+)
 from models.tables import (
     Contact,
     Enterprise,
@@ -33,7 +40,6 @@ from models.tables import (
 from scheduler import notices
 from scheduler.config import DEFAULT_CONFIG, SchedulerConfig
 from scheduler.notices import esc
-from scheduler.queue import Queued, enqueue_many, insert_ignoring_conflicts
 
 SURVEY_NUDGE_DAYS = (3, 7)  # at most two reminders
 SURVEY_NUDGE_WINDOW = timedelta(days=30)  # rounds older than this are left alone
