@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import command
@@ -48,9 +49,40 @@ def make_engine(url: str, *, busy_timeout: float = 15.0) -> sa.Engine:
         @sa.event.listens_for(engine, "begin")
         def _sqlite_begin(connection):  # type: ignore[no-untyped-def]
             connection.exec_driver_sql("BEGIN")
+    else:
+        engine = sa.create_engine(url, pool_pre_ping=True)
+    sa.event.listen(engine, "before_cursor_execute", _without_nul, retval=True)
+    return engine
 
-        return engine
-    return sa.create_engine(url, pool_pre_ping=True)
+
+def _without_nul(_conn, _cursor, statement, parameters, _context, _executemany):  # type: ignore[no-untyped-def]
+    """Drops NUL characters from text parameters. PostgreSQL's text cannot hold them and nobody
+    types them; a message that carries one is kept without it (on SQLite too, so that both
+    databases store the same). Parameters come as a dict, a row, a list of rows, or a flat row
+    of a batched INSERT, so they are walked whatever their shape."""
+    if not _has_nul(parameters):
+        return statement, parameters
+    return statement, _strip_nul(parameters)
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
+def _strip_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {key: _strip_nul(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_strip_nul(item) for item in value)
+    return value
 
 
 def current_revisions(engine: sa.Engine) -> set[str]:

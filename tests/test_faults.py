@@ -119,3 +119,28 @@ async def test_lost_database_connections_are_replaced(world: World) -> None:
     reply = await person.press("Tôi đồng ý")
     assert reply is not None and "Chào mừng" in reply.plain
     assert contact(world, 604) is not None
+
+
+def test_a_nul_character_in_user_text_is_dropped_not_fatal(database: Database) -> None:
+    """PostgreSQL's text cannot hold NUL; Telegram text may carry one (the fuzz test found it).
+    Single and many-row writes keep the text without it, on both databases."""
+    from models.outbox import insert_ignoring_conflicts
+    from models.tables import AuditLog, Provider, utcnow
+
+    with database.session() as session:
+        provider = Provider(name="Trung tâm\x00 A", province_code="hue")
+        session.add(provider)
+        session.flush()
+        session.execute(
+            sa.insert(AuditLog),
+            [{"action": f"x\x00{n}", "details": {"a": "b\x00"}, "at": utcnow()} for n in range(3)],
+        )
+        # A batched INSERT … RETURNING (how the outbox queues many) passes one flat row.
+        rows = [{"name": f"Hội\x00 {n}", "active": True, "created_at": utcnow()} for n in range(3)]
+        assert insert_ignoring_conflicts(session, Provider.__table__, rows) == 3
+    with database.session() as session:
+        assert session.get(Provider, provider.id).name == "Trung tâm A"
+        names = session.execute(sa.select(Provider.name).where(Provider.name.like("Hội%")))
+        assert sorted(names.scalars()) == ["Hội 0", "Hội 1", "Hội 2"]
+        actions = session.execute(sa.select(AuditLog.action).order_by(AuditLog.id)).scalars()
+        assert list(actions)[-3:] == ["x0", "x1", "x2"]
