@@ -9,6 +9,7 @@ abandoned draft waits for the reporter; /cancel deletes the draft.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -198,6 +199,22 @@ def required_reporter(session: Any, update: Update) -> Contact:
     if contact is None:
         raise ProgrammeError("not_a_reporter")
     return contact
+
+
+def save_step(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, setter: Callable[..., Any], **fields: Any
+) -> None:
+    """Writes one step of this person's draft with `setter` (a models.improvements function),
+    as its reporter; a ProgrammeError says why not."""
+    rt = runtime(context)
+    with rt.database.session() as session:
+        setter(
+            session,
+            data(context).get("id") or 0,
+            reporter=required_reporter(session, update),
+            now=rt.now(),
+            **fields,
+        )
 
 
 def reporter(session: Any, update: Update) -> Contact | None:
@@ -538,19 +555,9 @@ async def description_given(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     message = update.effective_message
     assert message is not None
     _ = tr(update, context)
-    rt = runtime(context)
     after = following(context, Step.DESCRIPTION)
     try:
-        with rt.database.session() as session:
-            contact = required_reporter(session, update)
-            imp.set_description(
-                session,
-                data(context).get("id") or 0,
-                reporter=contact,
-                text=message.text,
-                now=rt.now(),
-                step=after,
-            )
+        save_step(update, context, imp.set_description, text=message.text, step=after)
     except ProgrammeError as error:
         if error.code in TERMINAL:
             return await stop(update, context, error)
@@ -605,12 +612,10 @@ async def photo_given(update: Update, context: ContextTypes.DEFAULT_TYPE, step: 
     write_file(target, content_bytes)
     after = following(context, step)
     try:
-        with rt.database.session() as session:
-            contact = required_reporter(session, update)
-            imp.set_photo(
-                session, report_id, reporter=contact, slot=slot, file_id=file_id,
-                path=relative, media_root=rt.settings.media_dir, now=rt.now(), step=after,
-            )  # fmt: skip
+        save_step(
+            update, context, imp.set_photo, slot=slot, file_id=file_id, path=relative,
+            media_root=rt.settings.media_dir, step=after,
+        )  # fmt: skip
     except ProgrammeError as error:
         target.unlink(missing_ok=True)
         return await stop(update, context, error)
@@ -631,12 +636,10 @@ async def no_photo(update: Update, context: ContextTypes.DEFAULT_TYPE, step: Ste
     rt = runtime(context)
     after = following(context, step)
     try:
-        with rt.database.session() as session:
-            contact = required_reporter(session, update)
-            imp.set_photo(
-                session, data(context).get("id") or 0, reporter=contact, slot=SLOT[step],
-                file_id=None, path=None, media_root=rt.settings.media_dir, now=rt.now(), step=after,
-            )  # fmt: skip
+        save_step(
+            update, context, imp.set_photo, slot=SLOT[step], file_id=None, path=None,
+            media_root=rt.settings.media_dir, step=after,
+        )  # fmt: skip
     except ProgrammeError as error:
         return await stop(update, context, error)
     mark_changed(context)
@@ -645,7 +648,6 @@ async def no_photo(update: Update, context: ContextTypes.DEFAULT_TYPE, step: Ste
 
 async def cost_given(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | int:
     _ = tr(update, context)
-    rt = runtime(context)
     query = update.callback_query
     after = following(context, Step.COST)
     try:
@@ -658,16 +660,7 @@ async def cost_given(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str 
         else:
             assert update.effective_message is not None
             values = {"cost_vnd": imp.parse_cost(update.effective_message.text)}
-        with rt.database.session() as session:
-            contact = required_reporter(session, update)
-            imp.set_cost(
-                session,
-                data(context).get("id") or 0,
-                reporter=contact,
-                now=rt.now(),
-                step=after,
-                **values,
-            )
+        save_step(update, context, imp.set_cost, step=after, **values)
     except ProgrammeError as error:
         if error.code in TERMINAL:
             return await stop(update, context, error)
@@ -683,20 +676,10 @@ async def workers_given(update: Update, context: ContextTypes.DEFAULT_TYPE) -> s
     assert message is not None
     _ = tr(update, context)
     language = language_of(update, context)
-    rt = runtime(context)
     after = following(context, Step.WORKERS)
     try:
         workers = imp.parse_workers(message.text)
-        with rt.database.session() as session:
-            contact = required_reporter(session, update)
-            imp.set_workers(
-                session,
-                data(context).get("id") or 0,
-                reporter=contact,
-                workers=workers,
-                now=rt.now(),
-                step=after,
-            )
+        save_step(update, context, imp.set_workers, workers=workers, step=after)
     except ProgrammeError as error:
         if error.code in TERMINAL:
             return await stop(update, context, error)
@@ -732,7 +715,6 @@ async def workers_given(update: Update, context: ContextTypes.DEFAULT_TYPE) -> s
 async def workers_confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | int:
     query = update.callback_query
     assert query is not None
-    rt = runtime(context)
     if query.data == WORKERS_NO:
         await pressed(update)
         data(context).pop("workers", None)
@@ -743,12 +725,7 @@ async def workers_confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     await pressed(update)
     after = following(context, Step.WORKERS)
     try:
-        with rt.database.session() as session:
-            contact = required_reporter(session, update)
-            imp.set_workers(
-                session, data(context).get("id") or 0, reporter=contact, workers=workers,
-                now=rt.now(), confirmed=True, step=after,
-            )  # fmt: skip
+        save_step(update, context, imp.set_workers, workers=workers, confirmed=True, step=after)
     except ProgrammeError as error:
         return await stop(update, context, error)
     data(context).pop("workers", None)
@@ -769,19 +746,8 @@ async def likelihood_given(
     if value is None:
         return await wrong_button(update, context, step)
     await pressed(update)
-    rt = runtime(context)
     try:
-        with rt.database.session() as session:
-            contact = required_reporter(session, update)
-            imp.set_risk(
-                session,
-                data(context).get("id") or 0,
-                reporter=contact,
-                when=when,
-                likelihood=value,
-                now=rt.now(),
-                step=step,
-            )
+        save_step(update, context, imp.set_risk, when=when, likelihood=value, step=step)
     except ProgrammeError as error:
         return await stop(update, context, error)
     return await ask_severity(update, context, when)
@@ -798,20 +764,9 @@ async def severity_given(
         )  # type: ignore[union-attr]
         return await ask_severity(update, context, when)
     await pressed(update)
-    rt = runtime(context)
     after = following(context, step)
     try:
-        with rt.database.session() as session:
-            contact = required_reporter(session, update)
-            imp.set_risk(
-                session,
-                data(context).get("id") or 0,
-                reporter=contact,
-                when=when,
-                severity=value,
-                now=rt.now(),
-                step=after,
-            )
+        save_step(update, context, imp.set_risk, when=when, severity=value, step=after)
     except ProgrammeError as error:
         return await stop(update, context, error)
     mark_changed(context)
@@ -822,19 +777,9 @@ async def share_given(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str
     code = (update.callback_query.data or "").removeprefix(SHARE)  # type: ignore[union-attr]
     if code not in {c.value for c in ShareConsent}:
         return await wrong_button(update, context, Step.SHARE)
-    rt = runtime(context)
     after = following(context, Step.SHARE)
     try:
-        with rt.database.session() as session:
-            contact = required_reporter(session, update)
-            imp.set_share(
-                session,
-                data(context).get("id") or 0,
-                reporter=contact,
-                consent=ShareConsent(code),
-                now=rt.now(),
-                step=after,
-            )
+        save_step(update, context, imp.set_share, consent=ShareConsent(code), step=after)
     except ProgrammeError as error:
         if error.code == "naming_is_for_employers":  # a forged button: not offered to workers
             return await wrong_button(update, context, Step.SHARE)

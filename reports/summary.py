@@ -123,7 +123,7 @@ class Period:
 
 
 class PeriodError(ValueError):
-    pass
+    """A period that cannot be read ("2027-Q5", "2027-13", an end before its start)."""
 
 
 def month_period(year: int, month: int) -> Period:
