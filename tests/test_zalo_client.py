@@ -70,6 +70,7 @@ def calls(sb: ZaloSandbox, method: str) -> int:
 async def test_get_me(zalo: ZaloClient) -> None:
     me = await zalo.get_me()
     assert me.id == "1000000000000000001" and me.account_name == "Bot oshbot"
+    assert await zalo.getMe() == me  # the platform's names work too
 
 
 async def test_updates_arrive_one_per_call_typed(sb: ZaloSandbox, zalo: ZaloClient) -> None:

@@ -220,6 +220,18 @@ class ZaloClient:
         await self._call("sendChatAction", {"chat_id": chat_id, "action": action})
         return True
 
+    # The platform's own names, as python-telegram-bot offers them beside snake_case, so code
+    # can read like the platform's documentation.
+    getMe = get_me
+    getUpdates = get_updates
+    setWebhook = set_webhook
+    deleteWebhook = delete_webhook
+    getWebhookInfo = get_webhook_info
+    sendMessage = send_message
+    sendPhoto = send_photo
+    sendSticker = send_sticker
+    sendChatAction = send_chat_action
+
     # --- plumbing
 
     @staticmethod

@@ -324,7 +324,7 @@ class SandboxUser:
         return self._sb._user_message(self, STICKER, group, sticker=sticker)
 
     def send_unsupported(self, *, group: str | None = None) -> JSON:
-        """A message the platform does not pass on (a file, a voice call, a location...):
+        """A message the platform does not pass on (a file, a location, a contact card...):
         the bot learns only that something came."""
         return self._sb._user_message(self, UNSUPPORTED, group)
 
