@@ -305,21 +305,74 @@ def privacy_erase(
     console.print(f"Contact {contact} erased.")
 
 
+class SandboxChannel(StrEnum):
+    telegram = "telegram"
+    zalo = "zalo"
+
+
 @app.command()
 def sandbox(
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8081,
+    channel: Annotated[
+        SandboxChannel, typer.Option(help="Which platform the sandbox plays.")
+    ] = SandboxChannel.telegram,
+    port: Annotated[
+        int | None, typer.Option(help="Port to listen on (default 8081 Telegram, 8082 Zalo).")
+    ] = None,
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    rate: Annotated[
+        float | None,
+        typer.Option(help="Messages a second over all chats before 429 (default 30 / 10)."),
+    ] = None,
+    chat_rate: Annotated[
+        float | None, typer.Option(help="Messages a second to one chat before 429 (default 1).")
+    ] = None,
+    chat_burst: Annotated[
+        int | None, typer.Option(help="Messages one chat may receive at once (default 3).")
+    ] = None,
+    no_limits: Annotated[bool, typer.Option("--no-limits", help="Never answer 429.")] = False,
+    insecure_urls: Annotated[
+        bool,
+        typer.Option(
+            "--insecure-urls",
+            help="Zalo: accept http:// webhook and photo URLs (a bot without TLS on this machine).",
+        ),
+    ] = False,
 ) -> None:
-    """Serve the local Bot API sandbox over HTTP (point OSHBOT_API_BASE_URL at it)."""
-    from bot.sandbox import serve_forever
+    """Serve a local sandbox of the Telegram Bot API or the Zalo Bot Platform over HTTP."""
+    from dataclasses import replace
 
     config = settings()
     setup_logging(config.log_level)
+    if any(value is not None and value <= 0 for value in (rate, chat_rate, chat_burst)):
+        raise fail("Rates and bursts must be positive (use --no-limits to switch them off).")
+    overrides: dict[str, Any] = {}
+    if rate is not None:
+        overrides.update(global_per_second=rate, global_burst=max(1, int(rate)))
+    if chat_rate is not None:
+        overrides["per_chat_per_second"] = chat_rate
+    if chat_burst is not None:
+        overrides["per_chat_burst"] = chat_burst
+    if channel is SandboxChannel.zalo:
+        from bot.zalo.limits import RateLimits as ZaloLimits
+        from bot.zalo.sandbox import DEFAULT_TOKEN
+        from bot.zalo.sandbox_http import serve_forever as serve_zalo
+
+        serve_zalo(
+            host=host,
+            port=8082 if port is None else port,
+            token=config.zalo_token or DEFAULT_TOKEN,
+            limits=None if no_limits else replace(ZaloLimits(), **overrides),
+            insecure_urls=insecure_urls,
+        )
+        return
+    from bot.sandbox import RateLimits, serve_forever
+
     serve_forever(
         host=host,
-        port=port,
+        port=8081 if port is None else port,
         token=config.token or "123456:SANDBOX-TOKEN",
         bot_username=config.bot_username or "oshbot_sandbox_bot",
+        limits=None if no_limits else replace(RateLimits(), **overrides),
     )
 
 

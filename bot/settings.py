@@ -8,6 +8,9 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.zalo.client import DEFAULT_BASE_URL as ZALO_API_BASE_URL
+from bot.zalo.limits import CHAT_RATE, SECRET_PATTERN, SEND_RATE
+
 TELEGRAM_API_BASE_URL = "https://api.telegram.org/bot"
 
 
@@ -58,6 +61,22 @@ class Settings(BaseSettings):
     send_interval: float = Field(
         default=5.0, gt=0, description="Seconds between outbox sender runs."
     )
+    # -- Zalo (bot/zalo/): the second channel; without a token oshbot runs on Telegram alone
+    zalo_token: str | None = Field(default=None, description="Bot token from Zalo Bot Creator.")
+    zalo_api_base_url: str = Field(
+        default=ZALO_API_BASE_URL,
+        description="Zalo Bot Platform base URL; the token is appended to it.",
+    )
+    zalo_webhook_secret: str | None = Field(
+        default=None, description="Secret Zalo sends with each webhook post; others are refused."
+    )
+    # The platform publishes no rate limits: these sit below the sandbox's (bot/zalo/limits.py).
+    zalo_send_rate: float = Field(
+        default=SEND_RATE, gt=0, description="Messages per second to Zalo, all chats."
+    )
+    zalo_chat_rate: float = Field(
+        default=CHAT_RATE, gt=0, description="Messages per second to one Zalo chat."
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -70,6 +89,13 @@ class Settings(BaseSettings):
     def _supported_language(cls, value: str) -> str:
         if value not in ("vi", "en"):
             raise ValueError("must be 'vi' or 'en'")
+        return value
+
+    @field_validator("zalo_webhook_secret")
+    @classmethod
+    def _zalo_secret(cls, value: str | None) -> str | None:
+        if value is not None and not SECRET_PATTERN.fullmatch(value):
+            raise ValueError("must be 8-256 characters: letters, digits, _ or -")
         return value
 
     @field_validator("quiet_start", "quiet_end")
