@@ -915,7 +915,12 @@ def _bulk_write(state: Any) -> Any:
     if model not in WATCHED:
         return None
     table = model.__table__
-    connection = state.session.connection()
+    session = state.session
+    if session.autoflush and (session.new or session.dirty or session.deleted):
+        # The statement would autoflush these first, inside the before/after snapshots below,
+        # and their change would be added twice (once by the flush, once here).
+        session.flush()
+    connection = session.connection()
     where = state.statement.whereclause
     column = table.c.id
     if model is SurveyAnswer:

@@ -1108,6 +1108,7 @@ def _provider_counts(
             ans.c.value_int.between(1, 5),
             resp.c.questionnaire == EMPLOYER,
             _response_complete(),
+            _released(),
             rnd.c.opened_at >= start,
             rnd.c.opened_at < end,
             _in(rnd.c.enterprise_id, in_scope),
