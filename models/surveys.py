@@ -931,7 +931,7 @@ def release(session: Session, *, now: datetime) -> dict[str, int]:
         random.SystemRandom().shuffle(batch)
         _write(session, batch, released=False)
         found["written"] += len(batch)
-    return dict(found)
+    return {what: count for what, count in found.items() if count}
 
 
 def release_job(session: Session, now: datetime, *, config: object = None) -> dict[str, int]:
