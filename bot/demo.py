@@ -195,6 +195,7 @@ async def play(stage: Stage, database: Database, settings: Settings, clock: Demo
         ("Xưởng mộc Hòa Phát", "employer", 3001, "Chị Lan (chủ xưởng)", "vi"),
         ("Xưởng mộc Hòa Phát", "worker", 3002, "Anh Bình (thợ mộc)", "vi"),
         ("Xưởng mộc Hòa Phát", "worker", 3003, "Chị Mai (thợ phụ)", "vi"),
+        ("Xưởng mộc Hòa Phát", "worker", 3008, "Anh Tùng (thợ sơn)", "vi"),
         ("Công ty May Thu Hà", "employer", 3004, "Bà Thu (giám đốc)", "vi"),
         ("Công ty May Thu Hà", "worker", 3005, "Ms. Hoa (worker)", "en"),
         ("Cơ khí Tân Tiến", "employer", 3006, "Mr. Tiến (owner)", "en"),
@@ -502,8 +503,9 @@ async def play_month(
 async def play_surveys(
     stage: Stage, database: Database, settings: Settings, clock: DemoClock
 ) -> None:
-    """The employer of Xưởng mộc Hòa Phát and three workers answer the follow-up surveys."""
-    from models.tables import SurveyResponse  # local: keeps this scene's edit in one place
+    """The employer of Xưởng mộc Hòa Phát and four workers answer the follow-up surveys; the
+    three of Hòa Phát are released once the round closes (after the revisit, in `play_month`)."""
+    from models.tables import SurveyPending, SurveyResponse  # local: this scene's edit in one place
 
     transcript = stage.transcript
     assert transcript is not None
@@ -549,6 +551,14 @@ async def play_surveys(
     await mai.say("Bụi gỗ ở góc xưởng vẫn nhiều.")
     await mai.press("Không")
     await mai.press("Có")
+    tung = stage.person(3008, "Anh Tùng (thợ sơn)")
+    await tung.say("📋 Góp ý")
+    await tung.press("5")
+    await tung.press("4")
+    await tung.press("Bỏ qua")
+    await tung.say("Mùi sơn ở buồng phun còn nặng.")
+    await tung.press("Có")
+    await tung.press("Không")
     hoa = stage.person(3005, "Ms. Hoa (worker)")
     await hoa.say("📋 Feedback")
     await hoa.press("4")
@@ -562,12 +572,13 @@ async def play_surveys(
     await hoa.say("/feedback")
     with database.session() as session:
         rows = session.exec(select(SurveyResponse)).all()
+        waiting = session.exec(select(SurveyPending).where(col(SurveyPending.complete))).all()
     named = sum(1 for r in rows if r.contact_id is not None)
-    anonymous = [r for r in rows if r.questionnaire == "worker"]
     transcript.note(
-        f"Stored: {named} employer response with its contact; {len(anonymous)} worker "
-        f"responses, {sum(r.contact_id is None and r.started_at is None for r in anonymous)} of "
-        "them with no contact and no time (who took part is kept apart, for reminders)"
+        f"Stored: {named} employer response with its contact. The {len(waiting)} workers' "
+        "answers wait under their own names, as personal data, until the scheduler writes them "
+        "without name or time, in batches of three or more of one round; they count in figures "
+        "only once their round has closed with three or more (Hòa Phát's, after the revisit)"
     )
 
 
@@ -689,7 +700,10 @@ async def play_workshop(
     await hoa.say("Talk to the owner about a trolley")
     await hoa.press("4")
     await hoa.press("Skip")
-    transcript.note("Three reactions: the summary is shown (under three it would not be)")
+    transcript.note(
+        "Three reactions: Chị Lan's counts at once; the two workers' wait for the feedback to "
+        "close, and are shown only if three or more workers answered"
+    )
     await dung.say("/events")
     await dung.press("Hội thảo chia sẻ")
 

@@ -1084,8 +1084,24 @@ async def mine_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 def reaction_lines(
     _: Translate, summary: event_reports.ReactionSummary, language: str
 ) -> list[str]:
+    waiting = []
+    if summary.awaiting:
+        waiting.append(
+            _(
+                "{count} workers' reactions are added together when the feedback closes, if "
+                "there are {minimum} or more, so that nobody can be recognised.",
+                count=format_number(summary.awaiting, language),
+                minimum=event_reports.SMALL_GROUP,
+            )
+        )
+    return _counted_reaction_lines(_, summary, language) + waiting
+
+
+def _counted_reaction_lines(
+    _: Translate, summary: event_reports.ReactionSummary, language: str
+) -> list[str]:
     if summary.responses == 0:
-        return [_("No reactions yet.")]
+        return [] if summary.awaiting else [_("No reactions yet.")]
     if summary.suppressed:
         return [
             _(

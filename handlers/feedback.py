@@ -8,10 +8,11 @@ buttons; text and numbers are typed. Every answer is stored as it is given (mode
 so a restart or /cancel loses nothing: /feedback (or the invitation button) resumes at the same
 question.
 
-The only link between a worker and their anonymous response is the handle kept in the worker's
-own user_data while they answer; it is dropped when the survey is complete. A person who leaves
-one survey for another (a worker in the middle of the round survey who presses an event's
-invitation) keeps the first handle aside, keyed by round or event, to resume it later.
+The engine keeps each person's answers so far under their contact (models/surveys.py), so the
+conversation keeps only which survey is in hand (user_data "for": "r<round>" or "e<event>") for
+typed answers; answer buttons carry the questionnaire's tag, which finds it again even when
+that is lost. A person who leaves one survey for another (a worker in the middle of the round
+survey who presses an event's invitation) resumes the first one later where they left it.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from bot.runtime import current_contact, language_of, runtime, tr, user_data
 from handlers import menu
 from models import events, surveys
 from models.content import YES, Option, Question
-from models.surveys import Handle, Progress, SurveyError
+from models.surveys import Progress, Subject, SurveyError
 from models.tables import Contact, Role
 
 PREFIX = "fb:"
@@ -50,9 +51,8 @@ SKIP = PREFIX + "s:"  # fb:s:<tag>:<question index>
 
 ANSWERING = "feedback.answering"
 
-SURVEY = "survey"  # user_data: the handle of the response being answered (+ "for", "message")
+SURVEY = "survey"  # user_data: {"for": "r<round>" | "e<event>", "message": id} of the one in hand
 PICKED = "survey_picked"  # user_data: {"q": question index, "codes": [...]} while choosing
-PARKED = "survey_parked"  # user_data: {"r<round>" | "e<event>": handle} left for another survey
 
 ROLES = (Role.EMPLOYER, Role.WORKER)
 
@@ -95,6 +95,10 @@ def error_text(_: Translate, error: SurveyError, language: str) -> str:
         "not_attendee": _(
             "Sorry, this feedback form is for the people who attended the event. Thank you for "
             "your interest!"
+        ),
+        "reaction_closed": _(
+            "The feedback on {event} has closed. Thank you for your interest!",
+            event=esc(details.get("title", "")),
         ),
         "already_reacted": _(
             "You have already given your feedback on {event}. Thank you!",
@@ -149,7 +153,7 @@ def question_buttons(
 ) -> list[list[tuple[str, str]]]:
     question = found.question
     assert question is not None
-    where = f"{found.handle.tag}:{found.index}"
+    where = f"{found.tag}:{found.index}"
     rows: list[list[tuple[str, str]]] = []
     if question.type == "scale":
         assert question.min is not None and question.max is not None
@@ -197,62 +201,21 @@ def answer_label(
 # -- state kept in user_data -----------------------------------------------------------------
 
 
-def held(context: ContextTypes.DEFAULT_TYPE) -> Handle | None:
-    return Handle.from_dict(user_data(context).get(SURVEY))
-
-
-def subject_of(found: Progress) -> str:
-    """What a response answers, as the key of user_data[PARKED]: "r<round>" or "e<event>"."""
-    if found.response.event_id is not None:
-        return f"e{found.response.event_id}"
-    return f"r{found.response.round_id}"
-
-
-def held_for(context: ContextTypes.DEFAULT_TYPE, subject: str) -> Handle | None:
-    """The handle to resume a survey of `subject` with: the one set aside for it, else the one
-    in hand (the engine ignores a handle of another survey)."""
-    parked = user_data(context).get(PARKED)
-    if isinstance(parked, dict) and subject in parked:
-        return Handle.from_dict(parked[subject])
-    return held(context)
+def in_hand(context: ContextTypes.DEFAULT_TYPE) -> Subject | None:
+    state = user_data(context).get(SURVEY)
+    return Subject.parse(state.get("for")) if isinstance(state, dict) else None
 
 
 def hold(context: ContextTypes.DEFAULT_TYPE, found: Progress) -> None:
-    """Makes `found` the survey in hand; one left unfinished for it is set aside, not lost."""
+    """Makes `found` the survey in hand (typed answers go to it)."""
     data = user_data(context)
-    state = data.get(SURVEY)
-    previous = Handle.from_dict(state)
-    if previous != found.handle:
+    if in_hand(context) != found.subject:
         data.pop(PICKED, None)
-        if previous is not None and isinstance(state, dict) and state.get("for"):
-            parked = data.setdefault(PARKED, {})
-            parked[str(state["for"])] = previous.to_dict()
-    subject = subject_of(found)
-    parked = data.get(PARKED)
-    if isinstance(parked, dict):
-        parked.pop(subject, None)
-        if not parked:
-            data.pop(PARKED, None)
-    data[SURVEY] = {**found.handle.to_dict(), "for": subject}
-
-
-def tidy_parked(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Drops handles set aside whose survey can no longer be answered (finished elsewhere, its
-    round closed): nothing should link a person to a response longer than needed."""
-    parked = user_data(context).get(PARKED)
-    if not isinstance(parked, dict):
-        return
-    with runtime(context).database.session() as session:
-        for subject, raw in list(parked.items()):
-            handle = Handle.from_dict(raw)
-            if handle is None or not surveys.still_open(session, handle):
-                parked.pop(subject, None)
-    if not parked:
-        user_data(context).pop(PARKED, None)
+    data[SURVEY] = {"for": found.subject.text}
 
 
 def forget(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Drops the link between the person and their response (on completion)."""
+    """Nothing in hand any more (on completion)."""
     user_data(context).pop(SURVEY, None)
     user_data(context).pop(PICKED, None)
 
@@ -273,7 +236,7 @@ def participant(
     contact = current_contact(update, context)
     if contact is None:
         return None
-    if found is not None and found.response.event_id is not None:
+    if found is not None and found.subject.event_id is not None:
         return None if events.is_organiser(contact) else contact
     if contact.role not in ROLES or contact.enterprise_id is None:
         return None
@@ -373,7 +336,6 @@ async def begin(
             update, context, error_text(_, SurveyError("not_participant"), language)
         )
     assert contact.enterprise_id is not None
-    tidy_parked(context)
     rt = runtime(context)
     closed = _(
         "This invitation is for a survey round that has closed. Send /feedback to answer the "
@@ -395,9 +357,8 @@ async def begin(
             if survey_round is not None:
                 assert survey_round.id is not None
                 found = surveys.start(
-                    session, contact=contact, round_id=survey_round.id, now=rt.now(),
-                    held=held_for(context, f"r{survey_round.id}"),
-                )  # fmt: skip
+                    session, contact=contact, round_id=survey_round.id, now=rt.now()
+                )
     except SurveyError as error:
         return await refuse(update, context, error_text(_, error, language))
     if found is None:
@@ -415,35 +376,29 @@ async def begin_event(
     contact = current_contact(update, context)
     if contact is None:
         return await refuse(update, context, error_text(_, SurveyError("not_attendee"), language))
-    tidy_parked(context)
     rt = runtime(context)
     try:
         with rt.database.session() as session:
-            found = surveys.start_event(
-                session, contact=contact, event_id=event_id, now=rt.now(),
-                held=held_for(context, f"e{event_id}"),
-            )  # fmt: skip
+            found = surveys.start_event(session, contact=contact, event_id=event_id, now=rt.now())
     except SurveyError as error:
         return await refuse(update, context, error_text(_, error, language))
-    anonymous = found.response.contact_id is None
     return await opened(
-        update, context, found, note=_("Your answers are anonymous.") if anonymous else None
+        update, context, found, note=_("Your answers are anonymous.") if found.anonymous else None
     )
 
 
-def event_in_hand(context: ContextTypes.DEFAULT_TYPE) -> int | None:
+def event_in_hand(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int | None:
     """The event whose reaction survey the person left unfinished, if that is the one in hand."""
-    state = user_data(context).get(SURVEY)
-    subject = str(state.get("for", "")) if isinstance(state, dict) else ""
-    if not subject.startswith("e") or not subject[1:].isdigit():
+    subject = in_hand(context)
+    if subject is None or subject.event_id is None:
         return None
-    found = current(context)
-    return found.response.event_id if found is not None else None
+    found = current(update, context)
+    return found.subject.event_id if found is not None else None
 
 
 async def feedback_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | int:
     # /feedback continues what the person paused, an event's reaction survey included.
-    event_id = event_in_hand(context)
+    event_id = event_in_hand(update, context)
     if event_id is not None:
         return await begin_event(update, context, event_id=event_id)
     return await begin(update, context, round_id=None)
@@ -455,7 +410,7 @@ async def start_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> st
     round_id = surveys.parse_start_data(query.data)
     if round_id is None:
         await acknowledge(query, tr(update, context)("This button is no longer active."))
-        return ConversationHandler.END if held(context) is None else ANSWERING
+        return ConversationHandler.END if in_hand(context) is None else ANSWERING
     return await begin(update, context, round_id=round_id)
 
 
@@ -465,23 +420,34 @@ async def start_event_button(update: Update, context: ContextTypes.DEFAULT_TYPE)
     event_id = surveys.parse_event_start_data(query.data)
     if event_id is None:
         await acknowledge(query, tr(update, context)("This button is no longer active."))
-        return ConversationHandler.END if held(context) is None else ANSWERING
+        return ConversationHandler.END if in_hand(context) is None else ANSWERING
     return await begin_event(update, context, event_id=event_id)
 
 
 # -- answering -------------------------------------------------------------------------------
 
 
-def current(context: ContextTypes.DEFAULT_TYPE) -> Progress | None:
-    handle = held(context)
-    if handle is None:
+def current(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, *, tag: str | None = None
+) -> Progress | None:
+    """The person's unfinished survey: the one in hand, or (`tag`, from an answer button) the
+    one the button belongs to, whatever is in hand."""
+    contact = current_contact(update, context)
+    if contact is None:
         return None
+    subject = in_hand(context)
     with runtime(context).database.session() as session:
-        found = surveys.progress(session, handle)
-    if found is None or found.question is None:
+        if tag is not None:
+            candidates = surveys.unfinished(session, contact)
+        else:
+            candidates = [subject] if subject is not None else []
+        for candidate in candidates:
+            found = surveys.progress(session, contact=contact, subject=candidate)
+            if found is not None and found.question is not None and tag in (None, found.tag):
+                return found
+    if tag is None:
         forget(context)
-        return None
-    return found
+    return None
 
 
 async def lost(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
@@ -513,15 +479,13 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str |
     _ = tr(update, context)
     language = language_of(update, context)
     parsed = parse_button(query.data or "")
-    handle = held(context)
-    if parsed is None or handle is None or parsed[1] != handle.tag:
+    found = current(update, context, tag=parsed[1]) if parsed is not None else None
+    if parsed is None or found is None:
         # Forged data, or a button of a finished survey or of an earlier round.
         await acknowledge(query, _("This button is no longer active."))
-        return ANSWERING if handle is not None else ConversationHandler.END
+        return ANSWERING if in_hand(context) is not None else ConversationHandler.END
     kind, _tag, index, value = parsed
-    found = current(context)
-    if found is None:
-        return await lost(update, context)
+    hold(context, found)
     contact = participant(update, context, found)
     if contact is None:
         forget(context)
@@ -584,24 +548,24 @@ async def record(
         with rt.database.session() as session:
             if given is None:
                 after = surveys.skip(
-                    session, handle=found.handle, contact=contact, question_id=question.id,
+                    session, contact=contact, subject=found.subject, question_id=question.id,
                     now=rt.now(), sources=found.sources,
                 )  # fmt: skip
             else:
                 after = surveys.answer(
-                    session, handle=found.handle, contact=contact, question_id=question.id,
+                    session, contact=contact, subject=found.subject, question_id=question.id,
                     value=given, now=rt.now(), sources=found.sources,
                 )  # fmt: skip
     except SurveyError as error:
         text = error_text(_, error, language)
-        if error.code in ("round_closed", "not_current", "not_attendee"):
+        if error.code in ("round_closed", "not_current", "not_attendee", "reaction_closed"):
             if query is not None:
                 await acknowledge(query)
-            if error.code in ("round_closed", "not_attendee"):
+            if error.code != "not_current":
                 forget(context)
                 await say(update, context, text)
                 return ConversationHandler.END
-            refreshed = current(context)
+            refreshed = current(update, context)
             if refreshed is None:
                 return await lost(update, context)
             return await ask(update, context, refreshed, prefix=text)
@@ -631,7 +595,7 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | i
     assert message is not None
     _ = tr(update, context)
     language = language_of(update, context)
-    found = current(context)
+    found = current(update, context)
     if found is None:
         return await lost(update, context)
     contact = participant(update, context, found)
@@ -655,7 +619,7 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | i
 async def on_other(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | int:
     """A sticker, voice, photo, location...: say what kind of answer is expected."""
     _ = tr(update, context)
-    found = current(context)
+    found = current(update, context)
     if found is None:
         return await lost(update, context)
     question = found.question

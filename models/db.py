@@ -106,6 +106,13 @@ def upgrade(engine: sa.Engine) -> bool:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "heads")
+        if config.attributes.get("rebuild_rollups"):
+            # A migration changed what the rollups count; they are derived data, rebuilt with
+            # the code that matches the schema now at head. Local import: the reports depend on
+            # the models, not the other way round.
+            from reports.rollups import rebuild
+
+            rebuild(Session(bind=connection))
     log.info("database upgraded to %s", ", ".join(sorted(head_revisions(url))))
     return True
 

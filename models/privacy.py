@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from models import surveys
 from models.outbox import STOP_EXEMPT_KINDS
 from models.programme import CONSENT_TEXT_VERSION, audit
 from models.surveys import free_text_questions
@@ -256,9 +257,11 @@ def export(session: Session, contact: Contact) -> dict[str, Any]:
             }
             for response in responses
         ],
+        # Still linked to the person: answers being given, or waiting to be released.
+        "survey_answers_in_progress": surveys.pending_answers(session, contact.id),
         "anonymous_answers_note": (
-            "Worker survey answers are stored without any link to the person, by design, so "
-            "they cannot be listed here."
+            "Worker survey answers, once released, are stored without any link to the person, "
+            "by design, so they cannot be listed here."
         ),
         "report_questions_and_answers": [
             {
@@ -312,6 +315,9 @@ def erase(
         .where(col(Outbox.contact_id) == contact.id, col(Outbox.status) == OutboxStatus.PENDING)
         .values(status=OutboxStatus.SKIPPED, last_error="contact erased")
     )
+    # Answers still in progress, or waiting for release, are the person's own: they go. What a
+    # released questionnaire said stays, since nothing links it to anyone.
+    surveys.drop_pending(session, contact.id)
     # Who took part in which round says something about the person; what they answered stays.
     session.execute(
         sa.delete(SurveyParticipation).where(col(SurveyParticipation.contact_id) == contact.id)

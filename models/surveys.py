@@ -1,51 +1,62 @@
-"""Follow-up surveys: rounds, responses, answers, and who has still to answer.
+"""Follow-up surveys: rounds, who is answering, released answers, and who has still to answer.
 
-Channel-free: a response is started, answered question by question and completed through the
-functions below, whatever carries the conversation (Telegram today, a web form tomorrow). The
-questionnaires themselves are content (`content/surveys/*.toml`, read by `models.content`).
+Channel-free and keyed by the person: a channel starts or resumes a questionnaire with
+`start(contact, round)` or `start_event(contact, event)`, and then calls `answer` / `skip` with
+the contact and the `Subject` (the round or the event) until `Progress.just_completed`. Nothing
+has to be kept by the channel: the answers so far are in the database (`SurveyPending`), so a
+restart, another channel or another process resumes at the same question. The questionnaires
+themselves are content (`content/surveys/*.toml`, read by `models.content`).
 
 Rounds. An enterprise has rounds 1, 2, ... (usually one after each revisit). At most one is
-open: opening a new round closes the previous one, and a closed round takes no more answers
-(a response left unfinished there stays unfinished; the person answers the new round instead).
+open: opening a new round closes the previous one, and a closed round takes no more answers (a
+questionnaire left unfinished there is dropped; the person answers the new round instead).
 
 Events. After an event, the people who attended answer its reaction survey (the
-`event_reaction` questionnaire) with the same functions: `start_event` instead of `start`, and
-the response, like the participation, names the event instead of a round. Only attendees
-answer (`models.events.attended`), once per event. Its `practices_to_try` question offers the
-good practices the event showcased, as run-time options (`event_sources`); `progress` and the
-other steps find them from the response's event by themselves, so that whatever carries the
-conversation cannot pass the wrong list, and a question whose list comes out empty is skipped.
+`event_reaction` questionnaire) with the same functions: `start_event` instead of `start`. Only
+attendees answer (`models.events.attended`), once per event, until the answering window closes
+(`reaction_closes_at`: a week after the last invitation can have gone out). Its
+`practices_to_try` question offers the good practices the event showcased, as run-time options
+(`event_sources`); the steps find them from the event by themselves, so that whatever carries
+the conversation cannot pass the wrong list, and a question whose list comes out empty is
+skipped.
 
 Anonymity. Employer answers are not anonymous: their response names the contact and keeps its
-times. An event reaction is the voice of the enterprise or organisation that attended
-(employers, partners) and is named the same way, so that the providers can follow up on the
-good practices it wants to try; a worker who attended answers it anonymously, like the worker
-survey. A response is anonymous exactly when it has no contact. Anonymous answers are split in
-two so that nothing staff can read leads from an answer to a person:
+times, and it counts as soon as it is complete. An event reaction is the voice of the
+enterprise or organisation that attended (employers, partners) and is named the same way; a
+worker answers it anonymously, like the worker survey. Worker answers are protected twice:
 
-- `SurveyParticipation` says WHO took part in a round (or an event's reaction survey) and
-  whether they finished: what nudges and the "already answered" refusal need. It has no column
-  that points at a response.
-- `SurveyResponse` / `SurveyAnswer` hold WHAT was said, with no contact, no time (started_at,
-  completed_at and answered_at stay empty; `complete` marks a finished response), a random
-  `respondent_key`, and random ids, so that neither a time nor an id order can be matched
-  against participation times.
-- The only link from a person to their unfinished response is the `Handle` the channel keeps
-  while they answer (Telegram: the person's own persisted user_data); it is dropped on
-  completion, after which no row anywhere connects the two.
+- Against reading the figures: worker answers count in a figure only from released units, and
+  a unit is one enterprise's CLOSED round (or one event's reaction survey once its answering
+  window has closed) with at least MIN_GROUP complete worker questionnaires. A released unit
+  never changes again (a late answer is dropped), and a unit that closes with fewer is never
+  released: its answers are deleted. Every figure of worker answers is a sum over whole
+  released units, so the difference of any two figures, of any roles, periods or scopes, is
+  again a sum over whole units of at least MIN_GROUP people (README, "Privacy and security").
+- Against reading the database: while a worker answers, their answers are personal data kept
+  under their contact (`SurveyPending`). On completion only the participation row and the
+  pending row change. The anonymous `SurveyResponse` / `SurveyAnswer` rows are written later
+  by `release` (the scheduler's `surveys` job), in a transaction of their own that writes no
+  row naming a person, for at least MIN_GROUP completed questionnaires of one unit at a time
+  (and the whole unit again, shuffled, when it closes): random ids, random insertion order, no
+  contact, no time, no sequence. So no transaction id, physical position, timestamp or
+  sequence value of a row that names a person matches one of an anonymous row.
+- `SurveyParticipation` says WHO took part and whether they finished: what nudges and the
+  "already answered" refusal need. It has no column that points at a response.
 
-What this does not hide: the text a person types (the questionnaire asks not to write names),
-and, for someone with raw access to the database server, physical row order and PostgreSQL's
-transaction ids; and a lone worker among an event's respondents is as exposed as a lone worker
-in a round. Reports must still suppress groups under 3 respondents.
+What this does not hide: the text a person types (the questionnaire asks not to write names);
+pending answers, which name their contact until release (and their dead row versions, which
+stay in the data files until VACUUM, and the server's write-ahead log and backups); and which
+MIN_GROUP or more people of a unit completed it (participation), though not who said what.
 """
 
 from __future__ import annotations
 
+import random
 import secrets
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -61,12 +72,19 @@ from models.tables import (
     Role,
     SurveyAnswer,
     SurveyParticipation,
+    SurveyPending,
     SurveyResponse,
     SurveyRound,
 )
 
 QUESTIONNAIRE_OF_ROLE: Mapping[Role, str] = {Role.EMPLOYER: "employer", Role.WORKER: "worker"}
 ANONYMOUS = frozenset({"worker"})
+# The smallest group of worker questionnaires released together, and shown in any figure (the
+# worker questionnaire promises it: "results are only shown for groups of 3 or more").
+MIN_GROUP = 3
+# How long after the last reaction-survey invitation can go out (models/events.py) the event's
+# reaction survey still takes answers; then its worker answers are released.
+REACTION_ANSWER_TIME = timedelta(days=7)
 
 # Callback data of the button that opens a survey from a proactive message (scheduler nudges).
 START_PREFIX = "fb:start:"
@@ -75,7 +93,7 @@ EVENT_START_PREFIX = events.SURVEY_DATA  # fb:event:<event id>
 EVENT_SOURCE = "event_good_practices"  # `options_from` of the reaction survey
 
 # Survey rows get random ids from this range: an autoincrement id would give away the order in
-# which anonymous answers arrived. The floor keeps them clear of any sequence-issued ids.
+# which answers were released. The floor keeps them clear of any sequence-issued ids.
 RANDOM_ID_FLOOR = 2**30
 RANDOM_ID_CEILING = 2**31 - 1  # PostgreSQL INTEGER
 NUMBER_LIMIT = 1_000_000_000  # a `number` question without bounds still gets a sane range
@@ -211,41 +229,49 @@ def survey_invitation(survey_round: SurveyRound, contact: Contact, _: Translate)
     return Message(text=text, buttons=[[(_("📋 Answer the survey"), start_data(survey_round.id))]])
 
 
-# -- responses -------------------------------------------------------------------------------
+# -- answering -------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class Handle:
-    """What the channel keeps while a person answers, to find their response again. For
-    anonymous responses it is the only link between the person and the response."""
+class Subject:
+    """What a questionnaire answers: a round or an event (exactly one)."""
 
-    response_id: int
-    key: str
+    round_id: int | None = None
+    event_id: int | None = None
+
+    def __post_init__(self) -> None:
+        if (self.round_id is None) == (self.event_id is None):
+            raise ValueError("a survey subject is a round or an event")
 
     @property
-    def tag(self) -> str:
-        """A short piece of the key for button data, so a button of another response (an
-        earlier round, a finished survey) is recognised as stale."""
-        return self.key[:8]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"response": self.response_id, "key": self.key}
+    def text(self) -> str:
+        """'r<round>' or 'e<event>': for a channel to remember which survey is in hand."""
+        return f"r{self.round_id}" if self.round_id is not None else f"e{self.event_id}"
 
     @classmethod
-    def from_dict(cls, data: object) -> Handle | None:
-        if not isinstance(data, dict):
+    def parse(cls, text: object) -> Subject | None:
+        raw = str(text or "")
+        if len(raw) < 2 or raw[0] not in "re" or not raw[1:].isdigit() or len(raw) > 12:
             return None
-        response_id, key = data.get("response"), data.get("key")
-        if not isinstance(response_id, int) or not isinstance(key, str):
-            return None
-        return cls(response_id, key)
+        number = int(raw[1:])
+        return cls(round_id=number) if raw[0] == "r" else cls(event_id=number)
+
+    def columns(self) -> dict[str, int | None]:
+        return {"round_id": self.round_id, "event_id": self.event_id}
+
+    def of(self, model: Any) -> Any:
+        """The condition that a row of `model` (with round_id and event_id) is about this."""
+        if self.round_id is not None:
+            return col(model.round_id) == self.round_id
+        return col(model.event_id) == self.event_id
 
 
 @dataclass
 class Progress:
-    """Where a response stands: the next question (None once complete) and the answers."""
+    """Where a person's questionnaire stands: the next question (None once complete) and the
+    answers so far."""
 
-    response: SurveyResponse
+    pending: SurveyPending
     questionnaire: Questionnaire
     question: Question | None
     answers: dict[str, object] = field(default_factory=dict)
@@ -256,9 +282,18 @@ class Progress:
     just_completed: bool = False
 
     @property
-    def handle(self) -> Handle:
-        assert self.response.id is not None
-        return Handle(self.response.id, self.response.respondent_key)
+    def subject(self) -> Subject:
+        return Subject(self.pending.round_id, self.pending.event_id)
+
+    @property
+    def anonymous(self) -> bool:
+        return self.pending.anonymous
+
+    @property
+    def tag(self) -> str:
+        """A short piece of the questionnaire's random key for button data, so that a button of
+        another questionnaire (an earlier round, a finished survey) is recognised as stale."""
+        return self.pending.key[:8]
 
     @property
     def number(self) -> int:
@@ -273,31 +308,30 @@ class Progress:
         return self.questionnaire.questions.index(self.question)
 
 
-def _random_id(session: Session, model: type[Any]) -> int:
+def _random_id(session: Session, model: type[Any], taken: set[int]) -> int:
     while True:
         candidate = RANDOM_ID_FLOOR + secrets.randbelow(RANDOM_ID_CEILING - RANDOM_ID_FLOOR)
-        if session.get(model, candidate) is None:
+        if candidate not in taken and session.get(model, candidate) is None:
+            taken.add(candidate)
             return candidate
 
 
 def _participation(
-    session: Session,
-    contact_id: int,
-    questionnaire_id: str,
-    *,
-    round_id: int | None = None,
-    event_id: int | None = None,
+    session: Session, contact_id: int, questionnaire_id: str, subject: Subject
 ) -> SurveyParticipation | None:
-    subject = (
-        SurveyParticipation.round_id == round_id
-        if round_id is not None
-        else SurveyParticipation.event_id == event_id
-    )
     return session.exec(
         select(SurveyParticipation).where(
-            subject,
+            subject.of(SurveyParticipation),
             SurveyParticipation.contact_id == contact_id,
             SurveyParticipation.questionnaire == questionnaire_id,
+        )
+    ).first()
+
+
+def _pending(session: Session, contact_id: int, subject: Subject) -> SurveyPending | None:
+    return session.exec(
+        select(SurveyPending).where(
+            subject.of(SurveyPending), SurveyPending.contact_id == contact_id
         )
     ).first()
 
@@ -318,29 +352,6 @@ def _open_round(session: Session, round_id: int) -> SurveyRound:
     return survey_round
 
 
-def _held_response(
-    session: Session,
-    held: Handle | None,
-    questionnaire_id: str,
-    *,
-    round_id: int | None = None,
-    event_id: int | None = None,
-) -> SurveyResponse | None:
-    if held is None:
-        return None
-    response = session.get(SurveyResponse, held.response_id)
-    if (
-        response is None
-        or response.respondent_key != held.key
-        or response.round_id != round_id
-        or response.event_id != event_id
-        or response.questionnaire != questionnaire_id
-        or response.complete
-    ):
-        return None
-    return response
-
-
 def _begin(
     session: Session,
     *,
@@ -348,48 +359,33 @@ def _begin(
     survey: Questionnaire,
     anonymous: bool,
     now: datetime,
-    held: Handle | None,
     sources: Mapping[str, Sequence[Option]] | None,
-    round_id: int | None = None,
-    event_id: int | None = None,
+    subject: Subject,
 ) -> Progress:
-    """Starts or resumes a response to a round or to an event (exactly one of the two); the
-    caller has checked that the contact may answer and has not answered yet."""
-    assert contact.id is not None and (round_id is None) != (event_id is None)
-    subject = {"round_id": round_id, "event_id": event_id}
-    response = _held_response(session, held, survey.id, **subject)
-    if response is None and not anonymous:
-        response = session.exec(
-            select(SurveyResponse).where(
-                SurveyResponse.round_id == round_id
-                if round_id is not None
-                else SurveyResponse.event_id == event_id,
-                SurveyResponse.questionnaire == survey.id,
-                SurveyResponse.contact_id == contact.id,
-                col(SurveyResponse.complete).is_(False),
-            )
-        ).first()
-    resumed = response is not None
-    if _participation(session, contact.id, survey.id, **subject) is None:
+    """Starts or resumes the contact's questionnaire; the caller has checked that the contact
+    may answer and has not answered yet."""
+    assert contact.id is not None
+    if _participation(session, contact.id, survey.id, subject) is None:
         session.add(
             SurveyParticipation(
-                contact_id=contact.id, questionnaire=survey.id, started_at=now, **subject
+                contact_id=contact.id, questionnaire=survey.id, started_at=now,
+                **subject.columns(),
             )
-        )
-    if response is None:
-        # An anonymous person whose handle was lost starts afresh; the unfinished response
-        # they leave behind never counts as complete, and cannot be traced to them.
-        response = SurveyResponse(
-            id=_random_id(session, SurveyResponse),
-            questionnaire=survey.id,
-            contact_id=None if anonymous else contact.id,
-            respondent_key=secrets.token_urlsafe(24),
-            started_at=None if anonymous else now,
-            **subject,
-        )
-        session.add(response)
+        )  # fmt: skip
+    pending = _pending(session, contact.id, subject)
+    resumed = pending is not None
+    if pending is None:
+        pending = SurveyPending(
+            contact_id=contact.id, questionnaire=survey.id, anonymous=anonymous,
+            key=secrets.token_hex(16), answers={}, **subject.columns(),
+        )  # fmt: skip
+        session.add(pending)
     session.flush()
-    found = _progress(session, response, survey, sources)
+    found = _progress(session, pending, survey, sources)
+    if found.question is None:
+        # Nothing left to ask (the questionnaire changed under a resumed person): it is done.
+        _complete(session, found, contact, now)
+        found.just_completed = True
     found.resumed = resumed and bool(found.answers)
     return found
 
@@ -400,20 +396,21 @@ def start(
     contact: Contact,
     round_id: int,
     now: datetime,
-    held: Handle | None = None,
     sources: Mapping[str, Sequence[Option]] | None = None,
 ) -> Progress:
-    """Starts the contact's response to a round, or resumes the one `held` (or, for a named
-    employer response, the one stored under the contact). Refuses a second answer."""
+    """Starts the contact's questionnaire for a round, or resumes it where they left it.
+    Refuses a second answer, a closed round, and anyone but the enterprise's employers and
+    workers."""
     survey_round = _open_round(session, round_id)
     survey = _check_participant(contact, survey_round)
     assert contact.id is not None
-    taken = _participation(session, contact.id, survey.id, round_id=round_id)
+    subject = Subject(round_id=round_id)
+    taken = _participation(session, contact.id, survey.id, subject)
     if taken is not None and taken.completed_at is not None:
         raise SurveyError("already_answered", number=survey_round.number)
     return _begin(
         session, contact=contact, survey=survey, anonymous=is_anonymous(survey.id), now=now,
-        held=held, sources=sources, round_id=round_id,
+        sources=sources, subject=subject,
     )  # fmt: skip
 
 
@@ -426,9 +423,9 @@ def event_sources(session: Session, event_id: int) -> dict[str, list[Option]]:
     return {EVENT_SOURCE: events.good_practice_options(session, event_id)}
 
 
-def sources_for(session: Session, response: SurveyResponse) -> dict[str, list[Option]]:
-    """The run-time options a response's questions draw on (none for round surveys)."""
-    return event_sources(session, response.event_id) if response.event_id is not None else {}
+def sources_for(session: Session, subject: Subject) -> dict[str, list[Option]]:
+    """The run-time options a questionnaire's questions draw on (none for round surveys)."""
+    return event_sources(session, subject.event_id) if subject.event_id is not None else {}
 
 
 def event_anonymous(contact: Contact) -> bool:
@@ -437,13 +434,25 @@ def event_anonymous(contact: Contact) -> bool:
     return contact.role == Role.WORKER
 
 
-def _check_attendee(session: Session, event_id: int, contact: Contact) -> None:
+def reaction_closes_at(event: Event) -> datetime:
+    """When an event's reaction survey stops taking answers (and its worker answers are
+    released): a week after the last invitation can have been sent."""
+    return event.starts_at + events.EVENT_LENGTH + events.SURVEY_WINDOW + REACTION_ANSWER_TIME
+
+
+def _check_attendee(session: Session, event_id: int, contact: Contact, now: datetime) -> Event:
+    event = session.get(Event, event_id)
+    if event is None:
+        raise SurveyError("unknown_event")
     if (
         contact.id is None
         or events.is_organiser(contact)
         or not events.attended(session, event_id, contact.id)
     ):
         raise SurveyError("not_attendee")
+    if now >= reaction_closes_at(event):
+        raise SurveyError("reaction_closed", title=event.title)
+    return event
 
 
 def start_event(
@@ -452,65 +461,70 @@ def start_event(
     contact: Contact,
     event_id: int,
     now: datetime,
-    held: Handle | None = None,
     sources: Mapping[str, Sequence[Option]] | None = None,
 ) -> Progress:
-    """Starts the reaction survey of an event for a person who attended it, or resumes the one
-    `held` (or a named one stored under the contact). Refuses anyone who did not attend, and a
-    second answer. `sources` defaults to the event's own (`event_sources`)."""
-    event = session.get(Event, event_id)
+    """Starts the reaction survey of an event for a person who attended it, or resumes it.
+    Refuses anyone who did not attend, a second answer, and answers after the window closed.
+    `sources` defaults to the event's own (`event_sources`)."""
     survey = content.questionnaire(events.REACTION_QUESTIONNAIRE)
-    if event is None or survey is None:
+    if session.get(Event, event_id) is None or survey is None:
         raise SurveyError("unknown_event")
-    _check_attendee(session, event_id, contact)
+    event = _check_attendee(session, event_id, contact, now)
     assert contact.id is not None
-    taken = _participation(session, contact.id, survey.id, event_id=event_id)
+    subject = Subject(event_id=event_id)
+    taken = _participation(session, contact.id, survey.id, subject)
     if taken is not None and taken.completed_at is not None:
         raise SurveyError("already_reacted", title=event.title)
     return _begin(
         session, contact=contact, survey=survey, anonymous=event_anonymous(contact), now=now,
-        held=held, sources=sources, event_id=event_id,
+        sources=sources, subject=subject,
     )  # fmt: skip
 
 
 def reacted(session: Session, event_id: int, contact_id: int) -> bool:
-    """Whether the contact has completed the event's reaction survey (from participation: an
-    anonymous response does not say whose it is)."""
-    taken = _participation(session, contact_id, events.REACTION_QUESTIONNAIRE, event_id=event_id)
+    """Whether the contact has completed the event's reaction survey (from participation)."""
+    taken = _participation(
+        session, contact_id, events.REACTION_QUESTIONNAIRE, Subject(event_id=event_id)
+    )
     return taken is not None and taken.completed_at is not None
-
-
-def still_open(session: Session, handle: Handle) -> bool:
-    """Whether a handle still leads to a response that can take answers (unfinished, its round
-    open), e.g. to decide whether a channel should keep it."""
-    found = progress(session, handle)
-    if found is None or found.question is None:
-        return False
-    round_id = found.response.round_id
-    if round_id is None:
-        return True
-    survey_round = session.get(SurveyRound, round_id)
-    return survey_round is not None and survey_round.closed_at is None
 
 
 def progress(
     session: Session,
-    handle: Handle,
     *,
+    contact: Contact,
+    subject: Subject,
     sources: Mapping[str, Sequence[Option]] | None = None,
 ) -> Progress | None:
-    """The response behind a handle, or None when it is gone or the key does not match."""
-    response = session.get(SurveyResponse, handle.response_id)
-    if response is None or response.respondent_key != handle.key:
+    """The contact's unfinished questionnaire for the subject, or None (never started,
+    complete, or dropped when its round closed)."""
+    if contact.id is None:
         return None
-    survey = content.questionnaire(response.questionnaire)
+    pending = _pending(session, contact.id, subject)
+    if pending is None or pending.complete:
+        return None
+    survey = content.questionnaire(pending.questionnaire)
     if survey is None:
         return None
-    return _progress(session, response, survey, sources)
+    return _progress(session, pending, survey, sources)
+
+
+def unfinished(session: Session, contact: Contact) -> list[Subject]:
+    """The subjects of the contact's unfinished questionnaires, rounds first."""
+    if contact.id is None:
+        return []
+    rows = session.exec(
+        select(SurveyPending).where(
+            SurveyPending.contact_id == contact.id, col(SurveyPending.complete).is_(False)
+        )
+    ).all()
+    subjects = [Subject(row.round_id, row.event_id) for row in rows]
+    return sorted(subjects, key=lambda s: (s.round_id is None, s.round_id or 0, s.event_id or 0))
 
 
 def stored_answers(session: Session, response_id: int) -> dict[str, object]:
-    """Question id -> value (int, code, list of codes for multi, text; None when skipped)."""
+    """A stored response's answers: question id -> value (int, code, list of codes for multi,
+    text; None when skipped)."""
     rows = session.exec(select(SurveyAnswer).where(SurveyAnswer.response_id == response_id)).all()
     answers: dict[str, object] = {}
     for row in rows:
@@ -552,22 +566,22 @@ def next_question(
 
 def _progress(
     session: Session,
-    response: SurveyResponse,
+    pending: SurveyPending,
     survey: Questionnaire,
     sources: Mapping[str, Sequence[Option]] | None,
 ) -> Progress:
-    assert response.id is not None
-    answers = stored_answers(session, response.id)
+    answers: dict[str, object] = dict(pending.answers or {})
     # Multi answers are lists even with one choice, as Question.should_ask expects.
     for question in survey.questions:
         value = answers.get(question.id)
         if question.type == "multi" and value is not None and not isinstance(value, list):
             answers[question.id] = [value]
+    subject = Subject(pending.round_id, pending.event_id)
     if sources is None:
-        sources = sources_for(session, response)
-    question = None if response.complete else next_question(survey, answers, sources)
+        sources = sources_for(session, subject)
+    question = None if pending.complete else next_question(survey, answers, sources)
     return Progress(
-        response=response, questionnaire=survey, question=question, answers=answers,
+        pending=pending, questionnaire=survey, question=question, answers=answers,
         sources=sources,
     )  # fmt: skip
 
@@ -671,20 +685,19 @@ def validate(
 
 def _current(
     session: Session,
-    handle: Handle,
+    contact: Contact,
+    subject: Subject,
     question_id: str,
     sources: Mapping[str, Sequence[Option]] | None,
-    contact: Contact,
+    now: datetime,
 ) -> Progress:
-    found = progress(session, handle, sources=sources)
-    if found is None or found.response.complete:
-        raise SurveyError("not_current")
-    if found.response.round_id is not None:
-        _open_round(session, found.response.round_id)
-    if found.response.event_id is not None:
+    if subject.round_id is not None:
+        _open_round(session, subject.round_id)
+    if subject.event_id is not None:
         # Attendance is checked on every step: staff may untick someone ticked by mistake.
-        _check_attendee(session, found.response.event_id, contact)
-    if found.question is None or found.question.id != question_id:
+        _check_attendee(session, subject.event_id, contact, now)
+    found = progress(session, contact=contact, subject=subject, sources=sources)
+    if found is None or found.question is None or found.question.id != question_id:
         raise SurveyError("not_current")
     return found
 
@@ -692,88 +705,261 @@ def _current(
 def answer(
     session: Session,
     *,
-    handle: Handle,
     contact: Contact,
+    subject: Subject,
     question_id: str,
     value: object,
     now: datetime,
     sources: Mapping[str, Sequence[Option]] | None = None,
 ) -> Progress:
-    """Stores the answer to the response's current question (validated; an answer to any
-    other question is refused as stale), and completes the response after the last one."""
-    found = _current(session, handle, question_id, sources, contact)
+    """Stores the answer to the contact's current question of the subject (validated; an
+    answer to any other question is refused as stale), and completes the questionnaire after
+    the last one."""
+    found = _current(session, contact, subject, question_id, sources, now)
     assert found.question is not None
     clean = validate(found.question, value, found.sources)
-    values = clean if isinstance(clean, list) else [clean]
-    for item in values:
-        _store(session, found, question_id, item, now)
-    return _after_answer(session, found, contact, now, found.sources)
+    return _store(session, found, contact, question_id, clean, now)
 
 
 def skip(
     session: Session,
     *,
-    handle: Handle,
     contact: Contact,
+    subject: Subject,
     question_id: str,
     now: datetime,
     sources: Mapping[str, Sequence[Option]] | None = None,
 ) -> Progress:
-    """Records that an optional question was skipped (a row with no value), so that it is not
-    asked again and a condition on it is false."""
-    found = _current(session, handle, question_id, sources, contact)
+    """Records that an optional question was skipped, so that it is not asked again and a
+    condition on it is false."""
+    found = _current(session, contact, subject, question_id, sources, now)
     assert found.question is not None
     if not found.question.optional:
         raise SurveyError("not_optional")
-    _store(session, found, question_id, None, now)
-    return _after_answer(session, found, contact, now, found.sources)
+    return _store(session, found, contact, question_id, None, now)
 
 
 def _store(
-    session: Session, found: Progress, question_id: str, value: object, now: datetime
-) -> None:
-    assert found.response.id is not None
-    anonymous = found.response.contact_id is None
-    session.add(
-        SurveyAnswer(
-            id=_random_id(session, SurveyAnswer),
-            response_id=found.response.id,
-            question_id=question_id,
-            value_int=value if isinstance(value, int) else None,
-            value_text=value if isinstance(value, str) else None,
-            answered_at=None if anonymous else now,
-        )
-    )
-
-
-def _after_answer(
     session: Session,
     found: Progress,
     contact: Contact,
+    question_id: str,
+    value: object,
     now: datetime,
-    sources: Mapping[str, Sequence[Option]] | None,
 ) -> Progress:
+    # A new dict, so that the JSON column sees the change.
+    found.pending.answers = {**(found.pending.answers or {}), question_id: value}
+    session.add(found.pending)
     session.flush()
-    after = _progress(session, found.response, found.questionnaire, sources)
+    after = _progress(session, found.pending, found.questionnaire, found.sources)
     if after.question is None:
-        _complete(session, after.response, contact, now)
+        _complete(session, after, contact, now)
         after.just_completed = True
     return after
 
 
-def _complete(session: Session, response: SurveyResponse, contact: Contact, now: datetime) -> None:
-    response.complete = True
-    if response.contact_id is not None:
-        response.completed_at = now
-    session.add(response)
+def _complete(session: Session, found: Progress, contact: Contact, now: datetime) -> None:
+    """Marks the participation complete. A named questionnaire becomes its response at once;
+    an anonymous one waits, complete, for `release` (never written in this transaction, which
+    names the person)."""
+    pending = found.pending
+    taken = None
     if contact.id is not None:
-        taken = _participation(
-            session, contact.id, response.questionnaire,
-            round_id=response.round_id, event_id=response.event_id,
-        )  # fmt: skip
+        taken = _participation(session, contact.id, pending.questionnaire, found.subject)
         if taken is not None:
             taken.completed_at = now
             session.add(taken)
+    if pending.anonymous:
+        pending.complete = True
+        session.add(pending)
+        return
+    _write(
+        session, [(found.subject, pending.questionnaire, dict(pending.answers or {}))],
+        contact_id=contact.id, started_at=taken.started_at if taken else now, completed_at=now,
+    )  # fmt: skip
+    session.delete(pending)
+
+
+def _write(
+    session: Session,
+    batch: Sequence[tuple[Subject, str, Mapping[str, object]]],
+    *,
+    contact_id: int | None = None,
+    started_at: datetime | None = None,
+    completed_at: datetime | None = None,
+    released: bool = True,
+) -> None:
+    """Writes complete responses and their answers (a multiple choice one row per option, a
+    skipped question one row with neither value), with random ids, in the order given; the
+    answers of the whole batch are shuffled together, so that physical order says nothing."""
+    taken_responses: set[int] = set()
+    taken_answers: set[int] = set()
+    rows: list[SurveyAnswer] = []
+    for subject, questionnaire, answers in batch:
+        response = SurveyResponse(
+            id=_random_id(session, SurveyResponse, taken_responses),
+            questionnaire=questionnaire, contact_id=contact_id, started_at=started_at,
+            completed_at=completed_at, complete=True, released=released, **subject.columns(),
+        )  # fmt: skip
+        session.add(response)
+        assert response.id is not None
+        for question_id, value in answers.items():
+            for item in value if isinstance(value, list) else [value]:
+                rows.append(
+                    SurveyAnswer(
+                        id=_random_id(session, SurveyAnswer, taken_answers),
+                        response_id=response.id, question_id=question_id,
+                        value_int=item if isinstance(item, int) else None,
+                        value_text=item if isinstance(item, str) else None,
+                        answered_at=completed_at,
+                    )
+                )  # fmt: skip
+    # Responses are flushed first (the answers reference them); the unit of work inserts the
+    # rows of a table in the order they were added.
+    session.flush()
+    random.SystemRandom().shuffle(rows)
+    session.add_all(rows)
+    session.flush()
+
+
+# -- release ---------------------------------------------------------------------------------
+
+
+def _closed_units(session: Session, now: datetime) -> list[Subject]:
+    """Closed rounds and events with anything left to settle: pending questionnaires, or
+    anonymous responses not yet released."""
+    waiting = sa.or_(
+        sa.exists().where(col(SurveyPending.round_id) == SurveyRound.id),
+        sa.exists().where(
+            col(SurveyResponse.round_id) == SurveyRound.id,
+            col(SurveyResponse.contact_id).is_(None),
+            col(SurveyResponse.released).is_(False),
+        ),
+    )
+    rounds = session.exec(
+        select(SurveyRound.id).where(col(SurveyRound.closed_at).is_not(None), waiting)
+    ).all()
+    last_start = now - (events.EVENT_LENGTH + events.SURVEY_WINDOW + REACTION_ANSWER_TIME)
+    event_waiting = sa.or_(
+        sa.exists().where(col(SurveyPending.event_id) == Event.id),
+        sa.exists().where(
+            col(SurveyResponse.event_id) == Event.id,
+            col(SurveyResponse.contact_id).is_(None),
+            col(SurveyResponse.released).is_(False),
+        ),
+    )
+    closed_events = session.exec(
+        select(Event.id).where(col(Event.starts_at) <= last_start, event_waiting)
+    ).all()
+    return [Subject(round_id=r) for r in rounds] + [Subject(event_id=e) for e in closed_events]
+
+
+def _settle(session: Session, subject: Subject, found: Counter[str]) -> None:
+    """A closed unit: released whole, shuffled, if it has MIN_GROUP complete anonymous
+    questionnaires or more; otherwise its anonymous answers are deleted. Unfinished
+    questionnaires are dropped, and a late one for a unit already released too: a released
+    unit never changes."""
+    pending = session.exec(select(SurveyPending).where(subject.of(SurveyPending))).all()
+    done = [p for p in pending if p.anonymous and p.complete]
+    found["dropped_unfinished"] += len(pending) - len(done)
+    anonymous = sa.and_(subject.of(SurveyResponse), col(SurveyResponse.contact_id).is_(None))
+    already = session.exec(
+        select(SurveyResponse.id).where(anonymous, col(SurveyResponse.released)).limit(1)
+    ).first()
+    written = (
+        []
+        if already is not None
+        else session.exec(
+            select(SurveyResponse).where(anonymous, col(SurveyResponse.released).is_(False))
+        ).all()
+    )
+    batch: list[tuple[Subject, str, Mapping[str, object]]] = [
+        (subject, p.questionnaire, dict(p.answers or {})) for p in done
+    ]
+    for response in written:
+        assert response.id is not None
+        if response.complete:
+            batch.append((subject, response.questionnaire, stored_answers(session, response.id)))
+        for row in session.exec(
+            select(SurveyAnswer).where(SurveyAnswer.response_id == response.id)
+        ):
+            session.delete(row)
+        session.delete(response)
+    for row in pending:
+        session.delete(row)
+    session.flush()
+    if already is not None:
+        found["dropped_late"] += len(done)
+    elif len(batch) >= MIN_GROUP:
+        random.SystemRandom().shuffle(batch)
+        _write(session, batch, released=True)
+        found["released"] += len(batch)
+    else:
+        found["dropped_small"] += len(batch)
+
+
+def release(session: Session, *, now: datetime) -> dict[str, int]:
+    """Writes anonymous answers out of the pending table, in a transaction that must write no
+    row naming a person (the scheduler's `surveys` job runs it alone): each closed unit is
+    settled (`_settle`), and an open unit with MIN_GROUP complete questionnaires waiting or
+    more has them written as one shuffled batch, not yet released. Returns how many
+    questionnaires went where; never what they said, nor whose they were."""
+    found: Counter[str] = Counter()
+    closed = _closed_units(session, now)
+    for subject in closed:
+        _settle(session, subject, found)
+    settled = {s.text for s in closed}
+    waiting = session.exec(
+        select(SurveyPending.round_id, SurveyPending.event_id, sa.func.count())
+        .where(col(SurveyPending.anonymous), col(SurveyPending.complete))
+        .group_by(SurveyPending.round_id, SurveyPending.event_id)
+        .having(sa.func.count() >= MIN_GROUP)
+    ).all()
+    for round_id, event_id, _count in waiting:
+        subject = Subject(round_id, event_id)
+        if subject.text in settled:
+            continue
+        done = session.exec(
+            select(SurveyPending).where(
+                subject.of(SurveyPending), col(SurveyPending.anonymous), col(SurveyPending.complete)
+            )
+        ).all()
+        batch = [(subject, p.questionnaire, dict(p.answers or {})) for p in done]
+        for row in done:
+            session.delete(row)
+        session.flush()
+        random.SystemRandom().shuffle(batch)
+        _write(session, batch, released=False)
+        found["written"] += len(batch)
+    return {what: count for what, count in found.items() if count}
+
+
+def release_job(session: Session, now: datetime, *, config: object = None) -> dict[str, int]:
+    """The scheduler's `surveys` job (scheduler/runner.py): `release`, in its own transaction."""
+    return release(session, now=now)
+
+
+def drop_pending(session: Session, contact_id: int) -> int:
+    """Deletes a person's questionnaires in progress (erasure): they are personal data."""
+    rows = session.exec(select(SurveyPending).where(SurveyPending.contact_id == contact_id)).all()
+    for row in rows:
+        session.delete(row)
+    return len(rows)
+
+
+def pending_answers(session: Session, contact_id: int) -> list[dict[str, Any]]:
+    """A person's questionnaires in progress or awaiting release, for their data export."""
+    rows = session.exec(select(SurveyPending).where(SurveyPending.contact_id == contact_id)).all()
+    return [
+        {
+            "questionnaire": row.questionnaire,
+            "round_id": row.round_id,
+            "event_id": row.event_id,
+            "complete": row.complete,
+            "answers": dict(row.answers or {}),
+        }
+        for row in rows
+    ]
 
 
 # -- who still has to answer -----------------------------------------------------------------

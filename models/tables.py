@@ -309,23 +309,61 @@ class SurveyParticipation(SQLModel, table=True):
     completed_at: datetime | None = ts()
 
 
+class SurveyPending(SQLModel, table=True):
+    """A questionnaire being answered: WHO answers (the contact) and their answers so far, so
+    that they can resume after a restart or on another channel. Personal data: an anonymous
+    (worker) questionnaire waits here, complete, until it is released in a batch of at least
+    3 of its round or event (models/surveys.py, "Anonymity"), and the row is deleted then.
+    Exactly one of round_id and event_id is set."""
+
+    __tablename__ = "survey_pending"
+    __table_args__ = (
+        sa.UniqueConstraint("round_id", "contact_id", "questionnaire"),
+        sa.UniqueConstraint("event_id", "contact_id", "questionnaire"),
+        sa.CheckConstraint(
+            "(round_id IS NULL) <> (event_id IS NULL)", name="ck_survey_pending_one_subject"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = Field(foreign_key="contact.id", index=True)
+    round_id: int | None = Field(default=None, foreign_key="surveyround.id", index=True)
+    event_id: int | None = Field(default=None, foreign_key="event.id", index=True)
+    questionnaire: str = Field(max_length=40)
+    anonymous: bool = Field(
+        default=False, sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.false())
+    )
+    # Random, renewed for each questionnaire: buttons carry a piece of it, so that a button of
+    # an earlier round or of a finished survey is recognised as stale.
+    key: str = Field(max_length=32)
+    # Question id -> value (int, option code, list of codes, text; None when skipped).
+    answers: dict[str, Any] = json_col(dict)
+    complete: bool = Field(
+        default=False, sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.false())
+    )
+
+
 class SurveyResponse(SQLModel, table=True):
     """One filled-in questionnaire. Employer responses name their contact and keep their times.
-    Anonymous (worker) responses carry no contact and no time at all, a random id and a random
-    `respondent_key`; only SurveyParticipation says who took part (models/surveys.py)."""
-
-    __table_args__ = (sa.UniqueConstraint("round_id", "questionnaire", "respondent_key"),)
+    Anonymous (worker) responses carry no contact, no time, a random id, and are written only
+    when released, in batches of at least 3 of one round or event, in random order and in a
+    transaction that touches no row naming a person (models/surveys.py, "Anonymity")."""
 
     id: int | None = Field(default=None, primary_key=True)
     round_id: int | None = Field(default=None, foreign_key="surveyround.id", index=True)
     event_id: int | None = Field(default=None, foreign_key="event.id", index=True)
     questionnaire: str = Field(max_length=40)
     contact_id: int | None = Field(default=None, foreign_key="contact.id")
-    respondent_key: str = Field(max_length=64)
     started_at: datetime | None = ts()
     completed_at: datetime | None = ts()
     # Completion without a time, so that anonymous responses can be counted as finished.
     complete: bool = Field(
+        default=False, sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.false())
+    )
+    # An anonymous response counts in any figure only once its unit (a closed round, or an
+    # event whose answering window has closed) is released with at least 3 of them; a released
+    # unit never changes again. Named responses count as they are.
+    released: bool = Field(
         default=False, sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.false())
     )
 

@@ -6,7 +6,8 @@ reaction survey is the `event_reaction` questionnaire (content/surveys/event_rea
 `rating` (1–5), `practices_to_try` (one answer row per chosen good practice, its code the
 improvement id), and free-text `most_useful`, `next_steps`, `suggestions`. Responses are
 those `models.surveys.start_event` stores: `event_id` set, workers' without contact or time
-(hence `complete`), skipped questions as rows with no value (never counted).
+(hence `complete`), skipped questions as rows with no value (never counted). Workers' answers
+count only once released, all together, after the answering window closed (`_completed`).
 """
 
 from __future__ import annotations
@@ -27,9 +28,17 @@ from models.events import (
     REACTION_QUESTIONNAIRE,
     showcased,
 )
-from models.tables import Event, Rsvp, SurveyAnswer, SurveyResponse
+from models.surveys import MIN_GROUP
+from models.tables import (
+    Event,
+    Rsvp,
+    SurveyAnswer,
+    SurveyParticipation,
+    SurveyPending,
+    SurveyResponse,
+)
 
-SMALL_GROUP = 3  # fewer reactions than this are counted, never broken down
+SMALL_GROUP = MIN_GROUP  # fewer reactions than this are counted, never broken down
 TEXTS_SHOWN = 5
 
 
@@ -46,8 +55,13 @@ class EventCounts:
 
 
 def _completed() -> sa.ColumnElement[bool]:
-    # Named responses keep their completion time; the survey engine also marks `complete`.
-    return sa.or_(col(SurveyResponse.completed_at).is_not(None), col(SurveyResponse.complete))
+    """A response whose answers count: complete, and named, or anonymous and released with the
+    event's whole unit of worker answers once the answering window closed (models/surveys.py,
+    "Anonymity"): the card never changes by one worker's answer."""
+    done = sa.or_(col(SurveyResponse.completed_at).is_not(None), col(SurveyResponse.complete))
+    return sa.and_(
+        done, sa.or_(col(SurveyResponse.contact_id).is_not(None), col(SurveyResponse.released))
+    )
 
 
 def counts(session: Session, event_ids: list[int]) -> dict[int, EventCounts]:
@@ -81,15 +95,17 @@ def counts(session: Session, event_ids: list[int]) -> dict[int, EventCounts]:
         .where(col(Rsvp.event_id).in_(event_ids))
         .group_by(Rsvp.event_id)
     ).all()
+    # How many reacted, from who took part: a count, not what anyone said, and exact while
+    # worker answers wait for their release.
     reactions = dict(
         session.exec(
-            select(SurveyResponse.event_id, sa.func.count(col(SurveyResponse.id)))  # type: ignore[call-overload]
+            select(SurveyParticipation.event_id, sa.func.count())  # type: ignore[call-overload]
             .where(
-                col(SurveyResponse.event_id).in_(event_ids),
-                SurveyResponse.questionnaire == REACTION_QUESTIONNAIRE,
-                _completed(),
+                col(SurveyParticipation.event_id).in_(event_ids),
+                SurveyParticipation.questionnaire == REACTION_QUESTIONNAIRE,
+                col(SurveyParticipation.completed_at).is_not(None),
             )
-            .group_by(SurveyResponse.event_id)
+            .group_by(SurveyParticipation.event_id)
         ).all()
     )
     result = {
@@ -120,6 +136,28 @@ class ReactionSummary:
     most_useful: list[str] = field(default_factory=list)
     next_steps: list[str] = field(default_factory=list)
     suggestions: list[str] = field(default_factory=list)
+    # Workers' reactions waiting for the survey to close: they are added all at once then,
+    # if there are MIN_GROUP or more, so that the card never moves by one worker's answer.
+    awaiting: int = 0
+
+
+def _awaiting(session: Session, event_id: int) -> int:
+    waiting = session.exec(
+        select(sa.func.count()).where(
+            SurveyPending.event_id == event_id,
+            col(SurveyPending.anonymous),
+            col(SurveyPending.complete),
+        )
+    ).one()
+    written = session.exec(
+        select(sa.func.count()).where(
+            SurveyResponse.event_id == event_id,
+            col(SurveyResponse.contact_id).is_(None),
+            col(SurveyResponse.complete),
+            col(SurveyResponse.released).is_(False),
+        )
+    ).one()
+    return int(waiting) + int(written)
 
 
 def reactions(session: Session, event_id: int) -> ReactionSummary:
@@ -143,8 +181,9 @@ def reactions(session: Session, event_id: int) -> ReactionSummary:
             )
         ).one()
     )
+    awaiting = _awaiting(session, event_id)
     if responses < SMALL_GROUP:
-        return ReactionSummary(responses=responses, suppressed=True)
+        return ReactionSummary(responses=responses, suppressed=True, awaiting=awaiting)
     in_event = col(SurveyAnswer.response_id).in_(completed)
     ratings = {
         int(value): int(number)
@@ -202,6 +241,7 @@ def reactions(session: Session, event_id: int) -> ReactionSummary:
         most_useful=texts("most_useful"),
         next_steps=texts("next_steps"),
         suggestions=texts("suggestions"),
+        awaiting=awaiting,
     )
 
 

@@ -200,6 +200,7 @@ def _sources(
         _awaiting,
         _hours_between,
         _local_day_on_or_before,
+        _released,
         _response_complete,
         _reviewed,
     )
@@ -332,7 +333,9 @@ def _sources(
         surveyed = resp.join(rnd, rnd.c.id == resp.c.round_id).join(
             ent, ent.c.id == rnd.c.enterprise_id
         )
-        mine = sa.and_(complete, resp.c.questionnaire.in_([EMPLOYER, WORKER]))
+        # Answers count only from released units (reports/summary.py, `_released`): a unit
+        # changes the rollups once, when it is released, by at least MIN_GROUP responses.
+        mine = sa.and_(complete, resp.c.questionnaire.in_([EMPLOYER, WORKER]), _released())
 
         def answers(fine: bool) -> list[sa.Select[Any]]:
             keys = [ent.c.province_code, ent.c.sector_code] if fine else [sa.literal(ALL)] * 2
@@ -912,7 +915,12 @@ def _bulk_write(state: Any) -> Any:
     if model not in WATCHED:
         return None
     table = model.__table__
-    connection = state.session.connection()
+    session = state.session
+    if session.autoflush and (session.new or session.dirty or session.deleted):
+        # The statement would autoflush these first, inside the before/after snapshots below,
+        # and their change would be added twice (once by the flush, once here).
+        session.flush()
+    connection = session.connection()
     where = state.statement.whereclause
     column = table.c.id
     if model is SurveyAnswer:

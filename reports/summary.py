@@ -15,6 +15,9 @@ What the figures rest on (semantics owned by the reports, surveys and visits mod
 - a survey response counts when it is complete (`complete`, or `completed_at` set on tables
   without that flag) and belongs to a round of an enterprise; it falls in the period its round was
   opened in, because anonymous (worker) responses carry no time at all;
+- worker answers count only once released: from a closed round with at least MIN_GROUP worker
+  questionnaires, whole (`_released`, models/surveys.py "Anonymity"), so that no two figures,
+  whatever their periods, scopes or readers, differ by fewer than MIN_GROUP workers' answers;
 - a visit counts in the period it is due in (`due_on`), unless cancelled; it was done on time
   when done no later than `ON_TIME_DAYS` after its due day.
 """
@@ -34,6 +37,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from models import surveys
 from models.tables import (
     Contact,
     Enterprise,
@@ -48,9 +52,9 @@ from models.tables import (
     VisitStatus,
 )
 
-# Breakdowns of worker answers resting on fewer respondents are not shown (the worker
-# questionnaire promises it: "results are only shown for groups of 3 or more").
-MIN_GROUP = 3
+# Worker answers count only from released units of at least MIN_GROUP questionnaires
+# (models/surveys.py), and breakdowns resting on fewer answers are not shown either.
+MIN_GROUP = surveys.MIN_GROUP
 # "No or low cost", as the guide's low-cost improvements: under one million VND.
 LOW_COST_VND = 1_000_000
 # Cost bands an improvement may carry instead of an exact amount (models/improvements.py).
@@ -446,6 +450,14 @@ def _response_complete() -> ColumnElement[bool]:
     if "complete" in resp.c:
         return sa.or_(resp.c.complete.is_(True), resp.c.completed_at.is_not(None))
     return resp.c.completed_at.is_not(None)
+
+
+def _released() -> ColumnElement[bool]:
+    """A response whose answers count in figures: a named one, or an anonymous (worker) one
+    released with its whole unit (models/surveys.py, "Anonymity"). So every figure of worker
+    answers is a sum over whole released units of at least MIN_GROUP, and so is the
+    difference of any two figures."""
+    return sa.or_(resp.c.contact_id.is_not(None), resp.c.released.is_(True))
 
 
 def _median(values: sa.Select[Any]) -> sa.Select[Any]:
@@ -845,6 +857,7 @@ def _responses(in_scope: sa.Select[Any] | None, start: datetime, end: datetime) 
             _in(rnd.c.enterprise_id, in_scope),
             resp.c.questionnaire.in_([EMPLOYER, WORKER]),
             _response_complete(),
+            _released(),
         )
     )
 
@@ -1095,6 +1108,7 @@ def _provider_counts(
             ans.c.value_int.between(1, 5),
             resp.c.questionnaire == EMPLOYER,
             _response_complete(),
+            _released(),
             rnd.c.opened_at >= start,
             rnd.c.opened_at < end,
             _in(rnd.c.enterprise_id, in_scope),

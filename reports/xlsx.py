@@ -5,9 +5,10 @@ from the database a batch at a time (`yield_per`: a server-side cursor on Postgr
 straight into openpyxl's write-only workbook and the CSV writers, so memory does not grow with
 the number of rows. Headers are in the reader's language.
 
-Worker answers leave without identity: no response id, no contact, no time, and only for rounds
-where at least MIN_GROUP workers answered; within a round they are sorted by question and
-answer, so that rows cannot be put back together into one person's questionnaire.
+Worker answers leave without identity: no response id, no contact, no time, and only from
+released rounds (closed, with at least MIN_GROUP worker questionnaires: models/surveys.py);
+within a round they are sorted by question and answer, so that rows cannot be put back together
+into one person's questionnaire.
 """
 
 from __future__ import annotations
@@ -34,11 +35,11 @@ from reports.events import EXPORT_HEADERS as EVENT_HEADERS
 from reports.events import event_export_rows
 from reports.summary import (
     EMPLOYER,
-    MIN_GROUP,
     WORKER,
     Period,
     Scope,
     Summary,
+    _released,
     _response_complete,
     _scoped_enterprises,
     ans,
@@ -88,7 +89,6 @@ def export_sheets(
     summary: Summary,
     tz: ZoneInfo,
     language: str,
-    min_group: int = MIN_GROUP,
 ) -> list[Sheet]:
     lang = normalise_language(language)
     period, scope = summary.period, summary.scope
@@ -167,22 +167,15 @@ def export_sheets(
             values[16] = _local(values[16], tz)
             yield values
 
-    # Rounds in which enough workers answered for their answers to leave the database.
-    worker_rounds = (
-        sa.select(resp.c.round_id)
-        .where(resp.c.questionnaire == WORKER, _response_complete())
-        .group_by(resp.c.round_id)
-        .having(sa.func.count() >= min_group)
-    )
+    # Worker answers leave the database only from released units: closed rounds with at least
+    # MIN_GROUP of them, whole (models/surveys.py), so two exports never differ by fewer.
     round_where = [
         rnd.c.opened_at >= start,
         rnd.c.opened_at < end,
         rnd.c.enterprise_id.in_(in_scope),
         _response_complete(),
-        sa.or_(
-            resp.c.questionnaire == EMPLOYER,
-            sa.and_(resp.c.questionnaire == WORKER, resp.c.round_id.in_(worker_rounds)),
-        ),
+        _released(),
+        resp.c.questionnaire.in_([EMPLOYER, WORKER]),
     ]
     # Employer answers keep their response number (several choices of one person belong
     # together); worker rows get none.

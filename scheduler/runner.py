@@ -23,7 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
-from models import events
+from models import events, surveys
 from models.db import Database
 from models.tables import JobRun
 from scheduler import jobs
@@ -120,6 +120,8 @@ def schedule(config: SchedulerConfig) -> list[Job]:
             "coordinators: the same per provider"),
         Job("events", Cadence("hour", minute=10), events.events_job,
             "events: reminders a day and two hours before; reaction survey after"),
+        Job("surveys", Cadence("hour", minute=20), surveys.release_job,
+            "anonymous survey answers: written in batches of 3+, released when the round closes"),
         Job("retention", Cadence("day", hour=3), jobs.retention_job,
             "delete raw texts and photos of people who left, after the retention period"),
     ]  # fmt: skip

@@ -18,7 +18,7 @@ async def test_demo_registers_every_role_and_writes_both_languages(tmp_path: Pat
     assert "Welcome to the team of Trung tâm Y tế lao động Cần Thơ!" in transcript
     assert "không còn hiệu lực" in transcript  # the expired and the mistyped code
     assert "have not stored anything" in transcript or "không lưu thông tin" in transcript
-    assert "| Trung tâm ATVSLĐ Đà Nẵng | Xưởng mộc Hòa Phát | 1 employer, 2 worker |" in (
+    assert "| Trung tâm ATVSLĐ Đà Nẵng | Xưởng mộc Hòa Phát | 1 employer, 3 worker |" in (
         result.summary_text
     )
     database = Database(result.database_url)
@@ -26,7 +26,7 @@ async def test_demo_registers_every_role_and_writes_both_languages(tmp_path: Pat
         roles = sorted(c.role for c in session.exec(select(Contact)))
         assert roles == ["coordinator", "employer", "employer", "employer", "staff", "staff"] + [
             "worker"
-        ] * 4
+        ] * 5
         assert len(session.exec(select(Provider)).all()) == 2
         assert len(session.exec(select(Enterprise)).all()) == 3
         assert session.exec(select(Invite)).all()

@@ -60,28 +60,34 @@ def test_workbook_reads_back_with_every_sheet(database: Database, tmp_path: Path
     assert figures[("workers", None, "work is safer (1–5)")] == (4, 3)
 
 
-def test_worker_answers_leave_only_from_rounds_of_three(database: Database,
-                                                        tmp_path: Path) -> None:  # fmt: skip
+def test_worker_answers_leave_only_from_released_rounds(database: Database,
+                                                       tmp_path: Path) -> None:  # fmt: skip
+    import sqlalchemy as sa
+
+    from models.tables import SurveyResponse
+
     seed(database)
+    with database.session() as session:
+        session.execute(
+            sa.update(SurveyResponse).where(SurveyResponse.contact_id.is_(None)).values(
+                released=False
+            )
+        )
     written = write_reports(tmp_path, database.url, period=parse_period("2027-Q1"), today=TODAY,
                             tz=TZ, language="en")  # fmt: skip
     answers = rows(written.xlsx_path, "Survey answers")
     assert answers[0] == ("enterprise", "round", "questionnaire", "employer response",
                           "question", "answer")  # fmt: skip
-    # No round of Q1 has three worker answers: only employers' rows leave.
+    # No worker unit is released: only employers' rows leave.
     questionnaires = {row[2] for row in answers[1:]}
     assert questionnaires == {"Employer feedback after the support round"}
     assert all(row[3] is not None for row in answers[1:])
-    # With a threshold of 2, E1's round 1 qualifies; its rows carry no response number.
+    # Once a round is released, its worker rows leave, with no response number.
     with database.session() as session:
-        from reports.summary import Scope, build_summary
-        from reports.xlsx import export_sheets, write_export
-
-        summary = build_summary(session, period=parse_period("2027-Q1"), scope=Scope(), tz=TZ,
-                                today=TODAY)  # fmt: skip
-        sheets = export_sheets(session, summary=summary, tz=TZ, language="en", min_group=2)
-        write_export(sheets, language="en", xlsx_path=tmp_path / "two.xlsx")
-    worker_rows = [r for r in rows(tmp_path / "two.xlsx", "Survey answers")[1:]
+        session.execute(sa.update(SurveyResponse).values(released=True))
+    again = write_reports(tmp_path / "again", database.url, period=parse_period("2027-Q1"),
+                          today=TODAY, tz=TZ, language="en")  # fmt: skip
+    worker_rows = [r for r in rows(again.xlsx_path, "Survey answers")[1:]
                    if r[2] == "Worker feedback"]  # fmt: skip
     assert worker_rows and all(row[3] is None for row in worker_rows)
     assert "Bụi nhiều" in {row[5] for row in worker_rows}

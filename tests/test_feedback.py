@@ -17,6 +17,7 @@ from models.tables import (
     Role,
     SurveyAnswer,
     SurveyParticipation,
+    SurveyPending,
     SurveyResponse,
     SurveyRound,
 )
@@ -60,8 +61,29 @@ def answers_of(world: World, response: SurveyResponse) -> dict[str, object]:
 
 
 def answer_count(world: World) -> int:
+    """Answers given: those of questionnaires in progress and those stored."""
     with world.database.session() as session:
-        return len(session.exec(select(SurveyAnswer)).all())
+        in_progress = sum(len(p.answers) for p in session.exec(select(SurveyPending)))
+        return in_progress + len(session.exec(select(SurveyAnswer)).all())
+
+
+def so_far(world: World, questionnaire: str) -> dict[str, object]:
+    """The answers of the one questionnaire in progress."""
+    with world.database.session() as session:
+        [row] = session.exec(
+            select(SurveyPending).where(SurveyPending.questionnaire == questionnaire)
+        ).all()
+        return dict(row.answers)
+
+
+def release(world: World, *, close: bool = False) -> dict[str, int]:
+    """What the scheduler's `surveys` job does, after closing the open rounds if asked."""
+    with world.database.session() as session:
+        if close:
+            for survey_round in session.exec(select(SurveyRound)).all():
+                surveys.close_round(session, survey_round.id, now=world.clock.now)  # type: ignore[arg-type]
+    with world.database.session() as session:
+        return surveys.release(session, now=world.clock.now)
 
 
 async def worker_survey_en(person: Person) -> None:
@@ -166,9 +188,13 @@ async def test_worker_is_told_about_anonymity_first_and_answers_in_english(world
 
     again = await worker.say("/feedback")
     assert again is not None and again.plain == ALREADY_EN
-    [response] = responses(world, "worker")
-    assert response.contact_id is None and response.complete
-    assert answers_of(world, response)["helpful_change"] == "The new shelves by the saw"
+    # One worker's answers wait, complete, under their contact: nothing anonymous is written
+    # for fewer than three, and nothing in the transaction that completed them.
+    assert responses(world, "worker") == []
+    with world.database.session() as session:
+        [waiting] = session.exec(select(SurveyPending)).all()
+        assert waiting.complete and waiting.anonymous
+        assert waiting.answers["helpful_change"] == "The new shelves by the saw"
 
 
 # -- anonymity -------------------------------------------------------------------------------
@@ -188,6 +214,8 @@ async def test_three_workers_answer_and_no_row_leads_back_to_them(world: World) 
         world.clock.advance(hours=3)
     await people[2].say("/feedback")
     await worker_survey_en(people[2])
+    assert responses(world, "worker") == []
+    assert release(world) == {"written": 3}
 
     rows = responses(world, "worker")
     assert len(rows) == 3 and all(r.complete for r in rows)
@@ -231,8 +259,7 @@ async def test_restart_mid_survey_resumes_at_the_same_question(world: World) -> 
     await world.restart()
     await boss.say("Máy cưa đã có che chắn")
     assert "cải thiện ở những mặt nào" in boss.last_text()
-    [response] = responses(world, "employer")
-    stored = answers_of(world, response)
+    stored = so_far(world, "employer")
     assert stored["usefulness"] == 5 and stored["going_well"] == "Máy cưa đã có che chắn"
 
 
@@ -253,8 +280,7 @@ async def test_cancel_keeps_the_answers_and_feedback_resumes(world: World) -> No
     assert INTRO_WORKER_VI not in worker.texts()[-2]  # no second introduction
     await worker.press("3")
     assert "giúp ích cho Anh/Chị nhiều nhất" in worker.last_text()
-    [response] = responses(world, "worker")
-    assert answers_of(world, response) == {"safer": 2, "less_tiring": 3}
+    assert so_far(world, "worker") == {"safer": 2, "less_tiring": 3}
 
 
 async def test_an_answer_button_after_cancel_continues_the_survey(world: World) -> None:
@@ -285,8 +311,7 @@ async def test_the_same_press_delivered_twice_stores_one_answer(world: World) ->
     update = boss.account.send_text("Nhà xưởng sạch hơn")
     world.sandbox.inject_raw(update)
     await world.deliver()
-    [response] = responses(world, "employer")
-    assert answers_of(world, response)["going_well"] == "Nhà xưởng sạch hơn"
+    assert so_far(world, "employer")["going_well"] == "Nhà xưởng sạch hơn"
     assert answer_count(world) == 3
     assert BUTTONS_VI in boss.last_text()  # the copy was taken for text at a button question
 
@@ -318,8 +343,7 @@ async def test_wrong_kinds_of_message_get_a_clear_reprompt(world: World) -> None
     assert reply is not None
     assert answer_count(world) == 2
     await worker.say("x" * 500)
-    [response] = responses(world, "worker")
-    assert answers_of(world, response) == {
+    assert so_far(world, "worker") == {
         "safer": 4,
         "less_tiring": 4,
         "helpful_change": "x" * 500,
@@ -473,6 +497,8 @@ async def test_the_staff_export_carries_no_worker_identity(world: World) -> None
         await person.say("/feedback")
         await worker_survey_vi(person, safer=str(3 + offset % 2))
         people.append(person)
+    # Worker answers leave only from a released unit: the round closes with its three.
+    assert release(world, close=True) == {"released": 3}
     officer = await join_staff(world, 1399, provider)
     panel = await officer.say("📊 Tổng hợp")
     assert panel is not None

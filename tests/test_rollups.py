@@ -12,7 +12,6 @@ rollups kept incrementally equal the ones rebuilt from the raw rows.
 from __future__ import annotations
 
 import random
-import secrets
 import threading
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -25,6 +24,7 @@ from sqlmodel import Session
 
 from models.db import Database
 from models.improvements import Review, review, withdraw
+from models.surveys import release
 from models.tables import (
     Contact,
     Enterprise,
@@ -157,9 +157,10 @@ def generate(database: Database, seed: int) -> None:
                 response = SurveyResponse(
                     round_id=survey_round.id,
                     questionnaire="employer" if employer else "worker",
-                    respondent_key=secrets.token_hex(8),
                     complete=complete,
                     completed_at=moment(rng) if complete and employer else None,
+                    # Worker answers count only once released (models/surveys.py).
+                    released=employer or rng.random() < 0.5,
                 )
                 session.add(response)
                 session.flush()
@@ -251,6 +252,21 @@ def change(database: Database, seed: int) -> None:
         ).scalars()
         for response in waiting_response:
             response.complete = True
+        # Units released in bulk, and one by the survey engine's own release.
+        session.execute(
+            sa.update(SurveyResponse)
+            .where(SurveyResponse.round_id % 3 == 0, SurveyResponse.contact_id.is_(None))
+            .values(released=True)
+        )
+        closing = session.execute(
+            sa.select(SurveyRound)
+            .where(SurveyRound.closed_at.is_(None), SurveyRound.id % 3 == 1)
+            .limit(4)
+        ).scalars()
+        for survey_round in closing:
+            survey_round.closed_at = now
+        session.flush()
+        release(session, now=now)
         moved = session.execute(sa.select(Enterprise).limit(2)).scalars().all()
         for enterprise in moved:
             enterprise.provider_id = 3

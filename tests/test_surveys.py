@@ -14,10 +14,12 @@ from models.content import Option, Question
 from models.db import Database
 from models.programme import EnterpriseDraft, add_enterprise, add_provider
 from models.surveys import (
+    MIN_GROUP,
     RANDOM_ID_FLOOR,
-    Handle,
+    Subject,
     SurveyError,
     answer,
+    close_round,
     current_round,
     free_text_questions,
     next_question,
@@ -26,9 +28,11 @@ from models.surveys import (
     parse_typed,
     pending_respondents,
     progress,
+    release,
     round_to_answer,
     skip,
     start,
+    stored_answers,
     survey_invitation,
     toggle,
     validate,
@@ -38,6 +42,7 @@ from models.tables import (
     Role,
     SurveyAnswer,
     SurveyParticipation,
+    SurveyPending,
     SurveyResponse,
     SurveyRound,
 )
@@ -83,26 +88,28 @@ def make_contact(db: Database, enterprise_id: int | None, role: Role, user_id: i
         return contact
 
 
-def answer_all(db: Database, contact: Contact, round_id: int, given: dict[str, object]) -> Handle:
+def answer_all(
+    db: Database, contact: Contact, round_id: int, given: dict[str, object]
+) -> Subject:
     """Answers every question asked, from `given` (None skips), as a channel would."""
     with db.session() as session:
         found = start(session, contact=contact, round_id=round_id, now=NOW)
-    handle = found.handle
+    subject = found.subject
     while found.question is not None:
         value = given[found.question.id]
         with db.session() as session:
             if value is None:
                 found = skip(
-                    session, handle=handle, contact=contact, question_id=found.question.id,
+                    session, subject=subject, contact=contact, question_id=found.question.id,
                     now=NOW,
                 )  # fmt: skip
             else:
                 found = answer(
-                    session, handle=handle, contact=contact, question_id=found.question.id,
+                    session, subject=subject, contact=contact, question_id=found.question.id,
                     value=value, now=NOW,
                 )  # fmt: skip
     assert found.just_completed
-    return handle
+    return subject
 
 
 # -- rounds ----------------------------------------------------------------------------------
@@ -159,13 +166,15 @@ def test_employer_answers_are_stored_one_by_one_with_conditions(db: Database) ->
         response = session.exec(select(SurveyResponse)).one()
         assert response.contact_id == employer.id  # employer answers are not anonymous
         assert response.complete and response.completed_at == NOW and response.started_at == NOW
-        found = progress(session, Handle(response.id, response.respondent_key))  # type: ignore[arg-type]
-        assert found is not None and found.question is None
-        assert found.answers["going_well"] == "Kho gọn gàng"
-        assert sorted(found.answers["support_helpful"]) == ["training", "visit_advice"]  # type: ignore[arg-type]
-        assert found.answers["recommend"] == "yes"
-        assert found.answers["next_improvement"] is None
-        assert "kept_why_not" not in found.answers
+        assert response.released  # named answers count at once
+        stored = stored_answers(session, response.id)  # type: ignore[arg-type]
+        assert stored["going_well"] == "Kho gọn gàng"
+        assert sorted(stored["support_helpful"]) == ["training", "visit_advice"]  # type: ignore[arg-type]
+        assert stored["recommend"] == "yes"
+        assert stored["next_improvement"] is None
+        assert "kept_why_not" not in stored
+        # Nothing is left in progress.
+        assert session.exec(select(SurveyPending)).all() == []
         rows = session.exec(select(SurveyAnswer)).all()
         assert all(row.answered_at == NOW for row in rows)
         assert len(rows) == 12  # 11 questions, two choices in one multi
@@ -188,20 +197,24 @@ def test_a_condition_on_a_partly_kept_improvement_asks_why() -> None:
 def test_only_the_current_question_can_be_answered(db: Database) -> None:
     enterprise = make_enterprise(db)
     worker = make_contact(db, enterprise, Role.WORKER, 2)
+    other = make_contact(db, enterprise, Role.WORKER, 3)
     with db.session() as session:
         round_id = open_round(session, enterprise_id=enterprise, now=NOW).id
         found = start(session, contact=worker, round_id=round_id, now=NOW)  # type: ignore[arg-type]
         assert found.question is not None and found.question.id == "safer"
         with pytest.raises(SurveyError) as refused:
             answer(
-                session, handle=found.handle, contact=worker, question_id="less_tiring",
+                session, subject=found.subject, contact=worker, question_id="less_tiring",
                 value=3, now=NOW,
             )  # fmt: skip
         assert refused.value.code == "not_current"
-        forged = Handle(found.handle.response_id, "not-the-key")
+        # Someone else cannot answer in the worker's place: the questionnaire is theirs.
         with pytest.raises(SurveyError):
-            answer(session, handle=forged, contact=worker, question_id="safer", value=3, now=NOW)
-        assert session.exec(select(SurveyAnswer)).all() == []
+            answer(
+                session, subject=found.subject, contact=other, question_id="safer", value=3,
+                now=NOW,
+            )  # fmt: skip
+        assert session.exec(select(SurveyPending)).one().answers == {}
 
 
 @pytest.mark.parametrize(
@@ -273,7 +286,7 @@ def test_only_optional_questions_can_be_skipped(db: Database) -> None:
         round_id = open_round(session, enterprise_id=enterprise, now=NOW).id
         found = start(session, contact=worker, round_id=round_id, now=NOW)  # type: ignore[arg-type]
         with pytest.raises(SurveyError) as refused:
-            skip(session, handle=found.handle, contact=worker, question_id="safer", now=NOW)
+            skip(session, subject=found.subject, contact=worker, question_id="safer", now=NOW)
         assert refused.value.code == "not_optional"
 
 
@@ -309,7 +322,7 @@ def test_a_second_answer_in_the_same_round_is_refused(db: Database) -> None:
         assert found.question is not None and found.question.id == "safer"
 
 
-def test_resume_with_the_handle_or_start_afresh_without_it(db: Database) -> None:
+def test_resume_by_contact_after_a_restart(db: Database) -> None:
     enterprise = make_enterprise(db)
     worker = make_contact(db, enterprise, Role.WORKER, 2)
     employer = make_contact(db, enterprise, Role.EMPLOYER, 1)
@@ -317,22 +330,26 @@ def test_resume_with_the_handle_or_start_afresh_without_it(db: Database) -> None
         round_id = open_round(session, enterprise_id=enterprise, now=NOW).id
         assert round_id is not None
         first = start(session, contact=worker, round_id=round_id, now=NOW)
-        answer(session, handle=first.handle, contact=worker, question_id="safer", value=4, now=NOW)
-        again = start(session, contact=worker, round_id=round_id, now=NOW, held=first.handle)
-        assert again.resumed and again.handle == first.handle
+        answer(
+            session, subject=first.subject, contact=worker, question_id="safer", value=4, now=NOW
+        )
+    # Nothing kept by the channel: a new session finds the worker's place from the contact.
+    with db.session() as session:
+        again = start(session, contact=worker, round_id=round_id, now=NOW)
+        assert again.resumed and again.tag == first.tag and again.answers == {"safer": 4}
         assert again.question is not None and again.question.id == "less_tiring"
-        # Without the handle nothing leads back to an anonymous response: a fresh one starts.
-        lost = start(session, contact=worker, round_id=round_id, now=NOW)
-        assert lost.handle != first.handle and not lost.resumed
-        # A named employer response is found again through its contact.
+        found = progress(session, contact=worker, subject=Subject(round_id=round_id))
+        assert found is not None and found.question == again.question
         boss = start(session, contact=employer, round_id=round_id, now=NOW)
         answer(
-            session, handle=boss.handle, contact=employer, question_id="usefulness", value=5,
+            session, subject=boss.subject, contact=employer, question_id="usefulness", value=5,
             now=NOW,
         )  # fmt: skip
         boss_again = start(session, contact=employer, round_id=round_id, now=NOW)
-        assert boss_again.resumed and boss_again.handle == boss.handle
+        assert boss_again.resumed and boss_again.tag == boss.tag != first.tag
         assert len(session.exec(select(SurveyParticipation)).all()) == 2
+        # Nothing of either is a response yet: answers in progress are not survey results.
+        assert session.exec(select(SurveyResponse)).all() == []
 
 
 def test_a_closed_round_takes_no_more_answers(db: Database) -> None:
@@ -344,7 +361,7 @@ def test_a_closed_round_takes_no_more_answers(db: Database) -> None:
         open_round(session, enterprise_id=enterprise, now=NOW + timedelta(days=1))
         with pytest.raises(SurveyError) as refused:
             answer(
-                session, handle=found.handle, contact=worker, question_id="safer", value=4,
+                session, subject=found.subject, contact=worker, question_id="safer", value=4,
                 now=NOW,
             )  # fmt: skip
         assert refused.value.code == "round_closed"
@@ -375,13 +392,29 @@ def test_worker_responses_lead_to_no_person(db: Database) -> None:
     with db.session() as session:
         round_id = open_round(session, enterprise_id=enterprise, now=NOW).id
     assert round_id is not None
-    for worker in workers:
+    for worker in workers[:2]:
         answer_all(db, worker, round_id, WORKER_ANSWERS)
     with db.session() as session:
+        # Two complete questionnaires are still personal data, kept under their contacts; the
+        # job writes nothing for fewer than MIN_GROUP.
+        assert release(session, now=NOW) == {}
+        waiting = session.exec(select(SurveyPending)).all()
+        assert {p.contact_id for p in waiting} == {w.id for w in workers[:2]}
+        assert all(p.complete and p.anonymous for p in waiting)
+        assert session.exec(select(SurveyResponse)).all() == []
+    answer_all(db, workers[2], round_id, WORKER_ANSWERS)
+    with db.session() as session:
+        # Completing touched only the person's own rows: no anonymous row yet.
+        assert session.exec(select(SurveyResponse)).all() == []
+        assert release(session, now=NOW) == {"written": MIN_GROUP}
+    with db.session() as session:
+        assert session.exec(select(SurveyPending)).all() == []
         responses = session.exec(
             select(SurveyResponse).where(SurveyResponse.questionnaire == "worker")
         ).all()
         assert len(responses) == 3 and all(r.complete for r in responses)
+        # Written, but not released while the round is open: they count in no figure yet.
+        assert not any(r.released for r in responses)
         ids = {r.id for r in responses}
         answers = session.exec(
             select(SurveyAnswer).where(SurveyAnswer.response_id.in_(ids))  # type: ignore[union-attr]
@@ -403,10 +436,6 @@ def test_worker_responses_lead_to_no_person(db: Database) -> None:
         assert all(a.answered_at is None for a in answers)
         # Ids are random, so their order says nothing about who answered first.
         assert all(i >= RANDOM_ID_FLOOR for i in ids | {a.id for a in answers})  # type: ignore[operator]
-        keys = {r.respondent_key for r in responses}
-        # The key is random (not a hash of the person, which anyone holding a secret could
-        # recompute): it only makes each response distinct.
-        assert len(keys) == 3 and all(len(key) == 32 for key in keys)
         # Nothing else points at a response: who took part is kept apart from what they said.
         pointing = {
             table.name
@@ -461,3 +490,98 @@ def test_invitation_button_starts_the_round(db: Database) -> None:
     assert parse_start_data("fb:start:abc") is None and parse_start_data("fb:a:1") is None
     with db.session() as session:
         assert session.exec(select(SurveyRound)).one().id == survey_round.id
+
+
+# -- release ---------------------------------------------------------------------------------
+
+
+def _round_with_workers(db: Database, count: int) -> tuple[int, int, list[Contact]]:
+    enterprise = make_enterprise(db)
+    workers = [make_contact(db, enterprise, Role.WORKER, 100 + n) for n in range(count)]
+    with db.session() as session:
+        round_id = open_round(session, enterprise_id=enterprise, now=NOW).id
+    assert round_id is not None
+    return enterprise, round_id, workers
+
+
+def _worker_responses(db: Database) -> list[SurveyResponse]:
+    with db.session() as session:
+        return list(
+            session.exec(select(SurveyResponse).where(SurveyResponse.questionnaire == "worker"))
+        )
+
+
+def test_a_closed_round_is_released_whole_in_one_shuffled_batch(db: Database) -> None:
+    enterprise, round_id, workers = _round_with_workers(db, 5)
+    for worker in workers[:4]:
+        answer_all(db, worker, round_id, {**WORKER_ANSWERS, "safer": 5})
+    with db.session() as session:
+        # One worker left half-way; the fifth never started.
+        start(session, contact=workers[4], round_id=round_id, now=NOW)
+        assert release(session, now=NOW) == {"written": 4}
+    before = {r.id for r in _worker_responses(db)}
+    with db.session() as session:
+        open_round(session, enterprise_id=enterprise, now=NOW + timedelta(days=1))
+        assert release(session, now=NOW) == {"released": 4, "dropped_unfinished": 1}
+    released = _worker_responses(db)
+    assert len(released) == 4 and all(r.released for r in released)
+    # Rewritten with new random ids in one transaction: the earlier batches leave no trace.
+    assert not before & {r.id for r in released}
+    with db.session() as session:
+        assert session.exec(select(SurveyPending)).all() == []
+        # A released unit never changes again; the job finds nothing more to do.
+        assert release(session, now=NOW) == {}
+
+
+def test_a_unit_that_closes_with_fewer_than_three_is_never_released(db: Database) -> None:
+    _enterprise, round_id, workers = _round_with_workers(db, 2)
+    for worker in workers:
+        answer_all(db, worker, round_id, WORKER_ANSWERS)
+    with db.session() as session:
+        close_round(session, round_id, now=NOW)
+        assert release(session, now=NOW) == {"dropped_small": 2}
+        # Their answers could never be shown: they are not kept either.
+        assert session.exec(select(SurveyPending)).all() == []
+        assert session.exec(select(SurveyResponse)).all() == []
+        # Who took part stays (nudges and the "already answered" refusal read it).
+        assert len(session.exec(select(SurveyParticipation)).all()) == 2
+
+
+def test_a_late_answer_to_a_released_unit_is_dropped(db: Database) -> None:
+    _enterprise, round_id, workers = _round_with_workers(db, 4)
+    for worker in workers[:3]:
+        answer_all(db, worker, round_id, WORKER_ANSWERS)
+    with db.session() as session:
+        found = start(session, contact=workers[3], round_id=round_id, now=NOW)
+        close_round(session, round_id, now=NOW)
+        assert release(session, now=NOW) == {"released": 3, "dropped_unfinished": 1}
+        # An answer that was in flight when the round closed, completed after the release
+        # (written straight to the table, as a racing transaction would have).
+        session.add(
+            SurveyPending(
+                contact_id=workers[3].id, round_id=round_id, questionnaire="worker",
+                anonymous=True, key="late", answers=dict(WORKER_ANSWERS), complete=True,
+            )
+        )  # fmt: skip
+        assert found.tag
+    with db.session() as session:
+        assert release(session, now=NOW) == {"dropped_late": 1}
+    assert len(_worker_responses(db)) == 3
+
+
+def test_erasure_deletes_answers_in_progress(db: Database) -> None:
+    from models.privacy import erase
+
+    _enterprise, round_id, workers = _round_with_workers(db, 1)
+    with db.session() as session:
+        found = start(session, contact=workers[0], round_id=round_id, now=NOW)
+        answer(
+            session, subject=found.subject, contact=workers[0], question_id="safer", value=2,
+            now=NOW,
+        )  # fmt: skip
+    with db.session() as session:
+        contact = session.get(Contact, workers[0].id)
+        assert contact is not None
+        erase(session, contact, now=NOW)
+    with db.session() as session:
+        assert session.exec(select(SurveyPending)).all() == []
