@@ -25,7 +25,7 @@ same engine (models/surveys.py: start_event).
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
@@ -304,8 +304,16 @@ def invite(session: Session, *, event: Event, now: datetime, tz: ZoneInfo | None
     sent = 0
     practices = showcased(session, event.id)
     organiser = organiser_name(session, event)
+    audience = Audience.from_json(event.audience)
+    # The invitation goes to everyone invited; the good examples of other enterprises that the
+    # event will look at are listed only for those who accepted good examples.
+    readers = (
+        {c.id for c in members(session, replace(audience, good_examples=True))}
+        if practices
+        else set()
+    )
     invitations = []
-    for contact in members(session, Audience.from_json(event.audience)):
+    for contact in members(session, audience):
         if contact.id in invited:
             continue
         row = existing.get(contact.id) or Rsvp(event_id=event.id, contact_id=contact.id)  # type: ignore[arg-type]
@@ -316,7 +324,13 @@ def invite(session: Session, *, event: Event, now: datetime, tz: ZoneInfo | None
                 key=f"event-invite:{event.id}:{contact.id}",
                 contact=contact,
                 kind="event-invite",
-                message=invitation(event, contact, practices=practices, tz=tz, organiser=organiser),
+                message=invitation(
+                    event,
+                    contact,
+                    practices=practices if contact.id in readers else [],
+                    tz=tz,
+                    organiser=organiser,
+                ),
                 priority=PRIORITY_NOTICE,
             )
         )

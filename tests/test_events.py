@@ -575,3 +575,41 @@ async def test_an_invite_code_that_looks_like_a_check_in_still_registers(world: 
     joined = contact(world, 501)
     assert joined is not None and joined.role == Role.WORKER
     assert rows(world, Contact, Contact.telegram_user_id == 501)
+
+
+async def test_the_showcase_is_left_out_for_people_who_declined_good_examples(
+    world: World,
+) -> None:
+    """An invitation reaches everyone invited; the good examples of other enterprises that the
+    event will look at are listed only for people who accepted good examples."""
+    provider = make_provider(world)
+    wood = make_enterprise(world, provider)
+    shown = good_practice(world, make_enterprise(world, provider, "Công ty May Thu Hà"),
+                          "Giá kệ nhiều tầng giúp lối đi thông thoáng")  # fmt: skip
+    await staff(world, 300, provider)
+    employer = await member(world, 301, Role.EMPLOYER, enterprise_id=wood)
+    worker = world.user(302, "Bình")
+    await worker.say(f"/start {make_invite(world, Role.WORKER, enterprise_id=wood)}")
+    await worker.press("Tiếng Việt")
+    await worker.press("không nhận mẹo")
+    actor = contact(world, 300)
+    with world.database.session() as session:
+        event = events.create_event(
+            session,
+            draft=events.EventDraft(
+                kind=events.ACHIEVEMENT_WORKSHOP,
+                title="Hội thảo thành tựu",
+                starts_at=STARTS,
+                place="Nhà văn hóa",
+                good_practices=(shown,),
+            ),
+            actor=actor,  # type: ignore[arg-type]
+            now=world.clock(),
+        )
+        assert events.invite(session, event=event, now=world.clock(), tz=TZ) == 2
+    await world.drain()
+    invited = last_with(employer, "Trân trọng kính mời")
+    assert "Các cách làm hay sẽ được giới thiệu" in invited and "Giá kệ nhiều tầng" in invited
+    invited = last_with(worker, "Trân trọng kính mời")
+    assert "Hội thảo thành tựu" in invited
+    assert "Các cách làm hay" not in invited and "Giá kệ nhiều tầng" not in invited
