@@ -663,13 +663,15 @@ def _check_window(event: Event, now: datetime) -> None:
 
 def check_in(session: Session, *, code: str, contact: Contact, now: datetime) -> CheckIn:
     """Scanning the event's QR code at the venue. Someone who had not answered, or was not
-    invited at all, is recorded as a walk-in; organisers scanning it only see the count."""
+    invited at all, is recorded as a walk-in; the event's organisers (its provider's staff and
+    coordinators) scanning it only see the count. Staff of another provider are attendees like
+    anyone else: the live count is not theirs to see."""
     event = event_by_code(session, code)
     if event is None:
         raise ProgrammeError("unknown_checkin")
     assert event.id is not None
     _check_window(event, now)
-    if is_organiser(contact):
+    if can_manage(contact, event):
         return CheckIn(event, "organiser", attendee_count(session, event.id))
     row = session.exec(
         select(Rsvp).where(Rsvp.event_id == event.id, Rsvp.contact_id == contact.id)

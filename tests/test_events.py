@@ -542,7 +542,28 @@ async def test_only_the_organisers_manage_an_event(world: World) -> None:
     await other.say("/events")
     assert "Chưa có sự kiện nào" in other.last_text()
     await other.press_data(other.account.messages()[-1].message_id, f"evt:att:{event.id}:0")
-    assert "chỉ dành cho cán bộ" in (other.answers()[-1] or "")
+    # Programme staff are not told that it is "only for programme staff".
+    assert other.answers()[-1] == "Xin lỗi, chức năng này chỉ dành cho đơn vị tổ chức sự kiện."
+
+
+async def test_another_providers_staff_scanning_the_qr_code_check_in_as_attendees(
+    world: World,
+) -> None:
+    """The live count is for the event's own organisers: staff of another provider who scan the
+    code at the venue are checked in like anyone else, and its coordinators see the count."""
+    _organiser, _people, event = await invited_world(world)
+    other = await staff(world, 400, make_provider(world, "Trung tâm Cần Thơ"))
+    chief = await coordinator(world, 401)
+    world.clock.now = STARTS - timedelta(minutes=30)
+    code = f"ev_{event.checkin_code}"
+    await other.say(f"/start {code}")
+    assert "Anh/Chị đã điểm danh" in other.last_text()
+    assert "người điểm danh" not in other.last_text()
+    attended = rows(world, Rsvp, Rsvp.contact_id == contact_id(world, 400))
+    assert [r.attended_at is not None for r in attended] == [True]
+    await chief.say(f"/start {code}")
+    assert "Đây là mã điểm danh" in chief.last_text() and "có 1 người" in chief.last_text()
+    assert rows(world, Rsvp, Rsvp.contact_id == contact_id(world, 401)) == []
 
 
 async def test_check_in_opens_shortly_before_and_closes_the_same_evening(world: World) -> None:
