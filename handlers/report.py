@@ -9,8 +9,8 @@ abandoned draft waits for the reporter; /cancel deletes the draft.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from telegram import Update
@@ -29,7 +29,7 @@ from bot.render import esc, grid, inline
 from bot.runtime import language_of, runtime, tr, user_data
 from handlers import menu, review
 from handlers.review import BANDS, LIKELIHOOD, SEVERITY, STATUS, area_label, card
-from models import content
+from models import content, media
 from models import improvements as imp
 from models.improvements import CostBand, PhotoSlot, RiskWhen, Step
 from models.programme import ProgrammeError, contact_by_user
@@ -596,8 +596,6 @@ async def photo_given(update: Update, context: ContextTypes.DEFAULT_TYPE, step: 
     except ProgrammeError as error:
         return await ask(update, context, step, hint=error_text(_, error, language))
     report_id = data(context).get("id") or 0
-    relative = imp.photo_name(report_id, slot, unique, mime)
-    target = rt.settings.media_dir / relative
     try:
         telegram_file = await context.bot.get_file(file_id)
         content_bytes = bytes(await telegram_file.download_as_bytearray())
@@ -607,9 +605,12 @@ async def photo_given(update: Update, context: ContextTypes.DEFAULT_TYPE, step: 
         )
     try:
         imp.check_photo(file_size=len(content_bytes))
+        # Decoded under a pixel limit and written anew: no bomb, no EXIF (GPS) kept.
+        photo = await asyncio.to_thread(media.reencode, content_bytes)
     except ProgrammeError as error:
         return await ask(update, context, step, hint=error_text(_, error, language))
-    write_file(target, content_bytes)
+    relative = imp.photo_name(report_id, slot, unique, photo.mime_type)
+    target = media.save(photo, rt.settings.media_dir / relative)
     after = following(context, step)
     try:
         save_step(
@@ -621,14 +622,6 @@ async def photo_given(update: Update, context: ContextTypes.DEFAULT_TYPE, step: 
         return await stop(update, context, error)
     mark_changed(context)
     return await ask(update, context, after, hint=_("📷 Photo saved."))
-
-
-def write_file(target: Path, content_bytes: bytes) -> None:
-    """Written beside and renamed, so that a crash never leaves half a photo under its name."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".part")
-    partial.write_bytes(content_bytes)
-    partial.replace(target)
 
 
 async def no_photo(update: Update, context: ContextTypes.DEFAULT_TYPE, step: Step) -> str | int:

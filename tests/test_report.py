@@ -163,10 +163,12 @@ async def test_employer_reports_with_photos_and_staff_are_notified(world: World)
     assert (stored.risk_before_likelihood, stored.risk_before_severity) == (3, 2)
     assert (stored.risk_before_score, stored.risk_after_score) == (6, 1)
     assert stored.share_consent == "named"
-    # The photos on disk are the bytes the reporter sent, beside their Telegram file ids.
+    # The photos on disk are the reporter's pictures re-encoded from their pixels (models/media),
+    # beside the Telegram file ids of what was sent.
     media = world.settings.media_dir
-    assert (media / stored.photo_before_path).read_bytes() == before  # type: ignore[operator]
-    assert (media / stored.photo_after_path).read_bytes() == after  # type: ignore[operator]
+    for path in (stored.photo_before_path, stored.photo_after_path):
+        with Image.open(media / path) as stored_photo:  # type: ignore[operator]
+            assert (stored_photo.format, stored_photo.size) == ("JPEG", (320, 200))
     assert world.sandbox.files[stored.photo_before_file_id].data == before  # type: ignore[index]
 
     assert (await world.drain()).sent == 3
@@ -176,7 +178,8 @@ async def test_employer_reports_with_photos_and_staff_are_notified(world: World)
         f"Báo cáo #{stored.id}: Trước",
         f"Báo cáo #{stored.id}: Sau",
     ]
-    assert world.sandbox.files[photos[0].photo].data == before  # type: ignore[index]
+    kept = (media / stored.photo_before_path).read_bytes()  # type: ignore[operator]
+    assert world.sandbox.files[photos[0].photo].data == kept  # type: ignore[index]
     notice = s.account.messages()[-1]
     assert notice.plain.startswith(f"📝 Báo cáo cải thiện mới #{stored.id}\nXưởng mộc Hòa Phát")
     assert "Người báo cáo: người sử dụng lao động, An" in notice.plain
@@ -214,7 +217,7 @@ async def test_a_worker_reports_in_english_without_naming_the_enterprise(world: 
     assert "Thank you! Your report went to" in w.last_text()
     stored = report(world)
     assert (stored.cost_vnd, stored.cost_band, stored.share_consent) == (0, "free", "anonymous")
-    assert stored.photo_before_path is None and stored.photo_after_path.endswith(".png")  # type: ignore[union-attr]
+    assert stored.photo_before_path is None and stored.photo_after_path.endswith(".jpg")  # type: ignore[union-attr]
     await world.drain()
     # Staff learn that a worker reported, never which one.
     notice = c.staff.account.messages()[-1].plain
@@ -363,8 +366,10 @@ async def test_photos_over_10_mb_are_refused_and_png_documents_accepted(world: W
     png = picture("PNG", kind="PNG")
     await expect(p, await p.send("document", png, "truoc.png", "image/png"), ASK_AFTER)
     stored = report(world)
-    assert stored.photo_before_path.endswith(".png")  # type: ignore[union-attr]
-    assert (world.settings.media_dir / stored.photo_before_path).read_bytes() == png
+    # Without transparency, a PNG is kept as a JPEG like any photo.
+    assert stored.photo_before_path.endswith(".jpg")  # type: ignore[union-attr]
+    with Image.open(world.settings.media_dir / stored.photo_before_path) as kept:  # type: ignore[operator]
+        assert kept.size == (320, 200)
     assert len(list(world.settings.media_dir.rglob("*"))) == 2  # the folder and one photo
 
 
