@@ -37,6 +37,7 @@ from models.tables import (
     Contact,
     Enterprise,
     Improvement,
+    PeopleShown,
     Provider,
     ReviewStatus,
     Role,
@@ -52,6 +53,7 @@ WORKERS_NO = PREFIX + "wno"
 LIKELY = PREFIX + "lik:"
 SEVERE = PREFIX + "sev:"
 SHARE = PREFIX + "share:"
+PEOPLE = PREFIX + "people:"
 CONFIRM = PREFIX + "ok:"
 EDIT = PREFIX + "edit"
 CANCEL = PREFIX + "cancel"
@@ -72,6 +74,7 @@ WORKERS_CONFIRM = "report.workers_confirm"
 SEVERITY_STATE = {RiskWhen.BEFORE: "report.risk_before_severity",
                   RiskWhen.AFTER: "report.risk_after_severity"}  # fmt: skip
 FIELDS = "report.fields"
+PEOPLE_STATE = "report.people"
 RESUME = "report.resume"
 
 DATA = "report"
@@ -779,7 +782,50 @@ async def share_given(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str
         return await stop(update, context, error)
     await pressed(update)
     mark_changed(context)
+    improvement, _contact, _workforce = load(context, update)
+    if improvement is not None and imp.asks_about_people(improvement):
+        return await ask_people(update, context)
     return await ask(update, context, after)
+
+
+async def ask_people(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, hint: str | None = None
+) -> str:
+    """Shared photos may show people: published only when nobody is shown or they agreed."""
+    _ = tr(update, context)
+    text = _(
+        "Are there people in the photos? Photos that show people are shared only if those "
+        "people agreed."
+    )
+    buttons = [
+        [(_("No people in the photos"), PEOPLE + PeopleShown.NONE)],
+        [(_("Yes, and they agreed"), PEOPLE + PeopleShown.AGREED)],
+        [(_("Yes, but not asked"), PEOPLE + PeopleShown.NOT_AGREED)],
+    ]
+    await say(update, context, f"{hint}\n\n{text}" if hint else text, buttons)
+    return PEOPLE_STATE
+
+
+async def people_given(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | int:
+    code = (update.callback_query.data or "").removeprefix(PEOPLE)  # type: ignore[union-attr]
+    if code not in {answer.value for answer in PeopleShown}:
+        return await people_reprompt(update, context)
+    after = following(context, Step.SHARE)
+    try:
+        save_step(update, context, imp.set_people_shown, answer=PeopleShown(code), step=after)
+    except ProgrammeError as error:
+        return await stop(update, context, error)
+    await pressed(update)
+    mark_changed(context)
+    return await ask(update, context, after)
+
+
+async def people_reprompt(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
+    _ = tr(update, context)
+    if update.callback_query is not None:
+        await review.acknowledge(update.callback_query, _("This button is no longer active."))
+        return await ask_people(update, context)
+    return await ask_people(update, context, hint=_(HINTS["buttons"]))
 
 
 # -- the summary card ------------------------------------------------------------------------
@@ -1277,6 +1323,11 @@ def handlers_list() -> list:  # type: ignore[type-arg]
                 CallbackQueryHandler(share_given, pattern=f"^{SHARE}"),
                 MessageHandler(not_command, reprompt(Step.SHARE, HINTS["buttons"])),
                 CallbackQueryHandler(stale(Step.SHARE), pattern=ours),
+            ],
+            PEOPLE_STATE: [
+                CallbackQueryHandler(people_given, pattern=f"^{PEOPLE}"),
+                MessageHandler(not_command, people_reprompt),
+                CallbackQueryHandler(people_reprompt, pattern=ours),
             ],
             STATE[Step.SUMMARY]: [
                 CallbackQueryHandler(confirm, pattern=f"^{CONFIRM}"),

@@ -138,7 +138,15 @@ async def test_employer_reports_with_photos_and_staff_are_notified(world: World)
         "Có, không nêu tên",
         "Không",
     ]
-    summary = await expect(p, await tap(p, "Có, nêu tên doanh nghiệp"), SUMMARY)
+    # Shared, with photos: who is in them decides whether the photos may be published.
+    await expect(p, await tap(p, "Có, nêu tên doanh nghiệp"), "Trong ảnh có người không?")
+    assert [label for label, _ in p.account.buttons()] == [
+        "Trong ảnh không có người",
+        "Có, và họ đã đồng ý",
+        "Có, nhưng chưa hỏi ý kiến họ",
+    ]
+    await expect(p, await p.say("có"), "vui lòng chọn bằng các nút")
+    summary = await expect(p, await tap(p, "Có, và họ đã đồng ý"), SUMMARY)
     assert summary.plain.splitlines()[2:10] == [
         "Lĩnh vực: 📦 Lưu giữ, vận chuyển",
         f"Nội dung cải thiện: {DESCRIPTION}",
@@ -162,7 +170,7 @@ async def test_employer_reports_with_photos_and_staff_are_notified(world: World)
     assert (stored.cost_vnd, stored.cost_band, stored.workers_benefiting) == (1_500_000, "1m_5m", 8)
     assert (stored.risk_before_likelihood, stored.risk_before_severity) == (3, 2)
     assert (stored.risk_before_score, stored.risk_after_score) == (6, 1)
-    assert stored.share_consent == "named"
+    assert (stored.share_consent, stored.people_shown) == ("named", "agreed")
     # The photos on disk are the reporter's pictures re-encoded from their pixels (models/media),
     # beside the Telegram file ids of what was sent.
     media = world.settings.media_dir
@@ -211,12 +219,14 @@ async def test_a_worker_reports_in_english_without_naming_the_enterprise(world: 
         "Yes, without the enterprise's name",
         "No",
     ]
-    summary = await expect(w, await tap(w, "Yes, without the enterprise's name"), "Cost: Free")
+    await expect(w, await tap(w, "Yes, without the enterprise's name"), "people in the photos")
+    summary = await expect(w, await tap(w, "Yes, but not asked"), "Cost: Free")
     assert "Workers who benefit: 0" in summary.plain
     await tap(w, "✅ Confirm and send")
     assert "Thank you! Your report went to" in w.last_text()
     stored = report(world)
     assert (stored.cost_vnd, stored.cost_band, stored.share_consent) == (0, "free", "anonymous")
+    assert stored.people_shown == "not_agreed"
     assert stored.photo_before_path is None and stored.photo_after_path.endswith(".jpg")  # type: ignore[union-attr]
     await world.drain()
     # Staff learn that a worker reported, never which one.
