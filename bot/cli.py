@@ -181,6 +181,8 @@ def invite(
 def provider_add(
     name: Annotated[str, typer.Argument(help="The provider's name.")],
     province: Annotated[str | None, typer.Option(help="Province code or name.")] = None,
+    phone: Annotated[str | None, typer.Option(help="Phone, for the consent and leaflets.")] = None,
+    email: Annotated[str | None, typer.Option(help="E-mail, for the consent and leaflets.")] = None,
 ) -> None:
     """Add an OSH service provider (coordinators can also do this in Telegram)."""
     from models import content
@@ -195,20 +197,44 @@ def provider_add(
         code = found.code
     with Database(config.database_url).session() as session:
         try:
-            created = add_provider(session, name=name, province_code=code)
+            created = add_provider(
+                session, name=name, province_code=code, phone=phone, email=email
+            )
         except ProgrammeError as error:
             raise fail(f"Cannot add the provider: {error.code}") from error
     console.print(f"Provider {created.id}: {created.name}")
 
 
+@provider_app.command("contact")
+def provider_contact(
+    provider: Annotated[int, typer.Argument(help="Provider id (see `oshbot provider list`).")],
+    phone: Annotated[str | None, typer.Option(help="Phone number; '' clears it.")] = None,
+    email: Annotated[str | None, typer.Option(help="E-mail address; '' clears it.")] = None,
+) -> None:
+    """Set a provider's phone and e-mail: the data controller's contact in the consent card."""
+    from models.privacy import provider_contact as contact_line
+    from models.programme import set_provider_contact
+
+    with Database(settings().database_url).session() as session:
+        try:
+            changed = set_provider_contact(
+                session, provider_id=provider, phone=phone, email=email
+            )
+        except ProgrammeError as error:
+            raise fail(f"Cannot change the provider: {error.code}") from error
+        console.print(f"Provider {changed.id}: {changed.name} — {contact_line(changed) or '—'}")
+
+
 @provider_app.command("list")
 def provider_list() -> None:
-    """List the providers with their ids."""
+    """List the providers with their ids and contacts."""
+    from models.privacy import provider_contact
     from models.programme import providers
 
     with Database(settings().database_url).session() as session:
         for row in providers(session):
-            console.print(f"{row.id}\t{row.name}\t{row.province_code or ''}")
+            contact = provider_contact(row) or "—"
+            console.print(f"{row.id}\t{row.name}\t{row.province_code or ''}\t{contact}")
 
 
 @event_app.command("qr")

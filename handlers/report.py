@@ -93,6 +93,12 @@ FIELD_LABELS = {
     Step.SHARE: N_("Sharing"),
 }
 SLOT = {Step.PHOTO_BEFORE: PhotoSlot.BEFORE, Step.PHOTO_AFTER: PhotoSlot.AFTER}
+# A worker's report is shown to the employer as "a worker", never by name.
+SENT_BY = {
+    imp.ReportedBy.WORKER: N_("(sent by a worker)"),
+    imp.ReportedBy.EMPLOYER: N_("(sent by a colleague)"),
+    imp.ReportedBy.SOMEONE: N_("(sent by someone at the enterprise)"),
+}
 WHEN = {Step.RISK_BEFORE: RiskWhen.BEFORE, Step.RISK_AFTER: RiskWhen.AFTER}
 # Refusals after which the conversation cannot go on: the report changed state elsewhere.
 TERMINAL = frozenset(
@@ -1093,6 +1099,7 @@ async def my_reports(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
             return
         language = contact.language
         rows = imp.reports_for(session, contact, limit=LIST_LIMIT)
+        senders = imp.reported_by(session, rows, contact)
         total = imp.count_for(session, contact)
         draft = imp.current_draft(session, contact)
         enterprise = session.get(Enterprise, contact.enterprise_id)
@@ -1111,7 +1118,7 @@ async def my_reports(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
                 format_day(moment.astimezone(rt.settings.tz).date(), language),
                 _(STATUS[ReviewStatus(row.status)]),
                 esc(snippet),
-                "" if mine else "\n" + _("(sent by a colleague)"),
+                "" if mine else "\n" + _(SENT_BY[senders[row.id]]),  # type: ignore[index]
             )
         )
         if mine and row.status == ReviewStatus.SUBMITTED:

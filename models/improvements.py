@@ -836,7 +836,8 @@ def thread(session: Session, improvement_id: int) -> list[ImprovementMessage]:
 
 
 def reports_for(session: Session, contact: Contact, *, limit: int = 20) -> list[Improvement]:
-    """/myreports: an employer sees every report of the enterprise, a worker their own;
+    """/myreports: an employer sees every report of the enterprise (an improvement belongs to
+    the enterprise; see `reported_by` for how their senders are named), a worker their own;
     unfinished drafts are not reports yet. Newest first."""
     enterprise = reporter_enterprise(session, contact)
     query = select(Improvement).where(
@@ -849,6 +850,38 @@ def reports_for(session: Session, contact: Contact, *, limit: int = 20) -> list[
         limit
     )
     return list(session.exec(query))
+
+
+class ReportedBy(StrEnum):
+    """Who sent a report, as /myreports shows it to someone else of the enterprise."""
+
+    WORKER = "worker"
+    EMPLOYER = "employer"
+    SOMEONE = "someone"  # the reporter erased their data
+
+
+def reported_by(
+    session: Session, reports: list[Improvement], viewer: Contact
+) -> dict[int, ReportedBy]:
+    """For each report that `viewer` did not send: who did. An improvement belongs to the
+    enterprise, so its employer sees every report; a worker's report shows "a worker", never
+    the worker's name (as staff see it). One query for the whole list."""
+    others = {r.reporter_id for r in reports if r.reporter_id and r.reporter_id != viewer.id}
+    roles = dict(
+        session.exec(
+            select(Contact.id, Contact.role).where(
+                col(Contact.id).in_(others), col(Contact.erased_at).is_(None)
+            )
+        ).all()
+        if others
+        else []
+    )
+    kinds = {Role.WORKER: ReportedBy.WORKER, Role.EMPLOYER: ReportedBy.EMPLOYER}
+    return {
+        r.id: kinds.get(roles.get(r.reporter_id), ReportedBy.SOMEONE)  # type: ignore[misc, arg-type]
+        for r in reports
+        if r.id is not None and r.reporter_id != viewer.id
+    }
 
 
 def count_for(session: Session, contact: Contact) -> int:

@@ -46,7 +46,14 @@ def test_providers_and_enterprise_import(database: Database, tmp_path: Path) -> 
     )
     assert added.exit_code == 0 and "Trung tâm ATVSLĐ Huế" in added.output
     listed = oshbot(database, tmp_path, "provider", "list")
-    assert listed.output.split() == ["1", "Trung", "tâm", "ATVSLĐ", "Huế", "hue"]
+    assert listed.output.split() == ["1", "Trung", "tâm", "ATVSLĐ", "Huế", "hue", "—"]
+    # The data controller's contact in the consent card (Law 91/2025).
+    changed = oshbot(database, tmp_path, "provider", "contact", "1", "--phone", "0234 382 2222",
+                     "--email", "atvsld@hue.gov.vn")  # fmt: skip
+    assert changed.exit_code == 0, changed.output
+    listed = oshbot(database, tmp_path, "provider", "list")
+    assert " ".join(listed.output.split()).endswith("hue 0234 382 2222 · atvsld@hue.gov.vn")
+    assert oshbot(database, tmp_path, "provider", "contact", "9", "--phone", "1").exit_code == 1
     sheet = tmp_path / "enterprises.csv"
     sheet.write_text(
         "tên,ngành,tỉnh,số lao động,ngày tập huấn\n"

@@ -583,3 +583,20 @@ async def test_another_persons_report_buttons_are_refused(world: World) -> None:
         await w.press_data(anchor.message_id, data)
         assert w.answers()[-1] == STALE
     assert reports(world)[0].status == ReviewStatus.SUBMITTED
+
+
+async def test_the_employer_sees_workers_reports_as_a_worker_never_by_name(world: World) -> None:
+    """An improvement belongs to the enterprise: the employer's /myreports lists a worker's
+    report too, but the sender is "a worker", as staff see it, never the worker's name."""
+    c = await cast(world)
+    world.user(203, "Trần Thị Bích Ngọc")
+    await join(world, 203, make_invite(world, Role.WORKER, enterprise_id=c.enterprise))
+    w = world.user(203)
+    await answer_until(w, ASK_SHARE)
+    await tap(w, "Có, không nêu tên doanh nghiệp")
+    await tap(w, "✅ Xác nhận và gửi")
+    worker_report = reports(world)[-1]
+    listing = await expect(c.employer, await c.employer.say("/myreports"), f"#{worker_report.id}")
+    assert "(do một người lao động gửi)" in listing.plain
+    assert "Ngọc" not in listing.plain and "Trần" not in listing.plain
+    assert c.employer.account.buttons(listing) == []  # only its reporter changes a report
