@@ -20,6 +20,7 @@ from bot.guard import redact_token_in_logs
 from bot.render import qr_png
 from bot.settings import Settings
 from models.db import Database, upgrade
+from models.files import secure_data_dir, write_private
 from models.programme import ProgrammeError, create_invite, deep_link
 from models.tables import Contact, Provider, Role
 
@@ -170,11 +171,15 @@ def invite(
     except ProgrammeError as error:
         raise fail(f"Cannot create the invite: {error.code}") from error
     link = deep_link(username, created.code)
-    target = out or config.data_dir / "invites" / f"{role}-{created.code}.png"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(qr_png(link))
+    # Named by role, time and id, never by the code: a file listing must not leak a live link.
+    issued = created.created_at.astimezone(config.tz)
+    name = f"invite-{role}-{issued:%Y%m%d-%H%M%S}-{created.id}.png"
+    if out is None:
+        secure_data_dir(config.data_dir)
+    target = write_private(out or config.data_dir / "invites" / name, qr_png(link))
     console.print(link, soft_wrap=True)
-    console.print(f"QR code: {target}  (valid until {created.expires_at:%Y-%m-%d %H:%M} UTC)")
+    until = created.expires_at.astimezone(config.tz)
+    console.print(f"QR code: {target}  (valid until {until:%Y-%m-%d %H:%M} {config.timezone})")
 
 
 @provider_app.command("add")
@@ -252,11 +257,13 @@ def event_qr(
     if found is None:
         raise fail(f"No event with id {event}.")
     link = deep_link(resolve_bot_username(config), f"{CHECKIN_PREFIX}{found.checkin_code}")
-    target = out or config.data_dir / "events" / f"event-{event}-checkin.png"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(qr_png(link))
+    if out is None:
+        secure_data_dir(config.data_dir)
+    target = write_private(out or config.data_dir / "events" / f"event-{event}-checkin.png",
+                           qr_png(link))  # fmt: skip
     console.print(link, soft_wrap=True)
-    console.print(f"QR code: {target}  ({found.title}, {found.starts_at:%Y-%m-%d %H:%M} UTC)")
+    starts = found.starts_at.astimezone(config.tz)
+    console.print(f"QR code: {target}  ({found.title}, {starts:%Y-%m-%d %H:%M} {config.timezone})")
 
 
 @import_app.command("enterprises")

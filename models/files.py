@@ -69,3 +69,11 @@ def tighten(path: Path) -> bool:
     os.chmod(path, mode & ~0o077)
     log.warning("%s was readable by other accounts (mode %o); now owner-only", path, mode)
     return True
+
+
+def secure_data_dir(path: Path) -> Path:
+    """The data folder (photos, invite QR codes, exports): created 0700, or made owner-only
+    when an older version or a hand-made folder left it open to other accounts."""
+    private_dir(path)
+    tighten(path)
+    return path
