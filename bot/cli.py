@@ -24,7 +24,11 @@ from models.files import secure_data_dir, write_private
 from models.programme import ProgrammeError, create_invite, deep_link
 from models.tables import Contact, Provider, Role
 
-app = typer.Typer(help="oshbot: follow-up of OSH support programmes for SMEs, in Telegram.")
+# A crash must never print local variables: the settings, and so the bot token, are among them.
+app = typer.Typer(
+    help="oshbot: follow-up of OSH support programmes for SMEs, in Telegram.",
+    pretty_exceptions_show_locals=False,
+)
 db_app = typer.Typer(help="Database schema.")
 import_app = typer.Typer(help="Bulk imports.")
 provider_app = typer.Typer(help="OSH service providers.")

@@ -116,3 +116,24 @@ def test_db_upgrade_and_status(database: Database, tmp_path: Path) -> None:
     assert "already up to date" in oshbot(database, tmp_path, "db", "upgrade").output
     status = oshbot(database, tmp_path, "status")
     assert "providers: 0" in status.output and "contacts_worker: 0" in status.output
+
+
+def test_a_crash_never_prints_the_token(tmp_path: Path) -> None:
+    """Typer's pretty tracebacks can list every local variable, the settings (and so the bot
+    token) among them; the app turns that off, and a crash shows the error without it."""
+    import os
+    import subprocess
+    import sys
+
+    assert app.pretty_exceptions_show_locals is False
+    secret = "123456:SECRET-TOKEN-NEVER-PRINTED"
+    env = {**os.environ, "OSHBOT_TOKEN": secret, "OSHBOT_DATABASE_URL": "nosuchdb://x/y",
+           "COLUMNS": "200", "_TYPER_FORCE_DISABLE_TERMINAL": "1"}  # fmt: skip
+    env.pop("_TYPER_STANDARD_TRACEBACK", None)
+    crashed = subprocess.run(
+        [sys.executable, "-c", "from bot.cli import main; main()", "db", "upgrade"],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert crashed.returncode != 0
+    assert "nosuchdb" in crashed.stderr  # the error itself is shown
+    assert "SECRET-TOKEN" not in crashed.stdout + crashed.stderr
