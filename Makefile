@@ -4,12 +4,14 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-sqlite test-postgres lint messages bench clean
+.PHONY: setup demo test test-sqlite test-postgres lint messages bench clean lock
 
-$(STAMP): pyproject.toml
+# Exact versions (and their hashes) from requirements.lock, so that every install is the same;
+# pyproject.toml keeps the allowed ranges. `make lock` refreshes the lock within them.
+$(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -26,6 +28,10 @@ test: $(STAMP) lint
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+
+lock: $(STAMP)
+	$(BIN)/pip-compile --quiet --upgrade --extra dev --generate-hashes --strip-extras \
+		--allow-unsafe --no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
 
 messages: $(STAMP)
 	$(BIN)/python -m bot.catalogs update

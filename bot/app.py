@@ -31,6 +31,7 @@ from bot.runtime import Runtime, language_of
 from bot.sender import drain
 from bot.settings import Settings
 from models.db import Database
+from models.files import secure_data_dir
 from models.tables import utcnow
 from scheduler.config import SchedulerConfig
 from scheduler.runner import Cadence, run_due, run_job, schedule
@@ -57,6 +58,7 @@ def build_application(
     if not settings.token:
         raise MissingToken("OSHBOT_TOKEN is not set")
     database = database or Database(settings.database_url)
+    secure_data_dir(settings.data_dir)
     builder = (
         ApplicationBuilder()
         .token(settings.token)

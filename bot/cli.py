@@ -20,10 +20,15 @@ from bot.guard import redact_token_in_logs
 from bot.render import qr_png
 from bot.settings import Settings
 from models.db import Database, upgrade
+from models.files import secure_data_dir, write_private
 from models.programme import ProgrammeError, create_invite, deep_link
 from models.tables import Contact, Provider, Role
 
-app = typer.Typer(help="oshbot: follow-up of OSH support programmes for SMEs, in Telegram.")
+# A crash must never print local variables: the settings, and so the bot token, are among them.
+app = typer.Typer(
+    help="oshbot: follow-up of OSH support programmes for SMEs, in Telegram.",
+    pretty_exceptions_show_locals=False,
+)
 db_app = typer.Typer(help="Database schema.")
 import_app = typer.Typer(help="Bulk imports.")
 provider_app = typer.Typer(help="OSH service providers.")
@@ -170,17 +175,23 @@ def invite(
     except ProgrammeError as error:
         raise fail(f"Cannot create the invite: {error.code}") from error
     link = deep_link(username, created.code)
-    target = out or config.data_dir / "invites" / f"{role}-{created.code}.png"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(qr_png(link))
+    # Named by role, time and id, never by the code: a file listing must not leak a live link.
+    issued = created.created_at.astimezone(config.tz)
+    name = f"invite-{role}-{issued:%Y%m%d-%H%M%S}-{created.id}.png"
+    if out is None:
+        secure_data_dir(config.data_dir)
+    target = write_private(out or config.data_dir / "invites" / name, qr_png(link))
     console.print(link, soft_wrap=True)
-    console.print(f"QR code: {target}  (valid until {created.expires_at:%Y-%m-%d %H:%M} UTC)")
+    until = created.expires_at.astimezone(config.tz)
+    console.print(f"QR code: {target}  (valid until {until:%Y-%m-%d %H:%M} {config.timezone})")
 
 
 @provider_app.command("add")
 def provider_add(
     name: Annotated[str, typer.Argument(help="The provider's name.")],
     province: Annotated[str | None, typer.Option(help="Province code or name.")] = None,
+    phone: Annotated[str | None, typer.Option(help="Phone, for the consent and leaflets.")] = None,
+    email: Annotated[str | None, typer.Option(help="E-mail, for the consent and leaflets.")] = None,
 ) -> None:
     """Add an OSH service provider (coordinators can also do this in Telegram)."""
     from models import content
@@ -195,20 +206,44 @@ def provider_add(
         code = found.code
     with Database(config.database_url).session() as session:
         try:
-            created = add_provider(session, name=name, province_code=code)
+            created = add_provider(
+                session, name=name, province_code=code, phone=phone, email=email
+            )
         except ProgrammeError as error:
             raise fail(f"Cannot add the provider: {error.code}") from error
     console.print(f"Provider {created.id}: {created.name}")
 
 
+@provider_app.command("contact")
+def provider_contact(
+    provider: Annotated[int, typer.Argument(help="Provider id (see `oshbot provider list`).")],
+    phone: Annotated[str | None, typer.Option(help="Phone number; '' clears it.")] = None,
+    email: Annotated[str | None, typer.Option(help="E-mail address; '' clears it.")] = None,
+) -> None:
+    """Set a provider's phone and e-mail: the data controller's contact in the consent card."""
+    from models.privacy import provider_contact as contact_line
+    from models.programme import set_provider_contact
+
+    with Database(settings().database_url).session() as session:
+        try:
+            changed = set_provider_contact(
+                session, provider_id=provider, phone=phone, email=email
+            )
+        except ProgrammeError as error:
+            raise fail(f"Cannot change the provider: {error.code}") from error
+        console.print(f"Provider {changed.id}: {changed.name} — {contact_line(changed) or '—'}")
+
+
 @provider_app.command("list")
 def provider_list() -> None:
-    """List the providers with their ids."""
+    """List the providers with their ids and contacts."""
+    from models.privacy import provider_contact
     from models.programme import providers
 
     with Database(settings().database_url).session() as session:
         for row in providers(session):
-            console.print(f"{row.id}\t{row.name}\t{row.province_code or ''}")
+            contact = provider_contact(row) or "—"
+            console.print(f"{row.id}\t{row.name}\t{row.province_code or ''}\t{contact}")
 
 
 @event_app.command("qr")
@@ -226,11 +261,13 @@ def event_qr(
     if found is None:
         raise fail(f"No event with id {event}.")
     link = deep_link(resolve_bot_username(config), f"{CHECKIN_PREFIX}{found.checkin_code}")
-    target = out or config.data_dir / "events" / f"event-{event}-checkin.png"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(qr_png(link))
+    if out is None:
+        secure_data_dir(config.data_dir)
+    target = write_private(out or config.data_dir / "events" / f"event-{event}-checkin.png",
+                           qr_png(link))  # fmt: skip
     console.print(link, soft_wrap=True)
-    console.print(f"QR code: {target}  ({found.title}, {found.starts_at:%Y-%m-%d %H:%M} UTC)")
+    starts = found.starts_at.astimezone(config.tz)
+    console.print(f"QR code: {target}  ({found.title}, {starts:%Y-%m-%d %H:%M} {config.timezone})")
 
 
 @import_app.command("enterprises")

@@ -361,7 +361,8 @@ async def play_reports(
     await thu.send("photo", demo_photo("AFTER\n3-level racks, yellow aisle", "#4c8b5d"))
     await thu.say("2,5 triệu")
     await thu.say("40")
-    for label in ("dễ xảy ra", "nghiêm trọng", "ít khả năng", "nhẹ", "Có, nêu tên"):
+    for label in ("dễ xảy ra", "nghiêm trọng", "ít khả năng", "nhẹ", "Có, nêu tên",
+                  "không có người"):
         await thu.press(label)
     await thu.press("✅")
 
@@ -376,7 +377,8 @@ async def play_reports(
     await thu.say("8.000.000")
     await thu.say("150")
     await thu.press("Đúng, 150")
-    for label in ("có thể xảy ra", "nghiêm trọng", "ít khả năng", "nhẹ", "Có, không nêu tên"):
+    for label in ("có thể xảy ra", "nghiêm trọng", "ít khả năng", "nhẹ", "Có, không nêu tên",
+                  "họ đã đồng ý"):
         await thu.press(label)
     await thu.press("✏️")
     await thu.press("Số người hưởng lợi")
@@ -392,7 +394,7 @@ async def play_reports(
     await hoa.send("photo", demo_photo("AFTER\nanti-fatigue mats", "#7a4c8b"))
     await hoa.press("Under 1 million")
     await hoa.say("6")
-    for label in ("possible", "serious", "unlikely", "minor", "Yes, without"):
+    for label in ("possible", "serious", "unlikely", "minor", "Yes, without", "No people"):
         await hoa.press(label)
     await hoa.press("✅")
     await outbox("Staff are told at once")

@@ -45,6 +45,11 @@ class Settings(BaseSettings):
         default=730, ge=30, description="Days after which raw texts and photos of leavers go."
     )
     log_level: str = Field(default="INFO", description="Python logging level.")
+    # Named in the consent card as the contact of the data controller (Law 91/2025) for
+    # coordinators, and for a provider that has no phone or e-mail on record.
+    controller_contact: str | None = Field(
+        default=None, description="Data-protection contact of the programme (phone, e-mail)."
+    )
     # Printed as a QR code on newsletters and leaflets; without it they point at the bot.
     site_url: str | None = Field(default=None, description="Public address of the static site.")
     # -- scheduler and sender (see scheduler/ and bot/sender.py)

@@ -9,6 +9,7 @@ it in place until the final report.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from datetime import datetime
@@ -31,7 +32,7 @@ from bot.runtime import current_contact, language_of, runtime, tr, user_data
 from handlers import menu
 from handlers.common import cancel
 from models import audience as audiences
-from models import broadcasts, content, goodpractice
+from models import broadcasts, content, goodpractice, media
 from models.db import Database
 from models.programme import ProgrammeError
 from models.tables import Broadcast, Contact, Role
@@ -129,10 +130,13 @@ async def composed_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     assert message is not None and message.photo
     _ = tr(update, context)
     rt = runtime(context)
-    target = rt.settings.media_dir / "broadcasts" / f"{uuid.uuid4().hex}.jpg"
-    target.parent.mkdir(parents=True, exist_ok=True)
     file = await message.photo[-1].get_file()
-    await file.download_to_drive(target)
+    try:
+        photo = await asyncio.to_thread(media.reencode, bytes(await file.download_as_bytearray()))
+    except ProgrammeError as error:
+        await message.reply_text(error_text(_, error, language_of(update, context)))
+        return COMPOSE
+    target = media.save(photo, rt.settings.media_dir / "broadcasts" / uuid.uuid4().hex)
     user_data(context)[PHOTO] = str(target)
     if message.caption:
         return await create_draft(update, context, text=message.caption, photo_path=str(target))

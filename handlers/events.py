@@ -136,16 +136,20 @@ def error_text(_: Translate, error: ProgrammeError, language: str, rt: Any = Non
     return texts.get(error.code, _("That did not work. Please try again."))
 
 
-def refusal(_: Translate) -> str:
+def refusal(_: Translate, contact: Contact | None = None) -> str:
+    # Staff of another provider are programme staff: they are told whose event it is.
+    if events.is_organiser(contact):
+        return _("Sorry, this is only for the organisers of this event.")
     return _("Sorry, this is only for programme staff.")
 
 
 async def refuse(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     _ = tr(update, context)
+    text = refusal(_, current_contact(update, context))
     if update.callback_query is not None:
-        await update.callback_query.answer(refusal(_), show_alert=True)
+        await update.callback_query.answer(text, show_alert=True)
     elif update.effective_message is not None:
-        await update.effective_message.reply_text(refusal(_))
+        await update.effective_message.reply_text(text)
     return ConversationHandler.END
 
 

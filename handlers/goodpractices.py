@@ -23,7 +23,7 @@ from handlers.common import cancel
 from models import content, goodpractice
 from models.programme import ProgrammeError
 from models.tables import Contact, Role
-from reports.cards import area_label, card, card_photo, place
+from reports.cards import area_label, before_photo, card, card_photo, place
 
 PREFIX = "gp:"
 AREAS = PREFIX + "areas"
@@ -187,7 +187,7 @@ async def show_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     text = card(item, language)
     markup = entry_buttons(_, item, goodpractice.can_manage(contact, item))
     photo = card_photo(item)
-    if photo and Path(photo).exists():
+    if photo:
         await context.bot.send_photo(
             update.effective_chat.id,
             InputFile(Path(photo).read_bytes(), filename=Path(photo).name),
@@ -212,7 +212,7 @@ async def before_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
             if item_id is not None
             else None
         )
-    if item is None or not item.photo_before_path or not Path(item.photo_before_path).exists():
+    if item is None or before_photo(item) is None:
         await query.answer(_("This good practice is no longer in the library."), show_alert=True)
         return
     await query.answer()

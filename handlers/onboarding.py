@@ -17,6 +17,7 @@ from bot.render import acknowledge, esc, inline
 from bot.runtime import LANGUAGE_KEY, language_of, runtime, tr, user_data
 from handlers import events, menu
 from handlers.common import cancel
+from models import privacy
 from models.privacy import resume
 from models.programme import (
     Registration,
@@ -116,24 +117,6 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | int
     return CHOOSE_LANGUAGE
 
 
-def consent_text(_: Translate) -> str:
-    return _(
-        "<b>Before we start</b>\n\n"
-        "<b>What we keep:</b> your Telegram name and account, your organisation, your language, "
-        "and what you send us (improvement reports, photos, survey answers).\n"
-        "<b>Why:</b> to follow up the safety and health support your enterprise received, to "
-        "remind you of visits and to share good examples between enterprises.\n"
-        "<b>Who sees it:</b> the staff of your OSH service provider and the programme "
-        "coordinators. Worker survey answers are anonymous: nobody sees who gave them.\n"
-        "<b>Tips:</b> if you wish, a short practical tip each month and good examples from "
-        "other enterprises.\n"
-        "<b>Your rights:</b> taking part is voluntary. /mydata shows what we hold about you, "
-        "/stop stops our messages, /privacy changes your choices, and /deleteme erases your "
-        "personal data.\n\n"
-        "Do you agree?"
-    )
-
-
 def consent_buttons(_: Translate) -> list[list[tuple[str, str]]]:
     return [
         [(_("✅ I agree"), AGREE)],
@@ -151,10 +134,15 @@ async def choose_language(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         return CHOOSE_LANGUAGE
     user_data(context)[LANGUAGE_KEY] = language
     _ = translator(language)
+    rt = runtime(context)
+    with rt.database.session() as session:
+        controller = privacy.controller_for_invite(
+            session, user_data(context).get(INVITE_KEY, ""), fallback=rt.settings.controller_contact
+        )
     await query.answer()
     await query.edit_message_text(_("Language: English"))
     await query.message.reply_text(  # type: ignore[union-attr]
-        consent_text(_),
+        privacy.consent_notice(_, controller),
         reply_markup=inline(consent_buttons(_)),
     )
     return CONSENT

@@ -9,8 +9,8 @@ abandoned draft waits for the reporter; /cancel deletes the draft.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from telegram import Update
@@ -29,7 +29,7 @@ from bot.render import esc, grid, inline
 from bot.runtime import language_of, runtime, tr, user_data
 from handlers import menu, review
 from handlers.review import BANDS, LIKELIHOOD, SEVERITY, STATUS, area_label, card
-from models import content
+from models import content, media
 from models import improvements as imp
 from models.improvements import CostBand, PhotoSlot, RiskWhen, Step
 from models.programme import ProgrammeError, contact_by_user
@@ -37,6 +37,7 @@ from models.tables import (
     Contact,
     Enterprise,
     Improvement,
+    PeopleShown,
     Provider,
     ReviewStatus,
     Role,
@@ -52,6 +53,7 @@ WORKERS_NO = PREFIX + "wno"
 LIKELY = PREFIX + "lik:"
 SEVERE = PREFIX + "sev:"
 SHARE = PREFIX + "share:"
+PEOPLE = PREFIX + "people:"
 CONFIRM = PREFIX + "ok:"
 EDIT = PREFIX + "edit"
 CANCEL = PREFIX + "cancel"
@@ -72,6 +74,7 @@ WORKERS_CONFIRM = "report.workers_confirm"
 SEVERITY_STATE = {RiskWhen.BEFORE: "report.risk_before_severity",
                   RiskWhen.AFTER: "report.risk_after_severity"}  # fmt: skip
 FIELDS = "report.fields"
+PEOPLE_STATE = "report.people"
 RESUME = "report.resume"
 
 DATA = "report"
@@ -90,6 +93,12 @@ FIELD_LABELS = {
     Step.SHARE: N_("Sharing"),
 }
 SLOT = {Step.PHOTO_BEFORE: PhotoSlot.BEFORE, Step.PHOTO_AFTER: PhotoSlot.AFTER}
+# A worker's report is shown to the employer as "a worker", never by name.
+SENT_BY = {
+    imp.ReportedBy.WORKER: N_("(sent by a worker)"),
+    imp.ReportedBy.EMPLOYER: N_("(sent by a colleague)"),
+    imp.ReportedBy.SOMEONE: N_("(sent by someone at the enterprise)"),
+}
 WHEN = {Step.RISK_BEFORE: RiskWhen.BEFORE, Step.RISK_AFTER: RiskWhen.AFTER}
 # Refusals after which the conversation cannot go on: the report changed state elsewhere.
 TERMINAL = frozenset(
@@ -596,8 +605,6 @@ async def photo_given(update: Update, context: ContextTypes.DEFAULT_TYPE, step: 
     except ProgrammeError as error:
         return await ask(update, context, step, hint=error_text(_, error, language))
     report_id = data(context).get("id") or 0
-    relative = imp.photo_name(report_id, slot, unique, mime)
-    target = rt.settings.media_dir / relative
     try:
         telegram_file = await context.bot.get_file(file_id)
         content_bytes = bytes(await telegram_file.download_as_bytearray())
@@ -607,9 +614,12 @@ async def photo_given(update: Update, context: ContextTypes.DEFAULT_TYPE, step: 
         )
     try:
         imp.check_photo(file_size=len(content_bytes))
+        # Decoded under a pixel limit and written anew: no bomb, no EXIF (GPS) kept.
+        photo = await asyncio.to_thread(media.reencode, content_bytes)
     except ProgrammeError as error:
         return await ask(update, context, step, hint=error_text(_, error, language))
-    write_file(target, content_bytes)
+    relative = imp.photo_name(report_id, slot, unique, photo.mime_type)
+    target = media.save(photo, rt.settings.media_dir / relative)
     after = following(context, step)
     try:
         save_step(
@@ -621,14 +631,6 @@ async def photo_given(update: Update, context: ContextTypes.DEFAULT_TYPE, step: 
         return await stop(update, context, error)
     mark_changed(context)
     return await ask(update, context, after, hint=_("📷 Photo saved."))
-
-
-def write_file(target: Path, content_bytes: bytes) -> None:
-    """Written beside and renamed, so that a crash never leaves half a photo under its name."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".part")
-    partial.write_bytes(content_bytes)
-    partial.replace(target)
 
 
 async def no_photo(update: Update, context: ContextTypes.DEFAULT_TYPE, step: Step) -> str | int:
@@ -786,7 +788,50 @@ async def share_given(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str
         return await stop(update, context, error)
     await pressed(update)
     mark_changed(context)
+    improvement, _contact, _workforce = load(context, update)
+    if improvement is not None and imp.asks_about_people(improvement):
+        return await ask_people(update, context)
     return await ask(update, context, after)
+
+
+async def ask_people(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, hint: str | None = None
+) -> str:
+    """Shared photos may show people: published only when nobody is shown or they agreed."""
+    _ = tr(update, context)
+    text = _(
+        "Are there people in the photos? Photos that show people are shared only if those "
+        "people agreed."
+    )
+    buttons = [
+        [(_("No people in the photos"), PEOPLE + PeopleShown.NONE)],
+        [(_("Yes, and they agreed"), PEOPLE + PeopleShown.AGREED)],
+        [(_("Yes, but not asked"), PEOPLE + PeopleShown.NOT_AGREED)],
+    ]
+    await say(update, context, f"{hint}\n\n{text}" if hint else text, buttons)
+    return PEOPLE_STATE
+
+
+async def people_given(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | int:
+    code = (update.callback_query.data or "").removeprefix(PEOPLE)  # type: ignore[union-attr]
+    if code not in {answer.value for answer in PeopleShown}:
+        return await people_reprompt(update, context)
+    after = following(context, Step.SHARE)
+    try:
+        save_step(update, context, imp.set_people_shown, answer=PeopleShown(code), step=after)
+    except ProgrammeError as error:
+        return await stop(update, context, error)
+    await pressed(update)
+    mark_changed(context)
+    return await ask(update, context, after)
+
+
+async def people_reprompt(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
+    _ = tr(update, context)
+    if update.callback_query is not None:
+        await review.acknowledge(update.callback_query, _("This button is no longer active."))
+        return await ask_people(update, context)
+    return await ask_people(update, context, hint=_(HINTS["buttons"]))
 
 
 # -- the summary card ------------------------------------------------------------------------
@@ -1054,6 +1099,7 @@ async def my_reports(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
             return
         language = contact.language
         rows = imp.reports_for(session, contact, limit=LIST_LIMIT)
+        senders = imp.reported_by(session, rows, contact)
         total = imp.count_for(session, contact)
         draft = imp.current_draft(session, contact)
         enterprise = session.get(Enterprise, contact.enterprise_id)
@@ -1072,7 +1118,7 @@ async def my_reports(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
                 format_day(moment.astimezone(rt.settings.tz).date(), language),
                 _(STATUS[ReviewStatus(row.status)]),
                 esc(snippet),
-                "" if mine else "\n" + _("(sent by a colleague)"),
+                "" if mine else "\n" + _(SENT_BY[senders[row.id]]),  # type: ignore[index]
             )
         )
         if mine and row.status == ReviewStatus.SUBMITTED:
@@ -1284,6 +1330,11 @@ def handlers_list() -> list:  # type: ignore[type-arg]
                 CallbackQueryHandler(share_given, pattern=f"^{SHARE}"),
                 MessageHandler(not_command, reprompt(Step.SHARE, HINTS["buttons"])),
                 CallbackQueryHandler(stale(Step.SHARE), pattern=ours),
+            ],
+            PEOPLE_STATE: [
+                CallbackQueryHandler(people_given, pattern=f"^{PEOPLE}"),
+                MessageHandler(not_command, people_reprompt),
+                CallbackQueryHandler(people_reprompt, pattern=ours),
             ],
             STATE[Step.SUMMARY]: [
                 CallbackQueryHandler(confirm, pattern=f"^{CONFIRM}"),

@@ -356,8 +356,9 @@ async def outcome(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | i
     try:
         with rt.database.session() as session:
             visit, replacement = visits.record_outcome(
-                session, visit_id=visit_id, staff=contact, done=done, now=rt.now()
-            )
+                session, visit_id=visit_id, staff=contact, done=done, now=rt.now(),
+                tz=rt.settings.tz,
+            )  # fmt: skip
             enterprise = session.get(Enterprise, visit.enterprise_id)
             assert enterprise is not None
             if done:

@@ -1,7 +1,9 @@
 """Who a broadcast or an event invitation goes to: one filter, one SQL query.
 
 Staff choose among their own provider's enterprises; coordinators across providers. Opted-out,
-unreachable and erased contacts are never part of an audience.
+unreachable and erased contacts are never part of an audience. A message that carries good
+examples from other enterprises reaches only people who accepted them: "I agree, but no tips"
+at registration (or /privacy later) declines tips and good examples alike.
 """
 
 from __future__ import annotations
@@ -13,7 +15,15 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select
 
-from models.tables import Contact, Enterprise, Improvement, ReviewStatus, Role
+from models.tables import (
+    Consent,
+    ConsentPurpose,
+    Contact,
+    Enterprise,
+    Improvement,
+    ReviewStatus,
+    Role,
+)
 
 SME_ROLES = (Role.EMPLOYER, Role.WORKER)
 # Reports still being written or withdrawn do not count as "has reported".
@@ -32,6 +42,9 @@ class Audience:
     no_reports_in_area: str | None = None
     # Partners of the provider (events only: they see nothing but events).
     include_partners: bool = False
+    # The message shares good examples from other enterprises: only people who hold the tips
+    # consent (which covers good examples) receive it.
+    good_examples: bool = False
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -48,6 +61,7 @@ class Audience:
             roles=tuple(data.get("roles") or SME_ROLES),
             no_reports_in_area=data.get("no_reports_in_area"),
             include_partners=bool(data.get("include_partners")),
+            good_examples=bool(data.get("good_examples")),
         )
 
 
@@ -75,6 +89,8 @@ def contacts_query(audience: Audience) -> Select[tuple[Contact]]:
         if audience.provider_id is not None:
             partners = sa.and_(partners, Contact.provider_id == audience.provider_id)
         chosen = sa.or_(chosen, partners)
+    if audience.good_examples:
+        chosen = sa.and_(chosen, accepts_good_examples())
     return (
         select(Contact)
         .where(
@@ -85,6 +101,17 @@ def contacts_query(audience: Audience) -> Select[tuple[Contact]]:
             col(Contact.chat_id).is_not(None),
         )
         .order_by(col(Contact.id))
+    )
+
+
+def accepts_good_examples() -> sa.ColumnElement[bool]:
+    """A WHERE clause on Contact: an active tips consent, which also covers good examples."""
+    return sa.exists(
+        select(Consent.id).where(
+            Consent.contact_id == Contact.id,
+            Consent.purpose == ConsentPurpose.TIPS,
+            col(Consent.withdrawn_at).is_(None),
+        )
     )
 
 

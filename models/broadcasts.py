@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
@@ -101,17 +101,15 @@ def own_draft(session: Session, broadcast_id: int, author: Contact | None) -> Br
     return broadcast
 
 
-def scoped(audience: audiences.Audience, author: Contact | None) -> audiences.Audience:
-    """Staff reach their own provider's enterprises only, whatever the request said."""
+def scoped(
+    audience: audiences.Audience, author: Contact | None, broadcast: Broadcast
+) -> audiences.Audience:
+    """Staff reach their own provider's enterprises only, whatever the request said; a good
+    practice reaches only people who accepted good examples from other enterprises."""
+    chosen = replace(audience, good_examples=broadcast.improvement_id is not None)
     if author is None or author.role == Role.COORDINATOR:
-        return audience
-    return audiences.Audience(
-        provider_id=author.provider_id,
-        provinces=audience.provinces,
-        sectors=audience.sectors,
-        roles=audience.roles,
-        no_reports_in_area=audience.no_reports_in_area,
-    )
+        return chosen
+    return replace(chosen, provider_id=author.provider_id, include_partners=False)
 
 
 def set_audience(
@@ -121,7 +119,7 @@ def set_audience(
     broadcast = own_draft(session, broadcast_id, author)
     if broadcast.status != Status.DRAFT:
         raise ProgrammeError("already_sent")
-    chosen = scoped(audience, author)
+    chosen = scoped(audience, author, broadcast)
     broadcast.audience = chosen.to_json()
     session.add(broadcast)
     return audiences.count(session, chosen)
@@ -133,7 +131,12 @@ def audience_of(broadcast: Broadcast) -> audiences.Audience | None:
 
 def preview_count(session: Session, broadcast: Broadcast) -> int:
     chosen = audience_of(broadcast)
-    return audiences.count(session, chosen) if chosen is not None else 0
+    if chosen is None:
+        return 0
+    # Drafts stored before good examples needed their consent get the rule too.
+    return audiences.count(
+        session, replace(chosen, good_examples=broadcast.improvement_id is not None)
+    )
 
 
 def text_message(broadcast: Broadcast) -> Message:
@@ -163,7 +166,7 @@ def confirm(
     chosen = audience_of(broadcast)
     if chosen is None:
         raise ProgrammeError("no_audience")
-    chosen = scoped(chosen, author)
+    chosen = scoped(chosen, author, broadcast)
     already = set(
         session.exec(select(Outbox.contact_id).where(Outbox.broadcast_id == broadcast.id))
     )

@@ -15,6 +15,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlmodel import Session
 
+from models.files import create_private_file, tighten
+
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -28,9 +30,29 @@ def alembic_config(url: str) -> Config:
     return config
 
 
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL; None for other databases and in-memory SQLite."""
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    if parsed.database.startswith("file:"):  # a URI filename: SQLite opens it itself
+        return None
+    return Path(parsed.database)
+
+
+def _owner_only(path: Path) -> None:
+    """The database holds everyone's personal data: 0600 whatever the umask. SQLite gives its
+    -wal and -shm files the database file's mode, so creating the file first covers them."""
+    create_private_file(path)
+    for companion in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        tighten(companion)
+
+
 def make_engine(url: str, *, busy_timeout: float = 15.0) -> sa.Engine:
     """`busy_timeout`: how long SQLite waits for another writer before giving up."""
     if url.startswith("sqlite"):
+        if (path := sqlite_path(url)) is not None:
+            _owner_only(path)
         engine = sa.create_engine(
             url, connect_args={"check_same_thread": False, "timeout": busy_timeout}
         )
@@ -100,8 +122,6 @@ def upgrade(engine: sa.Engine) -> bool:
     url = engine.url.render_as_string(hide_password=False)
     if current_revisions(engine) == head_revisions(url):
         return False
-    if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     config = alembic_config(url)
     with engine.begin() as connection:
         config.attributes["connection"] = connection

@@ -25,7 +25,7 @@ same engine (models/surveys.py: start_event).
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
@@ -304,8 +304,16 @@ def invite(session: Session, *, event: Event, now: datetime, tz: ZoneInfo | None
     sent = 0
     practices = showcased(session, event.id)
     organiser = organiser_name(session, event)
+    audience = Audience.from_json(event.audience)
+    # The invitation goes to everyone invited; the good examples of other enterprises that the
+    # event will look at are listed only for those who accepted good examples.
+    readers = (
+        {c.id for c in members(session, replace(audience, good_examples=True))}
+        if practices
+        else set()
+    )
     invitations = []
-    for contact in members(session, Audience.from_json(event.audience)):
+    for contact in members(session, audience):
         if contact.id in invited:
             continue
         row = existing.get(contact.id) or Rsvp(event_id=event.id, contact_id=contact.id)  # type: ignore[arg-type]
@@ -316,7 +324,13 @@ def invite(session: Session, *, event: Event, now: datetime, tz: ZoneInfo | None
                 key=f"event-invite:{event.id}:{contact.id}",
                 contact=contact,
                 kind="event-invite",
-                message=invitation(event, contact, practices=practices, tz=tz, organiser=organiser),
+                message=invitation(
+                    event,
+                    contact,
+                    practices=practices if contact.id in readers else [],
+                    tz=tz,
+                    organiser=organiser,
+                ),
                 priority=PRIORITY_NOTICE,
             )
         )
@@ -649,13 +663,15 @@ def _check_window(event: Event, now: datetime) -> None:
 
 def check_in(session: Session, *, code: str, contact: Contact, now: datetime) -> CheckIn:
     """Scanning the event's QR code at the venue. Someone who had not answered, or was not
-    invited at all, is recorded as a walk-in; organisers scanning it only see the count."""
+    invited at all, is recorded as a walk-in; the event's organisers (its provider's staff and
+    coordinators) scanning it only see the count. Staff of another provider are attendees like
+    anyone else: the live count is not theirs to see."""
     event = event_by_code(session, code)
     if event is None:
         raise ProgrammeError("unknown_checkin")
     assert event.id is not None
     _check_window(event, now)
-    if is_organiser(contact):
+    if can_manage(contact, event):
         return CheckIn(event, "organiser", attendee_count(session, event.id))
     row = session.exec(
         select(Rsvp).where(Rsvp.event_id == event.id, Rsvp.contact_id == contact.id)

@@ -4,7 +4,8 @@ enterprise agreed to share them.
 An entry is a view over `Improvement`, not a copy: the report stays as the enterprise wrote it.
 Staff may give it public wording (`Improvement.public_text`; the original `description` is kept)
 and withdraw it from the library (`library_withdrawn_at`), which changes nothing else about the
-report or its review. The enterprise is named only when it agreed to be named.
+report or its review. The enterprise is named only when it agreed to be named, and its photos
+are shown only when the reporter confirmed that nobody is in them or that those shown agreed.
 """
 
 from __future__ import annotations
@@ -21,12 +22,16 @@ from models.tables import (
     Contact,
     Enterprise,
     Improvement,
+    PeopleShown,
     ReviewStatus,
     Role,
     ShareConsent,
     utcnow,
 )
 
+# Photos go public only when the reporter said nobody is shown, or that those shown agreed;
+# "not asked" and an unanswered question (reports from before the question) keep them out.
+PHOTOS_PUBLIC = (PeopleShown.NONE, PeopleShown.AGREED)
 PUBLIC_TEXT_MIN = 10
 PUBLIC_TEXT_MAX = 1000  # Improvement.public_text column
 SHARED = (ShareConsent.NAMED, ShareConsent.ANONYMOUS)
@@ -89,14 +94,15 @@ def _entry(
     assert improvement.id is not None and enterprise.id is not None
     original = improvement.description or ""
     public = (improvement.public_text or "").strip()
+    photos = improvement.people_shown in PHOTOS_PUBLIC
     return Entry(
         id=improvement.id,
         area_code=improvement.area_code,
         text=public or original,
         original=original,
         edited=bool(public),
-        photo_before_path=_photo(improvement.photo_before_path, media_root),
-        photo_after_path=_photo(improvement.photo_after_path, media_root),
+        photo_before_path=_photo(improvement.photo_before_path, media_root) if photos else None,
+        photo_after_path=_photo(improvement.photo_after_path, media_root) if photos else None,
         cost_vnd=improvement.cost_vnd,
         workers_benefiting=improvement.workers_benefiting,
         risk_before=improvement.risk_before_score,

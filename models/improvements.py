@@ -36,6 +36,7 @@ from models.tables import (
     Enterprise,
     Improvement,
     ImprovementMessage,
+    PeopleShown,
     ReviewStatus,
     Role,
     ShareConsent,
@@ -352,13 +353,17 @@ def set_photo(
     now: datetime,
     step: Step | None = None,
 ) -> Improvement:
-    """Stores (or, with None, clears) the before or after photo; a replaced file is deleted."""
+    """Stores (or, with None, clears) the before or after photo; a replaced file is deleted.
+    A new photo may show other people: the reporter's earlier answer about people in the
+    photos no longer holds and is asked again (models/goodpractice hides photos until then)."""
     improvement = get_own(session, improvement_id, reporter)
     old = getattr(improvement, f"photo_{slot}_path")
+    values: dict[str, Any] = {f"photo_{slot}_file_id": file_id, f"photo_{slot}_path": path}
+    if path is not None and path != old:
+        values["people_shown"] = None
     improvement = _edit(
-        session, improvement_id, reporter=reporter, now=now,
-        values={f"photo_{slot}_file_id": file_id, f"photo_{slot}_path": path}, step=step,
-    )  # fmt: skip
+        session, improvement_id, reporter=reporter, now=now, values=values, step=step
+    )
     if old and old != path:
         (media_root / old).unlink(missing_ok=True)
     return improvement
@@ -487,6 +492,35 @@ def set_share(
         privacy.grant(
             session, reporter, ConsentPurpose.NAMING, language=reporter.language, now=now
         )
+    return edited
+
+
+def asks_about_people(improvement: Improvement) -> bool:
+    """Whether the reporter should say who is in the photos: only a report that may be shared
+    and has a photo can put someone's picture in public."""
+    shared = improvement.share_consent in (ShareConsent.NAMED, ShareConsent.ANONYMOUS)
+    has_photo = bool(improvement.photo_before_path or improvement.photo_after_path)
+    return shared and has_photo
+
+
+def set_people_shown(
+    session: Session,
+    improvement_id: int,
+    *,
+    reporter: Contact,
+    answer: PeopleShown,
+    now: datetime,
+    step: Step | None = None,
+) -> Improvement:
+    """The reporter's word about people in the photos: nobody is shown, they agreed, or they
+    were not asked. Publications show the photos only for the first two (models/goodpractice)."""
+    answer = PeopleShown(answer)
+    edited = _edit(
+        session, improvement_id, reporter=reporter, now=now,
+        values={"people_shown": str(answer)}, step=step,
+    )  # fmt: skip
+    audit(session, "improvement.people_shown", actor_id=reporter.id, subject=edited,
+          answer=str(answer))  # fmt: skip
     return edited
 
 
@@ -802,7 +836,8 @@ def thread(session: Session, improvement_id: int) -> list[ImprovementMessage]:
 
 
 def reports_for(session: Session, contact: Contact, *, limit: int = 20) -> list[Improvement]:
-    """/myreports: an employer sees every report of the enterprise, a worker their own;
+    """/myreports: an employer sees every report of the enterprise (an improvement belongs to
+    the enterprise; see `reported_by` for how their senders are named), a worker their own;
     unfinished drafts are not reports yet. Newest first."""
     enterprise = reporter_enterprise(session, contact)
     query = select(Improvement).where(
@@ -815,6 +850,38 @@ def reports_for(session: Session, contact: Contact, *, limit: int = 20) -> list[
         limit
     )
     return list(session.exec(query))
+
+
+class ReportedBy(StrEnum):
+    """Who sent a report, as /myreports shows it to someone else of the enterprise."""
+
+    WORKER = "worker"
+    EMPLOYER = "employer"
+    SOMEONE = "someone"  # the reporter erased their data
+
+
+def reported_by(
+    session: Session, reports: list[Improvement], viewer: Contact
+) -> dict[int, ReportedBy]:
+    """For each report that `viewer` did not send: who did. An improvement belongs to the
+    enterprise, so its employer sees every report; a worker's report shows "a worker", never
+    the worker's name (as staff see it). One query for the whole list."""
+    others = {r.reporter_id for r in reports if r.reporter_id and r.reporter_id != viewer.id}
+    roles = dict(
+        session.exec(
+            select(Contact.id, Contact.role).where(
+                col(Contact.id).in_(others), col(Contact.erased_at).is_(None)
+            )
+        ).all()
+        if others
+        else []
+    )
+    kinds = {Role.WORKER: ReportedBy.WORKER, Role.EMPLOYER: ReportedBy.EMPLOYER}
+    return {
+        r.id: kinds.get(roles.get(r.reporter_id), ReportedBy.SOMEONE)  # type: ignore[misc, arg-type]
+        for r in reports
+        if r.id is not None and r.reporter_id != viewer.id
+    }
 
 
 def count_for(session: Session, contact: Contact) -> int:

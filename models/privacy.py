@@ -7,7 +7,9 @@ written to the audit log.
 
 from __future__ import annotations
 
+import html
 import unicodedata
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from bot.i18n import Translate
 from models import surveys
 from models.outbox import STOP_EXEMPT_KINDS
 from models.programme import CONSENT_TEXT_VERSION, audit
@@ -29,6 +32,7 @@ from models.tables import (
     Event,
     Improvement,
     ImprovementMessage,
+    Invite,
     Outbox,
     OutboxStatus,
     Provider,
@@ -50,6 +54,80 @@ def fold(text: str) -> str:
 
 def is_stop_word(text: str | None) -> bool:
     return text is not None and fold(text).strip(" .!") in STOP_WORDS
+
+
+# -- the consent notice ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Controller:
+    """Who decides what happens with a person's data (Law 91/2025 on personal data protection):
+    the OSH service provider they join through, or, for coordinators, the programme itself."""
+
+    provider: str | None  # None: the programme (coordinators belong to no provider)
+    contact: str | None  # a phone number and/or an e-mail address
+
+
+def provider_contact(provider: Provider) -> str | None:
+    return " · ".join(part for part in (provider.phone, provider.email) if part) or None
+
+
+def controller_for_invite(session: Session, code: str, *, fallback: str | None) -> Controller:
+    """The controller named in the consent shown to someone joining with `code`: the provider
+    of the invite (an enterprise's invite: the enterprise's provider) with its phone and
+    e-mail; `fallback` (OSHBOT_CONTROLLER_CONTACT) when the provider has neither, and for
+    coordinators."""
+    invite = session.exec(select(Invite).where(Invite.code == code)).first() if code else None
+    provider_id = invite.provider_id if invite is not None else None
+    if invite is not None and invite.enterprise_id is not None:
+        enterprise = session.get(Enterprise, invite.enterprise_id)
+        provider_id = enterprise.provider_id if enterprise is not None else provider_id
+    provider = session.get(Provider, provider_id) if provider_id is not None else None
+    if provider is None:
+        return Controller(None, fallback)
+    return Controller(provider.name, provider_contact(provider) or fallback)
+
+
+def consent_notice(_: Translate, controller: Controller) -> str:
+    """The consent card: who is responsible, what is kept and why, who sees it (employers see
+    their workers' improvement reports, never the worker's name), the transfer abroad through
+    the messaging platform, tips, rights. Its wording is CONSENT_TEXT_VERSION."""
+    who = _("the programme coordinators")
+    if controller.provider:
+        who = html.escape(controller.provider, quote=False)
+    if controller.contact:
+        responsible = _(
+            "<b>Who is responsible for your data:</b> {who}, contact: {contact}.",
+            who=who,
+            contact=html.escape(controller.contact, quote=False),
+        )
+    else:
+        responsible = _("<b>Who is responsible for your data:</b> {who}.", who=who)
+    return (
+        _("<b>Before we start</b>")
+        + "\n\n"
+        + responsible
+        + "\n"
+        + _(
+            "<b>What we keep:</b> your Telegram name and account, your organisation, your "
+            "language, and what you send us (improvement reports, photos, survey answers).\n"
+            "<b>Why:</b> to follow up the safety and health support your enterprise received, "
+            "to remind you of visits and to share good examples between enterprises.\n"
+            "<b>Who sees it:</b> the staff of your OSH service provider and the programme "
+            "coordinators. An improvement report belongs to the enterprise: its employer also "
+            "sees the reports of its workers, shown as \"a worker\", never with the worker's "
+            "name. Worker survey answers are anonymous: nobody sees who gave them.\n"
+            "<b>Abroad:</b> messages with this bot pass through the servers of Telegram, a "
+            "messaging service based outside Viet Nam, so what you send is transferred "
+            "abroad.\n"
+            "<b>Tips:</b> if you wish, a short practical tip each month and good examples from "
+            "other enterprises.\n"
+            "<b>Your rights:</b> taking part is voluntary. /mydata shows what we hold about "
+            "you, /stop stops our messages, /privacy changes your choices, and /deleteme "
+            "erases your personal data.\n\n"
+            "Do you agree?"
+        )
+    )
 
 
 # -- consent ---------------------------------------------------------------------------------

@@ -28,7 +28,11 @@ from models.tables import (
     utcnow,
 )
 
-CONSENT_TEXT_VERSION = "2026-11"
+# The consent card's wording (models/privacy.consent_notice), stored with every grant.
+# 2026-12 names the data controller and its contact, the transfer abroad through the messaging
+# platform, and that employers see their workers' reports without the worker's name. Grants of
+# "2026-11" stay valid: the new wording explains more and asks for nothing further.
+CONSENT_TEXT_VERSION = "2026-12"
 NAME_MAX = 200
 WORKERS_MAX = 1_000_000
 
@@ -93,6 +97,31 @@ def add_provider(
     session.add(provider)
     session.flush()
     audit(session, "provider.add", actor_id=actor_id, subject=provider)
+    return provider
+
+
+CONTACT_MAX = 40  # Provider.phone; the e-mail column holds 200
+
+
+def set_provider_contact(
+    session: Session,
+    *,
+    provider_id: int,
+    phone: str | None,
+    email: str | None,
+    actor_id: int | None = None,
+) -> Provider:
+    """The provider's phone and e-mail: printed on newsletters and leaflets, and named in the
+    consent card as the contact of the data controller. An empty value clears it."""
+    provider = session.get(Provider, provider_id)
+    if provider is None:
+        raise ProgrammeError("unknown_provider")
+    if phone is not None:
+        provider.phone = " ".join(phone.split())[:CONTACT_MAX] or None
+    if email is not None:
+        provider.email = email.strip()[:200] or None
+    session.add(provider)
+    audit(session, "provider.contact", actor_id=actor_id, subject=provider)
     return provider
 
 

@@ -81,6 +81,14 @@ class ShareConsent(StrEnum):
     NO = "no"
 
 
+class PeopleShown(StrEnum):
+    """The reporter's answer about people in a report's photos (None: not asked)."""
+
+    NONE = "none"  # nobody recognisable in the photos
+    AGREED = "agreed"  # people are shown and agreed to the photos being shared
+    NOT_AGREED = "not_agreed"  # people are shown and were not asked
+
+
 class VisitStatus(StrEnum):
     PLANNED = "planned"
     PROPOSED = "proposed"
@@ -242,6 +250,8 @@ class Improvement(SQLModel, table=True):
     risk_after_severity: int | None = None
     risk_after_score: int | None = None
     share_consent: ShareConsent | None = Field(default=None, sa_column=sa.Column(sa.String(20)))
+    # Published photos need the reporter's word that those shown agreed (models/goodpractice).
+    people_shown: PeopleShown | None = Field(default=None, sa_column=sa.Column(sa.String(20)))
     status: ReviewStatus = Field(
         default=ReviewStatus.DRAFT,
         sa_column=sa.Column(sa.String(20), nullable=False, index=True),

@@ -333,10 +333,17 @@ def accept_suggestion(
 
 
 def record_outcome(
-    session: Session, *, visit_id: int, staff: Contact | None, done: bool, now: datetime
+    session: Session,
+    *,
+    visit_id: int,
+    staff: Contact | None,
+    done: bool,
+    now: datetime,
+    tz: ZoneInfo,
 ) -> tuple[Visit, Visit | None]:
     """Done, or did not happen; a missed visit is followed by a new planned one (returned),
-    already announced to the staff member who logs the outcome."""
+    already announced to the staff member who logs the outcome. The new one is due today in
+    the programme's time zone (`tz`), the day the staff member sees on the calendar."""
     visit = _staff_visit(session, visit_id, staff)
     if visit.status not in OPEN:
         raise ProgrammeError("visit_closed")
@@ -351,7 +358,7 @@ def record_outcome(
         replacement = Visit(
             enterprise_id=visit.enterprise_id,
             offset_months=visit.offset_months,
-            due_on=now.date(),
+            due_on=now.astimezone(tz).date(),
             nudged_at=now,
             staff_id=staff.id,
         )

@@ -7,10 +7,9 @@ their own language when it is queued. Telegram HTML; every stored text is escape
 from __future__ import annotations
 
 import html
-from pathlib import Path
 
 from bot.i18n import format_number, format_vnd, translator
-from models import content
+from models import content, media
 from models.goodpractice import Entry
 from models.outbox import Message
 
@@ -81,16 +80,25 @@ def card(entry: Entry, language: str) -> str:
 
 
 def card_photo(entry: Entry) -> str | None:
-    """The after photo shows what can be achieved; the before photo only when there is no after."""
-    return entry.photo_after_path or entry.photo_before_path
+    """The after photo shows what can be achieved; the before photo only when there is no after
+    (or the after photo is not a usable image: the card then goes without a broken one)."""
+    for path in (entry.photo_after_path, entry.photo_before_path):
+        if path and media.usable(path):
+            return path
+    return None
+
+
+def before_photo(entry: Entry) -> str | None:
+    """The before photo, for the card's "Before" button, when it is a usable image."""
+    path = entry.photo_before_path
+    return path if path and media.usable(path) else None
 
 
 def renderer(entry: Entry | None, broadcast_text: str | None, photo_path: str | None):  # type: ignore[no-untyped-def]
     """What a broadcast sends, as a function of the recipient's language: a good practice as
     its card with the after photo, in each recipient's language; a composed text as typed."""
     if entry is not None:
-        photo = card_photo(entry)
-        usable = photo if photo and Path(photo).exists() else None
+        usable = card_photo(entry)
         return lambda language: Message(card(entry, language), photo_path=usable)
     text = esc(broadcast_text or "")
     return lambda language: Message(text, photo_path=photo_path)

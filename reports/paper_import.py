@@ -216,7 +216,7 @@ def import_improvements(
             enterprises[f"name:{content.fold(name)}"] = enterprise_id
     areas = _area_index()
     existing = {
-        (row[0], row[1].date() if row[1] else None, row[2])
+        (row[0], row[1].astimezone(tz).date() if row[1] else None, row[2])
         for row in session.execute(
             sa.select(Improvement.enterprise_id, Improvement.submitted_at, Improvement.description)
             .where(Improvement.source == SOURCE)  # type: ignore[arg-type]
@@ -241,7 +241,7 @@ def import_improvements(
                 continue
             # Noon in the programme's time zone: the recorded day, whatever the zone offset.
             submitted = datetime.combine(values["date"], time(12), tz).astimezone(UTC)
-            key = (values["enterprise"], submitted.date(), values["description"])
+            key = (values["enterprise"], values["date"], values["description"])
             if key in existing:
                 report.errors.append(RowError(line, "duplicate", {}))
                 continue

@@ -18,7 +18,7 @@ import segno
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from bot.i18n import format_day, format_number, format_vnd, normalise_language, translator
-from models import content
+from models import content, media
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 PHOTO_MAX = 900  # pixels on the long side: sharp in print at the sizes used, small in a file
@@ -66,21 +66,10 @@ def month_label(period_first: date, language: str) -> str:
     return period_first.strftime("%B %Y")
 
 
-def photo_bytes(path: str | None) -> bytes | None:
-    """A photo scaled down and re-encoded as JPEG; None when there is no usable file."""
-    if not path or not Path(path).is_file():
-        return None
-    from PIL import Image, ImageOps
-
-    try:
-        with Image.open(path) as image:
-            image = ImageOps.exif_transpose(image).convert("RGB")
-            image.thumbnail((PHOTO_MAX, PHOTO_MAX))
-            buffer = io.BytesIO()
-            image.save(buffer, "JPEG", quality=82)
-            return buffer.getvalue()
-    except OSError:
-        return None  # not an image after all: leave it out rather than fail the publication
+def photo(path: str | None) -> media.Photo | None:
+    """A stored photo scaled down for print and the web; None when there is no usable file
+    (logged), so that one bad image never stops a publication."""
+    return media.publishable(path, long_side=PHOTO_MAX)
 
 
 def data_uri(data: bytes | None, mime: str = "image/jpeg") -> str | None:
@@ -91,7 +80,8 @@ def data_uri(data: bytes | None, mime: str = "image/jpeg") -> str | None:
 
 
 def photo_uri(path: str | None) -> str | None:
-    return data_uri(photo_bytes(path))
+    found = photo(path)
+    return data_uri(found.data, found.mime_type) if found is not None else None
 
 
 def qr_uri(link: str) -> str:

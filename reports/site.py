@@ -96,10 +96,10 @@ def copy_photos(entries: list[goodpractice.Entry], media: Path) -> dict[int, dic
     names: dict[int, dict[str, str]] = {}
     for entry in entries:
         for kind, path in (("before", entry.photo_before_path), ("after", entry.photo_after_path)):
-            data = publish.photo_bytes(path)
-            if data is not None:
-                name = f"{entry.id}-{kind}.jpg"
-                (media / name).write_bytes(data)
+            found = publish.photo(path)
+            if found is not None:
+                name = f"{entry.id}-{kind}{found.suffix}"
+                (media / name).write_bytes(found.data)
                 names.setdefault(entry.id, {})[kind] = name
     return names
 

@@ -16,7 +16,15 @@ from models import audience as audiences
 from models import broadcasts
 from models.outbox import Message
 from models.programme import ProgrammeError
-from models.tables import Broadcast, Contact, Outbox, OutboxStatus, Role
+from models.tables import (
+    Broadcast,
+    Consent,
+    ConsentPurpose,
+    Contact,
+    Outbox,
+    OutboxStatus,
+    Role,
+)
 from reports.samples import workshop_photo
 from tests.conftest import World
 from tests.test_goodpractice import Library, build_library
@@ -31,8 +39,10 @@ def people(
     *,
     first_id: int,
     language: str = "vi",
+    tips: bool = True,
 ) -> list[int]:
-    """Registered contacts with a chat in the sandbox (registration itself is tested elsewhere)."""
+    """Registered contacts with a chat in the sandbox (registration itself is tested elsewhere),
+    with the consents "✅ I agree" gives (`tips=False`: "I agree, but no tips")."""
     ids = []
     with world.database.session() as session:
         for user_id in range(first_id, first_id + count):
@@ -45,6 +55,17 @@ def people(
                 language=language,
             )
             session.add(contact)
+            session.flush()
+            purposes = [ConsentPurpose.FOLLOWUP] + ([ConsentPurpose.TIPS] if tips else [])
+            for purpose in purposes:
+                session.add(
+                    Consent(
+                        contact_id=contact.id,  # type: ignore[arg-type]
+                        purpose=purpose,
+                        text_version="2026-11",
+                        language=language,
+                    )
+                )
             ids.append(user_id)
     return ids
 
@@ -187,6 +208,40 @@ async def test_a_good_practice_goes_out_as_a_card_in_each_recipients_language(
     assert "Xưởng mộc Hòa Phát" in (vi.caption or "")
     assert "Good practice: Materials storage" in (en.caption or "")
     assert "1,500,000 VND" in (en.caption or "") and "1.500.000 đ" in (vi.caption or "")
+
+
+async def test_a_good_practice_skips_people_who_declined_good_examples(
+    world: World, library: Library
+) -> None:
+    """"I agree, but no tips" also declines good examples from other enterprises: such a person
+    is neither counted in the preview nor sent the card, while a plain text still reaches them."""
+    moc = library.enterprises["moc"]
+    people(world, moc, Role.EMPLOYER, 1, first_id=10)
+    people(world, moc, Role.WORKER, 2, first_id=20, tips=False)
+    staff = await staff_of(world, library.north)
+    await staff.say("/broadcast")
+    await staff.press("Chia sẻ thực hành tốt")
+    await staff.press("Lưu giữ")
+    await staff.press("Tất cả doanh nghiệp của tôi")
+    assert count_in(staff.last_text()) == 1
+    await staff.press("Gửi cho 1 người")
+    await world.drain()
+    assert any("Thực hành tốt" in text for text in received(world, 10))
+    assert not any("Thực hành tốt" in text for text in received(world, 20) + received(world, 21))
+    await compose(staff)
+    await staff.press("Tất cả doanh nghiệp của tôi")
+    assert count_in(staff.last_text()) == 3
+    with world.database.session() as session:  # a tips consent withdrawn later counts too
+        worker = session.exec(select(Contact).where(Contact.telegram_user_id == 10)).one()
+        assert broadcasts.audiences.count(
+            session, audiences.Audience(provider_id=library.north, good_examples=True)
+        ) == 1
+        from models.privacy import withdraw
+
+        withdraw(session, worker, ConsentPurpose.TIPS, now=world.clock())
+        assert broadcasts.audiences.count(
+            session, audiences.Audience(provider_id=library.north, good_examples=True)
+        ) == 0
 
 
 async def test_a_photo_with_its_text_and_bad_input_on_the_way(

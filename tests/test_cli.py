@@ -46,7 +46,14 @@ def test_providers_and_enterprise_import(database: Database, tmp_path: Path) -> 
     )
     assert added.exit_code == 0 and "Trung tâm ATVSLĐ Huế" in added.output
     listed = oshbot(database, tmp_path, "provider", "list")
-    assert listed.output.split() == ["1", "Trung", "tâm", "ATVSLĐ", "Huế", "hue"]
+    assert listed.output.split() == ["1", "Trung", "tâm", "ATVSLĐ", "Huế", "hue", "—"]
+    # The data controller's contact in the consent card (Law 91/2025).
+    changed = oshbot(database, tmp_path, "provider", "contact", "1", "--phone", "0234 382 2222",
+                     "--email", "atvsld@hue.gov.vn")  # fmt: skip
+    assert changed.exit_code == 0, changed.output
+    listed = oshbot(database, tmp_path, "provider", "list")
+    assert " ".join(listed.output.split()).endswith("hue 0234 382 2222 · atvsld@hue.gov.vn")
+    assert oshbot(database, tmp_path, "provider", "contact", "9", "--phone", "1").exit_code == 1
     sheet = tmp_path / "enterprises.csv"
     sheet.write_text(
         "tên,ngành,tỉnh,số lao động,ngày tập huấn\n"
@@ -109,3 +116,24 @@ def test_db_upgrade_and_status(database: Database, tmp_path: Path) -> None:
     assert "already up to date" in oshbot(database, tmp_path, "db", "upgrade").output
     status = oshbot(database, tmp_path, "status")
     assert "providers: 0" in status.output and "contacts_worker: 0" in status.output
+
+
+def test_a_crash_never_prints_the_token(tmp_path: Path) -> None:
+    """Typer's pretty tracebacks can list every local variable, the settings (and so the bot
+    token) among them; the app turns that off, and a crash shows the error without it."""
+    import os
+    import subprocess
+    import sys
+
+    assert app.pretty_exceptions_show_locals is False
+    secret = "123456:SECRET-TOKEN-NEVER-PRINTED"
+    env = {**os.environ, "OSHBOT_TOKEN": secret, "OSHBOT_DATABASE_URL": "nosuchdb://x/y",
+           "COLUMNS": "200", "_TYPER_FORCE_DISABLE_TERMINAL": "1"}  # fmt: skip
+    env.pop("_TYPER_STANDARD_TRACEBACK", None)
+    crashed = subprocess.run(
+        [sys.executable, "-c", "from bot.cli import main; main()", "db", "upgrade"],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert crashed.returncode != 0
+    assert "nosuchdb" in crashed.stderr  # the error itself is shown
+    assert "SECRET-TOKEN" not in crashed.stdout + crashed.stderr

@@ -546,7 +546,28 @@ async def test_only_the_organisers_manage_an_event(world: World) -> None:
     await other.say("/events")
     assert "Chưa có sự kiện nào" in other.last_text()
     await other.press_data(other.account.messages()[-1].message_id, f"evt:att:{event.id}:0")
-    assert "chỉ dành cho cán bộ" in (other.answers()[-1] or "")
+    # Programme staff are not told that it is "only for programme staff".
+    assert other.answers()[-1] == "Xin lỗi, chức năng này chỉ dành cho đơn vị tổ chức sự kiện."
+
+
+async def test_another_providers_staff_scanning_the_qr_code_check_in_as_attendees(
+    world: World,
+) -> None:
+    """The live count is for the event's own organisers: staff of another provider who scan the
+    code at the venue are checked in like anyone else, and its coordinators see the count."""
+    _organiser, _people, event = await invited_world(world)
+    other = await staff(world, 400, make_provider(world, "Trung tâm Cần Thơ"))
+    chief = await coordinator(world, 401)
+    world.clock.now = STARTS - timedelta(minutes=30)
+    code = f"ev_{event.checkin_code}"
+    await other.say(f"/start {code}")
+    assert "Anh/Chị đã điểm danh" in other.last_text()
+    assert "người điểm danh" not in other.last_text()
+    attended = rows(world, Rsvp, Rsvp.contact_id == contact_id(world, 400))
+    assert [r.attended_at is not None for r in attended] == [True]
+    await chief.say(f"/start {code}")
+    assert "Đây là mã điểm danh" in chief.last_text() and "có 1 người" in chief.last_text()
+    assert rows(world, Rsvp, Rsvp.contact_id == contact_id(world, 401)) == []
 
 
 async def test_check_in_opens_shortly_before_and_closes_the_same_evening(world: World) -> None:
@@ -579,3 +600,41 @@ async def test_an_invite_code_that_looks_like_a_check_in_still_registers(world: 
     joined = contact(world, 501)
     assert joined is not None and joined.role == Role.WORKER
     assert rows(world, Contact, Contact.telegram_user_id == 501)
+
+
+async def test_the_showcase_is_left_out_for_people_who_declined_good_examples(
+    world: World,
+) -> None:
+    """An invitation reaches everyone invited; the good examples of other enterprises that the
+    event will look at are listed only for people who accepted good examples."""
+    provider = make_provider(world)
+    wood = make_enterprise(world, provider)
+    shown = good_practice(world, make_enterprise(world, provider, "Công ty May Thu Hà"),
+                          "Giá kệ nhiều tầng giúp lối đi thông thoáng")  # fmt: skip
+    await staff(world, 300, provider)
+    employer = await member(world, 301, Role.EMPLOYER, enterprise_id=wood)
+    worker = world.user(302, "Bình")
+    await worker.say(f"/start {make_invite(world, Role.WORKER, enterprise_id=wood)}")
+    await worker.press("Tiếng Việt")
+    await worker.press("không nhận mẹo")
+    actor = contact(world, 300)
+    with world.database.session() as session:
+        event = events.create_event(
+            session,
+            draft=events.EventDraft(
+                kind=events.ACHIEVEMENT_WORKSHOP,
+                title="Hội thảo thành tựu",
+                starts_at=STARTS,
+                place="Nhà văn hóa",
+                good_practices=(shown,),
+            ),
+            actor=actor,  # type: ignore[arg-type]
+            now=world.clock(),
+        )
+        assert events.invite(session, event=event, now=world.clock(), tz=TZ) == 2
+    await world.drain()
+    invited = last_with(employer, "Trân trọng kính mời")
+    assert "Các cách làm hay sẽ được giới thiệu" in invited and "Giá kệ nhiều tầng" in invited
+    invited = last_with(worker, "Trân trọng kính mời")
+    assert "Hội thảo thành tựu" in invited
+    assert "Các cách làm hay" not in invited and "Giá kệ nhiều tầng" not in invited

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import select
@@ -12,7 +13,15 @@ from sqlmodel import select
 from models import goodpractice
 from models.db import Database
 from models.programme import EnterpriseDraft, ProgrammeError, add_enterprise, add_provider
-from models.tables import AuditLog, Contact, Improvement, ReviewStatus, Role, ShareConsent
+from models.tables import (
+    AuditLog,
+    Contact,
+    Improvement,
+    PeopleShown,
+    ReviewStatus,
+    Role,
+    ShareConsent,
+)
 from reports.samples import workshop_photo
 from tests.conftest import World
 from tests.test_onboarding import join, make_invite
@@ -44,6 +53,7 @@ def add_improvement(
     cost: int | None = 1_500_000,
     workers: int | None = 12,
     risk: tuple[int, int] | None = (9, 2),
+    people: PeopleShown | None = PeopleShown.NONE,
 ) -> int:
     before = after = None
     if photos is not None:
@@ -61,6 +71,7 @@ def add_improvement(
             risk_before_score=risk[0] if risk else None,
             risk_after_score=risk[1] if risk else None,
             share_consent=consent,
+            people_shown=people,
             status=status,
             reviewed_at=NOW,
             submitted_at=NOW,
@@ -258,3 +269,91 @@ async def test_unregistered_people_are_told_what_the_library_is(world: World) ->
     stranger = world.user(704)
     reply = await stranger.say("/goodpractices")
     assert reply is not None and "dành cho doanh nghiệp và cán bộ" in reply.plain
+
+
+# -- people in the photos --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("answer", "public"),
+    [
+        (None, False),  # not asked: every report from before the question
+        (PeopleShown.NOT_AGREED, False),
+        (PeopleShown.NONE, True),
+        (PeopleShown.AGREED, True),
+    ],
+)
+def test_photos_are_published_only_when_nobody_is_shown_or_those_shown_agreed(
+    database: Database, tmp_path: Path, answer: PeopleShown | None, public: bool
+) -> None:
+    from reports import cards, newsletter
+    from reports.site import build_site
+
+    library = build_library(database, tmp_path / "photos")
+    with database.session() as session:
+        improvement = session.get(Improvement, library.named)
+        assert improvement is not None and improvement.photo_after_path
+        improvement.people_shown = answer
+        session.add(improvement)
+    with database.session() as session:
+        found = goodpractice.entry(session, library.named)
+        assert found is not None
+        assert (found.photo_before_path is not None, found.photo_after_path is not None) == (
+            public,
+            public,
+        )
+        assert (cards.card_photo(found) is not None) is public
+        leaflet = newsletter.leaflet(
+            session, improvement_id=library.named, language="vi", link="https://t.me/x"
+        )
+        build_site(session, tmp_path / "site", tz=ZoneInfo("Asia/Ho_Chi_Minh"),
+                   today=date(2027, 3, 20), link="https://t.me/x")  # fmt: skip
+    # The text is published either way; only the photos depend on the answer.
+    assert "Kệ ba tầng cho nguyên liệu" in leaflet.html
+    assert ("data:image/jpeg;base64," in leaflet.html) is public
+    site_photos = {p.name for p in (tmp_path / "site" / "media").iterdir()}
+    assert (f"{library.named}-after.jpg" in site_photos) is public
+    assert f"{library.anonymous}-after.jpg" in site_photos  # another report is not affected
+
+
+def test_the_reporter_says_who_is_in_the_photos_and_a_new_photo_asks_again(
+    database: Database, tmp_path: Path
+) -> None:
+    from models import improvements as imp
+    from models.improvements import PhotoSlot
+
+    library = build_library(database)
+    media_root = tmp_path / "media"
+    with database.session() as session:
+        reporter = Contact(telegram_user_id=7, chat_id=7, role=Role.WORKER,
+                           enterprise_id=library.enterprises["moc"])  # fmt: skip
+        colleague = Contact(telegram_user_id=8, chat_id=8, role=Role.WORKER,
+                            enterprise_id=library.enterprises["moc"])  # fmt: skip
+        session.add_all([reporter, colleague])
+        session.flush()
+        draft = imp.start_draft(session, reporter=reporter, area_code="storage", now=NOW)
+        assert draft.id is not None
+        imp.set_share(session, draft.id, reporter=reporter, consent=ShareConsent.ANONYMOUS,
+                      now=NOW)  # fmt: skip
+        assert not imp.asks_about_people(draft)  # no photo: nobody can be shown
+        imp.set_photo(session, draft.id, reporter=reporter, slot=PhotoSlot.AFTER,
+                      file_id="f1", path="improvements/1-after.jpg", media_root=media_root,
+                      now=NOW)  # fmt: skip
+        assert imp.asks_about_people(session.get(Improvement, draft.id))  # type: ignore[arg-type]
+        stored = imp.set_people_shown(session, draft.id, reporter=reporter,
+                                      answer=PeopleShown.AGREED, now=NOW)  # fmt: skip
+        assert stored.people_shown == PeopleShown.AGREED
+        assert session.exec(
+            select(AuditLog).where(AuditLog.action == "improvement.people_shown")
+        ).one().details == {"answer": "agreed"}
+        with pytest.raises(ProgrammeError, match="unknown_report"):
+            imp.set_people_shown(session, draft.id, reporter=colleague,
+                                 answer=PeopleShown.NONE, now=NOW)  # fmt: skip
+        # Another photo may show other people: the answer is asked again.
+        replaced = imp.set_photo(session, draft.id, reporter=reporter, slot=PhotoSlot.AFTER,
+                                 file_id="f2", path="improvements/1-after-2.jpg",
+                                 media_root=media_root, now=NOW)  # fmt: skip
+        assert replaced.people_shown is None
+        with pytest.raises(ValueError):
+            imp.set_people_shown(session, draft.id, reporter=reporter, answer="maybe",  # type: ignore[arg-type]
+                                 now=NOW)  # fmt: skip

@@ -290,3 +290,96 @@ def test_expiry_is_configurable(database) -> None:  # type: ignore[no-untyped-de
         assert invite.expires_at - invite.created_at == timedelta(days=3)
         assert invite.max_uses == 1
         assert session.exec(select(Enterprise)).all() == []
+
+
+async def test_the_consent_names_the_controller_the_transfer_abroad_and_who_sees_reports(
+    world: World,
+) -> None:
+    """Law 91/2025: the consent card names who is responsible (the provider, with its phone
+    and e-mail), says that messages pass through the platform's servers abroad, and says what
+    employers see of their workers' reports. Recorded with the text's version."""
+    from models.programme import CONSENT_TEXT_VERSION
+    from models.tables import Provider
+
+    provider = make_provider(world)
+    with world.database.session() as session:
+        row = session.get(Provider, provider)
+        assert row is not None
+        row.phone, row.email = "0236 3822 123", "atvsld@danang.gov.vn"
+        session.add(row)
+    enterprise = make_enterprise(world, provider)
+    person = world.user(111, "Chị Hoa")
+    await person.say(f"/start {make_invite(world, Role.WORKER, enterprise_id=enterprise)}")
+    card = await person.press("Tiếng Việt")
+    assert card is not None
+    assert (
+        "Đơn vị chịu trách nhiệm về dữ liệu của Anh/Chị: Trung tâm ATVSLĐ Đà Nẵng, liên hệ: "
+        "0236 3822 123 · atvsld@danang.gov.vn."
+    ) in card.plain
+    assert "máy chủ của Telegram" in card.plain and "ra nước ngoài" in card.plain
+    assert "chủ doanh nghiệp cũng xem được báo cáo của người lao động" in card.plain
+    assert "không bao giờ kèm tên người gửi" in card.plain
+    await person.press("✅")
+    english = world.user(112, "Hoa", language_code="en")
+    await english.say(f"/start {make_invite(world, Role.EMPLOYER, enterprise_id=enterprise)}")
+    card = await english.press("English")
+    assert card is not None
+    assert (
+        "Who is responsible for your data: Trung tâm ATVSLĐ Đà Nẵng, contact: 0236 3822 123"
+    ) in card.plain
+    assert "servers of Telegram, a messaging service based outside Viet Nam" in card.plain
+    assert 'shown as "a worker", never with the worker\'s name' in card.plain
+    with world.database.session() as session:
+        stored = contact(world, 111)
+        versions = session.exec(
+            select(Consent.text_version).where(Consent.contact_id == stored.id)  # type: ignore[union-attr]
+        ).all()
+    assert set(versions) == {CONSENT_TEXT_VERSION} and CONSENT_TEXT_VERSION == "2026-12"
+
+
+async def test_a_coordinator_and_a_provider_without_contact_get_the_programme_contact(
+    world: World,
+) -> None:
+    world.settings.controller_contact = "Ban điều phối, 024 3826 9534"
+    person = world.user(121, "Anh Nam")
+    await person.say(f"/start {make_invite(world, Role.COORDINATOR)}")
+    card = await person.press("Tiếng Việt")
+    assert card is not None
+    assert (
+        "Đơn vị chịu trách nhiệm về dữ liệu của Anh/Chị: ban điều phối chương trình, liên hệ: "
+        "Ban điều phối, 024 3826 9534."
+    ) in card.plain
+    staff = world.user(122, "Chị Vân")
+    await staff.say(f"/start {make_invite(world, Role.STAFF, provider_id=make_provider(world))}")
+    card = await staff.press("Tiếng Việt")
+    assert card is not None
+    assert "Trung tâm ATVSLĐ Đà Nẵng, liên hệ: Ban điều phối, 024 3826 9534." in card.plain
+
+
+async def test_consents_given_to_the_earlier_text_stay_valid(world: World) -> None:
+    """The text's version changed; a person who agreed to the earlier one is not asked again and
+    keeps receiving what they agreed to."""
+    from models.privacy import active_consents
+    from models.tables import ConsentPurpose
+    from models.tips import next_contacts
+
+    enterprise = make_enterprise(world, make_provider(world))
+    with world.database.session() as session:
+        earlier = Contact(telegram_user_id=131, chat_id=131, role=Role.EMPLOYER,
+                          enterprise_id=enterprise)  # fmt: skip
+        session.add(earlier)
+        session.flush()
+        for purpose in (ConsentPurpose.FOLLOWUP, ConsentPurpose.TIPS):
+            session.add(Consent(contact_id=earlier.id, purpose=purpose, text_version="2026-11",  # type: ignore[arg-type]
+                                language="vi"))  # fmt: skip
+    with world.database.session() as session:
+        assert active_consents(session, earlier.id) == {  # type: ignore[arg-type]
+            ConsentPurpose.FOLLOWUP,
+            ConsentPurpose.TIPS,
+        }
+        assert [c.id for c in next_contacts(session, period="2027-03", after_id=0, limit=10)] == [
+            earlier.id
+        ]
+    person = world.user(131)
+    await person.say("/start")
+    assert "Anh/Chị đã đăng ký" in person.last_text()

@@ -138,7 +138,15 @@ async def test_employer_reports_with_photos_and_staff_are_notified(world: World)
         "Có, không nêu tên",
         "Không",
     ]
-    summary = await expect(p, await tap(p, "Có, nêu tên doanh nghiệp"), SUMMARY)
+    # Shared, with photos: who is in them decides whether the photos may be published.
+    await expect(p, await tap(p, "Có, nêu tên doanh nghiệp"), "Trong ảnh có người không?")
+    assert [label for label, _ in p.account.buttons()] == [
+        "Trong ảnh không có người",
+        "Có, và họ đã đồng ý",
+        "Có, nhưng chưa hỏi ý kiến họ",
+    ]
+    await expect(p, await p.say("có"), "vui lòng chọn bằng các nút")
+    summary = await expect(p, await tap(p, "Có, và họ đã đồng ý"), SUMMARY)
     assert summary.plain.splitlines()[2:10] == [
         "Lĩnh vực: 📦 Lưu giữ, vận chuyển",
         f"Nội dung cải thiện: {DESCRIPTION}",
@@ -162,11 +170,13 @@ async def test_employer_reports_with_photos_and_staff_are_notified(world: World)
     assert (stored.cost_vnd, stored.cost_band, stored.workers_benefiting) == (1_500_000, "1m_5m", 8)
     assert (stored.risk_before_likelihood, stored.risk_before_severity) == (3, 2)
     assert (stored.risk_before_score, stored.risk_after_score) == (6, 1)
-    assert stored.share_consent == "named"
-    # The photos on disk are the bytes the reporter sent, beside their Telegram file ids.
+    assert (stored.share_consent, stored.people_shown) == ("named", "agreed")
+    # The photos on disk are the reporter's pictures re-encoded from their pixels (models/media),
+    # beside the Telegram file ids of what was sent.
     media = world.settings.media_dir
-    assert (media / stored.photo_before_path).read_bytes() == before  # type: ignore[operator]
-    assert (media / stored.photo_after_path).read_bytes() == after  # type: ignore[operator]
+    for path in (stored.photo_before_path, stored.photo_after_path):
+        with Image.open(media / path) as stored_photo:  # type: ignore[operator]
+            assert (stored_photo.format, stored_photo.size) == ("JPEG", (320, 200))
     assert world.sandbox.files[stored.photo_before_file_id].data == before  # type: ignore[index]
 
     assert (await world.drain()).sent == 3
@@ -176,7 +186,8 @@ async def test_employer_reports_with_photos_and_staff_are_notified(world: World)
         f"Báo cáo #{stored.id}: Trước",
         f"Báo cáo #{stored.id}: Sau",
     ]
-    assert world.sandbox.files[photos[0].photo].data == before  # type: ignore[index]
+    kept = (media / stored.photo_before_path).read_bytes()  # type: ignore[operator]
+    assert world.sandbox.files[photos[0].photo].data == kept  # type: ignore[index]
     notice = s.account.messages()[-1]
     assert notice.plain.startswith(f"📝 Báo cáo cải thiện mới #{stored.id}\nXưởng mộc Hòa Phát")
     assert "Người báo cáo: người sử dụng lao động, An" in notice.plain
@@ -208,13 +219,15 @@ async def test_a_worker_reports_in_english_without_naming_the_enterprise(world: 
         "Yes, without the enterprise's name",
         "No",
     ]
-    summary = await expect(w, await tap(w, "Yes, without the enterprise's name"), "Cost: Free")
+    await expect(w, await tap(w, "Yes, without the enterprise's name"), "people in the photos")
+    summary = await expect(w, await tap(w, "Yes, but not asked"), "Cost: Free")
     assert "Workers who benefit: 0" in summary.plain
     await tap(w, "✅ Confirm and send")
     assert "Thank you! Your report went to" in w.last_text()
     stored = report(world)
     assert (stored.cost_vnd, stored.cost_band, stored.share_consent) == (0, "free", "anonymous")
-    assert stored.photo_before_path is None and stored.photo_after_path.endswith(".png")  # type: ignore[union-attr]
+    assert stored.people_shown == "not_agreed"
+    assert stored.photo_before_path is None and stored.photo_after_path.endswith(".jpg")  # type: ignore[union-attr]
     await world.drain()
     # Staff learn that a worker reported, never which one.
     notice = c.staff.account.messages()[-1].plain
@@ -363,8 +376,10 @@ async def test_photos_over_10_mb_are_refused_and_png_documents_accepted(world: W
     png = picture("PNG", kind="PNG")
     await expect(p, await p.send("document", png, "truoc.png", "image/png"), ASK_AFTER)
     stored = report(world)
-    assert stored.photo_before_path.endswith(".png")  # type: ignore[union-attr]
-    assert (world.settings.media_dir / stored.photo_before_path).read_bytes() == png
+    # Without transparency, a PNG is kept as a JPEG like any photo.
+    assert stored.photo_before_path.endswith(".jpg")  # type: ignore[union-attr]
+    with Image.open(world.settings.media_dir / stored.photo_before_path) as kept:  # type: ignore[operator]
+        assert kept.size == (320, 200)
     assert len(list(world.settings.media_dir.rglob("*"))) == 2  # the folder and one photo
 
 
@@ -568,3 +583,20 @@ async def test_another_persons_report_buttons_are_refused(world: World) -> None:
         await w.press_data(anchor.message_id, data)
         assert w.answers()[-1] == STALE
     assert reports(world)[0].status == ReviewStatus.SUBMITTED
+
+
+async def test_the_employer_sees_workers_reports_as_a_worker_never_by_name(world: World) -> None:
+    """An improvement belongs to the enterprise: the employer's /myreports lists a worker's
+    report too, but the sender is "a worker", as staff see it, never the worker's name."""
+    c = await cast(world)
+    world.user(203, "Trần Thị Bích Ngọc")
+    await join(world, 203, make_invite(world, Role.WORKER, enterprise_id=c.enterprise))
+    w = world.user(203)
+    await answer_until(w, ASK_SHARE)
+    await tap(w, "Có, không nêu tên doanh nghiệp")
+    await tap(w, "✅ Xác nhận và gửi")
+    worker_report = reports(world)[-1]
+    listing = await expect(c.employer, await c.employer.say("/myreports"), f"#{worker_report.id}")
+    assert "(do một người lao động gửi)" in listing.plain
+    assert "Ngọc" not in listing.plain and "Trần" not in listing.plain
+    assert c.employer.account.buttons(listing) == []  # only its reporter changes a report

@@ -350,3 +350,39 @@ async def test_proposals_wait_for_the_end_of_quiet_hours(world: World, cast) -> 
         kinds = set(session.exec(select(Outbox.kind)))
     assert "visit-proposal" in kinds
     assert timedelta(0) == timedelta(0)
+
+
+@pytest.mark.parametrize("zone", ["Asia/Ho_Chi_Minh", "America/Bogota"])
+@pytest.mark.parametrize("clock", [(23, 30), (0, 30)])
+def test_a_replacement_visit_is_due_on_the_local_day_at_the_edges_of_the_day(
+    database, zone: str, clock: tuple[int, int]
+) -> None:  # type: ignore[no-untyped-def]
+    """Logged at 23:30 or 00:30 in Viet Nam (UTC+7) or Colombia (UTC-5), the replacement is due
+    the day the staff member sees, and /visits lists it as due now."""
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(zone)
+    with database.session() as session:
+        provider = Provider(name="Trung tâm ATVSLĐ Đà Nẵng")
+        session.add(provider)
+        session.flush()
+        enterprise = Enterprise(provider_id=provider.id, name="Xưởng mộc Hòa Phát",  # type: ignore[arg-type]
+                                sector_code="wood", province_code="da-nang", workers=18,
+                                intervention_date=date(2027, 1, 25))  # fmt: skip
+        session.add(enterprise)
+        session.flush()
+        staff = Contact(telegram_user_id=1, chat_id=1, role=Role.STAFF, provider_id=provider.id)
+        visit = Visit(enterprise_id=enterprise.id, offset_months=1, due_on=date(2027, 2, 25))  # type: ignore[arg-type]
+        session.add_all([staff, visit])
+        session.flush()
+        moment = datetime(2027, 3, 1, *clock, tzinfo=tz)
+        now = moment.astimezone(UTC)
+        # 00:30 in Viet Nam and 23:30 in Colombia are on another day in UTC.
+        _missed, replacement = visits.record_outcome(
+            session, visit_id=visit.id, staff=staff, done=False, now=now, tz=tz  # type: ignore[arg-type]
+        )
+        assert replacement is not None and replacement.due_on == moment.date()
+        _upcoming, overdue = visits.visits_board(
+            session, provider_id=provider.id, now=now, tz=tz
+        )
+        assert replacement.id in {row.visit.id for row in overdue}
