@@ -38,6 +38,8 @@ from models.tables import (
 
 PREFIX = "mem:"
 ASK_REMOVE = PREFIX + "ask:"  # <contact id>: the confirmation card for removing a person
+MEMBERS = PREFIX + "ent:"  # <enterprise id>[:<page>]: an enterprise's members
+NEW_LINKS = PREFIX + "new:"  # <enterprise id>: new links (after a confirmation)
 JOINED_KIND = "member-joined"
 REMOVED_KIND = "member-removed"
 assert REMOVED_KIND in REMOVED_EXEMPT_KINDS
