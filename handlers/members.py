@@ -215,7 +215,7 @@ async def show_provider(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
             + _("{role}, joined {day}", role=members.role_label(_, person.role), day=day)
         )
     if len(people) > PAGE:
-        lines.append(_("… and {count} more.", count=len(people) - PAGE))
+        lines.append(_("… and {count} more people.", count=len(people) - PAGE))
     if enterprises:
         lines += ["", _("Its enterprises are below: open one to see its members.")]
     buttons = [
@@ -306,8 +306,9 @@ async def remove(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def keep(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     assert query is not None
+    _ = tr(update, context)
     await acknowledge(query)
-    await query.edit_message_text(tr(update, context)("Nothing changed."))
+    await query.edit_message_text(_("Nothing changed."))
 
 
 # -- new links -------------------------------------------------------------------------------
@@ -396,10 +397,9 @@ async def renew(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def keep_links(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     assert query is not None
+    _ = tr(update, context)
     await acknowledge(query)
-    await query.edit_message_text(
-        tr(update, context)("Nothing changed: the current links still work.")
-    )
+    await query.edit_message_text(_("Nothing changed: the current links still work."))
 
 
 def handlers_list() -> list:  # type: ignore[type-arg]
