@@ -286,7 +286,6 @@ async def remove(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             person = members.remove_member(session, found[0], actor=contact, now=rt.now())
     except ProgrammeError as error:
         await answer_error(update, context, error)
-        await query.edit_message_reply_markup(None)
         return
     await acknowledge(query)
     text = _(

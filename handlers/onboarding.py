@@ -114,7 +114,8 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | int
                 )
             )
             return ConversationHandler.END
-        if usable_invite(session, code, now=rt.now()) is None:
+        user_id = update.effective_user.id
+        if usable_invite(session, code, now=rt.now(), telegram_user_id=user_id) is None:
             await update.effective_message.reply_text(invalid_invite_text(_))
             return ConversationHandler.END
     user_data(context)[INVITE_KEY] = code
@@ -317,6 +318,7 @@ async def typed_code(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
                 update.effective_message.text,
                 sender_key=f"telegram:{update.effective_user.id}",
                 now=rt.now(),
+                telegram_user_id=update.effective_user.id,
             )
         code = invite.code if invite is not None else None
     if registered:

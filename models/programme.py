@@ -455,9 +455,13 @@ def enterprise_links(
     return links
 
 
-def usable_invite(session: Session, code: str | None, *, now: datetime) -> Invite | None:
-    """The invite behind `code` if it can still be used. Unknown, expired, revoked and used-up
-    codes all give None, so that an answer never tells a guesser which codes exist."""
+def usable_invite(
+    session: Session, code: str | None, *, now: datetime, telegram_user_id: int | None = None
+) -> Invite | None:
+    """The invite behind `code` if it can still be used (by `telegram_user_id`, when given: a
+    person who was removed comes back only with a link issued after their removal, not with
+    the one they were removed from). Unknown, expired, revoked and used-up codes all give
+    None, so that an answer never tells a guesser which codes exist."""
     if not code or len(code) > 64:
         return None
     invite = session.exec(select(Invite).where(Invite.code == code)).first()
@@ -465,6 +469,15 @@ def usable_invite(session: Session, code: str | None, *, now: datetime) -> Invit
         return None
     if invite.max_uses is not None and invite.uses >= invite.max_uses:
         return None
+    if telegram_user_id is not None:
+        removed = session.exec(
+            select(Contact.removed_at).where(
+                Contact.telegram_user_id == telegram_user_id,
+                col(Contact.removed_at).is_not(None),
+            )
+        ).first()
+        if removed is not None and invite.created_at < removed:
+            return None
     return invite
 
 
@@ -478,7 +491,12 @@ def find_invite(session: Session, text: str) -> Invite | None:
 
 
 def redeem_short_code(
-    session: Session, text: str | None, *, sender_key: str, now: datetime
+    session: Session,
+    text: str | None,
+    *,
+    sender_key: str,
+    now: datetime,
+    telegram_user_id: int | None = None,
 ) -> Invite | None:
     """The usable invite behind a typed short code (case, spaces and dashes ignored), with the
     same checks as a link's code. Every guess counts against the sender until it proves right,
@@ -495,7 +513,7 @@ def redeem_short_code(
     found = None
     if set(code) <= set(SHORT_CODE_ALPHABET):
         found = session.exec(select(Invite.code).where(Invite.short_code == code)).first()
-    invite = usable_invite(session, found, now=now)
+    invite = usable_invite(session, found, now=now, telegram_user_id=telegram_user_id)
     if invite is not None:
         session.execute(
             sa.update(CodeAttempt)
@@ -577,7 +595,7 @@ def register(
     existing = contact_by_user(session, telegram_user_id)
     if existing is not None:
         return RegistrationResult(Registration.ALREADY_REGISTERED, existing)
-    invite = usable_invite(session, code, now=now)
+    invite = usable_invite(session, code, now=now, telegram_user_id=telegram_user_id)
     if invite is None:
         return RegistrationResult(Registration.INVITE_INVALID)
     # Counted in one statement, so two people racing for a single-use code cannot both win.
