@@ -684,14 +684,17 @@ def organisation_name(session: Session, contact: Contact) -> str | None:
 
 
 def counts(session: Session) -> dict[str, int]:
-    """How many of each thing the programme holds (for the demo and `oshbot status`)."""
+    """How many of each thing the programme holds (for the demo and `oshbot status`); removed
+    people are not counted as contacts."""
     result = {
         "providers": session.exec(select(sa.func.count()).select_from(Provider)).one(),
         "enterprises": session.exec(select(sa.func.count()).select_from(Enterprise)).one(),
         "invites": session.exec(select(sa.func.count()).select_from(Invite)).one(),
     }
     by_role = session.exec(
-        select(Contact.role, sa.func.count()).group_by(Contact.role)  # type: ignore[arg-type]
+        select(Contact.role, sa.func.count())  # type: ignore[arg-type]
+        .where(col(Contact.removed_at).is_(None))
+        .group_by(Contact.role)
     ).all()
     for role in Role:
         result[f"contacts_{role}"] = 0
