@@ -695,3 +695,34 @@ def test_a_new_enterprise_link_ends_the_older_one(database: Database) -> None:
                 actor=Contact(role=Role.STAFF, provider_id=provider + 1), days=14, now=NOW,
             )  # fmt: skip
         assert refused.value.code == "not_allowed"
+
+
+def test_the_summary_stops_counting_a_removed_person(database: Database) -> None:
+    """Raw and rolled-up figures agree: the removed worker is reachable no more."""
+    from zoneinfo import ZoneInfo
+
+    from reports.summary import Scope, build_summary, year_period
+
+    _, enterprise = make_programme(database)
+    with database.session() as session:
+        code = create_invite(
+            session, role=Role.WORKER, enterprise_id=enterprise, days=14, now=NOW
+        ).code
+        ids = [
+            programme.register(
+                session, code=code, telegram_user_id=user_id, chat_id=user_id,
+                display_name=f"Thợ {user_id}", username=None, language="vi", now=NOW,
+            ).contact.id  # type: ignore[union-attr]
+            for user_id in (71, 72)
+        ]  # fmt: skip
+        members.remove_member(session, ids[0], actor=None, now=NOW)  # type: ignore[arg-type]
+    with database.session() as session:
+        figures = [
+            build_summary(
+                session, period=year_period(2027), scope=Scope(), tz=ZoneInfo("Asia/Ho_Chi_Minh"),
+                today=date(2027, 3, 2), rollups=rollups,
+            ).enterprises
+            for rollups in (True, False)
+        ]  # fmt: skip
+    assert figures[0] == figures[1]
+    assert figures[0].reachable_workers == 1
