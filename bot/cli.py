@@ -11,10 +11,12 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
+import sqlalchemy as sa
 import typer
 from pydantic import ValidationError
 from rich.console import Console
-from sqlmodel import Session
+from sqlmodel import Session, col, select
+from typer.core import TyperGroup
 
 from bot.guard import redact_token_in_logs
 from bot.render import qr_png
@@ -22,7 +24,7 @@ from bot.settings import Settings
 from models.db import Database, upgrade
 from models.files import secure_data_dir, write_private
 from models.programme import ProgrammeError, create_invite, deep_link
-from models.tables import Contact, Provider, Role
+from models.tables import Contact, Enterprise, Invite, Provider, Role
 
 # A crash must never print local variables: the settings, and so the bot token, are among them.
 app = typer.Typer(
@@ -146,16 +148,55 @@ def resolve_bot_username(config: Settings) -> str:
         raise fail(f"Could not ask the Bot API for the bot's username: {error}") from error
 
 
-@app.command()
+class InviteGroup(TyperGroup):
+    """`oshbot invite ROLE ...` issues a link, as it always did, beside `oshbot invite revoke`
+    and `oshbot invite list`: a first word that is no sub-command is the role of `create`.
+    (Typer has no default sub-command, and click-default-group does not apply to Typer's
+    own vendored Click.)"""
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["create", *args]
+        return super().parse_args(ctx, args)
+
+
+invite_app = typer.Typer(
+    cls=InviteGroup,
+    help="Invite links: issue (oshbot invite ROLE ...), end (revoke) and list them.",
+    no_args_is_help=True,
+)
+app.add_typer(invite_app, name="invite")
+members_app = typer.Typer(help="Who belongs to an enterprise or a provider; removing someone.")
+app.add_typer(members_app, name="members")
+
+
+def print_invite(invite: Invite, username: str) -> None:
+    from models.programme import format_short_code
+
+    console.print(deep_link(username, invite.code), soft_wrap=True)
+    limit = invite.max_uses if invite.max_uses is not None else "no limit"
+    console.print(
+        f"code to type: {format_short_code(invite.short_code)}  joined: {invite.uses} of {limit}"
+        f"  valid until {invite.expires_at:%Y-%m-%d %H:%M} UTC"
+    )
+
+
+@invite_app.command("create")
 def invite(
     role: Annotated[InviteRole, typer.Argument(help="Who the link is for.")],
     provider: Annotated[int | None, typer.Option(help="Provider id (staff, partner).")] = None,
     enterprise: Annotated[
         int | None, typer.Option(help="Enterprise id (employer, worker).")
     ] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option(help="How many people may join with it (default: see README)."),
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="Where to write the QR code PNG.")] = None,
 ) -> None:
-    """Print an invite deep link and write its QR code as PNG."""
+    """Print an invite link and its short code; write its QR code as PNG.
+
+    A new employer or worker link ends the enterprise's older one of the same role."""
     config = settings()
     if role in (InviteRole.staff, InviteRole.partner) and provider is None:
         raise fail(f"`oshbot invite {role}` needs --provider ID.")
@@ -163,14 +204,25 @@ def invite(
         raise fail(f"`oshbot invite {role}` needs --enterprise ID.")
     username = resolve_bot_username(config)
     database = Database(config.database_url)
+    now = datetime.now(UTC)
     try:
         with database.session() as session:
+            replaced = enterprise is not None and session.exec(
+                select(Invite.id).where(
+                    Invite.enterprise_id == enterprise,
+                    Invite.role == role.value,
+                    col(Invite.revoked_at).is_(None),
+                    col(Invite.expires_at) > now,
+                )
+            ).first()
             created = create_invite(
                 session,
                 role=Role(role.value),
                 days=config.invite_days,
                 provider_id=provider,
                 enterprise_id=enterprise,
+                max_uses=limit,
+                now=now,
             )
     except ProgrammeError as error:
         raise fail(f"Cannot create the invite: {error.code}") from error
@@ -181,9 +233,130 @@ def invite(
     if out is None:
         secure_data_dir(config.data_dir)
     target = write_private(out or config.data_dir / "invites" / name, qr_png(link))
-    console.print(link, soft_wrap=True)
-    until = created.expires_at.astimezone(config.tz)
-    console.print(f"QR code: {target}  (valid until {until:%Y-%m-%d %H:%M} {config.timezone})")
+    print_invite(created, username)
+    console.print(f"QR code: {target}")
+    if replaced:
+        console.print(f"The enterprise's older {role} link no longer works.")
+
+
+@invite_app.command("revoke")
+def invite_revoke(
+    code: Annotated[
+        str | None, typer.Argument(help="The link's code (after start=) or its short code.")
+    ] = None,
+    enterprise: Annotated[
+        int | None, typer.Option(help="Every live link of this enterprise…")
+    ] = None,
+    role: Annotated[InviteRole | None, typer.Option(help="…for this role.")] = None,
+) -> None:
+    """End a link at once, by its code or all of an enterprise's links of one role.
+
+    People who joined with it stay. Issue a new one with `oshbot invite ROLE --enterprise ID`."""
+    from models.programme import find_invite, revoke_invite, revoke_live
+    from models.tables import utcnow
+
+    if (code is None) == (enterprise is None) or (enterprise is not None and role is None):
+        raise fail("Give a CODE, or --enterprise ID with --role ROLE.")
+    now = utcnow()
+    with Database(settings().database_url).session() as session:
+        if code is not None:
+            found = find_invite(session, code)
+            if found is None:
+                raise fail("No invite has this code.")
+            ended = int(revoke_invite(session, found, now=now))
+        else:
+            assert role is not None and enterprise is not None
+            if session.get(Enterprise, enterprise) is None:
+                raise fail(f"No enterprise {enterprise}.")
+            ended = revoke_live(session, enterprise_id=enterprise, role=Role(role.value), now=now)
+    console.print(f"Ended {ended} link{'s' if ended != 1 else ''}.")
+
+
+@invite_app.command("list")
+def invite_list(
+    enterprise: Annotated[int | None, typer.Option(help="Only this enterprise.")] = None,
+    provider: Annotated[int | None, typer.Option(help="Only this provider.")] = None,
+) -> None:
+    """The links that still admit people: id, role, whose, short code, joined/limit, until."""
+    from models.programme import format_short_code
+
+    config = settings()
+    now = datetime.now(UTC)
+    with Database(config.database_url).session() as session:
+        query = select(Invite).where(
+            col(Invite.revoked_at).is_(None),
+            col(Invite.expires_at) > now,
+            sa.or_(col(Invite.max_uses).is_(None), col(Invite.uses) < col(Invite.max_uses)),
+        )
+        if enterprise is not None:
+            query = query.where(Invite.enterprise_id == enterprise)
+        if provider is not None:
+            query = query.where(Invite.provider_id == provider)
+        rows = session.exec(query.order_by(col(Invite.id))).all()
+    for row in rows:
+        whose = f"enterprise {row.enterprise_id}" if row.enterprise_id else (
+            f"provider {row.provider_id}" if row.provider_id else "programme"
+        )
+        console.print(
+            f"{row.id}\t{row.role}\t{whose}\t{format_short_code(row.short_code)}\t"
+            f"{row.uses}/{row.max_uses if row.max_uses is not None else '-'}\t"
+            f"until {row.expires_at:%Y-%m-%d %H:%M} UTC",
+            markup=False,
+            soft_wrap=True,
+        )
+
+
+@members_app.command("list")
+def members_list(
+    enterprise: Annotated[
+        int | None, typer.Option(help="An enterprise's employers and workers.")
+    ] = None,
+    provider: Annotated[int | None, typer.Option(help="A provider's staff and partners.")] = None,
+) -> None:
+    """Members with their contact ids (for `oshbot members remove`)."""
+    from models import members
+
+    if (enterprise is None) == (provider is None):
+        raise fail("Give --enterprise ID or --provider ID.")
+    with Database(settings().database_url).session() as session:
+        if enterprise is not None:
+            people = members.members_of(session, enterprise)
+        else:
+            people = members.people_of(session, provider)  # type: ignore[arg-type]
+    for person in people:
+        console.print(
+            f"{person.id}\t{person.role}\t{person.display_name or ''}\t"
+            f"joined {person.registered_at:%Y-%m-%d}",
+            markup=False,
+            soft_wrap=True,
+        )
+
+
+@members_app.command("remove")
+def members_remove(
+    contact: Annotated[int, typer.Argument(help="Contact id (see `oshbot members list`).")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask to confirm.")] = False,
+) -> None:
+    """Remove a person at once: no access, no messages; they are told in their language.
+
+    Their reports stay with the enterprise; they can come back only with a new link."""
+    from models import members
+    from models.tables import utcnow
+
+    database = Database(settings().database_url)
+    with database.session() as session:
+        person = session.get(Contact, contact)
+        if person is None or person.removed_at is not None or person.erased_at is not None:
+            raise fail(f"Contact {contact} is not a member (removed or erased already?).")
+        question = f"Remove contact {contact} ({person.display_name}, {person.role})?"
+    if not yes and not typer.confirm(question):
+        raise typer.Exit(1)
+    try:
+        with database.session() as session:
+            members.remove_member(session, contact, actor=None, now=utcnow())
+    except ProgrammeError as error:
+        raise fail(f"Cannot remove contact {contact}: {error.code}") from error
+    console.print(f"Contact {contact} removed; they will be told.")
 
 
 @provider_app.command("add")

@@ -38,6 +38,7 @@ from models.tables import (
 from reports.files import write_reports
 
 CODE = re.compile(r"start=([A-Za-z0-9_-]+)")
+SHORT_CODE = re.compile(r"Code to type: ([A-Z0-9]{5}-[A-Z0-9]{5})")
 DEMO_START = datetime(2027, 3, 1, 2, 0, tzinfo=UTC)  # 09:00 in Viet Nam
 
 
@@ -214,6 +215,7 @@ async def play(stage: Stage, database: Database, settings: Settings, clock: Demo
     await visitor.say("/start abcdef123456")
     await visitor.send("sticker")
     await visitor.say("/baocao")
+    await play_leak(stage, database, clock, links["Cơ khí Tân Tiến"]["employer"])
     transcript.note("Two weeks later an unused link has expired")
     with database.session() as session:
         enterprise_id = session.exec(
@@ -234,6 +236,51 @@ async def play(stage: Stage, database: Database, settings: Settings, clock: Demo
     await play_month(stage, database, settings, clock)
     await play_reports(stage, database, settings, clock)
     await play_broadcast(stage, database, settings, clock)
+
+
+async def play_leak(stage: Stage, database: Database, clock: DemoClock, leaked: str) -> None:
+    """A link posted where it should not be: staff hear of the stranger who joins with it,
+    remove them and issue new links; a worker types the short code instead of a link."""
+    from bot.sender import send_due  # local: this scene's imports stay in one place
+
+    transcript = stage.transcript
+    assert transcript is not None
+    transcript.heading("5b. A leaked link is contained")
+    transcript.note(
+        "The employer link of Cơ khí Tân Tiến ends up in a public group: a stranger joins with it"
+    )
+    await register(stage.person(4003, "Người lạ"), leaked, "vi")
+    tam = stage.person(2002, "Mr. Tâm (staff)")
+    before = len(tam.account.messages())
+    await send_due(stage.application.bot, database, now=clock())
+    notice = next(
+        m for m in reversed(tam.account.messages()[before:]) if "Người lạ" in (m.plain or "")
+    )
+    transcript.note("Mr. Tâm hears of every person who joins his enterprises, through the outbox:")
+    transcript.bot(notice, tam.account.buttons(notice))
+    card = await tam.press("🚫 Remove", notice)
+    await tam.press("✅ Yes, remove")
+    assert card is not None
+    transcript.note("The card becomes the confirmation:")
+    transcript.bot(card, tam.account.buttons(card))
+    await tam.press("🔁 New links")
+    await tam.press("🔁 Yes, new links")
+    stranger = stage.person(4003, "Người lạ")
+    before = len(stranger.account.messages())
+    await send_due(stage.application.bot, database, now=clock())
+    transcript.note("The stranger is told politely; the old link no longer works for anyone")
+    for message in stranger.account.messages()[before:]:
+        transcript.bot(message, [])
+    await stage.person(4004, "Khách khác").say(f"/start {leaked}")
+    transcript.note(
+        "A worker whose phone cannot open links types the short code printed under the QR code"
+    )
+    found = SHORT_CODE.search(tam.texts()[-1])
+    assert found is not None
+    ngoc = stage.person(3008, "Chị Ngọc (thợ sơn)")
+    await ngoc.say(found.group(1).lower().replace("-", " "))
+    await ngoc.press("Tiếng Việt")
+    await ngoc.press("✅")
 
 
 async def play_broadcast(

@@ -296,6 +296,8 @@ def _undeliverable(contact: Contact | None, kind: str) -> str | None:
         return None
     if contact.unreachable_at is not None or contact.erased_at is not None:
         return "contact unreachable"
+    if contact.removed_at is not None and kind not in outbox.REMOVED_EXEMPT_KINDS:
+        return "contact removed"
     if contact.opted_out_at is not None and kind not in outbox.STOP_EXEMPT_KINDS:
         return "contact stopped messages"
     return None

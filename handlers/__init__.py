@@ -17,6 +17,7 @@ from handlers import (
     events,
     feedback,
     goodpractices,
+    members,
     menu,
     newsletter,
     onboarding,
@@ -47,5 +48,8 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handlers(newsletter.handlers_list())
     application.add_handlers(summary.handlers_list())
     application.add_handlers(visits.handlers_list())
+    application.add_handlers(members.handlers_list())
     broadcast.schedule(application)
+    # Text that no journey took may be a short invite code typed by someone not registered.
+    application.add_handler(onboarding.typed_code_handler())
     application.add_handlers(common.late_handlers())

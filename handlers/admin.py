@@ -19,7 +19,8 @@ from bot.render import esc, grid, inline, qr_png
 from bot.runtime import current_contact, language_of, runtime, tr, user_data
 from handlers import menu
 from handlers.common import cancel, stay
-from models import content
+from models import content, programme
+from models.members import MEMBERS, NEW_LINKS
 from models.programme import (
     EnterpriseDraft,
     ProgrammeError,
@@ -29,11 +30,13 @@ from models.programme import (
     create_invite,
     deep_link,
     enterprises_of,
+    format_short_code,
+    may_manage,
     parse_day,
     parse_workers,
     providers,
 )
-from models.tables import Contact, Enterprise, Provider, Role
+from models.tables import Contact, Enterprise, Invite, Provider, Role
 
 PREFIX = "adm:"
 ADD_PROVIDER = PREFIX + "addprov"
@@ -249,7 +252,9 @@ async def staff_invite(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
                 invite.expires_at.astimezone(rt.settings.tz).date(), language_of(update, context)
             ),
             link=link,
-        ),
+        )
+        + "\n"
+        + code_line(_, invite),
     )
 
 
@@ -258,11 +263,18 @@ def bot_username(context: ContextTypes.DEFAULT_TYPE) -> str:
 
 
 async def send_invite(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, link: str, caption: str
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    link: str,
+    caption: str,
+    buttons: list[list[tuple[str, str]]] | None = None,
 ) -> None:
     assert update.effective_chat is not None
     await context.bot.send_photo(
-        update.effective_chat.id, InputFile(qr_png(link), filename="invite.png"), caption=caption
+        update.effective_chat.id,
+        InputFile(qr_png(link), filename="invite.png"),
+        caption=caption,
+        reply_markup=inline(buttons) if buttons else None,
     )
 
 
@@ -483,26 +495,34 @@ async def confirm_reprompt(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 async def send_enterprise_invites(
     update: Update, context: ContextTypes.DEFAULT_TYPE, contact: Contact, enterprise_id: int
 ) -> None:
+    """The enterprise's current links (issued only where none admits anyone any more)."""
     rt = runtime(context)
-    _ = tr(update, context)
     with rt.database.session() as session:
+        invites = programme.enterprise_links(
+            session,
+            enterprise_id=enterprise_id,
+            actor=contact,
+            days=rt.settings.invite_days,
+            now=rt.now(),
+        )
         enterprise = session.get(Enterprise, enterprise_id)
         assert enterprise is not None
-        invites = {
-            role: create_invite(
-                session,
-                role=role,
-                enterprise_id=enterprise_id,
-                days=rt.settings.invite_days,
-                actor_id=contact.id,
-                now=rt.now(),
-            )
-            for role in (Role.EMPLOYER, Role.WORKER)
-        }
-        name = enterprise.name
+    await show_enterprise_links(update, context, enterprise, invites)
+
+
+async def show_enterprise_links(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    enterprise: Enterprise,
+    invites: dict[Role, Invite],
+) -> None:
+    """The links card: one QR photo per role, its short code and how many joined."""
+    rt = runtime(context)
+    _ = tr(update, context)
+    name = enterprise.name
+    language = language_of(update, context)
     until = format_day(
-        invites[Role.EMPLOYER].expires_at.astimezone(rt.settings.tz).date(),
-        language_of(update, context),
+        invites[Role.EMPLOYER].expires_at.astimezone(rt.settings.tz).date(), language
     )
     for role, invite in invites.items():
         link = deep_link(bot_username(context), invite.code)
@@ -521,7 +541,24 @@ async def send_enterprise_invites(
                 until=until,
                 link=link,
             )
-        await send_invite(update, context, link, caption)
+        joined = _(
+            "Joined so far: {uses} of {limit}.",
+            uses=format_number(invite.uses, language),
+            limit=format_number(invite.max_uses or 0, language),
+        )
+        caption = f"{caption}\n{code_line(_, invite)}\n{joined}"
+        buttons = None
+        if role == Role.WORKER:
+            buttons = [
+                [(_("👥 Members"), f"{MEMBERS}{enterprise.id}")],
+                [(_("🔁 New links"), f"{NEW_LINKS}{enterprise.id}")],
+            ]
+        await send_invite(update, context, link, caption, buttons)
+
+
+def code_line(_: Translate, invite: Invite) -> str:
+    """The short code beside every link, for people who type it instead."""
+    return _("Code to type: <b>{code}</b>", code=format_short_code(invite.short_code))
 
 
 async def enterprises_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -569,16 +606,10 @@ async def enterprise_links(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         return
     with runtime(context).database.session() as session:
         enterprise = session.get(Enterprise, enterprise_id)
-    if (
-        contact is None
-        or enterprise is None
-        or not (
-            contact.role == Role.COORDINATOR
-            or (contact.role == Role.STAFF and contact.provider_id == enterprise.provider_id)
-        )
-    ):
+    if enterprise is None or not may_manage(contact, enterprise):
         await refuse(update, context)
         return
+    assert contact is not None
     await query.answer()
     await send_enterprise_invites(update, context, contact, enterprise_id)
 

@@ -33,6 +33,7 @@ PROVIDERS = Entry("providers", N_("🏢 Providers"), N_("Add providers and invit
 ENTERPRISES = Entry(
     "enterprises", N_("🏭 My enterprises"), N_("Your enterprises and their invite links")
 )
+MEMBERS = Entry("members", "", N_("Who has joined, and removing someone"))
 NEW_ENTERPRISE = Entry(
     "newenterprise", N_("➕ Add an enterprise"), N_("Register an enterprise you support")
 )
@@ -71,11 +72,11 @@ RIGHTS = [
 MENUS: dict[Role, list[Entry]] = {
     Role.COORDINATOR: [
         PROVIDERS, SUMMARY, VISITS, EVENTS, BROADCAST, GOOD_PRACTICES, HELP, LANGUAGE,
-        EXPORT, NEW_EVENT, NEWSLETTER, CANCEL, *RIGHTS,
+        MEMBERS, EXPORT, NEW_EVENT, NEWSLETTER, CANCEL, *RIGHTS,
     ],
     Role.STAFF: [
         NEW_ENTERPRISE, ENTERPRISES, VISITS, SUMMARY, BROADCAST, EVENTS, GOOD_PRACTICES, HELP,
-        LANGUAGE, EXPORT, NEW_EVENT, NEWSLETTER, CANCEL, *RIGHTS,
+        LANGUAGE, MEMBERS, EXPORT, NEW_EVENT, NEWSLETTER, CANCEL, *RIGHTS,
     ],
     Role.EMPLOYER: [
         REPORT, MYREPORTS, FEEDBACK, NEXT_VISIT, PROGRESS, GOOD_PRACTICES, HELP, LANGUAGE,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
@@ -16,13 +16,15 @@ from bot.i18n import LANGUAGES, Translate, translator
 from bot.render import acknowledge, esc, inline
 from bot.runtime import LANGUAGE_KEY, language_of, runtime, tr, user_data
 from handlers import events, menu
-from handlers.common import cancel
+from handlers.common import anything_else, cancel
 from models import privacy
 from models.privacy import resume
 from models.programme import (
     Registration,
     contact_by_user,
+    looks_like_short_code,
     organisation_name,
+    redeem_short_code,
     register,
     usable_invite,
 )
@@ -32,12 +34,19 @@ CHOOSE_LANGUAGE = "onboarding.language"
 CONSENT = "onboarding.consent"
 PREFIX = "onb:"
 LANG_DATA = PREFIX + "lang:"
+# The language buttons after a typed short code: they open the conversation (entry point).
+TYPED_LANG_DATA = PREFIX + "tlang:"
 AGREE = PREFIX + "agree"
 AGREE_NO_TIPS = PREFIX + "agree-notips"
 DECLINE = PREFIX + "decline"
 INVITE_KEY = "invite"
 
 LANGUAGE_BUTTONS = [("Tiếng Việt", LANG_DATA + "vi"), ("English", LANG_DATA + "en")]
+TYPED_LANGUAGE_BUTTONS = [
+    ("Tiếng Việt", TYPED_LANG_DATA + "vi"),
+    ("English", TYPED_LANG_DATA + "en"),
+]
+LANGUAGE_PROMPT = "Xin chào! Anh/Chị muốn dùng ngôn ngữ nào?\nHello! Which language would you like?"
 
 
 def invalid_invite_text(_: Translate) -> str:
@@ -106,13 +115,13 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | int
                 )
             )
             return ConversationHandler.END
-        if usable_invite(session, code, now=rt.now()) is None:
+        user_id = update.effective_user.id
+        if usable_invite(session, code, now=rt.now(), telegram_user_id=user_id) is None:
             await update.effective_message.reply_text(invalid_invite_text(_))
             return ConversationHandler.END
     user_data(context)[INVITE_KEY] = code
     await update.effective_message.reply_text(
-        "Xin chào! Anh/Chị muốn dùng ngôn ngữ nào?\nHello! Which language would you like?",
-        reply_markup=inline([LANGUAGE_BUTTONS]),
+        LANGUAGE_PROMPT, reply_markup=inline([LANGUAGE_BUTTONS])
     )
     return CHOOSE_LANGUAGE
 
@@ -128,7 +137,7 @@ def consent_buttons(_: Translate) -> list[list[tuple[str, str]]]:
 async def choose_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
     query = update.callback_query
     assert query is not None and query.data is not None
-    language = query.data.removeprefix(LANG_DATA)
+    language = query.data.rpartition(":")[2]
     if language not in LANGUAGES:
         await query.answer()
         return CHOOSE_LANGUAGE
@@ -266,13 +275,76 @@ async def stale_language_button(update: Update, context: ContextTypes.DEFAULT_TY
     return CONSENT
 
 
+# -- a short code typed instead of opening a link --------------------------------------------
+
+
+class _ShortCodeShape(filters.MessageFilter):
+    def filter(self, message: Message) -> bool:
+        return looks_like_short_code(message.text)
+
+
+def invalid_code_text(_: Translate) -> str:
+    return _(
+        "This code is not valid: it may be mistyped, expired or no longer in use. Please check "
+        "it, or ask your OSH service provider for a new one."
+    )
+
+
+async def typed_code(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Someone not registered types the short code of an invite (read out at a workshop,
+    printed beside the QR code): it counts as `/start <code>`. Registered after every journey,
+    so that only text nothing else took can be a code."""
+    assert update.effective_user is not None and update.effective_message is not None
+    rt = runtime(context)
+    _ = tr(update, context)
+    with rt.database.session() as session:
+        registered = contact_by_user(session, update.effective_user.id) is not None
+        invite = None
+        if not registered:
+            invite = redeem_short_code(
+                session,
+                update.effective_message.text,
+                sender_key=f"telegram:{update.effective_user.id}",
+                now=rt.now(),
+                telegram_user_id=update.effective_user.id,
+            )
+        code = invite.code if invite is not None else None
+    if registered:
+        await anything_else(update, context)
+        return
+    if code is None:
+        await update.effective_message.reply_text(invalid_code_text(_))
+        return
+    user_data(context)[INVITE_KEY] = code
+    await update.effective_message.reply_text(
+        LANGUAGE_PROMPT, reply_markup=inline([TYPED_LANGUAGE_BUTTONS])
+    )
+
+
+async def typed_code_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | None:
+    if INVITE_KEY not in user_data(context):
+        assert update.callback_query is not None
+        await acknowledge(
+            update.callback_query, tr(update, context)("This button is no longer active.")
+        )
+        return None
+    return await choose_language(update, context)
+
+
+def typed_code_handler() -> MessageHandler:  # type: ignore[type-arg]
+    return MessageHandler(filters.TEXT & ~filters.COMMAND & _ShortCodeShape(), typed_code)
+
+
 def conversation() -> ConversationHandler:
     not_command = ~filters.COMMAND
     return ConversationHandler(
         name="onboarding",
         persistent=True,
         allow_reentry=True,
-        entry_points=[CommandHandler("start", start)],
+        entry_points=[
+            CommandHandler("start", start),
+            CallbackQueryHandler(typed_code_language, pattern=f"^{TYPED_LANG_DATA}"),
+        ],
         states={
             CHOOSE_LANGUAGE: [
                 CallbackQueryHandler(choose_language, pattern=f"^{LANG_DATA}"),

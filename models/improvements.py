@@ -213,11 +213,13 @@ def reporter_enterprise(session: Session, contact: Contact | None) -> Enterprise
 
 
 def current_draft(session: Session, reporter: Contact) -> Improvement | None:
-    """The reporter's unfinished report, newest first (there is normally one)."""
+    """The reporter's unfinished report for their enterprise, newest first (there is normally
+    one; a person removed and back with another enterprise's link leaves the old one be)."""
     query = (
         select(Improvement)
         .where(
             Improvement.reporter_id == reporter.id,
+            Improvement.enterprise_id == reporter.enterprise_id,
             Improvement.status == ReviewStatus.DRAFT,
         )
         .order_by(col(Improvement.updated_at).desc(), col(Improvement.id).desc())

@@ -37,6 +37,9 @@ VISIT_KINDS = frozenset(
 # What still reaches a person who sent /stop: visit arrangements and what they asked for.
 STOP_EXEMPT_KINDS = VISIT_KINDS | {"requested"}
 
+# What still reaches a person removed from the programme: the word that their access ended.
+REMOVED_EXEMPT_KINDS = frozenset({"member-removed"})
+
 # A claim older than this belonged to a sender that died; its rows may be sent again.
 CLAIM_TIMEOUT = timedelta(minutes=2)
 
@@ -69,6 +72,13 @@ class Message:
         )
 
 
+def writable(contact: Contact, kind: str) -> bool:
+    """Whether a message of `kind` may be queued for `contact` at all."""
+    if contact.chat_id is None or contact.erased_at is not None:
+        return False
+    return contact.removed_at is None or kind in REMOVED_EXEMPT_KINDS
+
+
 def enqueue(
     session: Session,
     *,
@@ -82,7 +92,7 @@ def enqueue(
 ) -> Outbox | None:
     """Queues a message for `contact` unless `key` was queued before; returns the new row, or
     None when the key exists or the contact cannot be written to."""
-    if contact.chat_id is None or contact.erased_at is not None:
+    if not writable(contact, kind):
         return None
     if session.exec(select(Outbox.id).where(Outbox.key == key)).first() is not None:
         return None
@@ -160,7 +170,7 @@ def enqueue_many(session: Session, items: Iterable[Queued], *, now: datetime) ->
             "broadcast_id": item.broadcast_id,
         }
         for item in items
-        if item.contact.chat_id is not None and item.contact.erased_at is None
+        if writable(item.contact, item.kind)
     ]
     return insert_ignoring_conflicts(session, Outbox.__table__, rows)
 

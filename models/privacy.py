@@ -419,14 +419,16 @@ def erase(
 def purge_expired(
     session: Session, *, now: datetime, retention_days: int, media_root: Path
 ) -> dict[str, int]:
-    """After the retention period, raw free-text answers and photos of people who left are
-    deleted; the counts and scores that summaries use remain."""
+    """After the retention period, raw free-text answers and photos of people who left (erased,
+    stopped, unreachable or removed) are deleted; the counts and scores that summaries use
+    remain."""
     cutoff = now - timedelta(days=retention_days)
     left = select(Contact.id).where(
         sa.or_(
             col(Contact.erased_at) < cutoff,
             col(Contact.opted_out_at) < cutoff,
             col(Contact.unreachable_at) < cutoff,
+            col(Contact.removed_at) < cutoff,
         )
     )
     # Only answers to free-text questions hold what people wrote; other answers keep option

@@ -6,6 +6,7 @@ about Telegram: a registration is a user id, a chat id and a name from whatever 
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -13,11 +14,13 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from models import content
 from models.tables import (
     AuditLog,
+    CodeAttempt,
     Consent,
     ConsentPurpose,
     Contact,
@@ -25,6 +28,7 @@ from models.tables import (
     Invite,
     Provider,
     Role,
+    UTCDateTime,
     utcnow,
 )
 
@@ -219,11 +223,153 @@ def enterprises_of(session: Session, provider_id: int) -> list[Enterprise]:
 
 
 # -- invites ---------------------------------------------------------------------------------
+# A link that leaks must stay contained: each has a joiner limit, issuing an enterprise link ends
+# the older one of the same role, staff can end a link (revoke) or issue a new one, and they
+# hear of every person who joins (models/members.py). Every code also has a short form to type,
+# for channels without deep links (Zalo), guarded by a per-sender limit on wrong guesses.
+
+# No look-alikes: no 0/O, 1/I/l, 5/S, 2/Z, 8/B. 25 symbols, 10 of them: 46 bits, so that even
+# many senders each allowed SHORT_CODE_GUESSES a window find one of thousands of live codes
+# with a negligible chance.
+SHORT_CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
+SHORT_CODE_LENGTH = 10
+SHORT_CODE_GUESSES = 5  # wrong short codes a sender may type per window
+SHORT_CODE_WINDOW = timedelta(hours=1)
+# Joiner limits: an employer link admits a few managers; a worker link the workforce plus 20 %
+# and 2 more (new hires, a second phone); a partner link a partner organisation's few people.
+EMPLOYER_LINK_LIMIT = 3
+WORKER_LINK_EXTRA_PERCENT = 20
+WORKER_LINK_MARGIN = 2
+PARTNER_LINK_LIMIT = 10
+ENTERPRISE_ROLES = frozenset({Role.EMPLOYER, Role.WORKER})
+_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015\u2212]+")
 
 
 def new_code() -> str:
     """96 random bits, URL-safe: fits Telegram's start parameter and cannot be guessed."""
     return secrets.token_urlsafe(12)
+
+
+def new_short_code(session: Session) -> str:
+    """A code to type, unique among all invites (so among the live ones too). The unique index
+    settles the astronomically rare race of two processes drawing the same code."""
+    while True:
+        code = "".join(secrets.choice(SHORT_CODE_ALPHABET) for _ in range(SHORT_CODE_LENGTH))
+        if session.exec(select(Invite.id).where(Invite.short_code == code)).first() is None:
+            return code
+
+
+def normalise_short_code(text: str | None) -> str:
+    """What a person typed, as stored: upper case, without spaces and dashes."""
+    return _SEPARATORS.sub("", text or "").upper()
+
+
+def looks_like_short_code(text: str | None) -> bool:
+    """Typed text that is meant as a code: 10 letters and digits once spaces and dashes go.
+    Look-alikes outside the alphabet still count as a (wrong) code, not as chatter."""
+    code = normalise_short_code(text)
+    return len(code) == SHORT_CODE_LENGTH and code.isascii() and code.isalnum()
+
+
+def format_short_code(code: str | None) -> str:
+    """As shown to people: two groups of five, easier to read out and type."""
+    if not code:
+        return ""
+    return f"{code[:5]}-{code[5:]}"
+
+
+def active_members(session: Session, *, enterprise_id: int, role: Role) -> int:
+    query = (
+        select(sa.func.count())
+        .select_from(Contact)
+        .where(
+            Contact.enterprise_id == enterprise_id,
+            Contact.role == role,
+            col(Contact.removed_at).is_(None),
+            col(Contact.erased_at).is_(None),
+        )
+    )
+    return int(session.exec(query).one())
+
+
+def join_limit(session: Session, *, role: Role, enterprise: Enterprise | None = None) -> int:
+    """How many people a new link of `role` admits. Enterprise links admit what the enterprise
+    can still need: people of that role already registered are counted against the default,
+    so that a link issued after a leak does not open the door as wide again."""
+    if role in SINGLE_USE_ROLES:
+        return 1
+    if role == Role.PARTNER:
+        return PARTNER_LINK_LIMIT
+    assert enterprise is not None and enterprise.id is not None
+    registered = active_members(session, enterprise_id=enterprise.id, role=role)
+    if role == Role.EMPLOYER:
+        return max(1, EMPLOYER_LINK_LIMIT - registered)
+    workforce = -(-enterprise.workers * (100 + WORKER_LINK_EXTRA_PERCENT) // 100)  # ceiling
+    return max(WORKER_LINK_MARGIN, workforce + WORKER_LINK_MARGIN - registered)
+
+
+def _live(now: datetime) -> sa.ColumnElement[bool]:
+    return sa.and_(
+        col(Invite.revoked_at).is_(None),
+        col(Invite.expires_at) > now,
+        sa.or_(col(Invite.max_uses).is_(None), col(Invite.uses) < col(Invite.max_uses)),
+    )
+
+
+def live_invite(
+    session: Session, *, enterprise_id: int, role: Role, now: datetime
+) -> Invite | None:
+    """The enterprise's link of `role` that still admits people (the newest, should an old
+    database hold several)."""
+    query = (
+        select(Invite)
+        .where(Invite.enterprise_id == enterprise_id, Invite.role == role, _live(now))
+        .order_by(col(Invite.created_at).desc(), col(Invite.id).desc())
+    )
+    return session.exec(query).first()
+
+
+def revoke_invite(
+    session: Session,
+    invite: Invite,
+    *,
+    now: datetime,
+    actor_id: int | None = None,
+    reason: str = "revoked",
+) -> bool:
+    """Ends a link at once; its joiners stay. False when it had ended already."""
+    ended = session.execute(
+        sa.update(Invite)
+        .where(col(Invite.id) == invite.id, col(Invite.revoked_at).is_(None))
+        .values(revoked_at=now)
+    )
+    if ended.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    invite.revoked_at = now
+    audit(session, "invite.revoke", actor_id=actor_id, subject=invite, reason=reason)
+    return True
+
+
+def revoke_live(
+    session: Session,
+    *,
+    enterprise_id: int,
+    role: Role,
+    now: datetime,
+    actor_id: int | None = None,
+    reason: str = "revoked",
+) -> int:
+    """Ends every unexpired link of an enterprise and role; how many it ended."""
+    query = select(Invite).where(
+        Invite.enterprise_id == enterprise_id,
+        Invite.role == role,
+        col(Invite.revoked_at).is_(None),
+        col(Invite.expires_at) > now,
+    )
+    return sum(
+        revoke_invite(session, invite, now=now, actor_id=actor_id, reason=reason)
+        for invite in session.exec(query).all()
+    )
 
 
 def create_invite(
@@ -235,34 +381,116 @@ def create_invite(
     enterprise_id: int | None = None,
     actor_id: int | None = None,
     now: datetime | None = None,
+    max_uses: int | None = None,
 ) -> Invite:
+    """A new link with its short code and joiner limit (`max_uses`, default `join_limit`). A new
+    employer or worker link ends the enterprise's older one of the same role: a link handed out
+    again must not leave a leaked one working."""
     now = now or utcnow()
+    enterprise = None
     if role in (Role.STAFF, Role.PARTNER) and session.get(Provider, provider_id) is None:
         raise ProgrammeError("unknown_provider")
-    if role in (Role.EMPLOYER, Role.WORKER):
+    if role in ENTERPRISE_ROLES:
         enterprise = session.get(Enterprise, enterprise_id)
         if enterprise is None:
             raise ProgrammeError("unknown_enterprise")
         provider_id = enterprise.provider_id
+    if max_uses is not None and max_uses < 1:
+        raise ProgrammeError("limit_too_small")
+    if role in SINGLE_USE_ROLES:
+        max_uses = 1
+    if enterprise is not None:
+        revoke_live(
+            session, enterprise_id=enterprise.id, role=role, now=now, actor_id=actor_id,  # type: ignore[arg-type]
+            reason="replaced",
+        )  # fmt: skip
     invite = Invite(
         code=new_code(),
+        short_code=new_short_code(session),
         role=role,
         provider_id=provider_id,
         enterprise_id=enterprise_id,
         created_by_id=actor_id,
         created_at=now,
         expires_at=now + timedelta(days=days),
-        max_uses=1 if role in SINGLE_USE_ROLES else None,
+        max_uses=max_uses or join_limit(session, role=role, enterprise=enterprise),
     )
     session.add(invite)
     session.flush()
-    audit(session, "invite.create", actor_id=actor_id, subject=invite, role=str(role))
+    audit(
+        session, "invite.create", actor_id=actor_id, subject=invite, role=str(role),
+        max_uses=invite.max_uses,
+    )  # fmt: skip
     return invite
 
 
-def usable_invite(session: Session, code: str | None, *, now: datetime) -> Invite | None:
-    """The invite behind `code` if it can still be used. Unknown, expired, revoked and used-up
-    codes all give None, so that an answer never tells a guesser which codes exist."""
+def may_manage(actor: Contact | None, enterprise: Enterprise | None) -> bool:
+    """Coordinators manage every enterprise; staff those of their own provider."""
+    if actor is None or enterprise is None or actor.removed_at or actor.erased_at:
+        return False
+    if actor.role == Role.COORDINATOR:
+        return True
+    return actor.role == Role.STAFF and actor.provider_id == enterprise.provider_id
+
+
+def managed_enterprise(session: Session, actor: Contact | None, enterprise_id: int) -> Enterprise:
+    """The enterprise, if `actor` may manage it: checked against the database at each press."""
+    enterprise = session.get(Enterprise, enterprise_id)
+    if enterprise is None:
+        raise ProgrammeError("unknown_enterprise")
+    if not may_manage(actor, enterprise):
+        raise ProgrammeError("not_allowed")
+    return enterprise
+
+
+def reissue_invite(
+    session: Session,
+    *,
+    enterprise_id: int,
+    role: Role,
+    actor: Contact | None,
+    days: int,
+    now: datetime,
+) -> Invite:
+    """A new employer or worker link for the enterprise; the old one ends at once. `actor` None
+    is the operator at the command line."""
+    if role not in ENTERPRISE_ROLES:
+        raise ProgrammeError("not_allowed")
+    if actor is None:
+        if session.get(Enterprise, enterprise_id) is None:
+            raise ProgrammeError("unknown_enterprise")
+    else:
+        managed_enterprise(session, actor, enterprise_id)
+    actor_id = actor.id if actor is not None else None
+    invite = create_invite(
+        session, role=role, days=days, enterprise_id=enterprise_id, actor_id=actor_id, now=now
+    )
+    audit(session, "invite.reissue", actor_id=actor_id, subject=invite, role=str(role))
+    return invite
+
+
+def enterprise_links(
+    session: Session, *, enterprise_id: int, actor: Contact, days: int, now: datetime
+) -> dict[Role, Invite]:
+    """The enterprise's current employer and worker links, issuing a link only where none
+    admits anyone any more: showing the links again must not multiply them."""
+    managed_enterprise(session, actor, enterprise_id)
+    links: dict[Role, Invite] = {}
+    for role in (Role.EMPLOYER, Role.WORKER):
+        current = live_invite(session, enterprise_id=enterprise_id, role=role, now=now)
+        links[role] = current or create_invite(
+            session, role=role, days=days, enterprise_id=enterprise_id, actor_id=actor.id, now=now
+        )
+    return links
+
+
+def usable_invite(
+    session: Session, code: str | None, *, now: datetime, telegram_user_id: int | None = None
+) -> Invite | None:
+    """The invite behind `code` if it can still be used (by `telegram_user_id`, when given: a
+    person who was removed comes back only with a link issued after their removal, not with
+    the one they were removed from). Unknown, expired, revoked and used-up codes all give
+    None, so that an answer never tells a guesser which codes exist."""
     if not code or len(code) > 64:
         return None
     invite = session.exec(select(Invite).where(Invite.code == code)).first()
@@ -270,7 +498,83 @@ def usable_invite(session: Session, code: str | None, *, now: datetime) -> Invit
         return None
     if invite.max_uses is not None and invite.uses >= invite.max_uses:
         return None
+    if telegram_user_id is not None:
+        removed = session.exec(
+            select(Contact.removed_at).where(
+                Contact.telegram_user_id == telegram_user_id,
+                col(Contact.removed_at).is_not(None),
+            )
+        ).first()
+        if removed is not None and invite.created_at < removed:
+            return None
     return invite
+
+
+def find_invite(session: Session, text: str) -> Invite | None:
+    """An invite by its link code or its short code, live or not (for operators)."""
+    found = session.exec(select(Invite).where(Invite.code == text.strip())).first()
+    if found is None and looks_like_short_code(text):
+        short = normalise_short_code(text)
+        found = session.exec(select(Invite).where(Invite.short_code == short)).first()
+    return found
+
+
+def redeem_short_code(
+    session: Session,
+    text: str | None,
+    *,
+    sender_key: str,
+    now: datetime,
+    telegram_user_id: int | None = None,
+) -> Invite | None:
+    """The usable invite behind a typed short code (case, spaces and dashes ignored), with the
+    same checks as a link's code. Every guess counts against the sender until it proves right,
+    so a sender who has typed SHORT_CODE_GUESSES wrong codes in the window is refused even a
+    right one: the answer never tells a locked-out guesser anything."""
+    if not looks_like_short_code(text):
+        return None
+    code = normalise_short_code(text)
+    attempts = _count_guess(session, sender_key, now=now)
+    if attempts > SHORT_CODE_GUESSES:
+        if attempts == SHORT_CODE_GUESSES + 1:
+            audit(session, "invite.short_code_locked", sender=sender_key)
+        return None
+    found = None
+    if set(code) <= set(SHORT_CODE_ALPHABET):
+        found = session.exec(select(Invite.code).where(Invite.short_code == code)).first()
+    invite = usable_invite(session, found, now=now, telegram_user_id=telegram_user_id)
+    if invite is not None:
+        session.execute(
+            sa.update(CodeAttempt)
+            .where(col(CodeAttempt.sender_key) == sender_key, col(CodeAttempt.failures) > 0)
+            .values(failures=CodeAttempt.failures - 1)
+        )
+    return invite
+
+
+def _count_guess(session: Session, sender_key: str, *, now: datetime) -> int:
+    """One more guess for the sender in the current window, counted in one statement (an upsert
+    that locks the sender's row), so that parallel guesses from several processes all count."""
+    table = CodeAttempt.__table__
+    # Windows that ended long ago say nothing any more; they go, so the table stays small.
+    session.execute(sa.delete(table).where(table.c.window_start <= now - SHORT_CODE_WINDOW * 24))
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    moment = sa.literal(now, UTCDateTime())
+    over = table.c.window_start <= now - SHORT_CODE_WINDOW
+    statement = (
+        insert(table)
+        .values(sender_key=sender_key[:80], window_start=now, failures=1)
+        .on_conflict_do_update(
+            index_elements=[table.c.sender_key],
+            set_={
+                "failures": sa.case((over, 1), else_=table.c.failures + 1),
+                "window_start": sa.case((over, moment), else_=table.c.window_start),
+            },
+        )
+        .returning(table.c.failures)
+    )
+    return int(session.execute(statement).scalar_one())
 
 
 def deep_link(bot_username: str, code: str) -> str:
@@ -281,8 +585,12 @@ def deep_link(bot_username: str, code: str) -> str:
 
 
 def contact_by_user(session: Session, telegram_user_id: int) -> Contact | None:
+    """The person behind a Telegram account, while they belong to the programme: erased and
+    removed people are nobody here (every permission starts from this lookup)."""
     query = select(Contact).where(
-        Contact.telegram_user_id == telegram_user_id, col(Contact.erased_at).is_(None)
+        Contact.telegram_user_id == telegram_user_id,
+        col(Contact.erased_at).is_(None),
+        col(Contact.removed_at).is_(None),
     )
     return session.exec(query).first()
 
@@ -316,7 +624,7 @@ def register(
     existing = contact_by_user(session, telegram_user_id)
     if existing is not None:
         return RegistrationResult(Registration.ALREADY_REGISTERED, existing)
-    invite = usable_invite(session, code, now=now)
+    invite = usable_invite(session, code, now=now, telegram_user_id=telegram_user_id)
     if invite is None:
         return RegistrationResult(Registration.INVITE_INVALID)
     # Counted in one statement, so two people racing for a single-use code cannot both win.
@@ -330,17 +638,26 @@ def register(
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         return RegistrationResult(Registration.INVITE_INVALID)
-    contact = Contact(
-        telegram_user_id=telegram_user_id,
-        chat_id=chat_id,
-        display_name=(display_name or "")[:NAME_MAX] or None,
-        username=username,
-        role=invite.role,
-        provider_id=invite.provider_id if invite.role in (Role.STAFF, Role.PARTNER) else None,
-        enterprise_id=invite.enterprise_id,
-        language=language,
-        registered_at=now,
-    )
+    provider_id = invite.provider_id if invite.role in (Role.STAFF, Role.PARTNER) else None
+    # Someone removed earlier comes back with a new link as the same person (one identity, as
+    # for every channel), with the role and organisation of the new link.
+    contact = session.exec(
+        select(Contact).where(
+            Contact.telegram_user_id == telegram_user_id, col(Contact.removed_at).is_not(None)
+        )
+    ).first()
+    if contact is None:
+        contact = Contact(telegram_user_id=telegram_user_id)
+    contact.chat_id = chat_id
+    contact.display_name = (display_name or "")[:NAME_MAX] or None
+    contact.username = username
+    contact.role = invite.role
+    contact.provider_id = provider_id
+    contact.enterprise_id = invite.enterprise_id
+    contact.language = language
+    contact.registered_at = now
+    rejoined = contact.removed_at is not None
+    contact.removed_at = contact.opted_out_at = contact.unreachable_at = None
     session.add(contact)
     session.flush()
     purposes = [ConsentPurpose.FOLLOWUP] + ([ConsentPurpose.TIPS] if tips else [])
@@ -354,7 +671,13 @@ def register(
                 granted_at=now,
             )
         )
-    audit(session, "contact.register", actor_id=contact.id, subject=contact, invite=invite.id)
+    audit(
+        session, "contact.register", actor_id=contact.id, subject=contact, invite=invite.id,
+        rejoined=rejoined,
+    )  # fmt: skip
+    from models.members import announce_join  # members builds on this module
+
+    announce_join(session, contact, invite, now=now)
     return RegistrationResult(Registration.DONE, contact)
 
 
@@ -390,14 +713,17 @@ def organisation_name(session: Session, contact: Contact) -> str | None:
 
 
 def counts(session: Session) -> dict[str, int]:
-    """How many of each thing the programme holds (for the demo and `oshbot status`)."""
+    """How many of each thing the programme holds (for the demo and `oshbot status`); removed
+    people are not counted as contacts."""
     result = {
         "providers": session.exec(select(sa.func.count()).select_from(Provider)).one(),
         "enterprises": session.exec(select(sa.func.count()).select_from(Enterprise)).one(),
         "invites": session.exec(select(sa.func.count()).select_from(Invite)).one(),
     }
     by_role = session.exec(
-        select(Contact.role, sa.func.count()).group_by(Contact.role)  # type: ignore[arg-type]
+        select(Contact.role, sa.func.count())  # type: ignore[arg-type]
+        .where(col(Contact.removed_at).is_(None))
+        .group_by(Contact.role)
     ).all()
     for role in Role:
         result[f"contacts_{role}"] = 0

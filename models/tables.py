@@ -180,6 +180,9 @@ class Contact(SQLModel, table=True):
     opted_out_at: datetime | None = ts()
     unreachable_at: datetime | None = ts()
     erased_at: datetime | None = ts()
+    # Removed by staff or a coordinator (models/members.py): no access, no messages; the row
+    # stays so that the enterprise keeps its reports, and a new invite brings the person back.
+    removed_at: datetime | None = ts()
 
 
 class Consent(SQLModel, table=True):
@@ -195,10 +198,15 @@ class Consent(SQLModel, table=True):
 
 
 class Invite(SQLModel, table=True):
-    """A deep-link code carrying a role. Coordinator and staff codes are single-use."""
+    """A deep-link code carrying a role, and a short code to type where a channel has no deep
+    links. Each has a joiner limit (`max_uses`); coordinator and staff codes are single-use.
+    Issuing an enterprise link ends the older one of the same role (models/members.py)."""
+
+    __table_args__ = (sa.Index("ix_invite_short_code", "short_code", unique=True),)
 
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=64, unique=True)
+    short_code: str | None = Field(default=None, max_length=16)
     role: Role = Field(sa_column=sa.Column(sa.String(20), nullable=False))
     provider_id: int | None = Field(default=None, foreign_key="provider.id")
     enterprise_id: int | None = Field(default=None, foreign_key="enterprise.id", index=True)
@@ -208,6 +216,17 @@ class Invite(SQLModel, table=True):
     max_uses: int | None = None
     uses: int = 0
     revoked_at: datetime | None = ts()
+
+
+class CodeAttempt(SQLModel, table=True):
+    """Wrong short codes typed per sender ("telegram:<user id>") in the current window: kept in
+    the database so that every process counts the same guesses (models/members.py)."""
+
+    __tablename__ = "code_attempt"
+
+    sender_key: str = Field(primary_key=True, max_length=80)
+    window_start: datetime = ts(nullable=False)
+    failures: int = 0
 
 
 class Improvement(SQLModel, table=True):

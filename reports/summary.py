@@ -828,6 +828,8 @@ def _reachable(session: Session, in_scope: sa.Select[Any]) -> dict[str, int]:
         sa.select(con.c.role, sa.func.count())
         .where(
             _in(con.c.enterprise_id, in_scope),
+            # Removed people are detached from their enterprise (models/members.py).
+            con.c.enterprise_id.is_not(None),
             con.c.role.in_([str(Role.EMPLOYER), str(Role.WORKER)]),
             con.c.telegram_user_id.is_not(None),
             con.c.erased_at.is_(None),

@@ -232,7 +232,9 @@ async def test_staff_adds_an_enterprise_and_its_people_join(world: World) -> Non
         Role.EMPLOYER,
         saved.id,
     )
-    assert (by_code[worker_code].role, by_code[worker_code].max_uses) == (Role.WORKER, None)
+    # 1.200 workers, 20 % and 2 more; an employer link admits 3.
+    assert (by_code[worker_code].role, by_code[worker_code].max_uses) == (Role.WORKER, 1442)
+    assert by_code[employer_code].max_uses == 3
 
     await join(world, 4101, employer_code)
     for worker_id in (4201, 4202):
@@ -503,7 +505,9 @@ async def test_coordinator_may_get_links_for_any_enterprise(world: World) -> Non
 # -- 5. my enterprises -----------------------------------------------------------------------
 
 
-async def test_my_enterprises_lists_only_my_providers_and_sends_fresh_links(world: World) -> None:
+async def test_my_enterprises_lists_only_my_providers_and_shows_the_live_links(
+    world: World,
+) -> None:
     mine = make_provider(world, "Trung tâm Huế")
     theirs = make_provider(world, "Trung tâm Cần Thơ")
     first = make_enterprise(world, mine, "Xưởng mộc Hòa Phát")
@@ -527,7 +531,8 @@ async def test_my_enterprises_lists_only_my_providers_and_sends_fresh_links(worl
     sent = photos(person)
     assert len(sent) == 4
     codes = [link_code(m) for m in sent]
-    assert len(set(codes)) == 4  # fresh links every time
+    # The same links again: showing them must not multiply the links that admit people.
+    assert codes[:2] == codes[2:] and len(set(codes)) == 2
     by_code = {i.code: i for i in invites(world)}
     assert {by_code[c].enterprise_id for c in codes} == {first}
     assert [by_code[c].role for c in codes] == [Role.EMPLOYER, Role.WORKER] * 2

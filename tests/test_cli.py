@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from bot.cli import app
 from models.db import Database
 from models.programme import EnterpriseDraft, add_enterprise, add_provider
-from models.tables import Contact, Enterprise, Invite, Provider, Role
+from models.tables import AuditLog, Contact, Enterprise, Invite, Provider, Role
 
 runner = CliRunner()
 
@@ -137,3 +137,75 @@ def test_a_crash_never_prints_the_token(tmp_path: Path) -> None:
     assert crashed.returncode != 0
     assert "nosuchdb" in crashed.stderr  # the error itself is shown
     assert "SECRET-TOKEN" not in crashed.stdout + crashed.stderr
+
+
+def test_invites_are_contained_from_the_command_line(database: Database, tmp_path: Path) -> None:
+    """An operator ends a leaked link by its code or by enterprise and role, lists the live
+    ones, and removes a person; every link shows its short code and joiner limit, and no QR
+    file carries a live code in its name."""
+    from datetime import UTC, datetime
+
+    from models.programme import register
+
+    with database.session() as session:
+        provider = add_provider(session, name="Trung tâm Đà Nẵng")
+        draft = EnterpriseDraft("Xưởng mộc", "wood", "da-nang", 10, date(2026, 1, 5))
+        enterprise = add_enterprise(
+            session, provider_id=provider.id, draft=draft, today=draft.intervention_date
+        ).id
+    first = oshbot(database, tmp_path, "invite", "worker", "--enterprise", str(enterprise))
+    assert first.exit_code == 0, first.output
+    assert re.search(r"code to type: [A-Z0-9]{5}-[A-Z0-9]{5}  joined: 0 of 14", first.output)
+    code = re.search(r"start=([\w-]+)", first.output).group(1)  # type: ignore[union-attr]
+    files = list((tmp_path / "data" / "invites").iterdir())
+    assert files and all(code not in path.name for path in files)
+
+    second = oshbot(
+        database, tmp_path, "invite", "worker", "--enterprise", str(enterprise), "--limit", "5"
+    )
+    assert "joined: 0 of 5" in second.output
+    assert "The enterprise's older worker link no longer works." in second.output
+    short = re.search(r"code to type: (\S+)", second.output).group(1)  # type: ignore[union-attr]
+    listed = oshbot(database, tmp_path, "invite", "list", "--enterprise", str(enterprise))
+    assert short in listed.output and "0/5" in listed.output and code not in listed.output
+
+    ended = oshbot(database, tmp_path, "invite", "revoke", short.lower())
+    assert ended.output.strip() == "Ended 1 link."
+    assert oshbot(database, tmp_path, "invite", "list").output.strip() == ""
+    oshbot(database, tmp_path, "invite", "employer", "--enterprise", str(enterprise))
+    by_role = oshbot(
+        database,
+        tmp_path,
+        "invite",
+        "revoke",
+        "--enterprise",
+        str(enterprise),
+        "--role",
+        "employer",
+    )
+    assert by_role.output.strip() == "Ended 1 link."
+    assert oshbot(database, tmp_path, "invite", "revoke", "nothing-like-it").exit_code == 1
+    assert oshbot(database, tmp_path, "invite", "revoke").exit_code == 1
+
+    third = oshbot(database, tmp_path, "invite", "worker", "--enterprise", str(enterprise))
+    live = re.search(r"start=([\w-]+)", third.output).group(1)  # type: ignore[union-attr]
+    with database.session() as session:
+        joined = register(
+            session, code=live, telegram_user_id=55, chat_id=55, display_name="Anh Tư",
+            username=None, language="vi", now=datetime.now(UTC),
+        ).contact  # fmt: skip
+        assert joined is not None
+        person = joined.id
+    members = oshbot(database, tmp_path, "members", "list", "--enterprise", str(enterprise))
+    assert members.output.split()[:5] == [str(person), "worker", "Anh", "Tư", "joined"]
+    assert oshbot(database, tmp_path, "members", "remove", str(person), stdin="n\n").exit_code == 1
+    removed = oshbot(database, tmp_path, "members", "remove", str(person), "--yes")
+    assert removed.exit_code == 0 and "removed" in removed.output
+    assert (
+        oshbot(database, tmp_path, "members", "list", "--enterprise", str(enterprise)).output == ""
+    )
+    again = oshbot(database, tmp_path, "members", "remove", str(person), "--yes")
+    assert again.exit_code == 1 and "not a member" in again.output
+    with database.session() as session:
+        actions = [a.action for a in session.exec(select(AuditLog))]
+    assert actions.count("invite.revoke") == 3 and "contact.remove" in actions

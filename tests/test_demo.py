@@ -23,10 +23,16 @@ async def test_demo_registers_every_role_and_writes_both_languages(tmp_path: Pat
     )
     database = Database(result.database_url)
     with database.session() as session:
-        roles = sorted(c.role for c in session.exec(select(Contact)))
-        assert roles == ["coordinator", "employer", "employer", "employer", "staff", "staff"] + [
-            "worker"
-        ] * 5
+        people = session.exec(select(Contact)).all()
+        roles = sorted(c.role for c in people if c.removed_at is None)
+        assert (
+            roles
+            == ["coordinator", "employer", "employer", "employer", "staff", "staff"]
+            + ["worker"] * 5
+        )  # one of them joined by typing the short code
+        # The stranger who joined with the leaked link was removed, and told so.
+        assert [c.display_name for c in people if c.removed_at is not None] == ["Người lạ"]
+        assert "Quyền tham gia theo dõi của Anh/Chị tại Cơ khí Tân Tiến đã kết thúc" in transcript
         assert len(session.exec(select(Provider)).all()) == 2
         assert len(session.exec(select(Enterprise)).all()) == 3
         assert session.exec(select(Invite)).all()

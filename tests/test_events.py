@@ -121,6 +121,7 @@ async def test_an_achievement_workshop_from_invitation_to_reaction_summary(world
     partner = await member(
         world, 105, Role.PARTNER, "Ông Phúc", provider_id=provider
     )  # Going, then no
+    assert (await world.drain()).sent == 4  # the organiser hears who joined the enterprises
 
     # Staff create the workshop, with bad input on the way.
     await organiser.say("/event")

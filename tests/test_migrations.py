@@ -76,3 +76,43 @@ def test_upgrading_a_programme_with_data_builds_the_new_rollups(database_url: st
             assert rolled.as_dict() == build_summary(session, rollups=False, **kwargs).as_dict()
             assert rolled.providers[0].visits_overdue == overdue
     database.dispose()
+
+
+def test_upgrading_gives_live_invites_a_short_code_and_a_joiner_limit(database_url: str) -> None:
+    """0015: links handed out before the upgrade keep working, can be typed, and are limited;
+    one that already admitted more people than its limit is full."""
+    from datetime import UTC, date, datetime, timedelta
+
+    from models.tables import Enterprise, Invite, Provider
+
+    database = Database(database_url)
+    now = datetime.now(UTC)
+    with database.session() as session:
+        provider = Provider(name="P", province_code="hue")
+        session.add(provider)
+        session.flush()
+        enterprise = Enterprise(
+            provider_id=provider.id, name="E", sector_code="wood", province_code="hue",
+            workers=10, intervention_date=date(2026, 5, 1),
+        )  # fmt: skip
+        session.add(enterprise)
+        session.flush()
+        rows = {
+            "worker": Invite(code="w", role="worker", enterprise_id=enterprise.id, uses=1),
+            "leaked": Invite(code="e", role="employer", enterprise_id=enterprise.id, uses=5),
+            "expired": Invite(code="x", role="worker", enterprise_id=enterprise.id),
+        }
+        for name, row in rows.items():
+            row.expires_at = now + timedelta(days=-1 if name == "expired" else 7)
+            session.add(row)
+    config = alembic_config(database_url)
+    with database.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0011")
+    assert upgrade(database.engine) is True
+    with database.session() as session:
+        after = {i.code: i for i in session.exec(sa.select(Invite)).scalars()}
+    assert (after["w"].max_uses, after["e"].max_uses, after["x"].max_uses) == (14, 5, None)
+    assert after["w"].short_code and after["e"].short_code and after["x"].short_code is None
+    assert after["w"].short_code != after["e"].short_code
+    database.dispose()

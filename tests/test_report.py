@@ -52,6 +52,7 @@ async def cast(world: World) -> Cast:
     enterprise = make_enterprise(world, provider)
     await join(world, 501, make_invite(world, Role.STAFF, provider_id=provider))
     await join(world, 101, make_invite(world, Role.EMPLOYER, enterprise_id=enterprise))
+    await world.drain()  # the staff member hears that the employer joined
     return Cast(world, enterprise, world.user(101), world.user(501))
 
 
