@@ -277,7 +277,7 @@ async def play_leak(stage: Stage, database: Database, clock: DemoClock, leaked: 
     )
     found = SHORT_CODE.search(tam.texts()[-1])
     assert found is not None
-    ngoc = stage.person(3008, "Chị Ngọc (thợ sơn)")
+    ngoc = stage.person(3009, "Chị Ngọc (thợ sơn)")
     await ngoc.say(found.group(1).lower().replace("-", " "))
     await ngoc.press("Tiếng Việt")
     await ngoc.press("✅")

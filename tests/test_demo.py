@@ -28,7 +28,7 @@ async def test_demo_registers_every_role_and_writes_both_languages(tmp_path: Pat
         assert (
             roles
             == ["coordinator", "employer", "employer", "employer", "staff", "staff"]
-            + ["worker"] * 5
+            + ["worker"] * 6
         )  # one of them joined by typing the short code
         # The stranger who joined with the leaked link was removed, and told so.
         assert [c.display_name for c in people if c.removed_at is not None] == ["Người lạ"]
