@@ -235,10 +235,17 @@ def test_cli_import_reports_lines(cli: CliRunner, database: Database, tmp_path: 
                     f"{programme.e2};15/10/2026;workstation;Ghế có tựa lưng\n"
                     f"{programme.e2};15/10/2026;nowhere;Ghế có tựa lưng\n",
                     encoding="utf-8")  # fmt: skip
-    result = cli.invoke(app, ["import", "improvements", str(path)])
+    result = cli.invoke(app, ["import", "improvements", str(path), "--language", "en"])
     assert result.exit_code == 1
-    assert "line 3: unknown_area" in result.output
-    assert "Imported 1 improvements" in result.output
+    assert "Line 3: “nowhere” is not one of the six technical areas." in result.output
+    assert "Imported 1 improvement." in result.output and "1 row was not imported:" in result.output
+    assert "unknown_area" not in result.output
+    # Four problems in one row are one row not imported.
+    path.write_text("enterprise;date;area;description\n"
+                    "999;15/10/2099;nowhere;abc\n", encoding="utf-8")  # fmt: skip
+    result = cli.invoke(app, ["import", "improvements", str(path)])
+    assert result.exit_code == 1 and "1 dòng không được nhập:" in result.output
+    assert "Dòng 2: không tìm thấy doanh nghiệp “999”." in result.output
 
 
 # -- what the reader sees when the workbook opens --------------------------------------------
