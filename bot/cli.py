@@ -584,8 +584,14 @@ def site_build(
         built = build_site(
             session, out, tz=config.tz, today=datetime.now(config.tz).date(),
             link=publication_link(config), media_root=config.media_dir,
+            site_url=config.site_url,
         )  # fmt: skip
     console.print(f"{len(built.pages)} pages in {out}/ (open {out / 'index.html'})")
+    if not config.site_url:
+        console.print(
+            "OSHBOT_SITE_URL is not set: links shared in Zalo or Facebook will preview without "
+            "a photo (previews need the site's public address)."
+        )
 
 
 jobs_app = typer.Typer(help="The scheduler's jobs (revisits, tips, nudges, digests).")

@@ -123,6 +123,50 @@ def test_csv_files_match_the_sheets(database: Database, tmp_path: Path) -> None:
     assert "2027-01-05 10:00" in {row[15] for row in table[1:]}
 
 
+def test_charts_are_drawn_for_a_phone_screen(database: Database) -> None:
+    """Chat images are read on phones: at 390 CSS pixels across, no text is under 11 pixels,
+    and nothing is cut off at the edges."""
+    from reports.charts import FIGURES, PHONE_TEXT, text_sizes
+
+    seed(database)
+    for summary in (summarise(database), summarise(database, "2026")):
+        for language in ("vi", "en"):
+            for name, draw in FIGURES.items():
+                _title, figure = draw(summary, language)
+                figure.canvas.draw()
+                renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
+                width, height = figure.bbox.width, figure.bbox.height
+                assert width == 1080, name
+                sizes = text_sizes(figure)
+                assert sizes and min(size for _t, size in sizes) >= PHONE_TEXT, (name, sizes)
+                for text in figure.findobj(lambda a: hasattr(a, "get_text")):
+                    if not (text.get_visible() and str(text.get_text()).strip()):
+                        continue
+                    box = text.get_window_extent(renderer)
+                    assert box.x0 >= -1 and box.x1 <= width + 1, (name, text.get_text())
+                    assert box.y0 >= -1 and box.y1 <= height + 1, (name, text.get_text())
+
+
+def test_ratings_of_fewer_than_three_answers_draw_no_bar(database: Database) -> None:
+    from matplotlib.patches import Rectangle
+
+    from reports.charts import ratings_figure
+
+    seed(database)
+    summary = summarise(database)  # Q1: two employers answered, three workers
+    assert summary.employers.usefulness.n == 2 and summary.workers.safer.n == 3
+    _title, figure = ratings_figure(summary, "vi")
+    employers, safer, _tiring = figure.axes
+    texts = [t.get_text() for t in figure.findobj(lambda a: hasattr(a, "get_text"))]
+    # One or two employers' answers would be a 50 or 100 % bar: a note instead.
+    assert not [p for p in employers.patches if isinstance(p, Rectangle) and p.get_height()]
+    assert "quá ít câu trả lời để hiển thị" in texts
+    assert len(safer.patches) == 5
+    # The count and the mean read as words, not as "(n = 3, 4,0)".
+    assert "Người lao động: công việc an toàn hơn\n3 câu trả lời · trung bình 4,0" in texts
+    assert not any("n =" in text for text in texts)
+
+
 def test_charts_are_pngs_even_without_data(database: Database) -> None:
     seed(database)
     for summary in (summarise(database), summarise(database, "2026"),
