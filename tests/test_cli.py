@@ -67,6 +67,13 @@ def test_providers_and_enterprise_import(database: Database, tmp_path: Path) -> 
     assert "unknown_sector" not in result.output
     with database.session() as session:
         assert [e.name for e in session.exec(select(Enterprise))] == ["Xưởng gỗ An Phú"]
+    # A file that is no text at all, in English when asked.
+    (tmp_path / "photo.csv").write_bytes(bytes(range(256)) * 20)
+    refused = oshbot(database, tmp_path, "import", "enterprises", str(tmp_path / "photo.csv"),
+                     "--provider", str(provider_id), "--language", "en")  # fmt: skip
+    assert refused.exit_code == 1
+    assert "The file could not be read as text." in " ".join(refused.output.split())
+    assert "import_unreadable" not in refused.output
 
 
 def test_privacy_export_and_erase_for_requests_outside_telegram(
