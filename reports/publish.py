@@ -54,6 +54,7 @@ def environment(language: str) -> Environment:
         sector_name=lambda code: s.name(lang) if (s := content.sector(code)) else code,
         percent=lambda value: format_number(round(value * 100), lang) + "%",
         headline=headline,
+        after_headline=after_headline,
     )
     return env
 
@@ -109,13 +110,30 @@ def invitation_link(site_url: str | None, bot_username: str | None) -> str:
     return f"https://t.me/{bot_username or 'oshbot'}"
 
 
-def headline(text: str, limit: int = 70) -> str:
+HEADLINE_MAX = 70
+
+
+def _first_sentence(text: str) -> tuple[str, str]:
+    parts = re.split(r"(?<=[.!?;:])\s|\n", text.strip(), maxsplit=1)
+    return parts[0].strip().rstrip(".;:!? "), (parts[1].strip() if len(parts) > 1 else "")
+
+
+def headline(text: str, limit: int = HEADLINE_MAX) -> str:
     """A title for a good practice from its own first sentence or clause: the technical area
     alone would give every practice of one area the same title."""
-    first = re.split(r"(?<=[.!?;:])\s|\n", text.strip(), maxsplit=1)[0].strip().rstrip(".;:!? ")
+    first, _rest = _first_sentence(text)
     if len(first) > limit:
         first = first[:limit].rsplit(" ", 1)[0].rstrip(",;:–- ") + "…"
     return first[:1].upper() + first[1:]
+
+
+def after_headline(text: str) -> str:
+    """What the text says beyond its headline, so that a card does not print its title twice;
+    the whole text when the headline had to be shortened."""
+    first, rest = _first_sentence(text)
+    if len(first) > HEADLINE_MAX:
+        return text.strip()
+    return rest[:1].upper() + rest[1:]
 
 
 def headlines(entries: list[goodpractice.Entry], language: str) -> dict[int, str]:

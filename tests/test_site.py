@@ -211,6 +211,9 @@ def test_two_practices_of_one_area_have_different_titles(
     titles = re.findall(r'<h3><a href="[^"]+">([^<]+)</a></h3>', gallery)
     assert len(titles) == 3 and len(set(titles)) == 3, titles
     assert "Xe đẩy cho cuộn vải" in titles
+    # Under its title the card goes on with the rest of the text instead of repeating it.
+    assert "<p>Không còn phải vác trên vai.</p>" in gallery
+    assert gallery.count("Xe đẩy cho cuộn vải") == 1
     # The same opening words are told apart by who did it.
     assert "Kệ ba tầng cho nguyên liệu, lối đi sơn vạch vàng (Xưởng mộc Hòa Phát)" in titles or (
         "Kệ ba tầng cho nguyên liệu, lối đi sơn vạch vàng (Công ty May Thu Hà)" in titles
