@@ -443,10 +443,40 @@ def event_qr(
     console.print(f"QR code: {target}  ({found.title}, {starts:%Y-%m-%d %H:%M} {config.timezone})")
 
 
+LanguageOption = Annotated[
+    str | None,
+    typer.Option("--language", help="vi or en: the language of the messages (default: "
+                 "OSHBOT_DEFAULT_LANGUAGE)."),
+]  # fmt: skip
+
+
+def report_import(
+    subject: str, language: str | None, config: Settings, run: Any, path: Path
+) -> None:
+    """Runs an import and prints its outcome as sentences in the person's language (the
+    problems by line on stderr); exit status 1 when a row or the file was refused."""
+    from models.imports import describe_file_error, describe_report
+
+    lang = language or config.default_language
+    if lang not in ("vi", "en"):
+        raise fail("--language must be vi or en.")
+    try:
+        report = run()
+    except ProgrammeError as error:
+        raise fail(f"{path}: {describe_file_error(error, lang)}") from error
+    head, *problems = describe_report(report, lang, subject=subject)
+    console.print(head, markup=False)
+    for line in problems:
+        err.print(line, markup=False, soft_wrap=True)
+    if report.errors:
+        raise typer.Exit(1)
+
+
 @import_app.command("enterprises")
 def import_enterprises_command(
     path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV or XLSX file.")],
     provider: Annotated[int, typer.Option(help="Provider the enterprises belong to.")],
+    language: LanguageOption = None,
 ) -> None:
     """Add enterprises in bulk; rows with errors are reported by line, the rest imported."""
     from models.imports import import_enterprises
@@ -454,20 +484,12 @@ def import_enterprises_command(
     config = settings()
     database = Database(config.database_url)
     today = datetime.now(config.tz).date()
-    try:
+
+    def run() -> Any:
         with database.session() as session:
-            report = import_enterprises(session, path, provider_id=provider, today=today)
-    except ProgrammeError as error:
-        raise fail(f"Cannot import {path}: {error.code} {error.details or ''}") from error
-    for row_error in report.errors:
-        column = row_error.details.get("column", "")
-        value = row_error.details.get("value", "")
-        err.print(f"line {row_error.line}: {row_error.code} ({column} = {value!r})", markup=False)
-    console.print(
-        f"Imported {len(report.created)} enterprises; {len(report.errors)} rows with errors."
-    )
-    if report.errors:
-        raise typer.Exit(1)
+            return import_enterprises(session, path, provider_id=provider, today=today)
+
+    report_import("enterprise", language, config, run, path)
 
 
 def privacy_contact(session: Session, contact_id: int) -> Contact:
@@ -689,7 +711,10 @@ def broadcast_command(
                 improvement_id=improvement,
             )
             number = broadcasts.set_audience(
-                session, broadcast_id=draft.id, author=None, audience=chosen  # type: ignore[arg-type]
+                session,
+                broadcast_id=draft.id,
+                author=None,
+                audience=chosen,  # type: ignore[arg-type]
             )
             broadcast_id = draft.id
     except ProgrammeError as error:
@@ -744,9 +769,7 @@ def broadcast_command(
                     bar.update(task, completed=shown.done)
                     if shown.finished:
                         with database.session() as session:
-                            broadcasts.record_shown(
-                                session, broadcast_id=broadcast_id, shown=shown
-                            )
+                            broadcasts.record_shown(session, broadcast_id=broadcast_id, shown=shown)
                         return shown
                     if report.held:
                         return shown  # quiet hours: the bot sends the rest when they end
@@ -824,8 +847,14 @@ def site_build(
         built = build_site(
             session, out, tz=config.tz, today=datetime.now(config.tz).date(),
             link=publication_link(config), media_root=config.media_dir,
+            site_url=config.site_url,
         )  # fmt: skip
     console.print(f"{len(built.pages)} pages in {out}/ (open {out / 'index.html'})")
+    if not config.site_url:
+        console.print(
+            "OSHBOT_SITE_URL is not set: links shared in Zalo or Facebook will preview without "
+            "a photo (previews need the site's public address)."
+        )
 
 
 jobs_app = typer.Typer(help="The scheduler's jobs (revisits, tips, nudges, digests).")
@@ -1054,29 +1083,21 @@ def import_improvements_command(
     provider: Annotated[
         int | None, typer.Option(help="Provider whose enterprises may be named (not only ids).")
     ] = None,
+    language: LanguageOption = None,
 ) -> None:
     """Improvements from earlier paper rounds; rows with errors are reported, the rest imported."""
     from reports.paper_import import import_improvements
 
     config = settings()
     today = datetime.now(config.tz).date()
-    try:
+
+    def run() -> Any:
         with Database(config.database_url).session() as session:
-            report = import_improvements(
+            return import_improvements(
                 session, path, provider_id=provider, today=today, tz=config.tz
             )
-    except ProgrammeError as error:
-        raise fail(f"Cannot import {path}: {error.code} {error.details or ''}") from error
-    for row_error in report.errors:
-        column = row_error.details.get("column", "")
-        value = row_error.details.get("value", "")
-        err.print(f"line {row_error.line}: {row_error.code} ({column} = {value!r})", markup=False)
-    console.print(
-        f"Imported {len(report.created)} improvements; {len(report.errors)} problems in "
-        f"{len(report.failed_lines)} rows."
-    )
-    if report.errors:
-        raise typer.Exit(1)
+
+    report_import("improvement", language, config, run, path)
 
 
 def main() -> None:

@@ -318,7 +318,8 @@ async def play_broadcast(
 
 
 def write_publications(out: Path, url: str, settings: Settings, today: date) -> None:
-    """The newsletter (vi, en: HTML and PDF), a leaflet per good practice and the website."""
+    """The newsletter (vi, en: HTML and PDF), a leaflet per good practice (vi, en) and the
+    website."""
     from models import goodpractice
     from reports import newsletter
     from reports.publish import invitation_link
@@ -335,13 +336,17 @@ def write_publications(out: Path, url: str, settings: Settings, today: date) -> 
             )  # fmt: skip
             newsletter.write(issue, folder)
         for entry in goodpractice.entries(session):
-            leaflet = newsletter.leaflet(
-                session, improvement_id=entry.id, language="vi", link=link,
-                media_root=settings.media_dir,
-            )  # fmt: skip
-            newsletter.write(leaflet, folder, html=False)
-        build_site(session, out / "site", tz=settings.tz, today=today, link=link,
-                   media_root=settings.media_dir)  # fmt: skip
+            for language in ("vi", "en"):
+                leaflet = newsletter.leaflet(
+                    session, improvement_id=entry.id, language=language, link=link,
+                    media_root=settings.media_dir,
+                )  # fmt: skip
+                newsletter.write(leaflet, folder, html=False)
+        # The demo's site lives in its folder: that is its public address for link previews.
+        site = out / "site"
+        build_site(session, site, tz=settings.tz, today=today, link=link,
+                   media_root=settings.media_dir,
+                   site_url=settings.site_url or site.as_uri() + "/")  # fmt: skip
     database.dispose()
 
 

@@ -23,11 +23,13 @@ from types import MappingProxyType
 from typing import Any
 
 import sqlalchemy as sa
+from charset_normalizer import from_bytes
 from openpyxl import load_workbook
 from openpyxl.utils.datetime import from_excel
 from openpyxl.utils.exceptions import InvalidFileException
 from sqlmodel import Session, select
 
+from bot.i18n import N_, format_number, gettext
 from models import content
 from models.programme import (
     EnterpriseDraft,
@@ -104,6 +106,7 @@ class ImportReport:
 
     @property
     def failed_lines(self) -> list[int]:
+        """The rows not imported: a row with three problems is one row."""
         return sorted({error.line for error in self.errors})
 
 
@@ -114,17 +117,32 @@ Cell = str | int | float | date | None
 Row = tuple[int, Sequence[Cell]]  # line number as the person sees it, and the cells
 
 
+# What a CSV made in Viet Nam comes in: UTF-8 (Excel's "CSV UTF-8", with a BOM, and most other
+# programs, without), UTF-16 with a BOM (Excel's "Unicode Text"), and the Windows code pages of
+# a Vietnamese (cp1258) or Western (cp1252) Windows. Offering charset-normalizer only these
+# keeps a short file from being read as some unrelated code page that happens to decode it.
+ENCODINGS = ("utf_8", "utf_16", "utf_32", "cp1258", "cp1252")
+DELIMITERS = (",", ";", "\t")
+
+
+def decode(data: bytes) -> str:
+    """The text of a CSV file, whatever Excel or another program saved it as; NFC, so that
+    cp1258's letters followed by a combining tone mark equal the same letters typed at once."""
+    if not data.strip():
+        return ""
+    found = from_bytes(data, cp_isolation=list(ENCODINGS)).best()
+    if found is None:
+        raise ProgrammeError("import_unreadable", reason="encoding")
+    return unicodedata.normalize("NFC", str(found)).removeprefix("\ufeff")
+
+
 def _read_csv(path: Path) -> Generator[Row, None, None]:
-    # utf-8-sig drops the BOM that Excel puts in front of "CSV UTF-8" files, and reads
-    # BOM-less files unchanged.
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise ProgrammeError("import_unreadable", reason="encoding") from error
+    text = decode(path.read_bytes())
     first = next((line for line in text.splitlines() if line.strip()), "")
-    # Vietnamese Excel writes ";" (the comma is the decimal sign there). Judged on the header
-    # alone, because commas inside enterprise names would sway a guess made on the data.
-    delimiter = ";" if first.count(";") > first.count(",") else ","
+    # Vietnamese Excel writes ";" (the comma is the decimal sign there), "Unicode Text" a tab.
+    # Judged on the header alone, because commas inside enterprise names would sway a guess
+    # made on the data.
+    delimiter = max(DELIMITERS, key=first.count)
     # newline="" hands line ends to the csv module, which needs them for quoted multi-line cells.
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     start = 1
@@ -392,3 +410,164 @@ def import_enterprises(
     }
     session.add(entry)
     return report
+
+
+# -- what the person reads -------------------------------------------------------------------
+
+# The column names as a person reads them, for both imports (reports/paper_import.py too).
+COLUMN_NAMES: Mapping[str, str] = MappingProxyType(
+    {
+        "name": N_("name"),
+        "sector": N_("sector"),
+        "province": N_("province"),
+        "workers": N_("number of workers"),
+        "intervention_date": N_("training date"),
+        "enterprise": N_("enterprise"),
+        "date": N_("date"),
+        "area": N_("technical area"),
+        "description": N_("description"),
+        "cost": N_("cost"),
+        "risk_before": N_("risk before"),
+        "risk_after": N_("risk after"),
+        "verified": N_("verified"),
+    }
+)
+ROW_MESSAGES: Mapping[str, str] = MappingProxyType(
+    {
+        "name_too_short": N_(
+            "Line {line}: the name “{value}” is too short: at least 2 characters."
+        ),
+        "name_too_long": N_("Line {line}: the name is too long: at most {limit} characters."),
+        "unknown_sector": N_(
+            "Line {line}: the sector “{value}” is not in the list. Write its name, e.g. "
+            "“Dệt may”, or its code, e.g. garment."
+        ),
+        "unknown_province": N_(
+            "Line {line}: the province “{value}” was not found. Write the name of a province "
+            "or city, e.g. Đà Nẵng."
+        ),
+        "workers_not_number": N_(
+            "Line {line}: the number of workers “{value}” is not a whole number."
+        ),
+        "workers_too_few": N_("Line {line}: the number of workers must be at least 1."),
+        "workers_too_many": N_(
+            "Line {line}: {value} workers is more than {limit}. Please check the number."
+        ),
+        "date_invalid": N_(
+            "Line {line}: the {column} “{value}” is not a date. Write it as day/month/year, "
+            "e.g. 15/03/2026."
+        ),
+        "date_in_future": N_("Line {line}: the {column} {value} is in the future."),
+        "date_too_old": N_("Line {line}: the {column} {value} is more than 10 years ago."),
+        "row_rejected": N_("Line {line}: the database refused this row. Please check its values."),
+        "unknown_enterprise": N_(
+            "Line {line}: no enterprise “{value}” was found. Write its id (as in the export) "
+            "or its exact name."
+        ),
+        "unknown_area": N_("Line {line}: “{value}” is not one of the six technical areas."),
+        "description_too_short": N_(
+            "Line {line}: the description is too short: at least {limit} characters."
+        ),
+        "description_too_long": N_(
+            "Line {line}: the description is too long: at most {limit} characters."
+        ),
+        "cost_invalid": N_("Line {line}: the cost “{value}” is not a whole number of đồng."),
+        "workers_invalid": N_(
+            "Line {line}: the number of workers benefiting “{value}” is not a whole number."
+        ),
+        "risk_invalid": N_(
+            "Line {line}: the {column} “{value}” is not a risk score. Write 1 to 9, or "
+            "likelihood × severity such as 3x2."
+        ),
+        "verified_invalid": N_("Line {line}: “{value}” in the column verified: write yes or no."),
+        "risk_incomplete": N_(
+            "Line {line}: give the risk score both before and after, or neither."
+        ),
+    }
+)
+DUPLICATES: Mapping[str, str] = MappingProxyType(
+    {
+        "enterprise": N_(
+            "Line {line}: this enterprise is already in the programme (same name and "
+            "province), so the row was skipped."
+        ),
+        "improvement": N_(
+            "Line {line}: this improvement was imported before (same enterprise, day and "
+            "description), so the row was skipped."
+        ),
+    }
+)
+OTHER_PROBLEM = N_("Line {line}: this row could not be imported ({column}).")
+FILE_MESSAGES: Mapping[str, str] = MappingProxyType(
+    {
+        "import_format": N_("Please send a CSV or XLSX file (this one ends in “{suffix}”)."),
+        "encoding": N_(
+            "The file could not be read as text. Please save it from Excel as “CSV UTF-8” "
+            "or as an Excel workbook (.xlsx)."
+        ),
+        "xlsx": N_(
+            "The file could not be opened as an Excel workbook. Please save it again as .xlsx."
+        ),
+        "import_columns": N_("The first row must name the columns; these are missing: {columns}."),
+        "unknown_provider": N_("There is no provider with that id."),
+    }
+)
+IMPORTED = {
+    "enterprise": (N_("Imported 1 enterprise."), N_("Imported {count} enterprises.")),
+    "improvement": (N_("Imported 1 improvement."), N_("Imported {count} improvements.")),
+}
+NOT_IMPORTED = (N_("1 row was not imported:"), N_("{count} rows were not imported:"))
+VALUE_SHOWN = 40  # characters of a cell quoted back: enough to find it, never a whole page
+
+
+def _column(code: str, language: str) -> str:
+    name = COLUMN_NAMES.get(code)
+    return gettext(language, name) if name is not None else code
+
+
+def describe_row_error(error: RowError, language: str, *, subject: str = "enterprise") -> str:
+    """One problem of one row as a sentence in the person's language, with the line number
+    they see in their spreadsheet. `subject`: "enterprise" or "improvement"."""
+    value = str(error.details.get("value", ""))
+    if len(value) > VALUE_SHOWN:
+        value = value[: VALUE_SHOWN - 1] + "…"
+    values = {
+        "line": format_number(error.line, language),
+        "value": value,
+        "column": _column(str(error.details.get("column", "")), language),
+        "limit": format_number(error.details.get("limit", 0), language),
+    }
+    if error.code == "duplicate":
+        return gettext(language, DUPLICATES[subject], **values)
+    message = ROW_MESSAGES.get(error.code, OTHER_PROBLEM)
+    return gettext(language, message, **values)
+
+
+def describe_file_error(error: ProgrammeError, language: str) -> str:
+    """Why a whole file could not be imported, as a sentence in the person's language."""
+    key = (
+        error.details.get("reason", error.code) if error.code == "import_unreadable" else error.code
+    )
+    message = FILE_MESSAGES.get(str(key))
+    if message is None:
+        return error.code
+    columns = ", ".join(_column(str(c), language) for c in error.details.get("missing", []))
+    return gettext(language, message, suffix=error.details.get("suffix", ""), columns=columns)
+
+
+def describe_report(report: ImportReport, language: str, *, subject: str) -> list[str]:
+    """The outcome, first line first: how many were imported, how many rows were not (rows,
+    not problems: a row with three problems is one row), then each problem by line."""
+    one, many = IMPORTED[subject]
+    created = len(report.created)
+    lines = [
+        gettext(language, one if created == 1 else many, count=format_number(created, language))
+    ]
+    failed = len(report.failed_lines)
+    if failed:
+        one, many = NOT_IMPORTED
+        lines.append(
+            gettext(language, one if failed == 1 else many, count=format_number(failed, language))
+        )
+        lines.extend(describe_row_error(e, language, subject=subject) for e in report.errors)
+    return lines

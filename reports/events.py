@@ -13,7 +13,8 @@ count only once released, all together, after the answering window closed (`_com
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -25,6 +26,7 @@ from models.events import (
     KIND_NAMES,
     MAYBE,
     NO,
+    PLANNED,
     REACTION_QUESTIONNAIRE,
     showcased,
 )
@@ -315,34 +317,55 @@ EXPORT_HEADERS = (
     N_("rating (mean of 5)"),
 )
 
-STATUS_NAMES = {False: N_("planned"), True: N_("cancelled")}
+HELD, NO_ATTENDANCE = "held", "no_attendance"
+STATUS_NAMES = {
+    PLANNED: N_("planned"),
+    HELD: N_("took place"),
+    NO_ATTENDANCE: N_("past, no attendance recorded"),
+    CANCELLED: N_("cancelled"),
+}
+
+
+def event_status(row: EventSummaryRow, today: date, tz: ZoneInfo | None) -> str:
+    """What happened to the event as of `today`: the stored status only says whether it was
+    cancelled, so a workshop that 4 people attended would otherwise still read "planned".
+    Recorded attendance proves it took place; a past day without any says so instead of
+    guessing."""
+    if row.status == CANCELLED:
+        return CANCELLED
+    if row.attended:
+        return HELD
+    day = row.starts_at.astimezone(tz).date() if tz else row.starts_at.date()
+    return NO_ATTENDANCE if day < today else PLANNED
 
 
 def event_export_rows(
     session: Session,
     *,
     provider_id: int | None,
+    today: date,
     start: datetime | None = None,
     end: datetime | None = None,
-    tz: object = None,
+    tz: ZoneInfo | None = None,
     language: str = "vi",
 ) -> list[tuple[object, ...]]:
     """Rows for the Events sheet: events starting in [start, end), times in the programme's
-    zone without the zone (Excel keeps none); the rating is empty under 3 reactions."""
+    zone without the zone (Excel keeps none), the status as of `today` (the report date); the
+    rating is empty under 3 reactions."""
     rows = []
     for row in event_summary_rows(session, provider_id):
         if (start is not None and row.starts_at < start) or (
             end is not None and row.starts_at >= end
         ):
             continue
-        local = row.starts_at.astimezone(tz).replace(tzinfo=None) if tz else row.starts_at  # type: ignore[arg-type]
+        local = row.starts_at.astimezone(tz).replace(tzinfo=None) if tz else row.starts_at
         rows.append(
             (
                 row.event_id,
                 local,
                 gettext(language, KIND_NAMES.get(row.kind, row.kind)),
                 row.title,
-                gettext(language, STATUS_NAMES[row.status == CANCELLED]),
+                gettext(language, STATUS_NAMES[event_status(row, today, tz)]),
                 row.invited,
                 row.going,
                 row.maybe,

@@ -18,7 +18,7 @@ from bot.i18n import format_number, normalise_language, translator
 from models import content, goodpractice
 from models.programme import ProgrammeError
 from models.tables import Provider
-from reports import publish
+from reports import charts, publish
 from reports.summary import MIN_GROUP, Period, Scope, build_summary, parse_period
 
 STORIES = 5
@@ -100,18 +100,10 @@ def headline(
                 _("of {count} rated high before", count=risk.high_before),
             )
         )
-    counted = [(a.area_code, a.improvements) for a in summary.areas if a.area_code]
-    chart = None
-    if counted:
-        labels = [
-            found.short(language) if (found := content.area(code)) else str(code)
-            for code, _n in counted
-        ]
-        chart = publish.bar_chart(
-            labels,
-            [number for _code, number in counted],
-            title=_("Improvements reported by technical area"),
-        )
+    # The summary's own chart, drawn for a phone: the newsletter is read on one as often as on
+    # paper. Counts of improvements are shown as they are (only survey answers are withheld
+    # under MIN_GROUP, and the newsletter shows none).
+    chart = charts.improvements_per_area(summary, language).png if summary.areas else None
     return figures, chart
 
 
@@ -164,6 +156,28 @@ def newsletter(
     return Publication(html=html, pdf=publish.pdf(html), name=name)
 
 
+# Leaflet layouts from the fullest down: the first that fits one A5 page is printed. Large
+# text, photos as large as the story leaves room for, then the area's ideas and a tip to fill
+# the page; a 1,000-character story with two photos still fits the last ones.
+LEAFLET_FITS = tuple(
+    {"text": text, "photo": photo, "ideas": ideas, "tip": tip, "about": about}
+    for text, photo, ideas, tip, about in (
+        ("12pt", "7.6cm", 5, True, True),
+        ("12pt", "7.6cm", 3, True, True),
+        ("12pt", "7.6cm", 4, True, False),
+        ("12pt", "7.6cm", 3, False, False),
+        ("12pt", "7.6cm", 0, False, False),
+        ("12pt", "6.6cm", 2, False, False),
+        ("12pt", "6.6cm", 0, False, False),
+        ("11pt", "5.6cm", 0, False, False),
+        ("10pt", "4.6cm", 0, False, False),
+        ("9.5pt", "3.6cm", 0, False, False),
+        ("9pt", "3cm", 0, False, False),
+        ("8.5pt", "2.4cm", 0, False, False),
+    )
+)
+
+
 def leaflet(
     session: Session,
     *,
@@ -172,21 +186,31 @@ def leaflet(
     link: str,
     media_root: Path | None = None,
 ) -> Publication:
+    """One good practice on one A5 page: both photos, the story, its figures, ideas and a tip
+    of its technical area, and the QR code at the foot of the page."""
     language = normalise_language(language)
     entry = goodpractice.entry(session, improvement_id, media_root=media_root)
     if entry is None:
         raise ProgrammeError("not_in_library")
     provider = session.get(Provider, entry.provider_id)
-    html = publish.render(
-        "leaflet.html.j2",
-        language,
-        story=story(entry, language),
-        provider=provider,
-        qr=publish.qr_uri(link),
-        link=link,
-    )
+    area = content.area(entry.area_code)
+    tips = content.tips(area=entry.area_code) if entry.area_code else []
+    values = {
+        "story": story(entry, language),
+        "title": publish.headline(entry.text),
+        "area": area,
+        "tip": tips[entry.id % len(tips)] if tips else None,
+        "provider": provider,
+        "qr": publish.qr_uri(link),
+        "link": link,
+    }
+    for fit in LEAFLET_FITS:
+        html = publish.render("leaflet.html.j2", language, fit=fit, **values)
+        document = publish.document(html)
+        if len(document.pages) == 1:
+            break
     return Publication(
-        html=html, pdf=publish.pdf(html), name=f"leaflet-{improvement_id}-{language}"
+        html=html, pdf=document.write_pdf(), name=f"leaflet-{improvement_id}-{language}"
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -18,7 +19,7 @@ import segno
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from bot.i18n import format_day, format_number, format_vnd, normalise_language, translator
-from models import content, media
+from models import content, goodpractice, media
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 PHOTO_MAX = 900  # pixels on the long side: sharp in print at the sizes used, small in a file
@@ -52,6 +53,8 @@ def environment(language: str) -> Environment:
         province_name=lambda code: p.name(lang) if (p := content.province(code)) else code,
         sector_name=lambda code: s.name(lang) if (s := content.sector(code)) else code,
         percent=lambda value: format_number(round(value * 100), lang) + "%",
+        headline=headline,
+        after_headline=after_headline,
     )
     return env
 
@@ -97,30 +100,58 @@ def invitation_link(site_url: str | None, bot_username: str | None) -> str:
     return f"https://t.me/{bot_username or 'oshbot'}"
 
 
-def bar_chart(labels: list[str], values: list[int], *, title: str) -> bytes:
-    """A horizontal bar chart as PNG (matplotlib without a display)."""
-    import matplotlib
+HEADLINE_MAX = 70
 
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
 
-    plt.rcParams["font.family"] = "DejaVu Sans"
-    height = 0.45 * max(3, len(labels)) + 1
-    figure, axes = plt.subplots(figsize=(7, height), dpi=130)
-    positions = list(range(len(labels)))[::-1]
-    axes.barh(positions, values, color="#2d6a4f")
-    axes.set_yticks(positions, labels)
-    axes.set_title(title, loc="left", fontsize=11)
-    for position, value in zip(positions, values, strict=True):
-        axes.text(value, position, f" {value}", va="center", fontsize=9)
-    axes.spines[["top", "right"]].set_visible(False)
-    axes.xaxis.get_major_locator().set_params(integer=True)
-    axes.set_xlim(0, max([*values, 1]) * 1.15)
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    plt.close(figure)
-    return buffer.getvalue()
+def _first_sentence(text: str) -> tuple[str, str]:
+    parts = re.split(r"(?<=[.!?;:])\s|\n", text.strip(), maxsplit=1)
+    return parts[0].strip().rstrip(".;:!? "), (parts[1].strip() if len(parts) > 1 else "")
+
+
+def headline(text: str, limit: int = HEADLINE_MAX) -> str:
+    """A title for a good practice from its own first sentence or clause: the technical area
+    alone would give every practice of one area the same title."""
+    first, _rest = _first_sentence(text)
+    if len(first) > limit:
+        first = first[:limit].rsplit(" ", 1)[0].rstrip(",;:–- ") + "…"
+    return first[:1].upper() + first[1:]
+
+
+def after_headline(text: str) -> str:
+    """What the text says beyond its headline, so that a card does not print its title twice;
+    the whole text when the headline had to be shortened."""
+    first, rest = _first_sentence(text)
+    if len(first) > HEADLINE_MAX:
+        return text.strip()
+    return rest[:1].upper() + rest[1:]
+
+
+def headlines(entries: list[goodpractice.Entry], language: str) -> dict[int, str]:
+    """A distinct title per entry: two practices opening with the same words are told apart
+    by who did them (or where), then by number."""
+    titles = {entry.id: headline(entry.text) for entry in entries}
+    seen: dict[str, int] = {}
+    for entry in entries:
+        title = titles[entry.id]
+        if title in seen and seen[title] != entry.id:
+            place = entry.enterprise_name or (
+                found.name(language)
+                if (found := content.province(entry.province_code))
+                else entry.province_code
+            )
+            title = f"{title} ({place})"
+            if title in seen:
+                title = f"{title} {entry.id}"
+            titles[entry.id] = title
+        seen[title] = entry.id
+    return titles
+
+
+def document(html: str):  # type: ignore[no-untyped-def]
+    """WeasyPrint's laid-out pages, to count them before writing the PDF."""
+    from weasyprint import HTML
+
+    return HTML(string=html, base_url=str(TEMPLATES)).render()
 
 
 def pdf(html: str) -> bytes:

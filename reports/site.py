@@ -1,9 +1,13 @@
 """`oshbot site build`: a static website of the programme, in Vietnamese and English.
 
 Plain files that any web host serves (or that open straight from the disk): a home page with
-the programme's public figures (aggregates only; groups under MIN_GROUP are not shown), the
-good-practice gallery with one pre-rendered page per filter (technical area, province) so that
-filtering works without JavaScript, a page per technical area and one per good practice.
+the programme's public figures (totals of improvements, enterprises and workers benefiting,
+shown as they are: only survey answers are withheld under MIN_GROUP, and the site shows none),
+the good-practice gallery with one pre-rendered page per filter (technical area, province) so
+that filtering works without JavaScript, a page per technical area and one per good practice.
+Every page carries Open Graph tags, so that a link shared in Zalo or Facebook previews with its
+title, a sentence and a photo; previews need absolute addresses, so `og:url` and `og:image`
+are written when the site's public address (OSHBOT_SITE_URL) is known.
 
     out/index.html                      language choice (goes to vi/ by itself)
     out/assets/site.css
@@ -21,16 +25,17 @@ import shutil
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from textwrap import shorten
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from bot.i18n import LANGUAGES, format_number
+from bot.i18n import LANGUAGES, format_number, translator
 from models import content, goodpractice
 from models.tables import Enterprise, Provider
 from reports import publish
-from reports.summary import MIN_GROUP, Period, Scope, build_summary
+from reports.summary import Period, Scope, build_summary
 
 START_OF_TIME = date(2000, 1, 1)
 
@@ -41,20 +46,9 @@ class Built:
     pages: list[Path] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class Cell:
-    """A published count, or None when the group is too small to show."""
-
-    label: str
-    value: int | None
-
-
-def shown(value: int) -> int | None:
-    return value if value >= MIN_GROUP else None
-
-
 def public_figures(session: Session, *, tz: ZoneInfo, today: date) -> dict[str, object]:
-    """Programme-wide aggregates since the start; breakdowns suppress groups under MIN_GROUP."""
+    """Programme-wide aggregates since the start. Counts of improvements and enterprises are
+    shown as they are, small or not: the small-group rule protects survey answers."""
     summary = build_summary(
         session,
         period=Period(START_OF_TIME, today, "all"),
@@ -79,14 +73,9 @@ def public_figures(session: Session, *, tz: ZoneInfo, today: date) -> dict[str, 
         "good_practices": summary.improvements.good_practice,
         "workers": summary.improvements.workers_benefiting,
         "risk_rated": risk.rated,
-        "risk_before": risk.mean_before if risk.rated >= MIN_GROUP else None,
-        "risk_after": risk.mean_after if risk.rated >= MIN_GROUP else None,
-        "areas": [
-            (a.area_code, shown(a.improvements)) for a in summary.areas if a.area_code is not None
-        ],
-        "by_province": [
-            (g.code, shown(g.enterprises), shown(g.improvements)) for g in summary.provinces
-        ],
+        "risk_before": risk.mean_before,
+        "risk_after": risk.mean_after,
+        "areas": [(a.area_code, a.improvements) for a in summary.areas if a.area_code is not None],
     }
 
 
@@ -112,8 +101,11 @@ def build_site(
     today: date,
     link: str,
     media_root: Path | None = None,
+    site_url: str | None = None,
 ) -> Built:
+    """`site_url`: the site's public address, for the absolute addresses of link previews."""
     out.mkdir(parents=True, exist_ok=True)
+    base_url = site_url.rstrip("/") + "/" if site_url else None
     for stale in ("vi", "en", "media", "assets"):  # a rebuild leaves no withdrawn entry behind
         shutil.rmtree(out / stale, ignore_errors=True)
     built = Built(out)
@@ -123,12 +115,31 @@ def build_site(
     areas = content.areas()
     provinces = [p for code in goodpractice.provinces_with_entries(session)
                  if (p := content.province(code)) is not None]  # fmt: skip
+    with_photo = [e for e in entries if photos.get(e.id)]
+
+    def picture(chosen: list[goodpractice.Entry]) -> str | None:
+        """The preview photo of a page: its first good practice with a photo, else the site's."""
+        found = next((e for e in chosen if photos.get(e.id)), None) or next(iter(with_photo), None)
+        if found is None:
+            return None
+        names = photos[found.id]
+        return names.get("after") or names.get("before")
+
     (out / "assets").mkdir(parents=True, exist_ok=True)
     (out / "assets" / "site.css").write_text(
         publish.render("site/site.css.j2", "vi"), encoding="utf-8"
     )
 
-    def page(language: str, path: str, template: str, **values: object) -> None:
+    def page(
+        language: str,
+        path: str,
+        template: str,
+        *,
+        description: str,
+        image: str | None,
+        kind: str = "website",
+        **values: object,
+    ) -> None:
         depth = path.count("/")
         root = "../" * (depth + 1)  # from out/<lang>/<path> back to out/
         other = next(lang for lang in LANGUAGES if lang != language)
@@ -146,6 +157,13 @@ def build_site(
             link=link,
             today=today,
             n=lambda value: format_number(value, language),
+            titles=publish.headlines(entries, language),
+            og={
+                "description": description,
+                "type": kind,
+                "url": f"{base_url}{language}/{path}" if base_url else None,
+                "image": f"{base_url}media/{image}" if base_url and image else None,
+            },
             **values,
         )
         target = out / language / path
@@ -154,21 +172,38 @@ def build_site(
         built.pages.append(target)
 
     for language in LANGUAGES:
-        page(language, "index.html", "home.html.j2", figures=figures,
-             latest=entries[:3], qr=publish.qr_uri(link))  # fmt: skip
-        page(language, "gallery/index.html", "gallery.html.j2", entries=entries, active=None)
+        _ = translator(language)
+        intro = _(
+            "Small and medium enterprises in the programme improve their workplaces step by "
+            "step, starting from what already works, with low-cost ideas from their own "
+            "workers. Here is what they have achieved so far."
+        )
+        gallery = _(
+            "Improvements that staff verified and that the enterprise agreed to share. Choose "
+            "a technical area or a province:"
+        )
+        page(language, "index.html", "home.html.j2", description=intro, image=picture(entries),
+             figures=figures, latest=entries[:3], qr=publish.qr_uri(link))  # fmt: skip
+        page(language, "gallery/index.html", "gallery.html.j2", description=gallery,
+             image=picture(entries), entries=entries, active=None)  # fmt: skip
         for area in areas:
             chosen = [e for e in entries if e.area_code == area.code]
             page(language, f"gallery/area-{area.code}.html", "gallery.html.j2",
-                 entries=chosen, active=("area", area.code))  # fmt: skip
-            page(language, f"areas/{area.code}.html", "area.html.j2", area=area,
+                 description=gallery, image=picture(chosen), entries=chosen,
+                 active=("area", area.code))  # fmt: skip
+            page(language, f"areas/{area.code}.html", "area.html.j2",
+                 description=area.description(language), image=picture(chosen), area=area,
                  entries=chosen, tips=content.tips(area=area.code))  # fmt: skip
         for province in provinces:
             chosen = [e for e in entries if e.province_code == province.code]
             page(language, f"gallery/province-{province.code}.html", "gallery.html.j2",
-                 entries=chosen, active=("province", province.code))  # fmt: skip
+                 description=gallery, image=picture(chosen), entries=chosen,
+                 active=("province", province.code))  # fmt: skip
         for entry in entries:
-            page(language, f"practices/{entry.id}.html", "practice.html.j2", entry=entry)
+            page(language, f"practices/{entry.id}.html", "practice.html.j2",
+                 description=shorten(entry.text, 200, placeholder=" …"),
+                 image=picture([entry]) if photos.get(entry.id) else None, kind="article",
+                 entry=entry)  # fmt: skip
     root_page = publish.render("site/root.html.j2", "vi")
     (out / "index.html").write_text(root_page, encoding="utf-8")
     built.pages.append(out / "index.html")

@@ -221,6 +221,7 @@ class ImprovementFigures:
     distribution: tuple[Bucket, ...]
     cost_known: int  # an amount or a band was given
     cost_median_vnd: float | None  # over improvements with an amount
+    cost_amounts: int  # improvements with an amount: the count behind the median
     low_cost: int  # under LOW_COST_VND, or a free / under-1-million band
     workers_benefiting: int  # per enterprise at most its workforce, then summed
 
@@ -773,15 +774,16 @@ def _areas(
             sa.literal("cost_median"),
             sa.cast(None, sa.String),
             sa.cast(median.c.median, sa.Float),
-            *[sa.cast(None, sa.Float)] * (len(sums) - 1),
+            sa.cast(median.c.n, sa.Float),
+            *[sa.cast(None, sa.Float)] * (len(sums) - 2),
         ),
     )
     areas = []
     totals = [0.0] * len(sums)
-    cost_median = None
+    cost_median, cost_amounts = None, 0
     for kind, code, *values in session.execute(statement):
         if kind == "cost_median":
-            cost_median = _f(values[0])
+            cost_median, cost_amounts = _f(values[0]), int(values[1] or 0)
             continue
         numbers = [_f(value) or 0.0 for value in values]
         # Seven rows at most (six areas and "none"): adding them up here is no row loop.
@@ -799,7 +801,12 @@ def _areas(
     areas.sort(key=lambda a: (-a.improvements, a.area_code or "~"))
     t = totals
     total_risk = _risk(int(t[3]), t[4], t[5], int(t[6]), int(t[7]))
-    cost = {"cost_known": int(t[8]), "cost_median_vnd": cost_median, "low_cost": int(t[9])}
+    cost = {
+        "cost_known": int(t[8]),
+        "cost_median_vnd": cost_median,
+        "cost_amounts": cost_amounts,
+        "low_cost": int(t[9]),
+    }
     return tuple(areas), total_risk, int(t[1]), int(t[2]), cost
 
 
@@ -1065,6 +1072,9 @@ def _provider_counts(
     today: date,
 ) -> tuple[dict[int, Any], dict[int, list[int]]]:
     end = period.bounds(tz)[1]
+    # Revisits "due" are those due by the report date: a visit due later in the period is not
+    # due yet, and counting it would make the figure say the whole year was due.
+    due_by = min(period.last, today)
 
     on_time = sa.and_(
         vis.c.status == str(VisitStatus.DONE),
@@ -1086,7 +1096,7 @@ def _provider_counts(
         .select_from(vis.join(ent, ent.c.id == vis.c.enterprise_id))
         .where(
             vis.c.due_on >= period.first,
-            vis.c.due_on <= period.last,
+            vis.c.due_on <= due_by,
             vis.c.status != str(VisitStatus.CANCELLED),
             _in(vis.c.enterprise_id, in_scope),
         )
@@ -1548,9 +1558,15 @@ def _rolled_areas(
         )
     areas.sort(key=lambda a: (-a.improvements, a.area_code or "~"))
     costs = _rolled_histogram("cost", scope, rolled, by_provider=False).subquery("costs")
-    median = session.execute(sa.select(_median_of(costs).subquery().c.median)).scalar()
+    found = _median_of(costs).subquery()
+    median, amounts = session.execute(sa.select(found.c.median, found.c.n)).first() or (None, 0)
     t = totals
-    cost = {"cost_known": t[8], "cost_median_vnd": _f(median), "low_cost": t[9]}
+    cost = {
+        "cost_known": t[8],
+        "cost_median_vnd": _f(median),
+        "cost_amounts": _i(amounts),
+        "low_cost": t[9],
+    }
     return tuple(areas), _risk(t[3], t[4], t[5], t[6], t[7]), t[1], t[2], cost
 
 
@@ -1704,7 +1720,11 @@ def _rolled_provider_counts(
     days of a month that today cuts from the raw visits."""
     from reports.rollups import cover, r_ans, r_day, r_vis
 
-    source, period_rows = rolled.rows(r_vis)
+    # Only the visits due by the report date (see _provider_counts): the whole months up to
+    # today from the rollups, the days of the month that today cuts from the raw visits.
+    due_by = min(period.last, today)
+    due_keys, due_edges = cover(period.first, due_by) if due_by >= period.first else ([], [])
+    source, period_rows = Rolled(due_keys, due_edges, rolled.dialect).rows(r_vis)
     v = source.c
     open_statuses = [str(s) for s in OPEN_VISIT]
     cutoff = min(period.last, today - timedelta(days=ON_TIME_DAYS + 1))

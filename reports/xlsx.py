@@ -14,11 +14,11 @@ into one person's questionnaire.
 from __future__ import annotations
 
 import csv
-import io
 import zipfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -26,7 +26,8 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
 from sqlalchemy.orm import Session
 
 from bot.i18n import N_, gettext, normalise_language
@@ -56,12 +57,44 @@ BATCH = 2000
 Progress = Callable[[str, int], None]  # sheet name, rows written so far in it
 
 
+class Kind(StrEnum):
+    """What a column holds: its number format and width in the workbook."""
+
+    TEXT = "text"  # names, labels
+    LONG = "long"  # descriptions, notes, questions and answers
+    ID = "id"
+    INT = "int"
+    DECIMAL = "decimal"  # means and medians, one decimal
+    VND = "vnd"
+    DATE = "date"
+    MOMENT = "moment"  # date and time, programme time
+    ANY = "any"  # the summary's value column: each row says (see Typed)
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str  # msgid
+    kind: Kind = Kind.TEXT
+
+
+@dataclass(frozen=True)
+class Typed:
+    """A value of an ANY column with the kind it should be shown as."""
+
+    value: Any
+    kind: Kind
+
+
 @dataclass(frozen=True)
 class Sheet:
     name: str  # sheet and CSV file name
-    headers: tuple[str, ...]  # msgids
+    columns: tuple[Column, ...]
     rows: Callable[[], Iterator[Sequence[Any]]]
     count: Callable[[], int]  # rows to expect, for progress bars
+
+    @property
+    def headers(self) -> tuple[str, ...]:
+        return tuple(column.header for column in self.columns)
 
 
 def _local(value: datetime | None, tz: ZoneInfo) -> datetime | None:
@@ -162,9 +195,15 @@ def export_sheets(
         for row in _stream(session, improvements):
             values = list(row)
             values[3] = area_name(values[3], lang)
-            values[14] = gettext(lang, STATUS_LABELS.get(values[14], values[14]))
+            values[6] = _label(lang, BAND_LABELS, values[6])
+            values[8] = _label(lang, LIKELIHOOD_LABELS, values[8])
+            values[9] = _label(lang, SEVERITY_LABELS, values[9])
+            values[11] = _label(lang, LIKELIHOOD_LABELS, values[11])
+            values[12] = _label(lang, SEVERITY_LABELS, values[12])
+            values[14] = _label(lang, STATUS_LABELS, values[14])
             values[15] = _local(values[15], tz)
             values[16] = _local(values[16], tz)
+            values[17] = _label(lang, SOURCE_LABELS, values[17])
             yield values
 
     # Worker answers leave the database only from released units: closed rounds with at least
@@ -252,7 +291,7 @@ def export_sheets(
                 name,
                 provider,
                 due,
-                gettext(lang, VISIT_LABELS.get(status, status)),
+                _label(lang, VISIT_LABELS, status),
                 _local(scheduled, tz),
                 _local(done, tz),
                 notes,
@@ -262,6 +301,7 @@ def export_sheets(
     event_table = event_export_rows(
         session,  # type: ignore[arg-type]
         provider_id=scope.provider_id,
+        today=summary.today,
         start=start,
         end=end,
         tz=tz,
@@ -269,70 +309,83 @@ def export_sheets(
     )
     return [
         Sheet(
-            "enterprises", ENTERPRISE_HEADERS, enterprise_rows, lambda: _count(session, enterprises)
+            "enterprises", ENTERPRISE_COLUMNS, enterprise_rows, lambda: _count(session, enterprises)
         ),
         Sheet(
             "improvements",
-            IMPROVEMENT_HEADERS,
+            IMPROVEMENT_COLUMNS,
             improvement_rows,
             lambda: _count(session, improvements),
         ),
-        Sheet("survey_answers", ANSWER_HEADERS, answer_rows, lambda: _count(session, answers)),
-        Sheet("visits", VISIT_HEADERS, visit_rows, lambda: _count(session, visits)),
-        Sheet("summary", SUMMARY_HEADERS, lambda: iter(summary_table), lambda: len(summary_table)),
+        Sheet("survey_answers", ANSWER_COLUMNS, answer_rows, lambda: _count(session, answers)),
+        Sheet("visits", VISIT_COLUMNS, visit_rows, lambda: _count(session, visits)),
+        Sheet("summary", SUMMARY_COLUMNS, lambda: iter(summary_table), lambda: len(summary_table)),
         # Events (reports/events.py): meetings and workshops that started in the period.
-        Sheet("events", EVENT_HEADERS, lambda: iter(event_table), lambda: len(event_table)),
+        Sheet("events", EVENT_COLUMNS, lambda: iter(event_table), lambda: len(event_table)),
     ]
 
 
-ENTERPRISE_HEADERS = (
-    N_("enterprise id"),
-    N_("provider"),
-    N_("enterprise"),
-    N_("sector"),
-    N_("province"),
-    N_("workers"),
-    N_("training date"),
+ENTERPRISE_COLUMNS = (
+    Column(N_("enterprise id"), Kind.ID),
+    Column(N_("provider")),
+    Column(N_("enterprise")),
+    Column(N_("sector")),
+    Column(N_("province")),
+    Column(N_("workers"), Kind.INT),
+    Column(N_("training date"), Kind.DATE),
 )
-IMPROVEMENT_HEADERS = (
-    N_("improvement id"),
-    N_("enterprise id"),
-    N_("enterprise"),
-    N_("area"),
-    N_("what was done"),
-    N_("cost (VND)"),
-    N_("cost band"),
-    N_("workers benefiting"),
-    N_("likelihood before"),
-    N_("severity before"),
-    N_("risk before"),
-    N_("likelihood after"),
-    N_("severity after"),
-    N_("risk after"),
-    N_("status"),
-    N_("submitted"),
-    N_("reviewed"),
-    N_("source"),
+IMPROVEMENT_COLUMNS = (
+    Column(N_("improvement id"), Kind.ID),
+    Column(N_("enterprise id"), Kind.ID),
+    Column(N_("enterprise")),
+    Column(N_("area")),
+    Column(N_("what was done"), Kind.LONG),
+    Column(N_("cost (VND)"), Kind.VND),
+    Column(N_("cost band")),
+    Column(N_("workers benefiting"), Kind.INT),
+    Column(N_("likelihood before")),
+    Column(N_("severity before")),
+    Column(N_("risk before"), Kind.INT),
+    Column(N_("likelihood after")),
+    Column(N_("severity after")),
+    Column(N_("risk after"), Kind.INT),
+    Column(N_("status")),
+    Column(N_("submitted"), Kind.MOMENT),
+    Column(N_("reviewed"), Kind.MOMENT),
+    Column(N_("source")),
 )
-ANSWER_HEADERS = (
-    N_("enterprise"),
-    N_("round"),
-    N_("questionnaire"),
-    N_("employer response"),
-    N_("question"),
-    N_("answer"),
+ANSWER_COLUMNS = (
+    Column(N_("enterprise")),
+    Column(N_("round"), Kind.INT),
+    Column(N_("questionnaire")),
+    Column(N_("employer response"), Kind.ID),
+    Column(N_("question"), Kind.LONG),
+    Column(N_("answer"), Kind.LONG),
 )
-VISIT_HEADERS = (
-    N_("visit id"),
-    N_("enterprise"),
-    N_("provider"),
-    N_("due"),
-    N_("status"),
-    N_("scheduled"),
-    N_("done"),
-    N_("notes"),
+VISIT_COLUMNS = (
+    Column(N_("visit id"), Kind.ID),
+    Column(N_("enterprise")),
+    Column(N_("provider")),
+    Column(N_("due"), Kind.DATE),
+    Column(N_("status")),
+    Column(N_("scheduled"), Kind.MOMENT),
+    Column(N_("done"), Kind.MOMENT),
+    Column(N_("notes"), Kind.LONG),
 )
-SUMMARY_HEADERS = (N_("table"), N_("row"), N_("figure"), N_("value"), N_("n"))
+SUMMARY_COLUMNS = (
+    Column(N_("table")),
+    Column(N_("row")),
+    Column(N_("figure"), Kind.LONG),
+    Column(N_("value"), Kind.ANY),
+    Column(N_("based on (n)"), Kind.INT),
+)
+EVENT_KINDS = (
+    Kind.ID, Kind.MOMENT, Kind.TEXT, Kind.LONG, Kind.TEXT, Kind.INT, Kind.INT, Kind.INT,
+    Kind.INT, Kind.INT, Kind.INT, Kind.INT, Kind.DECIMAL,
+)  # fmt: skip
+EVENT_COLUMNS = tuple(
+    Column(header, kind) for header, kind in zip(EVENT_HEADERS, EVENT_KINDS, strict=True)
+)
 STATUS_LABELS = {
     "submitted": N_("submitted"),
     "verified": N_("verified"),
@@ -346,6 +399,27 @@ VISIT_LABELS = {
     "missed": N_("did not happen"),
     "cancelled": N_("cancelled"),
 }
+# The same words as the report conversation's buttons (handlers/review.py), which the domain
+# cannot import.
+BAND_LABELS = {
+    "free": N_("Free"),
+    "under_1m": N_("Under 1 million"),
+    "1m_5m": N_("1–5 million"),
+    "over_5m": N_("Over 5 million"),
+}
+LIKELIHOOD_LABELS = {1: N_("unlikely"), 2: N_("possible"), 3: N_("likely")}
+SEVERITY_LABELS = {1: N_("minor"), 2: N_("serious"), 3: N_("very serious")}
+SOURCE_LABELS = {"telegram": N_("Telegram"), "zalo": N_("Zalo"), "paper": N_("paper checklist")}
+
+
+def _label(language: str, labels: Mapping[Any, str], code: Any) -> Any:
+    """The reader's word for a stored code; an unknown code as it is, an empty cell empty."""
+    if code is None:
+        return None
+    found = labels.get(code)
+    return gettext(language, found) if found is not None else code
+
+
 SUPPRESSED = N_("too few answers to show")
 YES, NO = N_("yes"), N_("no")
 
@@ -381,6 +455,10 @@ def answer_label(
     return value_text
 
 
+def _decimal(value: float | None) -> Typed | None:
+    return Typed(value, Kind.DECIMAL) if value is not None else None
+
+
 def summary_rows(summary: Summary, language: str) -> Iterator[tuple[Any, ...]]:
     """The summary's figures as (table, row, figure, value, n) lines, worker figures resting on
     fewer than MIN_GROUP respondents replaced by "too few answers to show"."""
@@ -391,8 +469,11 @@ def summary_rows(summary: Summary, language: str) -> Iterator[tuple[Any, ...]]:
     s = summary
     hidden = _(SUPPRESSED)
     head = _("summary")
-    yield head, period_title(s.period, language), _("first day"), s.period.first, None
-    yield head, period_title(s.period, language), _("last day"), s.period.last, None
+    title = period_title(s.period, language)
+    yield head, title, _("first day"), Typed(s.period.first, Kind.DATE), None
+    yield head, title, _("last day"), Typed(s.period.last, Kind.DATE), None
+    # Counts of revisits stop at the report date (a visit due later is not due yet).
+    yield head, title, _("report date"), Typed(s.today, Kind.DATE), None
     e = s.enterprises
     table = _("enterprises")
     yield table, "", _("in the programme"), e.in_programme, None
@@ -405,8 +486,10 @@ def summary_rows(summary: Summary, language: str) -> Iterator[tuple[Any, ...]]:
     yield table, "", _("total"), i.total, None
     yield table, "", _("verified"), i.verified, None
     yield table, "", _("good practices"), i.good_practice, None
-    yield table, "", _("median per enterprise"), i.per_enterprise_median, e.in_programme
-    yield table, "", _("median cost (VND)"), i.cost_median_vnd, None
+    yield table, "", _("median per enterprise"), _decimal(i.per_enterprise_median), e.in_programme
+    # The count beside the median is the number of amounts it was taken from, not the reports
+    # with a cost band only.
+    yield table, "", _("median cost (VND)"), Typed(i.cost_median_vnd, Kind.VND), i.cost_amounts
     yield table, "", _("no or low cost (under 1 million VND)"), i.low_cost, i.cost_known
     yield table, "", _("workers benefiting"), i.workers_benefiting, None
     for bucket in i.distribution:
@@ -423,8 +506,8 @@ def summary_rows(summary: Summary, language: str) -> Iterator[tuple[Any, ...]]:
         risk = s.risk if area is None else area.risk
         improvements = i.total if area is None else area.improvements
         yield table, label, _("improvements"), improvements, None
-        yield table, label, _("mean risk before"), risk.mean_before, risk.rated
-        yield table, label, _("mean risk after"), risk.mean_after, risk.rated
+        yield table, label, _("mean risk before"), _decimal(risk.mean_before), risk.rated
+        yield table, label, _("mean risk after"), _decimal(risk.mean_after), risk.rated
         yield table, label, _("high → medium or low"), risk.moved_down, risk.high_before
     for kind, groups, name in (
         (_("province"), s.provinces, province_name),
@@ -436,7 +519,10 @@ def summary_rows(summary: Summary, language: str) -> Iterator[tuple[Any, ...]]:
     table = _("employers")
     emp = s.employers
     yield table, "", _("respondents"), emp.respondents, None
-    yield table, "", _("usefulness of the support (1–5)"), emp.usefulness.mean, emp.usefulness.n
+    yield (
+        table, "", _("usefulness of the support (1–5)"), _decimal(emp.usefulness.mean),
+        emp.usefulness.n,
+    )  # fmt: skip
     yield table, "", _("would recommend the programme"), emp.recommend.yes, emp.recommend.n
     for question, choices in (
         ("benefits", emp.benefits),
@@ -459,7 +545,7 @@ def summary_rows(summary: Summary, language: str) -> Iterator[tuple[Any, ...]]:
         (_("work is safer (1–5)"), w.safer),
         (_("work is less tiring (1–5)"), w.less_tiring),
     ):
-        yield table, "", label, rating.mean if rating.shown else hidden, rating.n
+        yield table, "", label, _decimal(rating.mean) if rating.shown else hidden, rating.n
     for label, answer in (
         (_("workers' ideas were asked for"), w.ideas_asked),
         (_("OSH training this year"), w.training),
@@ -478,17 +564,79 @@ def summary_rows(summary: Summary, language: str) -> Iterator[tuple[Any, ...]]:
         yield table, p.name, _("on time"), p.visits_on_time, p.visits_due
         yield table, p.name, _("late"), p.visits_late, p.visits_due
         yield table, p.name, _("overdue"), p.visits_overdue, p.visits_due
-        yield table, p.name, _("median days to review"), p.review_median_days, p.reviewed
+        yield table, p.name, _("median days to review"), _decimal(p.review_median_days), p.reviewed
         yield table, p.name, _("awaiting review"), p.awaiting_review, None
-        yield table, p.name, _("employer usefulness (1–5)"), p.usefulness.mean, p.usefulness.n
+        yield (
+            table, p.name, _("employer usefulness (1–5)"), _decimal(p.usefulness.mean),
+            p.usefulness.n,
+        )  # fmt: skip
+
+
+# OWASP's CSV injection guidance: a text cell starting with one of these is run as a formula by
+# Excel, LibreOffice and Google Sheets (a report description "=HYPERLINK(...)" became a live
+# link in the staff export). Stored text is the reporters', so every text cell is checked.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Column widths in characters: wide enough for a date, a time and a cost in the formats below
+# (Excel shows #### in a column too narrow for its number).
+WIDTHS = {
+    Kind.TEXT: 22, Kind.LONG: 50, Kind.ID: 10, Kind.INT: 10, Kind.DECIMAL: 10, Kind.VND: 16,
+    Kind.DATE: 12, Kind.MOMENT: 17, Kind.ANY: 16,
+}  # fmt: skip
+FORMATS = {
+    "vi": {
+        Kind.VND: '#,##0 "đ"', Kind.DECIMAL: "0.0", Kind.DATE: "dd/mm/yyyy",
+        Kind.MOMENT: "dd/mm/yyyy hh:mm",
+    },
+    "en": {
+        Kind.VND: '#,##0 "VND"', Kind.DECIMAL: "0.0", Kind.DATE: "d mmm yyyy",
+        Kind.MOMENT: "d mmm yyyy hh:mm",
+    },
+}  # fmt: skip
+
+
+def formula_like(value: object) -> bool:
+    return isinstance(value, str) and value.startswith(FORMULA_START)
 
 
 def _csv_value(value: Any) -> Any:
+    if isinstance(value, Typed):
+        value = value.value
+        if isinstance(value, float):
+            value = round(value, 2)
     if isinstance(value, datetime):
         return value.isoformat(sep=" ", timespec="minutes")
     if isinstance(value, date):
         return value.isoformat()
+    if formula_like(value):
+        # A CSV cell has no type: the apostrophe is what makes a spreadsheet read it as text.
+        return "'" + value
     return value
+
+
+def _xlsx_value(worksheet: Any, value: Any, kind: Kind, formats: Mapping[Kind, str]) -> Any:
+    """The value as the workbook should hold it: plain values as they are (cheap: a workbook
+    may have millions of cells), formatted cells for numbers and dates, text that looks like
+    a formula as text."""
+    if isinstance(value, Typed):
+        value, kind = value.value, value.kind
+    if isinstance(value, str):
+        if not formula_like(value):
+            return value
+        cell = WriteOnlyCell(worksheet, value=value)
+        # openpyxl makes any text starting with "=" a formula. A text cell with Excel's quote
+        # prefix is what Excel itself stores when someone types '=...: shown as typed, and
+        # still text when the cell is edited later.
+        cell.data_type = "s"
+        cell.quotePrefix = True
+        return cell
+    number_format = formats.get(kind)
+    if value is None or number_format is None or isinstance(value, bool):
+        return value
+    if kind in (Kind.DATE, Kind.MOMENT) and not isinstance(value, date):
+        return value
+    cell = WriteOnlyCell(worksheet, value=value)
+    cell.number_format = number_format
+    return cell
 
 
 def write_export(
@@ -499,20 +647,31 @@ def write_export(
     csv_dir: Path | None = None,
     progress: Progress | None = None,
 ) -> list[Path]:
-    """Writes the workbook (and one CSV per sheet) in one pass over each sheet's rows."""
+    """Writes the workbook (and one CSV per sheet) in one pass over each sheet's rows. Each
+    sheet opens with its header row frozen and filters on, columns wide enough for their
+    contents, costs, dates and means formatted for the reader's language."""
     lang = normalise_language(language)
+    formats = FORMATS[lang]
     workbook = Workbook(write_only=True)
     bold = Font(bold=True)
+    wrap = Alignment(wrap_text=True, vertical="top")
     written = [xlsx_path]
     if csv_dir is not None:
         csv_dir.mkdir(parents=True, exist_ok=True)
     for sheet in sheets:
         worksheet = workbook.create_sheet(gettext(lang, SHEET_TITLES[sheet.name])[:31])
         headers = [gettext(lang, header) for header in sheet.headers]
+        kinds = [column.kind for column in sheet.columns]
+        # Written before the first row: a write-only sheet puts its views and widths first.
+        worksheet.freeze_panes = "A2"
+        for index, (header, kind) in enumerate(zip(headers, kinds, strict=True), start=1):
+            width = max(WIDTHS[kind], min(len(header) + 3, 30))
+            worksheet.column_dimensions[get_column_letter(index)].width = width
         header_cells = []
         for header in headers:
             cell = WriteOnlyCell(worksheet, value=header)
             cell.font = bold
+            cell.alignment = wrap
             header_cells.append(cell)
         worksheet.append(header_cells)
         handle = None
@@ -524,9 +683,15 @@ def write_export(
             handle = path.open("w", encoding="utf-8-sig", newline="")
             writer = csv.writer(handle)
             writer.writerow(headers)
+        number = 0
         try:
             for number, row in enumerate(sheet.rows(), start=1):
-                worksheet.append(list(row))
+                worksheet.append(
+                    [
+                        _xlsx_value(worksheet, value, kind, formats)
+                        for value, kind in zip(row, kinds, strict=True)
+                    ]
+                )
                 if writer is not None:
                     writer.writerow([_csv_value(value) for value in row])
                 if progress is not None and number % BATCH == 0:
@@ -534,6 +699,7 @@ def write_export(
         finally:
             if handle is not None:
                 handle.close()
+        worksheet.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{number + 1}"
         if progress is not None:
             progress(sheet.name, -1)
     xlsx_path.parent.mkdir(parents=True, exist_ok=True)
@@ -557,12 +723,3 @@ def zip_csvs(paths: list[Path], target: Path) -> Path:
             if path.suffix == ".csv":
                 archive.write(path, arcname=path.name)
     return target
-
-
-def csv_bytes(rows: Iterator[Sequence[Any]], headers: Sequence[str]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(headers)
-    for row in rows:
-        writer.writerow([_csv_value(value) for value in row])
-    return buffer.getvalue().encode("utf-8-sig")

@@ -67,10 +67,20 @@ def test_providers_and_enterprise_import(database: Database, tmp_path: Path) -> 
         database, tmp_path, "import", "enterprises", str(sheet), "--provider", str(provider_id)
     )
     assert result.exit_code == 1
-    assert "line 3: unknown_sector" in result.output
-    assert "Imported 1 enterprises; 1 rows with errors." in result.output
+    # Sentences in the default language (Vietnamese), with the line number.
+    assert "Đã nhập 1 doanh nghiệp." in result.output
+    assert "1 dòng không được nhập:" in result.output
+    assert "Dòng 3: ngành “xyz” không có trong danh sách." in result.output
+    assert "unknown_sector" not in result.output
     with database.session() as session:
         assert [e.name for e in session.exec(select(Enterprise))] == ["Xưởng gỗ An Phú"]
+    # A file that is no text at all, in English when asked.
+    (tmp_path / "photo.csv").write_bytes(bytes(range(256)) * 20)
+    refused = oshbot(database, tmp_path, "import", "enterprises", str(tmp_path / "photo.csv"),
+                     "--provider", str(provider_id), "--language", "en")  # fmt: skip
+    assert refused.exit_code == 1
+    assert "The file could not be read as text." in " ".join(refused.output.split())
+    assert "import_unreadable" not in refused.output
 
 
 def test_privacy_export_and_erase_for_requests_outside_telegram(

@@ -71,6 +71,10 @@ async def test_demo_plays_improvement_reports_with_photos_and_a_review(tmp_path:
         kinds = [m.kind for m in session.exec(select(ImprovementMessage))]
         assert kinds == ["question", "answer"]
     database.dispose()
+    # Each good practice as a leaflet in both languages.
+    leaflets = sorted(p.name for p in (tmp_path / "demo" / "publications").glob("leaflet-*.pdf"))
+    assert leaflets and {name.rsplit("-", 1)[1] for name in leaflets} == {"vi.pdf", "en.pdf"}
+    assert len(leaflets) % 2 == 0
 
 
 def test_a_fresh_process_keeps_the_summary_rollups(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -247,15 +248,115 @@ def test_empty_file_misses_every_column(db: Database, provider_id: int, tmp_path
     assert caught.value.details == {"missing": list(IMPORT_COLUMNS)}
 
 
-def test_file_that_is_not_utf8_or_not_xlsx(db: Database, provider_id: int, tmp_path: Path) -> None:
-    legacy = tmp_path / "legacy.csv"
-    legacy.write_bytes("tên,ngành\nMay,Gà\n".encode("cp1258"))
+def test_file_that_is_not_text_or_not_xlsx(db: Database, provider_id: int, tmp_path: Path) -> None:
+    photo = tmp_path / "photo.csv"  # a picture renamed: no text encoding makes sense of it
+    photo.write_bytes(bytes(range(256)) * 20)
     fake = tmp_path / "fake.xlsx"
     fake.write_text("name,sector\n")
-    for path in (legacy, fake):
+    for path, reason in ((photo, "encoding"), (fake, "xlsx")):
         with pytest.raises(ProgrammeError) as caught:
             run(db, path, provider_id)
-        assert caught.value.code == "import_unreadable"
+        assert (caught.value.code, caught.value.details) == (
+            "import_unreadable",
+            {"reason": reason},
+        )
+
+
+# What Vietnamese Windows Excel and other programs save a CSV as.
+SHEET = [
+    ["Tên doanh nghiệp", "Ngành nghề", "Tỉnh/thành phố", "Số lao động", "Ngày tập huấn"],
+    ["Xưởng mộc Hòa Phát", "Gỗ, nội thất", "Đà Nẵng", "18", "15/01/2027"],
+    ["Công ty May Thu Hà", "Dệt may", "Thừa Thiên Huế", "1.200", "20/01/2027"],
+    ["Cơ khí Tân Tiến Ưng Ý", "Cơ khí, kim loại", "Cần Thơ", "35", "01/03/2026"],
+]
+# cp1258 has the letters with a circumflex, breve or horn but not the tone marks on top of
+# them: Windows writes those as a letter followed by a combining tone mark.
+SHAPES = {"\u0302", "\u0306", "\u031b"}
+
+
+def cp1258(text: str) -> bytes:
+    out = []
+    for char in unicodedata.normalize("NFC", text):
+        try:
+            out.append(char.encode("cp1258"))
+            continue
+        except UnicodeEncodeError:
+            pass
+        parts = unicodedata.normalize("NFD", char)
+        base = unicodedata.normalize("NFC", parts[0] + "".join(m for m in parts[1:] if m in SHAPES))
+        out.append((base + "".join(m for m in parts[1:] if m not in SHAPES)).encode("cp1258"))
+    return b"".join(out)
+
+
+def saved_as(kind: str) -> bytes:
+    delimiter = "\t" if kind == "utf-16 unicode text" else ";"
+    text = "".join(
+        delimiter.join(f'"{cell}"' if "," in cell else cell for cell in row) + "\r\n"
+        for row in SHEET
+    )
+    if kind == "cp1258":
+        data = cp1258(text)
+        assert data.decode("cp1258") != text  # really decomposed, as Windows writes it
+        return data
+    if kind.startswith("utf-16"):
+        return text.encode("utf-16")  # with its BOM, as Excel writes "Unicode Text"
+    return (b"\xef\xbb\xbf" if kind == "utf-8 bom" else b"") + text.encode("utf-8")
+
+
+@pytest.mark.parametrize("kind", ["cp1258", "utf-16", "utf-16 unicode text", "utf-8 bom", "utf-8"])
+def test_a_csv_in_any_encoding_excel_writes_is_read(
+    db: Database, provider_id: int, tmp_path: Path, kind: str
+) -> None:
+    path = tmp_path / "danh-sach.csv"
+    path.write_bytes(saved_as(kind))
+    report = run(db, path, provider_id)
+    assert report.errors == [] and len(report.created) == 3
+    rows = stored(db, provider_id)
+    # Stored precomposed (NFC), whatever the file held: the name equals the one typed in chat.
+    assert set(rows) == {"Xưởng mộc Hòa Phát", "Công ty May Thu Hà", "Cơ khí Tân Tiến Ưng Ý"}
+    assert all(unicodedata.is_normalized("NFC", name) for name in rows)
+    assert rows["Công ty May Thu Hà"].workers == 1200
+    assert rows["Xưởng mộc Hòa Phát"].sector_code == "wood"
+
+
+def test_problems_are_sentences_with_line_numbers_and_rows_are_counted_once(
+    db: Database, provider_id: int, tmp_path: Path
+) -> None:
+    report = run(db, write_csv(tmp_path / "list.csv", MIXED), provider_id)
+    vi = imports.describe_report(report, "vi", subject="enterprise")
+    assert vi[0] == "Đã nhập 3 doanh nghiệp."
+    # Nine problems in eight rows: the count is of rows.
+    assert vi[1] == "8 dòng không được nhập:"
+    assert vi[2] == (
+        "Dòng 4: ngành “Spaceships” không có trong danh sách. Anh/Chị hãy ghi tên ngành, "
+        "ví dụ “Dệt may”, hoặc mã ngành, ví dụ garment."
+    )
+    assert "Dòng 8: ngày tập huấn 01/04/2027 là ngày trong tương lai." in vi
+    en = imports.describe_report(report, "en", subject="enterprise")
+    assert en[:2] == ["Imported 3 enterprises.", "8 rows were not imported:"]
+    assert "Line 7: the number of workers must be at least 1." in en
+    assert (
+        "Line 11: the training date “31/02/2026” is not a date. Write it as day/month/year, "
+        "e.g. 15/03/2026." in en
+    )
+    every = "\n".join(vi + en)
+    for code in ("unknown_sector", "date_in_future", "workers_too_few", "{", "}"):
+        assert code not in every
+    again = run(db, write_csv(tmp_path / "list.csv", MIXED), provider_id)
+    duplicate = imports.describe_row_error(again.errors[0], "vi", subject="enterprise")
+    assert duplicate == (
+        "Dòng 2: doanh nghiệp này đã có trong chương trình (cùng tên và tỉnh/thành phố) nên "
+        "dòng này được bỏ qua."
+    )
+    unreadable = ProgrammeError("import_unreadable", reason="encoding")
+    assert imports.describe_file_error(unreadable, "en") == (
+        "The file could not be read as text. Please save it from Excel as “CSV UTF-8” or as an "
+        "Excel workbook (.xlsx)."
+    )
+    missing = ProgrammeError("import_columns", missing=["sector", "workers"])
+    assert imports.describe_file_error(missing, "vi") == (
+        "Dòng đầu tiên phải ghi tên các cột; đang thiếu: ngành, số lao động."
+    )
 
 
 def test_unknown_provider(db: Database, tmp_path: Path) -> None:

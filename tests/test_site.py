@@ -8,6 +8,7 @@ Chromium is missing the test installs it (apt-get), and is skipped only if that 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from datetime import date
@@ -20,7 +21,7 @@ import pytest
 
 from models import goodpractice
 from models.db import Database
-from models.tables import Contact, Role
+from models.tables import Contact, Improvement, Role
 from reports.site import build_site
 from tests.test_goodpractice import Library, add_improvement, build_library
 
@@ -123,8 +124,10 @@ def test_the_site_works_in_chromium(site: tuple[Path, Library], tmp_path: Path) 
 
     home_vi = browse(browser, out / "vi" / "index.html", profile, "--dump-dom")
     assert "Chương trình qua các con số" in home_vi and 'href="../en/index.html"' in home_vi
-    # Areas with fewer than 3 improvements show no number.
-    assert "dưới 3" in home_vi
+    # Counts of improvements are shown as they are, however small (only survey answers are
+    # withheld in small groups, and the site shows none).
+    assert "dưới 3" not in home_vi and "fewer than 3" not in every
+    assert '<td class="num">1</td>' in home_vi
     machine = browse(browser, out / "en" / "gallery" / "area-machine.html", profile, "--dump-dom")
     assert "Che chắn dây curoa" in machine and "Kệ ba tầng" not in machine
     assert 'aria-current="page"' in machine and "An enterprise · Can Tho" in machine
@@ -154,3 +157,106 @@ def test_a_rebuild_drops_what_was_withdrawn(database: Database, tmp_path: Path) 
     with database.session() as session:
         build_site(session, out, tz=TZ, today=date(2027, 3, 20), link="https://t.me/x")
     assert not (out / "vi" / "practices" / f"{library.named}.html").exists()
+
+
+def pixels_of(shot: Path, near: tuple[int, int, int]) -> tuple[int, int, int, int]:
+    """The bounding box (left, top, right, bottom) of the pixels close to a colour."""
+    from PIL import Image, ImageChops
+
+    image = Image.open(shot).convert("RGB")
+    difference = ImageChops.difference(image, Image.new("RGB", image.size, near)).convert("L")
+    mask = difference.point(lambda value: 255 if value < 20 else 0)
+    box = mask.getbbox()
+    assert box is not None, "colour not found"
+    return box
+
+
+def test_card_photos_keep_their_proportions_on_a_phone(database: Database, tmp_path: Path) -> None:
+    from PIL import Image
+
+    library = build_library(database)
+    photo = tmp_path / "magenta.jpg"
+    Image.new("RGB", (1200, 900), (230, 0, 200)).save(photo)
+    with database.session() as session:
+        improvement = session.get(Improvement, library.named)
+        assert improvement is not None
+        improvement.photo_after_path = str(photo)
+    out = tmp_path / "www"
+    with database.session() as session:
+        build_site(session, out, tz=TZ, today=date(2027, 3, 20), link="https://t.me/x")
+    browser = chromium()
+    for width in (390, 1280):
+        shot = tmp_path / f"gallery-{width}.png"
+        page = out / "vi" / "gallery" / "index.html"
+        browse(browser, page, tmp_path / "profile", f"--window-size={width},1600",
+               f"--screenshot={shot}", "--hide-scrollbars")  # fmt: skip
+        left, top, right, bottom = pixels_of(shot, (230, 0, 200))
+        # 4:3 as the card's frame, not a 480 px tall crop of the photo.
+        assert abs((bottom - top) / (right - left) - 0.75) < 0.03, (width, left, top, right, bottom)
+        assert bottom - top < 400
+
+
+def test_two_practices_of_one_area_have_different_titles(
+    database: Database, tmp_path: Path
+) -> None:
+    library = build_library(database)
+    add_improvement(database, library.enterprises["may"], area="storage",
+                    description="Xe đẩy cho cuộn vải: không còn phải vác trên vai.")  # fmt: skip
+    add_improvement(database, library.enterprises["may"], area="storage",
+                    description="Kệ ba tầng cho nguyên liệu, lối đi sơn vạch vàng.")  # fmt: skip
+    out = tmp_path / "www"
+    with database.session() as session:
+        build_site(session, out, tz=TZ, today=date(2027, 3, 20), link="https://t.me/x")
+    gallery = (out / "vi" / "gallery" / "area-storage.html").read_text(encoding="utf-8")
+    titles = re.findall(r'<h3><a href="[^"]+">([^<]+)</a></h3>', gallery)
+    assert len(titles) == 3 and len(set(titles)) == 3, titles
+    assert "Xe đẩy cho cuộn vải" in titles
+    # Under its title the card goes on with the rest of the text instead of repeating it.
+    assert "<p>Không còn phải vác trên vai.</p>" in gallery
+    assert gallery.count("Xe đẩy cho cuộn vải") == 1
+    # The same opening words are told apart by who did it.
+    assert "Kệ ba tầng cho nguyên liệu, lối đi sơn vạch vàng (Xưởng mộc Hòa Phát)" in titles or (
+        "Kệ ba tầng cho nguyên liệu, lối đi sơn vạch vàng (Công ty May Thu Hà)" in titles
+    )
+
+
+class Meta(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.properties: dict[str, str] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "meta" and found.get("property"):
+            self.properties[str(found["property"])] = str(found.get("content"))
+
+
+def test_pages_carry_open_graph_tags_for_link_previews(database: Database, tmp_path: Path) -> None:
+    library = build_library(database, tmp_path / "photos")
+    out = tmp_path / "www"
+    with database.session() as session:
+        build_site(session, out, tz=TZ, today=date(2027, 3, 20), link="https://t.me/x",
+                   site_url="https://atvsld.example.vn/theo-doi")  # fmt: skip
+    practice = Meta()
+    practice.feed((out / "vi" / "practices" / f"{library.named}.html").read_text("utf-8"))
+    og = practice.properties
+    assert og["og:title"] == "Kệ ba tầng cho nguyên liệu, lối đi sơn vạch vàng"
+    assert og["og:description"].startswith("Kệ ba tầng")
+    assert og["og:locale"] == "vi_VN" and og["og:locale:alternate"] == "en_US"
+    assert og["og:type"] == "article"
+    assert og["og:url"] == f"https://atvsld.example.vn/theo-doi/vi/practices/{library.named}.html"
+    image = og["og:image"]
+    assert image.startswith("https://atvsld.example.vn/theo-doi/media/")
+    assert (out / "media" / image.rsplit("/", 1)[1]).is_file()
+    home = Meta()
+    home.feed((out / "en" / "index.html").read_text("utf-8"))
+    assert home.properties["og:locale"] == "en_US" and home.properties["og:image"]
+    assert home.properties["og:url"] == "https://atvsld.example.vn/theo-doi/en/index.html"
+    assert home.properties["og:description"].startswith("Small and medium enterprises")
+    # Without the site's public address there is nothing absolute to point a preview at.
+    with database.session() as session:
+        build_site(session, out, tz=TZ, today=date(2027, 3, 20), link="https://t.me/x")
+    bare = Meta()
+    bare.feed((out / "vi" / "index.html").read_text("utf-8"))
+    assert "og:url" not in bare.properties and "og:image" not in bare.properties
+    assert bare.properties["og:title"] and bare.properties["og:description"]

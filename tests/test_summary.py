@@ -603,3 +603,61 @@ def test_progress_compares_with_the_sector_median(database: Database) -> None:
     # Mean drops: A (0+1+2+0)/4 = .75, B (0+1)/2 = .5, C (0+1+2+0+1)/5 = .8; E3 rated none.
     assert peers.rated_enterprises == 3
     assert peers.median_risk_drop == pytest.approx(0.75)
+
+
+# -- counts that say what they were computed from --------------------------------------------
+
+
+@pytest.mark.parametrize("rollups", [True, False])
+def test_the_cost_median_comes_with_the_number_of_amounts_behind_it(
+    database: Database, rollups: bool
+) -> None:
+    seed(database)
+    with database.session() as session:
+        summary = build_summary(
+            session, period=parse_period("2027-Q1"), scope=Scope(), tz=TZ, today=TODAY,
+            rollups=rollups,
+        )  # fmt: skip
+    i = summary.improvements
+    # Six reports gave a cost, but i7 only as a band: the median is of five amounts.
+    assert (i.cost_known, i.cost_amounts, i.cost_median_vnd) == (6, 5, 500_000)
+    from reports.text import summary_text
+
+    text = summary_text(summary, "vi", None)
+    assert "trung vị 500.000 đ (trên 5 khoản chi phí có số tiền)" in text
+
+
+@pytest.mark.parametrize("rollups", [True, False])
+def test_revisits_due_are_those_due_by_the_report_date(database: Database, rollups: bool) -> None:
+    programme = seed(database)
+    with database.session() as session:
+        for due, status in (
+            (date(2027, 4, 5), VisitStatus.PLANNED),  # due before the report date (10/04)
+            (date(2027, 4, 25), VisitStatus.PLANNED),  # later this month: not due yet
+            (date(2027, 9, 1), VisitStatus.PLANNED),  # later this year
+            (date(2027, 12, 1), VisitStatus.DONE),  # done early: still not due
+        ):
+            done = at("2027-03-02T03:00:00") if status == VisitStatus.DONE else None
+            session.add(Visit(enterprise_id=programme.e1, due_on=due, status=status,
+                              done_at=done))  # fmt: skip
+
+    def providers(period: str) -> dict[int, tuple[int, int, int, int]]:
+        with database.session() as session:
+            summary = build_summary(
+                session, period=parse_period(period), scope=Scope(), tz=TZ, today=TODAY,
+                rollups=rollups,
+            )  # fmt: skip
+        return {
+            p.provider_id: (p.visits_due, p.visits_on_time, p.visits_late, p.visits_overdue)
+            for p in summary.providers
+        }
+
+    # The year: Q1's five and 05/04 for P1, nothing of the rest of the year.
+    year = providers("2027")
+    assert year[programme.p1] == (6, 2, 1, 1)
+    assert year[programme.p2] == (1, 1, 0, 0)  # E4's visit of 01/04, done the next day
+    # April, cut by the report date on the 10th: only 05/04 for P1.
+    april = providers("2027-04")
+    assert april[programme.p1] == (1, 0, 0, 0)
+    # A period that ended before the report date counts all of it.
+    assert providers("2027-Q1")[programme.p1] == (5, 2, 1, 1)
