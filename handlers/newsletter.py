@@ -12,7 +12,7 @@ from bot.render import inline
 from bot.runtime import current_contact, language_of, runtime, tr
 from models.tables import Contact, Role
 from reports import newsletter, publish
-from reports.summary import relative_period
+from reports.figures import relative_period
 
 PREFIX = "nl:"
 PERIODS = ("this_month", "last_month")

@@ -32,7 +32,7 @@ from matplotlib.patches import Patch
 from matplotlib.text import Text
 
 from bot.i18n import normalise_language, translator
-from reports.summary import AreaFigures, Rating, Summary
+from reports.figures import AreaFigures, Rating, Summary
 from reports.text import area_name, one_decimal, period_title
 
 FONT = "DejaVu Sans"

@@ -27,7 +27,8 @@ from bot.i18n import (
     translator,
 )
 from models import content
-from reports.summary import Period, Progress, Summary
+from reports.figures import Period, Summary
+from reports.summary import Progress
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 CAPTION_LIMIT = 1024  # the compact message travels as a photo caption

@@ -34,7 +34,7 @@ from bot.i18n import N_, gettext, normalise_language
 from models import content
 from reports.events import EXPORT_HEADERS as EVENT_HEADERS
 from reports.events import event_export_rows
-from reports.summary import (
+from reports.figures import (
     EMPLOYER,
     WORKER,
     Period,

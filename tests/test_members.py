@@ -701,7 +701,8 @@ def test_the_summary_stops_counting_a_removed_person(database: Database) -> None
     """Raw and rolled-up figures agree: the removed worker is reachable no more."""
     from zoneinfo import ZoneInfo
 
-    from reports.summary import Scope, build_summary, year_period
+    from reports.figures import Scope, year_period
+    from reports.summary import build_summary
 
     _, enterprise = make_programme(database)
     with database.session() as session:

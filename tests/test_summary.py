@@ -43,7 +43,7 @@ from models.tables import (
     Visit,
     VisitStatus,
 )
-from reports.summary import (
+from reports.figures import (
     AreaFigures,
     Bucket,
     Choice,
@@ -55,12 +55,10 @@ from reports.summary import (
     Scope,
     Summary,
     YesNo,
-    build_summary,
-    enterprise_progress,
     parse_period,
-    question_ids,
     relative_period,
 )
+from reports.summary import build_summary, enterprise_progress, question_ids
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 TODAY = date(2027, 4, 10)
