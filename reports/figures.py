@@ -350,11 +350,11 @@ class Summary:
         data = _plain(asdict(self))
         data["improvements"]["low_cost_share"] = self.improvements.low_cost_share
         data["risk"]["share_moved_down"] = self.risk.share_moved_down
-        for area, figures in zip(data["areas"], self.areas, strict=True):
-            area["risk"]["share_moved_down"] = figures.risk.share_moved_down
-        for rate, figures in zip(data["rounds"], self.rounds, strict=True):
-            rate["employer_rate"] = figures.employer_rate
-            rate["worker_rate"] = figures.worker_rate
+        for area, area_figures in zip(data["areas"], self.areas, strict=True):
+            area["risk"]["share_moved_down"] = area_figures.risk.share_moved_down
+        for rate, round_rate in zip(data["rounds"], self.rounds, strict=True):
+            rate["employer_rate"] = round_rate.employer_rate
+            rate["worker_rate"] = round_rate.worker_rate
         return data
 
 

@@ -719,9 +719,9 @@ def _apply(
             e_id = row["enterprise_id"]
             if row["area_code"] != ALL or e_id not in workforce:
                 continue
-            change = keyed[(row["period_key"], ALL, e_id)]
+            added = keyed[(row["period_key"], ALL, e_id)]
             new = [row[f] for f in STATE_FIELDS]
-            old = [value - change.get(f, 0) for f, value in zip(STATE_FIELDS, new, strict=True)]
+            old = [value - added.get(f, 0) for f, value in zip(STATE_FIELDS, new, strict=True)]
             provider, workers = workforce[e_id]
             _count(counts, row["period_key"], provider, workers, old, -1)
             _count(counts, row["period_key"], provider, workers, new, 1)
@@ -824,8 +824,8 @@ def _ids(
                     sa.select(table.c.id).where(table.c.enterprise_id.in_(chosen))
                 )
             )
-    for chosen in ids.values():
-        chosen.discard(None)
+    for found in ids.values():
+        found.discard(None)
     return ids
 
 

@@ -305,7 +305,7 @@ def _followed_up(
     return int(session.execute(statement).scalar_one())
 
 
-def _reachable(session: Session, in_scope: sa.Select[Any]) -> dict[str, int]:
+def _reachable(session: Session, in_scope: sa.Select[Any] | None) -> dict[str, int]:
     statement = (
         sa.select(con.c.role, sa.func.count())
         .where(
@@ -320,7 +320,7 @@ def _reachable(session: Session, in_scope: sa.Select[Any]) -> dict[str, int]:
         )
         .group_by(con.c.role)
     )
-    counts = dict(session.execute(statement).all())
+    counts: dict[str, int] = dict(session.execute(statement).all())
     return {
         "reachable_employers": _i(counts.get(str(Role.EMPLOYER))),
         "reachable_workers": _i(counts.get(str(Role.WORKER))),
@@ -354,7 +354,7 @@ def _surveys(
     min_group: int,
 ) -> tuple[EmployerSide, WorkerSide]:
     responses = _responses(in_scope, start, end).cte("responses")
-    respondents = dict(
+    respondents: dict[str, int] = dict(
         session.execute(
             sa.select(responses.c.questionnaire, sa.func.count()).group_by(
                 responses.c.questionnaire
@@ -522,7 +522,7 @@ def _providers(
     names_query = sa.select(prov.c.id, prov.c.name)
     if scope.provider_id is not None:
         names_query = names_query.where(prov.c.id == scope.provider_id)
-    names = dict(session.execute(names_query).all())
+    names: dict[int, str] = dict(session.execute(names_query).all())
     visit_rows, ratings = counted or _provider_counts(
         session, period, in_scope, start, dialect, tz, today
     )

@@ -294,13 +294,13 @@ def _rolled_enterprise_rows(
         else:
             improvements[kind.split(":")[0]][str(key)] = (_i(a), _i(b), _i(c))
     for kind, counted in enterprises.items():
-        groups = [
+        figures = [
             GroupFigures(code, count, improvements[kind].get(code, (0, 0, 0))[0])
             for code, count in counted.items()
         ]
         # Most improvements first; ties by code so that output is stable.
         result[kind] = tuple(
-            sorted(groups, key=lambda g: (-g.improvements, -g.enterprises, g.code))
+            sorted(figures, key=lambda g: (-g.improvements, -g.enterprises, g.code))
         )
     result["reviews"] = {
         int(code): improvements["provider"].get(code, (0, 0, 0))[1:]

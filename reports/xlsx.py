@@ -102,7 +102,7 @@ def _local(value: datetime | None, tz: ZoneInfo) -> datetime | None:
     return value.astimezone(tz).replace(tzinfo=None) if value is not None else None
 
 
-def _stream(session: Session, statement: sa.Select[Any]) -> Iterator[sa.Row[Any]]:
+def _stream(session: Session, statement: sa.Select[Any]) -> Iterator[tuple[Any, ...]]:
     result = session.execute(statement.execution_options(yield_per=BATCH))
     yield from result
 
