@@ -20,7 +20,7 @@ from reports.charts import summary_charts
 from reports.figures import parse_period
 from reports.files import write_reports
 from reports.paper_import import import_improvements
-from tests.test_summary import TODAY, TZ, seed, summarise
+from tests.factories import TODAY, TZ, seed, summarise
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

@@ -43,9 +43,8 @@ from models.tables import (
     Role,
 )
 from tests.conftest import World
-from tests.test_admin import coordinator, link_code, photos
-from tests.test_admin import staff as staff_of
-from tests.test_onboarding import contact, join, make_provider
+from tests.factories import contact, coordinator, join, link_code, make_provider, photos
+from tests.factories import staff as staff_of
 
 SHORT = re.compile(r"(?:Mã để gõ|Code to type): ([A-Z0-9]{5}-[A-Z0-9]{5})")
 INVALID_VI = "không còn hiệu lực"
