@@ -198,8 +198,10 @@ class Progress:
     sector_code: str
     period: Period
     own: EnterpriseResult
-    peers: PeerResult | None  # None: fewer than MIN_GROUP peers
+    peers: PeerResult | None  # the sector's other enterprises; None: fewer than MIN_GROUP
     workers: WorkerSide
+    province_code: str = ""
+    province_peers: PeerResult | None = None  # the province's other enterprises, any sector
 
 
 def enterprise_progress(
@@ -229,54 +231,77 @@ def enterprise_progress(
         .group_by(imp.c.enterprise_id)
         .subquery("per_improvement")
     )
-    sector = (
-        sa.select(
-            ent.c.id.label("id"),
-            sa.func.coalesce(per_improvement.c.n, 0).label("n"),
-            sa.func.coalesce(per_improvement.c.verified, 0).label("verified"),
-            sa.func.coalesce(per_improvement.c.rated, 0).label("rated"),
-            per_improvement.c.drop,
+
+    def peer_group(same: Any, name: str) -> Any:
+        """The enterprises sharing `same` with this one (trained by the period's end), with
+        their counts; this enterprise among them."""
+        return (
+            sa.select(
+                ent.c.id.label("id"),
+                sa.func.coalesce(per_improvement.c.n, 0).label("n"),
+                sa.func.coalesce(per_improvement.c.verified, 0).label("verified"),
+                sa.func.coalesce(per_improvement.c.rated, 0).label("rated"),
+                per_improvement.c.drop,
+            )
+            .select_from(
+                ent.outerjoin(per_improvement, per_improvement.c.enterprise_id == ent.c.id)
+            )
+            .where(
+                same,
+                sa.or_(ent.c.intervention_date <= period.last, ent.c.id == enterprise_id),
+            )
+            .cte(name)
         )
-        .select_from(ent.outerjoin(per_improvement, per_improvement.c.enterprise_id == ent.c.id))
-        .where(
-            ent.c.sector_code == enterprise.sector_code,
-            sa.or_(ent.c.intervention_date <= period.last, ent.c.id == enterprise_id),
-        )
-        .cte("sector_enterprises")
-    )
+
+    sector = peer_group(ent.c.sector_code == enterprise.sector_code, "sector_enterprises")
     own_row = session.execute(
         sa.select(sector.c.n, sector.c.verified, sector.c.rated, sector.c.drop).where(
             sector.c.id == enterprise_id
         )
     ).one()
     own = EnterpriseResult(_i(own_row[0]), _i(own_row[1]), _i(own_row[2]), _f(own_row[3]))
-    peers_only = sector.c.id != enterprise_id
+    peers = _peers(session, sector, enterprise_id, min_group)
+    province = peer_group(ent.c.province_code == enterprise.province_code, "province_enterprises")
+    province_peers = _peers(session, province, enterprise_id, min_group)
+    own_scope = sa.select(ent.c.id).where(ent.c.id == enterprise_id)
+    _employers, workers = _surveys(session, own_scope, start, end, min_group)
+    return Progress(
+        enterprise_id,
+        enterprise.sector_code,
+        period,
+        own,
+        peers,
+        workers,
+        province_code=enterprise.province_code,
+        province_peers=province_peers,
+    )
+
+
+def _peers(session: Session, group: Any, enterprise_id: int, min_group: int) -> PeerResult | None:
+    """Medians over the group's enterprises other than this one; None under MIN_GROUP of
+    them, and no risk median under MIN_GROUP rated ones, so that no single peer shows."""
+    peers_only = group.c.id != enterprise_id
     statement = sa.union_all(
-        _median(sa.select(sa.literal(1).label("g"), sector.c.n.label("v")).where(peers_only)),
+        _median(sa.select(sa.literal(1).label("g"), group.c.n.label("v")).where(peers_only)),
+        _median(sa.select(sa.literal(2).label("g"), group.c.verified.label("v")).where(peers_only)),
         _median(
-            sa.select(sa.literal(2).label("g"), sector.c.verified.label("v")).where(peers_only)
-        ),
-        _median(
-            sa.select(sa.literal(3).label("g"), sector.c.drop.label("v")).where(
-                peers_only, sector.c.rated > 0
+            sa.select(sa.literal(3).label("g"), group.c.drop.label("v")).where(
+                peers_only, group.c.rated > 0
             )
         ),
     )
     medians = {int(g): (_f(m), _i(n)) for g, m, n in session.execute(statement)}
     peer_count = medians.get(1, (None, 0))[1]
-    peers = None
-    if peer_count >= min_group:
-        drop, rated_peers = medians.get(3, (None, 0))
-        peers = PeerResult(
-            enterprises=peer_count,
-            median_improvements=medians[1][0],
-            median_verified=medians.get(2, (None, 0))[0],
-            rated_enterprises=rated_peers,
-            median_risk_drop=drop if rated_peers >= min_group else None,
-        )
-    own_scope = sa.select(ent.c.id).where(ent.c.id == enterprise_id)
-    _employers, workers = _surveys(session, own_scope, start, end, min_group)
-    return Progress(enterprise_id, enterprise.sector_code, period, own, peers, workers)
+    if peer_count < min_group:
+        return None
+    drop, rated_peers = medians.get(3, (None, 0))
+    return PeerResult(
+        enterprises=peer_count,
+        median_improvements=medians[1][0],
+        median_verified=medians.get(2, (None, 0))[0],
+        rated_enterprises=rated_peers,
+        median_risk_drop=drop if rated_peers >= min_group else None,
+    )
 
 
 def question_ids() -> Iterable[tuple[str, str]]:

@@ -29,6 +29,7 @@ from models.db import Database
 from models.tables import (
     Enterprise,
     Improvement,
+    Provider,
     ReviewStatus,
     Visit,
     VisitStatus,
@@ -320,6 +321,55 @@ def test_progress_compares_with_the_sector_median(database: Database) -> None:
     # Mean drops: A (0+1+2+0)/4 = .75, B (0+1)/2 = .5, C (0+1+2+0+1)/5 = .8; E3 rated none.
     assert peers.rated_enterprises == 3
     assert peers.median_risk_drop == pytest.approx(0.75)
+
+
+
+def test_progress_compares_with_the_province_median_of_any_sector(database: Database) -> None:
+    """Peers in the province: every other enterprise there trained by the period's end,
+    whatever its sector; the median of their counts (here 1, 2 and 6: 2), none named."""
+    with database.session() as session:
+        provider = Provider(name="Trung tâm Huế", province_code="hue")
+        session.add(provider)
+        session.flush()
+
+        def enterprise(sector: str, province: str, trained: date, reports: int) -> int:
+            row = Enterprise(
+                provider_id=provider.id,
+                name=f"{sector}-{province}-{reports}",
+                sector_code=sector,
+                province_code=province,
+                workers=10,
+                intervention_date=trained,
+            )
+            session.add(row)
+            session.flush()
+            for index in range(reports):
+                session.add(
+                    Improvement(
+                        enterprise_id=row.id,
+                        status=ReviewStatus.SUBMITTED,
+                        submitted_at=at(f"2027-02-{index + 1:02d}T03:00:00"),
+                        area_code="storage",
+                    )
+                )
+            assert row.id is not None
+            return row.id
+
+        own = enterprise("wood", "hue", date(2026, 6, 1), 3)
+        for sector, reports in (("garment", 1), ("food", 2), ("metal", 6)):
+            enterprise(sector, "hue", date(2026, 6, 1), reports)
+        enterprise("garment", "da-nang", date(2026, 6, 1), 10)  # another province
+        enterprise("food", "hue", date(2027, 6, 1), 0)  # trained after the period
+    with database.session() as session:
+        progress = enterprise_progress(
+            session, enterprise_id=own, period=parse_period("2027-Q1"), tz=TZ
+        )
+    assert progress.own.improvements == 3
+    assert progress.peers is None  # no other wood enterprise
+    province = progress.province_peers
+    assert province is not None
+    assert (province.enterprises, province.median_improvements) == (3, 2.0)
+    assert progress.province_code == "hue"
 
 
 # -- counts that say what they were computed from --------------------------------------------
