@@ -1,5 +1,6 @@
-"""Results pushed back to each enterprise when its survey round closes (step 5 of the guide:
-feed the results back, so that improvement goes on without being asked for).
+"""Results pushed back to the enterprises without their asking (step 5 of the guide: feed the
+results back to many SMEs, so that improvement goes on voluntarily): a card when a survey round
+closes, and each quarter the province's figures.
 
 When a round has closed and the `surveys` job has settled its workers' answers (none waits in
 the pending table any more), each employer of the enterprise gets one card: its improvements
@@ -11,16 +12,19 @@ the card once per round and person, whichever process or rerun gets there first.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, col, select
 
 from bot.i18n import translator
-from models.outbox import Message, enqueue
+from models import goodpractice
+from models.audience import Audience, members
+from models.outbox import Message, Queued, enqueue, enqueue_many
 from models.tables import Contact, Enterprise, Role, SurveyPending, SurveyRound
-from reports.figures import Period
-from reports.summary import enterprise_progress
-from reports.text import progress_message
+from models.tips import good_practice_text
+from reports.figures import Period, Scope, quarter_period
+from reports.summary import build_summary, enterprise_progress
+from reports.text import progress_message, render
 from scheduler.config import DEFAULT_CONFIG, SchedulerConfig
 
 KIND = "round-results"
@@ -81,3 +85,71 @@ def results_job(
                 )
             )
     return {"cards": cards, "waiting": waiting}
+
+
+# -- each quarter, the province's results ------------------------------------------------------
+
+QUARTER_KIND = "province-results"
+QUARTER_MONTHS = (1, 4, 7, 10)  # the job runs monthly and speaks in the month after a quarter
+
+
+def previous_quarter(today: date) -> Period:
+    quarter = (today.month - 1) // 3  # the quarter before today's, 0 meaning last year's Q4
+    return quarter_period(today.year, quarter) if quarter else quarter_period(today.year - 1, 4)
+
+
+def province_results_job(
+    session: Session, now: datetime, *, config: SchedulerConfig = DEFAULT_CONFIG
+) -> dict[str, int]:
+    """In the month after each quarter: every employer and worker who accepts good examples
+    (the tips consent) gets their province's figures for the quarter, by technical area, with
+    one good practice (from their province when there is one). Nothing for a province where
+    nothing was reported."""
+    today = config.today(now)
+    if today.month not in QUARTER_MONTHS:
+        return {"messages": 0, "provinces": 0}
+    period = previous_quarter(today)
+    provinces = session.exec(select(Enterprise.province_code).distinct()).all()
+    queued = told = 0
+    for province in sorted(provinces):
+        summary = build_summary(
+            session, period=period, scope=Scope(province_code=province), tz=config.tz, today=today
+        )
+        if summary.improvements.total == 0:
+            continue
+        areas = sorted(
+            (a for a in summary.areas if a.area_code and a.improvements),
+            key=lambda a: (-a.improvements, a.area_code or ""),
+        )
+        practice = next(iter(goodpractice.entries(session, province=province, limit=1)), None)
+        practice = practice or next(iter(goodpractice.entries(session, limit=1)), None)
+        recipients = members(session, Audience(provinces=(province,), good_examples=True))
+        texts: dict[str, str] = {}
+        items = []
+        for contact in recipients:
+            language = contact.language
+            if language not in texts:
+                shown = None
+                if practice is not None:
+                    title, body = good_practice_text(practice, language)
+                    shown = {"title": title, "body": body}
+                texts[language] = render(
+                    "province_results.html.j2",
+                    language,
+                    s=summary,
+                    province=province,
+                    areas=areas,
+                    practice=shown,
+                ).strip()
+            items.append(
+                Queued(
+                    key=f"{QUARTER_KIND}:{period.label}:{contact.id}",
+                    contact=contact,
+                    kind=QUARTER_KIND,
+                    message=Message(texts[language]),
+                    not_before=now,
+                )
+            )
+        queued += enqueue_many(session, items, now=now)
+        told += 1
+    return {"messages": queued, "provinces": told}

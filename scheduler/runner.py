@@ -124,6 +124,8 @@ def schedule(config: SchedulerConfig) -> list[Job]:
             "anonymous survey answers: written in batches of 3+, released when the round closes"),
         Job("results", Cadence("hour", minute=35), results.results_job,
             "each employer's results card when the enterprise's survey round has closed"),
+        Job("province-results", Cadence("month", hour=9, day=2), results.province_results_job,
+            "in January, April, July and October: the province's results of the last quarter"),
         Job("retention", Cadence("day", hour=3), jobs.retention_job,
             "delete raw texts and photos of people who left, after the retention period"),
     ]  # fmt: skip

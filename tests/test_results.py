@@ -6,12 +6,20 @@ nothing to someone who stopped messages."""
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlmodel import select
 
 from models import surveys
-from models.tables import Contact, Outbox, Role, SurveyPending
+from models.tables import (
+    Contact,
+    Improvement,
+    Outbox,
+    ReviewStatus,
+    Role,
+    ShareConsent,
+    SurveyPending,
+)
 from scheduler import results
 from scheduler.config import SchedulerConfig
 from scheduler.runner import run_due
@@ -104,3 +112,56 @@ async def test_no_card_for_a_round_closed_long_ago_or_still_open(world: World) -
     later = opened + results.WINDOW + timedelta(days=2)
     with world.database.session() as session:
         assert results.results_job(session, later, config=CONFIG) == {"cards": 0, "waiting": 0}
+
+
+async def test_each_quarter_the_province_hears_its_results_with_one_good_practice(
+    world: World,
+) -> None:
+    enterprise = add_enterprise(world, province="da-nang")
+    other = add_enterprise(world, name="Cơ khí Tân Tiến", province="can-tho")
+    assert enterprise.id is not None and other.id is not None
+    employer = add_person(world, 301, Role.EMPLOYER, enterprise_id=enterprise.id)
+    worker = add_person(world, 302, Role.WORKER, enterprise_id=enterprise.id, language="en")
+    add_person(world, 303, Role.WORKER, enterprise_id=enterprise.id, tips=False)
+    add_person(world, 304, Role.EMPLOYER, enterprise_id=other.id)
+    with world.database.session() as session:
+        for day, area, status in (
+            (3, "storage", ReviewStatus.VERIFIED),
+            (4, "storage", ReviewStatus.SUBMITTED),
+            (5, "machine", ReviewStatus.GOOD_PRACTICE),
+        ):
+            session.add(
+                Improvement(
+                    enterprise_id=enterprise.id,
+                    reporter_id=employer.id,
+                    area_code=area,
+                    status=status,
+                    description="Giá nhiều tầng <để> vật liệu không nằm dưới sàn",
+                    submitted_at=local(2027, 2, day),
+                    reviewed_at=local(2027, 2, day + 1),
+                    share_consent=(
+                        ShareConsent.NAMED if status == ReviewStatus.GOOD_PRACTICE else None
+                    ),
+                )
+            )
+
+    def run(now: datetime) -> dict[str, int]:
+        with world.database.session() as session:
+            return results.province_results_job(session, now, config=CONFIG)
+
+    assert run(local(2027, 3, 2, 9)) == {"messages": 0, "provinces": 0}  # not after a quarter
+    # Can Thơ reported nothing in the quarter: it hears nothing; the worker without the tips
+    # consent neither.
+    assert run(local(2027, 4, 2, 9)) == {"messages": 2, "provinces": 1}
+    assert run(local(2027, 4, 2, 10)) == {"messages": 0, "provinces": 1}  # never twice
+    world.clock.now = local(2027, 4, 2, 10)
+    await world.drain()
+    vi = world.user(301).texts()[-1]
+    assert vi.startswith("📊 Đà Nẵng, quý 1/2027")
+    assert "Số cải thiện đã làm: 3 (2 đã được xác nhận)" in vi and "Theo lĩnh vực kỹ thuật:" in vi
+    en = world.user(302).texts()[-1]
+    assert "Enterprises in the programme: 1. Improvements made: 3 (2 verified)." in en
+    assert "• Storage & handling: 2\n• Machine safety: 1" in en
+    assert "Giá nhiều tầng <để> vật liệu" in en  # the good practice, escaped on the way
+    assert world.user(303).texts() == [] and world.user(304).texts() == []
+    assert worker.id is not None
