@@ -15,7 +15,6 @@ Keys (each message is queued once):
 
 from __future__ import annotations
 
-import html
 from datetime import date, datetime
 
 from sqlmodel import Session
@@ -24,6 +23,7 @@ from bot.i18n import Translate, format_day, format_moment, format_number, transl
 from models import content
 from models.outbox import PRIORITY_NOTICE, PRIORITY_REMINDER, Message, enqueue
 from models.tables import Contact, Enterprise, Provider, Visit
+from models.text import esc
 from models.visits import Card
 from scheduler.config import SchedulerConfig
 
@@ -35,10 +35,6 @@ ACCEPT = PREFIX + "acc:"  # staff: accept the employer's suggestion
 DONE = PREFIX + "done:"  # staff: the visit took place
 MISSED = PREFIX + "miss:"  # staff: it did not happen
 SKIP_NOTES = PREFIX + "skip"
-
-
-def esc(text: object) -> str:
-    return html.escape(str(text), quote=False)
 
 
 def stamp(moment: datetime) -> str:
