@@ -21,7 +21,7 @@ from sqlmodel import Session
 
 from bot.i18n import Translate, format_day, format_moment, format_number, translator
 from models import content
-from models.outbox import PRIORITY_NOTICE, PRIORITY_REMINDER, Message, enqueue
+from models.outbox import PRIORITY_NOTICE, PRIORITY_REMINDER, Message, enqueue, mention
 from models.tables import Contact, Enterprise, Provider, Visit
 from models.text import esc
 from models.visits import Card
@@ -201,7 +201,7 @@ def confirmed(
                 key=f"visit-confirmed:{visit.id}:{contact.id}:{stamp(visit.confirmed_at)}",
                 contact=contact,
                 kind=visit_kind("visit-confirmed", visit, now, config),
-                message=Message(text),
+                message=Message(text, mentions=mention(by)),
                 priority=PRIORITY_NOTICE,
                 not_before=now,
             )
@@ -240,7 +240,7 @@ def suggestion(
                 key=f"visit-suggest:{visit.id}:{contact.id}:{stamp(visit.suggested_at)}",
                 contact=contact,
                 kind="visit-confirmed",
-                message=Message(text, buttons),
+                message=Message(text, buttons, mentions=mention(employer)),
                 priority=PRIORITY_NOTICE,
                 not_before=now,
             )
