@@ -562,6 +562,13 @@ def sandbox(
         int | None, typer.Option(help="Messages one chat may receive at once (default 3).")
     ] = None,
     no_limits: Annotated[bool, typer.Option("--no-limits", help="Never answer 429.")] = False,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="Telegram: at most --rate sends in any sliding second, no burst (429 beyond).",
+        ),
+    ] = False,
     insecure_urls: Annotated[
         bool,
         typer.Option(
@@ -584,7 +591,11 @@ def sandbox(
         overrides["per_chat_per_second"] = chat_rate
     if chat_burst is not None:
         overrides["per_chat_burst"] = chat_burst
+    if strict and no_limits:
+        raise fail("--strict and --no-limits contradict each other.")
     if channel is SandboxChannel.zalo:
+        if strict:
+            raise fail("--strict is for the Telegram sandbox.")
         from bot.zalo.limits import RateLimits as ZaloLimits
         from bot.zalo.sandbox import DEFAULT_TOKEN
         from bot.zalo.sandbox_http import serve_forever as serve_zalo
@@ -599,6 +610,8 @@ def sandbox(
         return
     from bot.sandbox import RateLimits, serve_forever
 
+    if strict:
+        overrides["strict"] = True
     serve_forever(
         host=host,
         port=8081 if port is None else port,
