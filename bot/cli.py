@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 import sys
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -887,6 +887,11 @@ def parse_now(text: str | None, config: Settings) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=config.tz)
 
 
+# How long, in all, a cron run may wait for Telegram's 429 pauses to end before it exits and
+# leaves the rest to the next run (or the bot); sending itself is bounded by what is due.
+JOBS_RUN_PATIENCE = 600.0
+
+
 @jobs_app.command("run")
 def jobs_run(
     now: Annotated[
@@ -912,6 +917,8 @@ def jobs_run(
         return
 
     async def drain_outbox() -> None:
+        import time
+
         from telegram.ext import ExtBot
 
         from bot.ratelimit import PacedRateLimiter
@@ -923,14 +930,28 @@ def jobs_run(
             base_file_url=config.api_file_base_url,
             rate_limiter=PacedRateLimiter(per_second=config.send_rate),
         )
+        # The run's clock starts at --now and moves with real time, so that a row Telegram
+        # asked us to send again in a few seconds (429) comes due before the run ends.
+        started = time.monotonic()
+
+        def clock() -> datetime:
+            return moment + timedelta(seconds=time.monotonic() - started)
+
         async with bot:
             report = await drain(
-                bot, database, clock=lambda: moment, config=scheduler_config, max_batches=1000
+                bot,
+                database,
+                clock=clock,
+                config=scheduler_config,
+                max_batches=1000,
+                patience=JOBS_RUN_PATIENCE,
             )
         console.print(
             f"outbox: {report.sent} sent, {report.deferred} deferred, {report.skipped} skipped, "
             f"{report.failed} failed" + (" (quiet hours: only urgent kinds)" if report.held else "")
         )
+        if report.waited:
+            console.print(f"outbox: waited {report.waited:.0f} s for Telegram's rate limit")
 
     asyncio.run(drain_outbox())
 

@@ -44,6 +44,9 @@ REMOVED_EXEMPT_KINDS = frozenset({"member-removed"})
 
 # A claim older than this belonged to a sender that died; its rows may be sent again.
 CLAIM_TIMEOUT = timedelta(minutes=2)
+# Tries before a row ends failed, whatever went wrong (a 429 is pacing and does not count). A
+# claim counts as a try: a row that brings its sender down every time ends failed too.
+MAX_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -199,22 +202,10 @@ def enqueue_many(session: Session, items: Iterable[Queued], *, now: datetime) ->
     return insert_ignoring_conflicts(session, Outbox.__table__, rows)
 
 
-def due(session: Session, *, now: datetime, limit: int) -> list[Outbox]:
-    """Pending rows whose time has come, most urgent first, then oldest first."""
-    query = (
-        select(Outbox)
-        .where(
-            Outbox.status == OutboxStatus.PENDING,
-            col(Outbox.not_before) <= now,
-        )
-        .order_by(col(Outbox.priority).desc(), col(Outbox.not_before), col(Outbox.id))
-        .limit(limit)
-    )
-    return list(session.exec(query))
-
-
 def claim(session: Session, row_id: int, *, now: datetime) -> bool:
-    """Marks a row as being sent; False when another sender took it first."""
+    """Marks a row as being sent at `now`, the moment of this claim (a claim stamped with an
+    earlier time, such as the start of a long batch, would look abandoned to another sender
+    while it is still being sent); False when another sender took it first."""
     result = session.execute(
         sa.update(Outbox)
         .where(col(Outbox.id) == row_id, col(Outbox.status) == OutboxStatus.PENDING)
@@ -224,15 +215,18 @@ def claim(session: Session, row_id: int, *, now: datetime) -> bool:
 
 
 def release_stale_claims(session: Session, *, now: datetime) -> int:
-    """Rows claimed by a sender that died: pending again (they may be sent a second time)."""
-    result = session.execute(
-        sa.update(Outbox)
-        .where(
-            col(Outbox.status) == OutboxStatus.SENDING,
-            col(Outbox.sent_at) < now - CLAIM_TIMEOUT,
-        )
-        .values(status=OutboxStatus.PENDING)
+    """Rows claimed by a sender that died: pending again (they may be sent a second time), or
+    failed once they have had MAX_ATTEMPTS tries."""
+    stale = (
+        col(Outbox.status) == OutboxStatus.SENDING,
+        col(Outbox.sent_at) < now - CLAIM_TIMEOUT,
     )
+    session.execute(
+        sa.update(Outbox)
+        .where(*stale, col(Outbox.attempts) >= MAX_ATTEMPTS)
+        .values(status=OutboxStatus.FAILED, last_error="sender stopped while sending, every try")
+    )
+    result = session.execute(sa.update(Outbox).where(*stale).values(status=OutboxStatus.PENDING))
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
@@ -252,14 +246,6 @@ def mark_failed(session: Session, row_id: int, *, reason: str, skipped: bool = F
             status=OutboxStatus.SKIPPED if skipped else OutboxStatus.FAILED,
             last_error=reason[:500],
         )
-    )
-
-
-def retry_later(session: Session, row_id: int, *, at: datetime, reason: str) -> None:
-    session.execute(
-        sa.update(Outbox)
-        .where(col(Outbox.id) == row_id)
-        .values(status=OutboxStatus.PENDING, not_before=at, last_error=reason[:500])
     )
 
 
