@@ -36,6 +36,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -52,6 +53,7 @@ from models.tables import Contact, Outbox, OutboxStatus
 from scheduler.config import DEFAULT_CONFIG, QUIET_EXEMPT_KINDS, SchedulerConfig
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MAX_ATTEMPTS = outbox.MAX_ATTEMPTS
 CONCURRENCY = 8  # requests in flight at once (each to a different chat)
@@ -289,6 +291,18 @@ def _pause_left(
     return max(wait, 0.0) + 1e-3
 
 
+async def _in_thread(database: Database, work: Callable[[Session], T]) -> T:
+    """Runs `work` in a transaction of its own on a worker thread: a commit that waits for the
+    disk (or for another writer) must not hold up the event loop, which keeps the pace of the
+    sends and answers people meanwhile."""
+
+    def run() -> T:
+        with database.session() as session:
+            return work(session)
+
+    return await asyncio.to_thread(run)
+
+
 async def _send_row(
     bot: Bot,
     database: Database,
@@ -299,32 +313,49 @@ async def _send_row(
 ) -> bool:
     """Sends one row and records what happened; False when the batch must stop (429)."""
     assert row.id is not None
+    row_id = row.id
     now = clock()
-    with database.session() as session:
+
+    def take(session: Session) -> str | None:
+        # The claim (a write) comes first, so that the transaction never reads before it
+        # writes: in SQLite's WAL mode a read transaction that then writes fails at once when
+        # another writer went first, whatever the busy timeout.
+        if not outbox.claim(session, row_id, now=now):
+            return "taken"  # another sender has it
         contact = session.get(Contact, row.contact_id) if row.contact_id else None
         reason = _undeliverable(contact, row.kind)
         if reason is not None:
-            outbox.mark_failed(session, row.id, reason=reason, skipped=True)
-            report.skipped += 1
-            return True
-        if not outbox.claim(session, row.id, now=now):
-            return True  # another sender has it
+            outbox.mark_failed(session, row_id, reason=reason, skipped=True)
+            return "skipped"
+        return None
+
+    outcome = await _in_thread(database, take)
+    if outcome is not None:
+        report.skipped += outcome == "skipped"
+        return True
     try:
         message_id = await deliver(bot, row)
     except Forbidden as error:
         now = clock()
-        with database.session() as session:
-            outbox.mark_failed(session, row.id, reason=str(error), skipped=True)
+        refused = str(error)
+
+        def unreachable(session: Session) -> None:
+            outbox.mark_failed(session, row_id, reason=refused, skipped=True)
             contact = session.get(Contact, row.contact_id) if row.contact_id else None
             if contact is not None and contact.unreachable_at is None:
                 contact.unreachable_at = now
                 session.add(contact)
-                audit(session, "contact.unreachable", subject=contact, reason=str(error))
+                audit(session, "contact.unreachable", subject=contact, reason=refused)
+
+        await _in_thread(database, unreachable)
         report.skipped += 1
     except RetryAfter as error:
         resume_at = clock() + timedelta(seconds=retry_seconds(error))
-        with database.session() as session:
-            defer(session, row.id, at=resume_at, reason=str(error), counts=False)
+        asked = str(error)
+        await _in_thread(
+            database,
+            lambda session: defer(session, row_id, at=resume_at, reason=asked, counts=False),
+        )
         report.deferred += 1
         report.rate_limited += 1
         report.paused = True
@@ -332,10 +363,12 @@ async def _send_row(
         return False  # Telegram asked everyone to wait, not only this chat
     except (BadRequest, FileNotFoundError) as error:
         # A message Telegram will never accept as it is: retrying cannot help.
-        with database.session() as session:
-            outbox.mark_failed(session, row.id, reason=str(error))
+        refused = str(error)
+        await _in_thread(
+            database, lambda session: outbox.mark_failed(session, row_id, reason=refused)
+        )
         report.failed += 1
-        report.errors.append(str(error))
+        report.errors.append(refused)
     except (TelegramError, ValueError, TypeError, KeyError, AttributeError, OSError) as error:
         # Telegram's other errors, and a row whose payload cannot be read (the shapes
         # `Message.from_payload` and the file reads throw): retried like any row, then failed,
@@ -344,20 +377,27 @@ async def _send_row(
             str(error) if isinstance(error, TelegramError) else f"{type(error).__name__}: {error}"
         )
         if not isinstance(error, TelegramError):
-            log.warning("outbox row %s cannot be sent: %s", row.id, reason)
+            log.warning("outbox row %s cannot be sent: %s", row_id, reason)
         attempts = row.attempts + 1
-        with database.session() as session:
-            if attempts >= MAX_ATTEMPTS:
-                outbox.mark_failed(session, row.id, reason=reason)
-                report.failed += 1
-            else:
-                at = clock() + backoff(attempts)
-                defer(session, row.id, at=at, reason=reason, counts=True)
-                report.deferred += 1
+        if attempts >= MAX_ATTEMPTS:
+            await _in_thread(
+                database, lambda session: outbox.mark_failed(session, row_id, reason=reason)
+            )
+            report.failed += 1
+        else:
+            at = clock() + backoff(attempts)
+            await _in_thread(
+                database,
+                lambda session: defer(session, row_id, at=at, reason=reason, counts=True),
+            )
+            report.deferred += 1
         report.errors.append(reason)
     else:
-        with database.session() as session:
-            outbox.mark_sent(session, row.id, message_id=message_id, now=clock())
+        sent_at = clock()
+        await _in_thread(
+            database,
+            lambda session: outbox.mark_sent(session, row_id, message_id=message_id, now=sent_at),
+        )
         report.sent += 1
     return True
 
