@@ -54,7 +54,7 @@ LIMITED_PREFIXES = ("send", "edit", "copy", "forward")
 UNLIMITED = frozenset({"sendChatAction"})
 
 GROUP_PER_SECOND = 20 / 60
-CATCH_UP = 5  # bulk slots a late sender may make up at once (still within the window)
+CATCH_UP = 15  # bulk slots a late sender may make up at once (still within the window)
 WINDOW = 1.0  # seconds: Telegram counts sends in any sliding second
 # Bulk sends to one chat keep this much more than 1/rate apart, for the same jitter.
 CHAT_MARGIN = 0.05
