@@ -238,9 +238,7 @@ async def test_a_pause_longer_than_the_patience_is_left_to_the_next_run(world: W
         queue(world, contact, f"p:{contact.id}")
     world.sandbox.faults.add("429", method="sendMessage", times=1, retry_after=30)
     before = world.api_clock()
-    report = await drain(
-        world.application.bot, world.database, clock=api_time(world), patience=10
-    )
+    report = await drain(world.application.bot, world.database, clock=api_time(world), patience=10)
     assert report.sent == 0 and report.deferred >= 1 and report.waited == 0
     assert world.api_clock() - before < 1  # it did not sit out the 30 s
 

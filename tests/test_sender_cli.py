@@ -73,9 +73,7 @@ async def oshbot(
     )  # fmt: skip
     stdout, stderr = await asyncio.wait_for(process.communicate(), PATIENCE)
     assert process.returncode is not None
-    return subprocess.CompletedProcess(
-        args, process.returncode, stdout.decode(), stderr.decode()
-    )
+    return subprocess.CompletedProcess(args, process.returncode, stdout.decode(), stderr.decode())
 
 
 async def test_cron_sends_formatted_text_and_waits_out_a_429(
