@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 import sys
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -562,6 +562,13 @@ def sandbox(
         int | None, typer.Option(help="Messages one chat may receive at once (default 3).")
     ] = None,
     no_limits: Annotated[bool, typer.Option("--no-limits", help="Never answer 429.")] = False,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="Telegram: at most --rate sends in any sliding second, no burst (429 beyond).",
+        ),
+    ] = False,
     insecure_urls: Annotated[
         bool,
         typer.Option(
@@ -584,7 +591,11 @@ def sandbox(
         overrides["per_chat_per_second"] = chat_rate
     if chat_burst is not None:
         overrides["per_chat_burst"] = chat_burst
+    if strict and no_limits:
+        raise fail("--strict and --no-limits contradict each other.")
     if channel is SandboxChannel.zalo:
+        if strict:
+            raise fail("--strict is for the Telegram sandbox.")
         from bot.zalo.limits import RateLimits as ZaloLimits
         from bot.zalo.sandbox import DEFAULT_TOKEN
         from bot.zalo.sandbox_http import serve_forever as serve_zalo
@@ -599,6 +610,8 @@ def sandbox(
         return
     from bot.sandbox import RateLimits, serve_forever
 
+    if strict:
+        overrides["strict"] = True
     serve_forever(
         host=host,
         port=8081 if port is None else port,
@@ -874,6 +887,11 @@ def parse_now(text: str | None, config: Settings) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=config.tz)
 
 
+# How long, in all, a cron run may wait for Telegram's 429 pauses to end before it exits and
+# leaves the rest to the next run (or the bot); sending itself is bounded by what is due.
+JOBS_RUN_PATIENCE = 600.0
+
+
 @jobs_app.command("run")
 def jobs_run(
     now: Annotated[
@@ -899,6 +917,8 @@ def jobs_run(
         return
 
     async def drain_outbox() -> None:
+        import time
+
         from telegram.ext import ExtBot
 
         from bot.ratelimit import PacedRateLimiter
@@ -910,14 +930,28 @@ def jobs_run(
             base_file_url=config.api_file_base_url,
             rate_limiter=PacedRateLimiter(per_second=config.send_rate),
         )
+        # The run's clock starts at --now and moves with real time, so that a row Telegram
+        # asked us to send again in a few seconds (429) comes due before the run ends.
+        started = time.monotonic()
+
+        def clock() -> datetime:
+            return moment + timedelta(seconds=time.monotonic() - started)
+
         async with bot:
             report = await drain(
-                bot, database, clock=lambda: moment, config=scheduler_config, max_batches=1000
+                bot,
+                database,
+                clock=clock,
+                config=scheduler_config,
+                max_batches=1000,
+                patience=JOBS_RUN_PATIENCE,
             )
         console.print(
             f"outbox: {report.sent} sent, {report.deferred} deferred, {report.skipped} skipped, "
             f"{report.failed} failed" + (" (quiet hours: only urgent kinds)" if report.held else "")
         )
+        if report.waited:
+            console.print(f"outbox: waited {report.waited:.0f} s for Telegram's rate limit")
 
     asyncio.run(drain_outbox())
 

@@ -11,13 +11,17 @@ nothing.
 What this limiter does, in one shared state for every request that reaches a chat
 (sendMessage, sendPhoto, sendDocument, edits, ...):
 
-* **Overall**: a token bucket of `per_second` (30) tokens a second and a small capacity. Bulk
-  requests (the outbox sender passes ``rate_limit_args=BULK``) additionally keep a fixed spacing
-  of 1/`per_second` between them and leave `reserve` tokens untouched, so they never burst and
-  a reply to a person always finds a token at once: replies jump the queue.
+* **Overall**: Telegram allows `per_second` (30) sends in any sliding second, with no burst.
+  The limiter keeps the times of its own sends of the last second and never exceeds
+  `per_second` in any second. Bulk requests (the outbox sender passes ``rate_limit_args=BULK``)
+  keep a margin of `margin` (1) send a second under the limit, follow a fixed spacing of
+  1/(`per_second` - `margin`) so they never burst, and give way to a reply that is waiting:
+  replies jump the queue and always find the slot the margin leaves. The margin also absorbs
+  the jitter between our clock and Telegram's (two sends 1.00 s apart here may arrive 0.99 s
+  apart there): pacing at exactly 30 a second put the 31st send inside Telegram's window.
 * **Per chat**: a bucket of 1 token a second (20 a minute for groups) holding `chat_burst` (3);
   a reply may use the burst Telegram tolerates (a button press answered with an edit and two
-  messages), bulk sends to one chat keep at least a second apart.
+  messages), bulk sends to one chat keep a little more than a second apart (CHAT_MARGIN).
 * **429**: the `retry_after` Telegram gives pauses *every* limited request until it has passed:
   nothing is sent during the pause. A reply waits the pause out and tries again (up to
   `max_retries`); a bulk request raises `RetryAfter` at once (also when the pause is already
@@ -33,6 +37,7 @@ import asyncio
 import math
 import time
 import warnings
+from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import timedelta
@@ -49,7 +54,10 @@ LIMITED_PREFIXES = ("send", "edit", "copy", "forward")
 UNLIMITED = frozenset({"sendChatAction"})
 
 GROUP_PER_SECOND = 20 / 60
-CATCH_UP = 2  # bulk slots a late sender may make up at once
+CATCH_UP = 15  # bulk slots a late sender may make up at once (still within the window)
+WINDOW = 1.0  # seconds: Telegram counts sends in any sliding second
+# Bulk sends to one chat keep this much more than 1/rate apart, for the same jitter.
+CHAT_MARGIN = 0.05
 # Chat buckets idle for this long are full again: forgetting them keeps memory flat.
 FORGET_AFTER = 10.0
 
@@ -85,7 +93,7 @@ class PacedRateLimiter(BaseRateLimiter[dict[str, Any]]):
         per_second: float = 30.0,
         per_chat_per_second: float = 1.0,
         chat_burst: int = 3,
-        reserve: int = 3,
+        margin: int = 1,
         max_retries: int = 3,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
@@ -93,11 +101,13 @@ class PacedRateLimiter(BaseRateLimiter[dict[str, Any]]):
         self.per_second = per_second
         self.per_chat_per_second = per_chat_per_second
         self.chat_burst = chat_burst
-        self.reserve = reserve
+        self.margin = margin
         self.max_retries = max_retries
         self.clock = clock
         self.sleep = sleep
-        self._global: _Bucket | None = None
+        # Times of the sends of the last WINDOW, oldest first.
+        self._recent: deque[float] = deque()
+        self._replies_waiting = 0
         self._chats: dict[int | str, _Bucket] = {}
         self._paused_until = -math.inf
         self._bulk_slot = -math.inf
@@ -124,7 +134,7 @@ class PacedRateLimiter(BaseRateLimiter[dict[str, Any]]):
         if bucket is None:
             return 0.0
         bucket.refill(now)
-        return max(bucket.wait_for(1), bucket.last_send + 1 / bucket.rate - now, 0.0)
+        return max(bucket.wait_for(1), bucket.last_send + 1 / bucket.rate + CHAT_MARGIN - now, 0.0)
 
     # -- BaseRateLimiter
 
@@ -162,12 +172,14 @@ class PacedRateLimiter(BaseRateLimiter[dict[str, Any]]):
             self.pauses.append((now, until))
             del self.pauses[:-100]
 
-    def _global_bucket(self, now: float) -> _Bucket:
-        if self._global is None:
-            capacity = self.reserve + 2
-            self._global = _Bucket(self.per_second, capacity, capacity, now)
-        self._global.refill(now)
-        return self._global
+    def _window_wait(self, now: float, limit: int) -> float:
+        """Seconds until fewer than `limit` sends remain in the sliding window."""
+        recent = self._recent
+        while recent and recent[0] <= now - WINDOW:
+            recent.popleft()
+        if len(recent) < limit:
+            return 0.0
+        return recent[len(recent) - limit] + WINDOW - now
 
     def _chat_bucket(self, chat_id: int | str | None, now: float) -> _Bucket | None:
         if chat_id is None:
@@ -181,52 +193,62 @@ class PacedRateLimiter(BaseRateLimiter[dict[str, Any]]):
         bucket.refill(now)
         return bucket
 
-    def _wait(self, now: float, chat: _Bucket | None, glob: _Bucket, bulk: bool) -> float:
+    def _bulk_per_second(self) -> float:
+        return max(self.per_second - self.margin, 1.0)
+
+    def _wait(self, now: float, chat: _Bucket | None, bulk: bool) -> float:
         if bulk:
-            waits = [
-                glob.wait_for(1 + self.reserve),
-                self._bulk_slot - now,
-            ]
+            limit = max(1, math.floor(self._bulk_per_second()))
+            waits = [self._window_wait(now, limit), self._bulk_slot - now]
             if chat is not None:
-                waits += [chat.wait_for(1), chat.last_send + 1 / chat.rate - now]
+                waits += [chat.wait_for(1), chat.last_send + 1 / chat.rate + CHAT_MARGIN - now]
+            if self._replies_waiting:
+                # A reply is waiting for a slot: bulk stands back until it has had it.
+                waits.append(1 / self._bulk_per_second())
         else:
-            waits = [glob.wait_for(1)]
+            waits = [self._window_wait(now, max(1, math.floor(self.per_second)))]
             if chat is not None:
                 waits.append(chat.wait_for(1))
         return max(0.0, *waits)
 
     async def _acquire(self, chat_id: int | str | None, *, bulk: bool) -> None:
-        while True:
-            now = self.clock()
-            if now < self._paused_until:
-                if bulk:
-                    # The sender defers the row; no request goes out during a pause.
-                    wait = max(1, math.ceil(self._paused_until - now))
-                    raise RetryAfter(timedelta(seconds=wait))
-                await self.sleep(self._paused_until - now)
-                continue
-            glob = self._global_bucket(now)
-            chat = self._chat_bucket(chat_id, now)
-            wait = self._wait(now, chat, glob, bulk)
-            if wait <= 0:
-                # No await between the check and the take: coroutines cannot both take it.
-                glob.tokens -= 1
-                glob.last_send = now
-                if bulk:
-                    # The next bulk slot follows a schedule, not the last send: a send woken a
-                    # little late (the event loop was busy) does not slow all later ones, and
-                    # at most CATCH_UP slots are made up at once, so bulk never bursts.
-                    step = 1 / self.per_second
-                    late = now - self._bulk_slot
-                    base = self._bulk_slot if late <= CATCH_UP * step else now  # else: idle
-                    self._bulk_slot = base + step
-                if chat is not None:
-                    chat.tokens -= 1
-                    chat.last_send = now
-                self._forget(now)
-                return
-            # A hair more than needed, so that float rounding never leaves 0.99999 tokens.
-            await self.sleep(wait + 1e-6)
+        waiting = False
+        try:
+            while True:
+                now = self.clock()
+                if now < self._paused_until:
+                    if bulk:
+                        # The sender defers the row; no request goes out during a pause.
+                        wait = max(1, math.ceil(self._paused_until - now))
+                        raise RetryAfter(timedelta(seconds=wait))
+                    await self.sleep(self._paused_until - now)
+                    continue
+                chat = self._chat_bucket(chat_id, now)
+                wait = self._wait(now, chat, bulk)
+                if wait <= 0:
+                    # No await between the check and the take: coroutines cannot both take it.
+                    self._recent.append(now)
+                    if bulk:
+                        # The next bulk slot follows a schedule, not the last send: a send woken
+                        # a little late (the event loop was busy) does not slow all later ones;
+                        # at most CATCH_UP slots are made up, and the window still holds.
+                        step = 1 / self._bulk_per_second()
+                        late = now - self._bulk_slot
+                        base = self._bulk_slot if late <= CATCH_UP * step else now  # else: idle
+                        self._bulk_slot = base + step
+                    if chat is not None:
+                        chat.tokens -= 1
+                        chat.last_send = now
+                    self._forget(now)
+                    return
+                if not bulk and not waiting:
+                    waiting = True
+                    self._replies_waiting += 1
+                # A hair more than needed, so that float rounding never leaves 0.99999 tokens.
+                await self.sleep(wait + 1e-6)
+        finally:
+            if waiting:
+                self._replies_waiting -= 1
 
     def _forget(self, now: float) -> None:
         self._since_forget += 1

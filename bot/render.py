@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import io
 import logging
 from collections.abc import Iterable, Sequence
@@ -12,14 +11,10 @@ import segno
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest
 
+# Handlers escape through here; the one definition is models/text.py.
+from models.text import esc as esc
+
 log = logging.getLogger(__name__)
-
-MESSAGE_LIMIT = 4096
-
-
-def esc(text: object) -> str:
-    """User-supplied text inside an HTML-mode message."""
-    return html.escape(str(text), quote=False)
 
 
 def inline(rows: Iterable[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup:

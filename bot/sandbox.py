@@ -14,12 +14,17 @@ Two transports share the :class:`Sandbox` core:
 Rate limits follow Telegram's published guidance for bots: about 30 messages per second
 overall and about one message per second per chat. Telegram tolerates short bursts inside one
 chat before it starts answering 429, which is why the per-chat bucket holds ``per_chat_burst``
-tokens rather than exactly one.
+tokens rather than exactly one. By default the overall limit is a token bucket too (a burst of
+``global_burst`` is tolerated); ``RateLimits(strict=True)`` (``oshbot sandbox --strict``) counts
+sends in any sliding second instead and answers 429 to the one over ``global_per_second``, with
+no burst at all: the strictest reading of Telegram's rule, against which a sender that paces at
+exactly the limit fails.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import copy
 import html
@@ -108,12 +113,15 @@ _PHOTO_SIZES = ((90, 90), (320, 320), (800, 800))
 
 @dataclass(frozen=True)
 class RateLimits:
-    """Token-bucket limits; bursts model Telegram's tolerance for short spikes."""
+    """Token-bucket limits; bursts model Telegram's tolerance for short spikes. `strict`
+    replaces the overall bucket by a sliding window: at most `global_per_second` sends in any
+    second, no burst (the per-chat bucket stays as Telegram has it)."""
 
     global_per_second: float = 30
     per_chat_per_second: float = 1.0
     per_chat_burst: int = 3
     global_burst: int = 30
+    strict: bool = False
 
 
 class FakeClock:
@@ -670,6 +678,7 @@ class Sandbox:
         self._update_event = asyncio.Event()
         self._callbacks: dict[str, _Query] = {}
         self._global_bucket: _Bucket | None = None
+        self._window: collections.deque[float] = collections.deque()  # strict: last second
         self._chat_buckets: dict[int, _Bucket] = {}
         self._methods: dict[str, Callable[[Mapping[str, Any], Mapping[str, Upload]], Any]] = {
             "getMe": lambda p, f: self.bot_user,
@@ -854,7 +863,11 @@ class Sandbox:
                     limits.per_chat_per_second, limits.per_chat_burst, now
                 )
             chat_bucket = self._chat_buckets[chat_id]
-            wait = max(self._global_bucket.wait_time(now), chat_bucket.wait_time(now))
+            if limits.strict:
+                overall = self._window_wait(now, limits.global_per_second)
+            else:
+                overall = self._global_bucket.wait_time(now)
+            wait = max(overall, chat_bucket.wait_time(now))
             if wait > 0:
                 # The epsilon keeps float noise (1.0000000001 s) from rounding up to 2.
                 retry_after = max(1, math.ceil(wait - 1e-9))
@@ -863,9 +876,23 @@ class Sandbox:
                     f"Too Many Requests: retry after {retry_after}",
                     {"retry_after": retry_after},
                 )
-            self._global_bucket.take()
+            if limits.strict:
+                self._window.append(now)
+            else:
+                self._global_bucket.take()
             chat_bucket.take()
         self.stats.sends.append((now, chat_id, method))
+
+    def _window_wait(self, now: float, per_second: float) -> float:
+        """Strict mode: seconds until the sliding second (now - 1, now] holds fewer than
+        `per_second` accepted sends."""
+        window = self._window
+        while window and window[0] <= now - 1.0:
+            window.popleft()
+        limit = max(1, math.floor(per_second))
+        if len(window) < limit:
+            return 0.0
+        return window[len(window) - limit] + 1.0 - now
 
     # --- world bookkeeping
 

@@ -4,8 +4,13 @@
 `drain` every few seconds (bot/app.py), `oshbot jobs run` and the tests call them directly.
 What Telegram answers decides the row's fate: accepted -> sent (never again); Forbidden -> the
 contact is unreachable and the row skipped; RetryAfter -> pending again after the given wait,
-and the batch stops (Telegram asked everyone to wait); other errors -> retried with backoff,
-then failed with the reason kept.
+and the batch stops (Telegram asked everyone to wait); `drain` then sleeps until the wait is
+over and carries on, rather than leaving the rest to the next outbox tick or the next cron run;
+other errors, a malformed row among them -> retried with backoff, then failed after
+MAX_ATTEMPTS with the reason kept.
+
+Every message states its parse mode (HTML): the payload is HTML, and a bot built without
+`Defaults(parse_mode=HTML)` (the command line's) would otherwise show the tags.
 
 Pacing is the bot's rate limiter's job (bot/ratelimit.py): the sender marks its requests as bulk,
 so that replies to people go first, and the limiter raises RetryAfter instead of sleeping through
@@ -13,8 +18,11 @@ a 429 pause, so that the row goes back to the outbox rather than being held.
 
 Crash safety: claim (status "sending", committed) -> send -> mark sent (committed). A crash after
 Telegram accepted a message and before the mark leaves the row "sending"; after CLAIM_TIMEOUT it
-is pending again and is sent a second time. Telegram has no idempotency key, so exactly-once is
-impossible; at most the rows in flight at the crash (one per sender) are repeated.
+is pending again and is sent a second time. A claim is stamped with the time the row itself was
+claimed, not the start of its batch: a batch may take minutes (429 pauses, a slow network), and
+a row claimed late in it must not look abandoned to another sender. Telegram has no idempotency
+key, so exactly-once is impossible; at most the rows in flight at the crash (one per sender) are
+repeated.
 
 Quiet hours (default 21:00-07:00 programme time): only the kinds in QUIET_EXEMPT_KINDS go out;
 everything else stays pending and leaves when the quiet hours end.
@@ -24,14 +32,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 from telegram import Bot, InputFile
+from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot.ratelimit import BULK, PacedRateLimiter, retry_seconds
@@ -43,11 +53,13 @@ from models.tables import Contact, Outbox, OutboxStatus
 from scheduler.config import DEFAULT_CONFIG, QUIET_EXEMPT_KINDS, SchedulerConfig
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
-MAX_ATTEMPTS = 5
+MAX_ATTEMPTS = outbox.MAX_ATTEMPTS
 CONCURRENCY = 8  # requests in flight at once (each to a different chat)
-# Kinds that reach a contact who stopped proactive messages: visits they take part in, and what
-# they asked for themselves.
+# How long `drain` may wait, in all, for Telegram's 429 pauses to end before it gives the rest
+# back to the next tick: the bot's ticks and `oshbot jobs run` (cron) pass their own bounds.
+PAUSE_PATIENCE = 60.0
 
 
 @dataclass
@@ -56,18 +68,25 @@ class SendReport:
     failed: int = 0
     skipped: int = 0
     deferred: int = 0
+    rate_limited: int = 0  # of `deferred`: put back because of a 429
     errors: list[str] = field(default_factory=list)
     paused: bool = False  # a 429 pause was running: nothing was sent
     held: bool = False  # quiet hours: only exempt kinds were looked at
+    resume_at: datetime | None = None  # when the row deferred by a 429 is due again
+    waited: float = 0.0  # seconds `drain` slept for 429 pauses to end
 
     def add(self, other: SendReport) -> None:
         self.sent += other.sent
         self.failed += other.failed
         self.skipped += other.skipped
         self.deferred += other.deferred
+        self.rate_limited += other.rate_limited
         self.errors += other.errors
         self.paused = self.paused or other.paused
         self.held = self.held or other.held
+        self.waited += other.waited
+        if other.resume_at is not None:
+            self.resume_at = max(self.resume_at or other.resume_at, other.resume_at)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -124,7 +143,9 @@ async def deliver(bot: Bot, row: Outbox) -> int:
     message = outbox.Message.from_payload(row.payload)
     markup = inline(message.buttons) if message.buttons else None
     # Only our limiter knows "bulk" (AIORateLimiter takes an int there).
-    extra = {"rate_limit_args": BULK} if limiter_of(bot) is not None else {}
+    extra: dict[str, object] = {"parse_mode": ParseMode.HTML}
+    if limiter_of(bot) is not None:
+        extra["rate_limit_args"] = BULK
     if message.photo_path:
         data = Path(message.photo_path).read_bytes()
         sent = await bot.send_photo(
@@ -152,12 +173,19 @@ async def send_due(
     bot: Bot,
     database: Database,
     *,
-    now: datetime,
+    now: datetime | None = None,
+    clock: Callable[[], datetime] | None = None,
     limit: int = 100,
     config: SchedulerConfig | None = None,
 ) -> SendReport:
-    """One batch: up to `limit` due rows. A chat that has just had a message waits until the
-    rest of the batch is out, so one busy chat never holds up the others."""
+    """One batch: up to `limit` rows due at `now` (default: `clock()`). A chat that has just had
+    a message waits until the rest of the batch is out, so one busy chat never holds up the
+    others. `clock` stamps each claim and deferral when it happens (default: `now`)."""
+    if clock is None:
+        assert now is not None, "send_due needs now or clock"
+        fixed = now
+        clock = lambda: fixed  # noqa: E731
+    now = now or clock()
     config = config or DEFAULT_CONFIG
     report = SendReport()
     limiter = limiter_of(bot)
@@ -184,7 +212,7 @@ async def send_due(
             else:
                 chats.add(row.chat_id)
                 ready.append(row)
-        if not await _send_round(bot, database, ready, now=now, report=report):
+        if not await _send_round(bot, database, ready, clock=clock, report=report):
             return report  # a 429: the rest stays pending, untouched
         if later and not ready and limiter is not None:
             await limiter.sleep(min(limiter.chat_wait(row.chat_id) for row in later) + 1e-6)
@@ -193,7 +221,12 @@ async def send_due(
 
 
 async def _send_round(
-    bot: Bot, database: Database, rows: list[Outbox], *, now: datetime, report: SendReport
+    bot: Bot,
+    database: Database,
+    rows: list[Outbox],
+    *,
+    clock: Callable[[], datetime],
+    report: SendReport,
 ) -> bool:
     gate = asyncio.Semaphore(CONCURRENCY)
     stopped = False
@@ -203,7 +236,7 @@ async def _send_round(
         async with gate:
             if stopped:
                 return
-            if not await _send_row(bot, database, row, now=now, report=report):
+            if not await _send_row(bot, database, row, clock=clock, report=report):
                 stopped = True
 
     await asyncio.gather(*(one(row) for row in rows))
@@ -218,75 +251,153 @@ async def drain(
     config: SchedulerConfig | None = None,
     batch: int = 500,
     max_batches: int = 20,
+    patience: float = PAUSE_PATIENCE,
+    sleep: Callable[[float], Awaitable[object]] | None = None,
 ) -> SendReport:
-    """Batches until nothing is due (or a pause or the batch budget stops it)."""
+    """Batches until nothing is due or the batch budget is spent. A 429 pause is slept out
+    (through the limiter's `sleep`, so tests run on a fake clock) and sending resumes as soon
+    as Telegram's wait is over, as long as the waits add up to no more than `patience`
+    seconds; a longer pause leaves the rest to the next call."""
+    limiter = limiter_of(bot)
+    sleep = sleep or (limiter.sleep if limiter is not None else asyncio.sleep)
     total = SendReport()
     for _ in range(max_batches):
-        report = await send_due(bot, database, now=clock(), limit=batch, config=config)
+        report = await send_due(bot, database, clock=clock, limit=batch, config=config)
         total.add(report)
+        if report.paused:
+            wait = _pause_left(limiter, report.resume_at, clock())
+            if total.waited + wait > patience:
+                break
+            total.waited += wait
+            await sleep(wait)
+            # What the 429 put back is sent by the batches that follow, not left deferred.
+            total.deferred -= report.rate_limited
+            total.rate_limited -= report.rate_limited
+            continue
         handled = report.sent + report.failed + report.skipped + report.deferred
-        if report.paused or handled < batch:
+        if handled < batch:
             break
     return total
 
 
+def _pause_left(
+    limiter: PacedRateLimiter | None, resume_at: datetime | None, now: datetime
+) -> float:
+    """Seconds until both the limiter's pause and the deferred row's wait are over."""
+    wait = limiter.paused_for() if limiter is not None else 0.0
+    if resume_at is not None:
+        wait = max(wait, (resume_at - now).total_seconds())
+    # A hair more, so the deferred row is due (not_before <= now) when we look again.
+    return max(wait, 0.0) + 1e-3
+
+
+async def _in_thread(database: Database, work: Callable[[Session], T]) -> T:
+    """Runs `work` in a transaction of its own on a worker thread: a commit that waits for the
+    disk (or for another writer) must not hold up the event loop, which keeps the pace of the
+    sends and answers people meanwhile."""
+
+    def run() -> T:
+        with database.session() as session:
+            return work(session)
+
+    return await asyncio.to_thread(run)
+
+
 async def _send_row(
-    bot: Bot, database: Database, row: Outbox, *, now: datetime, report: SendReport
+    bot: Bot,
+    database: Database,
+    row: Outbox,
+    *,
+    clock: Callable[[], datetime],
+    report: SendReport,
 ) -> bool:
     """Sends one row and records what happened; False when the batch must stop (429)."""
     assert row.id is not None
-    with database.session() as session:
+    row_id = row.id
+    now = clock()
+
+    def take(session: Session) -> str | None:
+        # The claim (a write) comes first, so that the transaction never reads before it
+        # writes: in SQLite's WAL mode a read transaction that then writes fails at once when
+        # another writer went first, whatever the busy timeout.
+        if not outbox.claim(session, row_id, now=now):
+            return "taken"  # another sender has it
         contact = session.get(Contact, row.contact_id) if row.contact_id else None
         reason = _undeliverable(contact, row.kind)
         if reason is not None:
-            outbox.mark_failed(session, row.id, reason=reason, skipped=True)
-            report.skipped += 1
-            return True
-        if not outbox.claim(session, row.id, now=now):
-            return True  # another sender has it
+            outbox.mark_failed(session, row_id, reason=reason, skipped=True)
+            return "skipped"
+        return None
+
+    outcome = await _in_thread(database, take)
+    if outcome is not None:
+        report.skipped += outcome == "skipped"
+        return True
     try:
         message_id = await deliver(bot, row)
     except Forbidden as error:
-        with database.session() as session:
-            outbox.mark_failed(session, row.id, reason=str(error), skipped=True)
+        now = clock()
+        refused = str(error)
+
+        def unreachable(session: Session) -> None:
+            outbox.mark_failed(session, row_id, reason=refused, skipped=True)
             contact = session.get(Contact, row.contact_id) if row.contact_id else None
             if contact is not None and contact.unreachable_at is None:
                 contact.unreachable_at = now
                 session.add(contact)
-                audit(session, "contact.unreachable", subject=contact, reason=str(error))
+                audit(session, "contact.unreachable", subject=contact, reason=refused)
+
+        await _in_thread(database, unreachable)
         report.skipped += 1
     except RetryAfter as error:
-        seconds = retry_seconds(error)
-        with database.session() as session:
-            defer(
-                session,
-                row.id,
-                at=now + timedelta(seconds=seconds),
-                reason=str(error),
-                counts=False,
-            )
+        resume_at = clock() + timedelta(seconds=retry_seconds(error))
+        asked = str(error)
+        await _in_thread(
+            database,
+            lambda session: defer(session, row_id, at=resume_at, reason=asked, counts=False),
+        )
         report.deferred += 1
+        report.rate_limited += 1
         report.paused = True
+        report.resume_at = max(report.resume_at or resume_at, resume_at)
         return False  # Telegram asked everyone to wait, not only this chat
     except (BadRequest, FileNotFoundError) as error:
         # A message Telegram will never accept as it is: retrying cannot help.
-        with database.session() as session:
-            outbox.mark_failed(session, row.id, reason=str(error))
+        refused = str(error)
+        await _in_thread(
+            database, lambda session: outbox.mark_failed(session, row_id, reason=refused)
+        )
         report.failed += 1
-        report.errors.append(str(error))
-    except TelegramError as error:
+        report.errors.append(refused)
+    except (TelegramError, ValueError, TypeError, KeyError, AttributeError, OSError) as error:
+        # Telegram's other errors, and a row whose payload cannot be read (the shapes
+        # `Message.from_payload` and the file reads throw): retried like any row, then failed,
+        # never claimed again and again.
+        reason = (
+            str(error) if isinstance(error, TelegramError) else f"{type(error).__name__}: {error}"
+        )
+        if not isinstance(error, TelegramError):
+            log.warning("outbox row %s cannot be sent: %s", row_id, reason)
         attempts = row.attempts + 1
-        with database.session() as session:
-            if attempts >= MAX_ATTEMPTS:
-                outbox.mark_failed(session, row.id, reason=str(error))
-                report.failed += 1
-            else:
-                defer(session, row.id, at=now + backoff(attempts), reason=str(error), counts=True)
-                report.deferred += 1
-        report.errors.append(str(error))
+        if attempts >= MAX_ATTEMPTS:
+            await _in_thread(
+                database, lambda session: outbox.mark_failed(session, row_id, reason=reason)
+            )
+            report.failed += 1
+        else:
+            at = clock() + backoff(attempts)
+            await _in_thread(
+                database,
+                lambda session: defer(session, row_id, at=at, reason=reason, counts=True),
+            )
+            report.deferred += 1
+        report.errors.append(reason)
     else:
-        with database.session() as session:
-            outbox.mark_sent(session, row.id, message_id=message_id, now=now)
+        sent_at = clock()
+        await _in_thread(
+            database,
+            lambda session: outbox.mark_sent(session, row_id, message_id=message_id, now=sent_at),
+        )
         report.sent += 1
     return True
 

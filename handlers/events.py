@@ -40,6 +40,7 @@ from models import content, events, goodpractice
 from models.audience import SME_ROLES, Audience
 from models.programme import ProgrammeError, contact_by_user, providers, usable_invite
 from models.tables import Contact, Event, Provider, Role
+from models.text import MESSAGE_LIMIT, truncate_html
 from reports import events as event_reports
 
 PREFIX = "evt:"
@@ -1185,9 +1186,7 @@ async def show_event(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     ]
     if event.starts_at <= rt.now():
         lines += ["", *reaction_lines(_, summary, language)]
-    text = "\n".join(lines)
-    if len(text) > 4000:
-        text = text[:3990] + "…"
+    text = truncate_html("\n".join(lines), MESSAGE_LIMIT)
     buttons: list[list[tuple[str, str]]] = []
     if event.status == events.PLANNED:
         buttons.append(

@@ -39,7 +39,7 @@ from handlers import menu
 from handlers.common import cancel
 from models import content
 from models import improvements as imp
-from models.outbox import PRIORITY_NOTICE, Message, enqueue
+from models.outbox import PRIORITY_NOTICE, Message, enqueue, mention
 from models.programme import ProgrammeError, contact_by_user
 from models.tables import (
     Contact,
@@ -226,6 +226,10 @@ def notify_reviewers(
     reviewers were told. An update after an edit gets its own key per edit."""
     told = 0
     stamp = int(improvement.updated_at.timestamp())
+    # The card names an employer who reported (reporter_text); never a worker.
+    reporter = session.get(Contact, improvement.reporter_id) if improvement.reporter_id else None
+    if reporter is not None and reporter.role != Role.EMPLOYER:
+        reporter = None
     for staff in imp.reviewers(session, improvement):
         _ = translator(staff.language)
         base = (
@@ -260,7 +264,7 @@ def notify_reviewers(
             key=base,
             contact=staff,
             kind="report-submitted",
-            message=Message(text, review_buttons(_, improvement)),
+            message=Message(text, review_buttons(_, improvement), mentions=mention(reporter)),
             priority=PRIORITY_NOTICE,
             not_before=now,
         )

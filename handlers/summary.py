@@ -28,6 +28,7 @@ from bot.runtime import current_contact, language_of, runtime, tr, user_data
 from handlers import menu
 from models import content
 from models.tables import Contact, Enterprise, Provider, Role
+from models.text import visible_len
 from reports.charts import summary_charts
 from reports.figures import RELATIVE_PERIODS, Scope, relative_period
 from reports.files import export_files, provider_name
@@ -289,11 +290,12 @@ async def back(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 def _caption(text: str) -> str:
-    """At most Telegram's caption length, cut at a line (the template aims well below)."""
-    if len(text) <= CAPTION_LIMIT:
+    """At most Telegram's caption length as Telegram measures it, cut at a line (the template
+    aims well below)."""
+    if visible_len(text) <= CAPTION_LIMIT:
         return text
     lines = text.splitlines()
-    while lines and len("\n".join(lines)) > CAPTION_LIMIT - 2:
+    while lines and visible_len("\n".join(lines)) > CAPTION_LIMIT - 2:
         lines.pop()
     return "\n".join(lines) + "\n…"
 

@@ -24,6 +24,7 @@ from models import goodpractice
 from models.outbox import PRIORITY_BULK, Message, Queued, enqueue_many
 from models.programme import ProgrammeError, audit
 from models.tables import Broadcast, Contact, Enterprise, Outbox, OutboxStatus, Role, utcnow
+from models.text import utf16_len
 
 TEXT_MAX = 4000  # of Telegram's 4096, leaving room for the markup around it
 CAPTION_MAX = 1000  # of Telegram's 1024 for a photo's caption
@@ -55,8 +56,10 @@ def clean_text(text: str | None, *, with_photo: bool) -> str:
     limit = CAPTION_MAX if with_photo else TEXT_MAX
     if not cleaned:
         raise ProgrammeError("text_empty")
-    if len(cleaned) > limit:
-        raise ProgrammeError("text_too_long", limit=limit, length=len(cleaned))
+    # Telegram counts UTF-16 code units: most emoji count twice.
+    length = utf16_len(cleaned)
+    if length > limit:
+        raise ProgrammeError("text_too_long", limit=limit, length=length)
     return cleaned
 
 

@@ -24,7 +24,6 @@ same engine (models/surveys.py: start_event).
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import cache
@@ -55,6 +54,7 @@ from models.tables import (
     Role,
     Rsvp,
 )
+from models.text import esc, truncate_html
 
 # -- vocabulary ------------------------------------------------------------------------------
 
@@ -110,10 +110,6 @@ def default_tz() -> ZoneInfo:
     from bot.settings import Settings
 
     return Settings().tz
-
-
-def esc(text: object) -> str:
-    return html.escape(str(text), quote=False)
 
 
 def kind_name(_: Translate, kind: str) -> str:
@@ -374,9 +370,8 @@ def event_card(
     if practices:
         lines += ["", _("<b>Good practices we will look at</b>")]
         for entry in practices:
-            text = entry.text if len(entry.text) <= 160 else entry.text[:159] + "…"
             who = f" ({esc(entry.enterprise_name)})" if entry.enterprise_name else ""
-            lines.append(f"• {esc(text)}{who}")
+            lines.append(f"• {truncate_html(esc(entry.text), 160)}{who}")
     return "\n".join(lines)
 
 

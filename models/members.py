@@ -288,7 +288,11 @@ def announce_join(session: Session, contact: Contact, invite: Invite, *, now: da
                 key=f"{JOINED_KIND}:{contact.id}:{staff.id}:{now:%Y%m%d%H%M%S}",
                 contact=staff,
                 kind=JOINED_KIND,
-                message=Message(text, buttons=[[(label, f"{ASK_REMOVE}{contact.id}")]]),
+                message=Message(
+                    text,
+                    buttons=[[(label, f"{ASK_REMOVE}{contact.id}")]],
+                    mentions={contact.id: [_esc(name), _short(name)]},
+                ),
                 priority=PRIORITY_NOTICE,
                 not_before=now,
             )

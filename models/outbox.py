@@ -12,7 +12,8 @@ the final HTML text, optional buttons and an optional photo or document path.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,6 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from models.tables import Contact, Outbox, OutboxStatus, utcnow
+from models.text import esc
 
 # Replies to people go straight out; among queued messages, these come first.
 PRIORITY_NOTICE = 10  # a staff notice about a report, a visit arrangement
@@ -42,24 +44,41 @@ REMOVED_EXEMPT_KINDS = frozenset({"member-removed"})
 
 # A claim older than this belonged to a sender that died; its rows may be sent again.
 CLAIM_TIMEOUT = timedelta(minutes=2)
+# Tries before a row ends failed, whatever went wrong (a 429 is pacing and does not count). A
+# claim counts as a try: a row that brings its sender down every time ends failed too.
+MAX_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
 class Message:
-    """What to send: HTML text (or a caption), optional inline buttons, an optional file."""
+    """What to send: HTML text (or a caption), optional inline buttons, an optional file.
+
+    `mentions` maps the id of each person named in a message to someone else to the exact
+    strings that name them (as escaped in the text, as shortened in a button), so that
+    /deleteme can take the name out of messages still waiting (`forget_mentions`)."""
 
     text: str
     buttons: list[list[tuple[str, str]]] | None = None
     photo_path: str | None = None
     document_path: str | None = None
+    mentions: dict[int, list[str]] | None = None
 
     def payload(self) -> dict[str, Any]:
-        return {
+        payload: dict[str, Any] = {
             "text": self.text,
             "buttons": [[list(button) for button in row] for row in self.buttons or []],
             "photo_path": self.photo_path,
             "document_path": self.document_path,
         }
+        if self.mentions:
+            # JSON keys are strings; the longest form first, so that a name's shortened form
+            # never takes a bite out of the full one.
+            payload["mentions"] = {
+                str(contact_id): sorted(set(forms), key=len, reverse=True)
+                for contact_id, forms in self.mentions.items()
+                if forms
+            }
+        return payload
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> Message:
@@ -69,7 +88,15 @@ class Message:
             buttons=[[(label, data) for label, data in row] for row in rows] or None,
             photo_path=payload.get("photo_path"),
             document_path=payload.get("document_path"),
+            mentions={int(k): list(v) for k, v in (payload.get("mentions") or {}).items()} or None,
         )
+
+
+def mention(person: Contact | None) -> dict[int, list[str]] | None:
+    """`Message.mentions` for a text that names `person` by display name (escaped)."""
+    if person is None or person.id is None or not person.display_name:
+        return None
+    return {person.id: [esc(person.display_name)]}
 
 
 def writable(contact: Contact, kind: str) -> bool:
@@ -175,22 +202,10 @@ def enqueue_many(session: Session, items: Iterable[Queued], *, now: datetime) ->
     return insert_ignoring_conflicts(session, Outbox.__table__, rows)
 
 
-def due(session: Session, *, now: datetime, limit: int) -> list[Outbox]:
-    """Pending rows whose time has come, most urgent first, then oldest first."""
-    query = (
-        select(Outbox)
-        .where(
-            Outbox.status == OutboxStatus.PENDING,
-            col(Outbox.not_before) <= now,
-        )
-        .order_by(col(Outbox.priority).desc(), col(Outbox.not_before), col(Outbox.id))
-        .limit(limit)
-    )
-    return list(session.exec(query))
-
-
 def claim(session: Session, row_id: int, *, now: datetime) -> bool:
-    """Marks a row as being sent; False when another sender took it first."""
+    """Marks a row as being sent at `now`, the moment of this claim (a claim stamped with an
+    earlier time, such as the start of a long batch, would look abandoned to another sender
+    while it is still being sent); False when another sender took it first."""
     result = session.execute(
         sa.update(Outbox)
         .where(col(Outbox.id) == row_id, col(Outbox.status) == OutboxStatus.PENDING)
@@ -200,15 +215,18 @@ def claim(session: Session, row_id: int, *, now: datetime) -> bool:
 
 
 def release_stale_claims(session: Session, *, now: datetime) -> int:
-    """Rows claimed by a sender that died: pending again (they may be sent a second time)."""
-    result = session.execute(
-        sa.update(Outbox)
-        .where(
-            col(Outbox.status) == OutboxStatus.SENDING,
-            col(Outbox.sent_at) < now - CLAIM_TIMEOUT,
-        )
-        .values(status=OutboxStatus.PENDING)
+    """Rows claimed by a sender that died: pending again (they may be sent a second time), or
+    failed once they have had MAX_ATTEMPTS tries."""
+    stale = (
+        col(Outbox.status) == OutboxStatus.SENDING,
+        col(Outbox.sent_at) < now - CLAIM_TIMEOUT,
     )
+    session.execute(
+        sa.update(Outbox)
+        .where(*stale, col(Outbox.attempts) >= MAX_ATTEMPTS)
+        .values(status=OutboxStatus.FAILED, last_error="sender stopped while sending, every try")
+    )
+    result = session.execute(sa.update(Outbox).where(*stale).values(status=OutboxStatus.PENDING))
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
@@ -231,9 +249,54 @@ def mark_failed(session: Session, row_id: int, *, reason: str, skipped: bool = F
     )
 
 
-def retry_later(session: Session, row_id: int, *, at: datetime, reason: str) -> None:
-    session.execute(
-        sa.update(Outbox)
-        .where(col(Outbox.id) == row_id)
-        .values(status=OutboxStatus.PENDING, not_before=at, last_error=reason[:500])
-    )
+_TAGS = re.compile(r"(<[^<>]*>)")
+
+
+def forget_mentions(
+    session: Session, contact_id: int, replacement: Callable[[str | None], str]
+) -> int:
+    """Takes a person's name out of the messages to others that wait in the outbox (pending or
+    deferred), replacing it with `replacement(recipient's language)`; returns how many changed.
+    Messages already sent are Telegram's copy in the recipient's chat, beyond reach."""
+    key = str(contact_id)
+    # Only rows that mention someone: a text search narrows the scan, the JSON decides.
+    candidates = session.exec(
+        select(Outbox).where(
+            col(Outbox.status) == OutboxStatus.PENDING,
+            sa.cast(Outbox.payload, sa.Text).contains('"mentions"'),
+        )
+    ).all()
+    changed = 0
+    for row in candidates:
+        payload = dict(row.payload)
+        mentions = dict(payload.get("mentions") or {})
+        forms = mentions.pop(key, None)
+        if not forms:
+            continue
+        recipient = session.get(Contact, row.contact_id) if row.contact_id else None
+        neutral = replacement(recipient.language if recipient else None)
+
+        def scrub(text: str, forms: list[str] = forms, neutral: str = neutral) -> str:
+            # Outside tags only (a name "b" must not break "<b>"), whole words only.
+            words = "|".join(re.escape(form) for form in forms)
+            pattern = re.compile(rf"(?<!\w)(?:{words})(?!\w)")
+            parts = _TAGS.split(text)
+            return "".join(
+                part if part.startswith("<") else pattern.sub(neutral, part) for part in parts
+            )
+
+        payload["text"] = scrub(payload.get("text") or "")
+        payload["buttons"] = [
+            [[scrub(label), data] for label, data in line] for line in payload.get("buttons") or []
+        ]
+        if mentions:
+            payload["mentions"] = mentions
+        else:
+            payload.pop("mentions", None)
+        session.execute(
+            sa.update(Outbox)
+            .where(col(Outbox.id) == row.id, col(Outbox.status) == OutboxStatus.PENDING)
+            .values(payload=payload)
+        )
+        changed += 1
+    return changed

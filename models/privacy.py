@@ -17,9 +17,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from bot.i18n import Translate
+from bot.i18n import Translate, translator
 from models import surveys
-from models.outbox import STOP_EXEMPT_KINDS
+from models.outbox import STOP_EXEMPT_KINDS, forget_mentions
 from models.programme import CONSENT_TEXT_VERSION, audit
 from models.surveys import free_text_questions
 from models.tables import (
@@ -393,6 +393,9 @@ def erase(
         .where(col(Outbox.contact_id) == contact.id, col(Outbox.status) == OutboxStatus.PENDING)
         .values(status=OutboxStatus.SKIPPED, last_error="contact erased")
     )
+    # Messages to others that name the person (a join notice, a visit suggestion, a report
+    # card) still go, without the name.
+    forget_mentions(session, contact.id, _name_removed)
     # Answers still in progress, or waiting for release, are the person's own: they go. What a
     # released questionnaire said stays, since nothing links it to anyone.
     surveys.drop_pending(session, contact.id)
@@ -411,6 +414,11 @@ def erase(
                 col(BotState.key).in_([str(user_id), f"[{user_id}, {user_id}]"])
             )
         )
+
+
+def _name_removed(language: str | None) -> str:
+    _ = translator(language or "vi")
+    return _("(name removed)")
 
 
 # -- retention -------------------------------------------------------------------------------

@@ -6,18 +6,11 @@ their own language when it is queued. Telegram HTML; every stored text is escape
 
 from __future__ import annotations
 
-import html
-
 from bot.i18n import format_number, format_vnd, translator
 from models import content, media
 from models.goodpractice import Entry
 from models.outbox import Message
-
-CARD_MAX = 1000  # a photo caption holds 1024 characters
-
-
-def esc(text: object) -> str:
-    return html.escape(str(text), quote=False)
+from models.text import CAPTION_LIMIT, esc, truncate_html, visible_len
 
 
 def area_name(code: str | None, language: str) -> str:
@@ -61,7 +54,8 @@ def facts(entry: Entry, language: str) -> list[str]:
 
 
 def card(entry: Entry, language: str) -> str:
-    """Telegram HTML, at most CARD_MAX characters (the description is shortened to fit)."""
+    """Telegram HTML that fits a photo's caption as Telegram measures it (the description is
+    shortened to fit)."""
     _ = translator(language)
     head = _("🌟 <b>Good practice: {area}</b>", area=esc(area_name(entry.area_code, language)))
     where_text = esc(place(entry, language))
@@ -70,12 +64,8 @@ def card(entry: Entry, language: str) -> str:
     else:
         where = _("An enterprise in {place}", place=where_text)
     tail = "\n".join([where, *facts(entry, language)])
-    room = CARD_MAX - len(head) - len(tail) - 4
-    body = esc(entry.text)
-    cut = len(entry.text)
-    while len(body) > room:  # escaping lengthens the text, so measure the escaped form
-        cut -= max(1, len(body) - room)
-        body = esc(entry.text[:cut].rstrip()) + "…"
+    room = CAPTION_LIMIT - visible_len(f"{head}\n\n\n{tail}")
+    body = truncate_html(esc(entry.text), max(room, 0))
     return f"{head}\n{body}\n\n{tail}"
 
 

@@ -37,9 +37,9 @@ from models.tables import (
     TipDelivery,
     Visit,
 )
+from models.text import MESSAGE_LIMIT, esc, truncate_html
 from scheduler import notices
 from scheduler.config import DEFAULT_CONFIG, SchedulerConfig
-from scheduler.notices import esc
 
 SURVEY_NUDGE_DAYS = (3, 7)  # at most two reminders
 SURVEY_NUDGE_WINDOW = timedelta(days=30)  # rounds older than this are left alone
@@ -418,7 +418,7 @@ def monthly_digest_job(
             )
         if len(names) == 0:
             continue
-        text = "\n".join(lines)[:3900]
+        text = truncate_html("\n".join(lines), MESSAGE_LIMIT)
         queued += bool(
             enqueue(
                 session,

@@ -15,15 +15,15 @@ Keys (each message is queued once):
 
 from __future__ import annotations
 
-import html
 from datetime import date, datetime
 
 from sqlmodel import Session
 
 from bot.i18n import Translate, format_day, format_moment, format_number, translator
 from models import content
-from models.outbox import PRIORITY_NOTICE, PRIORITY_REMINDER, Message, enqueue
+from models.outbox import PRIORITY_NOTICE, PRIORITY_REMINDER, Message, enqueue, mention
 from models.tables import Contact, Enterprise, Provider, Visit
+from models.text import esc
 from models.visits import Card
 from scheduler.config import SchedulerConfig
 
@@ -35,10 +35,6 @@ ACCEPT = PREFIX + "acc:"  # staff: accept the employer's suggestion
 DONE = PREFIX + "done:"  # staff: the visit took place
 MISSED = PREFIX + "miss:"  # staff: it did not happen
 SKIP_NOTES = PREFIX + "skip"
-
-
-def esc(text: object) -> str:
-    return html.escape(str(text), quote=False)
 
 
 def stamp(moment: datetime) -> str:
@@ -205,7 +201,7 @@ def confirmed(
                 key=f"visit-confirmed:{visit.id}:{contact.id}:{stamp(visit.confirmed_at)}",
                 contact=contact,
                 kind=visit_kind("visit-confirmed", visit, now, config),
-                message=Message(text),
+                message=Message(text, mentions=mention(by)),
                 priority=PRIORITY_NOTICE,
                 not_before=now,
             )
@@ -244,7 +240,7 @@ def suggestion(
                 key=f"visit-suggest:{visit.id}:{contact.id}:{stamp(visit.suggested_at)}",
                 contact=contact,
                 kind="visit-confirmed",
-                message=Message(text, buttons),
+                message=Message(text, buttons, mentions=mention(employer)),
                 priority=PRIORITY_NOTICE,
                 not_before=now,
             )

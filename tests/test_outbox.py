@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from sqlmodel import select
+from collections import Counter
+from datetime import datetime, timedelta
+from typing import Any
 
-from models.outbox import Message, enqueue
+import sqlalchemy as sa
+from sqlmodel import col, select
+from telegram.ext import ExtBot
+
+from bot.ratelimit import PacedRateLimiter
+from bot.sandbox import BASE_FILE_URL, BASE_URL
+from bot.sender import MAX_ATTEMPTS, drain, send_due
+from models.outbox import CLAIM_TIMEOUT, Message, enqueue
 from models.tables import Contact, Outbox, OutboxStatus, Role
 from tests.conftest import World
 
@@ -100,3 +109,76 @@ async def test_a_claim_left_by_a_dead_sender_is_sent_later(world: World) -> None
     assert (await world.drain()).sent == 0
     world.clock.advance(minutes=3)
     assert (await world.drain()).sent == 1
+
+
+async def test_a_malformed_row_ends_failed_after_the_usual_attempts(world: World) -> None:
+    contact = reachable_contact(world, 17)
+    queue(world, contact, "bad:17")
+    queue(world, contact, "good:17", "Mẹo khác")
+    with world.database.session() as session:
+        session.execute(
+            sa.update(Outbox)
+            .where(col(Outbox.key) == "bad:17")
+            .values(payload={"text": "Mẹo", "buttons": [["a label without its data"]]})
+        )
+    for _ in range(MAX_ATTEMPTS + 2):
+        await world.drain()
+        world.clock.advance(hours=2)
+    stored = row(world, "bad:17")
+    assert stored.status == OutboxStatus.FAILED
+    assert stored.attempts == MAX_ATTEMPTS
+    assert "ValueError" in (stored.last_error or "")
+    assert row(world, "good:17").status == OutboxStatus.SENT  # the rest of the queue moved on
+
+
+async def test_a_row_that_stopped_its_sender_every_time_ends_failed(world: World) -> None:
+    contact = reachable_contact(world, 18)
+    queue(world, contact, "crash:18")
+    with world.database.session() as session:
+        session.execute(
+            sa.update(Outbox)
+            .where(col(Outbox.key) == "crash:18")
+            .values(status=OutboxStatus.SENDING, attempts=MAX_ATTEMPTS, sent_at=world.clock())
+        )
+    world.clock.advance(minutes=3)
+    assert (await world.drain()).sent == 0
+    assert row(world, "crash:18").status == OutboxStatus.FAILED
+
+
+async def test_a_slow_batch_and_a_second_sender_deliver_nothing_twice(world: World) -> None:
+    """A batch to one chat (a second between messages) runs longer than the claim timeout;
+    a second sender on the same database runs while the first has its last rows in flight."""
+    count = int(CLAIM_TIMEOUT.total_seconds()) + 20
+    contact = reachable_contact(world, 19)
+    for number in range(count):
+        queue(world, contact, f"slow:{number}", f"Tin số {number}")
+    world.sandbox.limits = None  # two senders, two limiters: the test is about the outbox
+    base, start = world.api_clock(), world.clock()
+
+    def clock() -> datetime:
+        return start + timedelta(seconds=world.api_clock() - base)
+
+    second = ExtBot(
+        world.sandbox.token, base_url=BASE_URL, base_file_url=BASE_FILE_URL,
+        request=world.sandbox.make_request(),
+        rate_limiter=PacedRateLimiter(clock=world.api_clock, sleep=world.api_clock.sleep),
+    )  # fmt: skip
+    real = world.sandbox.call
+    interrupted: list[float] = []
+
+    async def call(token: str, method: str, params: Any, files: Any = None) -> Any:
+        text = params.get("text") if hasattr(params, "get") else None
+        if text == f"Tin số {count - 3}" and not interrupted:
+            # The first sender's request is in flight: the second sender's loop comes round.
+            interrupted.append(world.api_clock())
+            await send_due(second, world.database, clock=clock, limit=500)
+        return await real(token, method, params, files)
+
+    world.sandbox.call = call  # type: ignore[method-assign]
+    async with second:
+        await drain(world.application.bot, world.database, clock=clock, batch=500)
+        await send_due(second, world.database, clock=clock, limit=500)
+    assert interrupted and interrupted[0] - base > CLAIM_TIMEOUT.total_seconds()
+    texts = [message.plain for message in world.sandbox.users[19].messages()]
+    repeated = [text for text, seen in Counter(texts).items() if seen > 1]
+    assert repeated == [] and len(texts) == count

@@ -1,0 +1,133 @@
+"""The command line's sending paths end to end: `oshbot jobs run` (cron) and `oshbot broadcast`
+as separate processes, sending through the sandbox over HTTP like they would to Telegram.
+
+They build their own bot, without the running bot's defaults: what the recipient reads must
+still be formatted text, not tags, and a 429 must be waited out, not end the run."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+from sqlmodel import select
+
+from bot.sandbox import Sandbox
+from bot.sandbox_http import SandboxServer
+from models.db import Database
+from models.outbox import PRIORITY_REMINDER, Message, enqueue
+from models.programme import EnterpriseDraft, add_enterprise, add_provider
+from models.tables import Consent, ConsentPurpose, Contact, Outbox, OutboxStatus, Role
+from tests.conftest import START
+
+OSHBOT = [sys.executable, "-c", "from bot.cli import main; main()"]
+PATIENCE = 120  # seconds a process may take on a busy machine before the test gives up
+# 10:00 in Viet Nam: outside quiet hours.
+MORNING = (START + timedelta(hours=1)).isoformat()
+
+
+def seed(database: Database, sandbox: Sandbox, people: int) -> list[Contact]:
+    with database.session() as session:
+        provider = add_provider(session, name="Trung tâm ATVSLĐ Đà Nẵng")
+        draft = EnterpriseDraft("Xưởng mộc Hòa Phát", "wood", "da-nang", 40, START.date())
+        enterprise = add_enterprise(
+            session, provider_id=provider.id, draft=draft, today=START.date()
+        )
+        contacts = []
+        for n in range(people):
+            user_id = 7000 + n
+            sandbox.user(user_id, f"Người lao động {n}")
+            contact = Contact(
+                telegram_user_id=user_id, chat_id=user_id, role=Role.WORKER,
+                enterprise_id=enterprise.id, language="vi", registered_at=START,
+            )  # fmt: skip
+            session.add(contact)
+            session.flush()
+            for purpose in (ConsentPurpose.FOLLOWUP, ConsentPurpose.TIPS):
+                consent = Consent(
+                    contact_id=contact.id, purpose=purpose, text_version="2026-11", language="vi"
+                )
+                session.add(consent)
+            contacts.append(contact)
+        return contacts
+
+
+async def oshbot(
+    server: SandboxServer, port: int, database: Database, tmp_path: Path, *args: str
+) -> subprocess.CompletedProcess[str]:
+    """Runs the command in its own process while this event loop keeps serving the sandbox."""
+    env = {
+        **os.environ,
+        "OSHBOT_TOKEN": server.sandbox.token,
+        "OSHBOT_API_BASE_URL": f"http://127.0.0.1:{port}/bot",
+        "OSHBOT_DATABASE_URL": database.url,
+        "OSHBOT_DATA_DIR": str(tmp_path / "data"),
+        "OSHBOT_LOG_LEVEL": "WARNING",
+    }
+    process = await asyncio.create_subprocess_exec(
+        *OSHBOT, *args, env=env, cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    stdout, stderr = await asyncio.wait_for(process.communicate(), PATIENCE)
+    assert process.returncode is not None
+    return subprocess.CompletedProcess(args, process.returncode, stdout.decode(), stderr.decode())
+
+
+async def test_cron_sends_formatted_text_and_waits_out_a_429(
+    database: Database, tmp_path: Path
+) -> None:
+    sandbox = Sandbox(limits=None)
+    server = SandboxServer(sandbox)
+    port = await server.start()
+    try:
+        people = seed(database, sandbox, 5)
+        with database.session() as session:
+            for contact in people:
+                enqueue(
+                    session, key=f"visit-reminder:{contact.id}", contact=contact,
+                    kind="visit-reminder", priority=PRIORITY_REMINDER, not_before=START,
+                    message=Message("🔔 <b>Nhắc lịch</b> thăm ngày mai &amp; khảo sát ngắn"),
+                )  # fmt: skip
+        # Telegram asks the run to wait: the first send gets a 429 with a two-second wait.
+        sandbox.faults.add("429", method="sendMessage", times=1, retry_after=2)
+        result = await oshbot(server, port, database, tmp_path, "jobs", "run", "--now", MORNING)
+    finally:
+        await server.stop()
+    assert result.returncode == 0, result.stderr
+    # The reminders, and the monthly tips the run's jobs queued, all went out.
+    assert "outbox: 10 sent, 0 deferred" in result.stdout, result.stdout
+    assert sandbox.stats.faults_fired == 1
+    for contact in people:
+        messages = sandbox.chat_messages(contact.chat_id or 0)
+        assert len(messages) == 2
+        assert all(message.parse_mode == "HTML" for message in messages)
+        assert "🔔 Nhắc lịch thăm ngày mai & khảo sát ngắn" in [m.plain for m in messages]
+        assert not any("<b>" in m.plain or "&amp;" in m.plain for m in messages)
+    with database.session() as session:
+        statuses = {row.status for row in session.exec(select(Outbox))}
+    assert statuses == {OutboxStatus.SENT}
+
+
+async def test_a_command_line_broadcast_reads_as_typed(database: Database, tmp_path: Path) -> None:
+    sandbox = Sandbox(limits=None)
+    server = SandboxServer(sandbox)
+    port = await server.start()
+    typed = "Mời dự hội thảo <b>quan trọng</b> & miễn phí"
+    try:
+        people = seed(database, sandbox, 3)
+        result = await oshbot(
+            server, port, database, tmp_path, "broadcast", "--text", typed, "--yes"
+        )
+    finally:
+        await server.stop()
+    assert result.returncode == 0, result.stderr
+    assert "Sent 3" in result.stdout, result.stdout
+    for contact in people:
+        [message] = sandbox.chat_messages(contact.chat_id or 0)
+        assert message.parse_mode == "HTML"
+        # The text exactly as typed: the tags the operator typed are text, not formatting, and
+        # no escaping shows.
+        assert message.plain == typed
