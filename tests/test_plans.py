@@ -1,0 +1,197 @@
+"""The action plan end to end: made in the chat by the employer and by staff, moved along
+planned -> done -> still in use / no longer in use, with refusals for bad input, foreign and
+stale buttons. Time moves with `world.clock` (1 March 2027; training on 25 January)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlmodel import select
+
+from models import plans
+from models.programme import ProgrammeError
+from models.tables import AuditLog, PlanItem, PlanStatus, Provider, Role
+from tests.conftest import World
+from tests.test_visits import add_enterprise, add_person
+
+
+@pytest.fixture
+def cast(world: World):  # type: ignore[no-untyped-def]
+    enterprise = add_enterprise(world)
+    add_person(world, 201, Role.STAFF, provider_id=enterprise.provider_id, name="Dũng")
+    add_person(world, 301, Role.EMPLOYER, enterprise_id=enterprise.id, name="Lan")
+    add_person(world, 302, Role.WORKER, enterprise_id=enterprise.id, name="Bình")
+    return enterprise
+
+
+def stored(world: World) -> list[PlanItem]:
+    with world.database.session() as session:
+        return list(session.exec(select(PlanItem).order_by(PlanItem.id)))  # type: ignore[arg-type]
+
+
+def add_item(world: World, enterprise_id: int, **fields: object) -> PlanItem:
+    values = {
+        "area_code": "storage",
+        "what": "Kệ ba tầng cho thùng sơn",
+        "who": "Anh Hùng",
+        "due_on": date(2027, 4, 30),
+    }
+    values.update(fields)
+    with world.database.session() as session:
+        return plans.add_item(
+            session,
+            enterprise_id=enterprise_id,
+            draft=plans.ItemDraft(**values),  # type: ignore[arg-type]
+            actor=None,
+            today=date(2027, 3, 1),
+            now=world.clock(),
+        )
+
+
+async def test_the_employer_adds_an_item_and_bad_answers_lose_nothing(
+    world: World,
+    cast,  # type: ignore[no-untyped-def]
+) -> None:
+    employer = world.user(301)
+    await employer.say("/plan")
+    assert "Chưa có cải thiện nào" in employer.last_text()
+    await employer.press("➕")
+    await employer.send("sticker")
+    assert "chọn lĩnh vực bằng các nút" in employer.last_text()
+    await employer.press("Lưu giữ")  # storage and handling
+    await employer.say("Kệ")  # too short
+    assert "ít nhất 5 ký tự" in employer.last_text()
+    await employer.say("x" * 301)
+    assert "301 ký tự, tối đa 300" in employer.last_text()
+    await employer.say("Làm kệ ba tầng cho thùng sơn, có gờ chắn")
+    await employer.say("x" * 41)  # a checkpoint is short
+    assert "tối đa 40" in employer.last_text()
+    await employer.say("CP 3")
+    await employer.send("photo", b"\xff\xd8not-really")
+    assert "trả lời bằng chữ" in employer.last_text()
+    await employer.say("Anh Hùng, tổ trưởng")
+    await employer.say("31/02/2027")
+    assert "ví dụ 30/06/2027" in employer.last_text()
+    await employer.say("20/01/2027")  # before the training on 25 January
+    assert "trước buổi tập huấn (25/01/2027)" in employer.last_text()
+    assert stored(world) == []
+    await employer.say("30/04")
+    assert "Đã thêm vào kế hoạch" in employer.last_text()
+
+    [item] = stored(world)
+    assert (item.area_code, item.what, item.checkpoint, item.who, item.due_on) == (
+        "storage",
+        "Làm kệ ba tầng cho thùng sơn, có gờ chắn",
+        "CP 3",
+        "Anh Hùng, tổ trưởng",
+        date(2027, 4, 30),
+    )
+    assert item.status == PlanStatus.PLANNED and item.source == "chat"
+    with world.database.session() as session:
+        entry = session.exec(select(AuditLog).where(AuditLog.action == "plan.add")).one()
+    assert entry.subject_id == item.id and entry.actor_id is not None
+
+    # The plan now lists it, with its button.
+    await employer.press("Xem kế hoạch")
+    assert "Làm kệ ba tầng" in employer.last_text() and "30/04/2027" in employer.last_text()
+
+
+async def test_cancel_keeps_nothing_and_the_old_area_button_is_stale(
+    world: World,
+    cast,  # type: ignore[no-untyped-def]
+) -> None:
+    employer = world.user(301)
+    await employer.say("/plan")
+    await employer.press("➕")
+    areas = employer.account.last()
+    await employer.say("/cancel")
+    assert "Đã hủy" in employer.last_text()
+    await employer.press("Lưu giữ", areas)
+    assert employer.answers()[-1] == "Nút này không còn hiệu lực."
+    assert stored(world) == []
+
+
+async def test_staff_move_an_item_along_and_a_second_press_changes_nothing(
+    world: World,
+    cast,  # type: ignore[no-untyped-def]
+) -> None:
+    item = add_item(world, cast.id)
+    staff = world.user(201)
+    await staff.say("/plan")
+    await staff.press("Xưởng mộc Hòa Phát")
+    assert "Kệ ba tầng" in staff.last_text() and "đang chờ: 1" in staff.last_text()
+    await staff.press("Kệ ba tầng")
+    card = staff.account.last()
+    [(label, data)] = staff.account.buttons(card)
+    assert label == "✅ Xong" and data is not None
+    await staff.press("✅ Xong", card)
+    assert "Làm tốt lắm" in staff.last_text()
+    await staff.press_data(card.message_id, data)  # a double tap on the same card
+    assert "đã được cập nhật trước đó" in (staff.answers()[-1] or "")
+
+    world.clock.advance(days=40)
+    await staff.press("Vẫn đang dùng")
+    with world.database.session() as session:
+        moved = session.get(PlanItem, item.id)
+        assert moved is not None
+        actions = session.exec(
+            select(AuditLog.action).where(AuditLog.subject_type == "planitem")
+        ).all()
+    assert moved.status == PlanStatus.IN_USE
+    assert moved.done_at is not None and moved.in_use_at is not None
+    assert moved.in_use_at > moved.done_at and moved.done_by_id == moved.in_use_by_id
+    assert sorted(actions) == ["plan.add", "plan.done", "plan.in_use"]
+    assert "Dũng" in staff.last_text()  # who moved it is shown on the card
+
+    await staff.press("Không còn dùng")
+    assert stored(world)[0].status == PlanStatus.ENDED
+
+
+async def test_others_cannot_see_or_change_a_plan(world: World, cast) -> None:  # type: ignore[no-untyped-def]
+    item = add_item(world, cast.id)
+    with world.database.session() as session:
+        other = Provider(name="Trung tâm khác", province_code="hue")
+        session.add(other)
+        session.flush()
+        other_id = other.id
+    add_person(world, 202, Role.STAFF, provider_id=other_id, name="Khác")
+    stranger, worker = world.user(202), world.user(302)
+
+    await stranger.say(f"/plan {cast.id}")
+    assert "không có quyền" in stranger.last_text()
+    shown = stranger.account.last().message_id
+    await stranger.press_data(shown, f"plan:mv:done:{item.id}")  # a forged button
+    assert "không có quyền" in (stranger.answers()[-1] or "")
+    await stranger.press_data(shown, f"plan:item:{item.id}")
+    assert "không có quyền" in (stranger.answers()[-1] or "")
+    await stranger.press_data(shown, f"plan:add:{cast.id}")
+    assert "không có quyền" in (stranger.answers()[-1] or "")
+    await worker.say("/plan")
+    assert "chỉ dành cho chủ doanh nghiệp" in worker.last_text()
+    assert stored(world)[0].status == PlanStatus.PLANNED
+
+
+def test_the_domain_refuses_moves_out_of_order(world: World, cast) -> None:  # type: ignore[no-untyped-def]
+    item = add_item(world, cast.id)
+    with world.database.session() as session:
+        from models.tables import Contact
+
+        staff = session.exec(select(Contact).where(Contact.role == Role.STAFF)).one()
+        with pytest.raises(ProgrammeError) as refused:
+            plans.move(session, item.id, to=PlanStatus.IN_USE, actor=staff, now=world.clock())  # type: ignore[arg-type]
+        assert refused.value.code == "plan_moved"
+        with pytest.raises(ProgrammeError) as refused:
+            plans.move(session, item.id, to=PlanStatus.PLANNED, actor=staff, now=world.clock())  # type: ignore[arg-type]
+        assert refused.value.code == "plan_moved"
+
+
+def test_due_days_are_read_the_way_people_type_them() -> None:
+    today = date(2027, 3, 1)
+    assert plans.parse_due("30/06/2027", today=today) == date(2027, 6, 30)
+    assert plans.parse_due("30-6-27", today=today) == date(2027, 6, 30)
+    assert plans.parse_due("2027-06-30", today=today) == date(2027, 6, 30)
+    assert plans.parse_due("15/02", today=today) == date(2028, 2, 15)  # the next 15 February
+    for bad in ("", "soon", "31/02/2027", "1/2/3/4"):
+        with pytest.raises(ProgrammeError):
+            plans.parse_due(bad, today=today)
