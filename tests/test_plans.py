@@ -195,3 +195,56 @@ def test_due_days_are_read_the_way_people_type_them() -> None:
     for bad in ("", "soon", "31/02/2027", "1/2/3/4"):
         with pytest.raises(ProgrammeError):
             plans.parse_due(bad, today=today)
+
+
+# -- a report carries out a planned item ------------------------------------------------------
+
+
+async def test_a_report_linked_to_a_planned_item_marks_it_done_when_sent(
+    world: World,
+    cast,  # type: ignore[no-untyped-def]
+) -> None:
+    from tests.test_report import ASK_TEXT, STEPS, SUMMARY, expect, tap
+
+    shelf = add_item(world, cast.id)
+    aisle = add_item(world, cast.id, what="Kẻ vạch lối đi cho xe đẩy", due_on=date(2027, 5, 31))
+    guard = add_item(world, cast.id, area_code="machine", what="Che chắn dây curoa máy cưa")
+    employer = world.user(301)
+
+    await employer.say("/report")
+    await expect(employer, await tap(employer, "📦 Lưu giữ, vận chuyển"), "lên kế hoạch không?")
+    labels = [label for label, _ in employer.account.buttons()]
+    assert labels == [shelf.what, aisle.what, "Không, việc khác"]  # only this area's items
+    await employer.send("sticker")
+    assert "chọn bằng các nút" in employer.last_text()
+    await expect(employer, await tap(employer, shelf.what), ASK_TEXT)
+    for how, value, prompt in STEPS[2:]:
+        action = await (employer.say(value) if how == "say" else tap(employer, value))
+        await expect(employer, action, prompt)
+    assert SUMMARY in employer.last_text()
+    # Not sent yet: nothing is done.
+    assert [item.status for item in stored(world)] == [PlanStatus.PLANNED] * 3
+    await tap(employer, "✅ Xác nhận và gửi")
+    assert "đã được đánh dấu là đã thực hiện" in employer.last_text()
+
+    items = {item.id: item for item in stored(world)}
+    with world.database.session() as session:
+        from models.tables import Improvement
+
+        report = session.exec(select(Improvement)).one()
+    assert items[shelf.id].status == PlanStatus.DONE
+    assert items[shelf.id].improvement_id == report.id
+    assert items[shelf.id].done_by_id == report.reporter_id
+    assert items[aisle.id].status == PlanStatus.PLANNED
+    assert items[guard.id].status == PlanStatus.PLANNED
+
+    # The next report in the same area is not forced onto the plan.
+    await employer.say("/report")
+    await tap(employer, "📦 Lưu giữ, vận chuyển")
+    assert [label for label, _ in employer.account.buttons()] == [aisle.what, "Không, việc khác"]
+    await expect(employer, await tap(employer, "Không, việc khác"), ASK_TEXT)
+    await employer.say("/cancel")
+    # An area without planned items goes straight to the description.
+    await employer.say("/report")
+    await expect(employer, await tap(employer, "🪑 Vị trí làm việc"), ASK_TEXT)
+    assert stored(world)[1].status == PlanStatus.PLANNED
