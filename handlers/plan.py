@@ -34,9 +34,10 @@ from handlers.common import cancel
 from models import content, plans
 from models.programme import ProgrammeError
 from models.tables import Contact, Enterprise, PlanItem, PlanStatus, Role
+from scheduler.notices import PLAN_SHOW
 
 PREFIX = "plan:"
-SHOW = PREFIX + "ent:"  # the plan of enterprise <id>
+SHOW = PLAN_SHOW  # the plan of enterprise <id>; the scheduler's reminders carry it too
 ADD = PREFIX + "add:"  # add an item to enterprise <id>
 AREA = PREFIX + "area:"
 NO_CHECKPOINT = PREFIX + "nocp"

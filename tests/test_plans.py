@@ -248,3 +248,80 @@ async def test_a_report_linked_to_a_planned_item_marks_it_done_when_sent(
     await employer.say("/report")
     await expect(employer, await tap(employer, "🪑 Vị trí làm việc"), ASK_TEXT)
     assert stored(world)[1].status == PlanStatus.PLANNED
+
+
+# -- the revisit card and the reminder --------------------------------------------------------
+
+
+async def test_the_revisit_card_shows_the_plan(world: World, cast) -> None:  # type: ignore[no-untyped-def]
+    from tests.test_visits import run_visits
+
+    done = add_item(world, cast.id)
+    add_item(world, cast.id, what="Kẻ vạch lối đi cho xe đẩy")  # due 30 April: planned
+    add_item(world, cast.id, what="Che chắn dây curoa", due_on=date(2027, 2, 15))  # overdue
+    with world.database.session() as session:
+        from models.tables import Contact
+
+        staff = session.exec(select(Contact).where(Contact.role == Role.STAFF)).one()
+        plans.move(session, done.id, to=PlanStatus.DONE, actor=staff, now=world.clock())  # type: ignore[arg-type]
+    assert run_visits(world)["nudged"] == 1
+    await world.drain()
+    card = world.user(201).last_text()
+    assert "Đã đến hạn thăm lại" in card
+    assert "Kế hoạch hành động: 1 việc đã làm, 1 việc đang chờ, 1 việc quá hạn" in card
+
+
+async def test_a_card_without_a_plan_says_nothing_of_it(world: World, cast) -> None:  # type: ignore[no-untyped-def]
+    from tests.test_visits import run_visits
+
+    run_visits(world)
+    await world.drain()
+    assert "Kế hoạch hành động" not in world.user(201).last_text()
+
+
+def run_nudges(world: World) -> int:
+    from scheduler.jobs import nudges_job
+    from tests.test_visits import CONFIG
+
+    with world.database.session() as session:
+        return nudges_job(session, world.clock(), config=CONFIG)["plan"]
+
+
+async def test_employers_are_reminded_once_a_week_before_the_due_day(
+    world: World,
+    cast,  # type: ignore[no-untyped-def]
+) -> None:
+    from tests.test_visits import local
+
+    soon = add_item(world, cast.id, due_on=date(2027, 3, 8))  # 7 days after 1 March
+    later = add_item(world, cast.id, what="Kẻ vạch lối đi", due_on=date(2027, 3, 20))
+    add_item(world, cast.id, what="Đã xong rồi", due_on=date(2027, 3, 5))
+    with world.database.session() as session:
+        session.get(PlanItem, stored(world)[2].id).status = PlanStatus.DONE  # type: ignore[union-attr]
+    employer, staff = world.user(301), world.user(201)
+
+    # 22:00 on 1 March: queued, but held through the night's quiet hours.
+    world.clock.now = local(2027, 3, 1, 22)
+    assert run_nudges(world) == 1  # the employer only; staff and the worker get none
+    assert run_nudges(world) == 0  # once
+    assert (await world.drain()).sent == 0
+    world.clock.now = local(2027, 3, 2, 7, 30)
+    await world.drain()
+    assert "Xin nhắc nhẹ" in employer.last_text() and "08/03/2027" in employer.last_text()
+    assert soon.what in employer.last_text()
+    assert not any("Xin nhắc nhẹ" in text for text in staff.texts())
+    # Its button opens the plan.
+    await employer.press("Xem kế hoạch")
+    assert "Kế hoạch hành động của Xưởng mộc Hòa Phát" in employer.last_text()
+
+    # The later item comes up a week before its own day; an employer who sent /stop gets none.
+    with world.database.session() as session:
+        from models.tables import Contact
+
+        person = session.exec(select(Contact).where(Contact.role == Role.EMPLOYER)).one()
+        person.opted_out_at = world.clock()
+        session.add(person)
+    world.clock.now = local(2027, 3, 13, 10)
+    assert run_nudges(world) == 0
+    with world.database.session() as session:
+        assert session.get(PlanItem, later.id).reminded_at is not None  # type: ignore[union-attr]
