@@ -14,14 +14,20 @@ own employers. Workers see nothing of it here. Nothing here knows about Telegram
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import sqlalchemy as sa
+from openpyxl.utils.datetime import from_excel
 from sqlmodel import Session, col, select
 
 from models import content
+from models.imports import Cell, ImportReport, RowError, _is_blank, _rows, _text
 from models.programme import ProgrammeError, audit
 from models.tables import Contact, Enterprise, Improvement, PlanItem, PlanStatus, Role
 
@@ -378,3 +384,174 @@ def completion(
         query = query.where(col(PlanItem.enterprise_id).in_(enterprise_ids))
     planned, completed = session.execute(query).one()
     return Completion(planned=int(planned or 0), completed=int(completed or 0))
+
+
+# -- import from the spreadsheet made at the training -----------------------------------------
+
+# Column -> what it holds; quoted in the README.
+PLAN_COLUMNS: Mapping[str, str] = MappingProxyType(
+    {
+        "area": "Technical area: its code (storage, workstation, machine, environment, welfare, "
+        "organisation) or its Vietnamese or English name. Required.",
+        "what": f"What is planned, {WHAT_MIN} to {WHAT_MAX} characters. Required.",
+        "checkpoint": f"Checkpoint: a short code or note, at most {CHECKPOINT_MAX} characters. "
+        "Optional.",
+        "who": f"Who does it: a name or a role, {WHO_MIN} to {WHO_MAX} characters. Required.",
+        "due": "Due day: dd/mm/yyyy, yyyy-mm-dd or an Excel date; not before the enterprise's "
+        "training, at most three years ahead. Required.",
+    }
+)
+PLAN_REQUIRED = ("area", "what", "who", "due")
+PLAN_HEADERS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "area": ("area", "technical area", "lĩnh vực", "lĩnh vực kỹ thuật"),
+        "what": ("what", "improvement", "planned improvement", "action", "việc cần làm",
+                 "nội dung", "cải thiện", "nội dung cải thiện", "hành động"),
+        "checkpoint": ("checkpoint", "check point", "điểm kiểm tra", "mã điểm kiểm tra"),
+        "who": ("who", "responsible", "person responsible", "người thực hiện",
+                "người phụ trách", "ai làm"),
+        "due": ("due", "due date", "deadline", "by", "hạn", "hạn hoàn thành", "thời hạn",
+                "ngày hoàn thành"),
+    }
+)  # fmt: skip
+_PLAN_HEADER_INDEX = {
+    content.fold(header): column for column, headers in PLAN_HEADERS.items() for header in headers
+}
+SOURCE_IMPORT = "import"
+
+
+def _plan_header(cells: Sequence[Cell]) -> dict[str, int]:
+    positions: dict[str, int] = {}
+    for position, cell in enumerate(cells):
+        column = _PLAN_HEADER_INDEX.get(content.fold(str(cell))) if cell is not None else None
+        if column is not None and column not in positions:
+            positions[column] = position
+    missing = [column for column in PLAN_REQUIRED if column not in positions]
+    if missing:
+        raise ProgrammeError("import_columns", missing=missing)
+    return positions
+
+
+def _area_index() -> dict[str, str]:
+    index = {}
+    for area in content.areas():
+        for text in (area.code, area.name("vi"), area.name("en"), area.short_vi, area.short_en):
+            index[content.fold(text)] = area.code
+    return index
+
+
+def _due_cell(cell: Cell, *, today: date) -> date:
+    if isinstance(cell, datetime):
+        return cell.date()
+    if isinstance(cell, date):
+        return cell
+    if isinstance(cell, int | float) and not isinstance(cell, bool):
+        # A date cell whose format was lost shows Excel's day serial number instead.
+        try:
+            return from_excel(cell).date()  # type: ignore[no-any-return]
+        except (ValueError, OverflowError, TypeError) as error:
+            raise ProgrammeError("due_invalid") from error
+    return parse_due(_text(cell), today=today)
+
+
+def import_plan(
+    session: Session,
+    path: Path,
+    *,
+    enterprise_id: int,
+    today: date,
+    now: datetime,
+    actor_id: int | None = None,
+) -> ImportReport:
+    """Add the items of a CSV or XLSX plan to one enterprise's plan. Rows are checked with the
+    chat's rules; a refused row is reported by its line and the others are imported, and the
+    same file uploaded again adds only what was refused before (same area, what and due day)."""
+    enterprise = session.get(Enterprise, enterprise_id)
+    if enterprise is None:
+        raise ProgrammeError("unknown_enterprise")
+    areas = _area_index()
+    known = {
+        (item.area_code, content.fold(item.what), item.due_on)
+        for item in items_of(session, enterprise_id)
+    }
+    report = ImportReport()
+    with closing(_rows(path)) as rows:
+        positions: dict[str, int] | None = None
+        for line, cells in rows:
+            if _is_blank(cells):
+                if positions is not None:
+                    report.skipped_blank += 1
+                continue
+            if positions is None:
+                positions = _plan_header(cells)
+                # Before the first row, as in models/imports.py: a SQLite savepoint opened
+                # before the first write would commit for good when released.
+                audit(session, "plan.import", actor_id=actor_id, subject=enterprise,
+                      file=path.name[:100])  # fmt: skip
+                session.flush()
+                continue
+            draft, problems = _plan_row(cells, positions, areas=areas, today=today)
+            if draft is None:
+                report.errors.extend(RowError(line, code, details) for code, details in problems)
+                continue
+            key = (draft.area_code, content.fold(draft.what), draft.due_on)
+            if key in known:
+                report.errors.append(RowError(line, "duplicate", {}))
+                continue
+            try:
+                with session.begin_nested():
+                    item = add_item(session, enterprise_id=enterprise_id, draft=draft, actor=None,
+                                    today=today, now=now, source=SOURCE_IMPORT)  # fmt: skip
+            except ProgrammeError as error:
+                column = "due" if error.code.startswith("due_") else ""
+                value = draft.due_on.strftime("%d/%m/%Y") if column else ""
+                details = {"column": column, "value": value, **error.details}
+                report.errors.append(RowError(line, error.code, details))
+                continue
+            known.add(key)
+            report.created.append(item.id)  # type: ignore[arg-type]
+    if positions is None:
+        raise ProgrammeError("import_columns", missing=list(PLAN_REQUIRED))
+    return report
+
+
+def _plan_row(
+    cells: Sequence[Cell], positions: Mapping[str, int], *, areas: Mapping[str, str], today: date
+) -> tuple[ItemDraft | None, list[tuple[str, dict[str, Any]]]]:
+    def cell(column: str) -> Cell:
+        position = positions.get(column)
+        return cells[position] if position is not None and position < len(cells) else None
+
+    def area(value: Cell) -> str:
+        code = areas.get(content.fold(_text(value)))
+        if code is None:
+            raise ProgrammeError("unknown_area")
+        return code
+
+    readers: dict[str, Any] = {
+        "area": area,
+        "what": lambda value: clean_what(_text(value)),
+        "checkpoint": lambda value: clean_checkpoint(_text(value)),
+        "who": lambda value: clean_who(_text(value)),
+        "due": lambda value: _due_cell(value, today=today),
+    }
+    values: dict[str, Any] = {}
+    problems: list[tuple[str, dict[str, Any]]] = []
+    for column, read in readers.items():
+        raw = cell(column)
+        try:
+            values[column] = read(raw)
+        except ProgrammeError as error:
+            problems.append((error.code, {"column": column, "value": _text(raw), **error.details}))
+    if problems:
+        return None, problems
+    return (
+        ItemDraft(
+            area_code=values["area"],
+            what=values["what"],
+            who=values["who"],
+            due_on=values["due"],
+            checkpoint=values["checkpoint"],
+        ),
+        [],
+    )

@@ -325,3 +325,96 @@ async def test_employers_are_reminded_once_a_week_before_the_due_day(
     assert run_nudges(world) == 0
     with world.database.session() as session:
         assert session.get(PlanItem, later.id).reminded_at is not None  # type: ignore[union-attr]
+
+
+# -- import from the training's spreadsheet ---------------------------------------------------
+
+PLAN_CSV = """Lĩnh vực;Việc cần làm;Điểm kiểm tra;Người thực hiện;Hạn hoàn thành
+Lưu giữ, vận chuyển;Kệ ba tầng cho thùng sơn;CP 3;Anh Hùng;30/04/2027
+machine;Che chắn dây curoa máy cưa;;Tổ bảo trì;2027-05-15
+
+Nhà kho;Kẻ vạch lối đi;;Chị Mai;31/05/2027
+welfare;Ok;;Chị Mai;31/05/2027
+welfare;Tủ thuốc sơ cứu ở xưởng;;X;15/13/2027
+environment;Quạt hút bụi ở máy chà nhám;;Anh Tâm;10/01/2027
+"""
+
+
+def run_import(world: World, path, enterprise_id: int):  # type: ignore[no-untyped-def]
+    with world.database.session() as session:
+        return plans.import_plan(
+            session, path, enterprise_id=enterprise_id, today=date(2027, 3, 1), now=world.clock()
+        )
+
+
+def test_a_plan_is_imported_row_by_row_with_errors_by_line(world: World, cast, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from models.imports import describe_report
+
+    sheet = tmp_path / "ke-hoach.csv"
+    sheet.write_text(PLAN_CSV, encoding="utf-8-sig")
+    report = run_import(world, sheet, cast.id)
+    assert len(report.created) == 2 and report.failed_lines == [5, 6, 7, 8]
+    lines = describe_report(report, "vi", subject="plan")
+    assert lines[:2] == ["Đã nhập 2 việc vào kế hoạch.", "4 dòng không được nhập:"]
+    assert "Dòng 5: “Nhà kho” không phải là một trong sáu lĩnh vực kỹ thuật." in lines
+    assert "Dòng 6: nội dung việc cần làm quá ngắn: ít nhất 5 ký tự." in lines
+    assert "Dòng 7: vui lòng ghi người thực hiện, ít nhất 2 ký tự." in lines
+    assert any(line.startswith("Dòng 7: hạn hoàn thành “15/13/2027” không phải") for line in lines)
+    assert "Dòng 8: hạn hoàn thành 10/01/2027 trước ngày tập huấn của doanh nghiệp." in lines
+    first, second = stored(world)
+    assert (first.area_code, first.checkpoint, first.due_on, first.source) == (
+        "storage", "CP 3", date(2027, 4, 30), "import",
+    )  # fmt: skip
+    assert (second.area_code, second.checkpoint, second.due_on) == (
+        "machine", None, date(2027, 5, 15),
+    )  # fmt: skip
+
+    # The corrected file again: only what was refused comes in.
+    sheet.write_text(PLAN_CSV.replace("Nhà kho", "storage"), encoding="utf-8")
+    again = run_import(world, sheet, cast.id)
+    assert len(again.created) == 1 and again.failed_lines == [2, 3, 6, 7, 8]
+    described = describe_report(again, "vi", subject="plan")
+    assert "Dòng 2: việc này đã có trong kế hoạch" in described[2]
+
+
+def test_an_xlsx_plan_with_excel_dates(world: World, cast, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from datetime import datetime as dt
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["area", "what", "who", "due"])
+    sheet.append(["Welfare facilities", "First-aid box in the workshop", "Ms Mai",
+                  dt(2027, 6, 30)])  # fmt: skip
+    sheet.append(["organisation", "Weekly five-minute safety talk", "Foreman", 46600])
+    path = tmp_path / "plan.xlsx"
+    book.save(path)
+    report = run_import(world, path, cast.id)
+    assert report.errors == []
+    assert [(i.area_code, i.due_on) for i in stored(world)] == [
+        ("welfare", date(2027, 6, 30)),
+        ("organisation", date(2027, 8, 1)),  # Excel's day 46600
+    ]
+
+
+def test_the_import_command(world: World, cast, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime, timedelta
+
+    from tests.test_cli import oshbot
+
+    # The command reads today's date: the item is due a month from it, and after the training.
+    due = max(datetime.now(UTC).date() + timedelta(days=30), date(2027, 2, 1))
+    due = due.strftime("%d/%m/%Y")
+    sheet = tmp_path / "plan.csv"
+    sheet.write_text(f"area,what,who,due\nstorage,Kệ cho thùng sơn,Anh Hùng,{due}\n"
+                     f"storage,Kệ,Anh Hùng,{due}\n", encoding="utf-8")  # fmt: skip
+    result = oshbot(world.database, tmp_path, "import", "plan", str(sheet),
+                    "--enterprise", str(cast.id), "--language", "en")  # fmt: skip
+    assert result.exit_code == 1
+    assert "Imported 1 plan item." in result.output
+    assert "Line 3: what is planned is too short: at least 5 characters." in result.output
+    assert [item.what for item in stored(world)] == ["Kệ cho thùng sơn"]
+    missing = oshbot(world.database, tmp_path, "import", "plan", str(sheet), "--enterprise", "999")
+    assert missing.exit_code == 1
+    assert "Không có doanh nghiệp nào với mã số này" in " ".join(missing.output.split())
