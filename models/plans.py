@@ -372,16 +372,24 @@ class Completion:
 
 
 def completion(
-    session: Session, *, enterprise_ids: sa.Select[Any] | None, start: date, end: date
+    session: Session,
+    *,
+    enterprise_ids: sa.Select[Any] | None,
+    start: date,
+    end: date,
+    area_code: str | None = None,
 ) -> Completion:
     """Items due from `start` up to (not including) `end`, of the enterprises `enterprise_ids`
-    selects (None: all). An item no longer in use counts as planned, not as completed."""
+    selects (None: all), of one area or all. An item no longer in use counts as planned, not
+    as completed."""
     query = sa.select(
         sa.func.count(),
         sa.func.count().filter(col(PlanItem.status).in_([str(s) for s in COMPLETED])),
     ).where(col(PlanItem.due_on) >= start, col(PlanItem.due_on) < end)
     if enterprise_ids is not None:
         query = query.where(col(PlanItem.enterprise_id).in_(enterprise_ids))
+    if area_code is not None:
+        query = query.where(col(PlanItem.area_code) == area_code)
     planned, completed = session.execute(query).one()
     return Completion(planned=int(planned or 0), completed=int(completed or 0))
 

@@ -418,3 +418,98 @@ def test_the_import_command(world: World, cast, tmp_path) -> None:  # type: igno
     missing = oshbot(world.database, tmp_path, "import", "plan", str(sheet), "--enterprise", "999")
     assert missing.exit_code == 1
     assert "Không có doanh nghiệp nào với mã số này" in " ".join(missing.output.split())
+
+
+# -- the summary and the export --------------------------------------------------------------
+
+
+def plan_programme(world: World) -> dict[str, int]:
+    """Provider A: E1 (Đà Nẵng) and E2 (Huế); provider B: E3. Items with their due day and the
+    state they reached; March 2027 is the period counted by hand below."""
+    e1 = add_enterprise(world, name="E1")
+    e2 = add_enterprise(world, provider_id=e1.provider_id, name="E2", province="hue")
+    e3 = add_enterprise(world, name="E3")
+    staff = add_person(world, 250, Role.STAFF, provider_id=e1.provider_id)
+    with world.database.session() as session:
+        for enterprise, area, due, reached in (
+            (e1, "storage", date(2027, 3, 5), [PlanStatus.DONE]),
+            (e1, "storage", date(2027, 3, 20), [PlanStatus.DONE, PlanStatus.IN_USE]),
+            (e1, "welfare", date(2027, 3, 25), []),
+            (e1, "welfare", date(2027, 3, 28), [PlanStatus.DONE, PlanStatus.ENDED]),
+            (e1, "storage", date(2027, 4, 2), [PlanStatus.DONE]),  # April: outside
+            (e1, "storage", date(2027, 2, 27), []),  # February: outside
+            (e2, "machine", date(2027, 3, 10), []),
+            (e2, "machine", date(2027, 3, 15), [PlanStatus.DONE]),
+            (e3, "machine", date(2027, 3, 12), [PlanStatus.DONE]),
+        ):
+            item = plans.add_item(
+                session,
+                enterprise_id=enterprise.id,  # type: ignore[arg-type]
+                draft=plans.ItemDraft(area, f"Việc của {enterprise.name}", "Anh Hùng", due),
+                actor=None,
+                today=date(2027, 3, 1),
+                now=world.clock(),
+            )
+            for to in reached:
+                plans._move(session, item, to=to, actor_id=staff.id, now=world.clock())
+    return {"a": e1.provider_id, "b": e3.provider_id, "e1": e1.id}  # type: ignore[dict-item]
+
+
+@pytest.mark.parametrize("rollups", [True, False])
+def test_plan_completion_for_each_scope_counted_by_hand(world: World, rollups: bool) -> None:
+    from reports.figures import Scope, parse_period
+    from reports.summary import build_summary
+    from tests.test_visits import TZ
+
+    ids = plan_programme(world)
+
+    def plan(**scope: object) -> tuple[int, int, float | None]:
+        with world.database.session() as session:
+            summary = build_summary(session, period=parse_period("2027-03"), tz=TZ,
+                                    scope=Scope(**scope), today=date(2027, 4, 10),  # type: ignore[arg-type]
+                                    rollups=rollups)  # fmt: skip
+        return summary.plan.planned, summary.plan.completed, summary.plan.completion
+
+    # March, whole programme: E1's four, E2's two, E3's one; done or in use: E1 5/3 and 20/3,
+    # E2 15/3, E3 12/3. The item no longer in use (28/3) is planned, not completed.
+    assert plan() == (7, 4, 4 / 7)
+    assert plan(provider_id=ids["a"]) == (6, 3, 0.5)
+    assert plan(provider_id=ids["b"]) == (1, 1, 1.0)
+    assert plan(provider_id=ids["a"], area_code="machine") == (2, 1, 0.5)
+    assert plan(province_code="hue") == (2, 1, 0.5)
+    assert plan(area_code="organisation") == (0, 0, None)
+
+
+def test_the_export_has_a_plan_sheet_and_the_summary_sheet_the_completion(
+    world: World, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    from openpyxl import load_workbook
+
+    from reports.figures import Scope, parse_period
+    from reports.files import write_reports
+    from tests.test_visits import TZ
+
+    ids = plan_programme(world)
+    written = write_reports(tmp_path, world.database.url, period=parse_period("2027-03"),
+                            today=date(2027, 4, 10), tz=TZ, language="en",
+                            scope=Scope(provider_id=ids["a"]))  # fmt: skip
+    workbook = load_workbook(written.xlsx_path, read_only=True)
+    try:
+        sheet = [tuple(row) for row in workbook["Action plans"].iter_rows(values_only=True)]
+        summary = [tuple(row) for row in workbook["Summary"].iter_rows(values_only=True)]
+    finally:
+        workbook.close()
+    header, *items = sheet
+    assert header[:9] == (
+        "plan item id", "enterprise id", "enterprise", "area", "what is planned", "checkpoint",
+        "who does it", "due day", "status",
+    )  # fmt: skip
+    assert len(items) == 6  # provider A's items due in March
+    by_due = {str(row[7])[:10]: row for row in items}
+    assert by_due["2027-03-20"][8] == "still in use"
+    assert by_due["2027-03-28"][8] == "no longer in use"
+    assert by_due["2027-03-25"][8] == "planned" and by_due["2027-03-25"][9] is None
+    assert {row[2] for row in items} == {"E1", "E2"}
+    figures = {(r[0], r[2]): (r[3], r[4] if len(r) > 4 else None) for r in summary[1:]}
+    assert figures[("action plans", "items due in the period")] == (6, None)
+    assert figures[("action plans", "done or still in use")] == (3, 6)
