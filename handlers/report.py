@@ -939,19 +939,25 @@ async def confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | i
         + "\n\n"
         + card(_, improvement, language)
     )
-    thanks = _(
-        "Thank you! Your report went to {provider}. They may ask you a question here. "
-        "Until they review it you can still change or withdraw it in 🗂 My reports.",
-        provider=esc(provider_name or _("your OSH service provider")),
+    await say(
+        update,
+        context,
+        _(
+            "Thank you! Your report went to {provider}. They may ask you a question here. "
+            "Until they review it you can still change or withdraw it in 🗂 My reports.",
+            provider=esc(provider_name or _("your OSH service provider")),
+        ),
+        reply_markup=menu.keyboard(contact.role, contact.language),
     )
     if planned is not None:
-        thanks += "\n\n" + _(
-            "🎯 In your action plan, “{what}” is now marked as done. Well done!",
-            what=esc(planned.what),
+        await say(
+            update,
+            context,
+            _(
+                "🎯 In your action plan, “{what}” is now marked as done. Well done!",
+                what=esc(planned.what),
+            ),
         )
-    await say(
-        update, context, thanks, reply_markup=menu.keyboard(contact.role, contact.language)
-    )
     user_data(context).pop(DATA, None)
     return ConversationHandler.END
 
