@@ -1134,6 +1134,28 @@ def import_improvements_command(
     report_import("improvement", language, config, run, path)
 
 
+@import_app.command("plan")
+def import_plan_command(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV or XLSX file.")],
+    enterprise: Annotated[int, typer.Option(help="Enterprise whose action plan this is.")],
+    language: LanguageOption = None,
+) -> None:
+    """The action plan an enterprise made at the training; rows with errors are reported."""
+    from models.plans import import_plan
+
+    config = settings()
+    now = datetime.now(UTC)
+
+    def run() -> Any:
+        with Database(config.database_url).session() as session:
+            return import_plan(
+                session, path, enterprise_id=enterprise, today=now.astimezone(config.tz).date(),
+                now=now,
+            )  # fmt: skip
+
+    report_import("plan", language, config, run, path)
+
+
 def main() -> None:
     try:
         app()

@@ -204,6 +204,7 @@ async def play(stage: Stage, database: Database, settings: Settings, clock: Demo
     ]
     for enterprise, role, user_id, name, language in people:
         await register(stage.person(user_id, name), links[enterprise][role], language)
+    await play_plan(stage)
 
     transcript.heading("5. What goes wrong, and how the bot answers")
     visitor = stage.person(4001, "Khách lạ")
@@ -236,6 +237,42 @@ async def play(stage: Stage, database: Database, settings: Settings, clock: Demo
     await play_month(stage, database, settings, clock)
     await play_reports(stage, database, settings, clock)
     await play_broadcast(stage, database, settings, clock)
+
+
+async def play_plan(stage: Stage) -> None:
+    """The action plan Công ty May Thu Hà made at the training, typed in by its provider's staff
+    and by its director; scene 9 links a report to it."""
+    transcript = stage.transcript
+    assert transcript is not None
+    transcript.heading("4b. The action plan made at the training")
+    dung = stage.person(2001, "Anh Dũng (cán bộ)")
+    thu = stage.person(3004, "Bà Thu (giám đốc)")
+    transcript.note("Anh Dũng records two items from the training's worksheet")
+    await dung.say("/plan")
+    await dung.press("Công ty May Thu Hà")
+    await dung.press("➕")
+    await dung.press("Lưu giữ")
+    await dung.say("Giá kệ 3 tầng cho cuộn vải, kẻ vạch lối đi")
+    await dung.say("CP 3")
+    await dung.say("Tổ kho")
+    await dung.say("31/03/2027")
+    await dung.press("➕")
+    await dung.press("Tổ chức công việc")
+    await dung.say("Họp an toàn 5 phút đầu ca sáng thứ Hai")
+    await dung.press("Bỏ qua")
+    await dung.say("Q")  # too short to say who
+    await dung.say("Anh Quang, tổ trưởng chuyền 1")
+    await dung.say("30/04/2027")
+    transcript.note("Bà Thu adds one herself, and mistypes the day first")
+    await thu.say("🎯 Kế hoạch")
+    await thu.press("➕")
+    await thu.press("Phúc lợi")
+    await thu.say("Tủ thuốc sơ cứu ở mỗi tầng xưởng")
+    await thu.press("Bỏ qua")
+    await thu.say("Bà Thu")
+    await thu.say("31/04")
+    await thu.say("15/04")
+    await thu.press("Xem kế hoạch")
 
 
 async def play_leak(stage: Stage, database: Database, clock: DemoClock, leaked: str) -> None:
@@ -403,9 +440,12 @@ async def play_reports(
                 return message
         raise LookupError(f"no report card with {words!r}")
 
-    transcript.note("Bà Thu reports new racks for the fabric rolls, with two photos")
+    transcript.note(
+        "Bà Thu reports new racks for the fabric rolls, with two photos: an item of her plan"
+    )
     await thu.say("📝 Báo cáo cải thiện")
     await thu.press("📦")
+    await thu.press("Giá kệ 3 tầng")  # one of the items planned at the training (scene 4b)
     await thu.say(
         "Đóng giá kệ 3 tầng cho cuộn vải, không để vải dưới sàn nữa; lối đi kẻ vạch vàng."
     )

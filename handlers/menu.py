@@ -59,6 +59,9 @@ INVITATIONS = Entry("events", "", N_("Meetings and workshops you are part of"))
 NEW_EVENT = Entry("event", "", N_("Create an event, or show its check-in QR code"))
 SUMMARY = Entry("summary", N_("📊 Summary"), N_("Follow-up figures and charts, by period"))
 EXPORT = Entry("export", "", N_("The follow-up data as Excel and CSV files"))
+PLAN = Entry("plan", N_("🎯 Action plan"), N_("The improvements planned at the training"))
+# Staff reach a plan through /plan; their keyboard is full already.
+PLAN_COMMAND = Entry("plan", "", N_("The improvements planned at the training"))
 PROGRESS = Entry("progress", N_("📈 Our progress"), N_("Your results beside your sector's"))
 # Every registered person's rights, at the end of every role's command list.
 RIGHTS = [
@@ -72,14 +75,14 @@ RIGHTS = [
 MENUS: dict[Role, list[Entry]] = {
     Role.COORDINATOR: [
         PROVIDERS, SUMMARY, VISITS, EVENTS, BROADCAST, GOOD_PRACTICES, HELP, LANGUAGE,
-        MEMBERS, EXPORT, NEW_EVENT, NEWSLETTER, CANCEL, *RIGHTS,
+        MEMBERS, EXPORT, NEW_EVENT, NEWSLETTER, PLAN_COMMAND, CANCEL, *RIGHTS,
     ],
     Role.STAFF: [
         NEW_ENTERPRISE, ENTERPRISES, VISITS, SUMMARY, BROADCAST, EVENTS, GOOD_PRACTICES, HELP,
-        LANGUAGE, MEMBERS, EXPORT, NEW_EVENT, NEWSLETTER, CANCEL, *RIGHTS,
+        LANGUAGE, MEMBERS, EXPORT, NEW_EVENT, NEWSLETTER, PLAN_COMMAND, CANCEL, *RIGHTS,
     ],
     Role.EMPLOYER: [
-        REPORT, MYREPORTS, FEEDBACK, NEXT_VISIT, PROGRESS, GOOD_PRACTICES, HELP, LANGUAGE,
+        REPORT, MYREPORTS, FEEDBACK, NEXT_VISIT, PLAN, PROGRESS, GOOD_PRACTICES, HELP, LANGUAGE,
         INVITATIONS, CANCEL, *RIGHTS,
     ],
     Role.WORKER: [

@@ -29,7 +29,7 @@ from bot.render import esc, grid, inline
 from bot.runtime import language_of, runtime, tr, user_data
 from handlers import menu, review
 from handlers.review import BANDS, LIKELIHOOD, SEVERITY, STATUS, area_label, card
-from models import content, media
+from models import content, media, plans
 from models import improvements as imp
 from models.improvements import CostBand, PhotoSlot, RiskWhen, Step
 from models.programme import ProgrammeError, contact_by_user
@@ -62,6 +62,8 @@ FIELD = PREFIX + "field:"
 BACK = PREFIX + "back"
 CONTINUE = PREFIX + "continue"
 RESTART = PREFIX + "new"
+PLANNED = PREFIX + "plan:"  # the report carries out planned item <id>
+UNPLANNED = PREFIX + "noplan"
 
 MY = "myr:"
 MY_EDIT = MY + "edit:"
@@ -76,6 +78,7 @@ SEVERITY_STATE = {RiskWhen.BEFORE: "report.risk_before_severity",
 FIELDS = "report.fields"
 PEOPLE_STATE = "report.people"
 RESUME = "report.resume"
+PLAN_STATE = "report.plan"
 
 DATA = "report"
 LIST_LIMIT = 20
@@ -557,7 +560,48 @@ async def area_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str
     except ProgrammeError as error:
         return await stop(update, context, error)
     mark_changed(context)
+    if after == Step.DESCRIPTION:
+        return await ask_planned(update, context, code)
     return await ask(update, context, after)
+
+
+async def ask_planned(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, area_code: str
+) -> str:
+    """Before the description of a new report: is it one of the enterprise's planned items in
+    this area? Asked only when there are some."""
+    _ = tr(update, context)
+    data(context).pop("plan_item", None)
+    with runtime(context).database.session() as session:
+        contact = reporter(session, update)
+        items = (
+            plans.open_items(session, enterprise_id=contact.enterprise_id, area_code=area_code)
+            if contact is not None and contact.enterprise_id is not None
+            else []
+        )
+    if not items:
+        return await ask(update, context, Step.DESCRIPTION)
+    buttons = [[(item.what[:60], f"{PLANNED}{item.id}")] for item in items[:8]]
+    buttons.append([(_("No, something else"), UNPLANNED)])
+    await say(update, context, _("Is this one of your planned improvements?"), buttons)
+    return PLAN_STATE
+
+
+async def planned_given(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
+    """The choice is kept with the draft and applied when the report is sent: a draft
+    abandoned halfway marks nothing done."""
+    chosen = review.parse_id((await pressed(update)), PLANNED)
+    if chosen is not None:
+        data(context)["plan_item"] = chosen
+    return await ask(update, context, Step.DESCRIPTION)
+
+
+async def stale_planned(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
+    assert update.callback_query is not None
+    await review.acknowledge(
+        update.callback_query, tr(update, context)("This button is no longer active.")
+    )
+    return PLAN_STATE
 
 
 async def description_given(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | int:
@@ -864,6 +908,15 @@ async def confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | i
             await review.acknowledge(query, error_text(_, error, language), show_alert=True)
             return STATE[Step.SUMMARY]
         improvement = done.improvement
+        planned = None
+        if done.changed and contact is not None and data(context).get("plan_item"):
+            planned = plans.link(
+                session,
+                data(context)["plan_item"],
+                improvement=improvement,
+                actor=contact,
+                now=rt.now(),
+            )
         if done.changed:
             review.notify_reviewers(
                 session,
@@ -896,6 +949,15 @@ async def confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | i
         ),
         reply_markup=menu.keyboard(contact.role, contact.language),
     )
+    if planned is not None:
+        await say(
+            update,
+            context,
+            _(
+                "🎯 In your action plan, “{what}” is now marked as done. Well done!",
+                what=esc(planned.what),
+            ),
+        )
     user_data(context).pop(DATA, None)
     return ConversationHandler.END
 
@@ -1070,9 +1132,9 @@ def reprompt(step: Step | None, hint: str, *, state: str | None = None):  # type
         if state == WORKERS_CONFIRM:
             await say(update, context, _(hint))
             return WORKERS_CONFIRM
-        if state == RESUME:
+        if state in (RESUME, PLAN_STATE):
             await say(update, context, _(hint))
-            return RESUME
+            return state
         if step in WHEN and state == SEVERITY_STATE[WHEN[step]]:
             return await ask_severity(update, context, WHEN[step], hint=_(hint))
         if step in (Step.DESCRIPTION, Step.WORKERS):
@@ -1296,6 +1358,11 @@ def handlers_list() -> list:  # type: ignore[type-arg]
                 CallbackQueryHandler(area_chosen, pattern=f"^{AREA}"),
                 MessageHandler(not_command, reprompt(Step.AREA, HINTS["buttons"])),
                 CallbackQueryHandler(stale(Step.AREA), pattern=ours),
+            ],
+            PLAN_STATE: [
+                CallbackQueryHandler(planned_given, pattern=f"^({PLANNED}|{UNPLANNED})"),
+                MessageHandler(not_command, reprompt(None, HINTS["buttons"], state=PLAN_STATE)),
+                CallbackQueryHandler(stale_planned, pattern=ours),
             ],
             STATE[Step.DESCRIPTION]: [
                 MessageHandler(text, description_given),

@@ -430,6 +430,10 @@ COLUMN_NAMES: Mapping[str, str] = MappingProxyType(
         "risk_before": N_("risk before"),
         "risk_after": N_("risk after"),
         "verified": N_("verified"),
+        "what": N_("what is planned"),
+        "who": N_("who does it"),
+        "checkpoint": N_("checkpoint"),
+        "due": N_("due day"),
     }
 )
 ROW_MESSAGES: Mapping[str, str] = MappingProxyType(
@@ -483,6 +487,25 @@ ROW_MESSAGES: Mapping[str, str] = MappingProxyType(
         "risk_incomplete": N_(
             "Line {line}: give the risk score both before and after, or neither."
         ),
+        "what_too_short": N_(
+            "Line {line}: what is planned is too short: at least {limit} characters."
+        ),
+        "what_too_long": N_(
+            "Line {line}: what is planned is too long: at most {limit} characters."
+        ),
+        "who_too_short": N_("Line {line}: write who does it, at least {limit} characters."),
+        "who_too_long": N_("Line {line}: who does it is too long: at most {limit} characters."),
+        "checkpoint_too_long": N_(
+            "Line {line}: the checkpoint is too long: at most {limit} characters."
+        ),
+        "due_invalid": N_(
+            "Line {line}: the due day “{value}” is not a date. Write it as day/month/year, "
+            "e.g. 30/06/2027."
+        ),
+        "due_before_training": N_(
+            "Line {line}: the due day {value} is before the enterprise's training."
+        ),
+        "due_too_far": N_("Line {line}: the due day {value} is more than three years ahead."),
     }
 )
 DUPLICATES: Mapping[str, str] = MappingProxyType(
@@ -494,6 +517,10 @@ DUPLICATES: Mapping[str, str] = MappingProxyType(
         "improvement": N_(
             "Line {line}: this improvement was imported before (same enterprise, day and "
             "description), so the row was skipped."
+        ),
+        "plan": N_(
+            "Line {line}: this item is already in the plan (same area, what and due day), so "
+            "the row was skipped."
         ),
     }
 )
@@ -510,11 +537,13 @@ FILE_MESSAGES: Mapping[str, str] = MappingProxyType(
         ),
         "import_columns": N_("The first row must name the columns; these are missing: {columns}."),
         "unknown_provider": N_("There is no provider with that id."),
+        "unknown_enterprise": N_("There is no enterprise with that id."),
     }
 )
 IMPORTED = {
     "enterprise": (N_("Imported 1 enterprise."), N_("Imported {count} enterprises.")),
     "improvement": (N_("Imported 1 improvement."), N_("Imported {count} improvements.")),
+    "plan": (N_("Imported 1 plan item."), N_("Imported {count} plan items.")),
 }
 NOT_IMPORTED = (N_("1 row was not imported:"), N_("{count} rows were not imported:"))
 VALUE_SHOWN = 40  # characters of a cell quoted back: enough to find it, never a whole page

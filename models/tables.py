@@ -106,6 +106,15 @@ class VisitStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class PlanStatus(StrEnum):
+    """Where an action-plan item stands (models/plans.py)."""
+
+    PLANNED = "planned"
+    DONE = "done"
+    IN_USE = "in_use"  # still in use when someone looked again
+    ENDED = "ended"  # no longer in use
+
+
 class OutboxStatus(StrEnum):
     PENDING = "pending"
     SENDING = "sending"
@@ -443,6 +452,38 @@ class Visit(SQLModel, table=True):
     nudged_at: datetime | None = ts()
     reminded_at: datetime | None = ts()
     outcome_asked_at: datetime | None = ts()
+
+
+class PlanItem(SQLModel, table=True):
+    """One improvement an enterprise planned at the training (step 3 of the guide): the
+    baseline the follow-up measures against. Who moved it along, and when, stays on the row."""
+
+    __tablename__ = "plan_item"
+    # The reminder job's query: planned items by due day.
+    __table_args__ = (sa.Index("ix_plan_item_status_due", "status", "due_on"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    enterprise_id: int = Field(foreign_key="enterprise.id", index=True)
+    area_code: str = Field(max_length=40)
+    what: str = Field(max_length=300)
+    checkpoint: str | None = Field(default=None, max_length=40)
+    who: str = Field(max_length=100)
+    due_on: date
+    status: PlanStatus = Field(
+        default=PlanStatus.PLANNED, sa_column=sa.Column(sa.String(20), nullable=False)
+    )
+    source: str = Field(default="chat", max_length=20)
+    created_by_id: int | None = Field(default=None, foreign_key="contact.id")
+    created_at: datetime = ts(default=True)
+    done_at: datetime | None = ts()
+    done_by_id: int | None = Field(default=None, foreign_key="contact.id")
+    in_use_at: datetime | None = ts()
+    in_use_by_id: int | None = Field(default=None, foreign_key="contact.id")
+    ended_at: datetime | None = ts()
+    ended_by_id: int | None = Field(default=None, foreign_key="contact.id")
+    # The reported improvement that carried the item out, when the reporter linked one.
+    improvement_id: int | None = Field(default=None, foreign_key="improvement.id")
+    reminded_at: datetime | None = ts()
 
 
 class JobRun(SQLModel, table=True):

@@ -12,7 +12,7 @@ here: scheduler/notices.py queues them.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -20,6 +20,8 @@ import sqlalchemy as sa
 import sqlalchemy.orm
 from sqlmodel import Session, col, select
 
+from models import plans
+from models.plans import PlanCounts
 from models.programme import ProgrammeError, audit
 from models.tables import (
     Contact,
@@ -391,9 +393,13 @@ class Card:
     reports_since: int
     waiting_review: int
     open_questions: int  # staff questions about a report that the reporter has not answered
+    # The action plan made at the training, as of the card's day.
+    plan: PlanCounts = field(default_factory=PlanCounts)
 
 
-def card(session: Session, enterprise: Enterprise, *, tz: ZoneInfo) -> Card:
+def card(
+    session: Session, enterprise: Enterprise, *, tz: ZoneInfo, today: date | None = None
+) -> Card:
     last_done = session.exec(
         select(sa.func.max(Visit.done_at)).where(
             Visit.enterprise_id == enterprise.id, Visit.status == VisitStatus.DONE
@@ -430,6 +436,11 @@ def card(session: Session, enterprise: Enterprise, *, tz: ZoneInfo) -> Card:
         reports_since=int(reports),
         waiting_review=int(waiting),
         open_questions=int(questions),
+        plan=(
+            plans.counts(session, enterprise_id=enterprise.id, today=today)  # type: ignore[arg-type]
+            if today is not None
+            else PlanCounts()
+        ),
     )
 
 

@@ -293,6 +293,20 @@ class WorkerSide:
 
 
 @dataclass(frozen=True)
+class PlanFigures:
+    """The action plans made at the training (models/plans.py): items due in the period, and
+    those carried out, done or found still in use. An item found no longer in use is planned
+    and not carried out."""
+
+    planned: int = 0
+    completed: int = 0
+
+    @property
+    def completion(self) -> float | None:
+        return self.completed / self.planned if self.planned else None
+
+
+@dataclass(frozen=True)
 class RoundRate:
     number: int  # follow-up round 1, 2, ...
     rounds: int  # rounds opened in the period
@@ -344,12 +358,14 @@ class Summary:
     providers: tuple[ProviderQuality, ...]
     review_median_days: float | None  # submission to review, over all providers in scope
     min_group: int = field(default=MIN_GROUP)
+    plan: PlanFigures = field(default_factory=PlanFigures)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON-ready values (dates as ISO text), with the derived shares."""
         data = _plain(asdict(self))
         data["improvements"]["low_cost_share"] = self.improvements.low_cost_share
         data["risk"]["share_moved_down"] = self.risk.share_moved_down
+        data["plan"]["completion"] = self.plan.completion
         for area, area_figures in zip(data["areas"], self.areas, strict=True):
             area["risk"]["share_moved_down"] = area_figures.risk.share_moved_down
         for rate, round_rate in zip(data["rounds"], self.rounds, strict=True):

@@ -31,13 +31,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from models import plans
 from models.tables import (
     Enterprise,
 )
@@ -52,6 +53,7 @@ from reports.figures import (
     EnterpriseFigures,
     ImprovementFigures,
     Period,
+    PlanFigures,
     Scope,
     Summary,
     WorkerSide,
@@ -166,7 +168,22 @@ def build_summary(
         ),
         review_median_days=review_medians.get(ALL),
         min_group=min_group,
+        plan=_plan(session, scope, period, in_scope),
     )
+
+
+def _plan(
+    session: Session, scope: Scope, period: Period, in_scope: sa.Select[Any] | None
+) -> PlanFigures:
+    """Read from the plan items themselves: a few per enterprise, on an index by due day."""
+    found = plans.completion(
+        session,  # type: ignore[arg-type]
+        enterprise_ids=in_scope,
+        start=period.first,
+        end=period.last + timedelta(days=1),
+        area_code=scope.area_code,
+    )
+    return PlanFigures(planned=found.planned, completed=found.completed)
 
 
 # -- an enterprise beside its peers ----------------------------------------------------------

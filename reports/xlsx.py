@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from bot.i18n import N_, gettext, normalise_language
 from models import content
+from models.tables import PlanItem
 from reports.events import EXPORT_HEADERS as EVENT_HEADERS
 from reports.events import event_export_rows
 from reports.figures import (
@@ -52,6 +53,8 @@ from reports.figures import (
     vis,
 )
 from reports.text import area_name, period_title, province_name, sector_name
+
+item = PlanItem.__table__  # type: ignore[attr-defined]
 
 BATCH = 2000
 Progress = Callable[[str, int], None]  # sheet name, rows written so far in it
@@ -297,6 +300,45 @@ def export_sheets(
                 notes,
             )
 
+    plan_where = [
+        item.c.due_on >= period.first,
+        item.c.due_on <= period.last,
+        item.c.enterprise_id.in_(in_scope),
+    ]
+    if scope.area_code is not None:
+        plan_where.append(item.c.area_code == scope.area_code)
+    # The items the summary's plan completion counts: due in the period.
+    plan_items = (
+        sa.select(
+            item.c.id,
+            item.c.enterprise_id,
+            ent.c.name,
+            item.c.area_code,
+            item.c.what,
+            item.c.checkpoint,
+            item.c.who,
+            item.c.due_on,
+            item.c.status,
+            item.c.done_at,
+            item.c.in_use_at,
+            item.c.ended_at,
+            item.c.improvement_id,
+            item.c.source,
+        )
+        .select_from(item.join(ent, ent.c.id == item.c.enterprise_id))
+        .where(*plan_where)
+        .order_by(item.c.enterprise_id, item.c.due_on, item.c.id)
+    )
+
+    def plan_rows() -> Iterator[Sequence[Any]]:
+        for row in _stream(session, plan_items):
+            values = list(row)
+            values[3] = area_name(values[3], lang)
+            values[8] = _label(lang, PLAN_LABELS, values[8])
+            values[9:12] = [_local(value, tz) for value in values[9:12]]
+            values[13] = _label(lang, PLAN_SOURCE_LABELS, values[13])
+            yield values
+
     summary_table = list(summary_rows(summary, lang))
     event_table = event_export_rows(
         session,  # type: ignore[arg-type]
@@ -322,6 +364,8 @@ def export_sheets(
         Sheet("summary", SUMMARY_COLUMNS, lambda: iter(summary_table), lambda: len(summary_table)),
         # Events (reports/events.py): meetings and workshops that started in the period.
         Sheet("events", EVENT_COLUMNS, lambda: iter(event_table), lambda: len(event_table)),
+        # Action plans (models/plans.py): the items due in the period.
+        Sheet("plan", PLAN_COLUMNS, plan_rows, lambda: _count(session, plan_items)),
     ]
 
 
@@ -372,6 +416,22 @@ VISIT_COLUMNS = (
     Column(N_("done"), Kind.MOMENT),
     Column(N_("notes"), Kind.LONG),
 )
+PLAN_COLUMNS = (
+    Column(N_("plan item id"), Kind.ID),
+    Column(N_("enterprise id"), Kind.ID),
+    Column(N_("enterprise")),
+    Column(N_("area")),
+    Column(N_("what is planned"), Kind.LONG),
+    Column(N_("checkpoint")),
+    Column(N_("who does it")),
+    Column(N_("due day"), Kind.DATE),
+    Column(N_("status")),
+    Column(N_("done"), Kind.MOMENT),
+    Column(N_("still in use"), Kind.MOMENT),
+    Column(N_("no longer in use"), Kind.MOMENT),
+    Column(N_("improvement id"), Kind.ID),
+    Column(N_("source")),
+)
 SUMMARY_COLUMNS = (
     Column(N_("table")),
     Column(N_("row")),
@@ -409,6 +469,13 @@ BAND_LABELS = {
 }
 LIKELIHOOD_LABELS = {1: N_("unlikely"), 2: N_("possible"), 3: N_("likely")}
 SEVERITY_LABELS = {1: N_("minor"), 2: N_("serious"), 3: N_("very serious")}
+PLAN_LABELS = {
+    "planned": N_("planned"),
+    "done": N_("done"),
+    "in_use": N_("still in use"),
+    "ended": N_("no longer in use"),
+}
+PLAN_SOURCE_LABELS = {"chat": N_("chat"), "import": N_("spreadsheet")}
 SOURCE_LABELS = {"telegram": N_("Telegram"), "zalo": N_("Zalo"), "paper": N_("paper checklist")}
 
 
@@ -492,6 +559,9 @@ def summary_rows(summary: Summary, language: str) -> Iterator[tuple[Any, ...]]:
     yield table, "", _("median cost (VND)"), Typed(i.cost_median_vnd, Kind.VND), i.cost_amounts
     yield table, "", _("no or low cost (under 1 million VND)"), i.low_cost, i.cost_known
     yield table, "", _("workers benefiting"), i.workers_benefiting, None
+    table = _("action plans")
+    yield table, "", _("items due in the period"), s.plan.planned, None
+    yield table, "", _("done or still in use"), s.plan.completed, s.plan.planned
     for bucket in i.distribution:
         yield (
             _("improvements per enterprise"),
@@ -712,6 +782,7 @@ SHEET_TITLES = {
     "improvements": N_("Improvements"),
     "survey_answers": N_("Survey answers"),
     "visits": N_("Visits"),
+    "plan": N_("Action plans"),
     "summary": N_("Summary"),
     "events": N_("Events"),
 }

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from bot.i18n import translator
-from models import content, improvements, privacy, surveys, tips, visits
+from models import content, improvements, plans, privacy, surveys, tips, visits
 from models.outbox import (
     PRIORITY_REMINDER,
     Message,
@@ -81,7 +81,7 @@ def visits_job(
     for visit in visits.due_unannounced(session, today=today):
         enterprise = session.get(Enterprise, visit.enterprise_id)
         assert enterprise is not None
-        card = visits.card(session, enterprise, tz=config.tz)
+        card = visits.card(session, enterprise, tz=config.tz, today=today)
         nudged += notices.visit_due(session, visit, card, staff_for(enterprise), now=now)
         visit.nudged_at = now
         session.add(visit)
@@ -296,7 +296,35 @@ def nudges_job(
                 not_before=now,
             )
         )
-    return {"survey": survey_nudges, "draft": draft_nudges}
+    return {
+        "survey": survey_nudges,
+        "draft": draft_nudges,
+        "plan": plan_reminders(session, now, config=config),
+    }
+
+
+def plan_reminders(session: Session, now: datetime, *, config: SchedulerConfig) -> int:
+    """One gentle word to the employers as a planned item's due day comes near. The item is
+    claimed first, so it is reminded of once even when nobody can be written to today."""
+    queued = 0
+    for item in plans.due_for_reminder(session, today=config.today(now)):
+        if not plans.mark_reminded(session, item, now=now):
+            continue
+        for contact in visits.employers_of(session, item.enterprise_id):
+            if contact.opted_out_at is not None:
+                continue
+            queued += bool(
+                enqueue(
+                    session,
+                    key=f"plan-reminder:{item.id}:{contact.id}",
+                    contact=contact,
+                    kind="plan-reminder",
+                    message=notices.plan_reminder(item, contact),
+                    priority=PRIORITY_REMINDER,
+                    not_before=now,
+                )
+            )
+    return queued
 
 
 # -- digests ----------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ Keys (each message is queued once):
   visit-outcome:<visit>:<contact>                  staff: how did it go?
   survey-invite:<round>:<contact>, survey-nudge:<round>:<contact>:<1|2>
   draft-nudge:<improvement>
+  plan-reminder:<plan item>:<contact>              employer: a planned item falls due soon
   digest-weekly:<contact>:<yyyy-Www>, digest-monthly:<contact>:<yyyy-mm>
 """
 
@@ -22,7 +23,7 @@ from sqlmodel import Session
 from bot.i18n import Translate, format_day, format_moment, format_number, translator
 from models import content
 from models.outbox import PRIORITY_NOTICE, PRIORITY_REMINDER, Message, enqueue, mention
-from models.tables import Contact, Enterprise, Provider, Visit
+from models.tables import Contact, Enterprise, PlanItem, Provider, Visit
 from models.text import esc
 from models.visits import Card
 from scheduler.config import SchedulerConfig
@@ -35,6 +36,7 @@ ACCEPT = PREFIX + "acc:"  # staff: accept the employer's suggestion
 DONE = PREFIX + "done:"  # staff: the visit took place
 MISSED = PREFIX + "miss:"  # staff: it did not happen
 SKIP_NOTES = PREFIX + "skip"
+PLAN_SHOW = "plan:ent:"  # the action plan of enterprise <id> (handlers/plan.py)
 
 
 def stamp(moment: datetime) -> str:
@@ -87,6 +89,15 @@ def card_text(_: Translate, card: Card, contact: Contact, visit: Visit | None = 
             )
         )
     lines.append(_("Improvements reported since: {count}", count=card.reports_since))
+    if card.plan.total:
+        lines.append(
+            _(
+                "Action plan: {done} done, {planned} planned, {overdue} overdue",
+                done=card.plan.done,
+                planned=card.plan.planned,
+                overdue=card.plan.overdue,
+            )
+        )
     if card.waiting_review or card.open_questions:
         lines.append(
             _(
@@ -127,6 +138,21 @@ def visit_due(
             )
         )
     return queued
+
+
+# -- the action plan ---------------------------------------------------------------------------
+
+
+def plan_reminder(item: PlanItem, contact: Contact) -> Message:
+    _ = translator(contact.language)
+    text = _(
+        "🎯 A gentle reminder from your action plan: “{what}” ({who}) was planned for "
+        "<b>{day}</b>. If it is done already, well done: you can mark it in the plan.",
+        what=esc(item.what),
+        who=esc(item.who),
+        day=format_day(item.due_on, contact.language),
+    )
+    return Message(text, [[(_("🎯 See the plan"), f"{PLAN_SHOW}{item.enterprise_id}")]])
 
 
 # -- the arrangement ---------------------------------------------------------------------------

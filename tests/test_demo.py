@@ -109,3 +109,24 @@ def test_a_fresh_process_keeps_the_summary_rollups(tmp_path: Path) -> None:
     database.dispose()
     assert figures[0].enterprises.in_programme == 3
     assert figures[0] == figures[1]
+
+
+async def test_demo_makes_a_plan_and_links_a_report_to_it(tmp_path: Path) -> None:
+    from models.tables import Improvement, PlanItem, PlanStatus
+
+    result = await run_demo(tmp_path / "demo")
+    transcript = result.transcript_path.read_text(encoding="utf-8")
+    assert "4b. The action plan made at the training" in transcript
+    assert "Đây có phải là một trong những cải thiện Anh/Chị đã lên kế hoạch không?" in transcript
+    assert "“Giá kệ 3 tầng cho cuộn vải, kẻ vạch lối đi” đã được đánh dấu là đã thực hiện" in (
+        transcript
+    )
+    database = Database(result.database_url)
+    with database.session() as session:
+        items = session.exec(select(PlanItem).order_by(PlanItem.id)).all()
+        assert [item.status for item in items] == [
+            PlanStatus.DONE, PlanStatus.PLANNED, PlanStatus.PLANNED,
+        ]  # fmt: skip
+        linked = session.get(Improvement, items[0].improvement_id)
+        assert linked is not None and "giá kệ" in (linked.description or "").lower()
+    database.dispose()
