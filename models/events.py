@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from bot.i18n import N_, Translate, format_moment, translator
+from bot.i18n import N_, Translate, format_moment, shorten, translator
 from models import content, goodpractice
 from models.audience import Audience, members
 from models.outbox import (
@@ -373,7 +373,7 @@ def event_card(
     if practices:
         lines += ["", _("<b>Good practices we will look at</b>")]
         for entry in practices:
-            text = entry.text if len(entry.text) <= 160 else entry.text[:159] + "…"
+            text = shorten(entry.text, 160)
             who = f" ({esc(entry.enterprise_name)})" if entry.enterprise_name else ""
             lines.append(f"• {esc(text)}{who}")
     return "\n".join(lines)
@@ -429,7 +429,7 @@ def good_practice_options(session: Session, event_id: int) -> list[content.Optio
     one per good practice shown at the event, its code the improvement id."""
     options = []
     for entry in showcased(session, event_id):
-        label = entry.text if len(entry.text) <= 40 else entry.text[:39] + "…"
+        label = shorten(entry.text)
         options.append(content.Option(code=str(entry.id), vi=label, en=label))
     return options
 
