@@ -252,7 +252,7 @@ async def test_today_button_sets_the_date(world: World) -> None:
     person = await staff(world, 4301, make_provider(world))
     await up_to_date(person, "Lò gạch Minh Tâm")
     summary = await expect(person, await person.press("Hôm nay"), SUMMARY)
-    assert "Ngày tập huấn: 01/03/2027" in summary.plain
+    assert "Ngày tập huấn: Thứ Hai, 01/03/2027" in summary.plain
     await person.press("✅ Lưu")
     [saved] = enterprises(world)
     assert saved.intervention_date == date(2027, 3, 1) and saved.workers == 25
