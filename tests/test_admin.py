@@ -200,7 +200,7 @@ async def test_staff_adds_an_enterprise_and_its_people_join(world: World) -> Non
         "Ngành nghề: Dệt may",
         "Tỉnh/thành phố: Quảng Ngãi",
         "Số người lao động: 1.200",
-        "Ngày tập huấn: 15/01/2027",
+        "Ngày tập huấn: Thứ Sáu, 15/01/2027",
     ]
     assert enterprises(world) == []
     before = len(person.account.messages())
@@ -313,7 +313,7 @@ async def test_bad_numbers_of_workers(world: World) -> None:
         ("0", "Doanh nghiệp có ít nhất 1 người lao động"),
         ("-5", whole),
         ("12.5 người", whole),
-        ("99999999", "Số này lớn hơn 1.000.000 người lao động"),
+        ("99999999", "Con số này vượt quá 1.000.000 người lao động"),
     ):
         await expect(person, await person.say(text), answer)
     await expect(person, await person.say("1 000 000"), ASK_DATE)
@@ -335,7 +335,8 @@ async def test_bad_dates(world: World) -> None:
         ("01/01/2010", "Ngày này đã hơn 10 năm trước"),
     ):
         await expect(person, await person.say(text), answer)
-    summary = await expect(person, await person.say("28.2.2027"), "Ngày tập huấn: 28/02/2027")
+    trained = "Ngày tập huấn: Chủ Nhật, 28/02/2027"
+    summary = await expect(person, await person.say("28.2.2027"), trained)
     await person.press("✅ Lưu", summary)
     assert [e.intervention_date for e in enterprises(world)] == [date(2027, 2, 28)]
 
@@ -579,7 +580,7 @@ async def test_staff_in_english(world: World) -> None:
         "Sector: Garment and textiles",
         "Province: Hue",
         "Workers: 1,200",
-        "Training date: 15 Jan 2027",
+        "Training date: Fri 15 Jan 2027",
     ]
     await expect(person, await person.say("yes"), "Please press ✅ Save or ✖ Cancel.")
     await person.press("✅ Save", summary)

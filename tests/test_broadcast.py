@@ -204,7 +204,7 @@ async def test_a_good_practice_goes_out_as_a_card_in_each_recipients_language(
     await world.drain()
     vi, en = world.sandbox.users[10].messages()[-1], world.sandbox.users[20].messages()[-1]
     assert vi.method == en.method == "sendPhoto"
-    assert "Thực hành tốt: Lưu giữ" in (vi.caption or "")
+    assert "Điển hình tốt: Lưu giữ" in (vi.caption or "")
     assert "Xưởng mộc Hòa Phát" in (vi.caption or "")
     assert "Good practice: Materials storage" in (en.caption or "")
     assert "1,500,000 VND" in (en.caption or "") and "1.500.000 đ" in (vi.caption or "")
@@ -226,8 +226,8 @@ async def test_a_good_practice_skips_people_who_declined_good_examples(
     assert count_in(staff.last_text()) == 1
     await staff.press("Gửi cho 1 người")
     await world.drain()
-    assert any("Thực hành tốt" in text for text in received(world, 10))
-    assert not any("Thực hành tốt" in text for text in received(world, 20) + received(world, 21))
+    assert any("Điển hình tốt" in text for text in received(world, 10))
+    assert not any("Điển hình tốt" in text for text in received(world, 20) + received(world, 21))
     await compose(staff)
     await staff.press("Tất cả doanh nghiệp của tôi")
     assert count_in(staff.last_text()) == 3

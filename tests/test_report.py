@@ -536,7 +536,8 @@ async def test_myreports_lists_reports_and_edits_them_until_reviewed(world: Worl
     await world.drain()
     await answer_until(p, ASK_COST)  # a second one left unfinished
     listing = await expect(p, await p.say("/myreports"), "Báo cáo cải thiện của Xưởng mộc Hòa Phát")
-    assert f"#{first.id} 📦 Lưu giữ, vận chuyển · Thứ Hai, 01/03/2027 — ⏳ đang chờ xem xét" in listing.plain
+    line = f"#{first.id} 📦 Lưu giữ, vận chuyển · Thứ Hai, 01/03/2027 — ⏳ đang chờ xem xét"
+    assert line in listing.plain
     assert "📝 Anh/Chị có một báo cáo chưa xong" in listing.plain
     assert [label for label, _ in p.account.buttons(listing)] == [
         f"✏️ Sửa #{first.id}",
