@@ -657,6 +657,9 @@ async def test_a_long_list_of_enterprises_fits_in_one_message(world: World) -> N
     assert 10 <= shown < 50
     assert listing.plain.endswith(f"… và {60 - shown} doanh nghiệp khác.")
     assert len(person.account.buttons(listing)) == 50
+    # A long name is cut at a word, and says so with "…", within Telegram's count.
+    label = person.account.buttons(listing)[0][0]
+    assert label == "🔗 Link mời: 00 Công ty TNHH Sản xuất Công ty TNHH…"
     await person.press("🔗 Link mời: 49", listing)
     assert len(photos(person)) == 2
 
