@@ -620,7 +620,7 @@ async def play_surveys(
     for choice in ("Ít tai nạn", "gọn gàng hơn", "Xong", "Kinh phí"):
         await employer.press(choice)
     await employer.say("Làm chụp hút bụi cho máy chà nhám.")
-    for choice in ("Gợi ý cải thiện chi phí thấp", "Ví dụ hay", "Xong", "Có"):
+    for choice in ("Gợi ý cải thiện chi phí thấp", "Điển hình tốt", "Xong", "Có"):
         await employer.press(choice)
 
     transcript.note("Workers answer anonymously; the bot says so before the first question")

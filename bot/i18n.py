@@ -8,6 +8,7 @@ that could be forgotten.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
@@ -87,14 +88,46 @@ def format_vnd(value: int, language: str) -> str:
 
 
 def format_day(value: date, language: str) -> str:
-    """29/11/2026 in Vietnamese, 29 Nov 2026 in English."""
+    """Thứ Hai, 07/12/2026 in Vietnamese, Mon 7 Dec 2026 in English. People plan visits and
+    workshops by the day of the week, so every date they read carries it."""
     lang = normalise_language(language)
-    pattern = "dd/MM/yyyy" if lang == "vi" else "d MMM yyyy"
+    pattern = "EEEE, dd/MM/yyyy" if lang == "vi" else "EEE d MMM yyyy"
     return babel_format_date(value, pattern, locale=lang)
 
 
 def format_moment(value: datetime, language: str, tz: ZoneInfo) -> str:
-    """A UTC instant shown in the programme's time zone."""
+    """A UTC instant shown in the programme's time zone, with its weekday:
+    08:30 Thứ Hai, 07/12/2026 or Mon 7 Dec 2026, 08:30."""
     lang = normalise_language(language)
-    pattern = "HH:mm dd/MM/yyyy" if lang == "vi" else "d MMM yyyy, HH:mm"
+    pattern = "HH:mm EEEE, dd/MM/yyyy" if lang == "vi" else "EEE d MMM yyyy, HH:mm"
     return babel_format_datetime(value.astimezone(tz), pattern, tzinfo=tz, locale=lang)
+
+
+ELLIPSIS = "…"
+# Telegram counts text in UTF-16 code units; a button label longer than this wraps or is
+# cut by the app itself on a phone, without a mark.
+LABEL_MAX = 40
+
+
+def utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def shorten(text: str, limit: int = LABEL_MAX) -> str:
+    """`text` in at most `limit` UTF-16 code units (as Telegram measures), cut at a word
+    boundary and marked with "…" when it had to be cut. A single word longer than the limit is
+    cut inside, never between a letter and its combining accent."""
+    text = " ".join(str(text).split())
+    if utf16_length(text) <= limit:
+        return text
+    budget = limit - utf16_length(ELLIPSIS)
+    end = used = 0
+    while used + utf16_length(text[end]) <= budget:
+        used += utf16_length(text[end])
+        end += 1
+    cut = text[:end]
+    if " " in cut and not text[end].isspace():
+        cut = cut[: cut.rfind(" ")]
+    while cut and unicodedata.combining(text[len(cut)]):
+        cut = cut[:-1]
+    return cut.rstrip(" ,;:.-–—/(") + ELLIPSIS

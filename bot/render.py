@@ -42,3 +42,12 @@ async def acknowledge(query: CallbackQuery, text: str | None = None, **kwargs: A
         await query.answer(text, **kwargs)
     except BadRequest as error:
         log.info("callback query not answered: %s", error)
+
+
+CHECKED, UNCHECKED = "✅", "⬜"
+
+
+def check(on: bool) -> str:
+    """The box in front of a checklist button's word: ticked or empty, never a bare mark whose
+    meaning the reader has to guess."""
+    return f"{CHECKED if on else UNCHECKED} "

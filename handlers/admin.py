@@ -14,7 +14,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.i18n import Translate, format_day, format_number
+from bot.i18n import Translate, format_day, format_number, shorten
 from bot.render import esc, grid, inline, qr_png
 from bot.runtime import current_contact, language_of, runtime, tr, user_data
 from handlers import menu
@@ -117,7 +117,7 @@ async def providers_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
         rows = providers(session)
     lines = [f"• {esc(p.name)}" for p in rows] or [_("No providers yet.")]
     buttons = [[(_("➕ Add a provider"), ADD_PROVIDER)]] + [
-        [(_("Invite staff: {name}", name=p.name[:40]), f"{STAFF_INVITE}{p.id}")] for p in rows
+        [(_("Invite staff: {name}", name=shorten(p.name)), f"{STAFF_INVITE}{p.id}")] for p in rows
     ]
     await update.effective_message.reply_text(
         _("<b>OSH service providers</b>") + "\n" + "\n".join(lines), reply_markup=inline(buttons)
@@ -177,7 +177,14 @@ async def provider_province(update: Update, context: ContextTypes.DEFAULT_TYPE) 
             name=esc(provider.name),
         ),
         reply_markup=inline(
-            [[(_("Invite staff: {name}", name=provider.name[:40]), f"{STAFF_INVITE}{provider.id}")]]
+            [
+                [
+                    (
+                        _("Invite staff: {name}", name=shorten(provider.name)),
+                        f"{STAFF_INVITE}{provider.id}",
+                    )
+                ]
+            ]
         ),
     )
     return ConversationHandler.END
@@ -588,7 +595,9 @@ async def enterprises_command(update: Update, context: ContextTypes.DEFAULT_TYPE
         lines.append(line)
     if len(rows) > len(lines):
         lines.append(_("… and {count} more.", count=len(rows) - len(lines)))
-    buttons = [[(_("🔗 Links: {name}", name=e.name[:40]), f"{ENT_LINKS}{e.id}")] for e in rows[:50]]
+    buttons = [
+        [(_("🔗 Links: {name}", name=shorten(e.name)), f"{ENT_LINKS}{e.id}")] for e in rows[:50]
+    ]
     await update.effective_message.reply_text(
         _("<b>Your enterprises</b>") + "\n" + "\n".join(lines), reply_markup=inline(buttons)
     )

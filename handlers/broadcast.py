@@ -26,7 +26,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.i18n import Translate, format_number, translator
+from bot.i18n import Translate, format_number, shorten, translator
 from bot.render import grid, inline
 from bot.runtime import current_contact, language_of, runtime, tr, user_data
 from handlers import menu
@@ -186,7 +186,12 @@ async def pick(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | int:
         )
         return COMPOSE
     buttons = [
-        [(f"{area_label(e.area_code, language)} · {place(e, language)}"[:60], f"{PICKED}{e.id}")]
+        [
+            (
+                shorten(f"{area_label(e.area_code, language)} · {place(e, language)}", 60),
+                f"{PICKED}{e.id}",
+            )
+        ]
         for e in chosen
     ]
     await query.edit_message_text(

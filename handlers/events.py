@@ -31,8 +31,8 @@ from telegram.ext import (
     filters,
 )
 
-from bot.i18n import Translate, format_moment, format_number
-from bot.render import esc, grid, inline, qr_png
+from bot.i18n import Translate, format_moment, format_number, shorten
+from bot.render import check, esc, grid, inline, qr_png
 from bot.runtime import current_contact, language_of, runtime, tr, user_data
 from handlers import menu
 from handlers.common import cancel, stay
@@ -237,7 +237,7 @@ async def event_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> s
     planned = [e for e in upcoming if e.status == events.PLANNED][:5]
     if planned:
         text += "\n\n" + _("Or show the printable check-in QR code of an upcoming event:")
-        kinds += [[(f"🔳 {e.title[:40]}", f"{QR}{e.id}")] for e in planned]
+        kinds += [[(f"🔳 {shorten(e.title)}", f"{QR}{e.id}")] for e in planned]
     await send(update, context, text, reply_markup=inline(kinds))
     return KIND_STATE
 
@@ -442,14 +442,11 @@ def audience_text(
 def audience_buttons(
     _: Translate, audience: Audience, coordinator: bool
 ) -> list[list[tuple[str, str]]]:
-    def mark(on: bool) -> str:
-        return "✅ " if on else "▫️ "
-
     rows = [
         [
-            (mark(Role.EMPLOYER in audience.roles) + _("Employers"), AUD_ROLE + Role.EMPLOYER),
-            (mark(Role.WORKER in audience.roles) + _("Workers"), AUD_ROLE + Role.WORKER),
-            (mark(audience.include_partners) + _("Partners"), AUD_ROLE + Role.PARTNER),
+            (check(Role.EMPLOYER in audience.roles) + _("Employers"), AUD_ROLE + Role.EMPLOYER),
+            (check(Role.WORKER in audience.roles) + _("Workers"), AUD_ROLE + Role.WORKER),
+            (check(audience.include_partners) + _("Partners"), AUD_ROLE + Role.PARTNER),
         ],
         [(_("📍 Provinces"), AUD_OPEN + "prov"), (_("🏭 Sectors"), AUD_OPEN + "sect")],
         [(_("🔎 No report yet on…"), AUD_OPEN + "area")],
@@ -541,7 +538,7 @@ def picker(
         "provider": _("Whose enterprises and partners should be invited?"),
     }
     buttons = [
-        (("✅ " if code in chosen else "") + label, f"{AUD_PICK}{what}:{code}")
+        (check(code in chosen) + shorten(label), f"{AUD_PICK}{what}:{code}")
         for code, label in choices
     ]
     rows = grid(buttons, 2 if what in ("prov", "sect") else 1)
@@ -561,7 +558,7 @@ def choices_for(
         return [(NO_AREA, _("Any enterprise"))] + [
             (a.code, a.label(language)) for a in content.areas()
         ]
-    return [(ALL, _("All providers"))] + [(str(p.id), p.name[:40]) for p in providers(session)]
+    return [(ALL, _("All providers"))] + [(str(p.id), shorten(p.name)) for p in providers(session)]
 
 
 async def audience_open(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
@@ -679,11 +676,11 @@ def practices_view(
     text = _(
         "Would you like to showcase good practices at the event? They are listed in the "
         "invitation, and the feedback survey asks which ones the enterprise wants to try. "
-        "Choose up to {limit}, then press Done.",
+        "Tap to choose up to {limit} (✅ chosen, ⬜ not chosen), then press Done.",
         limit=events.SHOWCASE_MAX,
     )
     rows = [
-        [(("✅ " if entry.id in chosen else "▫️ ") + entry.text[:48], f"{PRACTICE}{entry.id}")]
+        [(check(entry.id in chosen) + shorten(entry.text, 48), f"{PRACTICE}{entry.id}")]
         for entry in offered
     ]
     rows.append([(_("Done ▶"), PRACTICES_DONE)])
@@ -849,7 +846,7 @@ async def send_qr(update: Update, context: ContextTypes.DEFAULT_TYPE, event: Eve
     caption = _(
         "🔳 Check-in QR code for <b>{title}</b>, {moment}. Print it or show it at the door: "
         "people scan it with their phone camera to check in. Link: {link}",
-        title=esc(event.title[:200]),
+        title=esc(shorten(event.title, 200)),
         moment=format_moment(
             event.starts_at, language_of(update, context), runtime(context).settings.tz
         ),
@@ -1029,7 +1026,7 @@ async def events_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         for event in group:
             assert event.id is not None
             moment = format_moment(event.starts_at, language, tz)
-            line = f"• {moment} — <b>{esc(event.title[:80])}</b>"
+            line = f"• {moment} — <b>{esc(shorten(event.title, 80))}</b>"
             if event.status == events.CANCELLED:
                 line += " " + _("(cancelled)")
             elif manage:
@@ -1039,10 +1036,15 @@ async def events_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
             lines.append(line)
             if manage:
                 buttons.append(
-                    [(f"{'📅' if not is_past else '📊'} {event.title[:40]}", f"{SHOW}{event.id}")]
+                    [
+                        (
+                            f"{'📅' if not is_past else '📊'} {shorten(event.title)}",
+                            f"{SHOW}{event.id}",
+                        )
+                    ]
                 )
             elif not is_past and event.status != events.CANCELLED:
-                buttons.append([(f"📅 {event.title[:40]}", f"{MINE}{event.id}")])
+                buttons.append([(f"📅 {shorten(event.title)}", f"{MINE}{event.id}")])
     if len(lines) == 1:
         lines.append(
             _("No events yet. Create one with /event.")
@@ -1129,7 +1131,7 @@ def _counted_reaction_lines(
         lines.append(
             _(
                 "• {practice}: {count} want to try it",
-                practice=esc(text[:80]),
+                practice=esc(shorten(text, 80)),
                 count=format_number(chosen, language),
             )
         )
@@ -1140,7 +1142,7 @@ def _counted_reaction_lines(
     ):
         if texts:
             lines.append(heading)
-            lines += [f"– {esc(text[:200])}" for text in texts]
+            lines += [f"– {esc(shorten(text, 200))}" for text in texts]
     return lines
 
 
@@ -1214,19 +1216,18 @@ def attendance_view(
     present = sum(1 for p in people if p.attended)
     text = _(
         "<b>Attendance: {title}</b>\n{present} of {total} checked in. Tap a name to tick or "
-        "untick it.",
-        title=esc(event.title[:100]),
+        "untick it.\n✅ here · ⬜ not checked in yet\nReply to the invitation: 👍 coming, "
+        "🤔 maybe, ✖ not coming, … no reply",
+        title=esc(shorten(event.title, 100)),
         present=format_number(present, language),
         total=format_number(len(people), language),
     )
     marks = {events.GOING: "👍", events.MAYBE: "🤔", events.NO: "✖", None: "…"}
     rows = []
     for person in people[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]:
-        label = (
-            f"{'✅' if person.attended else '▫️'} {person.name[:28]} {marks.get(person.answer, '')}"
-        )
+        label = f"{check(person.attended)}{shorten(person.name, 28)} {marks.get(person.answer, '')}"
         if person.organisation:
-            label += f" · {person.organisation[:20]}"
+            label += f" · {shorten(person.organisation, 20)}"
         rows.append([(label, f"{TICK}{event.id}:{person.contact_id}:{page}")])
     nav = []
     if page > 0:
@@ -1324,7 +1325,7 @@ async def cancel_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         context,
         _(
             "Cancel <b>{title}</b>? Everyone invited will be told once.",
-            title=esc(event.title[:200]),
+            title=esc(shorten(event.title, 200)),
         ),
         reply_markup=inline(
             [
@@ -1391,7 +1392,7 @@ async def move_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str
         _(
             "<b>{title}</b> now starts at {moment}. Type the new date and time, e.g. "
             "20/03/2027 14:00. (/cancel to keep it)",
-            title=esc(event.title[:200]),
+            title=esc(shorten(event.title, 200)),
             moment=format_moment(event.starts_at, language_of(update, context), rt.settings.tz),
         ),
     )

@@ -32,8 +32,8 @@ from telegram.ext import (
     filters,
 )
 
-from bot.i18n import Translate, format_number
-from bot.render import acknowledge, esc, inline
+from bot.i18n import Translate, format_number, shorten
+from bot.render import acknowledge, check, esc, inline
 from bot.runtime import current_contact, language_of, runtime, tr, user_data
 from handlers import menu
 from models import events, surveys
@@ -112,9 +112,10 @@ def question_text(_: Translate, found: Progress, language: str) -> str:
     question = found.question
     assert question is not None
     head = "<i>{} · {}</i>".format(
-        esc(found.questionnaire.title(language)), _("question {number}", number=found.number)
+        esc(found.questionnaire.title(language)),
+        _("question {number}/{total}", number=found.number, total=found.total),
     )
-    lines = [head, "", f"<b>{esc(question.text(language))}</b>"]
+    lines = [head, "", f"<b>{esc(found.question_text(language))}</b>"]
     if question.type == "scale":
         lines.append(
             _(
@@ -168,8 +169,8 @@ def question_buttons(
         ]
     elif question.type == "multi":
         for option in surveys.options_of(question, found.sources):
-            mark = "✅ " if option.code in picked else ""
-            rows.append([(mark + option.label(language), f"{TOGGLE}{where}:{option.code}")])
+            label = check(option.code in picked) + shorten(option.label(language), 60)
+            rows.append([(label, f"{TOGGLE}{where}:{option.code}")])
         rows.append([(_("✔ Done"), f"{DONE}{where}")])
     if question.optional:
         rows.append([(_("Skip"), f"{SKIP}{where}")])
@@ -307,9 +308,15 @@ async def drop_old_buttons(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 
 
 async def opened(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, found: Progress, *, note: str | None = None
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    found: Progress,
+    *,
+    note: str | None = None,
+    intro: bool = True,
 ) -> str:
-    """Shows the survey just started (intro, then the first question) or resumed."""
+    """Shows the survey just started (intro, then the first question) or resumed. `intro` is
+    False where the invitation the person answered already carried it."""
     _ = tr(update, context)
     language = language_of(update, context)
     if update.callback_query is not None:
@@ -319,8 +326,10 @@ async def opened(
         return await ask(
             update, context, found, prefix=_("Welcome back! Let us continue where you left off.")
         )
-    intro = esc(found.questionnaire.intro(language))
-    await say(update, context, f"{intro}\n{note}" if note else intro)
+    if not intro:
+        return await ask(update, context, found, prefix=note)
+    text = esc(found.questionnaire.intro(language))
+    await say(update, context, f"{text}\n{note}" if note else text)
     return await ask(update, context, found)
 
 
@@ -382,8 +391,13 @@ async def begin_event(
             found = surveys.start_event(session, contact=contact, event_id=event_id, now=rt.now())
     except SurveyError as error:
         return await refuse(update, context, error_text(_, error, language))
+    # The invitation (models/events.py) already introduced the survey.
     return await opened(
-        update, context, found, note=_("Your answers are anonymous.") if found.anonymous else None
+        update,
+        context,
+        found,
+        note=_("Your answers are anonymous.") if found.anonymous else None,
+        intro=False,
     )
 
 

@@ -15,7 +15,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.i18n import Translate, format_number
+from bot.i18n import Translate, format_number, shorten
 from bot.render import esc, inline
 from bot.runtime import current_contact, language_of, runtime, tr, user_data
 from handlers import menu
@@ -137,7 +137,7 @@ async def area_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     lines = [f"<b>{esc(area_label(code, language))}</b>"]
     buttons = []
     for number, item in enumerate(shown, start=page * PAGE + 1):
-        summary = item.text if len(item.text) <= 90 else item.text[:89].rstrip() + "…"
+        summary = shorten(item.text, 90)
         lines.append(f"{number}. {esc(summary)} <i>({esc(place(item, language))})</i>")
         buttons.append((str(number), f"{SHOW}{item.id}"))
     rows = [buttons[i : i + 4] for i in range(0, len(buttons), 4)]

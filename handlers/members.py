@@ -12,7 +12,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
 
-from bot.i18n import Translate, format_day
+from bot.i18n import Translate, format_day, shorten
 from bot.render import acknowledge, esc, inline
 from bot.runtime import current_contact, language_of, runtime, tr
 from handlers.admin import show_enterprise_links
@@ -85,10 +85,6 @@ def chat_of(update: Update) -> int:
     return update.effective_chat.id
 
 
-def short(name: str, limit: int = members.BUTTON_NAME_MAX) -> str:
-    return name if len(name) <= limit else name[: limit - 1] + "…"
-
-
 # -- /members --------------------------------------------------------------------------------
 
 
@@ -109,7 +105,7 @@ async def members_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if not rows:
         await update.effective_message.reply_text(_("There is nobody to show yet."))
         return
-    buttons = [[(short(name, 40), f"{prefix}{key}")] for key, name in rows[:ENTERPRISE_BUTTONS]]
+    buttons = [[(shorten(name), f"{prefix}{key}")] for key, name in rows[:ENTERPRISE_BUTTONS]]
     await update.effective_message.reply_text(head, reply_markup=inline(buttons))
 
 
@@ -155,13 +151,19 @@ async def show_members(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             person.registered_at.astimezone(runtime(context).settings.tz).date(), language
         )
         lines.append(
-            f"{number}. {esc(short(members.name_of(_, person), NAME_IN_LIST))} — "
+            f"{number}. {esc(shorten(members.name_of(_, person), NAME_IN_LIST))} — "
             + _("{role}, joined {day}", role=members.role_label(_, person.role), day=day)
         )
     if people:
         lines += ["", _("Press 🚫 beside someone you do not know to remove them.")]
     buttons = [
-        [(_("🚫 {name}", name=short(members.name_of(_, p))), f"{ASK_REMOVE}{p.id}")] for p in shown
+        [
+            (
+                _("🚫 {name}", name=shorten(members.name_of(_, p), members.BUTTON_NAME_MAX)),
+                f"{ASK_REMOVE}{p.id}",
+            )
+        ]
+        for p in shown
     ]
     moves = []
     if page > 0:
@@ -211,7 +213,7 @@ async def show_provider(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
             person.registered_at.astimezone(runtime(context).settings.tz).date(), language
         )
         lines.append(
-            f"• {esc(short(members.name_of(_, person), NAME_IN_LIST))} — "
+            f"• {esc(shorten(members.name_of(_, person), NAME_IN_LIST))} — "
             + _("{role}, joined {day}", role=members.role_label(_, person.role), day=day)
         )
     if len(people) > PAGE:
@@ -219,10 +221,15 @@ async def show_provider(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if enterprises:
         lines += ["", _("Its enterprises are below: open one to see its members.")]
     buttons = [
-        [(_("🚫 {name}", name=short(members.name_of(_, p))), f"{ASK_REMOVE}{p.id}")]
+        [
+            (
+                _("🚫 {name}", name=shorten(members.name_of(_, p), members.BUTTON_NAME_MAX)),
+                f"{ASK_REMOVE}{p.id}",
+            )
+        ]
         for p in people[:PAGE]
     ] + [
-        [(_("👥 {name}", name=short(e.name, 40)), f"{MEMBERS}{e.id}")]
+        [(_("👥 {name}", name=shorten(e.name)), f"{MEMBERS}{e.id}")]
         for e in enterprises[:ENTERPRISE_BUTTONS]
     ]
     await context.bot.send_message(chat_of(update), "\n".join(lines), reply_markup=inline(buttons))

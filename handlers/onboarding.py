@@ -95,7 +95,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | int
         contact = contact_by_user(session, update.effective_user.id)
         if contact is not None and code is None and resume(session, contact, now=rt.now()):
             await update.effective_message.reply_text(
-                _("Welcome back! Tips, good examples and reminders will reach you again."),
+                _("Welcome back! Tips, good practices and reminders will reach you again."),
                 reply_markup=menu.keyboard(contact.role, contact.language),
             )
             return ConversationHandler.END

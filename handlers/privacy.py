@@ -82,8 +82,8 @@ def summary(_: Translate, data: dict[str, Any], contact: Contact, tz: ZoneInfo) 
 def purpose_name(_: Translate, purpose: str) -> str:
     names = {
         ConsentPurpose.FOLLOWUP: _("taking part in the follow-up"),
-        ConsentPurpose.TIPS: _("monthly tips and good examples"),
-        ConsentPurpose.NAMING: _("naming our enterprise in good examples"),
+        ConsentPurpose.TIPS: _("monthly tips and good practices"),
+        ConsentPurpose.NAMING: _("naming our enterprise in good practices"),
     }
     return names.get(ConsentPurpose(purpose), purpose)
 
@@ -151,7 +151,7 @@ async def stop(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     else:
         await update.effective_message.reply_text(
             _(
-                "Stopped: we will send you no more tips, good examples or reminders. Visits you "
+                "Stopped: we will send you no more tips, good practices or reminders. Visits you "
                 "arrange still reach you. Send /start to receive messages again."
             )
         )

@@ -24,7 +24,16 @@ from telegram.ext import (
     filters,
 )
 
-from bot.i18n import LANGUAGES, N_, Translate, format_day, format_number, format_vnd, gettext
+from bot.i18n import (
+    LANGUAGES,
+    N_,
+    Translate,
+    format_day,
+    format_number,
+    format_vnd,
+    gettext,
+    shorten,
+)
 from bot.render import esc, grid, inline
 from bot.runtime import language_of, runtime, tr, user_data
 from handlers import menu, review
@@ -343,8 +352,21 @@ def question(
             # Naming the enterprise in public is the employer's decision.
             options = [[(_("Yes, without the enterprise's name"), SHARE + ShareConsent.ANONYMOUS)]]
         options.append([(_("No"), SHARE + ShareConsent.NO)])
-        return _("May we share this as a good example with other enterprises?"), options
+        return _("May we share this as a good practice with other enterprises?"), options
     raise ValueError(step)
+
+
+QUESTIONS = [step for step in Step if step != Step.SUMMARY]
+
+
+def numbered(_: Translate, step: Step, text: str) -> str:
+    """A question under a header that says where the person is ("question 3/9"), as the
+    surveys do. The severity question belongs to its risk step and shares its number."""
+    head = "<i>{} · {}</i>".format(
+        _("Improvement report"),
+        _("question {number}/{total}", number=QUESTIONS.index(step) + 1, total=len(QUESTIONS)),
+    )
+    return f"{head}\n\n{text}"
 
 
 def severity_question(_: Translate, when: RiskWhen) -> tuple[str, list[list[tuple[str, str]]]]:
@@ -365,6 +387,7 @@ async def ask(
     _ = tr(update, context)
     _improvement, contact, workforce = load(context, update)
     text, buttons = question(_, step, language_of(update, context), contact, workforce)
+    text = numbered(_, step, text)
     await say(update, context, f"{hint}\n\n{text}" if hint else text, buttons)
     return STATE[step]
 
@@ -372,7 +395,10 @@ async def ask(
 async def ask_severity(
     update: Update, context: ContextTypes.DEFAULT_TYPE, when: RiskWhen, hint: str | None = None
 ) -> str:
-    text, buttons = severity_question(tr(update, context), when)
+    _ = tr(update, context)
+    text, buttons = severity_question(_, when)
+    step = Step.RISK_BEFORE if when == RiskWhen.BEFORE else Step.RISK_AFTER
+    text = numbered(_, step, text)
     await say(update, context, f"{hint}\n\n{text}" if hint else text, buttons)
     return SEVERITY_STATE[when]
 
@@ -1169,9 +1195,7 @@ async def my_reports(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     buttons: list[list[tuple[str, str]]] = []
     for row in rows:
         moment = row.submitted_at or row.updated_at
-        snippet = (row.description or "")[:SNIPPET] + (
-            "…" if len(row.description or "") > SNIPPET else ""
-        )
+        snippet = shorten(row.description or "", SNIPPET)
         mine = row.reporter_id == contact.id
         lines.append(
             "<b>#{}</b> {} · {} — {}\n<i>{}</i>{}".format(

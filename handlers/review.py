@@ -151,7 +151,7 @@ def card(_: Translate, improvement: Improvement, language: str) -> str:
             ),
         ),
         _(
-            "<b>Share as a good example:</b> {value}",
+            "<b>Share as a good practice:</b> {value}",
             value=_(SHARING[ShareConsent(improvement.share_consent)])
             if improvement.share_consent
             else "—",

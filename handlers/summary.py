@@ -22,7 +22,7 @@ from telegram import InputFile, Update
 from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler
 
-from bot.i18n import Translate
+from bot.i18n import Translate, shorten
 from bot.render import esc, grid, inline
 from bot.runtime import current_contact, language_of, runtime, tr, user_data
 from handlers import menu
@@ -215,7 +215,7 @@ def _options(kind: str, language: str, context: ContextTypes.DEFAULT_TYPE) -> li
         return [(a.label(language), a.code) for a in content.areas()]
     with runtime(context).database.session() as session:
         rows = session.execute(sa.select(Provider.id, Provider.name).order_by(Provider.name)).all()
-    return [(name[:40], str(provider_id)) for provider_id, name in rows]
+    return [(shorten(name), str(provider_id)) for provider_id, name in rows]
 
 
 async def pick(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -22,7 +22,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.i18n import Translate, format_day, format_moment, translator
+from bot.i18n import Translate, format_day, format_moment, shorten, translator
 from bot.render import esc, inline
 from bot.runtime import current_contact, runtime, tr, user_data
 from handlers import menu
@@ -469,7 +469,12 @@ async def visits_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     lines += ["", _("⏰ <b>Overdue: due, no date agreed</b>")]
     lines += [board_line(row, contact, config) for row in overdue] or [_("Nothing overdue. 👍")]
     buttons = [
-        [(_("📅 Propose: {name}", name=row.enterprise.name[:30]), f"{PROPOSE}{row.visit.id}")]
+        [
+            (
+                _("📅 Propose: {name}", name=shorten(row.enterprise.name, 30)),
+                f"{PROPOSE}{row.visit.id}",
+            )
+        ]
         for row in overdue
     ]
     await message.reply_text("\n".join(lines), reply_markup=inline(buttons) if buttons else None)

@@ -252,8 +252,14 @@ class Question:
     max_length: int = DEFAULT_TEXT_MAX_LENGTH
     optional: bool = False
     ask_if: Condition | None = None
+    # The same question put to a worker, where the plain text speaks to the enterprise (the
+    # event reaction survey goes to employers, partners and workers alike).
+    worker_text_vi: str = ""
+    worker_text_en: str = ""
 
-    def text(self, lang: str | None = DEFAULT_LANGUAGE) -> str:
+    def text(self, lang: str | None = DEFAULT_LANGUAGE, *, worker: bool = False) -> str:
+        if worker and self.worker_text_vi and self.worker_text_en:
+            return _pick(self.worker_text_vi, self.worker_text_en, lang)
         return _pick(self.text_vi, self.text_en, lang)
 
     def low(self, lang: str | None = DEFAULT_LANGUAGE) -> str:
@@ -473,6 +479,8 @@ def _question(row: Mapping[str, Any], where: str) -> Question:
         max_length=DEFAULT_TEXT_MAX_LENGTH if max_length is None else max_length,
         optional=optional,
         ask_if=_condition(row.get("ask_if")),
+        worker_text_vi=_text(row, "worker_text_vi"),
+        worker_text_en=_text(row, "worker_text_en"),
     )
 
 
@@ -820,6 +828,8 @@ def _check_question(q: Question, where: str, earlier: Mapping[str, Question]) ->
         problems.append(f"{where}: max_length must be 1-{TEXT_MAX_LENGTH_LIMIT}")
     if q.ask_if is not None:
         problems += _check_condition(q.ask_if, where, earlier)
+    if bool(q.worker_text_vi) != bool(q.worker_text_en):
+        problems.append(f"{where}: worker_text_vi and worker_text_en go together")
     return problems
 
 

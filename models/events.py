@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from bot.i18n import N_, Translate, format_moment, translator
+from bot.i18n import N_, Translate, format_moment, shorten, translator
 from models import content, goodpractice
 from models.audience import Audience, members
 from models.outbox import (
@@ -425,7 +425,7 @@ def good_practice_options(session: Session, event_id: int) -> list[content.Optio
     one per good practice shown at the event, its code the improvement id."""
     options = []
     for entry in showcased(session, event_id):
-        label = entry.text if len(entry.text) <= 40 else entry.text[:39] + "…"
+        label = shorten(entry.text)
         options.append(content.Option(code=str(entry.id), vi=label, en=label))
     return options
 

@@ -21,7 +21,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from bot.i18n import Translate, translator
+from bot.i18n import Translate, shorten, translator
 from models.outbox import PRIORITY_NOTICE, REMOVED_EXEMPT_KINDS, Message, enqueue
 from models.programme import ProgrammeError, audit, may_manage, organisation_name
 from models.tables import (
@@ -281,7 +281,7 @@ def announce_join(session: Session, contact: Contact, invite: Invite, *, now: da
                 ),
             ]
         )
-        label = _("🚫 Remove {name}", name=_short(name))
+        label = _("🚫 Remove {name}", name=shorten(name, BUTTON_NAME_MAX))
         told += bool(
             enqueue(
                 session,
@@ -298,7 +298,3 @@ def announce_join(session: Session, contact: Contact, invite: Invite, *, now: da
             )
         )
     return told
-
-
-def _short(name: str) -> str:
-    return name if len(name) <= BUTTON_NAME_MAX else name[: BUTTON_NAME_MAX - 1] + "…"

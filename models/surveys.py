@@ -301,6 +301,32 @@ class Progress:
         return len(self.answers) + 1
 
     @property
+    def total(self) -> int:
+        """How many questions this person is asked in all, as far as the answers so far tell:
+        those behind them and those ahead whose condition already holds. A follow-up counts
+        from the moment the answer it follows up makes it due."""
+        ahead = [
+            question
+            for question in self.questionnaire.questions
+            if question.id not in self.answers
+            and question.should_ask(self.answers)
+            and not (question.options_from and not options_of(question, self.sources))
+        ]
+        return len(self.answers) + len(ahead)
+
+    @property
+    def for_worker(self) -> bool:
+        """Whether the questions are put to a worker (who answers anonymously, in the worker
+        survey and in an event's reaction survey alike)."""
+        return self.pending.anonymous
+
+    def question_text(self, language: str) -> str:
+        """The next question as this person reads it: a worker is asked about their workplace
+        where an employer is asked about the enterprise."""
+        assert self.question is not None
+        return self.question.text(language, worker=self.for_worker)
+
+    @property
     def index(self) -> int:
         """Index of the next question in the questionnaire (-1 once complete)."""
         if self.question is None:

@@ -326,19 +326,19 @@ ASK_COST = "Cải thiện này tốn khoảng bao nhiêu tiền?"
 ASK_WORKERS = "Có bao nhiêu người lao động được hưởng lợi?"
 
 
-ASK_LIKELY_BEFORE = "Trước khi thay đổi: khả năng"
+ASK_LIKELY_BEFORE = "Trước khi cải thiện, khả năng"
 
 
-ASK_SEVERITY_BEFORE = "Nếu xảy ra thì mức độ nghiêm trọng"
+ASK_SEVERITY_BEFORE = "Nếu xảy ra thì hậu quả có thể nặng"
 
 
-ASK_LIKELY_AFTER = "Sau khi thay đổi: bây giờ khả năng"
+ASK_LIKELY_AFTER = "Sau khi cải thiện, khả năng xảy ra tai nạn hoặc bệnh tật hiện nay"
 
 
-ASK_SEVERITY_AFTER = "Bây giờ nếu xảy ra thì mức độ nghiêm trọng"
+ASK_SEVERITY_AFTER = "Nếu bây giờ vẫn xảy ra thì hậu quả"
 
 
-ASK_SHARE = "Chúng tôi có thể chia sẻ cải thiện này"
+ASK_SHARE = "chúng tôi chia sẻ cải thiện này làm điển hình tốt"
 
 
 SUMMARY = "Anh/Chị vui lòng kiểm tra báo cáo"

@@ -193,7 +193,7 @@ async def test_staff_adds_an_enterprise_and_its_people_join(world: World) -> Non
         "Ngành nghề: Dệt may",
         "Tỉnh/thành phố: Quảng Ngãi",
         "Số người lao động: 1.200",
-        "Ngày tập huấn: 15/01/2027",
+        "Ngày tập huấn: Thứ Sáu, 15/01/2027",
     ]
     assert enterprises(world) == []
     before = len(person.account.messages())
@@ -245,7 +245,7 @@ async def test_today_button_sets_the_date(world: World) -> None:
     person = await staff(world, 4301, make_provider(world))
     await up_to_date(person, "Lò gạch Minh Tâm")
     summary = await expect(person, await person.press("Hôm nay"), SUMMARY)
-    assert "Ngày tập huấn: 01/03/2027" in summary.plain
+    assert "Ngày tập huấn: Thứ Hai, 01/03/2027" in summary.plain
     await person.press("✅ Lưu")
     [saved] = enterprises(world)
     assert saved.intervention_date == date(2027, 3, 1) and saved.workers == 25
@@ -306,7 +306,7 @@ async def test_bad_numbers_of_workers(world: World) -> None:
         ("0", "Doanh nghiệp có ít nhất 1 người lao động"),
         ("-5", whole),
         ("12.5 người", whole),
-        ("99999999", "Số này lớn hơn 1.000.000 người lao động"),
+        ("99999999", "Con số này vượt quá 1.000.000 người lao động"),
     ):
         await expect(person, await person.say(text), answer)
     await expect(person, await person.say("1 000 000"), ASK_DATE)
@@ -328,7 +328,8 @@ async def test_bad_dates(world: World) -> None:
         ("01/01/2010", "Ngày này đã hơn 10 năm trước"),
     ):
         await expect(person, await person.say(text), answer)
-    summary = await expect(person, await person.say("28.2.2027"), "Ngày tập huấn: 28/02/2027")
+    trained = "Ngày tập huấn: Chủ Nhật, 28/02/2027"
+    summary = await expect(person, await person.say("28.2.2027"), trained)
     await person.press("✅ Lưu", summary)
     assert [e.intervention_date for e in enterprises(world)] == [date(2027, 2, 28)]
 
@@ -572,7 +573,7 @@ async def test_staff_in_english(world: World) -> None:
         "Sector: Garment and textiles",
         "Province: Hue",
         "Workers: 1,200",
-        "Training date: 15 Jan 2027",
+        "Training date: Fri 15 Jan 2027",
     ]
     await expect(person, await person.say("yes"), "Please press ✅ Save or ✖ Cancel.")
     await person.press("✅ Save", summary)
@@ -649,6 +650,9 @@ async def test_a_long_list_of_enterprises_fits_in_one_message(world: World) -> N
     assert 10 <= shown < 50
     assert listing.plain.endswith(f"… và {60 - shown} doanh nghiệp khác.")
     assert len(person.account.buttons(listing)) == 50
+    # A long name is cut at a word, and says so with "…", within Telegram's count.
+    label = person.account.buttons(listing)[0][0]
+    assert label == "🔗 Link mời: 00 Công ty TNHH Sản xuất Công ty TNHH…"
     await person.press("🔗 Link mời: 49", listing)
     assert len(photos(person)) == 2
 

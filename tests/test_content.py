@@ -228,6 +228,13 @@ def test_validator_reports_ask_if_on_a_later_question(content_copy: Path) -> Non
     assert any("not an earlier question" in p for p in problems)
 
 
+def test_validator_reports_a_worker_wording_in_one_language_only(content_copy: Path) -> None:
+    survey = content_copy / "surveys" / "event_reaction.toml"
+    _edit(survey, "worker_text_en = ", "# worker_text_en = ")
+    problems = content.validate_content(content_copy)
+    assert any("worker_text_vi and worker_text_en go together" in p for p in problems)
+
+
 def test_validator_reports_province_count_and_missing_text(content_copy: Path) -> None:
     provinces = content_copy / "provinces.toml"
     text = provinces.read_text(encoding="utf-8")

@@ -123,7 +123,10 @@ async def test_a_partner_reacts_by_name_and_no_practices_means_no_practice_quest
     assert "anonymous" not in partner.last_text()
 
     await partner.press("Give feedback")
-    assert "Thank you for attending" in partner.texts()[-2]
+    # The invitation introduced the survey: the first question follows without a second intro.
+    assert sum("Please take about 3 minutes" in text for text in partner.texts()) == 1
+    assert "Which part of the event was most useful to you?" in partner.last_text()
+    assert "question 1/4" in partner.last_text()  # no practices shown: four questions
     await partner.send("sticker")  # a sticker where text is expected
     assert partner.last_text() == "Please answer with text."
     await partner.say("x" * 501)
@@ -161,10 +164,16 @@ async def test_a_worker_keeps_the_round_survey_in_progress_while_reacting_to_an_
     assert await invitations(world) == 1
     assert ANONYMOUS_VI in binh.last_text()
     await binh.press("Góp ý")
-    assert ANONYMOUS_VI in binh.texts()[-2]
+    assert ANONYMOUS_VI in binh.last_text() and "câu 1/5" in binh.last_text()
+    assert sum("Anh/Chị dành giúp khoảng 3 phút" in text for text in binh.texts()) == 1
     await binh.say("Phần kệ")
+    # A worker is asked about his workplace, not about what "the enterprise" plans.
+    assert "Anh/Chị muốn nơi mình làm việc áp dụng cách nào?" in binh.last_text()
+    assert "doanh nghiệp" not in binh.last_text()
     await binh.press("Kệ hai tầng")
     await binh.press("Xong")
+    assert "Anh/Chị mong nơi làm việc của mình cải thiện điều gì" in binh.last_text()
+    assert "doanh nghiệp dự định" not in binh.last_text()
     await binh.say("Làm kệ")
     await binh.press("4")
     await binh.press("Bỏ qua")
@@ -173,7 +182,7 @@ async def test_a_worker_keeps_the_round_survey_in_progress_while_reacting_to_an_
     # Back to the round survey, where he left it: same anonymous response, not a new one.
     await binh.say("/feedback")
     assert WELCOME_BACK_VI in binh.last_text()
-    assert "câu 2" in round_question and "câu 2" in binh.last_text()
+    assert "câu 2/6" in round_question and "câu 2/6" in binh.last_text()
     assert round_question.split("\n")[2] in binh.last_text()  # the same question as before
     # Both are his own while in progress or waiting for release: nothing anonymous yet.
     assert responses(world) == []
@@ -214,7 +223,7 @@ async def test_a_paused_reaction_resumes_with_feedback_and_survives_a_restart(
     await world.restart()
     await lan.say("/feedback")  # continues the event's survey, not the follow-up one
     assert WELCOME_BACK_VI in lan.last_text()
-    assert "muốn thử áp dụng" in lan.last_text()
+    assert "doanh nghiệp muốn thử áp dụng cách nào?" in lan.last_text()
     assert lan.account.buttons()[0][0] == "✅ Kệ hai tầng"  # her pick is kept too
     await lan.press("Xong")
     await world.restart()

@@ -116,7 +116,7 @@ async def test_an_achievement_workshop_from_invitation_to_reaction_summary(world
 
     # Staff create the workshop, with bad input on the way.
     await organiser.say("/event")
-    await expect(organiser, "Đây là loại sự kiện nào?")
+    await expect(organiser, "Sự kiện thuộc loại nào?")
     await organiser.say("hội thảo")
     await expect(organiser, "vui lòng chọn loại sự kiện bằng các nút")
     await organiser.press("Hội thảo kết quả")
@@ -144,8 +144,11 @@ async def test_an_achievement_workshop_from_invitation_to_reaction_summary(world
     await organiser.say("xong")
     await expect(organiser, "vui lòng dùng các nút")
     await organiser.press("Tiếp")
-    await expect(organiser, "giới thiệu cách làm hay")
+    await expect(organiser, "giới thiệu điển hình tốt")
+    assert "(✅ đã chọn, ⬜ chưa chọn)" in organiser.last_text()
+    assert organiser.account.buttons()[0][0] == "⬜ Giá kệ nhiều tầng giúp lối đi thông thoáng"
     await organiser.press("Giá kệ nhiều tầng")
+    assert organiser.account.buttons()[0][0] == "✅ Giá kệ nhiều tầng giúp lối đi thông thoáng"
     await organiser.press("Xong")
     preview = await expect(organiser, "kiểm tra thông tin sự kiện")
     assert "Hội thảo kết quả" in preview and "20/03/2027" in preview
@@ -210,7 +213,7 @@ async def test_an_achievement_workshop_from_invitation_to_reaction_summary(world
     world.clock.now = STARTS - timedelta(hours=1, minutes=50)
     assert await run_jobs(world) == 3
     assert await run_jobs(world) == 0
-    assert "bắt đầu lúc 14:00 20/03/2027" in binh.last_text()
+    assert "bắt đầu lúc 14:00 Thứ Bảy, 20/03/2027" in binh.last_text()
     assert len(keys(world, f"event-reminder:{event.id}:")) == 6
 
     # At the venue: check-in by QR, including walk-ins.
@@ -242,9 +245,14 @@ async def test_an_achievement_workshop_from_invitation_to_reaction_summary(world
     assert listing is not None and "Hội thảo chia sẻ kết quả cải thiện 2027" in listing.plain
     await organiser.press("Hội thảo chia sẻ")
     await organiser.press("Điểm danh")
-    await expect(organiser, "3 trên 6 người đã điểm danh")
+    await expect(organiser, "Đã có 3/6 người điểm danh")
+    # Every mark on the list is explained once, above it.
+    assert "✅ đã có mặt · ⬜ chưa điểm danh" in organiser.last_text()
+    assert "👍 sẽ đến, 🤔 có thể đến, ✖ không đến, … chưa trả lời" in organiser.last_text()
+    ticks = [label[0] for label, _ in organiser.account.buttons()[:6]]
+    assert ticks.count("✅") == 3 and ticks.count("⬜") == 3
     await organiser.press("Bình")
-    await expect(organiser, "4 trên 6 người đã điểm danh")
+    await expect(organiser, "Đã có 4/6 người điểm danh")
 
     # After the event: the reaction survey to those who attended, once.
     world.clock.now = STARTS + timedelta(hours=3, minutes=30)
@@ -258,12 +266,14 @@ async def test_an_achievement_workshop_from_invitation_to_reaction_summary(world
 
     # The reactions, through the bot: Lan (employer) names her enterprise's choices.
     await lan.press("Góp ý")
-    assert "Cảm ơn Anh/Chị đã tham dự" in lan.texts()[-2]  # the questionnaire's intro
+    # The invitation carried the questionnaire's intro; pressing it goes straight to question 1.
+    assert sum("Anh/Chị dành giúp khoảng 3 phút" in text for text in lan.texts()) == 1
     await expect(lan, "Phần nào của sự kiện hữu ích nhất")
+    assert "câu 1/5" in lan.last_text()
     await lan.say("Phần chia sẻ của các xưởng")
-    await expect(lan, "muốn thử áp dụng những cách nào")
+    await expect(lan, "doanh nghiệp muốn thử áp dụng cách nào")
     assert [label for label, _ in lan.account.buttons()] == [
-        "Giá kệ nhiều tầng giúp lối đi thông tho…",  # the showcased practice, as an option
+        "⬜ Giá kệ nhiều tầng giúp lối đi thông…",  # the showcased practice, cut at a word
         "✔ Xong",
         "Bỏ qua",
     ]
@@ -275,7 +285,7 @@ async def test_an_achievement_workshop_from_invitation_to_reaction_summary(world
     await expect(lan, "đánh giá sự kiện thế nào")
     await lan.press("5")
     await lan.say("Thêm giờ thảo luận")
-    assert "Cảm ơn Anh/Chị! Chúng tôi sẽ gửi lại thông tin" in lan.last_text()
+    assert "Cảm ơn Anh/Chị! Chúng tôi sẽ gửi thêm thông tin" in lan.last_text()
     # A second attempt is refused politely.
     await lan.press("Góp ý")
     assert "Anh/Chị đã góp ý về Hội thảo chia sẻ kết quả cải thiện 2027 rồi" in lan.last_text()
@@ -439,11 +449,11 @@ async def test_a_moved_event_notifies_the_invitees_once(world: World) -> None:
     await organiser.say("/events")
     await organiser.press("Tập huấn sắp xếp kho")
     await organiser.press("Đổi giờ")
-    await expect(organiser, "hiện bắt đầu lúc 14:00 20/03/2027")
+    await expect(organiser, "hiện bắt đầu lúc 14:00 Thứ Bảy, 20/03/2027")
     await organiser.send("photo", b"\xff\xd8jpeg")
     await expect(organiser, "vui lòng trả lời bằng chữ")
     await organiser.say("27/03/2027 8:30")
-    confirm = await expect(organiser, "Chuyển sự kiện sang 08:30 27/03/2027?")
+    confirm = await expect(organiser, "muốn dời sự kiện sang 08:30 Thứ Bảy, 27/03/2027?")
     assert confirm
     await organiser.press("✅ Đổi giờ")
     await expect(organiser, "Đã đổi giờ sự kiện. 3 người được mời sẽ nhận thông báo.")
@@ -452,7 +462,8 @@ async def test_a_moved_event_notifies_the_invitees_once(world: World) -> None:
 
     assert (await world.drain()).sent == 3
     for person in people:
-        assert "đã đổi giờ: từ 14:00 20/03/2027 sang 08:30 27/03/2027" in person.last_text()
+        moved = "đã đổi giờ: từ 14:00 Thứ Bảy, 20/03/2027 sang 08:30 Thứ Bảy, 27/03/2027"
+        assert moved in person.last_text()
     # Who could not come is asked again; their old answer stays marked.
     assert people[1].account.buttons()[2][0] == "• ✖ Không đến được"
     assert len(keys(world, f"event-move:{event.id}:2:")) == 3
@@ -461,7 +472,7 @@ async def test_a_moved_event_notifies_the_invitees_once(world: World) -> None:
     new_start = datetime(2027, 3, 27, 1, 30, tzinfo=UTC)
     world.clock.now = new_start - timedelta(hours=20)
     assert await run_jobs(world) == 2
-    assert "diễn ra vào ngày mai, 08:30 27/03/2027" in people[0].last_text()
+    assert "diễn ra vào ngày mai, 08:30 Thứ Bảy, 27/03/2027" in people[0].last_text()
     assert len(keys(world, f"event-reminder:{event.id}:")) == 4
 
 
@@ -470,7 +481,7 @@ async def test_a_cancelled_event_notifies_the_invitees_once(world: World) -> Non
     await organiser.say("/events")
     await organiser.press("Tập huấn sắp xếp kho")
     await organiser.press("Hủy sự kiện")
-    await expect(organiser, "Mọi người được mời sẽ nhận một thông báo.")
+    await expect(organiser, "Chúng tôi sẽ báo cho tất cả những người được mời.")
     await organiser.press("Có, hủy sự kiện")
     await expect(organiser, "Đã hủy sự kiện. 3 người được mời sẽ nhận thông báo.")
     cancel_message = organiser.account.messages()[-1]
@@ -566,7 +577,8 @@ async def test_check_in_opens_shortly_before_and_closes_the_same_evening(world: 
     _organiser, people, event = await invited_world(world)
     code = f"ev_{event.checkin_code}"
     await people[0].say(f"/start {code}")
-    assert "Điểm danh mở ngay trước sự kiện, bắt đầu lúc 14:00 20/03/2027" in people[0].last_text()
+    opens = "Điểm danh mở ngay trước sự kiện, bắt đầu lúc 14:00 Thứ Bảy, 20/03/2027"
+    assert opens in people[0].last_text()
     world.clock.now = STARTS + timedelta(hours=13)
     await people[0].say(f"/start {code}")
     assert "Điểm danh cho sự kiện này đã kết thúc." in people[0].last_text()
@@ -626,7 +638,7 @@ async def test_the_showcase_is_left_out_for_people_who_declined_good_examples(
         assert events.invite(session, event=event, now=world.clock(), tz=TZ) == 2
     await world.drain()
     invited = last_with(employer, "Trân trọng kính mời")
-    assert "Các cách làm hay sẽ được giới thiệu" in invited and "Giá kệ nhiều tầng" in invited
+    assert "Các điển hình tốt sẽ được giới thiệu" in invited and "Giá kệ nhiều tầng" in invited
     invited = last_with(worker, "Trân trọng kính mời")
     assert "Hội thảo thành tựu" in invited
-    assert "Các cách làm hay" not in invited and "Giá kệ nhiều tầng" not in invited
+    assert "Các điển hình tốt" not in invited and "Giá kệ nhiều tầng" not in invited

@@ -126,7 +126,7 @@ async def test_employer_answers_the_employer_survey_in_vietnamese(world: World) 
     await boss.press("Tập huấn")  # changed her mind
     await boss.press("Tài liệu")
     labels = [label for label, _ in boss.account.buttons()]
-    assert "✅ Góp ý khi cán bộ đến thăm" in labels and "Tập huấn" in labels
+    assert "✅ Góp ý khi cán bộ đến thăm" in labels and "⬜ Tập huấn" in labels
     await boss.press("Xong")
     assert "→ Góp ý khi cán bộ đến thăm, Tài liệu, hình ảnh hướng dẫn" in boss.texts()[-2]
 

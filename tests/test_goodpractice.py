@@ -118,7 +118,7 @@ async def test_an_employer_browses_by_area_and_sees_the_card_with_the_after_phot
     )
     reader = world.user(701)
     areas = await reader.say("/goodpractices")
-    assert areas is not None and "Chọn lĩnh vực kỹ thuật" in areas.plain
+    assert areas is not None and "chọn lĩnh vực kỹ thuật" in areas.plain
     labels = [label for label, _ in reader.account.buttons(areas)]
     assert any("(1)" in label for label in labels) and len(labels) == 2
     await reader.press("máy", areas)
@@ -140,7 +140,7 @@ async def test_staff_edit_the_wording_and_withdraw_an_entry(world: World, tmp_pa
     library = build_library(world.database, tmp_path / "photos")
     await join(world, 702, make_invite(world, Role.STAFF, provider_id=library.north))
     staff = world.user(702)
-    await staff.say("🌟 Thực hành tốt")
+    await staff.say("🌟 Điển hình tốt")
     await staff.press("Lưu giữ")
     card = await staff.press("1")
     assert card is not None and "Xưởng mộc Hòa Phát" in (card.caption or "")

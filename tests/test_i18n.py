@@ -5,14 +5,24 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from datetime import UTC, date, datetime
+import unicodedata
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from babel.messages.pofile import read_po
 
-from bot.i18n import LANGUAGES, format_day, format_moment, format_vnd, gettext, load_catalog
+from bot.i18n import (
+    LANGUAGES,
+    format_day,
+    format_moment,
+    format_vnd,
+    gettext,
+    load_catalog,
+    shorten,
+    utf16_length,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 PLACEHOLDER = re.compile(r"\{(\w*)\}")
@@ -63,10 +73,43 @@ def test_vietnamese_is_default_and_translated() -> None:
 def test_numbers_and_dates_the_way_readers_write_them() -> None:
     assert format_vnd(1_500_000, "vi") == "1.500.000 đ"
     assert format_vnd(1_500_000, "en") == "1,500,000 VND"
-    assert format_day(date(2026, 11, 29), "vi") == "29/11/2026"
-    assert format_day(date(2026, 11, 29), "en") == "29 Nov 2026"
+    assert format_day(date(2026, 11, 29), "vi") == "Chủ Nhật, 29/11/2026"
+    assert format_day(date(2026, 11, 29), "en") == "Sun 29 Nov 2026"
     moment = datetime(2026, 11, 29, 17, 30, tzinfo=UTC)
-    assert format_moment(moment, "vi", ZoneInfo("Asia/Ho_Chi_Minh")) == "00:30 30/11/2026"
+    tz = ZoneInfo("Asia/Ho_Chi_Minh")
+    assert format_moment(moment, "vi", tz) == "00:30 Thứ Hai, 30/11/2026"
+    assert format_moment(moment, "en", tz) == "Mon 30 Nov 2026, 00:30"
+
+
+def test_every_weekday_is_named_in_both_languages() -> None:
+    days = [format_day(date(2026, 12, 7) + timedelta(days=n), "vi") for n in range(7)]
+    assert days[0] == "Thứ Hai, 07/12/2026"
+    assert [d.split(",")[0] for d in days] == [
+        "Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật",
+    ]  # fmt: skip
+    assert format_day(date(2026, 12, 7), "en") == "Mon 7 Dec 2026"
+
+
+def test_a_long_label_is_cut_at_a_word_with_an_ellipsis() -> None:
+    name = "Công ty TNHH Cơ khí Chính xác Đà Nẵng"
+    assert shorten(name, 30) == "Công ty TNHH Cơ khí Chính xác…"
+    assert shorten("Hộp dụng cụ treo tường, gần bàn làm việc", 28) == "Hộp dụng cụ treo tường, gần…"
+    assert shorten(name, 100) == name
+    assert shorten("  two   spaces ", 40) == "two spaces"
+
+
+def test_a_label_is_measured_as_telegram_does_in_utf16_units() -> None:
+    # An emoji outside the Basic Multilingual Plane counts twice in UTF-16, as in Telegram.
+    label = shorten("🔧" * 30, 30)
+    assert utf16_length(label) <= 30 and label.endswith("…")
+    assert label == "🔧" * 14 + "…"
+
+
+def test_one_long_word_is_cut_inside_but_never_off_its_accents() -> None:
+    decomposed = unicodedata.normalize("NFD", "Nghiêngnghiêngnghiêngnghiêng")
+    cut = shorten(decomposed, 10)
+    assert cut.endswith("…") and utf16_length(cut) <= 10
+    assert not unicodedata.combining(decomposed[len(cut) - 1])
 
 
 def test_strings_translated_through_a_call_result_are_in_the_catalogue() -> None:

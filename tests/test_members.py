@@ -46,7 +46,7 @@ from tests.conftest import World
 from tests.factories import contact, coordinator, join, link_code, make_provider, photos
 from tests.factories import staff as staff_of
 
-SHORT = re.compile(r"(?:Mã để gõ|Code to type): ([A-Z0-9]{5}-[A-Z0-9]{5})")
+SHORT = re.compile(r"(?:Mã cần nhập|Code to type): ([A-Z0-9]{5}-[A-Z0-9]{5})")
 INVALID_VI = "không còn hiệu lực"
 REFUSED_VI = "chỉ dành cho cán bộ của đơn vị cung cấp dịch vụ ATVSLĐ phụ trách doanh nghiệp"
 GONE_VI = "Người này không còn là thành viên."
@@ -175,7 +175,7 @@ async def test_a_leaked_link_is_contained(world: World) -> None:
     await world.drain()
     notices = notices_to(dung)
     assert len(notices) == 4
-    assert "👋 Người 902 đã tham gia Xưởng mộc Hòa Phát với vai trò người sử dụng lao động." in (
+    assert "👋 Người 902 đã tham gia Xưởng mộc Hòa Phát với vai trò chủ doanh nghiệp." in (
         notices[-1].plain
     )
     assert "Link này đã dùng 3/3 lượt." in notices[-1].plain
@@ -249,7 +249,7 @@ async def test_a_removed_worker_loses_access_and_is_told_their_reports_stay(worl
     listing = await dung.press("👥 Thành viên")
     assert listing is not None
     assert "Đã có 1 chủ doanh nghiệp và 1 người lao động tham gia." in listing.plain
-    assert "2. Người 301 — người lao động, tham gia ngày 01/03/2027" in listing.plain
+    assert "2. Người 301 — người lao động, tham gia ngày Thứ Hai, 01/03/2027" in listing.plain
     await remove_via(dung, "🚫 Người 301", listing)
     await world.drain()
 
@@ -377,7 +377,7 @@ async def test_another_providers_staff_are_refused_everything(world: World) -> N
         assert outsider.answers()[-1] == STALE_VI
     # /members lists only their own provider's enterprises.
     listing = await outsider.say("/members")
-    assert listing is not None and "Chưa có gì để hiển thị." in listing.plain
+    assert listing is not None and "Chưa có ai để hiển thị." in listing.plain
     # Employers and workers are refused /members, and cannot remove each other.
     await enter(world, 302, their_code)
     peer = world.user(302)
@@ -407,7 +407,7 @@ async def test_coordinators_remove_staff_who_left_and_staff_cannot(world: World)
     assert providers is not None and "đơn vị nào" in providers.plain
     people = await boss.press("Trung tâm Huế", providers)
     assert people is not None
-    assert "• Người 100 — cán bộ đơn vị cung cấp dịch vụ, tham gia ngày 01/03/2027" in (
+    assert "• Người 100 — cán bộ đơn vị cung cấp dịch vụ, tham gia ngày Thứ Hai, 01/03/2027" in (
         people.plain
     )
     confirm = await boss.press(f"🚫 {left.display_name}", people)

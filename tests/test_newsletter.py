@@ -64,7 +64,7 @@ def test_the_vietnamese_newsletter_has_figures_stories_tips_and_contacts(
         "Kỳ này qua các con số",
         "cải thiện đã báo cáo",
         "người lao động hưởng lợi",
-        "Thực hành tốt đáng học hỏi",
+        "Điển hình tốt đáng học hỏi",
         "Xưởng mộc Hòa Phát",
         "Che chắn dây curoa máy mài bằng lưới thép",
         "một doanh nghiệp, Cần Thơ",  # the anonymous one is not named
@@ -116,7 +116,7 @@ def test_the_leaflet_is_one_a5_page_with_both_photos(
     box = reader.pages[0].mediabox
     assert (round(float(box.width)), round(float(box.height))) == (420, 595)  # A5 in points
     text = text_of(leaflet.pdf)
-    assert "Thực hành tốt: Lưu giữ và vận chuyển vật liệu" in text
+    assert "Điển hình tốt: Lưu giữ và vận chuyển vật liệu" in text
     assert "Họ đã làm gì" in text and "Kệ ba tầng cho nguyên liệu, lối đi sơn vạch vàng." in text
     assert "9 → 2" in text and "Xưởng mộc Hòa Phát" in text
     assert images_in(leaflet.pdf) >= 2  # before and after (the QR code is vector)
@@ -205,7 +205,7 @@ def test_the_leaflet_fills_its_a5_page(
     gaps = [after - before for before, after in itertools.pairwise(rows)]
     assert max(gaps) < height / 8, (max(gaps), height)
     text = text_of(leaflet.pdf)
-    expected = {"vi": ("Thực hành tốt", "Họ đã làm gì"), "en": ("Good practice", "What they did")}
+    expected = {"vi": ("Điển hình tốt", "Họ đã làm gì"), "en": ("Good practice", "What they did")}
     assert all(words in text for words in expected[language])
     assert images_in(leaflet.pdf) >= 2  # before and after
 

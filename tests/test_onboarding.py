@@ -130,7 +130,7 @@ async def test_second_registration_is_refused_politely(world: World) -> None:
     reply = await world.user(901).say(
         f"/start {make_invite(world, Role.WORKER, enterprise_id=other)}"
     )
-    assert reply is not None and "đã đăng ký với vai trò người sử dụng lao động" in reply.plain
+    assert reply is not None and "đã đăng ký với vai trò chủ doanh nghiệp" in reply.plain
     stored = contact(world, 901)
     assert stored is not None and stored.enterprise_id == enterprise
 

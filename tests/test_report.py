@@ -76,7 +76,9 @@ async def test_employer_reports_with_photos_and_staff_are_notified(world: World)
     p = c.employer
     await expect(p, await p.say("📝 Báo cáo cải thiện"), ASK_AREA)
     assert "Chỉ mất khoảng hai phút" in p.last_text()
+    assert "Báo cáo cải thiện · câu 1/9" in p.last_text()  # where she is, out of how many
     await expect(p, await tap(p, "📦 Lưu giữ, vận chuyển"), ASK_TEXT)
+    assert "câu 2/9" in p.last_text()
     await expect(p, await p.say(DESCRIPTION), ASK_BEFORE)
     await expect(p, await p.send("photo", before), "📷 Đã lưu ảnh.")
     assert ASK_AFTER in p.last_text()
@@ -85,9 +87,11 @@ async def test_employer_reports_with_photos_and_staff_are_notified(world: World)
     assert "doanh nghiệp có 12 người lao động" in p.last_text()
     await expect(p, await p.say("8"), ASK_LIKELY_BEFORE)
     await expect(p, await tap(p, "dễ xảy ra"), ASK_SEVERITY_BEFORE)
+    assert "câu 7/9" in p.last_text()  # severity belongs to the risk question it follows
     await expect(p, await tap(p, "nghiêm trọng"), ASK_LIKELY_AFTER)
     await expect(p, await tap(p, "ít khả năng"), ASK_SEVERITY_AFTER)
     await expect(p, await tap(p, "nhẹ"), ASK_SHARE)
+    assert "câu 9/9" in p.last_text()
     assert [label for label, _ in p.account.buttons()] == [
         "Có, nêu tên doanh nghiệp",
         "Có, không nêu tên",
@@ -110,7 +114,7 @@ async def test_employer_reports_with_photos_and_staff_are_notified(world: World)
         "Số người lao động được hưởng lợi: 8",
         "Rủi ro trước: dễ xảy ra × nghiêm trọng = 6/9",
         "Rủi ro sau: ít khả năng × nhẹ = 1/9",
-        "Chia sẻ làm ví dụ tốt: có, nêu tên doanh nghiệp",
+        "Chia sẻ làm điển hình tốt: có, nêu tên doanh nghiệp",
     ]
     stored = report(world)
     assert stored.status == ReviewStatus.DRAFT and stored.draft_step == "summary"
@@ -145,7 +149,7 @@ async def test_employer_reports_with_photos_and_staff_are_notified(world: World)
     assert world.sandbox.files[photos[0].photo].data == kept  # type: ignore[index]
     notice = s.account.messages()[-1]
     assert notice.plain.startswith(f"📝 Báo cáo cải thiện mới #{stored.id}\nXưởng mộc Hòa Phát")
-    assert "Người báo cáo: người sử dụng lao động, An" in notice.plain
+    assert "Người báo cáo: chủ doanh nghiệp, An" in notice.plain
     assert [label for label, _ in s.account.buttons(notice)] == [
         "✅ Xác nhận",
         "⭐ Điển hình tốt",
@@ -205,7 +209,7 @@ async def test_every_field_can_be_edited_from_the_summary(world: World) -> None:
         ("Số người", [("say", "40"), ("tap", "Đúng, 40")], "được hưởng lợi: 40"),
         ("Rủi ro trước", [("tap", "có thể xảy ra"), ("tap", "nhẹ")], "có thể xảy ra × nhẹ = 2/9"),
         ("Rủi ro sau", [("tap", "ít khả năng"), ("tap", "rất nghiêm trọng")], "= 3/9"),
-        ("Chia sẻ", [("tap", "Không")], "Chia sẻ làm ví dụ tốt: không"),
+        ("Chia sẻ", [("tap", "Không")], "Chia sẻ làm điển hình tốt: không"),
     ]
     for field, answers, shown in edits:
         await tap(p, "✏️ Sửa")
@@ -248,7 +252,7 @@ async def test_wrong_kinds_of_message_get_a_reprompt_and_nothing_is_lost(world: 
     await expect(p, await p.say("kho hàng"), "chọn bằng các nút")
     await tap(p, "📦 Lưu giữ, vận chuyển")
     await expect(p, await p.send("sticker"), "Anh/Chị vui lòng trả lời bằng chữ.")
-    await expect(p, await p.send("photo", picture("X")), "mô tả cải thiện bằng chữ trước")
+    await expect(p, await p.send("photo", picture("X")), "mô tả cải thiện bằng lời trước")
     await expect(p, await p.say("   "), "Anh/Chị vui lòng mô tả cải thiện bằng chữ.")
     await expect(p, await p.say("abc"), "ít nhất 5 ký tự")
     await expect(p, await p.say(DESCRIPTION), ASK_BEFORE)
@@ -260,9 +264,9 @@ async def test_wrong_kinds_of_message_get_a_reprompt_and_nothing_is_lost(world: 
     await tap(p, "🚫 Chưa có ảnh")
     for typed, refusal in (
         ("-500000", "Chi phí không thể là số âm"),
-        ("rẻ thôi", "vui lòng nhập chi phí bằng đồng"),
+        ("rẻ thôi", "vui lòng nhập số tiền (đồng)"),
         ("1,5", "Tôi chưa rõ số tiền này"),
-        ("99999999999", "Số tiền này lớn hơn 10.000.000.000 đ"),
+        ("99999999999", "Số tiền này vượt quá 10.000.000.000 đ"),
     ):
         await expect(p, await p.say(typed), refusal)
         assert ASK_COST in p.last_text()
@@ -486,7 +490,8 @@ async def test_myreports_lists_reports_and_edits_them_until_reviewed(world: Worl
     await world.drain()
     await answer_until(p, ASK_COST)  # a second one left unfinished
     listing = await expect(p, await p.say("/myreports"), "Báo cáo cải thiện của Xưởng mộc Hòa Phát")
-    assert f"#{first.id} 📦 Lưu giữ, vận chuyển · 01/03/2027 — ⏳ đang chờ xem xét" in listing.plain
+    line = f"#{first.id} 📦 Lưu giữ, vận chuyển · Thứ Hai, 01/03/2027 — ⏳ đang chờ xem xét"
+    assert line in listing.plain
     assert "📝 Anh/Chị có một báo cáo chưa xong" in listing.plain
     assert [label for label, _ in p.account.buttons(listing)] == [
         f"✏️ Sửa #{first.id}",

@@ -54,7 +54,7 @@ async def test_staff_sees_their_provider_for_the_quarter(world: World) -> None:
     caption = (await show(world, person, panel))[0].caption or ""
     assert "Tổng hợp theo dõi, quý 1/2027" in caption
     assert "Doanh nghiệp: 3 tham gia, 3 đã được theo dõi, 0 chưa có báo cáo" in caption
-    assert "Cải thiện: 6; đã xác nhận: 4; điển hình: 1" in caption
+    assert "Cải thiện: 6; đã xác nhận: 4; điển hình tốt: 1" in caption
     assert "Điểm rủi ro 6,3 → 3,3 (n = 4)" in caption
     assert "2/3 rủi ro cao đã xuống mức trung bình hoặc thấp" in caption
     assert "Người lao động (3): an toàn hơn 4,0/5" in caption

@@ -194,6 +194,44 @@ def test_a_condition_on_a_partly_kept_improvement_asks_why() -> None:
     assert found is not None and found.id == "benefits"
 
 
+def test_the_total_counts_a_follow_up_once_an_answer_makes_it_due(db: Database) -> None:
+    """"câu 2/10": the two follow-ups of the employer survey count only when they are due."""
+    enterprise = make_enterprise(db)
+    employer = make_contact(db, enterprise, Role.EMPLOYER, 1)
+    with db.session() as session:
+        round_id = open_round(session, enterprise_id=enterprise, now=NOW).id
+        found = start(session, contact=employer, round_id=round_id, now=NOW)  # type: ignore[arg-type]
+    assert (found.number, found.total) == (1, 10)
+    given: dict[str, object] = {
+        "usefulness": 4,
+        "support_helpful": ["training"],
+        "going_well": "Kho gọn",
+        "improvement_areas": ["storage"],
+        "improvements_kept": "partly",  # kept_why_not becomes due
+    }
+    seen = []
+    while found.question is not None and found.question.id in given:
+        with db.session() as session:
+            found = answer(
+                session, subject=found.subject, contact=employer,
+                question_id=found.question.id, value=given[found.question.id], now=NOW,
+            )  # fmt: skip
+        seen.append((found.number, found.total))
+    assert seen == [(2, 10), (3, 10), (4, 10), (5, 10), (6, 11)]
+    assert found.question is not None and found.question.id == "kept_why_not"
+
+
+def test_a_worker_reads_the_worker_wording_of_a_reaction_question() -> None:
+    survey = content.questionnaire("event_reaction")
+    assert survey is not None
+    question = next(q for q in survey.questions if q.id == "next_steps")
+    assert "doanh nghiệp" in question.text("vi")
+    assert "doanh nghiệp" not in question.text("vi", worker=True)
+    assert question.text("en", worker=True).endswith("at your workplace?")
+    plain = next(q for q in survey.questions if q.id == "rating")
+    assert plain.text("vi", worker=True) == plain.text("vi")  # no variant: the same question
+
+
 def test_only_the_current_question_can_be_answered(db: Database) -> None:
     enterprise = make_enterprise(db)
     worker = make_contact(db, enterprise, Role.WORKER, 2)

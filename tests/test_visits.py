@@ -83,7 +83,7 @@ async def test_a_full_revisit_cycle(world: World, cast) -> None:  # type: ignore
     assert visit.scheduled_at == local(2027, 3, 5, 9)
     await world.drain()
     proposal = employer.last_text()
-    assert "Trung tâm ATVSLĐ Đà Nẵng" in proposal and "05/03/2027" in proposal
+    assert "Trung tâm ATVSLĐ Đà Nẵng" in proposal and "Thứ Sáu, 05/03/2027" in proposal
 
     # The employer suggests another time; staff accept it; the employer hears back.
     await employer.press("🕑")
