@@ -43,7 +43,7 @@ app.add_typer(privacy_app, name="privacy")
 event_app = typer.Typer(help="Events: meetings and workshops.")
 app.add_typer(event_app, name="event")
 console = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # an error stays one line, whatever the width
 
 
 def settings() -> Settings:

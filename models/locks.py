@@ -67,6 +67,7 @@ class Leadership:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
         self._connection: sa.Connection | None = None
+        self._pid: int | None = None
         self.since: datetime | None = None  # when this process last became the leader
 
     @property
@@ -79,17 +80,23 @@ class Leadership:
             return True, False
         if self._connection is not None:
             try:
-                self._connection.execute(sa.text("SELECT 1")).scalar()
-                return True, False
-            except sa.exc.DBAPIError:
+                # The same server session as when the lock was taken: SQLAlchemy reconnects a
+                # connection that broke, and a new session holds no lock.
+                pid = self._connection.execute(sa.select(sa.func.pg_backend_pid())).scalar()
+                self._connection.commit()  # never "idle in transaction" for a worker's life
+                if pid == self._pid:
+                    return True, False
+                log.warning("the connection that held the sender lock was replaced")
+                self._drop()
+            except sa.exc.SQLAlchemyError:
                 log.warning("lost the database connection that held the sender lock")
                 self._drop()
         connection = None
         try:
             connection = self.engine.connect()
-            got = connection.execute(
-                sa.select(sa.func.pg_try_advisory_lock(SENDER_LOCK))
-            ).scalar()
+            got, pid = connection.execute(
+                sa.select(sa.func.pg_try_advisory_lock(SENDER_LOCK), sa.func.pg_backend_pid())
+            ).one()
             # Leaving no transaction open: the lock belongs to the session, not to one.
             connection.commit()
         except sa.exc.DBAPIError:
@@ -100,7 +107,7 @@ class Leadership:
         if not got:
             connection.close()
             return False, False
-        self._connection = connection
+        self._connection, self._pid = connection, pid
         self.since = datetime.now().astimezone()
         log.info("this worker is now the sender (pid %d)", os.getpid())
         return True, True
@@ -110,7 +117,7 @@ class Leadership:
             try:
                 self._connection.execute(sa.select(sa.func.pg_advisory_unlock(SENDER_LOCK)))
                 self._connection.commit()
-            except sa.exc.DBAPIError:
+            except sa.exc.SQLAlchemyError:
                 pass  # the lock went with the connection anyway
             self._drop()
 
