@@ -104,8 +104,9 @@ def setup_logging(level: str, token: str | None = None, log_format: str | None =
     logging.basicConfig(level=level.upper(), handlers=[handler])
     # httpx logs every request URL at INFO, and a Bot API URL contains the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    # A line per job tick every few seconds drowns what matters; the job metrics count them.
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # A line per job tick, and a warning for each tick skipped while a long send still runs,
+    # drown what matters; the job metrics count them.
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)
     if token:
         redact_token_in_logs(token)
 

@@ -2,7 +2,8 @@
 
 Routes:
 * POST <path of OSHBOT_WEBHOOK_URL> (default /telegram): Telegram's webhook, checked against
-  OSHBOT_WEBHOOK_SECRET, then queued to python-telegram-bot (its "custom webhook" pattern);
+  OSHBOT_WEBHOOK_SECRET, then handled by python-telegram-bot (its "custom webhook" pattern,
+  but answered only once handled: see `telegram` below);
 * POST /zalo: the Zalo Bot Platform's webhook, when a Zalo token is set and a Zalo driver is
   given (bot/zalo/webhook.py checks the secret and parses the update);
 * GET /healthz: the database, the age of the oldest due outbox row, the last run of each job
@@ -86,9 +87,12 @@ def create_app(
             update = Update.de_json(await request.json(), application.bot)
         except (ValueError, TypeError, KeyError):
             return PlainTextResponse("not an update", status_code=HTTPStatus.BAD_REQUEST)
-        # Telegram waits for the answer before it sends the chat's next update: answer at once,
-        # the handlers run from PTB's queue.
-        await application.update_queue.put(update)
+        # Handled before Telegram hears 200: a worker killed in the middle answers nothing, and
+        # Telegram posts the update again (to another worker, through the load balancer), where
+        # queueing it first would have acknowledged an update that died with the process.
+        # Errors are the handlers' (PTB's error handler answers the person); still 200, so a
+        # poisonous update is not posted forever.
+        await application.process_update(update)
         return Response(status_code=HTTPStatus.OK)
 
     async def zalo(request: Request) -> Response:
