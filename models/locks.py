@@ -21,6 +21,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -68,6 +69,7 @@ class Leadership:
         self.engine = engine
         self._connection: sa.Connection | None = None
         self._pid: int | None = None
+        self._guard = threading.Lock()
         self.since: datetime | None = None  # when this process last became the leader
 
     @property
@@ -78,6 +80,11 @@ class Leadership:
         """(leading now, became the leader with this call)."""
         if not is_postgres(self.engine):
             return True, False
+        # Jobs tick at once from several threads; one connection serves one query at a time.
+        with self._guard:
+            return self._check()
+
+    def _check(self) -> tuple[bool, bool]:
         if self._connection is not None:
             try:
                 # The same server session as when the lock was taken: SQLAlchemy reconnects a
@@ -113,6 +120,10 @@ class Leadership:
         return True, True
 
     def release(self) -> None:
+        with self._guard:
+            self._release()
+
+    def _release(self) -> None:
         if self._connection is not None:
             try:
                 self._connection.execute(sa.select(sa.func.pg_advisory_unlock(SENDER_LOCK)))
