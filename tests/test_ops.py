@@ -27,7 +27,7 @@ from models.db import Database, current_revisions, head_revisions, make_engine, 
 from models.locks import AlreadyRunning, Leadership, single_process
 from models.programme import add_provider
 from models.tables import Outbox, OutboxStatus, Provider, utcnow
-from tests.conftest import POSTGRES, POSTGRES_URL, _with_database
+from tests.conftest import POSTGRES, POSTGRES_URL, World, _with_database
 
 postgres_only = pytest.mark.skipif(not POSTGRES, reason="PostgreSQL run only")
 
@@ -276,3 +276,54 @@ def test_restore_refuses_what_is_not_a_backup(tmp_path: Path) -> None:
                   env={"OSHBOT_DATABASE_URL": f"sqlite:///{tmp_path}/x.db"})
     assert done.returncode == 1 and "is not an oshbot backup" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@postgres_only
+def test_simultaneous_checks_make_one_leader(database: Database) -> None:
+    leadership = Leadership(database.engine)
+    start = threading.Barrier(8)
+    outcomes: list[tuple[bool, bool]] = []
+
+    def check() -> None:
+        start.wait()
+        outcomes.append(leadership.check())
+
+    threads = [threading.Thread(target=check) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == [(True, False)] * 7 + [(True, True)]
+    leadership.release()
+
+
+@postgres_only
+@pytest.mark.filterwarnings("ignore:Tasks created via:telegram.warnings.PTBUserWarning")
+async def test_periodic_jobs_run_only_on_the_worker_that_sends(world: World) -> None:
+    from bot.cluster import CATCH_UP, LEADERSHIP, ClusterJobQueue
+
+    other = Leadership(make_engine(world.database.url))
+    assert other.check() == (True, True)  # another worker sends
+    ours = Leadership(world.database.engine)
+    world.application.bot_data[LEADERSHIP] = ours
+    ran: list[str] = []
+
+    async def record(context: object) -> None:
+        ran.append(context.job.name)
+
+    queue = world.application.job_queue
+    assert isinstance(queue, ClusterJobQueue)
+    outbox = queue.run_once(record, when=3600, name="outbox")
+    catch_up = queue.run_once(record, when=3600, name=CATCH_UP)
+    await ClusterJobQueue.job_callback(queue, outbox)
+    await ClusterJobQueue.job_callback(queue, catch_up)
+    assert ran == []  # skipped: the other worker sends
+    other.release()  # it stops (or dies): this worker takes over at its next tick
+    other.engine.dispose()
+    await ClusterJobQueue.job_callback(queue, outbox)
+    for _ in range(100):  # the skipped catch-up runs once, in the background
+        if len(ran) == 2:
+            break
+        await asyncio.sleep(0.01)
+    assert sorted(ran) == sorted(["outbox", CATCH_UP])
+    ours.release()
