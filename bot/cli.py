@@ -119,7 +119,7 @@ def run() -> None:
     config = settings()
     if not config.token:
         raise fail("OSHBOT_TOKEN is not set: get a token from @BotFather and set it.")
-    setup_logging(config.log_level, config.token)
+    setup_logging(config.log_level, config.token, config.log_format)
     application = build_application(config)
     application.run_polling(allowed_updates=["message", "callback_query", "my_chat_member"])
 
@@ -134,7 +134,7 @@ def webhook() -> None:
         raise fail("OSHBOT_TOKEN is not set: get a token from @BotFather and set it.")
     if not config.webhook_url or not config.webhook_secret:
         raise fail("Webhook mode needs OSHBOT_WEBHOOK_URL and OSHBOT_WEBHOOK_SECRET.")
-    setup_logging(config.log_level, config.token)
+    setup_logging(config.log_level, config.token, config.log_format)
     application = build_application(config)
     application.run_webhook(
         listen=config.webhook_listen,
@@ -1033,7 +1033,7 @@ def jobs_run(
     from scheduler.runner import run_due
 
     config = settings()
-    setup_logging(config.log_level, config.token)
+    setup_logging(config.log_level, config.token, config.log_format)
     moment = parse_now(now, config)
     scheduler_config = SchedulerConfig.from_settings(config)
     database = Database(config.database_url)
