@@ -60,6 +60,15 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
+def _operator_errors() -> tuple[type[BaseException], ...]:
+    from telegram.error import InvalidToken, NetworkError
+
+    return (InvalidToken, NetworkError, sa.exc.OperationalError, sa.exc.InterfaceError)
+
+
+OPERATOR_ERRORS = _operator_errors()
+
+
 class ExplainedErrors(logging.Filter):
     """A logged error that `explain` knows (no network, bad token, no database) becomes one
     line; libraries log them with a full traceback. Under --debug they keep it."""
@@ -67,7 +76,10 @@ class ExplainedErrors(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not record.exc_info or record.exc_info[1] is None or debugging():
             return True
-        line = explain(record.exc_info[1])
+        error = record.exc_info[1]
+        # Only what the operator must fix (token, network, database); a handler's bug keeps its
+        # traceback in the log.
+        line = explain(error) if isinstance(error, OPERATOR_ERRORS) else None
         if line is None:
             return True
         if "Bootstrap" in record.getMessage():
@@ -1250,8 +1262,9 @@ def import_improvements_command(
 def explain(error: BaseException) -> str | None:
     """One line for the errors an operator meets (bad token, no network, no database); None
     for a bug, whose traceback is the useful part."""
-    from telegram.error import InvalidToken, NetworkError, TimedOut
+    from telegram.error import InvalidToken, NetworkError, TelegramError, TimedOut
 
+    from bot.serve import NotStarted
     from models.locks import AlreadyRunning
 
     if isinstance(error, InvalidToken):
@@ -1264,6 +1277,10 @@ def explain(error: BaseException) -> str | None:
         return f"Cannot reach the database: {reason[0] if reason else type(error).__name__}"
     if isinstance(error, AlreadyRunning):
         return f"Another oshbot process holds {error}."
+    if isinstance(error, NotStarted):
+        return f"The web application did not start on {error} (the log line above says why)."
+    if isinstance(error, TelegramError):
+        return f"The Bot API refused a request: {error}"
     if isinstance(error, OSError) and error.errno is not None:
         return f"{error.strerror}: {error.filename or error}"
     return None

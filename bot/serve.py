@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute
 from bot.app import build_application
 from bot.cluster import LEADERSHIP, MeteredRequest
 from bot.settings import Settings
-from bot.web import create_app
+from bot.web import create_app, register_webhook
 from models.db import Database, sqlite_path
 from models.locks import AlreadyRunning, Leadership, is_postgres, single_process
 
@@ -26,6 +26,10 @@ log = logging.getLogger(__name__)
 
 # PTB's own default for the bot's request pool: replies and the sender's requests share it.
 POOL_SIZE = 256
+
+
+class NotStarted(RuntimeError):
+    """uvicorn gave up before serving (it logged why)."""
 
 
 class SecondWorker(RuntimeError):
@@ -56,6 +60,7 @@ async def serve(
         # Outside uvicorn's lifespan, so that a refused token or an unreachable Bot API stops
         # the command with its own error (bot/cli.py turns it into one line).
         async with application:
+            await register_webhook(application)
             web = create_app(application, routes=routes)
             config = uvicorn.Config(
                 web, host=host, port=port, log_config=None, access_log=False, lifespan="on"
@@ -64,7 +69,7 @@ async def serve(
             log.info("serving on http://%s:%d", host, port)
             await server.serve()
             if not server.started:
-                raise OSError(f"could not listen on {host}:{port}")
+                raise NotStarted(f"{host}:{port}")
 
 
 def run(settings: Settings, *, host: str, port: int) -> None:

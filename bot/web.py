@@ -40,6 +40,7 @@ from telegram.ext import Application
 from bot import metrics
 from bot.cluster import LEADERSHIP
 from bot.runtime import Runtime
+from bot.settings import Settings
 from bot.zalo.webhook import SECRET_HEADER as ZALO_SECRET_HEADER
 from bot.zalo.webhook import InvalidWebhookBody, parse_webhook, secret_matches
 from models.locks import Leadership
@@ -68,7 +69,6 @@ def create_app(
     *,
     routes: Sequence[BaseRoute] = (),
     zalo_dispatch: ZaloDispatch | None = None,
-    set_webhook: bool = True,
 ) -> Starlette:
     """The ASGI app around an initialised Application. `routes` are mounted beside ours: the
     place for the dashboard (`routes=dashboard.routes(...)`)."""
@@ -104,7 +104,8 @@ def create_app(
             update = parse_webhook(await request.body())
         except InvalidWebhookBody as error:
             return PlainTextResponse(str(error), status_code=HTTPStatus.BAD_REQUEST)
-        application.create_task(zalo_dispatch(update), name="zalo update")
+        # Handled before the answer, as Telegram's: a post a dying worker took is posted again.
+        await zalo_dispatch(update)
         return Response(status_code=HTTPStatus.OK)
 
     async def healthz(request: Request) -> Response:
@@ -126,11 +127,6 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        if set_webhook and settings.webhook_url:
-            # Every worker sets the same URL: idempotent, and whichever starts last is right.
-            await application.bot.set_webhook(
-                settings.webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES
-            )
         await application.start()
         try:
             yield
@@ -142,6 +138,19 @@ def create_app(
                 await asyncio.to_thread(leadership.release)
 
     return Starlette(routes=[*own, *routes], lifespan=lifespan)
+
+
+async def register_webhook(application: Application) -> None:  # type: ignore[type-arg]
+    """Tells Telegram where to post. Every worker sets the same URL: idempotent, and whichever
+    starts last is right. Before the server starts, so that a refusal stops `oshbot serve` with
+    one line rather than half-starting it."""
+    settings: Settings = application.bot_data["runtime"].settings
+    assert settings.webhook_url and settings.webhook_secret
+    await application.bot.set_webhook(
+        settings.webhook_url,
+        secret_token=settings.webhook_secret,
+        allowed_updates=ALLOWED_UPDATES,
+    )
 
 
 def health(application: Application) -> dict[str, Any]:  # type: ignore[type-arg]

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from bot.web import TELEGRAM_SECRET_HEADER, create_app
+from bot.web import TELEGRAM_SECRET_HEADER, create_app, register_webhook
 from bot.zalo.sandbox import ZaloSandbox
 from bot.zalo.webhook import SECRET_HEADER as ZALO_SECRET_HEADER
 from models.tables import Outbox
@@ -28,6 +28,7 @@ SECRET = "s3cret-Token_value"
 async def serving(world: World, **options: Any) -> AsyncIterator[httpx.AsyncClient]:
     world.settings.webhook_url = "https://bot.example.org/hook/telegram"
     world.settings.webhook_secret = SECRET
+    await register_webhook(world.application)
     app = create_app(world.application, **options)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
@@ -154,4 +155,4 @@ async def test_without_a_zalo_token_there_is_no_zalo_route(world: World) -> None
 
 
 def test_create_app_is_a_starlette_app(world: World) -> None:
-    assert isinstance(create_app(world.application, set_webhook=False), Starlette)
+    assert isinstance(create_app(world.application), Starlette)
