@@ -24,6 +24,7 @@ from telegram.request import BaseRequest
 from telegram.warnings import PTBUserWarning
 
 import handlers
+from bot.cluster import ClusterJobQueue, MeteredApplication
 from bot.i18n import translator
 from bot.persistence import DatabasePersistence
 from bot.ratelimit import PacedRateLimiter
@@ -69,6 +70,9 @@ def build_application(
         # Our own limiter: per-chat pacing, replies before bulk, 429s deferred (bot/ratelimit.py).
         .rate_limiter(rate_limiter or PacedRateLimiter(per_second=settings.send_rate))
         .post_init(_post_init)
+        # Metered, and periodic jobs only on the worker that sends (bot/cluster.py).
+        .application_class(MeteredApplication)
+        .job_queue(ClusterJobQueue())
     )
     if request is not None:
         builder = builder.request(request)

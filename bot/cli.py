@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import sys
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
@@ -42,7 +43,7 @@ app.add_typer(privacy_app, name="privacy")
 event_app = typer.Typer(help="Events: meetings and workshops.")
 app.add_typer(event_app, name="event")
 console = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # an error stays one line, whatever the width
 
 
 def settings() -> Settings:
@@ -59,10 +60,65 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
-def setup_logging(level: str, token: str | None = None) -> None:
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=level)
+def _operator_errors() -> tuple[type[BaseException], ...]:
+    from telegram.error import InvalidToken, NetworkError
+
+    return (InvalidToken, NetworkError, sa.exc.OperationalError, sa.exc.InterfaceError)
+
+
+OPERATOR_ERRORS = _operator_errors()
+
+
+class ExplainedErrors(logging.Filter):
+    """A logged error that `explain` knows (no network, bad token, no database) becomes one
+    line; libraries log them with a full traceback. Under --debug they keep it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.exc_info or record.exc_info[1] is None or debugging():
+            return True
+        error = record.exc_info[1]
+        # Only what the operator must fix (token, network, database); a handler's bug keeps its
+        # traceback in the log.
+        line = explain(error) if isinstance(error, OPERATOR_ERRORS) else None
+        if line is None:
+            return True
+        if "Bootstrap" in record.getMessage():
+            return False  # start-up: `main` prints the line once the command stops
+        record.msg, record.args = f"{record.getMessage()} {line}", None
+        record.exc_info, record.exc_text = None, None
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line, for log collectors (OSHBOT_LOG_FORMAT=json)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def setup_logging(level: str, token: str | None = None, log_format: str | None = None) -> None:
+    log_format = log_format or os.environ.get("OSHBOT_LOG_FORMAT", "text")
+    handler = logging.StreamHandler()
+    handler.setFormatter(
+        JsonFormatter()
+        if log_format == "json"
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
+    handler.addFilter(ExplainedErrors())
+    logging.basicConfig(level=level.upper(), handlers=[handler])
     # httpx logs every request URL at INFO, and a Bot API URL contains the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # A line per job tick, and a warning for each tick skipped while a long send still runs,
+    # drown what matters; the job metrics count them.
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)
     if token:
         redact_token_in_logs(token)
 
@@ -75,7 +131,7 @@ def run() -> None:
     config = settings()
     if not config.token:
         raise fail("OSHBOT_TOKEN is not set: get a token from @BotFather and set it.")
-    setup_logging(config.log_level, config.token)
+    setup_logging(config.log_level, config.token, config.log_format)
     application = build_application(config)
     application.run_polling(allowed_updates=["message", "callback_query", "my_chat_member"])
 
@@ -90,7 +146,7 @@ def webhook() -> None:
         raise fail("OSHBOT_TOKEN is not set: get a token from @BotFather and set it.")
     if not config.webhook_url or not config.webhook_secret:
         raise fail("Webhook mode needs OSHBOT_WEBHOOK_URL and OSHBOT_WEBHOOK_SECRET.")
-    setup_logging(config.log_level, config.token)
+    setup_logging(config.log_level, config.token, config.log_format)
     application = build_application(config)
     application.run_webhook(
         listen=config.webhook_listen,
@@ -99,6 +155,109 @@ def webhook() -> None:
         secret_token=config.webhook_secret,
         allowed_updates=["message", "callback_query", "my_chat_member"],
     )
+
+
+def _print_version(value: bool) -> None:
+    from bot import __version__
+
+    if value:
+        console.print(f"oshbot {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print oshbot's version and stop.", is_eager=True,
+            callback=_print_version,
+        ),
+    ] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Print the whole traceback of an error.")
+    ] = False,
+) -> None:
+    """oshbot: follow-up of OSH support programmes for SMEs, in Telegram."""
+    if debug:
+        os.environ["OSHBOT_DEBUG"] = "1"
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Address to bind (default OSHBOT_WEBHOOK_LISTEN).")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port to listen on (default OSHBOT_WEBHOOK_PORT).")
+    ] = None,
+) -> None:
+    """Run the web application: webhooks, /healthz, /metrics. Start one per worker; on
+    PostgreSQL several workers behind a load balancer share the work (see "Deploying")."""
+    from bot import serve as serving
+
+    config = settings()
+    if not config.token:
+        raise fail("OSHBOT_TOKEN is not set: get a token from @BotFather and set it.")
+    if not config.webhook_url or not config.webhook_secret:
+        raise fail("`oshbot serve` needs OSHBOT_WEBHOOK_URL and OSHBOT_WEBHOOK_SECRET.")
+    setup_logging(config.log_level, config.token, config.log_format)
+    try:
+        serving.run(
+            config,
+            host=host or config.webhook_listen,
+            port=config.webhook_port if port is None else port,
+        )
+    except serving.SecondWorker as error:
+        raise fail(
+            f"Another oshbot serves the SQLite database {error} already. SQLite allows one "
+            "worker: run more than one on PostgreSQL (see \"Deploying\" in README.md)."
+        ) from error
+
+
+@app.command("backup")
+def backup_command(
+    out: Annotated[
+        Path | None, typer.Argument(help="Archive to write (default backups/oshbot-TIME.tar.gz).")
+    ] = None,
+) -> None:
+    """Copy the database and the data folder into one archive, while the bot runs."""
+    from bot.backup import BackupError, backup
+
+    config = settings()
+    target = out or Path("backups") / f"oshbot-{datetime.now(UTC):%Y%m%d-%H%M%S}.tar.gz"
+    try:
+        manifest = backup(config.database_url, config.data_dir, target)
+    except BackupError as error:
+        raise fail(f"Backup failed: {error}") from error
+    console.print(f"Backup of the {manifest.database} database and {config.data_dir}: {target}")
+
+
+@app.command("restore")
+def restore_command(
+    archive: Annotated[Path, typer.Argument(help="An archive `oshbot backup` wrote.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask to confirm.")] = False,
+) -> None:
+    """Replace the database and the data folder with a backup's. Stop every worker first."""
+    from bot.backup import BackupError, read_manifest, restore
+
+    config = settings()
+    try:
+        manifest = read_manifest(archive)
+    except BackupError as error:
+        raise fail(str(error)) from error
+    question = (
+        f"Replace the database and {config.data_dir} with the backup taken {manifest.taken_at}?"
+    )
+    if not yes and not typer.confirm(question):
+        raise typer.Exit(1)
+    try:
+        restore(archive, config.database_url, config.data_dir)
+    except BackupError as error:
+        raise fail(f"Restore failed: {error}") from error
+    # An older backup has an older schema: bring it to this version's.
+    Database(config.database_url)
+    console.print(f"Restored the backup taken {manifest.taken_at} (oshbot {manifest.version}).")
 
 
 @db_app.command("upgrade")
@@ -904,7 +1063,7 @@ def jobs_run(
     from scheduler.runner import run_due
 
     config = settings()
-    setup_logging(config.log_level, config.token)
+    setup_logging(config.log_level, config.token, config.log_format)
     moment = parse_now(now, config)
     scheduler_config = SchedulerConfig.from_settings(config)
     database = Database(config.database_url)
@@ -1156,8 +1315,56 @@ def import_plan_command(
     report_import("plan", language, config, run, path)
 
 
+def explain(error: BaseException) -> str | None:
+    """One line for the errors an operator meets (bad token, no network, no database); None
+    for a bug, whose traceback is the useful part."""
+    from telegram.error import InvalidToken, NetworkError, TelegramError, TimedOut
+
+    from bot.serve import NotStarted
+    from models.locks import AlreadyRunning
+
+    if isinstance(error, InvalidToken):
+        return "The Bot API refused OSHBOT_TOKEN: check it with @BotFather."
+    if isinstance(error, TimedOut | NetworkError):
+        base = Settings().api_base_url if _settings_ok() else "the Bot API"
+        return f"Cannot reach the Bot API ({base.split('/bot')[0]}): {error}"
+    if isinstance(error, sa.exc.OperationalError | sa.exc.InterfaceError):
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()
+        return f"Cannot reach the database: {reason[0] if reason else type(error).__name__}"
+    if isinstance(error, AlreadyRunning):
+        return f"Another oshbot process holds {error}."
+    if isinstance(error, NotStarted):
+        return f"The web application did not start on {error} (the log line above says why)."
+    if isinstance(error, TelegramError):
+        return f"The Bot API refused a request: {error}"
+    if isinstance(error, OSError) and error.errno is not None:
+        return f"{error.strerror}: {error.filename or error}"
+    return None
+
+
+def _settings_ok() -> bool:
+    try:
+        Settings()
+    except ValidationError:
+        return False
+    return True
+
+
+def debugging() -> bool:
+    return bool(os.environ.get("OSHBOT_DEBUG")) or (
+        os.environ.get("OSHBOT_LOG_LEVEL", "").lower() == "debug"
+    )
+
+
 def main() -> None:
     try:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+    except Exception as error:
+        line = None if debugging() else explain(error)
+        if line is None:
+            raise
+        err.print(f"{line} (oshbot --debug shows the traceback)", style="red", markup=False,
+                  highlight=False, soft_wrap=True)
+        sys.exit(1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
@@ -45,6 +46,12 @@ class Settings(BaseSettings):
         default=730, ge=30, description="Days after which raw texts and photos of leavers go."
     )
     log_level: str = Field(default="INFO", description="Python logging level.")
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="Log lines as text, or as one JSON object each."
+    )
+    health_outbox_seconds: float = Field(
+        default=600, gt=0, description="/healthz fails when a message has been due this long."
+    )
     # Named in the consent card as the contact of the data controller (Law 91/2025) for
     # coordinators, and for a provider that has no phone or e-mail on record.
     controller_contact: str | None = Field(

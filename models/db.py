@@ -16,6 +16,7 @@ from alembic.script import ScriptDirectory
 from sqlmodel import Session
 
 from models.files import create_private_file, tighten
+from models.locks import migration_lock
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +121,14 @@ def head_revisions(url: str) -> set[str]:
 def upgrade(engine: sa.Engine) -> bool:
     """Bring the schema to the newest migrations; returns whether anything was applied."""
     url = engine.url.render_as_string(hide_password=False)
+    if current_revisions(engine) == head_revisions(url):
+        return False
+    # Workers starting together: one migrates, the others wait and then find nothing to do.
+    with migration_lock(engine):
+        return _upgrade(engine, url)
+
+
+def _upgrade(engine: sa.Engine, url: str) -> bool:
     if current_revisions(engine) == head_revisions(url):
         return False
     config = alembic_config(url)

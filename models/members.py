@@ -291,7 +291,7 @@ def announce_join(session: Session, contact: Contact, invite: Invite, *, now: da
                 message=Message(
                     text,
                     buttons=[[(label, f"{ASK_REMOVE}{contact.id}")]],
-                    mentions={contact.id: [_esc(name), _short(name)]},
+                    mentions={contact.id: [_esc(name), shorten(name, BUTTON_NAME_MAX)]},
                 ),
                 priority=PRIORITY_NOTICE,
                 not_before=now,

@@ -1,0 +1,129 @@
+"""The pieces of the Application that make several workers safe and observable.
+
+* `ClusterJobQueue` runs every periodic job (outbox sender, scheduled jobs, catch-up, broadcast
+  progress, and any job added later) only on the worker that holds the sender lock
+  (models/locks.py), and times it. On one process (SQLite, `oshbot run`) it always runs.
+* `MeteredApplication` counts updates by kind and times their handling.
+* `MeteredRequest` counts what the Bot API answers: accepted sends, 429s, failures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from telegram import Update
+from telegram.error import NetworkError, TimedOut
+from telegram.ext import Application, Job, JobQueue
+from telegram.request import HTTPXRequest
+
+from bot.metrics import (
+    FAILURES,
+    HANDLER_SECONDS,
+    JOB_RUNS,
+    JOB_SECONDS,
+    RATE_LIMITED,
+    SENDER,
+    SENDS,
+    UPDATES,
+)
+from bot.ratelimit import LIMITED_PREFIXES
+from models import outbox
+from models.db import Database
+from models.locks import Leadership
+from models.tables import utcnow
+
+log = logging.getLogger(__name__)
+
+LEADERSHIP = "leadership"  # bot_data key; absent: one process, always leading
+CATCH_UP = "catch-up"
+
+
+class ClusterJobQueue(JobQueue):  # type: ignore[type-arg]
+    @staticmethod
+    async def job_callback(job_queue: JobQueue, job: Job) -> None:  # type: ignore[type-arg]
+        application = job_queue.application
+        leadership: Leadership | None = application.bot_data.get(LEADERSHIP)
+        if leadership is not None and not await lead(application, leadership):
+            JOB_RUNS.labels(job.name, "skipped").inc()
+            if job.name == CATCH_UP:
+                # Whoever becomes the sender later runs it then (see `lead`).
+                application.bot_data["pending-catch-up"] = job
+            return
+        started = time.perf_counter()
+        await job.run(application)
+        JOB_SECONDS.labels(job.name).observe(time.perf_counter() - started)
+        JOB_RUNS.labels(job.name, "ran").inc()
+
+
+async def lead(application: Application, leadership: Leadership) -> bool:  # type: ignore[type-arg]
+    """Whether this worker sends now; on taking over, what the dead sender left is picked up."""
+    leading, became = await asyncio.to_thread(leadership.check)
+    SENDER.set(1 if leading else 0)
+    if became:
+        database: Database = application.bot_data["runtime"].database
+        await asyncio.to_thread(release_claims, database)
+        pending: Job | None = application.bot_data.pop("pending-catch-up", None)  # type: ignore[type-arg]
+        if pending is not None:
+            application.create_task(pending.run(application), name="catch-up after takeover")
+    return leading
+
+
+def release_claims(database: Database) -> int:
+    """Rows the previous sender had claimed and not marked: only the sender claims rows, and it
+    is dead (its lock is free), so they are pending again now rather than after CLAIM_TIMEOUT.
+    At most the few it had in flight may reach their chat twice, as after any crash."""
+    now = utcnow()
+    with database.session() as session:
+        released = outbox.release_stale_claims(session, now=now + outbox.CLAIM_TIMEOUT)
+    if released:
+        log.info("took over %d messages the previous sender had in flight", released)
+    return released
+
+
+def update_kind(update: object) -> str:
+    if isinstance(update, Update):
+        for kind in ("message", "callback_query", "my_chat_member", "edited_message"):
+            if getattr(update, kind, None) is not None:
+                return kind
+        return "other"
+    return type(update).__name__
+
+
+class MeteredApplication(Application):  # type: ignore[type-arg]
+    async def process_update(self, update: object) -> None:
+        kind = update_kind(update)
+        started = time.perf_counter()
+        try:
+            await super().process_update(update)
+        finally:
+            HANDLER_SECONDS.labels("telegram", kind).observe(time.perf_counter() - started)
+            UPDATES.labels("telegram", kind).inc()
+
+
+def api_method(url: str) -> str:
+    return url.rstrip("/").rsplit("/", 1)[-1]
+
+
+class MeteredRequest(HTTPXRequest):
+    async def do_request(
+        self, url: str, method: str, *args: Any, **kwargs: Any
+    ) -> tuple[int, bytes]:
+        name = api_method(url)
+        counted = name.startswith(LIMITED_PREFIXES)
+        try:
+            code, payload = await super().do_request(url, method, *args, **kwargs)
+        except (NetworkError, TimedOut):
+            if counted:
+                FAILURES.labels("telegram", name).inc()
+            raise
+        if counted:
+            if code == 200:
+                SENDS.labels("telegram", name).inc()
+            elif code == 429:
+                RATE_LIMITED.labels("telegram", name).inc()
+            else:
+                FAILURES.labels("telegram", name).inc()
+        return code, payload

@@ -1,0 +1,76 @@
+"""`oshbot serve`: the web application (bot/web.py) on uvicorn, one worker per process.
+
+Several workers on one PostgreSQL database sit behind a load balancer; the holder of the sender
+lock (models/locks.py) sends for all of them. On SQLite only one process may serve a database:
+a second one stops with a clear message instead of becoming a second, unpaced sender.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from contextlib import ExitStack
+
+import uvicorn
+from starlette.routing import BaseRoute
+
+from bot.app import build_application
+from bot.cluster import LEADERSHIP, MeteredRequest
+from bot.settings import Settings
+from bot.web import create_app, register_webhook
+from models.db import Database, sqlite_path
+from models.locks import AlreadyRunning, Leadership, is_postgres, single_process
+
+log = logging.getLogger(__name__)
+
+# PTB's own default for the bot's request pool: replies and the sender's requests share it.
+POOL_SIZE = 256
+
+
+class NotStarted(RuntimeError):
+    """uvicorn gave up before serving (it logged why)."""
+
+
+class SecondWorker(RuntimeError):
+    """`oshbot serve` on a SQLite database another process already serves."""
+
+
+async def serve(
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    routes: Sequence[BaseRoute] = (),
+) -> None:
+    with ExitStack() as stack:
+        database = Database(settings.database_url)
+        stack.callback(database.dispose)
+        if not is_postgres(database.engine):
+            path = sqlite_path(settings.database_url)
+            if path is not None:
+                try:
+                    stack.enter_context(single_process(path))
+                except AlreadyRunning as error:
+                    raise SecondWorker(str(path)) from error
+        application = build_application(
+            settings, database=database, request=MeteredRequest(connection_pool_size=POOL_SIZE)
+        )
+        application.bot_data[LEADERSHIP] = Leadership(database.engine)
+        # Outside uvicorn's lifespan, so that a refused token or an unreachable Bot API stops
+        # the command with its own error (bot/cli.py turns it into one line).
+        async with application:
+            await register_webhook(application)
+            web = create_app(application, routes=routes)
+            config = uvicorn.Config(
+                web, host=host, port=port, log_config=None, access_log=False, lifespan="on"
+            )
+            server = uvicorn.Server(config)
+            log.info("serving on http://%s:%d", host, port)
+            await server.serve()
+            if not server.started:
+                raise NotStarted(f"{host}:{port}")
+
+
+def run(settings: Settings, *, host: str, port: int) -> None:
+    asyncio.run(serve(settings, host=host, port=port))
