@@ -259,6 +259,8 @@ def announce_join(session: Session, contact: Contact, invite: Invite, *, now: da
         sa.select(col(Invite.uses), col(Invite.max_uses)).where(col(Invite.id) == invite.id)
     ).one()
     told = 0
+    person = contact.id
+    assert person is not None
     for staff in staff_to_tell(session, enterprise.provider_id):
         _ = translator(staff.language)
         name = name_of(_, contact)
@@ -291,7 +293,7 @@ def announce_join(session: Session, contact: Contact, invite: Invite, *, now: da
                 message=Message(
                     text,
                     buttons=[[(label, f"{ASK_REMOVE}{contact.id}")]],
-                    mentions={contact.id: [_esc(name), shorten(name, BUTTON_NAME_MAX)]},
+                    mentions={person: [_esc(name), shorten(name, BUTTON_NAME_MAX)]},
                 ),
                 priority=PRIORITY_NOTICE,
                 not_before=now,

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from models.tables import Contact, Outbox, OutboxStatus, utcnow
+from models.tables import Contact, Outbox, OutboxStatus, table_of, utcnow
 from models.text import esc
 
 # Replies to people go straight out; among queued messages, these come first.
@@ -121,6 +121,7 @@ def enqueue(
     None when the key exists or the contact cannot be written to."""
     if not writable(contact, kind):
         return None
+    assert contact.chat_id is not None  # writable() says so
     if session.exec(select(Outbox.id).where(Outbox.key == key)).first() is not None:
         return None
     row = Outbox(
@@ -199,7 +200,7 @@ def enqueue_many(session: Session, items: Iterable[Queued], *, now: datetime) ->
         for item in items
         if writable(item.contact, item.kind)
     ]
-    return insert_ignoring_conflicts(session, Outbox.__table__, rows)
+    return insert_ignoring_conflicts(session, table_of(Outbox), rows)
 
 
 def claim(session: Session, row_id: int, *, now: datetime) -> bool:

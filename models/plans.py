@@ -456,7 +456,7 @@ def _due_cell(cell: Cell, *, today: date) -> date:
     if isinstance(cell, int | float) and not isinstance(cell, bool):
         # A date cell whose format was lost shows Excel's day serial number instead.
         try:
-            return from_excel(cell).date()  # type: ignore[no-any-return]
+            return from_excel(cell).date()
         except (ValueError, OverflowError, TypeError) as error:
             raise ProgrammeError("due_invalid") from error
     return parse_due(_text(cell), today=today)

@@ -273,8 +273,8 @@ def export(session: Session, contact: Contact) -> dict[str, Any]:
         select(ImprovementMessage)
         .where(
             sa.or_(
-                ImprovementMessage.sender_id == contact.id,
-                ImprovementMessage.recipient_id == contact.id,
+                col(ImprovementMessage.sender_id) == contact.id,
+                col(ImprovementMessage.recipient_id) == contact.id,
             )
         )
         .order_by(col(ImprovementMessage.id))

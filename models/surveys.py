@@ -256,7 +256,7 @@ class Subject:
         number = int(raw[1:])
         return cls(round_id=number) if raw[0] == "r" else cls(event_id=number)
 
-    def columns(self) -> dict[str, int | None]:
+    def columns(self) -> dict[str, Any]:
         return {"round_id": self.round_id, "event_id": self.event_id}
 
     def of(self, model: Any) -> Any:
@@ -598,10 +598,10 @@ def _progress(
 ) -> Progress:
     answers: dict[str, object] = dict(pending.answers or {})
     # Multi answers are lists even with one choice, as Question.should_ask expects.
-    for question in survey.questions:
-        value = answers.get(question.id)
-        if question.type == "multi" and value is not None and not isinstance(value, list):
-            answers[question.id] = [value]
+    for asked in survey.questions:
+        value = answers.get(asked.id)
+        if asked.type == "multi" and value is not None and not isinstance(value, list):
+            answers[asked.id] = [value]
     subject = Subject(pending.round_id, pending.event_id)
     if sources is None:
         sources = sources_for(session, subject)
@@ -911,8 +911,8 @@ def _settle(session: Session, subject: Subject, found: Counter[str]) -> None:
         ):
             session.delete(row)
         session.delete(response)
-    for row in pending:
-        session.delete(row)
+    for waiting in pending:
+        session.delete(waiting)
     session.flush()
     if already is not None:
         found["dropped_late"] += len(done)
@@ -936,9 +936,9 @@ def release(session: Session, *, now: datetime) -> dict[str, int]:
         _settle(session, subject, found)
     settled = {s.text for s in closed}
     waiting = session.exec(
-        select(SurveyPending.round_id, SurveyPending.event_id, sa.func.count())
+        select(col(SurveyPending.round_id), col(SurveyPending.event_id), sa.func.count())
         .where(col(SurveyPending.anonymous), col(SurveyPending.complete))
-        .group_by(SurveyPending.round_id, SurveyPending.event_id)
+        .group_by(col(SurveyPending.round_id), col(SurveyPending.event_id))
         .having(sa.func.count() >= MIN_GROUP)
     ).all()
     for round_id, event_id, _count in waiting:

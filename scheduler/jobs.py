@@ -36,6 +36,7 @@ from models.tables import (
     SurveyRound,
     TipDelivery,
     Visit,
+    table_of,
 )
 from models.text import MESSAGE_LIMIT, esc, truncate_html
 from scheduler import notices
@@ -175,10 +176,10 @@ def tips_job(
     library = tips.candidates(session)
     texts = {
         tip_id: (t_vi, t_en, b_vi, b_en)
-        for tip_id, t_vi, t_en, b_vi, b_en in session.exec(
-            select(
-                col(tips.Tip.id), tips.Tip.title_vi, tips.Tip.title_en,
-                tips.Tip.body_vi, tips.Tip.body_en,
+        for tip_id, t_vi, t_en, b_vi, b_en in session.execute(
+            sa.select(
+                col(tips.Tip.id), col(tips.Tip.title_vi), col(tips.Tip.title_en),
+                col(tips.Tip.body_vi), col(tips.Tip.body_en),
             ).where(col(tips.Tip.active))
         )
     }  # fmt: skip
@@ -216,7 +217,7 @@ def tips_job(
                     message=tip_message(chosen, texts, contact.language),
                 )
             )
-        insert_ignoring_conflicts(session, TipDelivery.__table__, deliveries)
+        insert_ignoring_conflicts(session, table_of(TipDelivery), deliveries)
         queued += enqueue_many(session, messages, now=now)
         session.commit()
         after = contacts[-1].id  # type: ignore[assignment]
@@ -338,34 +339,34 @@ def _counts_by_provider(
     start = config.local(today)
     waiting = dict(
         session.exec(
-            select(Enterprise.provider_id, sa.func.count(col(Improvement.id)))
+            select(col(Enterprise.provider_id), sa.func.count(col(Improvement.id)))
             .join(Enterprise, col(Enterprise.id) == Improvement.enterprise_id)
             .where(Improvement.status == ReviewStatus.SUBMITTED)
-            .group_by(Enterprise.provider_id)
+            .group_by(col(Enterprise.provider_id))
         ).all()
     )
     coming = dict(
         session.exec(
-            select(Enterprise.provider_id, sa.func.count(col(Visit.id)))
+            select(col(Enterprise.provider_id), sa.func.count(col(Visit.id)))
             .join(Enterprise, col(Enterprise.id) == Visit.enterprise_id)
             .where(
                 col(Visit.status).in_(visits.ARRANGED),
                 col(Visit.scheduled_at) >= start,
                 col(Visit.scheduled_at) < start + timedelta(days=days),
             )
-            .group_by(Enterprise.provider_id)
+            .group_by(col(Enterprise.provider_id))
         ).all()
     )
     overdue = dict(
         session.exec(
-            select(Enterprise.provider_id, sa.func.count(col(Visit.id)))
+            select(col(Enterprise.provider_id), sa.func.count(col(Visit.id)))
             .join(Enterprise, col(Enterprise.id) == Visit.enterprise_id)
             .where(
                 col(Visit.status).in_(visits.OPEN),
                 col(Visit.due_on) <= today,
                 sa.or_(col(Visit.scheduled_at).is_(None), col(Visit.scheduled_at) < start),
             )
-            .group_by(Enterprise.provider_id)
+            .group_by(col(Enterprise.provider_id))
         ).all()
     )
     providers = set(waiting) | set(coming) | set(overdue)
@@ -426,14 +427,20 @@ def monthly_digest_job(
 ) -> dict[str, int]:
     """On the 1st, to each coordinator: the same figures for every provider."""
     counts = _counts_by_provider(session, now=now, config=config, days=31)
-    names = dict(session.exec(select(Provider.id, Provider.name).order_by(Provider.name)).all())
+    names: dict[int, str] = {
+        provider_id: name
+        for provider_id, name in session.exec(
+            select(col(Provider.id), col(Provider.name)).order_by(col(Provider.name))
+        )
+        if provider_id is not None
+    }
     month = tips.period_of(now, config.tz)
     queued = 0
     for contact in _recipients(session, Role.COORDINATOR):
         _ = translator(contact.language)
         lines = [_("🗞 <b>The programme this month</b>"), ""]
         for provider_id, name in names.items():
-            waiting, coming, overdue = counts.get(provider_id, (0, 0, 0))  # type: ignore[call-overload]
+            waiting, coming, overdue = counts.get(provider_id, (0, 0, 0))
             lines.append(
                 _(
                     "<b>{provider}</b>: {waiting} reports to review, {coming} visits in the "
