@@ -24,8 +24,10 @@ from telegram.request import BaseRequest
 from telegram.warnings import PTBUserWarning
 
 import handlers
+from bot.guard import LIMITER_KEY, InboundLimiter
 from bot.i18n import translator
 from bot.persistence import DatabasePersistence
+from bot.processor import PerPersonProcessor
 from bot.ratelimit import PacedRateLimiter
 from bot.runtime import Runtime, language_of
 from bot.sender import drain
@@ -59,6 +61,8 @@ def build_application(
         raise MissingToken("OSHBOT_TOKEN is not set")
     database = database or Database(settings.database_url)
     secure_data_dir(settings.data_dir)
+    # One person's updates in order, different people's at once (bot/processor.py).
+    processor = PerPersonProcessor()
     builder = (
         ApplicationBuilder()
         .token(settings.token)
@@ -69,6 +73,7 @@ def build_application(
         # Our own limiter: per-chat pacing, replies before bulk, 429s deferred (bot/ratelimit.py).
         .rate_limiter(rate_limiter or PacedRateLimiter(per_second=settings.send_rate))
         .post_init(_post_init)
+        .concurrent_updates(processor)
     )
     if request is not None:
         builder = builder.request(request)
@@ -76,6 +81,8 @@ def build_application(
         builder = builder.get_updates_request(get_updates_request)
     application = builder.build()
     application.bot_data["runtime"] = Runtime(settings=settings, database=database, clock=clock)
+    # Read when an update arrives, so that tests can put a limiter on their own clock.
+    processor.limiter = lambda: application.bot_data.setdefault(LIMITER_KEY, InboundLimiter())
     handlers.register(application)
     application.add_error_handler(_on_error)
     schedule_jobs(application)

@@ -2,12 +2,14 @@
 
 Group -3 turns away floods; group -2 takes STOP before anything else (typed mid-conversation
 it must not become an answer); group -1 only observes (reachability); group 0 holds the
-journeys, then the catch-alls that answer whatever no journey took.
+journeys, then the catch-alls that answer whatever no journey took. Group 1 hands a command
+that ended a conversation back to the journeys (handlers/common.py).
 """
 
 from __future__ import annotations
 
-from telegram.ext import Application
+from telegram import Update
+from telegram.ext import Application, ConversationHandler, TypeHandler
 
 from bot.guard import inbound_guard
 from handlers import (
@@ -29,6 +31,8 @@ from handlers import (
 )
 
 __all__ = ["menu", "register"]
+
+OWN_INTERRUPTION = {"onboarding", "report"}
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]
@@ -53,3 +57,9 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     # Text that no journey took may be a short invite code typed by someone not registered.
     application.add_handler(onboarding.typed_code_handler())
     application.add_handlers(common.late_handlers())
+    for handler in application.handlers[0]:
+        # Registration must be finished first (its states take the commands they expect); the
+        # report steps aside in its own words, and keeps /myreports inside.
+        if isinstance(handler, ConversationHandler) and handler.name not in OWN_INTERRUPTION:
+            common.interruptible(handler)
+    application.add_handler(TypeHandler(Update, common.rerun), group=1)

@@ -1,5 +1,5 @@
-"""What works everywhere: /help, /language, /cancel, stale buttons, unknown input, and noticing
-when a person blocks or unblocks the bot."""
+"""What works everywhere: /help, /language, /cancel, stale buttons, unknown input, a command
+that interrupts a conversation, and noticing when a person blocks or unblocks the bot."""
 
 from __future__ import annotations
 
@@ -16,13 +16,15 @@ from telegram.ext import (
     filters,
 )
 
-from bot.i18n import LANGUAGES, translator
+from bot.i18n import LANGUAGES, gettext, translator
 from bot.render import acknowledge, inline
 from bot.runtime import LANGUAGE_KEY, current_contact, runtime, tr, user_data
 from handlers import menu
 from models.programme import contact_by_user, mark_reachable, mark_unreachable, set_language
 
 SET_LANGUAGE = "lang:set:"
+# Set on the update's context by a journey that stepped aside for a command (see `run_next`).
+_RERUN = "_oshbot_rerun"
 
 
 async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
@@ -158,10 +160,65 @@ async def seen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Any message from a registered person proves that the bot can reach them again."""
     if update.effective_user is None or update.effective_chat is None:
         return
-    with runtime(context).database.session() as session:
-        contact = contact_by_user(session, update.effective_user.id)
-        if contact is not None and contact.unreachable_at is not None:
-            mark_reachable(session, contact, chat_id=update.effective_chat.id)
+    # The lookup is remembered for the journey that handles this update next.
+    contact = current_contact(update, context)
+    if contact is not None and contact.unreachable_at is not None:
+        with runtime(context).database.session() as session:
+            mark_reachable(session, session.merge(contact), chat_id=update.effective_chat.id)
+
+
+# -- a command in the middle of a conversation -------------------------------------------------
+# A conversation that receives another journey's command or menu button ends (what it stored
+# stays stored) and says so; the command then runs at once, as if no conversation had been
+# running. A journey marks the update with `run_next`; `rerun`, registered after the journeys,
+# offers the update to them again, now that the interrupted conversation no longer holds it.
+
+
+def run_next(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The conversation handling this update ends; the update goes to the journeys again."""
+    setattr(context, _RERUN, True)
+
+
+async def rerun(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    journeys = context.application.handlers.get(0, [])
+    # Each pass ends one conversation at most, so this stops after one pass per journey.
+    for _pass in journeys:
+        if not getattr(context, _RERUN, False):
+            return
+        setattr(context, _RERUN, False)
+        for handler in journeys:
+            check = handler.check_update(update)
+            if check is not None and check is not False:
+                await handler.handle_update(update, context.application, check, context)
+                break
+
+
+def staying() -> filters.BaseFilter:
+    """Commands and buttons that answer without leaving the conversation."""
+    labels = {
+        gettext(lang, entry.label) for entry in (menu.HELP, menu.LANGUAGE) for lang in LANGUAGES
+    }
+    return filters.Regex(r"^/(help|language|cancel|stop)(@\w+)?(\s|$)") | filters.Text(
+        sorted(labels)
+    )
+
+
+async def step_aside(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    assert update.effective_message is not None
+    _ = tr(update, context)
+    await update.effective_message.reply_text(
+        _("I stopped what we were doing, to do what you asked.")
+    )
+    run_next(context)
+    return ConversationHandler.END
+
+
+def interruptible(conversation: ConversationHandler) -> ConversationHandler:  # type: ignore[type-arg]
+    """Makes any other command or menu button end `conversation` and run at once. Appended
+    after the conversation's own fallbacks, which may step aside in their own words."""
+    interrupting = (filters.COMMAND | menu.any_button()) & ~staying()
+    conversation.fallbacks.append(MessageHandler(interrupting, step_aside))
+    return conversation
 
 
 def late_handlers() -> list:  # type: ignore[type-arg]
