@@ -1,0 +1,173 @@
+"""How updates are scheduled (issue 14): one person's in order, different people's at once; the
+flood guard at arrival; persistence off the event loop and only for what changed; one look-up
+of the person per update; a command inside a conversation."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from telegram import Update
+
+from bot.guard import LIMIT, InboundLimiter
+from bot.persistence import DatabasePersistence
+from bot.processor import PerPersonProcessor
+from models.tables import Role
+from tests.conftest import World
+from tests.test_onboarding import join, make_enterprise, make_invite, make_provider
+
+
+def message(user_id: int, text: str, update_id: int, **extra: Any) -> Update:
+    return Update.de_json(
+        {
+            "update_id": update_id,
+            "message": {
+                "message_id": update_id,
+                "date": 0,
+                "chat": {"id": user_id, "type": "private"},
+                "from": {"id": user_id, "is_bot": False, "first_name": "An"},
+                "text": text,
+                **extra,
+            },
+        },
+        None,
+    )
+
+
+async def test_one_persons_updates_keep_their_order_while_others_overtake() -> None:
+    processor = PerPersonProcessor()
+    log: list[str] = []
+    slow_started, release = asyncio.Event(), asyncio.Event()
+
+    async def handle(name: str, wait: bool = False) -> None:
+        log.append(f"start {name}")
+        if wait:
+            slow_started.set()
+            await release.wait()
+        log.append(f"end {name}")
+
+    first = asyncio.create_task(
+        processor.process_update(message(1, "a", 1), handle("a1", wait=True))
+    )
+    await slow_started.wait()
+    second = asyncio.create_task(processor.process_update(message(1, "b", 2), handle("a2")))
+    other = asyncio.create_task(processor.process_update(message(2, "c", 3), handle("b1")))
+    await other  # another person is not held up by the slow update
+    assert log == ["start a1", "start b1", "end b1"]
+    release.set()
+    await asyncio.gather(first, second)
+    # the person's second update waited for their first
+    assert log[3:] == ["end a1", "start a2", "end a2"]
+    assert not processor._locks, "nobody waiting: nothing kept"
+
+
+async def test_the_processor_drops_a_flood_at_arrival() -> None:
+    now = [1000.0]
+    limiter = InboundLimiter(lambda: now[0])
+    processor = PerPersonProcessor(lambda: limiter)
+    ran: list[int] = []
+
+    async def handle(index: int) -> None:
+        ran.append(index)
+
+    for index in range(LIMIT + 10):
+        await processor.process_update(message(5, f"x{index}", index + 1), handle(index))
+    # the warning's update still runs (the guard handler sends the warning); the rest never do
+    assert ran == list(range(LIMIT + 1))
+    assert not processor.verdicts
+
+
+async def test_another_persons_help_is_answered_during_a_flood(world: World) -> None:
+    """The bot as it runs: updates through the update queue and the processor, each Bot API
+    call taking a round trip."""
+    enterprise = make_enterprise(world, make_provider(world))
+    await join(world, 901, make_invite(world, Role.EMPLOYER, enterprise_id=enterprise))
+    await join(world, 902, make_invite(world, Role.EMPLOYER, enterprise_id=enterprise))
+    flooder, other = world.user(901), world.user(902)
+    world.api_clock.advance(120)
+    before_flood, before_other = len(flooder.account.messages()), len(other.account.messages())
+    application = world.application
+    assert application.job_queue is not None
+    application.job_queue.scheduler.remove_all_jobs()  # only the updates here
+    world.sandbox.latency = 0.02
+    await application.start()
+    try:
+        for index in range(40):
+            flooder.account.send_text(f"xin chào {index}")
+        other.account.send_command("/help")
+        for raw in world.sandbox.take_updates():
+            await application.update_queue.put(Update.de_json(raw, application.bot))
+        while len(other.account.messages()) == before_other:
+            await asyncio.sleep(0.005)
+        answered_flooder = len(flooder.account.messages()) - before_flood
+        await application.update_queue.join()
+    finally:
+        await application.stop()
+    assert "/mydata" in other.account.messages()[-1].plain
+    # One after the other, /help would have waited for all the flooder's answers.
+    assert answered_flooder < 5, answered_flooder
+    texts = [m.plain for m in flooder.account.messages()[before_flood:]]
+    assert len(texts) == LIMIT + 1 and "gửi tin nhắn rất nhanh" in texts[-1]
+
+
+# -- persistence ---------------------------------------------------------------------------
+
+
+@contextmanager
+def statements(engine: sa.Engine) -> Iterator[list[tuple[str, str]]]:
+    """(thread name, SQL) of every statement run while the block lasts."""
+    seen: list[tuple[str, str]] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        seen.append((threading.current_thread().name, statement))
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+
+
+def bot_state_writes(seen: list[tuple[str, str]]) -> list[str]:
+    return [
+        sql
+        for _, sql in seen
+        if "bot_state" in sql.lower() and sql.lstrip().upper().startswith(("INSERT", "UPDATE"))
+    ]
+
+
+async def test_persistence_writes_only_what_changed_and_off_the_event_loop(
+    world: World,
+) -> None:
+    persistence = world.application.persistence
+    assert isinstance(persistence, DatabasePersistence)
+    engine = world.database.engine
+    with statements(engine) as seen:
+        await persistence.update_user_data(7, {"lang": "vi"})
+    assert len(bot_state_writes(seen)) == 1
+    assert all(thread != threading.current_thread().name for thread, _ in seen), seen
+    with statements(engine) as seen:
+        for _ in range(3):  # PTB's flushes of a person whose data did not change
+            await persistence.update_user_data(7, {"lang": "vi"})
+    assert seen == []
+    with statements(engine) as seen:
+        await persistence.update_user_data(7, {"lang": "en"})
+    assert len(bot_state_writes(seen)) == 1
+    # what another process reads back
+    reread = DatabasePersistence(world.database)
+    assert (await reread.get_user_data())[7] == {"lang": "en"}
+
+
+async def test_one_lookup_of_the_person_per_update(world: World) -> None:
+    enterprise = make_enterprise(world, make_provider(world))
+    await join(world, 903, make_invite(world, Role.EMPLOYER, enterprise_id=enterprise))
+    person = world.user(903)
+    with statements(world.database.engine) as seen:
+        reply = await person.say("/help")
+    assert reply is not None and "/mydata" in reply.plain
+    lookups = [sql for _, sql in seen if "telegram_user_id" in sql and "FROM contact" in sql]
+    assert len(lookups) == 1, lookups
