@@ -168,10 +168,12 @@ async def seen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 # -- a command in the middle of a conversation -------------------------------------------------
-# A conversation that receives another journey's command or menu button ends (what it stored
-# stays stored) and says so; the command then runs at once, as if no conversation had been
-# running. A journey marks the update with `run_next`; `rerun`, registered after the journeys,
-# offers the update to them again, now that the interrupted conversation no longer holds it.
+# Another journey's command or menu button ends the conversation that is running (what it stored
+# stays stored), which says so; the command then runs at once, as if no conversation had been
+# running. `interrupt` does this before the journeys see the update, for every conversation made
+# `interruptible`. A journey that steps aside in its own words inside its fallbacks (the report,
+# review questions) marks the update with `run_next` instead; `rerun`, after the journeys, then
+# offers the update to them again, now that the conversation no longer holds it.
 
 
 def run_next(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -209,16 +211,28 @@ async def step_aside(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     await update.effective_message.reply_text(
         _("I stopped what we were doing, to do what you asked.")
     )
-    run_next(context)
     return ConversationHandler.END
 
 
 def interruptible(conversation: ConversationHandler) -> ConversationHandler:  # type: ignore[type-arg]
-    """Makes any other command or menu button end `conversation` and run at once. Appended
-    after the conversation's own fallbacks, which may step aside in their own words."""
+    """Lets any other command or menu button end `conversation` (see `interrupt`)."""
     interrupting = (filters.COMMAND | menu.any_button()) & ~staying()
+    # After the conversation's own fallbacks, which may take some commands themselves.
     conversation.fallbacks.append(MessageHandler(interrupting, step_aside))
     return conversation
+
+
+async def interrupt(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Before the journeys: every running conversation that would not take this command itself
+    ends here. Its own turn in the journeys may come after the command's journey, which would
+    otherwise start alongside it and leave it waiting for an answer."""
+    for handler in context.application.handlers.get(0, []):
+        if not isinstance(handler, ConversationHandler):
+            continue
+        check = handler.check_update(update)
+        # A conversation's check is (state, key, the handler it chose, that handler's check).
+        if isinstance(check, tuple) and getattr(check[2], "callback", None) is step_aside:
+            await handler.handle_update(update, context.application, check, context)
 
 
 def late_handlers() -> list:  # type: ignore[type-arg]

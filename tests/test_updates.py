@@ -10,13 +10,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
+from sqlmodel import select
 from telegram import Update
 
 from bot.guard import LIMIT, InboundLimiter
 from bot.persistence import DatabasePersistence
 from bot.processor import PerPersonProcessor
-from models.tables import Role
+from models.db import Database
+from models.tables import BotState, Role
 from tests.conftest import World
 from tests.test_onboarding import join, make_enterprise, make_invite, make_provider
 
@@ -171,3 +174,62 @@ async def test_one_lookup_of_the_person_per_update(world: World) -> None:
     assert reply is not None and "/mydata" in reply.plain
     lookups = [sql for _, sql in seen if "telegram_user_id" in sql and "FROM contact" in sql]
     assert len(lookups) == 1, lookups
+
+
+# -- a command inside a conversation -------------------------------------------------------
+
+
+async def test_a_command_inside_any_conversation_ends_it_and_runs(world: World) -> None:
+    from tests.test_report import ASK_AREA, cast
+
+    employer = (await cast(world)).employer
+    question = await employer.say("/feedback")
+    assert question is not None and "hữu ích đến mức nào" in question.plain
+    before = len(employer.texts())
+    await employer.say("/report")
+    said = employer.texts()[before:]
+    assert said[0] == "Tôi đã dừng việc đang làm dở để làm ngay việc Anh/Chị vừa yêu cầu.", said
+    assert ASK_AREA in said[-1], said
+    # the survey no longer holds the conversation: /help answers and nothing else
+    before = len(employer.texts())
+    await employer.say("/cancel")
+    reply = await employer.say("4")
+    assert reply is not None and "hữu ích" not in reply.plain, employer.texts()[before:]
+
+
+# -- SQLite: writers take the lock when they begin ----------------------------------------
+
+
+def test_a_read_then_write_waits_for_another_writer(database_url: str) -> None:
+    """Two processes on one SQLite file (two engines here). A plain BEGIN reads first and asks
+    for the lock at its first write; if the other wrote meanwhile, SQLite fails at once with
+    "database is locked", busy_timeout or not. BEGIN IMMEDIATE waits its turn instead."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite's locking")
+    first, second = Database(database_url, migrate=False), Database(database_url, migrate=False)
+    errors: list[BaseException] = []
+
+    def other_writer() -> None:
+        try:
+            with second.session() as session:
+                session.add(BotState(kind="test", key="other", data={}))
+        except BaseException as error:
+            errors.append(error)
+
+    try:
+        with first.session() as session:
+            session.exec(select(BotState)).all()
+            writer = threading.Thread(target=other_writer)
+            writer.start()
+            writer.join(timeout=0.5)  # a plain BEGIN lets the other write meanwhile
+            session.add(BotState(kind="test", key="first", data={}))
+        writer.join()
+        assert errors == []
+        with first.session() as session:
+            keys = {
+                row.key for row in session.exec(select(BotState).where(BotState.kind == "test"))
+            }
+        assert keys == {"first", "other"}
+    finally:
+        first.dispose()
+        second.dispose()
