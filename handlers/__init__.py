@@ -40,7 +40,7 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(inbound_guard(), group=-4)
     application.add_handlers(privacy.stop_handlers(), group=-3)
     application.add_handlers(common.tracking_handlers(), group=-2)
-    application.add_handler(TypeHandler(Update, common.interrupt), group=-1)
+    application.add_handler(common.interrupt_handler(), group=-1)
     application.add_handler(onboarding.conversation())
     # Before the other journeys: after pressing Ask or Reply, the next text is that message.
     application.add_handlers(review.handlers_list())

@@ -214,12 +214,20 @@ async def step_aside(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     return ConversationHandler.END
 
 
+def interrupting() -> filters.BaseFilter:
+    return (filters.COMMAND | menu.any_button()) & ~staying()
+
+
 def interruptible(conversation: ConversationHandler) -> ConversationHandler:  # type: ignore[type-arg]
     """Lets any other command or menu button end `conversation` (see `interrupt`)."""
-    interrupting = (filters.COMMAND | menu.any_button()) & ~staying()
     # After the conversation's own fallbacks, which may take some commands themselves.
-    conversation.fallbacks.append(MessageHandler(interrupting, step_aside))
+    conversation.fallbacks.append(MessageHandler(interrupting(), step_aside))
     return conversation
+
+
+def interrupt_handler() -> MessageHandler:  # type: ignore[type-arg]
+    # Only commands and menu buttons can interrupt: other input skips the search.
+    return MessageHandler(interrupting(), interrupt)
 
 
 async def interrupt(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
