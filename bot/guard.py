@@ -11,7 +11,7 @@ from typing import Literal
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop, ContextTypes, TypeHandler
 
-from bot.runtime import tr
+from bot.runtime import look_up_contact, tr
 from models.privacy import is_stop_word
 
 LIMITER_KEY = "inbound_limiter"
@@ -107,6 +107,7 @@ async def _guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     given = processor.verdicts.pop(id(update), None) if hasattr(processor, "verdicts") else None
     verdict = given or limiter(context).judge(update)
     if verdict == "ok":
+        await look_up_contact(update, context)
         return
     if verdict == "warn" and update.effective_chat is not None:
         _ = tr(update, context)

@@ -3,6 +3,7 @@ language of the person it is talking to."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -74,9 +75,20 @@ def current_contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Conta
     cached: Contact | None = getattr(context, _CONTACT, None)
     if cached is not None and cached.telegram_user_id == user.id:
         return cached
+    return _look_up(context, user.id)
+
+
+def _look_up(context: ContextTypes.DEFAULT_TYPE, user_id: int) -> Contact | None:
     with runtime(context).database.reading() as session:
-        contact = contact_by_user(session, user.id)
+        contact = contact_by_user(session, user_id)
     # Nobody found is not remembered: registering creates the person during this very update.
     if contact is not None:
         setattr(context, _CONTACT, contact)
     return contact
+
+
+async def look_up_contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The update's one look-up of the person, in a worker thread, before any handler needs
+    it: a database round trip must not hold up the event loop, where everyone's updates run."""
+    if update.effective_user is not None:
+        await asyncio.to_thread(_look_up, context, update.effective_user.id)
