@@ -215,7 +215,12 @@ async def step_aside(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 
 
 def interrupting() -> filters.BaseFilter:
-    return (filters.COMMAND | menu.any_button()) & ~staying()
+    """The menu's commands (of any role, and /start) and buttons. A mistyped command is
+    answered without losing the conversation."""
+    names = {entry.command for entries in menu.MENUS.values() for entry in entries}
+    names |= {entry.command for entry in menu.UNREGISTERED}
+    known = filters.Regex(rf"^/({'|'.join(sorted(names))})(@\w+)?(\s|$)")
+    return (known | menu.any_button()) & ~staying()
 
 
 def interruptible(conversation: ConversationHandler) -> ConversationHandler:  # type: ignore[type-arg]

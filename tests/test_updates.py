@@ -185,6 +185,8 @@ async def test_a_command_inside_any_conversation_ends_it_and_runs(world: World) 
     employer = (await cast(world)).employer
     question = await employer.say("/feedback")
     assert question is not None and "hữu ích đến mức nào" in question.plain
+    await employer.say("/feedbak")  # a typo is answered and leaves the survey where it is
+    assert "Tôi chưa hiểu lệnh này" in employer.last_text()
     before = len(employer.texts())
     await employer.say("/report")
     said = employer.texts()[before:]
