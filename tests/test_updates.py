@@ -235,3 +235,34 @@ def test_a_read_then_write_waits_for_another_writer(database_url: str) -> None:
     finally:
         first.dispose()
         second.dispose()
+
+
+def test_every_writing_session_begins_immediate_and_nested_ones_do_not_wait(
+    database_url: str,
+) -> None:
+    """After sessions that committed, failed or only read, the next one still takes the lock
+    at its start; a session opened inside another of the same thread reads without waiting
+    for the lock its own thread holds."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite's locking")
+    database = Database(database_url, migrate=False)
+    try:
+        with statements(database.engine) as seen:
+            with database.session() as session:
+                session.add(BotState(kind="test", key="a", data={}))
+            with pytest.raises(RuntimeError), database.session() as session:
+                session.exec(select(BotState)).all()
+                raise RuntimeError("a handler failed")
+            with database.session() as session:
+                session.exec(select(BotState)).all()
+            with database.reading() as session:
+                session.exec(select(BotState)).all()
+            with database.session() as outer:
+                outer.add(BotState(kind="test", key="b", data={}))
+                outer.flush()
+                with database.session() as inner:  # would wait for `outer` until busy_timeout
+                    assert inner.get(BotState, ("test", "a")) is not None
+        begins = [sql for _, sql in seen if sql.startswith("BEGIN")]
+        assert begins == ["BEGIN IMMEDIATE"] * 3 + ["BEGIN", "BEGIN IMMEDIATE", "BEGIN"]
+    finally:
+        database.dispose()
