@@ -25,8 +25,10 @@ from telegram.warnings import PTBUserWarning
 
 import handlers
 from bot.cluster import ClusterJobQueue, MeteredApplication
+from bot.guard import LIMITER_KEY, InboundLimiter
 from bot.i18n import translator
 from bot.persistence import DatabasePersistence
+from bot.processor import PerPersonProcessor
 from bot.ratelimit import PacedRateLimiter
 from bot.runtime import Runtime, language_of
 from bot.sender import drain
@@ -60,6 +62,8 @@ def build_application(
         raise MissingToken("OSHBOT_TOKEN is not set")
     database = database or Database(settings.database_url)
     secure_data_dir(settings.data_dir)
+    # One person's updates in order, different people's at once (bot/processor.py).
+    processor = PerPersonProcessor()
     builder = (
         ApplicationBuilder()
         .token(settings.token)
@@ -73,6 +77,7 @@ def build_application(
         # Metered, and periodic jobs only on the worker that sends (bot/cluster.py).
         .application_class(MeteredApplication)
         .job_queue(ClusterJobQueue())
+        .concurrent_updates(processor)
     )
     if request is not None:
         builder = builder.request(request)
@@ -80,6 +85,8 @@ def build_application(
         builder = builder.get_updates_request(get_updates_request)
     application = builder.build()
     application.bot_data["runtime"] = Runtime(settings=settings, database=database, clock=clock)
+    # Read when an update arrives, so that tests can put a limiter on their own clock.
+    processor.limiter = lambda: application.bot_data.setdefault(LIMITER_KEY, InboundLimiter())
     handlers.register(application)
     application.add_error_handler(_on_error)
     schedule_jobs(application)

@@ -6,22 +6,44 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import Literal
 
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop, ContextTypes, TypeHandler
 
-from bot.runtime import tr
+from bot.runtime import look_up_contact, tr
+from models.privacy import is_stop_word
 
 LIMITER_KEY = "inbound_limiter"
 
 WINDOW = 60.0  # seconds
-LIMIT = 20  # messages and button presses per person per WINDOW
+LIMIT = 20  # typed messages, photos, files and commands per person per WINDOW
+# Taps on the bot's own buttons are what a person does to finish a journey quickly (a survey is
+# a dozen of them): they are not counted against LIMIT, only against this far higher ceiling,
+# which no one reaches by hand.
+TAP_LIMIT = 120
 SILENCE = 300.0  # seconds
+
+Verdict = Literal["ok", "warn", "drop", "album"]
+
+
+def _kind(update: Update) -> str:
+    """'stop' (always passes), 'tap', 'album' (a further item of an album already seen is
+    decided with its first item) or 'message'."""
+    message = update.effective_message
+    if update.callback_query is not None:
+        return "tap"
+    if message is not None and (message.text == "/stop" or is_stop_word(message.text)):
+        return "stop"
+    return "message"
 
 
 class InboundLimiter:
-    """More than LIMIT updates a minute from one person earns one polite warning, then the bot
+    """More than LIMIT messages a minute from one person earns one polite warning, then the bot
     ignores them for SILENCE. Kept in memory: a restart forgives, which is the right default.
+
+    An album arrives as one update per photo sharing a media group id: it is one thing the
+    person did, so it counts once and gets one answer; the other items are dropped.
 
     The clock counts real seconds (people's pace), not programme time, which tests and the
     demo move by days."""
@@ -29,9 +51,28 @@ class InboundLimiter:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
         self.seen: dict[int, deque[float]] = {}
+        self.taps: dict[int, deque[float]] = {}
         self.silenced_until: dict[int, float] = {}
+        self.albums: dict[int, str] = {}
 
-    def check(self, user_id: int) -> str:
+    def judge(self, update: Update) -> Verdict:
+        user = update.effective_user
+        if user is None:
+            return "ok"
+        kind = _kind(update)
+        if kind == "stop":  # opting out must always work, silenced or not
+            return "ok"
+        message = update.effective_message
+        album = message.media_group_id if message is not None and kind == "message" else None
+        if album is not None:
+            if self.albums.get(user.id) == album:
+                return "album"
+            self.albums[user.id] = album
+        else:
+            self.albums.pop(user.id, None)
+        return self.check(user.id, tap=kind == "tap")
+
+    def check(self, user_id: int, *, tap: bool = False) -> Verdict:
         """'ok', 'warn' (just went over the limit) or 'drop'."""
         now = self.clock()
         until = self.silenced_until.get(user_id)
@@ -40,25 +81,33 @@ class InboundLimiter:
                 return "drop"
             del self.silenced_until[user_id]
             self.seen.pop(user_id, None)
-        recent = self.seen.setdefault(user_id, deque())
+            self.taps.pop(user_id, None)
+        recent = (self.taps if tap else self.seen).setdefault(user_id, deque())
         recent.append(now)
         while recent and recent[0] <= now - WINDOW:
             recent.popleft()
-        if len(recent) > LIMIT:
+        if len(recent) > (TAP_LIMIT if tap else LIMIT):
             self.silenced_until[user_id] = now + SILENCE
             return "warn"
         return "ok"
 
 
-async def _guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    user = update.effective_user
-    if user is None:
-        return
-    limiter: InboundLimiter = context.application.bot_data.setdefault(
+def limiter(context: ContextTypes.DEFAULT_TYPE) -> InboundLimiter:
+    return context.application.bot_data.setdefault(  # type: ignore[no-any-return]
         LIMITER_KEY, InboundLimiter()
     )
-    verdict = limiter.check(user.id)
+
+
+async def _guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if update.effective_user is None:
+        return
+    # The update processor judges at arrival (bot/processor.py), so that a flood is counted at
+    # the pace it was sent, not at the pace it is answered; without it, judge here.
+    processor = context.application.update_processor
+    given = processor.verdicts.pop(id(update), None) if hasattr(processor, "verdicts") else None
+    verdict = given or limiter(context).judge(update)
     if verdict == "ok":
+        await look_up_contact(update, context)
         return
     if verdict == "warn" and update.effective_chat is not None:
         _ = tr(update, context)

@@ -4,10 +4,16 @@ PTB ships PicklePersistence (a file beside the process); keeping conversation st
 database as the domain means a deployment has one thing to back up, PostgreSQL deployments keep
 state when the container is replaced, and tests isolate it with the database. Only user data and
 conversation states are persisted; both hold JSON-safe values (ids, codes, short texts).
+
+The methods are coroutines on the event loop, so the database work runs in a worker thread:
+a slow write must not hold up every other person's update. PTB hands over every recently active
+person's user_data at each flush whether it changed or not; what was last written is remembered
+(as its JSON text), so only a change reaches the database.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -31,10 +37,28 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
             update_interval=update_interval,
         )
         self.database = database
+        self._written: dict[tuple[str, str], str | None] = {}
 
     def _rows(self, kind: str) -> list[BotState]:
         with self.database.session() as session:
-            return list(session.exec(select(BotState).where(BotState.kind == kind)))
+            rows = list(session.exec(select(BotState).where(BotState.kind == kind)))
+        if kind == USER:
+            for row in rows:
+                self._written[(kind, row.key)] = _canonical(row.data)
+        return rows
+
+    async def _load(self, kind: str) -> list[BotState]:
+        return await asyncio.to_thread(self._rows, kind)
+
+    async def _store(self, kind: str, key: str, data: Any) -> None:
+        text = _canonical(data)
+        if (kind, key) in self._written and self._written[(kind, key)] == text:
+            return
+        await asyncio.to_thread(self._put, kind, key, data)
+        # PTB reports a conversation only when its state changes, and erasure deletes state
+        # rows behind our back: only user_data, handed over at every flush, is worth comparing.
+        if kind == USER:
+            self._written[(kind, key)] = text
 
     def _put(self, kind: str, key: str, data: Any) -> None:
         with self.database.session() as session:
@@ -51,7 +75,7 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
             session.add(row)
 
     async def get_user_data(self) -> dict[int, dict[str, Any]]:
-        return {int(row.key): dict(row.data or {}) for row in self._rows(USER)}
+        return {int(row.key): dict(row.data or {}) for row in await self._load(USER)}
 
     async def get_chat_data(self) -> dict[int, dict[str, Any]]:
         return {}
@@ -63,15 +87,17 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
         return None
 
     async def get_conversations(self, name: str) -> ConversationDict:
-        return {tuple(json.loads(row.key)): row.data for row in self._rows(CONVERSATION + name)}
+        return {
+            tuple(json.loads(row.key)): row.data for row in await self._load(CONVERSATION + name)
+        }
 
     async def update_conversation(
         self, name: str, key: ConversationKey, new_state: object | None
     ) -> None:
-        self._put(CONVERSATION + name, json.dumps(list(key)), new_state)
+        await self._store(CONVERSATION + name, json.dumps(list(key)), new_state)
 
     async def update_user_data(self, user_id: int, data: dict[str, Any]) -> None:
-        self._put(USER, str(user_id), data or None)
+        await self._store(USER, str(user_id), data or None)
 
     async def update_chat_data(self, chat_id: int, data: dict[str, Any]) -> None:
         return None
@@ -86,7 +112,7 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
         return None
 
     async def drop_user_data(self, user_id: int) -> None:
-        self._put(USER, str(user_id), None)
+        await self._store(USER, str(user_id), None)
 
     async def refresh_user_data(self, user_id: int, user_data: dict[str, Any]) -> None:
         return None
@@ -99,3 +125,8 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
 
     async def flush(self) -> None:
         return None
+
+
+def _canonical(data: Any) -> str | None:
+    """What a value is stored as, to tell whether it changed; None: nothing stored."""
+    return None if data is None else json.dumps(data, sort_keys=True, default=str)

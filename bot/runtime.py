@@ -3,6 +3,7 @@ language of the person it is talking to."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -49,14 +50,11 @@ def language_of(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
     chosen = (context.user_data or {}).get(LANGUAGE_KEY)
     if chosen:
         return normalise_language(chosen)
-    user = update.effective_user
-    if user is not None:
-        with runtime(context).database.session() as session:
-            contact = contact_by_user(session, user.id)
-            if contact is not None:
-                if context.user_data is not None:
-                    context.user_data[LANGUAGE_KEY] = contact.language
-                return contact.language
+    contact = current_contact(update, context)
+    if contact is not None:
+        if context.user_data is not None:
+            context.user_data[LANGUAGE_KEY] = contact.language
+        return contact.language
     return runtime(context).settings.default_language
 
 
@@ -64,9 +62,33 @@ def tr(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Translate:
     return translator(language_of(update, context))
 
 
+# The person found for the update being handled. PTB gives one CallbackContext to every handler
+# of an update (the guard, reachability, the journey), so it carries the lookup from one to the
+# next: one query per update instead of one per handler.
+_CONTACT = "_oshbot_contact"
+
+
 def current_contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Contact | None:
     user = update.effective_user
     if user is None:
         return None
-    with runtime(context).database.session() as session:
-        return contact_by_user(session, user.id)
+    cached: Contact | None = getattr(context, _CONTACT, None)
+    if cached is not None and cached.telegram_user_id == user.id:
+        return cached
+    return _look_up(context, user.id)
+
+
+def _look_up(context: ContextTypes.DEFAULT_TYPE, user_id: int) -> Contact | None:
+    with runtime(context).database.reading() as session:
+        contact = contact_by_user(session, user_id)
+    # Nobody found is not remembered: registering creates the person during this very update.
+    if contact is not None:
+        setattr(context, _CONTACT, contact)
+    return contact
+
+
+async def look_up_contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The update's one look-up of the person, in a worker thread, before any handler needs
+    it: a database round trip must not hold up the event loop, where everyone's updates run."""
+    if update.effective_user is not None:
+        await asyncio.to_thread(_look_up, context, update.effective_user.id)

@@ -645,8 +645,13 @@ class Sandbox:
         bot_first_name: str = "oshbot",
         limits: RateLimits | None = RateLimits(),  # frozen, so sharing the default is safe
         clock: Callable[[], float] = time.monotonic,
+        latency: float = 0.0,
     ) -> None:
+        """`latency`: seconds every Bot API call takes before it is answered (a network round
+        trip; getUpdates excepted, which long-polls anyway), so that benchmarks see the waits
+        a real bot does."""
         self.token = token
+        self.latency = latency
         self.bot_user: JSON = {
             "id": int(token.split(":", 1)[0]),
             "is_bot": True,
@@ -799,6 +804,8 @@ class Sandbox:
         if name is None:
             return 404, ApiError(404, "Not Found: method not found").payload()
         self.stats.calls[name] += 1
+        if self.latency and name != "getUpdates":
+            await asyncio.sleep(self.latency)
         try:
             self._fire_fault(name, params)
             result = self._methods[name](params, files or {})

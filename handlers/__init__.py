@@ -1,13 +1,16 @@
 """The bot's table of contents: every journey's handlers, in the order they get a chance.
 
-Group -3 turns away floods; group -2 takes STOP before anything else (typed mid-conversation
-it must not become an answer); group -1 only observes (reachability); group 0 holds the
-journeys, then the catch-alls that answer whatever no journey took.
+Group -4 turns away floods; group -3 takes STOP before anything else (typed mid-conversation
+it must not become an answer); group -2 only observes (reachability); group -1 ends a
+conversation that another journey's command interrupts; group 0 holds the journeys, then the
+catch-alls that answer whatever no journey took. Group 1 hands a command that ended a
+conversation in its own words back to the journeys (handlers/common.py).
 """
 
 from __future__ import annotations
 
-from telegram.ext import Application
+from telegram import Update
+from telegram.ext import Application, ConversationHandler, TypeHandler
 
 from bot.guard import inbound_guard
 from handlers import (
@@ -31,11 +34,14 @@ from handlers import (
 
 __all__ = ["menu", "register"]
 
+OWN_INTERRUPTION = {"onboarding", "report"}
+
 
 def register(application: Application) -> None:  # type: ignore[type-arg]
-    application.add_handler(inbound_guard(), group=-3)
-    application.add_handlers(privacy.stop_handlers(), group=-2)
-    application.add_handlers(common.tracking_handlers(), group=-1)
+    application.add_handler(inbound_guard(), group=-4)
+    application.add_handlers(privacy.stop_handlers(), group=-3)
+    application.add_handlers(common.tracking_handlers(), group=-2)
+    application.add_handler(common.interrupt_handler(), group=-1)
     application.add_handler(onboarding.conversation())
     # Before the other journeys: after pressing Ask or Reply, the next text is that message.
     application.add_handlers(review.handlers_list())
@@ -55,3 +61,9 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     # Text that no journey took may be a short invite code typed by someone not registered.
     application.add_handler(onboarding.typed_code_handler())
     application.add_handlers(common.late_handlers())
+    for handler in application.handlers[0]:
+        # Registration must be finished first (its states take the commands they expect); the
+        # report steps aside in its own words, and keeps /myreports inside.
+        if isinstance(handler, ConversationHandler) and handler.name not in OWN_INTERRUPTION:
+            common.interruptible(handler)
+    application.add_handler(TypeHandler(Update, common.rerun), group=1)

@@ -37,6 +37,7 @@ from bot.i18n import (
 from bot.render import esc, grid, inline
 from bot.runtime import language_of, runtime, tr, user_data
 from handlers import menu, review
+from handlers.common import run_next
 from handlers.review import BANDS, LIKELIHOOD, SEVERITY, STATUS, area_label, card
 from models import content, media, plans
 from models import improvements as imp
@@ -1088,12 +1089,12 @@ async def finish(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 async def pause(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     """Another journey's command or menu button in the middle of a report. The report stops
     here (its draft stays in the database; /report continues it), because the text typed next
-    belongs to that other journey and must not be taken for an answer to this one."""
+    belongs to that other journey and must not be taken for an answer to this one; then the
+    command runs."""
     _ = tr(update, context)
     rt = runtime(context)
     state = user_data(context).pop(DATA, None) or {}
     with rt.database.session() as session:
-        contact = contact_by_user(session, update.effective_user.id)  # type: ignore[union-attr]
         improvement = session.get(Improvement, state["id"]) if state.get("id") else None
         if (
             state.get("submitted")
@@ -1110,14 +1111,9 @@ async def pause(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
                 updated=True,
             )
     if improvement is not None and improvement.status == ReviewStatus.DRAFT:
-        text = _(
-            "I paused your report: it is kept, and /report continues it. Please send your "
-            "command or press the button again."
-        )
-    else:
-        text = _("Please send your command or press the button again.")
-    markup = menu.keyboard(contact.role, contact.language) if contact is not None else None
-    await say(update, context, text, reply_markup=markup)
+        await say(update, context, _("I paused your report: it is kept, and /report continues it."))
+    # What was asked runs now, as if no report had been open.
+    run_next(context)
     return ConversationHandler.END
 
 

@@ -34,9 +34,9 @@ from bot.i18n import (
     translator,
 )
 from bot.render import acknowledge, esc, inline
-from bot.runtime import current_contact, runtime, tr, user_data
+from bot.runtime import runtime, tr, user_data
 from handlers import menu
-from handlers.common import cancel
+from handlers.common import cancel, run_next
 from models import content
 from models import improvements as imp
 from models.outbox import PRIORITY_NOTICE, Message, enqueue, mention
@@ -628,16 +628,14 @@ def handlers_list() -> list:  # type: ignore[type-arg]
 
     async def interrupted(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         """A command or menu button while a question or answer is awaited: the typed text
-        that follows must not be taken for the question, so the wait ends here."""
+        that follows must not be taken for the question, so the wait ends here, and the
+        command runs."""
         assert update.effective_message is not None
         user_data(context).pop(ASK_KEY, None)
         user_data(context).pop(ANSWER_KEY, None)
         _ = tr(update, context)
-        contact = current_contact(update, context)
-        await update.effective_message.reply_text(
-            _("I did not send anything. Please send your command or press the button again."),
-            reply_markup=menu.keyboard(contact.role, contact.language) if contact else None,
-        )
+        await update.effective_message.reply_text(_("I did not send anything."))
+        run_next(context)
         return ConversationHandler.END
 
     async def cancelled(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +22,8 @@ from models.locks import migration_lock
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# Execution option of transactions that only read (Database.reading).
+READ_ONLY = "oshbot_read_only"
 
 
 def alembic_config(url: str) -> Config:
@@ -59,7 +62,7 @@ def make_engine(url: str, *, busy_timeout: float = 15.0) -> sa.Engine:
         )
 
         @sa.event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        def _sqlite_pragmas(dbapi_connection, _record):
             # pysqlite starts transactions lazily at the first write, which releases a
             # SAVEPOINT taken before it for good; SQLAlchemy's recipe: begin explicitly.
             dbapi_connection.isolation_level = None
@@ -69,16 +72,49 @@ def make_engine(url: str, *, busy_timeout: float = 15.0) -> sa.Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
 
+        # Raw connections of this thread inside a transaction that holds the write lock.
+        holding = threading.local()
+
+        def _held() -> set[int]:
+            if not hasattr(holding, "connections"):
+                holding.connections = set()
+            return holding.connections
+
         @sa.event.listens_for(engine, "begin")
-        def _sqlite_begin(connection):  # type: ignore[no-untyped-def]
-            connection.exec_driver_sql("BEGIN")
+        def _sqlite_begin(connection):
+            raw = id(connection.connection.dbapi_connection)
+            if connection.get_execution_options().get(READ_ONLY) or _held():
+                # A look-up that never writes needs no lock. And when this thread already holds
+                # the lock in another session (an enclosing one, or another update's paused at
+                # an await on the event loop), waiting for it could only end at busy_timeout: the
+                # holder cannot go on until this thread does. Such a session reads what was
+                # committed; the code never writes there.
+                connection.exec_driver_sql("BEGIN")
+                return
+            # IMMEDIATE takes the write lock at the start, waiting up to busy_timeout for it. A
+            # plain (deferred) BEGIN reads first and asks for the lock at its first write; in
+            # WAL mode, if another connection holds it or wrote meanwhile, that fails at once
+            # with "database is locked", busy_timeout or not (SQLite cannot wait: the snapshot
+            # already read may be stale). Readers never wait for writers either way.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            _held().add(raw)
+
+        def _released(connection) -> None:
+            _held().discard(id(connection.connection.dbapi_connection))
+
+        sa.event.listen(engine, "commit", _released)
+        sa.event.listen(engine, "rollback", _released)
+
+        @sa.event.listens_for(engine, "checkin")
+        def _checked_in(dbapi_connection, _record):
+            _held().discard(id(dbapi_connection))
     else:
         engine = sa.create_engine(url, pool_pre_ping=True)
     sa.event.listen(engine, "before_cursor_execute", _without_nul, retval=True)
     return engine
 
 
-def _without_nul(_conn, _cursor, statement, parameters, _context, _executemany):  # type: ignore[no-untyped-def]
+def _without_nul(_conn, _cursor, statement, parameters, _context, _executemany):
     """Drops NUL characters from text parameters. PostgreSQL's text cannot hold them and nobody
     types them; a message that carries one is kept without it (on SQLite too, so that both
     databases store the same). Parameters come as a dict, a row, a list of rows, or a flat row
@@ -157,6 +193,7 @@ class Database:
         keep_rollups()
         self.url = url
         self.engine = make_engine(url, busy_timeout=busy_timeout)
+        self._reader = self.engine.execution_options(**{READ_ONLY: True})
         if migrate:
             upgrade(self.engine)
 
@@ -170,6 +207,15 @@ class Database:
             except BaseException:
                 session.rollback()
                 raise
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A unit of work that only reads. On SQLite it starts without taking the write lock
+        (see make_engine), so it never waits for a writer; elsewhere it is `session`."""
+        # Closing gives the connection back, which ends the transaction without expiring what
+        # was read (a rollback would).
+        with Session(self._reader) as session:
+            yield session
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -4,17 +4,23 @@ summaries. One home, so that test modules never import each other."""
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import Sequence
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session, col, select
+from telegram import Update
+from typer.testing import CliRunner
 
+from bot.cli import app
 from bot.playback import Person
-from bot.sandbox import SentMessage
+from bot.sandbox import SandboxUser, SentMessage
 from models import programme
 from models.db import Database
 from models.programme import (
@@ -47,6 +53,7 @@ from reports.figures import (
 from reports.samples import workshop_photo
 from reports.summary import build_summary
 from scheduler.config import SchedulerConfig
+from scheduler.jobs import visits_job
 from tests.conftest import World
 
 # -- people joining through invites
@@ -689,3 +696,70 @@ def summarise(database: Database, period: str = "2027-Q1", **scope: Any) -> Summ
         return build_summary(
             session, period=parse_period(period), scope=Scope(**scope), tz=TZ, today=TODAY
         )
+
+
+# -- the scheduler's visits job
+
+
+def run_visits(world: World) -> dict[str, int]:
+    with world.database.session() as session:
+        return visits_job(session, world.clock(), config=CONFIG)
+
+
+# -- raw Telegram updates
+
+
+def message(user_id: int, text: str, update_id: int, **extra: Any) -> Update:
+    return Update.de_json(
+        {
+            "update_id": update_id,
+            "message": {
+                "message_id": update_id,
+                "date": 0,
+                "chat": {"id": user_id, "type": "private"},
+                "from": {"id": user_id, "is_bot": False, "first_name": "An"},
+                "text": text,
+                **extra,
+            },
+        },
+        None,
+    )
+
+
+# -- oshbot as a process
+
+
+OSHBOT = [sys.executable, "-c", "from bot.cli import main; main()"]
+
+
+PATIENCE = 60.0  # seconds a starting process may take before the test gives up waiting
+
+
+async def wait_for(predicate: Callable[[], bool], process: subprocess.Popen[bytes]) -> None:
+    """Waits (bounded) while the bot process works; fails early if it died."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + PATIENCE
+    while not predicate():
+        assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
+        assert loop.time() < deadline, "the bot process did not answer in time"
+        await asyncio.sleep(0.05)
+
+
+async def next_reply(user: SandboxUser, process: subprocess.Popen[bytes], seen: int) -> SentMessage:
+    await wait_for(lambda: len(user.messages()) > seen, process)
+    return user.messages()[-1]
+
+
+# -- the command line
+
+
+runner = CliRunner()
+
+
+def oshbot(database: Database, tmp_path: Path, *args: str, stdin: str | None = None):  # type: ignore[no-untyped-def]
+    env = {
+        "OSHBOT_DATABASE_URL": database.url,
+        "OSHBOT_DATA_DIR": str(tmp_path / "data"),
+        "OSHBOT_BOT_USERNAME": "osh_followup_bot",
+    }
+    return runner.invoke(app, list(args), env=env, input=stdin, catch_exceptions=False)

@@ -609,18 +609,29 @@ async def test_coordinator_in_english(world: World) -> None:
 # -- found along the way -----------------------------------------------------------------
 
 
+STOPPED = "Tôi đã dừng việc đang làm dở để làm ngay việc Anh/Chị vừa yêu cầu."
+
+
 async def test_menu_buttons_in_the_middle_are_not_taken_as_answers(world: World) -> None:
     provider = make_provider(world)
     make_enterprise(world, provider, "Xưởng mộc Hòa Phát")
     person = await staff(world, 5901, provider)
     await expect(person, await person.say("➕ Thêm doanh nghiệp"), ASK_NAME)
     await expect(person, await person.say("❓ Trợ giúp"), "Anh/Chị có thể:")
-    await expect(person, await person.say("🏭 Doanh nghiệp của tôi"), "• Xưởng mộc Hòa Phát")
-    # The conversation still waits for the name.
+    # Help answers and the conversation still waits for the name.
     await expect(person, await person.say("Xưởng may Thu Hà"), ASK_SECTOR)
     await person.press("Dệt may")
     await person.press("Huế")
+    # Another menu entry ends the conversation, saying so, and runs at once (issue 14); what
+    # is typed next is not taken for the workforce.
+    before = len(person.texts())
     await expect(person, await person.say("🏭 Doanh nghiệp của tôi"), "• Xưởng mộc Hòa Phát")
+    assert person.texts()[before] == STOPPED
+    await expect(person, await person.say("30"), "chọn trong menu")
+    await expect(person, await person.say("➕ Thêm doanh nghiệp"), ASK_NAME)
+    await expect(person, await person.say("Xưởng may Thu Hà"), ASK_SECTOR)
+    await person.press("Dệt may")
+    await person.press("Huế")
     await expect(person, await person.say("30"), ASK_DATE)
     summary = await expect(person, await person.press("Hôm nay"), "Tên: Xưởng may Thu Hà")
     await person.press("✅ Lưu", summary)
@@ -630,6 +641,7 @@ async def test_menu_buttons_in_the_middle_are_not_taken_as_answers(world: World)
     await boss.say("🏢 Đơn vị dịch vụ")
     await boss.press("➕ Thêm đơn vị")
     await expect(boss, await boss.say("🏢 Đơn vị dịch vụ"), "Các đơn vị cung cấp dịch vụ ATVSLĐ")
+    await boss.press("➕ Thêm đơn vị")
     await expect(boss, await boss.say("Trung tâm Cần Thơ"), "hoạt động ở tỉnh/thành phố nào?")
     await expect(boss, await boss.press("Cần Thơ"), "Đã thêm đơn vị: Trung tâm Cần Thơ")
     with world.database.session() as session:

@@ -8,23 +8,12 @@ from datetime import date
 from pathlib import Path
 
 from sqlmodel import select
-from typer.testing import CliRunner
 
 from bot.cli import app
 from models.db import Database
 from models.programme import EnterpriseDraft, add_enterprise, add_provider
 from models.tables import AuditLog, Contact, Enterprise, Invite, Provider, Role
-
-runner = CliRunner()
-
-
-def oshbot(database: Database, tmp_path: Path, *args: str, stdin: str | None = None):  # type: ignore[no-untyped-def]
-    env = {
-        "OSHBOT_DATABASE_URL": database.url,
-        "OSHBOT_DATA_DIR": str(tmp_path / "data"),
-        "OSHBOT_BOT_USERNAME": "osh_followup_bot",
-    }
-    return runner.invoke(app, list(args), env=env, input=stdin, catch_exceptions=False)
+from tests.factories import oshbot
 
 
 def test_invites_print_a_deep_link_and_write_a_qr_code(database: Database, tmp_path: Path) -> None:

@@ -7,8 +7,7 @@ from sqlmodel import select
 from models.outbox import Message, enqueue, forget_mentions
 from models.tables import Outbox, Role
 from tests.conftest import World
-from tests.test_onboarding import contact, join, make_enterprise, make_invite, make_provider
-from tests.test_visits import add_person
+from tests.factories import add_person, contact, join, make_enterprise, make_invite, make_provider
 
 LEAVER = "Trần Thị Bích Ngọc"
 STAYER = "Lê Văn Hùng"

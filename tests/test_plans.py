@@ -13,7 +13,7 @@ from models import plans
 from models.programme import ProgrammeError
 from models.tables import AuditLog, PlanItem, PlanStatus, Provider, Role
 from tests.conftest import World
-from tests.test_visits import add_enterprise, add_person
+from tests.factories import add_enterprise, add_person
 
 
 @pytest.fixture
@@ -204,7 +204,7 @@ async def test_a_report_linked_to_a_planned_item_marks_it_done_when_sent(
     world: World,
     cast,  # type: ignore[no-untyped-def]
 ) -> None:
-    from tests.test_report import ASK_TEXT, STEPS, SUMMARY, expect, tap
+    from tests.factories import ASK_TEXT, STEPS, SUMMARY, expect, tap
 
     shelf = add_item(world, cast.id)
     aisle = add_item(world, cast.id, what="Kẻ vạch lối đi cho xe đẩy", due_on=date(2027, 5, 31))
@@ -254,7 +254,7 @@ async def test_a_report_linked_to_a_planned_item_marks_it_done_when_sent(
 
 
 async def test_the_revisit_card_shows_the_plan(world: World, cast) -> None:  # type: ignore[no-untyped-def]
-    from tests.test_visits import run_visits
+    from tests.factories import run_visits
 
     done = add_item(world, cast.id)
     add_item(world, cast.id, what="Kẻ vạch lối đi cho xe đẩy")  # due 30 April: planned
@@ -272,7 +272,7 @@ async def test_the_revisit_card_shows_the_plan(world: World, cast) -> None:  # t
 
 
 async def test_a_card_without_a_plan_says_nothing_of_it(world: World, cast) -> None:  # type: ignore[no-untyped-def]
-    from tests.test_visits import run_visits
+    from tests.factories import run_visits
 
     run_visits(world)
     await world.drain()
@@ -281,7 +281,7 @@ async def test_a_card_without_a_plan_says_nothing_of_it(world: World, cast) -> N
 
 def run_nudges(world: World) -> int:
     from scheduler.jobs import nudges_job
-    from tests.test_visits import CONFIG
+    from tests.factories import CONFIG
 
     with world.database.session() as session:
         return nudges_job(session, world.clock(), config=CONFIG)["plan"]
@@ -291,7 +291,7 @@ async def test_employers_are_reminded_once_a_week_before_the_due_day(
     world: World,
     cast,  # type: ignore[no-untyped-def]
 ) -> None:
-    from tests.test_visits import local
+    from tests.factories import local
 
     soon = add_item(world, cast.id, due_on=date(2027, 3, 8))  # 7 days after 1 March
     later = add_item(world, cast.id, what="Kẻ vạch lối đi", due_on=date(2027, 3, 20))
@@ -401,7 +401,7 @@ def test_an_xlsx_plan_with_excel_dates(world: World, cast, tmp_path) -> None:  #
 def test_the_import_command(world: World, cast, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from datetime import UTC, datetime, timedelta
 
-    from tests.test_cli import oshbot
+    from tests.factories import oshbot
 
     # The command reads today's date: the item is due a month from it, and after the training.
     due = max(datetime.now(UTC).date() + timedelta(days=30), date(2027, 2, 1))
@@ -459,7 +459,7 @@ def plan_programme(world: World) -> dict[str, int]:
 def test_plan_completion_for_each_scope_counted_by_hand(world: World, rollups: bool) -> None:
     from reports.figures import Scope, parse_period
     from reports.summary import build_summary
-    from tests.test_visits import TZ
+    from tests.factories import TZ
 
     ids = plan_programme(world)
 
@@ -487,7 +487,7 @@ def test_the_export_has_a_plan_sheet_and_the_summary_sheet_the_completion(
 
     from reports.figures import Scope, parse_period
     from reports.files import write_reports
-    from tests.test_visits import TZ
+    from tests.factories import TZ
 
     ids = plan_programme(world)
     written = write_reports(tmp_path, world.database.url, period=parse_period("2027-03"),

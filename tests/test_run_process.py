@@ -2,38 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
-import sys
-from collections.abc import Callable
 from pathlib import Path
 
 from sqlmodel import select
 
-from bot.sandbox import Sandbox, SandboxUser, SentMessage
+from bot.sandbox import Sandbox
 from bot.sandbox_http import SandboxServer
 from models.db import Database
 from models.programme import add_provider, create_invite
 from models.tables import Contact, Role
-
-OSHBOT = [sys.executable, "-c", "from bot.cli import main; main()"]
-PATIENCE = 60.0  # seconds a starting process may take before the test gives up waiting
-
-
-async def wait_for(predicate: Callable[[], bool], process: subprocess.Popen[bytes]) -> None:
-    """Waits (bounded) while the bot process works; fails early if it died."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + PATIENCE
-    while not predicate():
-        assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
-        assert loop.time() < deadline, "the bot process did not answer in time"
-        await asyncio.sleep(0.05)
-
-
-async def next_reply(user: SandboxUser, process: subprocess.Popen[bytes], seen: int) -> SentMessage:
-    await wait_for(lambda: len(user.messages()) > seen, process)
-    return user.messages()[-1]
+from tests.factories import OSHBOT, next_reply
 
 
 async def test_run_registers_a_user_over_http(database: Database, tmp_path: Path) -> None:

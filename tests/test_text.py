@@ -27,7 +27,7 @@ from models.text import (
 from reports.cards import card
 from scheduler.jobs import monthly_digest_job
 from tests.conftest import START, World
-from tests.test_visits import add_person
+from tests.factories import add_person
 
 EMOJI = "🦺"  # outside the BMP: one Python character, two UTF-16 code units
 

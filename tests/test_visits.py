@@ -20,14 +20,8 @@ from models.tables import (
     Visit,
     VisitStatus,
 )
-from scheduler.jobs import visits_job
 from tests.conftest import World
-from tests.factories import CONFIG, TZ, add_enterprise, add_person, local
-
-
-def run_visits(world: World) -> dict[str, int]:
-    with world.database.session() as session:
-        return visits_job(session, world.clock(), config=CONFIG)
+from tests.factories import TZ, add_enterprise, add_person, local, run_visits
 
 
 def the_visit(world: World, visit_id: int) -> Visit:

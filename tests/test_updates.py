@@ -1,0 +1,250 @@
+"""How updates are scheduled (issue 14): one person's in order, different people's at once; the
+flood guard at arrival; persistence off the event loop and only for what changed; one look-up
+of the person per update; a command inside a conversation."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import select
+from telegram import Update
+
+from bot.guard import LIMIT, InboundLimiter
+from bot.persistence import DatabasePersistence
+from bot.processor import PerPersonProcessor
+from models.db import Database
+from models.tables import BotState, Role
+from tests.conftest import World
+from tests.factories import join, make_enterprise, make_invite, make_provider, message
+
+
+async def test_one_persons_updates_keep_their_order_while_others_overtake() -> None:
+    processor = PerPersonProcessor()
+    log: list[str] = []
+    slow_started, release = asyncio.Event(), asyncio.Event()
+
+    async def handle(name: str, wait: bool = False) -> None:
+        log.append(f"start {name}")
+        if wait:
+            slow_started.set()
+            await release.wait()
+        log.append(f"end {name}")
+
+    first = asyncio.create_task(
+        processor.process_update(message(1, "a", 1), handle("a1", wait=True))
+    )
+    await slow_started.wait()
+    second = asyncio.create_task(processor.process_update(message(1, "b", 2), handle("a2")))
+    other = asyncio.create_task(processor.process_update(message(2, "c", 3), handle("b1")))
+    await other  # another person is not held up by the slow update
+    assert log == ["start a1", "start b1", "end b1"]
+    release.set()
+    await asyncio.gather(first, second)
+    # the person's second update waited for their first
+    assert log[3:] == ["end a1", "start a2", "end a2"]
+    assert not processor._locks, "nobody waiting: nothing kept"
+
+
+async def test_the_processor_drops_a_flood_at_arrival() -> None:
+    now = [1000.0]
+    limiter = InboundLimiter(lambda: now[0])
+    processor = PerPersonProcessor(lambda: limiter)
+    ran: list[int] = []
+
+    async def handle(index: int) -> None:
+        ran.append(index)
+
+    for index in range(LIMIT + 10):
+        await processor.process_update(message(5, f"x{index}", index + 1), handle(index))
+    # the warning's update still runs (the guard handler sends the warning); the rest never do
+    assert ran == list(range(LIMIT + 1))
+    assert not processor.verdicts
+
+
+async def test_another_persons_help_is_answered_during_a_flood(world: World) -> None:
+    """The bot as it runs: updates through the update queue and the processor, each Bot API
+    call taking a round trip."""
+    enterprise = make_enterprise(world, make_provider(world))
+    await join(world, 901, make_invite(world, Role.EMPLOYER, enterprise_id=enterprise))
+    await join(world, 902, make_invite(world, Role.EMPLOYER, enterprise_id=enterprise))
+    flooder, other = world.user(901), world.user(902)
+    world.api_clock.advance(120)
+    before_flood, before_other = len(flooder.account.messages()), len(other.account.messages())
+    application = world.application
+    assert application.job_queue is not None
+    application.job_queue.scheduler.remove_all_jobs()  # only the updates here
+    world.sandbox.latency = 0.02
+    await application.start()
+    try:
+        for index in range(40):
+            flooder.account.send_text(f"xin chào {index}")
+        other.account.send_command("/help")
+        for raw in world.sandbox.take_updates():
+            await application.update_queue.put(Update.de_json(raw, application.bot))
+        while len(other.account.messages()) == before_other:
+            await asyncio.sleep(0.005)
+        answered_flooder = len(flooder.account.messages()) - before_flood
+        await application.update_queue.join()
+    finally:
+        await application.stop()
+    assert "/mydata" in other.account.messages()[-1].plain
+    # One after the other, /help would have waited for all the flooder's answers.
+    assert answered_flooder < 5, answered_flooder
+    texts = [m.plain for m in flooder.account.messages()[before_flood:]]
+    assert len(texts) == LIMIT + 1 and "gửi tin nhắn rất nhanh" in texts[-1]
+
+
+# -- persistence ---------------------------------------------------------------------------
+
+
+@contextmanager
+def statements(engine: sa.Engine) -> Iterator[list[tuple[str, str]]]:
+    """(thread name, SQL) of every statement run while the block lasts."""
+    seen: list[tuple[str, str]] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        seen.append((threading.current_thread().name, statement))
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+
+
+def bot_state_writes(seen: list[tuple[str, str]]) -> list[str]:
+    return [
+        sql
+        for _, sql in seen
+        if "bot_state" in sql.lower() and sql.lstrip().upper().startswith(("INSERT", "UPDATE"))
+    ]
+
+
+async def test_persistence_writes_only_what_changed_and_off_the_event_loop(
+    world: World,
+) -> None:
+    persistence = world.application.persistence
+    assert isinstance(persistence, DatabasePersistence)
+    engine = world.database.engine
+    with statements(engine) as seen:
+        await persistence.update_user_data(7, {"lang": "vi"})
+    assert len(bot_state_writes(seen)) == 1
+    assert all(thread != threading.current_thread().name for thread, _ in seen), seen
+    with statements(engine) as seen:
+        for _ in range(3):  # PTB's flushes of a person whose data did not change
+            await persistence.update_user_data(7, {"lang": "vi"})
+    assert seen == []
+    with statements(engine) as seen:
+        await persistence.update_user_data(7, {"lang": "en"})
+    assert len(bot_state_writes(seen)) == 1
+    # what another process reads back
+    reread = DatabasePersistence(world.database)
+    assert (await reread.get_user_data())[7] == {"lang": "en"}
+
+
+async def test_one_lookup_of_the_person_per_update(world: World) -> None:
+    enterprise = make_enterprise(world, make_provider(world))
+    await join(world, 903, make_invite(world, Role.EMPLOYER, enterprise_id=enterprise))
+    person = world.user(903)
+    with statements(world.database.engine) as seen:
+        reply = await person.say("/help")
+    assert reply is not None and "/mydata" in reply.plain
+    lookups = [sql for _, sql in seen if "telegram_user_id" in sql and "FROM contact" in sql]
+    assert len(lookups) == 1, lookups
+
+
+# -- a command inside a conversation -------------------------------------------------------
+
+
+async def test_a_command_inside_any_conversation_ends_it_and_runs(world: World) -> None:
+    from tests.factories import ASK_AREA, cast
+
+    employer = (await cast(world)).employer
+    question = await employer.say("/feedback")
+    assert question is not None and "hữu ích đến mức nào" in question.plain
+    await employer.say("/feedbak")  # a typo is answered and leaves the survey where it is
+    assert "Tôi chưa hiểu lệnh này" in employer.last_text()
+    before = len(employer.texts())
+    await employer.say("/report")
+    said = employer.texts()[before:]
+    assert said[0] == "Tôi đã dừng việc đang làm dở để làm ngay việc Anh/Chị vừa yêu cầu.", said
+    assert ASK_AREA in said[-1], said
+    # the survey no longer holds the conversation: /help answers and nothing else
+    before = len(employer.texts())
+    await employer.say("/cancel")
+    reply = await employer.say("4")
+    assert reply is not None and "hữu ích" not in reply.plain, employer.texts()[before:]
+
+
+# -- SQLite: writers take the lock when they begin ----------------------------------------
+
+
+def test_a_read_then_write_waits_for_another_writer(database_url: str) -> None:
+    """Two processes on one SQLite file (two engines here). A plain BEGIN reads first and asks
+    for the lock at its first write; if the other wrote meanwhile, SQLite fails at once with
+    "database is locked", busy_timeout or not. BEGIN IMMEDIATE waits its turn instead."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite's locking")
+    first, second = Database(database_url, migrate=False), Database(database_url, migrate=False)
+    errors: list[BaseException] = []
+
+    def other_writer() -> None:
+        try:
+            with second.session() as session:
+                session.add(BotState(kind="test", key="other", data={}))
+        except BaseException as error:
+            errors.append(error)
+
+    try:
+        with first.session() as session:
+            session.exec(select(BotState)).all()
+            writer = threading.Thread(target=other_writer)
+            writer.start()
+            writer.join(timeout=0.5)  # a plain BEGIN lets the other write meanwhile
+            session.add(BotState(kind="test", key="first", data={}))
+        writer.join()
+        assert errors == []
+        with first.session() as session:
+            keys = {
+                row.key for row in session.exec(select(BotState).where(BotState.kind == "test"))
+            }
+        assert keys == {"first", "other"}
+    finally:
+        first.dispose()
+        second.dispose()
+
+
+def test_every_writing_session_begins_immediate_and_nested_ones_do_not_wait(
+    database_url: str,
+) -> None:
+    """After sessions that committed, failed or only read, the next one still takes the lock
+    at its start; a session opened inside another of the same thread reads without waiting
+    for the lock its own thread holds."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite's locking")
+    database = Database(database_url, migrate=False)
+    try:
+        with statements(database.engine) as seen:
+            with database.session() as session:
+                session.add(BotState(kind="test", key="a", data={}))
+            with pytest.raises(RuntimeError), database.session() as session:
+                session.exec(select(BotState)).all()
+                raise RuntimeError("a handler failed")
+            with database.session() as session:
+                session.exec(select(BotState)).all()
+            with database.reading() as session:
+                session.exec(select(BotState)).all()
+            with database.session() as outer:
+                outer.add(BotState(kind="test", key="b", data={}))
+                outer.flush()
+                with database.session() as inner:  # would wait for `outer` until busy_timeout
+                    assert inner.get(BotState, ("test", "a")) is not None
+        begins = [sql for _, sql in seen if sql.startswith("BEGIN")]
+        assert begins == ["BEGIN IMMEDIATE"] * 3 + ["BEGIN", "BEGIN IMMEDIATE", "BEGIN"]
+    finally:
+        database.dispose()
