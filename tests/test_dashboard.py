@@ -1,0 +1,340 @@
+"""The web dashboard over HTTP: one-time sign-in, pages scoped to the person's provider, the
+review through the chat's domain functions and notices, exports, languages."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import openpyxl
+import pytest
+from sqlmodel import col, select
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
+from bot import dashboard
+from bot.settings import Settings
+from models import websignin
+from models.db import Database
+from models.programme import ProgrammeError
+from models.tables import (
+    Contact,
+    Improvement,
+    ImprovementMessage,
+    Outbox,
+    ReviewStatus,
+    Role,
+    ShareConsent,
+    WebSignIn,
+)
+from tests.conftest import Clock
+from tests.test_summary import Programme, seed
+
+NOW = datetime(2027, 3, 31, 3, 0, tzinfo=UTC)  # 31/03/2027 10:00 in Viet Nam
+
+
+@dataclass
+class Site:
+    database: Database
+    settings: Settings
+    clock: Clock
+    programme: Programme
+    staff1: int  # staff of P1 (Đà Nẵng)
+    staff2: int  # staff of P2 (Cần Thơ)
+    coordinator: int
+    employer: int  # employer of E1, reporter of `report`
+    report: int  # a report of E1 waiting for review
+
+    def client(self) -> TestClient:
+        app = Starlette(routes=[dashboard.mount(self.database, self.settings, clock=self.clock)])
+        return TestClient(app, base_url="https://osh.example.vn")
+
+    def link(self, contact_id: int) -> str:
+        with self.database.session() as session:
+            row = websignin.issue(session, session.get(Contact, contact_id), now=self.clock())
+            return dashboard_link(self.settings, row.id)
+
+    def signed_in(self, contact_id: int) -> TestClient:
+        client = self.client()
+        response = client.get(self.link(contact_id))
+        assert response.status_code == 200, response.text
+        return client
+
+
+def dashboard_link(settings: Settings, link_id: str) -> str:
+    from bot.dashboard.auth import sign_in_url
+
+    return sign_in_url(settings, link_id)
+
+
+def make_site(database: Database, folder: Path) -> Site:
+    programme = seed(database)
+    with database.session() as session:
+        people = [
+            Contact(telegram_user_id=9001, chat_id=9001, display_name="Lan", role=Role.STAFF,
+                    provider_id=programme.p1, language="vi"),
+            Contact(telegram_user_id=9002, chat_id=9002, display_name="Minh", role=Role.STAFF,
+                    provider_id=programme.p2, language="vi"),
+            Contact(telegram_user_id=9003, chat_id=9003, display_name="Hoa",
+                    role=Role.COORDINATOR, language="en"),
+            Contact(telegram_user_id=9004, chat_id=9004, display_name="Ông Phát",
+                    role=Role.EMPLOYER, enterprise_id=programme.e1, language="vi"),
+        ]  # fmt: skip
+        session.add_all(people)
+        session.flush()
+        report = session.exec(
+            select(Improvement)
+            .where(Improvement.enterprise_id == programme.e1, Improvement.status == "submitted")
+            .order_by(col(Improvement.id))
+        ).first()
+        assert report is not None
+        report.reporter_id = people[3].id
+        report.description = "Giá để phôi gỗ cạnh máy cưa, lối đi thông thoáng"
+        report.share_consent = ShareConsent.NAMED
+        session.add(report)
+        ids = [p.id for p in people]
+        report_id = report.id
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        token="123:dashboard-test",
+        database_url=database.url,
+        data_dir=folder / "data",
+        public_url="https://osh.example.vn",
+    )
+    return Site(database, settings, Clock(NOW), programme, *ids, report_id)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def site(database: Database, tmp_path: Path) -> Iterator[Site]:
+    yield make_site(database, tmp_path)
+
+
+# -- sign-in ---------------------------------------------------------------------------------
+
+
+def test_a_link_signs_in_once_and_the_session_lasts_a_working_day(site: Site) -> None:
+    link = site.link(site.staff1)
+    assert link.startswith("https://osh.example.vn/dashboard/signin?t=")
+    client = site.client()
+    first = client.get(link)
+    assert first.status_code == 200
+    assert '<html lang="vi">' in first.text and "Tổng hợp theo dõi" in first.text
+    # The same link again, even in another browser: refused.
+    again = site.client().get(link)
+    assert again.status_code == 403 and "đã được dùng" in again.text
+    site.clock.advance(hours=9)
+    assert client.get("/dashboard/enterprises").status_code == 200
+    site.clock.advance(hours=1, minutes=1)
+    late = client.get("/dashboard/enterprises")
+    assert late.status_code == 401 and "/web" in late.text
+
+
+def test_a_link_expires_after_minutes_and_a_forged_one_is_refused(site: Site) -> None:
+    link = site.link(site.staff1)
+    site.clock.advance(minutes=websignin.LINK_MINUTES, seconds=1)
+    assert site.client().get(link).status_code == 403
+    forged = re.sub(r"t=[^.]+", "t=Zm9v", site.link(site.staff1))
+    assert site.client().get(forged).status_code == 403
+    assert site.client().get("/dashboard/").status_code == 401
+
+
+def test_links_are_only_for_staff_and_coordinators(site: Site) -> None:
+    with site.database.session() as session, pytest.raises(ProgrammeError):
+        websignin.issue(session, session.get(Contact, site.employer), now=site.clock())
+
+
+def test_a_person_removed_after_signing_in_is_out_at_once(site: Site) -> None:
+    client = site.signed_in(site.staff1)
+    with site.database.session() as session:
+        person = session.get(Contact, site.staff1)
+        assert person is not None
+        person.removed_at = site.clock()
+        session.add(person)
+    assert client.get("/dashboard/").status_code == 401
+
+
+# -- what each person sees -------------------------------------------------------------------
+
+
+def test_staff_see_their_provider_only(site: Site) -> None:
+    client = site.signed_in(site.staff1)
+    page = client.get("/dashboard/enterprises")
+    assert "Xưởng mộc Hòa Phát" in page.text and "Cơ khí Tân Tiến" not in page.text
+    # Asking for the other provider in the address changes nothing for staff.
+    other = client.get(f"/dashboard/enterprises?provider={site.programme.p2}")
+    assert "Cơ khí Tân Tiến" not in other.text
+    assert client.get(f"/dashboard/enterprises/{site.programme.e4}").status_code == 404
+    assert client.get("/dashboard/enterprises/99999").status_code == 404
+    assert client.get("/dashboard/providers").status_code == 403
+    mine = client.get(f"/dashboard/enterprises/{site.programme.e1}")
+    assert mine.status_code == 200 and "Giá để phôi gỗ" in mine.text
+
+
+def test_the_list_shows_each_enterprises_state_and_searches(site: Site) -> None:
+    client = site.signed_in(site.staff1)
+    page = client.get("/dashboard/enterprises?q=th")
+    assert "Công ty May Thu Hà" in page.text and "Mộc Thuận An" in page.text
+    assert "Xưởng mộc Hòa Phát" not in page.text
+    e1 = client.get("/dashboard/enterprises?q=Hòa").text
+    assert "Lần thăm gần nhất: 16/02/2027" in e1
+    assert "2 báo cáo chờ xem xét" in e1
+    e2 = client.get("/dashboard/enterprises?q=May").text
+    assert "Quá hạn thăm từ 20/02/2027" in e2
+
+
+def test_coordinators_see_every_provider_side_by_side(site: Site) -> None:
+    client = site.signed_in(site.coordinator)
+    page = client.get("/dashboard/providers?period=this_quarter")
+    assert page.status_code == 200 and '<html lang="en">' in page.text
+    assert "Trung tâm ATVSLĐ Đà Nẵng" in page.text
+    assert "Trung tâm Y tế lao động Cần Thơ" in page.text
+    assert client.get(f"/dashboard/enterprises/{site.programme.e4}").status_code == 200
+
+
+def test_the_overview_filters_like_the_chat(site: Site) -> None:
+    client = site.signed_in(site.coordinator)
+    whole = client.get("/dashboard/?period=this_quarter").text
+    assert "Follow-up summary, quarter 1/2027" in whole
+    assert "Improvements: " not in whole  # figures stand as tiles here, not as one line
+    hue = client.get("/dashboard/?period=this_quarter&province=hue").text
+    tiles = re.findall(r"<li><b>(\d+)</b>in the programme</li>", hue)
+    assert tiles == ["1"]
+    assert whole.count("data:image/png;base64,") == 3
+    # Unknown values are dropped, not an error.
+    assert client.get("/dashboard/?period=nonsense&province=atlantis").status_code == 200
+
+
+def test_worker_answers_follow_the_chats_anonymity_rule(site: Site) -> None:
+    client = site.signed_in(site.staff2)
+    page = client.get("/dashboard/?period=this_quarter").text
+    assert "Người lao động (0): quá ít câu trả lời để hiển thị" in page
+
+
+# -- the review ------------------------------------------------------------------------------
+
+
+def form_token(page: str) -> str:
+    found = re.search(r'name="token" value="([0-9a-f]+)"', page)
+    assert found is not None
+    return found[1]
+
+
+def test_verify_from_the_web_thanks_the_reporter_like_the_chat(site: Site) -> None:
+    client = site.signed_in(site.staff1)
+    queue = client.get("/dashboard/review")
+    assert f'id="report-{site.report}"' in queue.text
+    done = client.post(
+        f"/dashboard/review/{site.report}",
+        data={"action": "verify", "token": form_token(queue.text)},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    with site.database.session() as session:
+        report = session.get(Improvement, site.report)
+        assert report is not None and report.status == ReviewStatus.VERIFIED
+        assert report.reviewed_by_id == site.staff1 and report.reviewed_at == NOW
+        notice = session.exec(
+            select(Outbox).where(Outbox.key == f"report-reviewed:{site.report}:verified")
+        ).one()
+        assert notice.contact_id == site.employer
+    # Pressed again (a second tab): said plainly, nothing changes.
+    again = client.post(
+        f"/dashboard/review/{site.report}",
+        data={"action": "verify", "token": form_token(queue.text)},
+    )
+    assert again.status_code == 409
+
+
+def test_a_question_reaches_the_reporter_and_a_bad_one_keeps_what_was_typed(site: Site) -> None:
+    client = site.signed_in(site.staff1)
+    page = client.get(f"/dashboard/enterprises/{site.programme.e1}").text
+    token = form_token(page)
+    long = "Bao nhiêu? " * 120
+    refused = client.post(
+        f"/dashboard/review/{site.report}",
+        data={"action": "ask", "text": long, "token": token, "back": "enterprise"},
+    )
+    assert refused.status_code == 400
+    assert "Nội dung hơi dài" in refused.text and "Bao nhiêu? Bao nhiêu?" in refused.text
+    asked = client.post(
+        f"/dashboard/review/{site.report}",
+        data={
+            "action": "ask",
+            "text": "Giá để cao bao nhiêu?",
+            "token": token,
+            "back": "enterprise",
+        },
+    )
+    assert asked.status_code == 200 and "Câu hỏi của Anh/Chị đã được gửi" in asked.text
+    with site.database.session() as session:
+        question = session.exec(select(ImprovementMessage)).one()
+        assert question.recipient_id == site.employer
+        assert session.exec(
+            select(Outbox).where(Outbox.key == f"report-question:{question.id}")
+        ).one()
+
+
+def test_another_providers_report_cannot_be_reviewed_and_forms_need_their_token(
+    site: Site,
+) -> None:
+    client = site.signed_in(site.staff2)
+    page = client.get(f"/dashboard/enterprises/{site.programme.e1}")
+    assert page.status_code == 404
+    other = site.signed_in(site.staff1)
+    real = form_token(other.get("/dashboard/review").text)
+    assert client.post(
+        f"/dashboard/review/{site.report}", data={"action": "verify", "token": real}
+    ).status_code in (403, 404)
+    assert (
+        other.post(
+            f"/dashboard/review/{site.report}", data={"action": "verify", "token": "0" * 64}
+        ).status_code
+        == 403
+    )
+    with site.database.session() as session:
+        report = session.get(Improvement, site.report)
+        assert report is not None and report.status == ReviewStatus.SUBMITTED
+
+
+# -- exports and languages -------------------------------------------------------------------
+
+
+def test_the_workbook_downloads_for_the_chosen_period(site: Site) -> None:
+    client = site.signed_in(site.staff1)
+    response = client.get("/dashboard/exports/xlsx?period=this_quarter")
+    assert response.status_code == 200
+    assert "2027-Q1" in response.headers["content-disposition"]
+    workbook = openpyxl.load_workbook(io.BytesIO(response.content))
+    assert len(workbook.sheetnames) > 1
+    archive = client.get("/dashboard/exports/csv?period=this_quarter")
+    assert archive.status_code == 200 and archive.content[:2] == b"PK"
+
+
+def test_the_language_switch_keeps_the_page(site: Site) -> None:
+    client = site.signed_in(site.staff1)
+    switched = client.post(
+        "/dashboard/language",
+        data={"language": "en", "next": "/dashboard/enterprises?q=May"},
+        follow_redirects=False,
+    )
+    assert switched.headers["location"] == "/dashboard/enterprises?q=May"
+    page = client.get("/dashboard/enterprises?q=May")
+    assert '<html lang="en">' in page.text and "Visit overdue since 20 Feb 2027" in page.text
+    outside = client.post(
+        "/dashboard/language",
+        data={"language": "vi", "next": "https://evil.example/"},
+        follow_redirects=False,
+    )
+    assert outside.headers["location"] == "/dashboard/"
+
+
+def test_sign_in_rows_are_single_use_in_the_database(site: Site) -> None:
+    link = site.link(site.staff1)
+    site.client().get(link)
+    with site.database.session() as session:
+        row = session.exec(select(WebSignIn)).one()
+        assert row.used_at == NOW and row.expires_at == NOW + timedelta(minutes=15)
