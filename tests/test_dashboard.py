@@ -31,7 +31,8 @@ from models.tables import (
     ShareConsent,
     WebSignIn,
 )
-from tests.conftest import Clock
+from tests.conftest import Clock, World
+from tests.test_onboarding import join, make_enterprise, make_invite, make_provider
 from tests.test_summary import Programme, seed
 
 NOW = datetime(2027, 3, 31, 3, 0, tzinfo=UTC)  # 31/03/2027 10:00 in Viet Nam
@@ -338,3 +339,37 @@ def test_sign_in_rows_are_single_use_in_the_database(site: Site) -> None:
     with site.database.session() as session:
         row = session.exec(select(WebSignIn)).one()
         assert row.used_at == NOW and row.expires_at == NOW + timedelta(minutes=15)
+
+
+# -- /web in the chat ------------------------------------------------------------------------
+
+
+async def test_web_in_the_chat_sends_staff_a_link_that_signs_them_in(world: World) -> None:
+    world.settings.public_url = "https://osh.example.vn"
+    provider = make_provider(world)
+    make_enterprise(world, provider)
+    await join(world, 501, make_invite(world, Role.STAFF, provider_id=provider))
+    staff = world.user(501)
+    reply = await staff.say("/web")
+    assert reply is not None and "chỉ dùng được một lần, trong 15 phút" in reply.plain
+    found = re.search(r"https://osh\.example\.vn/dashboard/signin\?t=\S+", reply.plain)
+    assert found is not None
+    assert reply.reply_markup is not None
+    assert reply.reply_markup["inline_keyboard"][0][0]["url"] == found[0]
+    app = Starlette(routes=[dashboard.mount(world.database, world.settings, clock=world.clock)])
+    client = TestClient(app, base_url="https://osh.example.vn")
+    page = client.get(found[0])
+    assert (
+        page.status_code == 200
+        and "Xưởng mộc Hòa Phát" in client.get("/dashboard/enterprises").text
+    )
+    assert TestClient(app).get(found[0]).status_code == 403  # forwarded: already used
+
+    await join(world, 601, make_invite(world, Role.EMPLOYER, enterprise_id=1))
+    refused = await world.user(601).say("/web")
+    assert (
+        refused is not None
+        and refused.plain == "Xin lỗi, chức năng này chỉ dành cho cán bộ chương trình."
+    )
+    with world.database.session() as session:
+        assert len(session.exec(select(WebSignIn)).all()) == 1
