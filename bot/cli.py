@@ -535,6 +535,12 @@ def privacy_erase(
             raise typer.Exit(1)
         privacy.erase(session, person, now=datetime.now(UTC))
     console.print(f"Contact {contact} erased.")
+    from reports import current
+
+    if current.rebuild_now(Database(config.database_url), config, now=datetime.now(UTC)).get(
+        "site_pages"
+    ):
+        console.print(f"The website and newsletter in {current.public_dir(config)} were rebuilt.")
 
 
 class SandboxChannel(StrEnum):

@@ -8,7 +8,7 @@ written into the output folder, beside the demo's own database.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
@@ -479,7 +479,9 @@ async def play_month(
 
     transcript = stage.transcript
     assert transcript is not None
-    config = SchedulerConfig.from_settings(settings)
+    # The demo writes the site and newsletter into its own folder at the end; rebuilding them
+    # every demo morning would only take time.
+    config = replace(SchedulerConfig.from_settings(settings), public_dir=None)
     transcript.heading("8. A month passes: revisits, reminders, surveys and tips")
     first = clock().astimezone(config.tz).date() + timedelta(days=1)
     staff = stage.person(2001, "Anh Dũng (cán bộ)")

@@ -4,6 +4,7 @@ file and a PDF in Telegram, in their language."""
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from telegram import InputFile, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
@@ -11,10 +12,13 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
 from bot.render import inline
 from bot.runtime import current_contact, language_of, runtime, tr
 from models.tables import Contact, Role
-from reports import newsletter, publish
+from reports import current, newsletter, publish
 from reports.summary import relative_period
 
+log = logging.getLogger(__name__)
+
 PREFIX = "nl:"
+REBUILD_TASK = "oshbot:publications"
 PERIODS = ("this_month", "last_month")
 
 
@@ -93,6 +97,20 @@ async def period_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         InputFile(publication.pdf, filename=f"{publication.name}.pdf"),
         caption=_("The same newsletter as PDF, ready to print."),
     )
+
+
+def refresh_publications(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Withdrawn or erased content leaves the public site and newsletter now, not at the next
+    daily rebuild. In the background: WeasyPrint takes seconds, and updates keep flowing."""
+    rt = runtime(context)
+
+    async def rebuild() -> None:
+        try:
+            await asyncio.to_thread(current.rebuild_now, rt.database, rt.settings, now=rt.now())
+        except Exception:
+            log.exception("rebuilding the publications failed; the daily job tries again")
+
+    context.application.create_task(rebuild(), name=REBUILD_TASK)
 
 
 def handlers_list() -> list:  # type: ignore[type-arg]
