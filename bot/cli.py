@@ -626,6 +626,9 @@ def demo(
     result = asyncio.run(run_demo(out))
     console.print(result.summary_text)
     console.print(f"\nTranscript: {result.transcript_path}\nSummary: {result.summary_path}")
+    console.print(f"Screenshots: {out / 'screens'}")
+    for missing in result.screens_missing:
+        console.print(f"Not taken: {missing}")
 
 
 @app.command()

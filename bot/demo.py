@@ -7,6 +7,7 @@ written into the output folder, beside the demo's own database.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -48,6 +49,7 @@ class DemoResult:
     transcript_path: Path
     summary_path: Path
     database_url: str
+    screens_missing: list[str]
 
 
 class DemoClock:
@@ -135,7 +137,19 @@ async def run_demo(out: Path) -> DemoResult:
                   tz=settings.tz)  # fmt: skip
     # The newsletter, leaflets and website, from the same database.
     write_publications(out, url, settings, clock().astimezone(settings.tz).date())
-    return DemoResult(summary, transcript_path, summary_path, url)
+    # How the dashboard and the publications look on a phone and on a desktop (Playwright's
+    # synchronous API wants a thread without an event loop).
+    from bot.screens import write_screens
+
+    database = Database(url)
+    try:
+        missing = await asyncio.to_thread(
+            write_screens, out, database=database, settings=settings, clock=clock,
+            staff_user_id=2001, enterprise_name="Công ty May Thu Hà",
+        )  # fmt: skip
+    finally:
+        database.dispose()
+    return DemoResult(summary, transcript_path, summary_path, url, missing)
 
 
 async def play(stage: Stage, database: Database, settings: Settings, clock: DemoClock) -> None:

@@ -6,19 +6,16 @@ from __future__ import annotations
 
 import io
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from PIL import Image
 from starlette.applications import Starlette
 
 from bot import dashboard
 from bot.dashboard.auth import link_token
+from bot.dashboard.local import LocalServer
 from models import websignin
 from models.db import Database
 from models.tables import Contact, Improvement, ReviewStatus
@@ -34,32 +31,6 @@ PHONE = {"width": 390, "height": 844}
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is not installed")
 
 
-class Server:
-    """uvicorn serving the dashboard from a thread, on a port the system picked."""
-
-    def __init__(self, app: Starlette) -> None:
-        self.socket = socket.socket()
-        self.socket.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-        self.thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True
-        )
-
-    def __enter__(self) -> Server:
-        self.thread.start()
-        while not self.server.started:  # start-up, not a timing assertion
-            if not self.thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.server.should_exit = True
-        self.thread.join()
-        self.socket.close()
-
-
 def photo(path: Path, colour: tuple[int, int, int]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
@@ -68,7 +39,7 @@ def photo(path: Path, colour: tuple[int, int, int]) -> None:
 
 
 @pytest.fixture
-def served(database: Database, tmp_path: Path) -> Iterator[tuple[Site, Server]]:
+def served(database: Database, tmp_path: Path) -> Iterator[tuple[Site, LocalServer]]:
     site = make_site(database, tmp_path)
     photo(site.settings.media_dir / "reports/before.jpg", (180, 60, 40))
     photo(site.settings.media_dir / "reports/after.jpg", (40, 140, 70))
@@ -79,18 +50,18 @@ def served(database: Database, tmp_path: Path) -> Iterator[tuple[Site, Server]]:
         report.photo_after_path = "reports/after.jpg"
         session.add(report)
     app = Starlette(routes=[dashboard.mount(database, site.settings, clock=site.clock)])
-    with Server(app) as server:
+    with LocalServer(app) as server:
         yield site, server
 
 
-def sign_in_link(site: Site, server: Server, contact_id: int) -> str:
+def sign_in_link(site: Site, server: LocalServer, contact_id: int) -> str:
     with site.database.session() as session:
         row = websignin.issue(session, session.get(Contact, contact_id), now=site.clock())
     return f"{server.url}/dashboard/signin?t={link_token(site.settings, row.id)}"
 
 
 def test_staff_sign_in_filter_open_an_enterprise_and_verify_on_a_phone(
-    served: tuple[Site, Server],
+    served: tuple[Site, LocalServer],
 ) -> None:
     from playwright.sync_api import expect, sync_playwright
 
@@ -157,7 +128,7 @@ def test_staff_sign_in_filter_open_an_enterprise_and_verify_on_a_phone(
 
 
 def test_the_other_providers_staff_cannot_open_this_enterprise_or_its_photos(
-    served: tuple[Site, Server],
+    served: tuple[Site, LocalServer],
 ) -> None:
     from playwright.sync_api import sync_playwright
 
