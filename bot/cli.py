@@ -535,11 +535,15 @@ def privacy_erase(
             raise typer.Exit(1)
         privacy.erase(session, person, now=datetime.now(UTC))
     console.print(f"Contact {contact} erased.")
+    # Whatever they showed of this person leaves the public site and newsletter now.
     from reports import current
 
-    if current.rebuild_now(Database(config.database_url), config, now=datetime.now(UTC)).get(
-        "site_pages"
-    ):
+    database = Database(config.database_url)
+    try:
+        rebuilt = current.rebuild_now(database, config, now=datetime.now(UTC))
+    finally:
+        database.dispose()
+    if rebuilt.get("site_pages"):
         console.print(f"The website and newsletter in {current.public_dir(config)} were rebuilt.")
 
 
