@@ -76,3 +76,27 @@ async def test_withdrawing_in_the_chat_takes_the_entry_off_the_site_at_once(
 def test_without_a_first_build_a_withdrawal_builds_nothing(world: World) -> None:
     assert current.rebuild_now(world.database, world.settings, now=world.clock()) == {"skipped": 1}
     assert not current.public_dir(world.settings).exists()
+
+
+async def test_an_erasure_in_the_chat_rebuilds_the_publications(
+    world: World, tmp_path: Path
+) -> None:
+    from handlers.privacy import ERASE
+
+    library = build_library(world.database)
+    public = current.public_dir(world.settings)
+    public.mkdir(parents=True)
+    current.rebuild_now(world.database, world.settings, now=world.clock())
+    before = (public / "site").stat().st_ino
+    await join(
+        world, 802, make_invite(world, Role.EMPLOYER, enterprise_id=library.enterprises["moc"])
+    )
+    employer = world.user(802)
+    asked = await employer.say("/deleteme")
+    assert asked is not None
+    await employer.press_data(asked.message_id, ERASE)
+    rebuilds = [t for t in asyncio.all_tasks() if t.get_name() == "oshbot:publications"]
+    assert len(rebuilds) == 1
+    await asyncio.gather(*rebuilds)
+    assert (public / "site").stat().st_ino != before  # a new build took the old one's place
+    assert "Xưởng mộc Hòa Phát" in public_text(public)  # the enterprise's practice stays
