@@ -304,13 +304,30 @@ def test_another_providers_report_cannot_be_reviewed_and_forms_need_their_token(
 # -- exports and languages -------------------------------------------------------------------
 
 
+def cells_of(workbook: bytes) -> set[str]:
+    book = openpyxl.load_workbook(io.BytesIO(workbook))
+    return {
+        str(value)
+        for sheet in book.worksheets
+        for row in sheet.iter_rows(values_only=True)
+        for value in row
+        if value is not None
+    }
+
+
 def test_the_workbook_downloads_for_the_chosen_period(site: Site) -> None:
     client = site.signed_in(site.staff1)
     response = client.get("/dashboard/exports/xlsx?period=this_quarter")
     assert response.status_code == 200
     assert "2027-Q1" in response.headers["content-disposition"]
-    workbook = openpyxl.load_workbook(io.BytesIO(response.content))
-    assert len(workbook.sheetnames) > 1
+    assert len(openpyxl.load_workbook(io.BytesIO(response.content)).sheetnames) > 1
+    assert "Xưởng mộc Hòa Phát" in cells_of(response.content)
+    # Staff export their own provider's data, whatever the address asks for.
+    assert "Cơ khí Tân Tiến" not in cells_of(response.content)
+    asked = client.get(f"/dashboard/exports/xlsx?period=this_quarter&provider={site.programme.p2}")
+    assert "Cơ khí Tân Tiến" not in cells_of(asked.content)
+    whole = site.signed_in(site.coordinator).get("/dashboard/exports/xlsx?period=this_quarter")
+    assert "Cơ khí Tân Tiến" in cells_of(whole.content)
     archive = client.get("/dashboard/exports/csv?period=this_quarter")
     assert archive.status_code == 200 and archive.content[:2] == b"PK"
 
