@@ -145,7 +145,7 @@ async def run_demo(out: Path) -> DemoResult:
     try:
         missing = await asyncio.to_thread(
             write_screens, out, database=database, settings=settings, clock=clock,
-            staff_user_id=2001, enterprise_name="Công ty May Thu Hà",
+            staff_user_id=2001, coordinator_user_id=1001, enterprise_name="Công ty May Thu Hà",
         )  # fmt: skip
     finally:
         database.dispose()
@@ -364,8 +364,6 @@ def write_publications(out: Path, url: str, settings: Settings, today: date) -> 
     database.dispose()
 
 
-
-
 def demo_photo(caption: str, colour: str) -> bytes:
     """A small real JPEG with words in it, as a phone photo of the workshop would be."""
     import io
@@ -427,8 +425,14 @@ async def play_reports(
     await thu.send("photo", demo_photo("AFTER\n3-level racks, yellow aisle", "#4c8b5d"))
     await thu.say("2,5 triệu")
     await thu.say("40")
-    for label in ("dễ xảy ra", "nghiêm trọng", "ít khả năng", "nhẹ", "Có, nêu tên",
-                  "không có người"):
+    for label in (
+        "dễ xảy ra",
+        "nghiêm trọng",
+        "ít khả năng",
+        "nhẹ",
+        "Có, nêu tên",
+        "không có người",
+    ):
         await thu.press(label)
     await thu.press("✅")
 
@@ -443,8 +447,14 @@ async def play_reports(
     await thu.say("8.000.000")
     await thu.say("150")
     await thu.press("Đúng, 150")
-    for label in ("có thể xảy ra", "nghiêm trọng", "ít khả năng", "nhẹ", "Có, không nêu tên",
-                  "họ đã đồng ý"):
+    for label in (
+        "có thể xảy ra",
+        "nghiêm trọng",
+        "ít khả năng",
+        "nhẹ",
+        "Có, không nêu tên",
+        "họ đã đồng ý",
+    ):
         await thu.press(label)
     await thu.press("✏️")
     await thu.press("Số người hưởng lợi")
@@ -811,8 +821,7 @@ def summarise(database: Database, sandbox: Sandbox) -> str:
         f"- providers: {numbers['providers']}",
         f"- enterprises: {numbers['enterprises']}",
         f"- invites issued: {numbers['invites']}",
-        "- contacts: "
-        + ", ".join(f"{numbers[f'contacts_{role}']} {role}" for role in Role),
+        "- contacts: " + ", ".join(f"{numbers[f'contacts_{role}']} {role}" for role in Role),
         "- languages chosen: " + ", ".join(f"{lang}: {n}" for lang, n in languages),
         f"- messages the bot sent: {sum(len(u.messages()) for u in sandbox.users.values())}"
         f" (rate-limited answers from the sandbox: {sandbox.stats.rate_limited})",

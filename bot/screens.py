@@ -1,7 +1,7 @@
 """Screenshots of what people read, at the width of a phone (390 px) and of a desktop: the
-dashboard's overview and an enterprise page, the website's gallery, a chart, the newsletter
-and the leaflets (PDF pages through poppler's pdftoppm). The demo writes them so that anyone can
-look at every page before calling a change done.
+dashboard's overview, an enterprise page and the providers side by side, the website's
+gallery, a chart, the newsletter and the leaflets (PDF pages through poppler's pdftoppm). The
+demo writes them so that anyone can look at every page before calling a change done.
 
 Debian's Chromium, driven by Playwright; without it (or without pdftoppm) the demo says which
 screenshots it could not take instead of failing.
@@ -43,6 +43,7 @@ def write_screens(
     settings: Settings,
     clock: Callable[[], datetime],
     staff_user_id: int,
+    coordinator_user_id: int,
     enterprise_name: str,
 ) -> list[str]:
     """Writes the PNGs into out/screens; returns what could not be taken, in words."""
@@ -61,6 +62,10 @@ def write_screens(
     with database.session() as session:
         staff = session.exec(select(Contact).where(Contact.telegram_user_id == staff_user_id)).one()
         assert staff.role == Role.STAFF
+        coordinator = session.exec(
+            select(Contact).where(Contact.telegram_user_id == coordinator_user_id)
+        ).one()
+        assert coordinator.role == Role.COORDINATOR
         enterprise = session.exec(
             select(Enterprise).where(Enterprise.name == enterprise_name)
         ).one()
@@ -83,6 +88,14 @@ def write_screens(
                 page.goto(f"{server.url}/dashboard/enterprises/{enterprise.id}")
                 _load_lazy_images(page)
                 page.screenshot(path=screens / f"dashboard-enterprise-{width}.png", full_page=True)
+                # Coordinators compare the providers side by side.
+                with database.session() as session:
+                    link = websignin.issue(
+                        session, session.get(Contact, coordinator.id), now=clock()
+                    )
+                page.goto(f"{server.url}/dashboard/signin?t={link_token(settings, link.id)}")
+                page.goto(f"{server.url}/dashboard/providers?period=this_quarter")
+                page.screenshot(path=screens / f"dashboard-providers-{width}.png", full_page=True)
                 for name, path in files.items():
                     if path is None or not path.exists():
                         missing.append(f"{name} ({width}): the demo wrote no such file")
