@@ -35,8 +35,9 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from models.db import Database
+from reports.figures import Scope, year_period
 from reports.rollups import rebuild
-from reports.summary import Scope, build_summary, year_period
+from reports.summary import build_summary
 from reports.xlsx import export_sheets, write_export
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")

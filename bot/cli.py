@@ -967,7 +967,7 @@ class SummaryFormat(StrEnum):
 
 
 def _period_or_fail(text: str | None, today: date) -> Any:
-    from reports.summary import PeriodError, parse_period, year_period
+    from reports.figures import PeriodError, parse_period, year_period
 
     if text is None:
         return year_period(today.year)
@@ -980,7 +980,7 @@ def _period_or_fail(text: str | None, today: date) -> Any:
 def _scope_or_fail(provider: int | None, province: str | None, sector: str | None,
                    area: str | None) -> Any:  # fmt: skip
     from models import content
-    from reports.summary import Scope
+    from reports.figures import Scope
 
     found_province = content.find_province(province) if province else None
     if province and found_province is None:

@@ -21,7 +21,7 @@ from models.outbox import Message
 from models.programme import ProgrammeError
 from models.tables import Contact, Role
 from reports import current, newsletter, publish
-from reports.summary import relative_period
+from reports.figures import relative_period
 
 log = logging.getLogger(__name__)
 

@@ -29,14 +29,9 @@ from handlers import menu
 from models import content
 from models.tables import Contact, Enterprise, Provider, Role
 from reports.charts import summary_charts
+from reports.figures import RELATIVE_PERIODS, Scope, relative_period
 from reports.files import export_files, provider_name
-from reports.summary import (
-    RELATIVE_PERIODS,
-    Scope,
-    build_summary,
-    enterprise_progress,
-    relative_period,
-)
+from reports.summary import build_summary, enterprise_progress
 from reports.text import CAPTION_LIMIT, period_title, progress_message, summary_message
 
 PREFIX = "sum:"

@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
-from sqlmodel.sql.expression import Select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from models.tables import (
     Consent,
@@ -65,7 +65,7 @@ class Audience:
         )
 
 
-def contacts_query(audience: Audience) -> Select[tuple[Contact]]:
+def contacts_query(audience: Audience) -> SelectOfScalar[Contact]:
     """Contacts in the audience, ordered by id (stable, so an interrupted send can resume)."""
     enterprises = select(Enterprise.id)
     if audience.provider_id is not None:
@@ -85,9 +85,9 @@ def contacts_query(audience: Audience) -> Select[tuple[Contact]]:
         col(Contact.enterprise_id).in_(enterprises),
     )
     if audience.include_partners:
-        partners = Contact.role == Role.PARTNER
+        partners = col(Contact.role) == Role.PARTNER
         if audience.provider_id is not None:
-            partners = sa.and_(partners, Contact.provider_id == audience.provider_id)
+            partners = sa.and_(partners, col(Contact.provider_id) == audience.provider_id)
         chosen = sa.or_(chosen, partners)
     if audience.good_examples:
         chosen = sa.and_(chosen, accepts_good_examples())

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -87,7 +88,7 @@ def create(
     )
     session.add(broadcast)
     session.flush()
-    audit(session, "broadcast.create", actor_id=author and author.id, subject=broadcast)
+    audit(session, "broadcast.create", actor_id=author.id if author else None, subject=broadcast)
     return broadcast
 
 
@@ -204,7 +205,7 @@ def confirm(
     audit(
         session,
         "broadcast.confirm",
-        actor_id=author and author.id,
+        actor_id=author.id if author else None,
         subject=broadcast,
         recipients=total,
     )
@@ -294,7 +295,7 @@ def record_shown(
 def scope_choices(session: Session, author: Contact) -> tuple[list[str], list[str]]:
     """The provinces and sectors of the enterprises this person may broadcast to."""
 
-    def distinct(column):  # type: ignore[no-untyped-def]
+    def distinct(column: Any) -> list[str]:
         query = select(column).distinct().order_by(column)
         if author.role != Role.COORDINATOR:
             query = query.where(Enterprise.provider_id == author.provider_id)

@@ -626,14 +626,14 @@ def iter_texts(data: Content | None = None) -> Iterator[tuple[str, str, str]]:
             yield f"{where}.examples[{n}]", "vi", text
         for n, text in enumerate(item.examples_en):
             yield f"{where}.examples[{n}]", "en", text
-    for item in data.sectors:
-        yield from _pairs(f"sectors.{item.code}", "name", item.name_vi, item.name_en)
-        yield from _pairs(f"sectors.{item.code}", "short", item.short_vi, item.short_en)
-    for item in data.provinces:
-        yield from _pairs(f"provinces.{item.code}", "name", item.name_vi, item.name_en)
-    for item in data.tips:
-        yield from _pairs(f"tips.{item.code}", "title", item.title_vi, item.title_en)
-        yield from _pairs(f"tips.{item.code}", "body", item.body_vi, item.body_en)
+    for sector in data.sectors:
+        yield from _pairs(f"sectors.{sector.code}", "name", sector.name_vi, sector.name_en)
+        yield from _pairs(f"sectors.{sector.code}", "short", sector.short_vi, sector.short_en)
+    for province in data.provinces:
+        yield from _pairs(f"provinces.{province.code}", "name", province.name_vi, province.name_en)
+    for tip in data.tips:
+        yield from _pairs(f"tips.{tip.code}", "title", tip.title_vi, tip.title_en)
+        yield from _pairs(f"tips.{tip.code}", "body", tip.body_vi, tip.body_en)
     for name, survey in data.questionnaires.items():
         where = f"surveys.{name}"
         yield from _pairs(where, "title", survey.title_vi, survey.title_en)

@@ -141,6 +141,11 @@ class Database:
     """The one handle on the database that the bot, the scheduler and the CLI share."""
 
     def __init__(self, url: str, *, migrate: bool = True, busy_timeout: float = 15.0) -> None:
+        # Local import: the reports depend on the models, not the other way round; every
+        # process opens its database here, so every process keeps the rollups.
+        from reports.rollups import install as keep_rollups
+
+        keep_rollups()
         self.url = url
         self.engine = make_engine(url, busy_timeout=busy_timeout)
         if migrate:

@@ -278,6 +278,7 @@ def create_event(session: Session, *, draft: EventDraft, actor: Contact, now: da
     )
     session.add(event)
     session.flush()
+    assert event.id is not None  # given by the flush
     for improvement_id in dict.fromkeys(draft.good_practices):
         session.add(EventGoodPractice(event_id=event.id, improvement_id=improvement_id))
     audit(session, "event.create", actor_id=actor.id, subject=event, kind=draft.kind)

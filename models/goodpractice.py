@@ -16,6 +16,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import Select
 
 from models.programme import ProgrammeError, audit
 from models.tables import (
@@ -73,7 +74,7 @@ def _in_library() -> sa.ColumnElement[bool]:
     )
 
 
-def _query():  # type: ignore[no-untyped-def]
+def _query() -> Select[Improvement, Enterprise]:
     return (
         select(Improvement, Enterprise)
         .join(Enterprise, col(Enterprise.id) == Improvement.enterprise_id)

@@ -813,7 +813,7 @@ def answer(
     message = ImprovementMessage(
         improvement_id=question.improvement_id,
         kind=str(MessageKind.ANSWER),
-        sender_id=reporter.id,  # type: ignore[arg-type]
+        sender_id=reporter.id,
         recipient_id=question.sender_id,
         reply_to_id=question.id,
         text=clean_text(text, minimum=1, maximum=MESSAGE_MAX),
@@ -871,7 +871,7 @@ def reported_by(
     others = {r.reporter_id for r in reports if r.reporter_id and r.reporter_id != viewer.id}
     roles = dict(
         session.exec(
-            select(Contact.id, Contact.role).where(
+            select(col(Contact.id), col(Contact.role)).where(
                 col(Contact.id).in_(others), col(Contact.erased_at).is_(None)
             )
         ).all()
@@ -879,8 +879,13 @@ def reported_by(
         else []
     )
     kinds = {Role.WORKER: ReportedBy.WORKER, Role.EMPLOYER: ReportedBy.EMPLOYER}
+
+    def kind(reporter_id: int | None) -> ReportedBy:
+        role = roles.get(reporter_id) if reporter_id is not None else None
+        return kinds.get(role, ReportedBy.SOMEONE) if role is not None else ReportedBy.SOMEONE
+
     return {
-        r.id: kinds.get(roles.get(r.reporter_id), ReportedBy.SOMEONE)  # type: ignore[misc, arg-type]
+        r.id: kind(r.reporter_id)
         for r in reports
         if r.id is not None and r.reporter_id != viewer.id
     }

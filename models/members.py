@@ -63,7 +63,7 @@ def members_of(session: Session, enterprise_id: int) -> list[Contact]:
             _active(),
         )
         .order_by(
-            sa.case((Contact.role == Role.EMPLOYER, 0), else_=1),
+            sa.case((col(Contact.role) == Role.EMPLOYER, 0), else_=1),
             col(Contact.registered_at),
             col(Contact.id),
         )
@@ -81,7 +81,7 @@ def people_of(session: Session, provider_id: int) -> list[Contact]:
             _active(),
         )
         .order_by(
-            sa.case((Contact.role == Role.STAFF, 0), else_=1),
+            sa.case((col(Contact.role) == Role.STAFF, 0), else_=1),
             col(Contact.registered_at),
             col(Contact.id),
         )
@@ -256,7 +256,7 @@ def announce_join(session: Session, contact: Contact, invite: Invite, *, now: da
     if enterprise is None:
         return 0
     uses, limit = session.execute(
-        sa.select(Invite.uses, Invite.max_uses).where(col(Invite.id) == invite.id)
+        sa.select(col(Invite.uses), col(Invite.max_uses)).where(col(Invite.id) == invite.id)
     ).one()
     told = 0
     for staff in staff_to_tell(session, enterprise.provider_id):

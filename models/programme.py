@@ -29,6 +29,7 @@ from models.tables import (
     Provider,
     Role,
     UTCDateTime,
+    table_of,
     utcnow,
 )
 
@@ -555,7 +556,7 @@ def redeem_short_code(
 def _count_guess(session: Session, sender_key: str, *, now: datetime) -> int:
     """One more guess for the sender in the current window, counted in one statement (an upsert
     that locks the sender's row), so that parallel guesses from several processes all count."""
-    table = CodeAttempt.__table__
+    table = table_of(CodeAttempt)
     # Windows that ended long ago say nothing any more; they go, so the table stays small.
     session.execute(sa.delete(table).where(table.c.window_start <= now - SHORT_CODE_WINDOW * 24))
     dialect = session.get_bind().dialect.name
@@ -647,7 +648,7 @@ def register(
         )
     ).first()
     if contact is None:
-        contact = Contact(telegram_user_id=telegram_user_id)
+        contact = Contact(telegram_user_id=telegram_user_id, role=invite.role)
     contact.chat_id = chat_id
     contact.display_name = (display_name or "")[:NAME_MAX] or None
     contact.username = username
@@ -660,6 +661,7 @@ def register(
     contact.removed_at = contact.opted_out_at = contact.unreachable_at = None
     session.add(contact)
     session.flush()
+    assert contact.id is not None  # given by the flush
     purposes = [ConsentPurpose.FOLLOWUP] + ([ConsentPurpose.TIPS] if tips else [])
     for purpose in purposes:
         session.add(
@@ -721,9 +723,9 @@ def counts(session: Session) -> dict[str, int]:
         "invites": session.exec(select(sa.func.count()).select_from(Invite)).one(),
     }
     by_role = session.exec(
-        select(Contact.role, sa.func.count())  # type: ignore[arg-type]
+        select(col(Contact.role), sa.func.count())
         .where(col(Contact.removed_at).is_(None))
-        .group_by(Contact.role)
+        .group_by(col(Contact.role))
     ).all()
     for role in Role:
         result[f"contacts_{role}"] = 0

@@ -15,6 +15,14 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 
+def table_of(model: type[SQLModel]) -> sa.Table:
+    """A model's Core table, for bulk statements (SQLModel sets `__table__` at class creation,
+    which type checkers cannot see)."""
+    table = sa.inspect(model).local_table
+    assert isinstance(table, sa.Table)
+    return table
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

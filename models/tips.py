@@ -15,6 +15,7 @@ import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -54,7 +55,7 @@ def sync_library(session: Session) -> int:
     codes = set()
     for item in content.tips():
         codes.add(item.code)
-        values = {
+        values: dict[str, Any] = {
             "area_code": item.area,
             "sectors": list(item.sectors),
             "title_vi": item.title_vi,
@@ -110,7 +111,7 @@ def sync_good_practices(session: Session) -> int:
     for improvement_id, entry in in_library.items():
         title_vi, body_vi = good_practice_text(entry, "vi")
         title_en, body_en = good_practice_text(entry, "en")
-        values = {
+        values: dict[str, Any] = {
             "area_code": entry.area_code or "",
             "sectors": [entry.sector_code],
             "title_vi": title_vi,
@@ -129,8 +130,8 @@ def sync_good_practices(session: Session) -> int:
                 setattr(tip, key, value)
             session.add(tip)
             changed += 1
-    for improvement_id, tip in stored.items():
-        if improvement_id not in in_library and tip.active:
+    for stored_id, tip in stored.items():
+        if stored_id not in in_library and tip.active:
             tip.active = False
             session.add(tip)
             changed += 1
@@ -255,15 +256,20 @@ def area_counts(session: Session, enterprise_ids: Iterable[int]) -> dict[int, di
     """Reports per area for each enterprise (one GROUP BY for the whole batch)."""
     counts: dict[int, dict[str, int]] = {}
     for enterprise_id, area, number in session.exec(
-        select(Improvement.enterprise_id, Improvement.area_code, sa.func.count(col(Improvement.id)))
+        select(
+            col(Improvement.enterprise_id),
+            col(Improvement.area_code),
+            sa.func.count(col(Improvement.id)),
+        )
         .where(
             col(Improvement.enterprise_id).in_(list(enterprise_ids)),
             col(Improvement.status).in_(COUNTED),
             col(Improvement.area_code).is_not(None),
         )
-        .group_by(Improvement.enterprise_id, Improvement.area_code)
+        .group_by(col(Improvement.enterprise_id), col(Improvement.area_code))
     ):
-        counts.setdefault(enterprise_id, {})[area] = number  # type: ignore[index]
+        if area is not None:
+            counts.setdefault(enterprise_id, {})[area] = number
     return counts
 
 
@@ -271,8 +277,9 @@ def sectors_of(session: Session, enterprise_ids: Iterable[int]) -> dict[int, str
     return {
         enterprise_id: sector
         for enterprise_id, sector in session.exec(
-            select(Enterprise.id, Enterprise.sector_code).where(
+            select(col(Enterprise.id), col(Enterprise.sector_code)).where(
                 col(Enterprise.id).in_(list(enterprise_ids))
             )
         )
+        if enterprise_id is not None
     }

@@ -58,29 +58,31 @@ def plan_revisits(session: Session, *, months: tuple[int, ...]) -> int:
     enterprises lacking some offset are read, so a run over a planned programme costs one query.
     """
     planned = (
-        select(Visit.enterprise_id, Visit.offset_months)
+        select(col(Visit.enterprise_id), col(Visit.offset_months))
         .where(col(Visit.offset_months).in_(months))
         .distinct()
         .subquery()
     )
     lacking = session.exec(
-        select(Enterprise.id, Enterprise.intervention_date)
+        select(col(Enterprise.id), col(Enterprise.intervention_date))
         .join(planned, planned.c.enterprise_id == Enterprise.id, isouter=True)
-        .group_by(Enterprise.id, Enterprise.intervention_date)
+        .group_by(col(Enterprise.id), col(Enterprise.intervention_date))
         .having(sa.func.count(planned.c.offset_months) < len(months))
     ).all()
     if not lacking:
         return 0
     ids = [row[0] for row in lacking]
     have: dict[int, set[int]] = {}
-    for enterprise_id, offset in session.exec(
-        select(Visit.enterprise_id, Visit.offset_months).where(
+    for planned_for, planned_offset in session.exec(
+        select(col(Visit.enterprise_id), col(Visit.offset_months)).where(
             col(Visit.enterprise_id).in_(ids), col(Visit.offset_months).in_(months)
         )
     ):
-        have.setdefault(enterprise_id, set()).add(offset)  # type: ignore[arg-type]
+        if planned_offset is not None:
+            have.setdefault(planned_for, set()).add(planned_offset)
     created = 0
     for enterprise_id, intervention in lacking:
+        assert enterprise_id is not None  # a stored row's key
         for offset in months:
             if offset not in have.get(enterprise_id, set()):
                 session.add(
@@ -105,7 +107,7 @@ def due_unannounced(session: Session, *, today: date) -> list[Visit]:
                 col(Visit.due_on) <= today,
                 col(Visit.nudged_at).is_(None),
             )
-            .order_by(Visit.due_on, Visit.id)
+            .order_by(col(Visit.due_on), col(Visit.id))
         )
     )
 
@@ -419,7 +421,7 @@ def card(session: Session, enterprise: Enterprise, *, tz: ZoneInfo) -> Card:
         .where(
             Improvement.enterprise_id == enterprise.id,
             ImprovementMessage.kind == "question",
-            ~sa.exists().where(answer.reply_to_id == ImprovementMessage.id),
+            ~sa.exists().where(col(answer.reply_to_id) == ImprovementMessage.id),
         )
     ).one()
     return Card(
@@ -452,7 +454,7 @@ def visits_board(
         base = base.where(Enterprise.provider_id == provider_id)
     upcoming = session.exec(
         base.where(col(Visit.status).in_(ARRANGED), col(Visit.scheduled_at) >= start_of_today)
-        .order_by(Visit.scheduled_at)
+        .order_by(col(Visit.scheduled_at))
         .limit(limit)
     ).all()
     overdue = session.exec(
@@ -463,7 +465,7 @@ def visits_board(
                 col(Visit.scheduled_at) < start_of_today,
             ),
         )
-        .order_by(Visit.due_on)
+        .order_by(col(Visit.due_on))
         .limit(limit)
     ).all()
     return [VisitRow(v, e) for v, e in upcoming], [VisitRow(v, e) for v, e in overdue]
@@ -478,5 +480,5 @@ def next_visit(session: Session, *, enterprise_id: int, now: datetime) -> Visit 
             col(Visit.status).in_(ARRANGED),
             col(Visit.scheduled_at) >= now - timedelta(hours=12),
         )
-        .order_by(Visit.scheduled_at)
+        .order_by(col(Visit.scheduled_at))
     ).first()

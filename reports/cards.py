@@ -94,7 +94,7 @@ def before_photo(entry: Entry) -> str | None:
     return path if path and media.usable(path) else None
 
 
-def renderer(entry: Entry | None, broadcast_text: str | None, photo_path: str | None):  # type: ignore[no-untyped-def]
+def renderer(entry: Entry | None, broadcast_text: str | None, photo_path: str | None):
     """What a broadcast sends, as a function of the recipient's language: a good practice as
     its card with the after photo, in each recipient's language; a composed text as typed."""
     if entry is not None:

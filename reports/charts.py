@@ -28,11 +28,12 @@ matplotlib.use("Agg")  # before anything else touches matplotlib: no display on 
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.patches import Patch
 from matplotlib.text import Text
 
 from bot.i18n import normalise_language, translator
-from reports.summary import AreaFigures, Rating, Summary
+from reports.figures import AreaFigures, Rating, Summary
 from reports.text import area_name, one_decimal, period_title
 
 FONT = "DejaVu Sans"
@@ -54,9 +55,10 @@ class Chart:
 
 
 def _figure(height: float) -> Figure:
-    figure = Figure(figsize=(WIDTH, height), dpi=DPI, layout="constrained")
+    figure = Figure(
+        figsize=(WIDTH, height), dpi=DPI, layout=ConstrainedLayoutEngine(h_pad=0.08, w_pad=0.08)
+    )
     FigureCanvasAgg(figure)
-    figure.get_layout_engine().set(h_pad=0.08, w_pad=0.08)  # type: ignore[union-attr]
     return figure
 
 
@@ -98,7 +100,7 @@ def text_sizes(figure: Figure) -> list[tuple[str, float]]:
     PHONE pixels wide."""
     width = figure.get_figwidth() * figure.dpi
     return [
-        (text.get_text(), text.get_fontsize() * figure.dpi / 72 * PHONE / width)
+        (text.get_text(), float(text.get_fontsize()) * figure.dpi / 72 * PHONE / width)
         for text in figure.findobj(Text)
         if text.get_visible() and text.get_text().strip()
     ]

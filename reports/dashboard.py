@@ -69,16 +69,19 @@ class EnterpriseState:
     open_threads: int
 
 
-def _open_questions() -> sa.Select[tuple[int, int]]:
+def _open_questions() -> sa.Subquery:
     answer = sa.orm.aliased(ImprovementMessage)
     return (
-        select(Improvement.enterprise_id, sa.func.count(col(ImprovementMessage.id)).label("n"))
-        .join(Improvement, col(Improvement.id) == ImprovementMessage.improvement_id)
+        sa.select(
+            col(Improvement.enterprise_id), sa.func.count(col(ImprovementMessage.id)).label("n")
+        )
+        .join(Improvement, col(Improvement.id) == col(ImprovementMessage.improvement_id))
         .where(
-            ImprovementMessage.kind == imp.MessageKind.QUESTION,
-            ~sa.exists().where(answer.reply_to_id == ImprovementMessage.id),
+            col(ImprovementMessage.kind) == imp.MessageKind.QUESTION,
+            ~sa.exists().where(col(answer.reply_to_id) == col(ImprovementMessage.id)),
         )
         .group_by(col(Improvement.enterprise_id))
+        .subquery()
     )
 
 
@@ -112,7 +115,7 @@ def enterprise_states(
         .group_by(col(Improvement.enterprise_id))
         .subquery()
     )
-    threads = _open_questions().subquery()
+    threads = _open_questions()
     conditions = []
     only = provider_filter(viewer)
     if only is not None:
@@ -134,13 +137,13 @@ def enterprise_states(
             )
         )
     total = session.exec(select(sa.func.count(col(Enterprise.id))).where(*conditions)).one()
-    rows = session.exec(
-        select(
-            Enterprise.id,
-            Enterprise.name,
-            Enterprise.province_code,
-            Enterprise.sector_code,
-            Provider.name,
+    rows = session.execute(
+        sa.select(
+            col(Enterprise.id),
+            col(Enterprise.name),
+            col(Enterprise.province_code),
+            col(Enterprise.sector_code),
+            col(Provider.name),
             last_visit.c.at,
             next_due.c.due,
             sa.func.coalesce(waiting.c.n, 0),
@@ -234,31 +237,40 @@ def history(session: Session, viewer: Contact, enterprise_id: int) -> History:
     reporter_ids = {i.reporter_id for i in improvements if i.reporter_id}
     roles = (
         dict(
-            session.exec(
-                select(Contact.id, Contact.role).where(col(Contact.id).in_(reporter_ids))
+            session.execute(
+                sa.select(col(Contact.id), col(Contact.role)).where(
+                    col(Contact.id).in_(reporter_ids)
+                )
             ).all()
         )
         if reporter_ids
         else {}
     )
     reports = [
-        Report(i, messages.get(i.id or 0, []), roles.get(i.reporter_id)) for i in improvements
+        Report(
+            i,
+            messages.get(i.id or 0, []),
+            Role(roles[i.reporter_id]) if i.reporter_id in roles else None,
+        )
+        for i in improvements
     ]
     complete = sa.and_(
-        col(SurveyResponse.round_id) == SurveyRound.id, col(SurveyResponse.complete).is_(True)
+        col(SurveyResponse.round_id) == col(SurveyRound.id), col(SurveyResponse.complete).is_(True)
     )
-    round_rows = session.exec(
-        select(
-            SurveyRound.number,
-            SurveyRound.opened_at,
-            SurveyRound.closed_at,
+    round_rows = session.execute(
+        sa.select(
+            col(SurveyRound.number),
+            col(SurveyRound.opened_at),
+            col(SurveyRound.closed_at),
             sa.func.count(col(SurveyResponse.id)).filter(
-                SurveyResponse.questionnaire == "employer"
+                col(SurveyResponse.questionnaire) == "employer"
             ),
-            sa.func.count(col(SurveyResponse.id)).filter(SurveyResponse.questionnaire == "worker"),
+            sa.func.count(col(SurveyResponse.id)).filter(
+                col(SurveyResponse.questionnaire) == "worker"
+            ),
         )
         .outerjoin(SurveyResponse, complete)
-        .where(SurveyRound.enterprise_id == enterprise.id)
+        .where(col(SurveyRound.enterprise_id) == enterprise.id)
         .group_by(col(SurveyRound.id), col(SurveyRound.number))
         .order_by(col(SurveyRound.number))
     ).all()

@@ -101,13 +101,13 @@ def counts(session: Session, event_ids: list[int]) -> dict[int, EventCounts]:
     # worker answers wait for their release.
     reactions = dict(
         session.exec(
-            select(SurveyParticipation.event_id, sa.func.count())  # type: ignore[call-overload]
+            select(col(SurveyParticipation.event_id), sa.func.count())
             .where(
                 col(SurveyParticipation.event_id).in_(event_ids),
                 SurveyParticipation.questionnaire == REACTION_QUESTIONNAIRE,
                 col(SurveyParticipation.completed_at).is_not(None),
             )
-            .group_by(SurveyParticipation.event_id)
+            .group_by(col(SurveyParticipation.event_id))
         ).all()
     )
     result = {
@@ -188,15 +188,15 @@ def reactions(session: Session, event_id: int) -> ReactionSummary:
         return ReactionSummary(responses=responses, suppressed=True, awaiting=awaiting)
     in_event = col(SurveyAnswer.response_id).in_(completed)
     ratings = {
-        int(value): int(number)
+        int(value or 0): int(number)
         for value, number in session.exec(
-            select(SurveyAnswer.value_int, sa.func.count())  # type: ignore[call-overload]
+            select(col(SurveyAnswer.value_int), sa.func.count())
             .where(
                 in_event,
                 SurveyAnswer.question_id == "rating",
                 col(SurveyAnswer.value_int).is_not(None),
             )
-            .group_by(SurveyAnswer.value_int)
+            .group_by(col(SurveyAnswer.value_int))
         ).all()
     }
     rating_count = sum(ratings.values())
@@ -207,9 +207,9 @@ def reactions(session: Session, event_id: int) -> ReactionSummary:
     )
     chosen = dict(
         session.exec(
-            select(SurveyAnswer.value_text, sa.func.count())  # type: ignore[call-overload]
+            select(col(SurveyAnswer.value_text), sa.func.count())
             .where(in_event, SurveyAnswer.question_id == "practices_to_try")
-            .group_by(SurveyAnswer.value_text)
+            .group_by(col(SurveyAnswer.value_text))
         ).all()
     )
     practices = [
@@ -352,7 +352,7 @@ def event_export_rows(
     """Rows for the Events sheet: events starting in [start, end), times in the programme's
     zone without the zone (Excel keeps none), the status as of `today` (the report date); the
     rating is empty under 3 reactions."""
-    rows = []
+    rows: list[tuple[object, ...]] = []
     for row in event_summary_rows(session, provider_id):
         if (start is not None and row.starts_at < start) or (
             end is not None and row.starts_at >= end

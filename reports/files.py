@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from models.db import Database
 from models.tables import Provider
 from reports.charts import summary_charts
-from reports.summary import Period, Scope, Summary, build_summary, year_period
+from reports.figures import Period, Scope, Summary, year_period
+from reports.summary import build_summary
 from reports.text import summary_text
 from reports.xlsx import Progress, export_sheets, write_export, zip_csvs
 

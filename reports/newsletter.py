@@ -19,7 +19,8 @@ from models import content, goodpractice
 from models.programme import ProgrammeError
 from models.tables import Provider
 from reports import charts, publish
-from reports.summary import MIN_GROUP, Period, Scope, build_summary, parse_period
+from reports.figures import MIN_GROUP, Period, Scope, parse_period
+from reports.summary import build_summary
 
 STORIES = 5
 

@@ -20,7 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models import content
 from models.imports import Cell, ImportReport, RowError, _day, _is_blank, _rows, _text
@@ -206,11 +206,12 @@ def import_improvements(
     may be named and must belong to that provider; without it, only ids are accepted."""
     if provider_id is not None and session.get(Provider, provider_id) is None:
         raise ProgrammeError("unknown_provider")
-    query = select(Enterprise.id, Enterprise.name)
+    query = select(col(Enterprise.id), col(Enterprise.name))
     if provider_id is not None:
         query = query.where(Enterprise.provider_id == provider_id)
     enterprises: dict[str, int] = {}
     for enterprise_id, name in session.exec(query):
+        assert enterprise_id is not None  # a stored row's key
         enterprises[str(enterprise_id)] = enterprise_id
         if provider_id is not None:
             enterprises[f"name:{content.fold(name)}"] = enterprise_id
@@ -218,8 +219,11 @@ def import_improvements(
     existing = {
         (row[0], row[1].astimezone(tz).date() if row[1] else None, row[2])
         for row in session.execute(
-            sa.select(Improvement.enterprise_id, Improvement.submitted_at, Improvement.description)
-            .where(Improvement.source == SOURCE)  # type: ignore[arg-type]
+            sa.select(
+                col(Improvement.enterprise_id),
+                col(Improvement.submitted_at),
+                col(Improvement.description),
+            ).where(col(Improvement.source) == SOURCE)
         )
     }
     report = ImportReport()

@@ -147,7 +147,7 @@ def headlines(entries: list[goodpractice.Entry], language: str) -> dict[int, str
     return titles
 
 
-def document(html: str):  # type: ignore[no-untyped-def]
+def document(html: str):
     """WeasyPrint's laid-out pages, to count them before writing the PDF."""
     from weasyprint import HTML
 
@@ -158,4 +158,4 @@ def pdf(html: str) -> bytes:
     """WeasyPrint: the same HTML, laid out for paper by its @page rules."""
     from weasyprint import HTML
 
-    return HTML(string=html, base_url=str(TEMPLATES)).write_pdf()  # type: ignore[no-any-return]
+    return HTML(string=html, base_url=str(TEMPLATES)).write_pdf()

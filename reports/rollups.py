@@ -58,10 +58,30 @@ from models.tables import (
     Visit,
     VisitStatus,
 )
+from reports.figures import (
+    COUNTED,
+    EMPLOYER,
+    HIGH_RISK,
+    LOW_COST_BANDS,
+    LOW_COST_VND,
+    ON_TIME_DAYS,
+    SUMMARY_QUESTIONS,
+    TEXT_QUESTIONS,
+    VERIFIED,
+    WORKER,
+    _awaiting,
+    _hours_between,
+    _local_day_on_or_before,
+    _no,
+    _released,
+    _response_complete,
+    _reviewed,
+    _yes,
+)
 
 ROLLUP_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 ALL = "*"
-# Questions whose answers are rolled up (reports/summary.py reads these and no others).
+# Questions whose answers are rolled up (reports/summary_rolled.py reads these and no others).
 SCALE_QUESTIONS = ("usefulness", "safer", "less_tiring")
 
 imp = Improvement.__table__  # type: ignore[attr-defined]
@@ -165,7 +185,6 @@ def _sum(value: Any) -> Any:
 def _value_key() -> Any:
     """The answer as the summary groups it: 'i:<n>' on scale questions, 't:<text>' otherwise
     (yes/no spellings folded, free text never kept), '' for nothing."""
-    from reports.summary import TEXT_QUESTIONS, _no, _yes
 
     text = sa.case(
         (ans.c.question_id.in_(TEXT_QUESTIONS), sa.literal(None, sa.String)),
@@ -187,23 +206,6 @@ def _sources(
     """(rollup table, SELECT of its key and value columns at month grain) for the raw rows of
     `subject` ("improvement", "round" or "visit") matching `where` (visits by their due day:
     `due`, when given)."""
-    from reports.summary import (
-        COUNTED,
-        EMPLOYER,
-        HIGH_RISK,
-        LOW_COST_BANDS,
-        LOW_COST_VND,
-        ON_TIME_DAYS,
-        SUMMARY_QUESTIONS,
-        VERIFIED,
-        WORKER,
-        _awaiting,
-        _hours_between,
-        _local_day_on_or_before,
-        _released,
-        _response_complete,
-        _reviewed,
-    )
 
     zero = sa.literal(0)
     if subject == "improvement":
@@ -323,7 +325,6 @@ def _sources(
             .group_by(month, rnd.c.enterprise_id)
         )
         questions = [q for qs in SUMMARY_QUESTIONS.values() for q in qs]
-        from reports.summary import TEXT_QUESTIONS
 
         given = sa.and_(
             ans.c.question_id.in_(TEXT_QUESTIONS),
@@ -333,7 +334,7 @@ def _sources(
         surveyed = resp.join(rnd, rnd.c.id == resp.c.round_id).join(
             ent, ent.c.id == rnd.c.enterprise_id
         )
-        # Answers count only from released units (reports/summary.py, `_released`): a unit
+        # Answers count only from released units (reports/figures.py, `_released`): a unit
         # changes the rollups once, when it is released, by at least MIN_GROUP responses.
         mine = sa.and_(complete, resp.c.questionnaire.in_([EMPLOYER, WORKER]), _released())
 
@@ -718,9 +719,9 @@ def _apply(
             e_id = row["enterprise_id"]
             if row["area_code"] != ALL or e_id not in workforce:
                 continue
-            change = keyed[(row["period_key"], ALL, e_id)]
+            added = keyed[(row["period_key"], ALL, e_id)]
             new = [row[f] for f in STATE_FIELDS]
-            old = [value - change.get(f, 0) for f, value in zip(STATE_FIELDS, new, strict=True)]
+            old = [value - added.get(f, 0) for f, value in zip(STATE_FIELDS, new, strict=True)]
             provider, workers = workforce[e_id]
             _count(counts, row["period_key"], provider, workers, old, -1)
             _count(counts, row["period_key"], provider, workers, new, 1)
@@ -823,8 +824,8 @@ def _ids(
                     sa.select(table.c.id).where(table.c.enterprise_id.in_(chosen))
                 )
             )
-    for chosen in ids.values():
-        chosen.discard(None)
+    for found in ids.values():
+        found.discard(None)
     return ids
 
 
@@ -840,7 +841,6 @@ CONTACT_FIELDS = (
 STATE = "rollup_pending"
 
 
-@event.listens_for(Session, "before_flush")
 def _before_flush(session: Session, _context: UOWTransaction, _instances: Any) -> None:
     touched = [
         o
@@ -890,7 +890,6 @@ def _contact_changed(contact: Contact) -> bool:
     return state.deleted or any(state.attrs[n].history.has_changes() for n in CONTACT_FIELDS)
 
 
-@event.listens_for(Session, "after_flush")
 def _after_flush(session: Session, _context: UOWTransaction) -> None:
     pending = session.info.pop(STATE, None)
     if pending is None:
@@ -905,7 +904,6 @@ def _after_flush(session: Session, _context: UOWTransaction) -> None:
     _apply(connection, after, moved, moved_before)
 
 
-@event.listens_for(Session, "do_orm_execute")
 def _bulk_write(state: Any) -> Any:
     """ORM-enabled UPDATE/DELETE statements (`sa.update(Improvement)...`) skip the flush:
     snapshot the rows they match before and after."""
@@ -956,3 +954,16 @@ def _bulk_write(state: Any) -> Any:
     after.subtract(before)
     _apply(connection, after, moved, moved_before)
     return result
+
+
+def install() -> None:
+    """Keeps the rollups in step with every write made through a session. Called where the
+    database is set up (models/db.py `Database`), so that every process and every channel has
+    it without importing the bot; idempotent."""
+    for name, listener in (
+        ("before_flush", _before_flush),
+        ("after_flush", _after_flush),
+        ("do_orm_execute", _bulk_write),
+    ):
+        if not event.contains(Session, name, listener):
+            event.listen(Session, name, listener)

@@ -35,7 +35,8 @@ from bot.i18n import LANGUAGES, format_number, translator
 from models import content, goodpractice
 from models.tables import Enterprise, Provider
 from reports import publish
-from reports.summary import Period, Scope, build_summary
+from reports.figures import Period, Scope
+from reports.summary import build_summary
 
 START_OF_TIME = date(2000, 1, 1)
 

@@ -27,7 +27,8 @@ from bot.i18n import (
     translator,
 )
 from models import content
-from reports.summary import Period, Progress, Summary
+from reports.figures import Period, Summary
+from reports.summary import Progress
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 CAPTION_LIMIT = 1024  # the compact message travels as a photo caption
@@ -122,7 +123,8 @@ def environment(language: str, html: bool) -> Environment:
     return env
 
 
-def _render(template: str, language: str, **values: Any) -> str:
+def render(template: str, language: str, **values: Any) -> str:
+    """A template of reports/templates in a language (HTML-escaped when it is .html.j2)."""
     html = template.endswith(".html.j2")
     return environment(language, html).get_template(template).render(**values)
 
@@ -143,7 +145,7 @@ def scope_lines(summary: Summary, language: str, provider_name: str | None) -> l
 
 def summary_message(summary: Summary, language: str, provider_name: str | None = None) -> str:
     """The compact Telegram message (HTML), short enough to be a photo caption."""
-    return _render(
+    return render(
         "summary_message.html.j2",
         language,
         s=summary,
@@ -154,7 +156,7 @@ def summary_message(summary: Summary, language: str, provider_name: str | None =
 
 def summary_text(summary: Summary, language: str, provider_name: str | None = None) -> str:
     """The whole summary as Markdown: the command line, the demo folder."""
-    return _render(
+    return render(
         "summary.md.j2",
         language,
         s=summary,
@@ -164,7 +166,7 @@ def summary_text(summary: Summary, language: str, provider_name: str | None = No
 
 
 def progress_message(progress: Progress, language: str, enterprise_name: str) -> str:
-    return _render("progress.html.j2", language, p=progress, name=enterprise_name).strip()
+    return render("progress.html.j2", language, p=progress, name=enterprise_name).strip()
 
 
 def visit_totals(summary: Summary) -> dict[str, Any]:

@@ -34,7 +34,7 @@ from bot.i18n import N_, gettext, normalise_language
 from models import content
 from reports.events import EXPORT_HEADERS as EVENT_HEADERS
 from reports.events import event_export_rows
-from reports.summary import (
+from reports.figures import (
     EMPLOYER,
     WORKER,
     Period,
@@ -102,7 +102,7 @@ def _local(value: datetime | None, tz: ZoneInfo) -> datetime | None:
     return value.astimezone(tz).replace(tzinfo=None) if value is not None else None
 
 
-def _stream(session: Session, statement: sa.Select[Any]) -> Iterator[sa.Row[Any]]:
+def _stream(session: Session, statement: sa.Select[Any]) -> Iterator[tuple[Any, ...]]:
     result = session.execute(statement.execution_options(yield_per=BATCH))
     yield from result
 

@@ -26,7 +26,7 @@ from sqlmodel import Session, col
 from models import events, surveys
 from models.db import Database
 from models.tables import JobRun
-from scheduler import jobs
+from scheduler import jobs, results
 from scheduler.config import SchedulerConfig
 
 log = logging.getLogger(__name__)
@@ -122,6 +122,10 @@ def schedule(config: SchedulerConfig) -> list[Job]:
             "events: reminders a day and two hours before; reaction survey after"),
         Job("surveys", Cadence("hour", minute=20), surveys.release_job,
             "anonymous survey answers: written in batches of 3+, released when the round closes"),
+        Job("results", Cadence("hour", minute=35), results.results_job,
+            "each employer's results card when the enterprise's survey round has closed"),
+        Job("province-results", Cadence("month", hour=9, day=2), results.province_results_job,
+            "in January, April, July and October: the province's results of the last quarter"),
         Job("retention", Cadence("day", hour=3), jobs.retention_job,
             "delete raw texts and photos of people who left, after the retention period"),
         Job("publications", Cadence("day", hour=4, minute=30), jobs.publications_job,

@@ -5,7 +5,6 @@ Driven end to end through the real Application and the Bot API sandbox, as peopl
 
 from __future__ import annotations
 
-import re
 from datetime import date
 
 from sqlmodel import select
@@ -14,10 +13,19 @@ from bot.playback import Person
 from bot.sandbox import SentMessage
 from models.tables import Enterprise, Invite, Provider, Role
 from tests.conftest import World
-from tests.test_onboarding import contact, join, make_enterprise, make_invite, make_provider
+from tests.factories import (
+    contact,
+    coordinator,
+    join,
+    link_code,
+    make_enterprise,
+    make_invite,
+    make_provider,
+    photos,
+    staff,
+)
 
 PNG = b"\x89PNG\r\n\x1a\n"
-LINK = re.compile(r"https://t\.me/oshbot_sandbox_bot\?start=([A-Za-z0-9_-]+)")
 REFUSAL_VI = "Xin lỗi, chức năng này chỉ dành cho cán bộ chương trình."
 REFUSAL_EN = "Sorry, this is only for programme staff."
 STALE_VI = "Nút này không còn hiệu lực."
@@ -33,23 +41,10 @@ TEXT_PLEASE = "Anh/Chị vui lòng trả lời bằng chữ."
 # -- helpers ---------------------------------------------------------------------------------
 
 
-async def coordinator(world: World, user_id: int = 3001) -> Person:
-    await join(world, user_id, make_invite(world, Role.COORDINATOR))
-    return world.user(user_id)
 
 
-async def staff(
-    world: World, user_id: int, provider_id: int, language: str = "Tiếng Việt"
-) -> Person:
-    await join(world, user_id, make_invite(world, Role.STAFF, provider_id=provider_id), language)
-    return world.user(user_id)
 
 
-def link_code(message: SentMessage | None) -> str:
-    assert message is not None and message.caption is not None, message
-    found = LINK.search(message.caption)
-    assert found is not None, message.caption
-    return found.group(1)
 
 
 def assert_png_photo(world: World, message: SentMessage) -> None:
@@ -57,8 +52,6 @@ def assert_png_photo(world: World, message: SentMessage) -> None:
     assert world.sandbox.files[message.photo].data.startswith(PNG)
 
 
-def photos(person: Person) -> list[SentMessage]:
-    return [m for m in person.account.messages() if m.method == "sendPhoto"]
 
 
 def enterprises(world: World) -> list[Enterprise]:

@@ -29,7 +29,8 @@ from models.tables import (
     Rsvp,
 )
 from reports import events as event_reports
-from reports.summary import Scope, build_summary, enterprise_progress, parse_period
+from reports.figures import Scope, parse_period
+from reports.summary import build_summary, enterprise_progress
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 Q1 = datetime(2027, 1, 10, 3, tzinfo=UTC)

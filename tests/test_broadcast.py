@@ -27,8 +27,7 @@ from models.tables import (
 )
 from reports.samples import workshop_photo
 from tests.conftest import World
-from tests.test_goodpractice import Library, build_library
-from tests.test_onboarding import join, make_invite
+from tests.factories import Library, build_library, join, make_invite
 
 
 def people(

@@ -6,18 +6,16 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import openpyxl
 import pytest
-from sqlmodel import col, select
+from sqlmodel import select
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from bot import dashboard
-from bot.settings import Settings
 from models import websignin
 from models.db import Database
 from models.programme import ProgrammeError
@@ -28,90 +26,27 @@ from models.tables import (
     Outbox,
     ReviewStatus,
     Role,
-    ShareConsent,
     WebSignIn,
 )
-from tests.conftest import Clock, World
-from tests.test_onboarding import join, make_enterprise, make_invite, make_provider
-from tests.test_summary import Programme, seed
-
-NOW = datetime(2027, 3, 31, 3, 0, tzinfo=UTC)  # 31/03/2027 10:00 in Viet Nam
-
-
-@dataclass
-class Site:
-    database: Database
-    settings: Settings
-    clock: Clock
-    programme: Programme
-    staff1: int  # staff of P1 (Đà Nẵng)
-    staff2: int  # staff of P2 (Cần Thơ)
-    coordinator: int
-    employer: int  # employer of E1, reporter of `report`
-    report: int  # a report of E1 waiting for review
-
-    def client(self) -> TestClient:
-        app = Starlette(routes=[dashboard.mount(self.database, self.settings, clock=self.clock)])
-        return TestClient(app, base_url="https://osh.example.vn")
-
-    def link(self, contact_id: int) -> str:
-        with self.database.session() as session:
-            row = websignin.issue(session, session.get(Contact, contact_id), now=self.clock())
-            return dashboard_link(self.settings, row.id)
-
-    def signed_in(self, contact_id: int) -> TestClient:
-        client = self.client()
-        response = client.get(self.link(contact_id))
-        assert response.status_code == 200, response.text
-        return client
-
-
-def dashboard_link(settings: Settings, link_id: str) -> str:
-    from bot.dashboard.auth import sign_in_url
-
-    return sign_in_url(settings, link_id)
-
-
-def make_site(database: Database, folder: Path) -> Site:
-    programme = seed(database)
-    with database.session() as session:
-        people = [
-            Contact(telegram_user_id=9001, chat_id=9001, display_name="Lan", role=Role.STAFF,
-                    provider_id=programme.p1, language="vi"),
-            Contact(telegram_user_id=9002, chat_id=9002, display_name="Minh", role=Role.STAFF,
-                    provider_id=programme.p2, language="vi"),
-            Contact(telegram_user_id=9003, chat_id=9003, display_name="Hoa",
-                    role=Role.COORDINATOR, language="en"),
-            Contact(telegram_user_id=9004, chat_id=9004, display_name="Ông Phát",
-                    role=Role.EMPLOYER, enterprise_id=programme.e1, language="vi"),
-        ]  # fmt: skip
-        session.add_all(people)
-        session.flush()
-        report = session.exec(
-            select(Improvement)
-            .where(Improvement.enterprise_id == programme.e1, Improvement.status == "submitted")
-            .order_by(col(Improvement.id))
-        ).first()
-        assert report is not None
-        report.reporter_id = people[3].id
-        report.description = "Giá để phôi gỗ cạnh máy cưa, lối đi thông thoáng"
-        report.share_consent = ShareConsent.NAMED
-        session.add(report)
-        ids = [p.id for p in people]
-        report_id = report.id
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        token="123:dashboard-test",
-        database_url=database.url,
-        data_dir=folder / "data",
-        public_url="https://osh.example.vn",
-    )
-    return Site(database, settings, Clock(NOW), programme, *ids, report_id)  # type: ignore[arg-type]
+from tests.conftest import World
+from tests.factories import (
+    DASHBOARD_NOW as NOW,
+)
+from tests.factories import (
+    DashboardSite as Site,
+)
+from tests.factories import (
+    dashboard_site,
+    join,
+    make_enterprise,
+    make_invite,
+    make_provider,
+)
 
 
 @pytest.fixture
 def site(database: Database, tmp_path: Path) -> Iterator[Site]:
-    yield make_site(database, tmp_path)
+    yield dashboard_site(database, tmp_path)
 
 
 # -- sign-in ---------------------------------------------------------------------------------

@@ -19,7 +19,8 @@ from bot.dashboard.local import LocalServer
 from models import websignin
 from models.db import Database
 from models.tables import Contact, Improvement, ReviewStatus
-from tests.test_dashboard import Site, make_site
+from tests.factories import DashboardSite as Site
+from tests.factories import dashboard_site
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -40,7 +41,7 @@ def photo(path: Path, colour: tuple[int, int, int]) -> None:
 
 @pytest.fixture
 def served(database: Database, tmp_path: Path) -> Iterator[tuple[Site, LocalServer]]:
-    site = make_site(database, tmp_path)
+    site = dashboard_site(database, tmp_path)
     photo(site.settings.media_dir / "reports/before.jpg", (180, 60, 40))
     photo(site.settings.media_dir / "reports/after.jpg", (40, 140, 70))
     with database.session() as session:

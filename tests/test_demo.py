@@ -92,7 +92,8 @@ def test_a_fresh_process_keeps_the_summary_rollups(tmp_path: Path) -> None:
     from datetime import date
     from zoneinfo import ZoneInfo
 
-    from reports.summary import Scope, build_summary, year_period
+    from reports.figures import Scope, year_period
+    from reports.summary import build_summary
 
     subprocess.run(
         [sys.executable, "-c", "from bot.cli import main; main()", "demo", "--out", str(tmp_path)],

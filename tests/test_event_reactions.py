@@ -25,9 +25,16 @@ from models.tables import (
     SurveyResponse,
 )
 from tests.conftest import World
-from tests.test_admin import staff
-from tests.test_events import good_practice, member
-from tests.test_onboarding import contact, join, make_enterprise, make_invite, make_provider
+from tests.factories import (
+    contact,
+    good_practice,
+    join,
+    make_enterprise,
+    make_invite,
+    make_provider,
+    member,
+    staff,
+)
 
 NOT_ATTENDEE_VI = "dành cho những người đã tham dự sự kiện"
 ANONYMOUS_VI = "Câu trả lời của Anh/Chị là ẩn danh."

@@ -18,7 +18,6 @@ from models.tables import (
     Contact,
     Event,
     EventGoodPractice,
-    Improvement,
     Outbox,
     Role,
     Rsvp,
@@ -26,8 +25,17 @@ from models.tables import (
 )
 from reports import events as event_reports
 from tests.conftest import World
-from tests.test_admin import coordinator, staff
-from tests.test_onboarding import contact, join, make_enterprise, make_invite, make_provider
+from tests.factories import (
+    contact,
+    coordinator,
+    good_practice,
+    join,
+    make_enterprise,
+    make_invite,
+    make_provider,
+    member,
+    staff,
+)
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 # 20/03/2027 14:00 in Viet Nam; the tests start on 1 March 2027, 09:00.
@@ -39,25 +47,8 @@ STALE_VI = "Nút này không còn hiệu lực."
 # -- helpers ---------------------------------------------------------------------------------
 
 
-def good_practice(world: World, enterprise_id: int, text: str) -> int:
-    with world.database.session() as session:
-        row = Improvement(
-            enterprise_id=enterprise_id,
-            area_code="storage",
-            description=text,
-            status="good_practice",
-            share_consent="named",
-            reviewed_at=world.clock(),
-        )
-        session.add(row)
-        session.flush()
-        return row.id  # type: ignore[return-value]
 
 
-async def member(world: World, user_id: int, role: Role, name: str = "An", **where: int) -> Person:
-    person = world.user(user_id, name)  # first: the sandbox keeps the first name it was given
-    await join(world, user_id, make_invite(world, role, **where))
-    return person
 
 
 def rows(world: World, model: type, *where: object) -> list:  # type: ignore[type-arg]

@@ -17,10 +17,10 @@ from bot.cli import app
 from models.db import Database
 from models.tables import Improvement, ReviewStatus, Visit, VisitStatus
 from reports.charts import summary_charts
+from reports.figures import parse_period
 from reports.files import write_reports
 from reports.paper_import import import_improvements
-from reports.summary import parse_period
-from tests.test_summary import TODAY, TZ, seed, summarise
+from tests.factories import TODAY, TZ, seed, summarise
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -99,7 +99,7 @@ def test_suppressed_figures_say_so_in_the_files(database: Database, tmp_path: Pa
     written = write_reports(tmp_path, database.url, period=parse_period("2027-Q1"), today=TODAY,
                             tz=TZ, language="vi")  # fmt: skip
     del written
-    from reports.summary import Scope
+    from reports.figures import Scope
 
     wood = write_reports(tmp_path / "wood", database.url, period=parse_period("2027-Q1"),
                          scope=Scope(sector_code="wood"), today=TODAY, tz=TZ)  # fmt: skip

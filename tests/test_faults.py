@@ -13,7 +13,7 @@ from models.db import Database
 from models.outbox import Message, enqueue
 from models.tables import Contact, Invite, Outbox, OutboxStatus, Role
 from tests.conftest import POSTGRES, World, make_world
-from tests.test_onboarding import contact, join, make_enterprise, make_invite, make_provider
+from tests.factories import contact, join, make_enterprise, make_invite, make_provider
 
 
 async def test_a_duplicated_update_changes_nothing_twice(world: World) -> None:

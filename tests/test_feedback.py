@@ -22,7 +22,7 @@ from models.tables import (
     SurveyRound,
 )
 from tests.conftest import World
-from tests.test_onboarding import contact, join, make_enterprise, make_invite, make_provider
+from tests.factories import contact, join, make_enterprise, make_invite, make_provider
 
 INTRO_WORKER_VI = "Câu trả lời là ẩn danh"
 INTRO_WORKER_EN = "Your answers are anonymous"
@@ -483,7 +483,7 @@ async def test_the_staff_export_carries_no_worker_identity(world: World) -> None
 
     from openpyxl import load_workbook
 
-    from tests.test_admin import staff as join_staff
+    from tests.factories import staff as join_staff
 
     provider = make_provider(world)
     enterprise = make_enterprise(world, provider)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -12,7 +11,7 @@ from sqlmodel import select
 
 from models import goodpractice
 from models.db import Database
-from models.programme import EnterpriseDraft, ProgrammeError, add_enterprise, add_provider
+from models.programme import ProgrammeError
 from models.tables import (
     AuditLog,
     Contact,
@@ -22,93 +21,8 @@ from models.tables import (
     Role,
     ShareConsent,
 )
-from reports.samples import workshop_photo
 from tests.conftest import World
-from tests.test_onboarding import join, make_invite
-
-NOW = datetime(2027, 3, 1, 2, 0, tzinfo=UTC)
-
-
-@dataclass
-class Library:
-    north: int
-    south: int
-    enterprises: dict[str, int]
-    named: int  # good practice, named
-    anonymous: int  # good practice, anonymous
-    not_shared: int  # good practice, enterprise said no
-    verified_only: int  # verified, not a good practice
-
-
-def add_improvement(
-    database: Database,
-    enterprise_id: int,
-    *,
-    area: str = "storage",
-    description: str = "Kệ ba tầng cho nguyên liệu, lối đi sơn vạch vàng.",
-    consent: ShareConsent | None = ShareConsent.NAMED,
-    status: ReviewStatus = ReviewStatus.GOOD_PRACTICE,
-    photos: Path | None = None,
-    seed: int = 1,
-    cost: int | None = 1_500_000,
-    workers: int | None = 12,
-    risk: tuple[int, int] | None = (9, 2),
-    people: PeopleShown | None = PeopleShown.NONE,
-) -> int:
-    before = after = None
-    if photos is not None:
-        before = str(workshop_photo(photos / f"before-{seed}.jpg", after=False, seed=seed))
-        after = str(workshop_photo(photos / f"after-{seed}.jpg", after=True, seed=seed))
-    with database.session() as session:
-        improvement = Improvement(
-            enterprise_id=enterprise_id,
-            area_code=area,
-            description=description,
-            photo_before_path=before,
-            photo_after_path=after,
-            cost_vnd=cost,
-            workers_benefiting=workers,
-            risk_before_score=risk[0] if risk else None,
-            risk_after_score=risk[1] if risk else None,
-            share_consent=consent,
-            people_shown=people,
-            status=status,
-            reviewed_at=NOW,
-            submitted_at=NOW,
-        )
-        session.add(improvement)
-        session.flush()
-        return improvement.id  # type: ignore[return-value]
-
-
-def build_library(database: Database, photos: Path | None = None) -> Library:
-    with database.session() as session:
-        north = add_provider(session, name="Trung tâm ATVSLĐ Đà Nẵng", province_code="da-nang")
-        south = add_provider(session, name="Trung tâm Y tế lao động Cần Thơ")
-        plan = {
-            "moc": (north.id, "Xưởng mộc Hòa Phát", "wood", "da-nang"),
-            "may": (north.id, "Công ty May Thu Hà", "garment", "hue"),
-            "co_khi": (south.id, "Cơ khí Tân Tiến", "metal", "can-tho"),
-        }
-        enterprises = {}
-        for key, (provider_id, name, sector, province) in plan.items():
-            draft = EnterpriseDraft(name, sector, province, 20, date(2027, 1, 10))
-            enterprises[key] = add_enterprise(
-                session, provider_id=provider_id, draft=draft, today=NOW.date()
-            ).id
-    named = add_improvement(database, enterprises["moc"], photos=photos, seed=1)
-    anonymous = add_improvement(
-        database,
-        enterprises["co_khi"],
-        area="machine",
-        description="Che chắn dây curoa máy mài bằng lưới thép.",
-        consent=ShareConsent.ANONYMOUS,
-        photos=photos,
-        seed=2,
-    )
-    not_shared = add_improvement(database, enterprises["may"], consent=ShareConsent.NO)
-    verified_only = add_improvement(database, enterprises["may"], status=ReviewStatus.VERIFIED)
-    return Library(north.id, south.id, enterprises, named, anonymous, not_shared, verified_only)  # type: ignore[arg-type]
+from tests.factories import NOW, build_library, join, make_invite
 
 
 def staff_contact(database: Database, provider_id: int, user_id: int = 501) -> Contact:

@@ -10,7 +10,7 @@ import pytest
 from bot.guard import LIMIT, InboundLimiter, RedactToken
 from models.tables import Role
 from tests.conftest import World
-from tests.test_onboarding import join, make_enterprise, make_invite, make_provider
+from tests.factories import join, make_enterprise, make_invite, make_provider
 
 
 def test_limiter_warns_once_then_drops_then_forgives() -> None:

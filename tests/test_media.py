@@ -20,8 +20,7 @@ from models.programme import ProgrammeError
 from reports import cards, newsletter
 from reports.site import build_site
 from tests.conftest import World
-from tests.test_goodpractice import build_library
-from tests.test_report import ASK_AFTER, ASK_BEFORE, answer_until, cast, expect, report
+from tests.factories import ASK_AFTER, ASK_BEFORE, answer_until, build_library, cast, expect, report
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 LINK = "https://t.me/oshbot_sandbox_bot"

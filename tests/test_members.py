@@ -43,9 +43,8 @@ from models.tables import (
     Role,
 )
 from tests.conftest import World
-from tests.test_admin import coordinator, link_code, photos
-from tests.test_admin import staff as staff_of
-from tests.test_onboarding import contact, join, make_provider
+from tests.factories import contact, coordinator, join, link_code, make_provider, photos
+from tests.factories import staff as staff_of
 
 SHORT = re.compile(r"(?:Mã để gõ|Code to type): ([A-Z0-9]{5}-[A-Z0-9]{5})")
 INVALID_VI = "không còn hiệu lực"
@@ -701,7 +700,8 @@ def test_the_summary_stops_counting_a_removed_person(database: Database) -> None
     """Raw and rolled-up figures agree: the removed worker is reachable no more."""
     from zoneinfo import ZoneInfo
 
-    from reports.summary import Scope, build_summary, year_period
+    from reports.figures import Scope, year_period
+    from reports.summary import build_summary
 
     _, enterprise = make_programme(database)
     with database.session() as session:

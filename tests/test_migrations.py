@@ -30,7 +30,8 @@ def test_upgrading_a_programme_with_data_builds_the_new_rollups(database_url: st
     from zoneinfo import ZoneInfo
 
     from models.tables import Enterprise, Improvement, Provider, Visit
-    from reports.summary import Scope, build_summary, parse_period
+    from reports.figures import Scope, parse_period
+    from reports.summary import build_summary
 
     database = Database(database_url)
     with database.session() as session:

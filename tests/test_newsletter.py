@@ -22,8 +22,7 @@ from models.db import Database
 from models.tables import Role
 from reports import newsletter
 from tests.conftest import World
-from tests.test_goodpractice import Library, add_improvement, build_library
-from tests.test_onboarding import join, make_invite
+from tests.factories import Library, add_improvement, build_library, join, make_invite
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 LINK = "https://t.me/oshbot_sandbox_bot"

@@ -2,51 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlmodel import select
 
-from models.programme import EnterpriseDraft, add_enterprise, add_provider, create_invite
+from models.programme import add_provider, create_invite
 from models.tables import AuditLog, BotState, Consent, Contact, Enterprise, Invite, Role
 from tests.conftest import World
-
-
-def make_provider(world: World, name: str = "Trung tâm ATVSLĐ Đà Nẵng") -> int:
-    with world.database.session() as session:
-        return add_provider(session, name=name, province_code="da-nang").id  # type: ignore[return-value]
-
-
-def make_enterprise(world: World, provider_id: int, name: str = "Xưởng mộc Hòa Phát") -> int:
-    draft = EnterpriseDraft(name, "wood", "da-nang", 12, date(2026, 10, 1))
-    with world.database.session() as session:
-        return add_enterprise(  # type: ignore[return-value]
-            session, provider_id=provider_id, draft=draft, today=date(2027, 3, 1)
-        ).id
-
-
-def make_invite(world: World, role: Role, **where: int) -> str:
-    with world.database.session() as session:
-        return create_invite(
-            session,
-            role=role,
-            days=14,
-            now=world.clock(),
-            **where,  # type: ignore[arg-type]
-        ).code
-
-
-async def join(world: World, user_id: int, code: str, language: str = "Tiếng Việt") -> World:
-    person = world.user(user_id)
-    reply = await person.say(f"/start {code}")
-    assert reply is not None and "ngôn ngữ" in reply.plain
-    await person.press(language)
-    await person.press("✅")
-    return world
-
-
-def contact(world: World, user_id: int) -> Contact | None:
-    with world.database.session() as session:
-        return session.exec(select(Contact).where(Contact.telegram_user_id == user_id)).first()
+from tests.factories import contact, join, make_enterprise, make_invite, make_provider
 
 
 async def test_employer_registers_in_vietnamese(world: World) -> None:

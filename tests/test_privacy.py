@@ -26,7 +26,7 @@ from models.tables import (
     SurveyRound,
 )
 from tests.conftest import START, World
-from tests.test_onboarding import contact, join, make_enterprise, make_invite, make_provider
+from tests.factories import contact, join, make_enterprise, make_invite, make_provider
 
 
 async def employer(world: World, user_id: int = 501, language: str = "Tiếng Việt") -> Contact:

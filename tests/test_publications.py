@@ -8,14 +8,13 @@ from pathlib import Path
 
 from models import goodpractice
 from models.db import Database
-from models.tables import Role
+from models.tables import Contact, Role
 from reports import current
 from scheduler.config import SchedulerConfig
 from scheduler.jobs import publications_job
 from scheduler.runner import schedule
 from tests.conftest import World
-from tests.test_goodpractice import NOW, build_library, staff_contact
-from tests.test_onboarding import join, make_invite
+from tests.factories import NOW, build_library, join, make_invite
 
 
 def public_text(folder: Path) -> str:
@@ -40,7 +39,11 @@ def test_the_daily_job_rebuilds_site_and_newsletters_without_what_was_withdrawn(
     assert "Xưởng mộc Hòa Phát" in public_text(tmp_path / "public")
 
     with database.session() as session:
-        staff = staff_contact(database, library.north)
+        staff = Contact(
+            telegram_user_id=501, chat_id=501, role=Role.STAFF, provider_id=library.north
+        )
+        session.add(staff)
+        session.flush()
         goodpractice.withdraw(session, improvement_id=library.named, actor=staff, now=NOW)
     with database.session() as session:
         publications_job(session, NOW, config=config)

@@ -3,32 +3,38 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
-from dataclasses import dataclass
 
 from PIL import Image, ImageDraw
 from sqlmodel import col, select
 
 from bot.playback import Person
-from bot.sandbox import SentMessage
-from models.tables import Improvement, Outbox, ReviewStatus, Role
+from models.tables import Outbox, ReviewStatus, Role
 from tests.conftest import World
-from tests.test_onboarding import join, make_enterprise, make_invite, make_provider
-
-ASK_AREA = "Cải thiện của Anh/Chị thuộc lĩnh vực nào?"
-ASK_TEXT = "Anh/Chị đã cải thiện điều gì?"
-ASK_BEFORE = "Anh/Chị có ảnh chụp trước khi thay đổi không?"
-ASK_AFTER = "Còn ảnh sau khi thay đổi?"
-ASK_COST = "Cải thiện này tốn khoảng bao nhiêu tiền?"
-ASK_WORKERS = "Có bao nhiêu người lao động được hưởng lợi?"
-ASK_LIKELY_BEFORE = "Trước khi thay đổi: khả năng"
-ASK_SEVERITY_BEFORE = "Nếu xảy ra thì mức độ nghiêm trọng"
-ASK_LIKELY_AFTER = "Sau khi thay đổi: bây giờ khả năng"
-ASK_SEVERITY_AFTER = "Bây giờ nếu xảy ra thì mức độ nghiêm trọng"
-ASK_SHARE = "Chúng tôi có thể chia sẻ cải thiện này"
-SUMMARY = "Anh/Chị vui lòng kiểm tra báo cáo"
-STALE = "Nút này không còn hiệu lực."
-DESCRIPTION = "Làm kệ ba tầng để gỗ không nằm dưới sàn, lối đi thông thoáng."
+from tests.factories import (
+    ASK_AFTER,
+    ASK_AREA,
+    ASK_BEFORE,
+    ASK_COST,
+    ASK_LIKELY_AFTER,
+    ASK_LIKELY_BEFORE,
+    ASK_SEVERITY_AFTER,
+    ASK_SEVERITY_BEFORE,
+    ASK_SHARE,
+    ASK_TEXT,
+    ASK_WORKERS,
+    DESCRIPTION,
+    STALE,
+    STEPS,
+    SUMMARY,
+    answer_until,
+    cast,
+    expect,
+    join,
+    make_invite,
+    report,
+    reports,
+    tap,
+)
 
 
 def picture(text: str, color: str = "#d9534f", kind: str = "JPEG") -> bytes:
@@ -39,47 +45,16 @@ def picture(text: str, color: str = "#d9534f", kind: str = "JPEG") -> bytes:
     return buffer.getvalue()
 
 
-@dataclass
-class Cast:
-    world: World
-    enterprise: int
-    employer: Person
-    staff: Person
 
 
-async def cast(world: World) -> Cast:
-    provider = make_provider(world)
-    enterprise = make_enterprise(world, provider)
-    await join(world, 501, make_invite(world, Role.STAFF, provider_id=provider))
-    await join(world, 101, make_invite(world, Role.EMPLOYER, enterprise_id=enterprise))
-    await world.drain()  # the staff member hears that the employer joined
-    return Cast(world, enterprise, world.user(101), world.user(501))
 
 
-async def expect(person: Person, action: SentMessage | None, text: str) -> SentMessage:
-    assert action is not None, f"no answer; last: {person.last_text()!r}"
-    assert text in person.last_text(), person.last_text()
-    return action
 
 
-async def tap(person: Person, label: str) -> SentMessage | None:
-    """Presses the newest button whose label is exactly `label`."""
-    for message in reversed(person.account.messages()):
-        for text, data in person.account.buttons(message):
-            if text == label and data is not None:
-                return await person.press_data(message.message_id, data)
-    raise LookupError(f"no button {label!r}; last: {person.last_text()!r}")
 
 
-def reports(world: World) -> list[Improvement]:
-    with world.database.session() as session:
-        return list(session.exec(select(Improvement).order_by(col(Improvement.id))))
 
 
-def report(world: World) -> Improvement:
-    rows = reports(world)
-    assert len(rows) == 1, rows
-    return rows[0]
 
 
 def outbox_keys(world: World, prefix: str = "") -> list[str]:
@@ -88,29 +63,8 @@ def outbox_keys(world: World, prefix: str = "") -> list[str]:
     return [k for k in keys if k.startswith(prefix)]
 
 
-STEPS: Sequence[tuple[str, str, str]] = (
-    ("say", "📝 Báo cáo cải thiện", ASK_AREA),
-    ("tap", "📦 Lưu giữ, vận chuyển", ASK_TEXT),
-    ("say", DESCRIPTION, ASK_BEFORE),
-    ("tap", "🚫 Không có ảnh", ASK_AFTER),
-    ("tap", "🚫 Chưa có ảnh", ASK_COST),
-    ("say", "500k", ASK_WORKERS),
-    ("say", "8", ASK_LIKELY_BEFORE),
-    ("tap", "dễ xảy ra", ASK_SEVERITY_BEFORE),
-    ("tap", "nghiêm trọng", ASK_LIKELY_AFTER),
-    ("tap", "ít khả năng", ASK_SEVERITY_AFTER),
-    ("tap", "nhẹ", ASK_SHARE),
-    ("tap", "Có, không nêu tên", SUMMARY),
-)
 
 
-async def answer_until(person: Person, last_prompt: str | None = None) -> None:
-    """Plays the standard answers up to the question `last_prompt` (default: the summary)."""
-    for how, value, prompt in STEPS:
-        action = await (person.say(value) if how == "say" else tap(person, value))
-        await expect(person, action, prompt)
-        if prompt == last_prompt:
-            return
 
 
 # -- the whole journey -----------------------------------------------------------------------

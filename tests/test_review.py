@@ -7,8 +7,19 @@ from sqlmodel import col, select
 from bot.playback import Person
 from models.tables import ImprovementMessage, Outbox, ReviewStatus, Role
 from tests.conftest import World
-from tests.test_onboarding import join, make_enterprise, make_invite, make_provider
-from tests.test_report import ASK_SHARE, STALE, Cast, answer_until, cast, report, tap
+from tests.factories import (
+    ASK_SHARE,
+    STALE,
+    Cast,
+    answer_until,
+    cast,
+    join,
+    make_enterprise,
+    make_invite,
+    make_provider,
+    report,
+    tap,
+)
 
 
 async def sent_report(world: World, *, share: str = "Có, không nêu tên") -> Cast:

@@ -38,8 +38,10 @@ from models.tables import (
     Visit,
     VisitStatus,
 )
+from reports.figures import Scope, parse_period
 from reports.rollups import TABLES, cover, rebuild
-from reports.summary import Scope, _rollup_keys, build_summary, parse_period
+from reports.summary import build_summary
+from reports.summary_rolled import _rollup_keys
 from tests.conftest import POSTGRES
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -443,3 +445,46 @@ def test_concurrent_reports_for_one_enterprise_count_it_once(database: Database)
         kept = dump(session)
         rebuild(session)
         assert dump(session) == kept
+
+
+def test_a_process_that_never_imports_the_bot_keeps_the_rollups(tmp_path: Any) -> None:
+    """The listeners come with the database, not with an import of `bot` or of the rollups: a
+    script, a second channel or a tool that opens a Database and writes a report is counted in
+    the summary, and importing the rollups alone changes no session's behaviour."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(
+        f"""
+        from datetime import UTC, date, datetime
+        import sqlalchemy as sa
+        from sqlalchemy import event
+        from sqlalchemy.orm import Session
+        from reports import rollups
+        from models.db import Database
+        from models.tables import Enterprise, Improvement, Provider, ReviewStatus
+        before = event.contains(Session, "after_flush", rollups._after_flush)
+        database = Database("sqlite:///{tmp_path / 'alone.db'}")
+        with database.session() as session:
+            provider = Provider(name="P", province_code="hue")
+            session.add(provider)
+            session.flush()
+            enterprise = Enterprise(provider_id=provider.id, name="E", sector_code="wood",
+                                    province_code="hue", workers=5,
+                                    intervention_date=date(2026, 1, 1))
+            session.add(enterprise)
+            session.flush()
+            session.add(Improvement(enterprise_id=enterprise.id, area_code="storage",
+                                    status=ReviewStatus.SUBMITTED,
+                                    submitted_at=datetime(2027, 3, 2, tzinfo=UTC)))
+        with database.session() as session:
+            rows = session.execute(sa.text("SELECT count(*) FROM rollup_enterprise")).scalar()
+        print(rows, before)
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    count, installed_by_import = done.stdout.split()
+    assert int(count) > 0
+    assert installed_by_import == "False"

@@ -18,7 +18,7 @@ from scheduler import jobs
 from scheduler.config import SchedulerConfig
 from scheduler.runner import Cadence, run_due, schedule, status
 from tests.conftest import World
-from tests.test_visits import TZ, add_enterprise, add_person, local
+from tests.factories import TZ, add_enterprise, add_person, local
 
 CONFIG = SchedulerConfig()
 

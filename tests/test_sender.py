@@ -15,7 +15,7 @@ from bot.sandbox import FakeClock
 from models.outbox import Message, enqueue
 from models.tables import Contact, Role
 from tests.conftest import World
-from tests.test_visits import add_person, local
+from tests.factories import add_person, local
 
 
 def queue(world: World, contact: Contact, key: str, kind: str = "tip", text: str = "Mẹo") -> None:

@@ -23,7 +23,7 @@ from models import goodpractice
 from models.db import Database
 from models.tables import Contact, Improvement, Role
 from reports.site import build_site
-from tests.test_goodpractice import Library, add_improvement, build_library
+from tests.factories import Library, add_improvement, build_library
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 

@@ -20,30 +20,21 @@ improvements (UTC submission time -> local day)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from typing import Any
-from zoneinfo import ZoneInfo
+from datetime import date
 
 import pytest
-from sqlmodel import Session
 
 from models.content import questionnaire
 from models.db import Database
 from models.tables import (
-    Contact,
     Enterprise,
     Improvement,
     Provider,
     ReviewStatus,
-    Role,
-    SurveyAnswer,
-    SurveyResponse,
-    SurveyRound,
     Visit,
     VisitStatus,
 )
-from reports.summary import (
+from reports.figures import (
     AreaFigures,
     Bucket,
     Choice,
@@ -53,285 +44,12 @@ from reports.summary import (
     RiskFigures,
     RoundRate,
     Scope,
-    Summary,
     YesNo,
-    build_summary,
-    enterprise_progress,
     parse_period,
-    question_ids,
     relative_period,
 )
-
-TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-TODAY = date(2027, 4, 10)
-
-
-def at(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=UTC)
-
-
-@dataclass
-class Programme:
-    p1: int
-    p2: int
-    e1: int
-    e2: int
-    e3: int
-    e4: int
-    e5: int
-
-
-def _complete(anonymous: bool, moment: datetime) -> dict[str, Any]:
-    """A finished response as the surveys module stores it: anonymous ones without a time."""
-    fields: dict[str, Any] = {}
-    if "complete" in SurveyResponse.model_fields:
-        fields["complete"] = True
-        if not anonymous:
-            fields["completed_at"] = moment
-    else:
-        fields["completed_at"] = moment
-    return fields
-
-
-def respond(
-    session: Session,
-    round_id: int,
-    questionnaire_id: str,
-    answers: dict[str, Any],
-    *,
-    contact_id: int | None = None,
-    complete: bool = True,
-) -> None:
-    anonymous = questionnaire_id == "worker"
-    response = SurveyResponse(
-        round_id=round_id,
-        questionnaire=questionnaire_id,
-        contact_id=None if anonymous else contact_id,
-        # The figures below are of released units, as the release job leaves them (the
-        # release itself: tests/test_anonymity.py).
-        released=complete,
-        **(_complete(anonymous, at("2027-03-20T03:00:00")) if complete else {}),
-    )
-    session.add(response)
-    session.flush()
-    for question, value in answers.items():
-        for item in value if isinstance(value, list) else [value]:
-            session.add(
-                SurveyAnswer(
-                    response_id=response.id,
-                    question_id=question,
-                    value_int=item if isinstance(item, int) else None,
-                    value_text=item if isinstance(item, str) else None,
-                )
-            )
-
-
-def seed(database: Database) -> Programme:
-    with database.session() as session:
-        p1 = Provider(name="Trung tâm ATVSLĐ Đà Nẵng", province_code="da-nang")
-        p2 = Provider(name="Trung tâm Y tế lao động Cần Thơ", province_code="can-tho")
-        session.add_all([p1, p2])
-        session.flush()
-
-        def enterprise(
-            provider: Provider, name: str, sector: str, province: str, workers: int, trained: date
-        ) -> int:
-            row = Enterprise(
-                provider_id=provider.id,
-                name=name,
-                sector_code=sector,
-                province_code=province,
-                workers=workers,
-                intervention_date=trained,
-            )
-            session.add(row)
-            session.flush()
-            return row.id  # type: ignore[return-value]
-
-        e1 = enterprise(p1, "Xưởng mộc Hòa Phát", "wood", "da-nang", 10, date(2026, 10, 1))
-        e2 = enterprise(p1, "Công ty May Thu Hà", "garment", "da-nang", 50, date(2026, 11, 1))
-        e3 = enterprise(p1, "Mộc Thuận An", "wood", "hue", 8, date(2027, 1, 10))
-        e4 = enterprise(p2, "Cơ khí Tân Tiến", "metal", "can-tho", 20, date(2026, 9, 1))
-        e5 = enterprise(p1, "Mộc Sơn Trà", "wood", "da-nang", 5, date(2027, 5, 1))
-
-        def improvement(
-            enterprise_id: int,
-            status: ReviewStatus,
-            submitted: str | None,
-            area: str | None,
-            cost: int | None = None,
-            band: str | None = None,
-            workers: int | None = None,
-            before: int | None = None,
-            after: int | None = None,
-            review_hours: int | None = None,
-        ) -> None:
-            submitted_at = at(submitted) if submitted else None
-            session.add(
-                Improvement(
-                    enterprise_id=enterprise_id,
-                    status=status,
-                    submitted_at=submitted_at,
-                    area_code=area,
-                    cost_vnd=cost,
-                    cost_band=band,
-                    workers_benefiting=workers,
-                    risk_before_score=before,
-                    risk_after_score=after,
-                    reviewed_at=(
-                        submitted_at + timedelta(hours=review_hours)
-                        if submitted_at and review_hours is not None
-                        else None
-                    ),
-                    description="…",
-                )
-            )
-
-        S = ReviewStatus
-        improvement(e1, S.VERIFIED, "2027-01-05T03:00:00", "storage", 0, "free", 4, 9, 2, 24)
-        improvement(
-            e1, S.GOOD_PRACTICE, "2027-02-10T03:00:00", "storage", 500_000, "under_1m", 5, 6, 3, 72
-        )
-        improvement(e1, S.SUBMITTED, "2027-03-31T16:59:00", "machine", 2_000_000, "1m_5m", 6, 6, 6)
-        improvement(e1, S.SUBMITTED, "2027-03-31T18:00:00", "machine", 100_000, None, 2, 9, 1)
-        improvement(e1, S.DRAFT, None, "storage", 10, None, 1, 9, 1)
-        improvement(e1, S.WITHDRAWN, "2027-02-01T03:00:00", "storage", 10, None, 1, 9, 1)
-        improvement(
-            e2, S.VERIFIED, "2027-01-20T03:00:00", "workstation", None, "under_1m", 20, 4, 2, 48
-        )
-        improvement(
-            e2, S.SUBMITTED, "2026-12-31T18:00:00", "environment", 1_000_000, "1m_5m", None, 6, None
-        )
-        improvement(
-            e3, S.VERIFIED, "2027-03-01T03:00:00", None, 300_000, "under_1m", 3, review_hours=12
-        )
-        improvement(e5, S.SUBMITTED, "2027-03-01T03:00:00", "storage", 0, "free", 2, 9, 1)
-
-        def contact(role: Role, enterprise_id: int, user: int | None, **extra: Any) -> int:
-            row = Contact(
-                telegram_user_id=user, chat_id=user, role=role, enterprise_id=enterprise_id, **extra
-            )
-            session.add(row)
-            session.flush()
-            return row.id  # type: ignore[return-value]
-
-        gone = at("2027-02-01T00:00:00")
-        c1 = contact(Role.EMPLOYER, e1, 101)
-        contact(Role.WORKER, e1, 102)
-        contact(Role.WORKER, e1, 103, unreachable_at=gone)
-        contact(Role.WORKER, e1, 104, opted_out_at=gone)
-        c2 = contact(Role.EMPLOYER, e2, 201)
-        contact(Role.EMPLOYER, e2, None, erased_at=gone)
-        for user in (202, 203, 204, 205):
-            contact(Role.WORKER, e2, user)
-        contact(Role.EMPLOYER, e4, 401)
-        contact(Role.WORKER, e5, 501)
-
-        def survey_round(enterprise_id: int, number: int, opened: str) -> int:
-            row = SurveyRound(enterprise_id=enterprise_id, number=number, opened_at=at(opened))
-            session.add(row)
-            session.flush()
-            return row.id  # type: ignore[return-value]
-
-        r1 = survey_round(e1, 1, "2027-02-01T03:00:00")
-        r2 = survey_round(e2, 1, "2027-03-10T03:00:00")
-        r3 = survey_round(e2, 2, "2027-03-31T18:00:00")  # 01/04 in Viet Nam: Q2
-        survey_round(e4, 1, "2027-01-15T03:00:00")  # nobody answered
-        respond(
-            session,
-            r1,
-            "employer",
-            {
-                "usefulness": 4,
-                "benefits": ["less_fatigue", "tidier"],
-                "main_obstacle": "money",
-                "improvements_kept": "yes",
-                "recommend": "yes",
-                "going_well": "Gọn gàng hơn",
-            },
-            contact_id=c1,
-        )
-        respond(
-            session,
-            r1,
-            "worker",
-            {
-                "safer": 5,
-                "less_tiring": 3,
-                "ideas_asked": "yes",
-                "training_this_year": "yes",
-                "remaining_problem": "Bụi nhiều",
-            },
-        )
-        respond(
-            session,
-            r1,
-            "worker",
-            {
-                "safer": 4,
-                "less_tiring": 4,
-                "ideas_asked": "no",
-                "training_this_year": "yes",
-                "remaining_problem": None,
-            },
-        )
-        respond(session, r1, "worker", {"safer": 1}, complete=False)
-        respond(
-            session,
-            r2,
-            "employer",
-            {
-                "usefulness": 2,
-                "benefits": ["tidier"],
-                "main_obstacle": "time",
-                "improvements_kept": "partly",
-                "recommend": "no",
-            },
-            contact_id=c2,
-        )
-        respond(
-            session,
-            r2,
-            "worker",
-            {
-                "safer": 3,
-                "less_tiring": 2,
-                "ideas_asked": "no",
-                "training_this_year": "no",
-                "remaining_problem": "Ồn",
-            },
-        )
-        respond(session, r3, "employer", {"usefulness": 5}, contact_id=c2)
-        respond(session, r3, "worker", {"safer": 5})
-
-        def visit(
-            enterprise_id: int, due: date, status: VisitStatus, done: str | None = None
-        ) -> None:
-            session.add(
-                Visit(
-                    enterprise_id=enterprise_id,
-                    due_on=due,
-                    status=status,
-                    done_at=at(done) if done else None,
-                )
-            )
-
-        visit(e1, date(2027, 1, 10), VisitStatus.DONE, "2027-01-24T16:00:00")  # 24/01 23:00
-        visit(e1, date(2027, 2, 1), VisitStatus.DONE, "2027-02-15T17:30:00")  # 16/02: late
-        visit(e3, date(2027, 3, 1), VisitStatus.DONE, "2027-03-02T03:00:00")
-        visit(e2, date(2027, 2, 20), VisitStatus.PLANNED)  # overdue by 10/04
-        visit(e2, date(2027, 3, 30), VisitStatus.CONFIRMED)  # not yet overdue
-        visit(e4, date(2027, 3, 15), VisitStatus.CANCELLED)
-        visit(e4, date(2027, 4, 1), VisitStatus.DONE, "2027-04-02T03:00:00")
-        return Programme(p1.id, p2.id, e1, e2, e3, e4, e5)  # type: ignore[arg-type]
-
-
-def summarise(database: Database, period: str = "2027-Q1", **scope: Any) -> Summary:
-    with database.session() as session:
-        return build_summary(
-            session, period=parse_period(period), scope=Scope(**scope), tz=TZ, today=TODAY
-        )
-
+from reports.summary import build_summary, enterprise_progress, question_ids
+from tests.factories import TODAY, TZ, at, seed, summarise
 
 # -- periods ---------------------------------------------------------------------------------
 
@@ -603,6 +321,55 @@ def test_progress_compares_with_the_sector_median(database: Database) -> None:
     # Mean drops: A (0+1+2+0)/4 = .75, B (0+1)/2 = .5, C (0+1+2+0+1)/5 = .8; E3 rated none.
     assert peers.rated_enterprises == 3
     assert peers.median_risk_drop == pytest.approx(0.75)
+
+
+
+def test_progress_compares_with_the_province_median_of_any_sector(database: Database) -> None:
+    """Peers in the province: every other enterprise there trained by the period's end,
+    whatever its sector; the median of their counts (here 1, 2 and 6: 2), none named."""
+    with database.session() as session:
+        provider = Provider(name="Trung tâm Huế", province_code="hue")
+        session.add(provider)
+        session.flush()
+
+        def enterprise(sector: str, province: str, trained: date, reports: int) -> int:
+            row = Enterprise(
+                provider_id=provider.id,
+                name=f"{sector}-{province}-{reports}",
+                sector_code=sector,
+                province_code=province,
+                workers=10,
+                intervention_date=trained,
+            )
+            session.add(row)
+            session.flush()
+            for index in range(reports):
+                session.add(
+                    Improvement(
+                        enterprise_id=row.id,
+                        status=ReviewStatus.SUBMITTED,
+                        submitted_at=at(f"2027-02-{index + 1:02d}T03:00:00"),
+                        area_code="storage",
+                    )
+                )
+            assert row.id is not None
+            return row.id
+
+        own = enterprise("wood", "hue", date(2026, 6, 1), 3)
+        for sector, reports in (("garment", 1), ("food", 2), ("metal", 6)):
+            enterprise(sector, "hue", date(2026, 6, 1), reports)
+        enterprise("garment", "da-nang", date(2026, 6, 1), 10)  # another province
+        enterprise("food", "hue", date(2027, 6, 1), 0)  # trained after the period
+    with database.session() as session:
+        progress = enterprise_progress(
+            session, enterprise_id=own, period=parse_period("2027-Q1"), tz=TZ
+        )
+    assert progress.own.improvements == 3
+    assert progress.peers is None  # no other wood enterprise
+    province = progress.province_peers
+    assert province is not None
+    assert (province.enterprises, province.median_improvements) == (3, 2.0)
+    assert progress.province_code == "hue"
 
 
 # -- counts that say what they were computed from --------------------------------------------

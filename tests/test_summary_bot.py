@@ -15,9 +15,7 @@ from bot.playback import Person
 from bot.sandbox import SentMessage
 from models.tables import Role
 from tests.conftest import World
-from tests.test_admin import coordinator, staff
-from tests.test_onboarding import join, make_invite
-from tests.test_summary import Programme, seed
+from tests.factories import Programme, coordinator, join, make_invite, seed, staff
 
 PNG = b"\x89PNG\r\n\x1a\n"
 STALE = "Nút này không còn hiệu lực."

@@ -24,7 +24,7 @@ from scheduler import jobs
 from scheduler.config import SchedulerConfig
 from scheduler.runner import STALE_RUN, run_due
 from tests.conftest import World
-from tests.test_visits import add_enterprise, add_person, local
+from tests.factories import add_enterprise, add_person, local
 
 CONFIG = SchedulerConfig()
 

@@ -11,8 +11,6 @@ from sqlmodel import select
 from models import visits
 from models.programme import ProgrammeError
 from models.tables import (
-    Consent,
-    ConsentPurpose,
     Contact,
     Enterprise,
     Outbox,
@@ -22,77 +20,9 @@ from models.tables import (
     Visit,
     VisitStatus,
 )
-from scheduler.config import SchedulerConfig
 from scheduler.jobs import visits_job
 from tests.conftest import World
-
-CONFIG = SchedulerConfig()
-TZ = CONFIG.tz
-
-
-def local(year: int, month: int, day: int, hour: int = 9, minute: int = 0) -> datetime:
-    return datetime(year, month, day, hour, minute, tzinfo=TZ).astimezone(UTC)
-
-
-def add_person(
-    world: World,
-    user_id: int,
-    role: Role,
-    *,
-    provider_id: int | None = None,
-    enterprise_id: int | None = None,
-    name: str = "An",
-    language: str = "vi",
-    tips: bool = True,
-) -> Contact:
-    """A registered contact who can be written to (and a sandbox user behind it)."""
-    world.sandbox.user(user_id, name)
-    with world.database.session() as session:
-        contact = Contact(
-            telegram_user_id=user_id,
-            chat_id=user_id,
-            display_name=name,
-            role=role,
-            provider_id=provider_id,
-            enterprise_id=enterprise_id,
-            language=language,
-        )
-        session.add(contact)
-        session.flush()
-        purposes = [ConsentPurpose.FOLLOWUP] + ([ConsentPurpose.TIPS] if tips else [])
-        for purpose in purposes:
-            session.add(
-                Consent(contact_id=contact.id, purpose=purpose, text_version="t", language=language)
-            )
-        return contact
-
-
-def add_enterprise(
-    world: World,
-    *,
-    provider_id: int | None = None,
-    name: str = "Xưởng mộc Hòa Phát",
-    intervention: date = date(2027, 1, 25),
-    sector: str = "wood",
-    province: str = "da-nang",
-) -> Enterprise:
-    with world.database.session() as session:
-        if provider_id is None:
-            provider = Provider(name="Trung tâm ATVSLĐ Đà Nẵng", province_code="da-nang")
-            session.add(provider)
-            session.flush()
-            provider_id = provider.id
-        enterprise = Enterprise(
-            provider_id=provider_id,  # type: ignore[arg-type]
-            name=name,
-            sector_code=sector,
-            province_code=province,
-            workers=18,
-            intervention_date=intervention,
-        )
-        session.add(enterprise)
-        session.flush()
-        return enterprise
+from tests.factories import CONFIG, TZ, add_enterprise, add_person, local
 
 
 def run_visits(world: World) -> dict[str, int]:

@@ -49,15 +49,15 @@ from models.programme import ProgrammeError, providers
 from models.tables import Contact, Improvement, Role, utcnow
 from reports import dashboard as board
 from reports.charts import summary_charts
-from reports.files import export_files
-from reports.summary import (
+from reports.figures import (
     RELATIVE_PERIODS,
     Scope,
     Summary,
-    build_summary,
     quarter_period,
     relative_period,
 )
+from reports.files import export_files
+from reports.summary import build_summary
 from reports.text import (
     area_name,
     one_decimal,

@@ -27,7 +27,9 @@ connection = config.attributes.get("connection")
 if connection is not None:
     run(connection)
 else:
-    engine = sa.create_engine(config.get_main_option("sqlalchemy.url"))
+    url = config.get_main_option("sqlalchemy.url")
+    assert url is not None, "alembic.ini or the caller sets sqlalchemy.url"
+    engine = sa.create_engine(url)
     with engine.connect() as fresh:
         run(fresh)
         fresh.commit()

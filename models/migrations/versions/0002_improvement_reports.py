@@ -11,7 +11,6 @@ from alembic import op
 import sqlalchemy as sa
 import sqlmodel
 
-import models.tables
 
 
 # revision identifiers, used by Alembic.
@@ -31,7 +30,7 @@ def upgrade() -> None:
     sa.Column('recipient_id', sa.Integer(), nullable=False),
     sa.Column('reply_to_id', sa.Integer(), nullable=True),
     sa.Column('text', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
-    sa.Column('created_at', models.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['improvement_id'], ['improvement.id'], ),
     sa.ForeignKeyConstraint(['recipient_id'], ['contact.id'], ),
     sa.ForeignKeyConstraint(['reply_to_id'], ['improvementmessage.id'], ),

@@ -11,7 +11,6 @@ from alembic import op
 import sqlalchemy as sa
 import sqlmodel
 
-import models.tables
 
 
 # revision identifiers, used by Alembic.
@@ -32,7 +31,7 @@ def upgrade() -> None:
         )
     with op.batch_alter_table('improvement') as batch:
         batch.add_column(
-            sa.Column('library_withdrawn_at', models.tables.UTCDateTime(timezone=True), nullable=True)
+            sa.Column('library_withdrawn_at', sa.DateTime(timezone=True), nullable=True)
         )
 
 

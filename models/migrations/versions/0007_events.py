@@ -10,7 +10,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import models.tables
 
 # revision identifiers, used by Alembic.
 revision: str = '0007'
@@ -32,7 +31,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column('version', sa.Integer(), server_default='1', nullable=False))
     with op.batch_alter_table('rsvp') as batch:
         batch.add_column(
-            sa.Column('invited_at', models.tables.UTCDateTime(timezone=True), nullable=True)
+            sa.Column('invited_at', sa.DateTime(timezone=True), nullable=True)
         )
 
 
