@@ -694,6 +694,16 @@ def privacy_erase(
             raise typer.Exit(1)
         privacy.erase(session, person, now=datetime.now(UTC))
     console.print(f"Contact {contact} erased.")
+    # Whatever they showed of this person leaves the public site and newsletter now.
+    from reports import current
+
+    database = Database(config.database_url)
+    try:
+        rebuilt = current.rebuild_now(database, config, now=datetime.now(UTC))
+    finally:
+        database.dispose()
+    if rebuilt.get("site_pages"):
+        console.print(f"The website and newsletter in {current.public_dir(config)} were rebuilt.")
 
 
 class SandboxChannel(StrEnum):
@@ -792,6 +802,9 @@ def demo(
     result = asyncio.run(run_demo(out))
     console.print(result.summary_text)
     console.print(f"\nTranscript: {result.transcript_path}\nSummary: {result.summary_path}")
+    console.print(f"Screenshots: {out / 'screens'}")
+    for missing in result.screens_missing:
+        console.print(f"Not taken: {missing}")
 
 
 @app.command()

@@ -7,8 +7,9 @@ written into the output folder, beside the demo's own database.
 
 from __future__ import annotations
 
+import asyncio
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
@@ -48,6 +49,7 @@ class DemoResult:
     transcript_path: Path
     summary_path: Path
     database_url: str
+    screens_missing: list[str]
 
 
 class DemoClock:
@@ -135,7 +137,19 @@ async def run_demo(out: Path) -> DemoResult:
                   tz=settings.tz)  # fmt: skip
     # The newsletter, leaflets and website, from the same database.
     write_publications(out, url, settings, clock().astimezone(settings.tz).date())
-    return DemoResult(summary, transcript_path, summary_path, url)
+    # How the dashboard and the publications look on a phone and on a desktop (Playwright's
+    # synchronous API wants a thread without an event loop).
+    from bot.screens import write_screens
+
+    database = Database(url)
+    try:
+        missing = await asyncio.to_thread(
+            write_screens, out, database=database, settings=settings, clock=clock,
+            staff_user_id=2001, coordinator_user_id=1001, enterprise_name="Công ty May Thu Hà",
+        )  # fmt: skip
+    finally:
+        database.dispose()
+    return DemoResult(summary, transcript_path, summary_path, url, missing)
 
 
 async def play(stage: Stage, database: Database, settings: Settings, clock: DemoClock) -> None:
@@ -387,8 +401,6 @@ def write_publications(out: Path, url: str, settings: Settings, today: date) -> 
     database.dispose()
 
 
-
-
 def demo_photo(caption: str, colour: str) -> bytes:
     """A small real JPEG with words in it, as a phone photo of the workshop would be."""
     import io
@@ -453,8 +465,14 @@ async def play_reports(
     await thu.send("photo", demo_photo("AFTER\n3-level racks, yellow aisle", "#4c8b5d"))
     await thu.say("2,5 triệu")
     await thu.say("40")
-    for label in ("dễ xảy ra", "nghiêm trọng", "ít khả năng", "nhẹ", "Có, nêu tên",
-                  "không có người"):
+    for label in (
+        "dễ xảy ra",
+        "nghiêm trọng",
+        "ít khả năng",
+        "nhẹ",
+        "Có, nêu tên",
+        "không có người",
+    ):
         await thu.press(label)
     await thu.press("✅")
 
@@ -469,8 +487,14 @@ async def play_reports(
     await thu.say("8.000.000")
     await thu.say("150")
     await thu.press("Đúng, 150")
-    for label in ("có thể xảy ra", "nghiêm trọng", "ít khả năng", "nhẹ", "Có, không nêu tên",
-                  "họ đã đồng ý"):
+    for label in (
+        "có thể xảy ra",
+        "nghiêm trọng",
+        "ít khả năng",
+        "nhẹ",
+        "Có, không nêu tên",
+        "họ đã đồng ý",
+    ):
         await thu.press(label)
     await thu.press("✏️")
     await thu.press("Số người hưởng lợi")
@@ -519,7 +543,9 @@ async def play_month(
 
     transcript = stage.transcript
     assert transcript is not None
-    config = SchedulerConfig.from_settings(settings)
+    # The demo writes the site and newsletter into its own folder at the end; rebuilding them
+    # every demo morning would only take time.
+    config = replace(SchedulerConfig.from_settings(settings), public_dir=None)
     transcript.heading("8. A month passes: revisits, reminders, surveys and tips")
     first = clock().astimezone(config.tz).date() + timedelta(days=1)
     staff = stage.person(2001, "Anh Dũng (cán bộ)")
@@ -835,8 +861,7 @@ def summarise(database: Database, sandbox: Sandbox) -> str:
         f"- providers: {numbers['providers']}",
         f"- enterprises: {numbers['enterprises']}",
         f"- invites issued: {numbers['invites']}",
-        "- contacts: "
-        + ", ".join(f"{numbers[f'contacts_{role}']} {role}" for role in Role),
+        "- contacts: " + ", ".join(f"{numbers[f'contacts_{role}']} {role}" for role in Role),
         "- languages chosen: " + ", ".join(f"{lang}: {n}" for lang, n in languages),
         f"- messages the bot sent: {sum(len(u.messages()) for u in sandbox.users.values())}"
         f" (rate-limited answers from the sandbox: {sandbox.stats.rate_limited})",

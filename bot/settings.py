@@ -59,6 +59,14 @@ class Settings(BaseSettings):
     )
     # Printed as a QR code on newsletters and leaflets; without it they point at the bot.
     site_url: str | None = Field(default=None, description="Public address of the static site.")
+    # The address people open the web application at (sign-in links of /web point there).
+    public_url: str | None = Field(
+        default=None, description="Public base URL of `oshbot serve`, e.g. https://osh.example.vn."
+    )
+    dashboard_secret: str | None = Field(
+        default=None,
+        description="Key that signs dashboard links and sessions; derived from the token if unset.",
+    )
     # -- scheduler and sender (see scheduler/ and bot/sender.py)
     quiet_start: str = Field(default="21:00", description="Quiet hours start (programme time).")
     quiet_end: str = Field(default="07:00", description="Quiet hours end (programme time).")

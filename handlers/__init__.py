@@ -30,6 +30,7 @@ from handlers import (
     review,
     summary,
     visits,
+    web,
 )
 
 __all__ = ["menu", "register"]
@@ -56,6 +57,7 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handlers(summary.handlers_list())
     application.add_handlers(visits.handlers_list())
     application.add_handlers(plan.handlers_list())
+    application.add_handlers(web.handlers_list())
     application.add_handlers(members.handlers_list())
     broadcast.schedule(application)
     # Text that no journey took may be a short invite code typed by someone not registered.

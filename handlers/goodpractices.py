@@ -18,7 +18,7 @@ from telegram.ext import (
 from bot.i18n import Translate, format_number, shorten
 from bot.render import esc, inline
 from bot.runtime import current_contact, language_of, runtime, tr, user_data
-from handlers import menu
+from handlers import menu, newsletter
 from handlers.common import cancel
 from models import content, goodpractice
 from models.programme import ProgrammeError
@@ -275,6 +275,7 @@ async def withdraw_confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE)
     rt = runtime(context)
     with rt.database.session() as session:
         goodpractice.withdraw(session, improvement_id=item.id, actor=contact, now=rt.now())
+    newsletter.refresh_publications(context)
     await query.answer()
     await query.edit_message_reply_markup(None)
     await context.bot.send_message(

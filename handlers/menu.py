@@ -45,6 +45,7 @@ GOOD_PRACTICES = Entry(
 )
 BROADCAST = Entry("broadcast", N_("📣 Broadcast"), N_("Send news or a good practice to many"))
 NEWSLETTER = Entry("newsletter", "", N_("The newsletter as HTML and PDF"))
+WEB = Entry("web", "", N_("Open the web dashboard (a sign-in link)"))
 
 REPORT = Entry(
     "report", N_("📝 Report an improvement"), N_("Tell us about an improvement you made")
@@ -75,11 +76,11 @@ RIGHTS = [
 MENUS: dict[Role, list[Entry]] = {
     Role.COORDINATOR: [
         PROVIDERS, SUMMARY, VISITS, EVENTS, BROADCAST, GOOD_PRACTICES, HELP, LANGUAGE,
-        MEMBERS, EXPORT, NEW_EVENT, NEWSLETTER, PLAN_COMMAND, CANCEL, *RIGHTS,
+        MEMBERS, EXPORT, NEW_EVENT, NEWSLETTER, PLAN_COMMAND, WEB, CANCEL, *RIGHTS,
     ],
     Role.STAFF: [
         NEW_ENTERPRISE, ENTERPRISES, VISITS, SUMMARY, BROADCAST, EVENTS, GOOD_PRACTICES, HELP,
-        LANGUAGE, MEMBERS, EXPORT, NEW_EVENT, NEWSLETTER, PLAN_COMMAND, CANCEL, *RIGHTS,
+        LANGUAGE, MEMBERS, EXPORT, NEW_EVENT, NEWSLETTER, PLAN_COMMAND, WEB, CANCEL, *RIGHTS,
     ],
     Role.EMPLOYER: [
         REPORT, MYREPORTS, FEEDBACK, NEXT_VISIT, PLAN, PROGRESS, GOOD_PRACTICES, HELP, LANGUAGE,

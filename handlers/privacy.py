@@ -19,6 +19,7 @@ from telegram.ext import (
 from bot.i18n import Translate, format_moment
 from bot.render import esc, inline
 from bot.runtime import current_contact, runtime, tr, user_data
+from handlers import newsletter
 from models import privacy
 from models.programme import audit, contact_by_user
 from models.tables import ConsentPurpose, Contact, Role
@@ -117,6 +118,7 @@ async def erase_confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
             await query.answer(_("This button is no longer active."))
             return
         privacy.erase(session, contact, now=rt.now())
+    newsletter.refresh_publications(context)
     user_data(context).clear()
     await query.answer()
     await query.edit_message_text(

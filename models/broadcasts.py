@@ -109,8 +109,11 @@ def scoped(
     audience: audiences.Audience, author: Contact | None, broadcast: Broadcast
 ) -> audiences.Audience:
     """Staff reach their own provider's enterprises only, whatever the request said; a good
-    practice reaches only people who accepted good examples from other enterprises."""
-    chosen = replace(audience, good_examples=broadcast.improvement_id is not None)
+    practice (or a newsletter, which carries them) reaches only people who accepted good
+    examples from other enterprises."""
+    chosen = replace(
+        audience, good_examples=audience.good_examples or broadcast.improvement_id is not None
+    )
     if author is None or author.role == Role.COORDINATOR:
         return chosen
     return replace(chosen, provider_id=author.provider_id, include_partners=False)
@@ -139,7 +142,8 @@ def preview_count(session: Session, broadcast: Broadcast) -> int:
         return 0
     # Drafts stored before good examples needed their consent get the rule too.
     return audiences.count(
-        session, replace(chosen, good_examples=broadcast.improvement_id is not None)
+        session,
+        replace(chosen, good_examples=chosen.good_examples or broadcast.improvement_id is not None),
     )
 
 

@@ -806,3 +806,16 @@ class RollupCount(SQLModel, table=True):
     enterprises: int = _sum()
     workers_benefiting: int = _sum()  # capped at the enterprise's workforce
     followed_up: int = _sum()  # a survey response or a visit done in the period
+
+
+class WebSignIn(SQLModel, table=True):
+    """A one-time dashboard sign-in link sent by /web: the link carries `id` (signed), and
+    `used_at` makes it single use across every process that shares the database."""
+
+    __tablename__ = "web_sign_in"
+
+    id: str = Field(primary_key=True, max_length=64)
+    contact_id: int = Field(foreign_key="contact.id", index=True)
+    created_at: datetime = ts(default=True)
+    expires_at: datetime = ts(nullable=False)
+    used_at: datetime | None = ts()

@@ -60,6 +60,11 @@ class SchedulerConfig:
     # Raw texts and photos of people who left are deleted after this many days.
     retention_days: int = 730
     media_root: Path = Path("data/media")
+    # The site and newsletter kept current (reports/current.py), and what they link to; None
+    # (a bare config, as in tests of other jobs) leaves publications alone.
+    public_dir: Path | None = None
+    site_url: str | None = None
+    bot_username: str | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SchedulerConfig:
@@ -71,6 +76,9 @@ class SchedulerConfig:
             quiet=QuietHours(parse_clock(settings.quiet_start), parse_clock(settings.quiet_end)),
             retention_days=settings.retention_days,
             media_root=settings.media_dir,
+            public_dir=settings.data_dir / "public",
+            site_url=settings.site_url,
+            bot_username=settings.bot_username,
         )
 
     def today(self, now: datetime) -> date:

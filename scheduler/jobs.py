@@ -39,6 +39,7 @@ from models.tables import (
     table_of,
 )
 from models.text import MESSAGE_LIMIT, esc, truncate_html
+from reports import current, publish
 from scheduler import notices
 from scheduler.config import DEFAULT_CONFIG, SchedulerConfig
 
@@ -473,4 +474,24 @@ def retention_job(
     """Deletes raw texts and photos past the retention period (models/privacy.py)."""
     return privacy.purge_expired(
         session, now=now, retention_days=config.retention_days, media_root=config.media_root
+    )
+
+
+# -- publications ----------------------------------------------------------------------------
+
+
+def publications_job(
+    session: Session, now: datetime, *, config: SchedulerConfig = DEFAULT_CONFIG
+) -> dict[str, int]:
+    """The website and this month's newsletter, rebuilt from what is public today."""
+    if config.public_dir is None:
+        return {"skipped": 1}
+    return current.rebuild(
+        session,
+        config.public_dir,
+        tz=config.tz,
+        today=config.today(now),
+        link=publish.invitation_link(config.site_url, config.bot_username),
+        media_root=config.media_root,
+        site_url=config.site_url,
     )

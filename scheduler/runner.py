@@ -128,6 +128,8 @@ def schedule(config: SchedulerConfig) -> list[Job]:
             "in January, April, July and October: the province's results of the last quarter"),
         Job("retention", Cadence("day", hour=3), jobs.retention_job,
             "delete raw texts and photos of people who left, after the retention period"),
+        Job("publications", Cadence("day", hour=4, minute=30), jobs.publications_job,
+            "rebuild the website and this month's newsletter from what is public today"),
     ]  # fmt: skip
 
 

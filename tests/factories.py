@@ -15,13 +15,18 @@ from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session, col, select
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
 from telegram import Update
 from typer.testing import CliRunner
 
+from bot import dashboard
 from bot.cli import app
+from bot.dashboard.auth import sign_in_url
 from bot.playback import Person
 from bot.sandbox import SandboxUser, SentMessage
-from models import programme
+from bot.settings import Settings
+from models import programme, websignin
 from models.db import Database
 from models.programme import (
     EnterpriseDraft,
@@ -54,7 +59,7 @@ from reports.samples import workshop_photo
 from reports.summary import build_summary
 from scheduler.config import SchedulerConfig
 from scheduler.jobs import visits_job
-from tests.conftest import World
+from tests.conftest import Clock, World
 
 # -- people joining through invites
 
@@ -763,3 +768,72 @@ def oshbot(database: Database, tmp_path: Path, *args: str, stdin: str | None = N
         "OSHBOT_BOT_USERNAME": "osh_followup_bot",
     }
     return runner.invoke(app, list(args), env=env, input=stdin, catch_exceptions=False)
+# -- the web dashboard: a seeded programme with staff of both providers, a coordinator and a
+# report waiting for review (tests/test_dashboard.py, tests/test_dashboard_browser.py)
+
+DASHBOARD_NOW = datetime(2027, 3, 31, 3, 0, tzinfo=UTC)  # 31/03/2027 10:00 in Viet Nam
+
+
+@dataclass
+class DashboardSite:
+    database: Database
+    settings: Settings
+    clock: Clock
+    programme: Programme
+    staff1: int  # staff of P1 (Đà Nẵng)
+    staff2: int  # staff of P2 (Cần Thơ)
+    coordinator: int
+    employer: int  # employer of E1, reporter of `report`
+    report: int  # a report of E1 waiting for review
+
+    def client(self) -> TestClient:
+        app = Starlette(routes=[dashboard.mount(self.database, self.settings, clock=self.clock)])
+        return TestClient(app, base_url="https://osh.example.vn")
+
+    def link(self, contact_id: int) -> str:
+        with self.database.session() as session:
+            row = websignin.issue(session, session.get(Contact, contact_id), now=self.clock())
+            return sign_in_url(self.settings, row.id)
+
+    def signed_in(self, contact_id: int) -> TestClient:
+        client = self.client()
+        response = client.get(self.link(contact_id))
+        assert response.status_code == 200, response.text
+        return client
+
+
+def dashboard_site(database: Database, folder: Path) -> DashboardSite:
+    programme = seed(database)
+    with database.session() as session:
+        people = [
+            Contact(telegram_user_id=9001, chat_id=9001, display_name="Lan", role=Role.STAFF,
+                    provider_id=programme.p1, language="vi"),
+            Contact(telegram_user_id=9002, chat_id=9002, display_name="Minh", role=Role.STAFF,
+                    provider_id=programme.p2, language="vi"),
+            Contact(telegram_user_id=9003, chat_id=9003, display_name="Hoa",
+                    role=Role.COORDINATOR, language="en"),
+            Contact(telegram_user_id=9004, chat_id=9004, display_name="Ông Phát",
+                    role=Role.EMPLOYER, enterprise_id=programme.e1, language="vi"),
+        ]  # fmt: skip
+        session.add_all(people)
+        session.flush()
+        report = session.exec(
+            select(Improvement)
+            .where(Improvement.enterprise_id == programme.e1, Improvement.status == "submitted")
+            .order_by(col(Improvement.id))
+        ).first()
+        assert report is not None
+        report.reporter_id = people[3].id
+        report.description = "Giá để phôi gỗ cạnh máy cưa, lối đi thông thoáng"
+        report.share_consent = ShareConsent.NAMED
+        session.add(report)
+        ids = [p.id for p in people]
+        report_id = report.id
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        token="123:dashboard-test",
+        database_url=database.url,
+        data_dir=folder / "data",
+        public_url="https://osh.example.vn",
+    )
+    return DashboardSite(database, settings, Clock(DASHBOARD_NOW), programme, *ids, report_id)  # type: ignore[arg-type]

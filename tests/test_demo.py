@@ -15,6 +15,13 @@ async def test_demo_registers_every_role_and_writes_both_languages(tmp_path: Pat
     result = await run_demo(tmp_path / "demo")
     transcript = result.transcript_path.read_text(encoding="utf-8")
     assert "Chào mừng điều phối viên!" in transcript
+    screens = {path.name for path in (tmp_path / "demo" / "screens").glob("*.png")}
+    expected = {f"dashboard-{page}-{width}.png" for page in ("overview", "enterprise")
+                for width in ("phone", "desktop")}  # fmt: skip
+    if result.screens_missing:  # no Chromium or poppler here: the demo says so
+        assert all("missing" in reason for reason in result.screens_missing)
+    else:
+        assert expected <= screens and {"leaflet-1-vi.png", "leaflet-1-en.png"} <= screens
     assert "Welcome to the team of Trung tâm Y tế lao động Cần Thơ!" in transcript
     assert "không còn hiệu lực" in transcript  # the expired and the mistyped code
     assert "have not stored anything" in transcript or "không lưu thông tin" in transcript

@@ -143,7 +143,8 @@ async def test_staff_get_the_newsletter_as_two_documents(world: World, tmp_path:
     ask = await staff.say("/newsletter")
     assert ask is not None and "Bản tin cho tháng nào?" in ask.plain
     await staff.press("03/2027", ask)
-    html, pdf = staff.account.messages()[-2:]
+    html, pdf, offer = staff.account.messages()[-3:]
+    assert "Chưa có ai nhận được bản tin" in offer.plain
     assert html.document_filename == "newsletter-2027-03-vi.html"
     assert pdf.document_filename == "newsletter-2027-03-vi.pdf"
     assert (pdf.document_bytes or b"").startswith(b"%PDF")
@@ -222,3 +223,47 @@ def test_the_newsletter_chart_is_drawn_for_a_phone(database: Database, library: 
     assert chart.width == 1080
     # Counts of improvements are shown as they are, so no note claims small groups are hidden.
     assert "dưới 3" not in html
+
+
+async def test_staff_broadcast_the_newsletter_as_a_pdf_in_each_readers_language(
+    world: World, tmp_path: Path
+) -> None:
+    from sqlmodel import select
+
+    from models import privacy
+    from models.tables import Broadcast, ConsentPurpose, Contact
+
+    library = build_library(world.database, tmp_path / "photos")
+    await join(world, 801, make_invite(world, Role.STAFF, provider_id=library.north))
+    moc = library.enterprises["moc"]
+    await join(world, 802, make_invite(world, Role.EMPLOYER, enterprise_id=moc))
+    await join(world, 803, make_invite(world, Role.WORKER, enterprise_id=moc), "English")
+    # Another provider's enterprise is not this staff member's audience.
+    other = library.enterprises["co_khi"]
+    await join(world, 804, make_invite(world, Role.EMPLOYER, enterprise_id=other))
+    with world.database.session() as session:
+        for person in session.exec(select(Contact).where(Contact.enterprise_id.is_not(None))):
+            privacy.grant(
+                session, person, ConsentPurpose.TIPS, language=person.language, now=world.clock()
+            )
+    staff = world.user(801)
+    ask = await staff.say("/newsletter")
+    await staff.press("03/2027", ask)
+    offer = staff.account.messages()[-1]
+    assert "cho 2 người của các doanh nghiệp" in offer.plain
+    send = staff.account.buttons(offer)[0][1]
+    assert send is not None
+    await staff.press("📣 Gửi cho 2", offer)
+    assert "Đã xếp hàng: bản tin sẽ được gửi tới 2 người" in staff.last_text()
+    await staff.press_data(offer.message_id, send)
+    assert "đang được gửi" in (staff.answers()[-1] or "")  # pressed twice: sent once
+    await world.drain()
+    employer, worker = world.user(802), world.user(803)
+    vi, en = employer.account.messages()[-1], worker.account.messages()[-1]
+    assert vi.document_filename == "newsletter-2027-03-vi.pdf"
+    assert en.document_filename == "newsletter-2027-03-en.pdf"
+    assert "Xưởng mộc Hòa Phát" in text_of(vi.document_bytes or b"")
+    assert "Newsletter March 2027" in (en.caption or "")
+    assert not any(m.document_filename for m in world.user(804).account.messages())
+    with world.database.session() as session:
+        assert session.exec(select(Broadcast)).one().recipients == 2

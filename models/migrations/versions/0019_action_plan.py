@@ -4,7 +4,7 @@ One row per planned improvement (area, what, optional checkpoint, who, due day) 
 planned -> done -> still in use (or no longer in use), with who and when at each step.
 
 Revision ID: 0019
-Revises: 0015
+Revises: 0018
 Create Date: 2026-12-07
 
 """
@@ -16,7 +16,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0019"
-down_revision: str | Sequence[str] | None = "0015"
+down_revision: str | Sequence[str] | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
