@@ -15,6 +15,7 @@ from contextlib import ExitStack
 import uvicorn
 from starlette.routing import BaseRoute
 
+from bot import dashboard
 from bot.app import build_application
 from bot.cluster import LEADERSHIP, MeteredRequest
 from bot.settings import Settings
@@ -61,7 +62,8 @@ async def serve(
         # the command with its own error (bot/cli.py turns it into one line).
         async with application:
             await register_webhook(application)
-            web = create_app(application, routes=routes)
+            # The dashboard's sign-in links point at /dashboard/signin (bot/dashboard/).
+            web = create_app(application, routes=[*routes, dashboard.mount(database, settings)])
             config = uvicorn.Config(
                 web, host=host, port=port, log_config=None, access_log=False, lifespan="on"
             )

@@ -116,10 +116,10 @@ def test_the_list_shows_each_enterprises_state_and_searches(site: Site) -> None:
     assert "Công ty May Thu Hà" in page.text and "Mộc Thuận An" in page.text
     assert "Xưởng mộc Hòa Phát" not in page.text
     e1 = client.get("/dashboard/enterprises?q=Hòa").text
-    assert "Lần thăm gần nhất: 16/02/2027" in e1
+    assert "Lần thăm gần nhất: Thứ Ba, 16/02/2027" in e1
     assert "2 báo cáo chờ xem xét" in e1
     e2 = client.get("/dashboard/enterprises?q=May").text
-    assert "Quá hạn thăm từ 20/02/2027" in e2
+    assert "Quá hạn thăm từ Thứ Bảy, 20/02/2027" in e2
 
 
 def test_coordinators_see_every_provider_side_by_side(site: Site) -> None:
@@ -276,7 +276,7 @@ def test_the_language_switch_keeps_the_page(site: Site) -> None:
     )
     assert switched.headers["location"] == "/dashboard/enterprises?q=May"
     page = client.get("/dashboard/enterprises?q=May")
-    assert '<html lang="en">' in page.text and "Visit overdue since 20 Feb 2027" in page.text
+    assert '<html lang="en">' in page.text and "Visit overdue since Sat 20 Feb 2027" in page.text
     outside = client.post(
         "/dashboard/language",
         data={"language": "vi", "next": "https://evil.example/"},

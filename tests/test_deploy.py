@@ -146,6 +146,9 @@ async def test_a_webhook_posted_through_https_reaches_the_bot(tmp_path: Path) ->
             base = f"https://localhost:{https_port}"
             await wait_for(client, f"{base}/healthz", proxy)
             assert (await client.get(f"{base}/metrics")).status_code == 404
+            # The dashboard is served by the same worker, behind the same TLS: signed out here.
+            page = await client.get(f"{base}/dashboard/")
+            assert page.status_code == 401 and '<html lang="vi"' in page.text
             person = sandbox.user(4242, "Lan")
             update = person.send_command("/help")
             sandbox.take_updates()

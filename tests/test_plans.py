@@ -74,7 +74,7 @@ async def test_the_employer_adds_an_item_and_bad_answers_lose_nothing(
     await employer.say("31/02/2027")
     assert "ví dụ 30/06/2027" in employer.last_text()
     await employer.say("20/01/2027")  # before the training on 25 January
-    assert "trước buổi tập huấn (25/01/2027)" in employer.last_text()
+    assert "trước buổi tập huấn (Thứ Hai, 25/01/2027)" in employer.last_text()
     assert stored(world) == []
     await employer.say("30/04")
     assert "Đã thêm vào kế hoạch" in employer.last_text()
