@@ -28,6 +28,7 @@ test: $(STAMP) lint
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 lock: $(STAMP)
 	$(BIN)/pip-compile --quiet --upgrade --extra dev --generate-hashes --strip-extras \
