@@ -15,12 +15,14 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from models import improvements as imp
+from models import plans
 from models.programme import ProgrammeError
 from models.tables import (
     Contact,
     Enterprise,
     Improvement,
     ImprovementMessage,
+    PlanItem,
     Provider,
     ReviewStatus,
     Role,
@@ -209,6 +211,7 @@ class History:
     reports: list[Report]
     rounds: list[RoundRow]
     visits: list[Visit]
+    plan: list[PlanItem]  # the action plan made at the training, by due day
 
 
 def history(session: Session, viewer: Contact, enterprise_id: int) -> History:
@@ -291,7 +294,9 @@ def history(session: Session, viewer: Contact, enterprise_id: int) -> History:
             .order_by(col(Visit.due_on), col(Visit.id))
         )
     )
-    return History(enterprise, provider, reports, rounds, visits)
+    assert enterprise.id is not None
+    plan = plans.items_of(session, enterprise.id)
+    return History(enterprise, provider, reports, rounds, visits, plan)
 
 
 # -- the review queue ------------------------------------------------------------------------

@@ -110,6 +110,31 @@ def test_staff_see_their_provider_only(site: Site) -> None:
     assert mine.status_code == 200 and "Giá để phôi gỗ" in mine.text
 
 
+
+def test_the_enterprise_page_shows_its_action_plan(site: Site) -> None:
+    """The plan made at the training sits beside the visits: by due day, with its state, an
+    overdue one marked, a done one linked to the report that carried it out."""
+    from models import plans
+
+    today = site.clock().astimezone(site.settings.tz).date()
+    with site.database.session() as session:
+        for what, due in (("Kẻ vạch lối đi", today - timedelta(days=3)), ("Giá ba tầng", today)):
+            plans.add_item(
+                session,
+                enterprise_id=site.programme.e1,
+                draft=plans.ItemDraft("storage", what, "Anh Sơn", due),
+                actor=None,
+                today=today - timedelta(days=30),
+                now=site.clock(),
+            )
+    page = site.signed_in(site.staff1).get(f"/dashboard/enterprises/{site.programme.e1}").text
+    plan = page[page.index("Kế hoạch hành động") : page.index("Các đợt khảo sát")]
+    assert plan.index("Kẻ vạch lối đi") < plan.index("Giá ba tầng")
+    assert plan.count("quá hạn") == 1 and "Anh Sơn" in plan
+    other = site.signed_in(site.staff1).get(f"/dashboard/enterprises/{site.programme.e2}").text
+    assert "Chưa ghi kế hoạch hành động nào" in other
+
+
 def test_the_list_shows_each_enterprises_state_and_searches(site: Site) -> None:
     client = site.signed_in(site.staff1)
     page = client.get("/dashboard/enterprises?q=th")
