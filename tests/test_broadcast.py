@@ -18,7 +18,6 @@ from models.outbox import Message
 from models.programme import ProgrammeError
 from models.tables import (
     Broadcast,
-    Consent,
     ConsentPurpose,
     Contact,
     Outbox,
@@ -27,7 +26,7 @@ from models.tables import (
 )
 from reports.samples import workshop_photo
 from tests.conftest import World
-from tests.factories import Library, build_library, join, make_invite
+from tests.factories import Library, add_person, build_library, join, make_invite
 
 
 def people(
@@ -42,30 +41,12 @@ def people(
 ) -> list[int]:
     """Registered contacts with a chat in the sandbox (registration itself is tested elsewhere),
     with the consents "✅ I agree" gives (`tips=False`: "I agree, but no tips")."""
-    ids = []
-    with world.database.session() as session:
-        for user_id in range(first_id, first_id + count):
-            world.sandbox.user(user_id, f"Người {user_id}")
-            contact = Contact(
-                telegram_user_id=user_id,
-                chat_id=user_id,
-                role=role,
-                enterprise_id=enterprise_id,
-                language=language,
-            )
-            session.add(contact)
-            session.flush()
-            purposes = [ConsentPurpose.FOLLOWUP] + ([ConsentPurpose.TIPS] if tips else [])
-            for purpose in purposes:
-                session.add(
-                    Consent(
-                        contact_id=contact.id,  # type: ignore[arg-type]
-                        purpose=purpose,
-                        text_version="2026-11",
-                        language=language,
-                    )
-                )
-            ids.append(user_id)
+    ids = list(range(first_id, first_id + count))
+    for user_id in ids:
+        add_person(
+            world, user_id, role, enterprise_id=enterprise_id, name=f"Người {user_id}",
+            language=language, tips=tips,
+        )  # fmt: skip
     return ids
 
 
