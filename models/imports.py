@@ -14,7 +14,7 @@ import csv
 import io
 import unicodedata
 import zipfile
-from collections.abc import Generator, Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -186,21 +186,34 @@ def _find_header(rows: Iterator[Row]) -> dict[str, int]:
     blank lines above the header are layout, not rows left out)."""
     for _line, cells in rows:
         if not _is_blank(cells):
-            return _header(cells)
+            return header_positions(cells, _HEADER_INDEX, IMPORT_COLUMNS)
     raise ProgrammeError("import_columns", missing=list(IMPORT_COLUMNS))
 
 
-def _header(cells: Sequence[Cell]) -> dict[str, int]:
-    """Column -> position; the first of two cells with the same meaning wins."""
+def header_positions(
+    cells: Sequence[Cell], index: dict[str, str], required: Iterable[str]
+) -> dict[str, int]:
+    """Column -> position for a header row, its cells read through `index` (folded heading ->
+    column); the first of two cells with the same meaning wins. Every import's header."""
     positions: dict[str, int] = {}
     for position, cell in enumerate(cells):
-        column = _HEADER_INDEX.get(content.fold(str(cell))) if cell is not None else None
+        column = index.get(content.fold(str(cell))) if cell is not None else None
         if column is not None and column not in positions:
             positions[column] = position
-    missing = [column for column in IMPORT_COLUMNS if column not in positions]
+    missing = [column for column in required if column not in positions]
     if missing:
         raise ProgrammeError("import_columns", missing=missing)
     return positions
+
+
+def area_index() -> dict[str, str]:
+    """Folded code, name or short name of each technical area -> its code, for cells that name
+    an area in either language."""
+    index = {}
+    for area in content.areas():
+        for text in (area.code, area.name("vi"), area.name("en"), area.short_vi, area.short_en):
+            index[content.fold(text)] = area.code
+    return index
 
 
 # -- one row ---------------------------------------------------------------------------------

@@ -27,7 +27,16 @@ from openpyxl.utils.datetime import from_excel
 from sqlmodel import Session, col, select
 
 from models import content
-from models.imports import Cell, ImportReport, RowError, _is_blank, _rows, _text
+from models.imports import (
+    Cell,
+    ImportReport,
+    RowError,
+    _is_blank,
+    _rows,
+    _text,
+    area_index,
+    header_positions,
+)
 from models.programme import ProgrammeError, audit
 from models.tables import Contact, Enterprise, Improvement, PlanItem, PlanStatus, Role
 
@@ -428,26 +437,6 @@ _PLAN_HEADER_INDEX = {
 SOURCE_IMPORT = "import"
 
 
-def _plan_header(cells: Sequence[Cell]) -> dict[str, int]:
-    positions: dict[str, int] = {}
-    for position, cell in enumerate(cells):
-        column = _PLAN_HEADER_INDEX.get(content.fold(str(cell))) if cell is not None else None
-        if column is not None and column not in positions:
-            positions[column] = position
-    missing = [column for column in PLAN_REQUIRED if column not in positions]
-    if missing:
-        raise ProgrammeError("import_columns", missing=missing)
-    return positions
-
-
-def _area_index() -> dict[str, str]:
-    index = {}
-    for area in content.areas():
-        for text in (area.code, area.name("vi"), area.name("en"), area.short_vi, area.short_en):
-            index[content.fold(text)] = area.code
-    return index
-
-
 def _due_cell(cell: Cell, *, today: date) -> date:
     if isinstance(cell, datetime):
         return cell.date()
@@ -477,7 +466,7 @@ def import_plan(
     enterprise = session.get(Enterprise, enterprise_id)
     if enterprise is None:
         raise ProgrammeError("unknown_enterprise")
-    areas = _area_index()
+    areas = area_index()
     known = {
         (item.area_code, content.fold(item.what), item.due_on)
         for item in items_of(session, enterprise_id)
@@ -491,7 +480,7 @@ def import_plan(
                     report.skipped_blank += 1
                 continue
             if positions is None:
-                positions = _plan_header(cells)
+                positions = header_positions(cells, _PLAN_HEADER_INDEX, PLAN_REQUIRED)
                 # Before the first row, as in models/imports.py: a SQLite savepoint opened
                 # before the first write would commit for good when released.
                 audit(session, "plan.import", actor_id=actor_id, subject=enterprise,

@@ -23,7 +23,17 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from models import content
-from models.imports import Cell, ImportReport, RowError, _day, _is_blank, _rows, _text
+from models.imports import (
+    Cell,
+    ImportReport,
+    RowError,
+    _day,
+    _is_blank,
+    _rows,
+    _text,
+    area_index,
+    header_positions,
+)
 from models.improvements import band_of
 from models.programme import ProgrammeError, audit
 from models.tables import Enterprise, Improvement, Provider, ReviewStatus
@@ -75,26 +85,6 @@ _HEADER_INDEX = {
 }
 YES = {"yes", "y", "x", "1", "true", "co", "da xac nhan"}
 NO = {"", "no", "n", "0", "false", "khong"}
-
-
-def _header(cells: list[Cell] | tuple[Cell, ...]) -> dict[str, int]:
-    positions: dict[str, int] = {}
-    for position, cell in enumerate(cells):
-        column = _HEADER_INDEX.get(content.fold(str(cell))) if cell is not None else None
-        if column is not None and column not in positions:
-            positions[column] = position
-    missing = [column for column in REQUIRED if column not in positions]
-    if missing:
-        raise ProgrammeError("import_columns", missing=missing)
-    return positions
-
-
-def _area_index() -> dict[str, str]:
-    index = {}
-    for area in content.areas():
-        for text in (area.code, area.name("vi"), area.name("en"), area.short_vi, area.short_en):
-            index[content.fold(text)] = area.code
-    return index
 
 
 def _whole(cell: Cell, *, limit: int, code: str) -> int | None:
@@ -215,7 +205,7 @@ def import_improvements(
         enterprises[str(enterprise_id)] = enterprise_id
         if provider_id is not None:
             enterprises[f"name:{content.fold(name)}"] = enterprise_id
-    areas = _area_index()
+    areas = area_index()
     existing = {
         (row[0], row[1].astimezone(tz).date() if row[1] else None, row[2])
         for row in session.execute(
@@ -236,7 +226,7 @@ def import_improvements(
                     report.skipped_blank += 1
                 continue
             if positions is None:
-                positions = _header(list(cells))
+                positions = header_positions(list(cells), _HEADER_INDEX, REQUIRED)
                 continue
             values, problems = _parse(cells, positions, enterprises=enterprises, areas=areas,
                                       today=today)  # fmt: skip
