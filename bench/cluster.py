@@ -226,9 +226,10 @@ def worker_environment(url: str, api: str, token: str, data: Path, public: str) 
 
 
 async def wait_healthy(client: httpx.AsyncClient, url: str, process: subprocess.Popen) -> None:  # type: ignore[type-arg]
-    for _ in range(600):
+    """Waits (90 s at most) until `url` answers 200, or the process serving it exits."""
+    for _ in range(900):
         if process.poll() is not None:
-            raise RuntimeError(f"worker exited with {process.returncode} before it served")
+            raise RuntimeError(f"{process.args[0]} exited with {process.returncode}, not served")
         try:
             if (await client.get(url)).status_code == 200:
                 return

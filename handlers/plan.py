@@ -12,6 +12,7 @@ nothing.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 from sqlmodel import col, select
@@ -419,15 +420,29 @@ async def area_given(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str 
     return WHAT_STATE
 
 
-async def what_given(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
+async def _take(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    field: str,
+    clean: Callable[[str | None], str | None],
+) -> bool:
+    """Keeps the typed answer, cleaned, in the draft; or says what is wrong with it (the
+    step is asked again). Whether it was kept."""
     message = update.effective_message
     assert message is not None
-    _ = tr(update, context)
     try:
-        data(context)["what"] = plans.clean_what(message.text)
+        data(context)[field] = clean(message.text)
     except ProgrammeError as error:
+        _ = tr(update, context)
         await message.reply_text(error_text(_, error, language(update, context)))
+        return False
+    return True
+
+
+async def what_given(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
+    if not await _take(update, context, "what", plans.clean_what):
         return WHAT_STATE
+    _ = tr(update, context)
     await reply(
         update,
         context,
@@ -446,14 +461,8 @@ async def checkpoint_given(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         await acknowledge(update.callback_query)
         await drop_buttons(update.callback_query)
         data(context)["checkpoint"] = None
-    else:
-        message = update.effective_message
-        assert message is not None
-        try:
-            data(context)["checkpoint"] = plans.clean_checkpoint(message.text)
-        except ProgrammeError as error:
-            await message.reply_text(error_text(_, error, language(update, context)))
-            return CHECKPOINT_STATE
+    elif not await _take(update, context, "checkpoint", plans.clean_checkpoint):
+        return CHECKPOINT_STATE
     await reply(
         update,
         context,
@@ -463,14 +472,9 @@ async def checkpoint_given(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 
 
 async def who_given(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
-    message = update.effective_message
-    assert message is not None
-    _ = tr(update, context)
-    try:
-        data(context)["who"] = plans.clean_who(message.text)
-    except ProgrammeError as error:
-        await message.reply_text(error_text(_, error, language(update, context)))
+    if not await _take(update, context, "who", plans.clean_who):
         return WHO_STATE
+    _ = tr(update, context)
     await reply(update, context, _("By when? Type the day, for example 30/06/2027."))
     return DUE_STATE
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bench.cluster import free_port
+from bench.cluster import free_port, wait_healthy
 from bot.sandbox import Sandbox
 from bot.sandbox_http import SandboxServer
 from bot.web import TELEGRAM_SECRET_HEADER
@@ -89,19 +89,6 @@ def test_the_caddyfile_is_valid(tls: str, tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
 
 
-async def wait_for(client: httpx.AsyncClient, url: str, process: subprocess.Popen) -> None:  # type: ignore[type-arg]
-    for _ in range(900):
-        if process.poll() is not None:
-            raise AssertionError(f"{process.args[0]} exited with {process.returncode}")
-        try:
-            if (await client.get(url)).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{url} never answered")
-
-
 async def test_a_webhook_posted_through_https_reaches_the_bot(tmp_path: Path) -> None:
     caddy = need("caddy")
     sandbox = Sandbox()
@@ -135,7 +122,7 @@ async def test_a_webhook_posted_through_https_reaches_the_bot(tmp_path: Path) ->
     )  # fmt: skip
     try:
         async with httpx.AsyncClient() as plain:
-            await wait_for(plain, f"http://127.0.0.1:{worker_port}/healthz", worker)
+            await wait_healthy(plain, f"http://127.0.0.1:{worker_port}/healthz", worker)
         root = folder / "data" / "caddy" / "pki" / "authorities" / "local" / "root.crt"
         for _ in range(300):
             if root.exists():
@@ -144,7 +131,7 @@ async def test_a_webhook_posted_through_https_reaches_the_bot(tmp_path: Path) ->
         # Verified against Caddy's own root: the certificate is real TLS, not switched off.
         async with httpx.AsyncClient(verify=ssl.create_default_context(cafile=root)) as client:
             base = f"https://localhost:{https_port}"
-            await wait_for(client, f"{base}/healthz", proxy)
+            await wait_healthy(client, f"{base}/healthz", proxy)
             assert (await client.get(f"{base}/metrics")).status_code == 404
             # The dashboard is served by the same worker, behind the same TLS: signed out here.
             page = await client.get(f"{base}/dashboard/")
