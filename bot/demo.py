@@ -797,7 +797,7 @@ async def play_workshop(
     transcript.note("After the workshop: the reaction survey goes to the four who came")
     clock.now = event.starts_at + timedelta(hours=4)
     await outbox()
-    transcript.note("Three of them answer it (handlers/feedback.py, the follow-up survey engine)")
+    transcript.note("Three of them answer it (models/journeys/feedback.py, the survey journey)")
     lan, binh, hoa = people[3001], people[3002], people[3005]
     await lan.press("Góp ý")
     await lan.say("Nghe các xưởng khác kể lại cách họ làm")

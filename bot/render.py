@@ -11,7 +11,8 @@ import segno
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest
 
-# Handlers escape through here; the one definition is models/text.py.
+# Handlers escape and tick boxes through here; the one definition is models/text.py.
+from models.text import check as check
 from models.text import esc as esc
 
 log = logging.getLogger(__name__)
@@ -42,12 +43,3 @@ async def acknowledge(query: CallbackQuery, text: str | None = None, **kwargs: A
         await query.answer(text, **kwargs)
     except BadRequest as error:
         log.info("callback query not answered: %s", error)
-
-
-CHECKED, UNCHECKED = "✅", "⬜"
-
-
-def check(on: bool) -> str:
-    """The box in front of a checklist button's word: ticked or empty, never a bare mark whose
-    meaning the reader has to guess."""
-    return f"{CHECKED if on else UNCHECKED} "

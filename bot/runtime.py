@@ -15,6 +15,8 @@ from telegram.ext import ContextTypes
 from bot.i18n import Translate, normalise_language, translator
 from bot.settings import Settings
 from models.db import Database
+from models.journeys.engine import foreground
+from models.journeys.state import telegram_person
 from models.programme import contact_by_user
 from models.tables import Contact, utcnow
 
@@ -66,6 +68,8 @@ def tr(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Translate:
 # of an update (the guard, reachability, the journey), so it carries the lookup from one to the
 # next: one query per update instead of one per handler.
 _CONTACT = "_oshbot_contact"
+# The journey in the person's foreground, read in the same look-up (handlers/driver.py).
+_JOURNEY = "_oshbot_journey"
 
 
 def current_contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Contact | None:
@@ -81,6 +85,7 @@ def current_contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Conta
 def _look_up(context: ContextTypes.DEFAULT_TYPE, user_id: int) -> Contact | None:
     with runtime(context).database.reading() as session:
         contact = contact_by_user(session, user_id)
+        setattr(context, _JOURNEY, (user_id, foreground(session, telegram_person(user_id))))
     # Nobody found is not remembered: registering creates the person during this very update.
     if contact is not None:
         setattr(context, _CONTACT, contact)
@@ -92,3 +97,16 @@ async def look_up_contact(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     it: a database round trip must not hold up the event loop, where everyone's updates run."""
     if update.effective_user is not None:
         await asyncio.to_thread(_look_up, context, update.effective_user.id)
+
+
+def foreground_journey(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | None:
+    """The journey in the person's foreground when the update arrived (looked up with the
+    person, in a worker thread)."""
+    user = update.effective_user
+    if user is None:
+        return None
+    known = getattr(context, _JOURNEY, None)
+    if known is None or known[0] != user.id:
+        _look_up(context, user.id)
+        known = getattr(context, _JOURNEY)
+    return known[1]  # type: ignore[no-any-return]

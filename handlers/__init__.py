@@ -1,10 +1,12 @@
 """The bot's table of contents: every journey's handlers, in the order they get a chance.
 
-Group -4 turns away floods; group -3 takes STOP before anything else (typed mid-conversation
-it must not become an answer); group -2 only observes (reachability); group -1 ends a
-conversation that another journey's command interrupts; group 0 holds the journeys, then the
-catch-alls that answer whatever no journey took. Group 1 hands a command that ended a
-conversation in its own words back to the journeys (handlers/common.py).
+Group -5 turns away floods; group -4 takes STOP before anything else (typed mid-conversation
+it must not become an answer); group -3 only observes (reachability); group -2 ends a
+conversation that another journey's command interrupts; group -1 is the driver of the journeys
+built on the journey engine (handlers/driver.py, models/journeys/); group 0 holds the
+conversations still built on ConversationHandler, then the catch-alls that answer whatever no
+journey took. Group 1 hands a command that ended a conversation in its own words back to the
+journeys (handlers/common.py).
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from handlers import (
     admin,
     broadcast,
     common,
+    driver,
     events,
-    feedback,
     goodpractices,
     members,
     menu,
@@ -39,16 +41,16 @@ OWN_INTERRUPTION = {"onboarding", "report"}
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]
-    application.add_handler(inbound_guard(), group=-4)
-    application.add_handlers(privacy.stop_handlers(), group=-3)
-    application.add_handlers(common.tracking_handlers(), group=-2)
-    application.add_handler(common.interrupt_handler(), group=-1)
+    application.add_handler(inbound_guard(), group=-5)
+    application.add_handlers(privacy.stop_handlers(), group=-4)
+    application.add_handlers(common.tracking_handlers(), group=-3)
+    application.add_handler(common.interrupt_handler(), group=-2)
+    application.add_handler(driver.handler(), group=-1)
     application.add_handler(onboarding.conversation())
     # Before the other journeys: after pressing Ask or Reply, the next text is that message.
     application.add_handlers(review.handlers_list())
     application.add_handlers(admin.handlers_list())
     application.add_handlers(report.handlers_list())
-    application.add_handler(feedback.conversation())
     application.add_handlers(events.handlers_list())
     application.add_handlers(privacy.handlers_list())
     application.add_handlers(goodpractices.handlers_list())

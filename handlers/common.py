@@ -182,6 +182,11 @@ def run_next(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def rerun(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    from handlers import driver  # the driver asks this module which conversations step aside
+
+    if getattr(context, _RERUN, False) and await driver.offer(update, context):
+        setattr(context, _RERUN, False)
+        return
     journeys = context.application.handlers.get(0, [])
     # Each pass ends one conversation at most, so this stops after one pass per journey.
     for _pass in journeys:

@@ -12,7 +12,7 @@ it; invitees answer Going / Maybe / Can't come; attendees check in by scanning t
 - The deep link `https://t.me/<bot>?start=ev_<code>` reaches `checkin_from_start` through a
   small hook in handlers/onboarding.py.
 - The reaction survey after the event is not here: its invitation button (`fb:event:<event>`)
-  opens the follow-up survey conversation, handlers/feedback.py.
+  opens the follow-up survey journey, models/journeys/feedback.py.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ the old time does not stop the one for the new time.
 
 Messages are rendered in the recipient's language when they are enqueued (bot.i18n has no
 Telegram in it); buttons carry callback data that handlers/events.py answers, except the
-reaction survey's, which opens the follow-up survey conversation (handlers/feedback.py) on the
+reaction survey's, which opens the follow-up survey journey (models/journeys/feedback.py) on the
 same engine (models/surveys.py: start_event).
 """
 
@@ -97,7 +97,7 @@ CHECKIN_PREFIX = "ev_"  # the deep link is https://t.me/<bot>?start=ev_<checkin_
 
 # Callback data of the buttons in messages the outbox carries (answered in handlers/events.py).
 RSVP_DATA = "evr:"  # evr:<event>:<answer>
-# The reaction survey runs in the follow-up survey conversation (handlers/feedback.py), which
+# The reaction survey runs in the follow-up survey journey (models/journeys/feedback.py), which
 # answers this button; models/surveys.py formats and reads it (event_start_data).
 SURVEY_DATA = "fb:event:"  # fb:event:<event>
 

@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from bot.i18n import Translate, translator
 from models import surveys
+from models.journeys.state import telegram_person
 from models.outbox import STOP_EXEMPT_KINDS, forget_mentions
 from models.programme import CONSENT_TEXT_VERSION, audit
 from models.surveys import free_text_questions
@@ -33,6 +34,7 @@ from models.tables import (
     Improvement,
     ImprovementMessage,
     Invite,
+    JourneyState,
     Outbox,
     OutboxStatus,
     Provider,
@@ -413,6 +415,9 @@ def erase(
             sa.delete(BotState).where(
                 col(BotState.key).in_([str(user_id), f"[{user_id}, {user_id}]"])
             )
+        )
+        session.execute(
+            sa.delete(JourneyState).where(col(JourneyState.person) == telegram_person(user_id))
         )
 
 

@@ -638,6 +638,28 @@ class BotState(SQLModel, table=True):
     updated_at: datetime = ts(default=True)
 
 
+class JourneyState(SQLModel, table=True):
+    """Where a person stands in the bot's journeys (models/journeys/): read on every input, so
+    that any process serving the person continues where another left off, and a restart
+    loses nothing. One foreground journey at a time; the ones it interrupted wait in `paused`.
+
+    `person` is channel-qualified ("tg:<Telegram user id>"): a person who has not registered
+    yet has a position too.
+    """
+
+    __tablename__ = "journey_state"
+
+    person: str = Field(primary_key=True, max_length=80)
+    journey: str | None = Field(default=None, max_length=40)
+    data: Any = Field(default=None, sa_column=sa.Column(sa.JSON(), nullable=True))
+    paused: Any = Field(default=None, sa_column=sa.Column(sa.JSON(), nullable=True))
+    # The last message the journey sent with buttons, so that a typed answer can retire them.
+    buttons_message: int | None = Field(
+        default=None, sa_column=sa.Column(sa.BigInteger(), nullable=True)
+    )
+    updated_at: datetime = ts(default=True)
+
+
 # -- summary rollups (reports/rollups.py keeps them; reports/summary.py reads them) ----------
 # Counts and sums of the follow-up summary per programme-time period (month "2027-03", quarter
 # "2027-Q1", year "2027"), so that a summary reads thousands of rows instead of millions. They

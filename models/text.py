@@ -27,6 +27,15 @@ def esc(text: object) -> str:
     return html.escape(str(text), quote=False)
 
 
+CHECKED, UNCHECKED = "✅", "⬜"
+
+
+def check(on: bool) -> str:
+    """The box in front of a checklist button's word: ticked or empty, never a bare mark whose
+    meaning the reader has to guess."""
+    return f"{CHECKED if on else UNCHECKED} "
+
+
 def utf16_len(text: str) -> int:
     """Length as Telegram counts it: UTF-16 code units."""
     return len(text.encode("utf-16-le")) // 2

@@ -1,5 +1,5 @@
 """The reaction survey after an event, on the follow-up survey engine (models/surveys.py) and in
-the feedback conversation (handlers/feedback.py): who may answer, anonymity, run-time options,
+the feedback journey (models/journeys/feedback.py): who may answer, anonymity, run-time options,
 and keeping a survey in progress when another one starts. The whole workshop cycle, summary
 included, is in tests/test_events.py."""
 

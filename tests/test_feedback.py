@@ -9,11 +9,13 @@ from sqlmodel import select
 
 from bot.i18n import translator
 from bot.playback import Person
-from handlers import feedback
 from models import content, surveys
+from models.journeys import feedback
+from models.journeys.state import telegram_person
 from models.outbox import enqueue
 from models.tables import (
     Contact,
+    JourneyState,
     Role,
     SurveyAnswer,
     SurveyParticipation,
@@ -231,11 +233,13 @@ async def test_three_workers_answer_and_no_row_leads_back_to_them(world: World) 
         # Who took part is known (for reminders), apart from what they said.
         taken = session.exec(select(SurveyParticipation)).all()
         assert sorted(t.contact_id for t in taken) == [c.id for c in contacts if c]
-    # The conversation state of a person who finished keeps nothing that points at a response.
+    # The journey position of a person who finished keeps nothing that points at a response.
     await world.restart()
-    for person in people:
-        held = world.application.user_data.get(person.account.id, {})
-        assert feedback.SURVEY not in held and feedback.PICKED not in held
+    with world.database.session() as session:
+        for person in people:
+            held = session.get(JourneyState, telegram_person(person.account.id))
+            assert held is not None and held.journey is None and held.data == {}
+            assert not held.paused
     for person, text in zip(people, (ALREADY_VI, ALREADY_VI, ALREADY_EN), strict=True):
         reply = await person.say("📋 Góp ý" if text == ALREADY_VI else "📋 Feedback")
         assert reply is not None and reply.plain == text

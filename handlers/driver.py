@@ -1,0 +1,223 @@
+"""The Telegram driver of the journeys (models/journeys/): Telegram updates become journey
+inputs, journey outcomes become messages, inline keyboards, edits and button answers.
+
+It runs before the conversations still built on python-telegram-bot's ConversationHandler
+(handlers/__init__.py) and keeps one foreground for both: a journey's command or action ends
+or pauses what was in front, and a command or button that opens one of those conversations
+pauses the journey in front (saying so) before it passes on. The database transaction that
+moves the person commits before any Telegram call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+
+from telegram import Message, Update
+from telegram.error import BadRequest
+from telegram.ext import (
+    ApplicationHandlerStop,
+    ContextTypes,
+    ConversationHandler,
+    TypeHandler,
+)
+
+from bot.i18n import LANGUAGES, gettext
+from bot.render import acknowledge, inline
+from bot.runtime import current_contact, foreground_journey, language_of, runtime
+from handlers import menu
+from models.journeys import engine
+from models.journeys.core import Input, Outcome, Rows
+from models.journeys.feedback import FEEDBACK
+from models.journeys.state import telegram_person
+
+engine.register([FEEDBACK])
+
+# Commands answered beside whatever is in front (the journey keeps its place).
+STAYING = {"help", "language", "stop"}
+_COMMAND = re.compile(r"^/([A-Za-z0-9_]+)(?:@\w+)?(?:\s|$)")
+
+
+def _menu_commands() -> dict[str, str]:
+    """Each keyboard button's label, in every language, and the command it stands for."""
+    return {
+        gettext(language, entry.label): entry.command
+        for entries in menu.MENUS.values()
+        for entry in entries
+        if entry.label
+        for language in LANGUAGES
+    }
+
+
+MENU_COMMANDS = _menu_commands()
+# Every command the bot knows; a mistyped one is answered without moving anyone.
+KNOWN_COMMANDS = {
+    entry.command for entries in (*menu.MENUS.values(), menu.UNREGISTERED) for entry in entries
+}
+
+
+def to_input(update: Update) -> Input | None:
+    query = update.callback_query
+    if query is not None:
+        return Input(payload=query.data or "")
+    message = update.message
+    if message is None:
+        return None
+    if message.text is not None:
+        found = _COMMAND.match(message.text)
+        if found:
+            return Input(command=found.group(1).lower(), text=message.text)
+        if message.text in MENU_COMMANDS:
+            return Input(command=MENU_COMMANDS[message.text], text=message.text)
+        return Input(text=message.text)
+    kind = next(
+        (
+            k
+            for k in ("photo", "voice", "video", "document", "sticker", "location")
+            if getattr(message, k)
+        ),
+        "other",
+    )
+    return Input(other=kind)
+
+
+def _held_by_conversation(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """Whether a ConversationHandler conversation takes this update itself (a step it is at, or
+    one of its entries), rather than stepping aside for it."""
+    from handlers.common import step_aside
+
+    for handler in context.application.handlers.get(0, []):
+        if not isinstance(handler, ConversationHandler):
+            continue
+        check = handler.check_update(update)
+        if check is None or check is False:
+            continue
+        if isinstance(check, tuple) and getattr(check[2], "callback", None) is step_aside:
+            continue
+        return True
+    return False
+
+
+async def drive(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The journeys' turn at an update; stops every later handler when a journey took it."""
+    if await offer(update, context):
+        raise ApplicationHandlerStop
+
+
+async def offer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """Gives the update to the journeys; True when one of them answered it."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or user is None or chat.type != "private":
+        return False
+    given = to_input(update)
+    if given is None or given.command in STAYING:
+        return False
+    in_front = foreground_journey(update, context)
+    if not engine.takes(given):
+        if given.command == "cancel" and in_front is not None:
+            return await _run(update, context, given)
+        if in_front is None:
+            return False
+        if given.command in KNOWN_COMMANDS or (
+            given.payload and _held_by_conversation(update, context)
+        ):
+            # Another part of the bot takes it from here: the journey waits, and says so.
+            await _step_aside(update, context)
+            return False
+        if given.payload is not None or given.command is not None:
+            return False
+        return await _run(update, context, given)
+    if given.command is not None and _held_by_conversation(update, context):
+        # A conversation in front answers the command in its own words first (the report
+        # pauses itself), then hands it back (handlers/common.py `rerun`).
+        return False
+    return await _run(update, context, given)
+
+
+async def _run(update: Update, context: ContextTypes.DEFAULT_TYPE, given: Input) -> bool:
+    rt = runtime(context)
+    contact = current_contact(update, context)
+    language = language_of(update, context)
+    assert update.effective_user is not None
+    person = telegram_person(update.effective_user.id)
+
+    def work() -> Outcome | None:
+        with rt.database.session() as session:
+            return engine.run(
+                session, person=person, contact=contact, language=language, now=rt.now(),
+                given=given,
+            )  # fmt: skip
+
+    outcome = await asyncio.to_thread(work)
+    if outcome is None:
+        return False
+    await show(update, context, outcome)
+    return True
+
+
+async def _step_aside(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    rt = runtime(context)
+    assert update.effective_user is not None
+    person = telegram_person(update.effective_user.id)
+    language = language_of(update, context)
+
+    def work() -> Outcome | None:
+        with rt.database.session() as session:
+            return engine.step_aside(session, person=person, language=language, now=rt.now())
+
+    outcome = await asyncio.to_thread(work)
+    if outcome is not None:
+        await show(update, context, outcome, answer_button=False)
+
+
+def _markup(actions: Rows):  # type: ignore[no-untyped-def]
+    return inline([[(a.label, a.payload) for a in row] for row in actions]) if actions else None
+
+
+async def show(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    outcome: Outcome,
+    *,
+    answer_button: bool = True,
+) -> None:
+    chat = update.effective_chat
+    assert chat is not None
+    query = update.callback_query
+    if query is not None and answer_button:
+        await acknowledge(query, outcome.notice)
+    if outcome.edit is not None and query is not None and isinstance(query.message, Message):
+        markup = _markup(outcome.edit.actions)
+        # The same press delivered twice leaves the message as it is: nothing to change.
+        with contextlib.suppress(BadRequest):
+            if outcome.edit_actions_only:
+                await query.edit_message_reply_markup(markup)
+            else:
+                await query.edit_message_text(outcome.edit.text, reply_markup=markup)
+    if outcome.retire_message is not None:
+        # Already without buttons, or too old to edit: nothing to tidy.
+        with contextlib.suppress(BadRequest):
+            await context.bot.edit_message_reply_markup(chat.id, outcome.retire_message)
+    last: Message | None = None
+    contact = current_contact(update, context)
+    for reply in outcome.replies:
+        markup = _markup(reply.actions)
+        if markup is None and reply.menu and contact is not None:
+            markup = menu.keyboard(contact.role, contact.language)
+        last = await context.bot.send_message(chat.id, reply.text, reply_markup=markup)
+    if outcome.in_front and outcome.replies:
+        assert last is not None and update.effective_user is not None
+        person = telegram_person(update.effective_user.id)
+        spent = last.message_id if outcome.replies[-1].actions else None
+        database = runtime(context).database
+
+        def remember() -> None:
+            with database.session() as session:
+                engine.remember_buttons(session, person, spent)
+
+        await asyncio.to_thread(remember)
+
+
+def handler() -> TypeHandler:  # type: ignore[type-arg]
+    return TypeHandler(Update, drive)

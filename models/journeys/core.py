@@ -1,0 +1,112 @@
+"""What a journey takes and gives: channel-neutral inputs, outcomes and actions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlmodel import Session
+
+from bot.i18n import Translate
+from models.tables import Contact
+
+
+@dataclass(frozen=True)
+class Action:
+    """A button: what it says and what pressing it sends back (at most 64 bytes, Telegram's
+    limit for callback data; a channel without buttons numbers the actions instead)."""
+
+    label: str
+    payload: str
+
+
+Rows = Sequence[Sequence[Action]]
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One message to the person: HTML-safe text (escaped where it quotes anyone), optional
+    actions under it, and whether the person's menu comes back with it (the journey ended)."""
+
+    text: str
+    actions: Rows = ()
+    menu: bool = False
+
+
+@dataclass
+class Outcome:
+    """What the person sees after one input.
+
+    `notice`: the short answer to the action pressed (a toast on Telegram); `edit`: the new
+    text or actions of the message whose action was pressed (a channel that cannot edit sends
+    it as a new message, or drops a change of actions only); `retire_buttons`: the actions of
+    the journey's last message are spent (a typed answer made them so).
+    """
+
+    replies: list[Reply] = field(default_factory=list)
+    notice: str | None = None
+    edit: Reply | None = None
+    edit_actions_only: bool = False
+    retire_buttons: bool = False
+    # Filled by the engine: the message whose actions `retire_buttons` spends, and whether the
+    # journey that answered holds the foreground now (its last message's actions are live).
+    retire_message: int | None = None
+    in_front: bool = False
+
+    def say(self, text: str, actions: Rows = (), *, menu: bool = False) -> Outcome:
+        self.replies.append(Reply(text, actions, menu))
+        return self
+
+
+@dataclass(frozen=True)
+class Input:
+    """One thing the person sent: typed `text`, a pressed action's `payload`, a `command` (its
+    word, from "/feedback" or the menu's button for it), or `other` (the kind of anything
+    else: "photo", "voice", "sticker", ...)."""
+
+    text: str | None = None
+    payload: str | None = None
+    command: str | None = None
+    other: str | None = None
+
+    @property
+    def pressed(self) -> bool:
+        return self.payload is not None
+
+
+@dataclass
+class Turn:
+    """Everything a journey needs to answer one input. `data` is the journey's own draft, saved
+    with the person's position when the turn ends."""
+
+    session: Session
+    person: str
+    contact: Contact | None
+    language: str
+    _: Translate
+    now: datetime
+    data: dict[str, Any]
+
+
+class Journey(Protocol):
+    """A journey as the engine drives it (see engine.py)."""
+
+    name: str
+
+    def starts(self, entry: Input) -> bool:
+        """Whether this input (a command's word, a menu label, an action) opens the journey."""
+
+    def owns(self, payload: str) -> bool:
+        """Whether an action belongs to this journey, whoever holds the foreground."""
+
+    def start(self, turn: Turn, entry: Input) -> tuple[Outcome, bool]:
+        """Opens or resumes the journey; True while it goes on (False: it ended at once)."""
+
+    def handle(self, turn: Turn, given: Input) -> tuple[Outcome, bool]:
+        """Answers one input while the journey is in the foreground (or one of its actions
+        pressed while it is not); True while it goes on."""
+
+    def pause(self, turn: Turn) -> Outcome:
+        """/cancel: the journey leaves the foreground; what it stored stays stored."""

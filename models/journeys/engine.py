@@ -1,0 +1,184 @@
+"""Drives the journeys: one foreground journey per person, its position in the database.
+
+`run` takes one input: /cancel pauses the foreground journey; a journey's entry (its command,
+an action that opens it) brings it to the foreground, pausing the one there and saying so; an
+action belongs to its own journey whoever holds the foreground, so a stale or foreign button can
+never be taken as an answer to the wrong question; anything else goes to the foreground journey.
+What no journey takes returns None, for the channel's other handlers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from bot.i18n import translator
+from models.journeys.core import Input, Journey, Outcome, Reply, Turn
+from models.journeys.state import position
+from models.tables import Contact, JourneyState
+
+REGISTRY: dict[str, Journey] = {}
+
+
+def register(journeys: Iterable[Journey]) -> None:
+    for journey in journeys:
+        REGISTRY[journey.name] = journey
+
+
+def _entry(given: Input) -> Journey | None:
+    return next((j for j in REGISTRY.values() if j.starts(given)), None)
+
+
+def _owner(payload: str | None) -> Journey | None:
+    if payload is None:
+        return None
+    return next((j for j in REGISTRY.values() if j.owns(payload)), None)
+
+
+def takes(given: Input) -> bool:
+    """Whether some journey opens with this input, or owns this action (no database needed):
+    the driver's quick test before it looks anything up."""
+    return _entry(given) is not None or _owner(given.payload) is not None
+
+
+def foreground(session: Session, person: str) -> str | None:
+    found = session.get(JourneyState, person)
+    return found.journey if found is not None else None
+
+
+def run(
+    session: Session,
+    *,
+    person: str,
+    contact: Contact | None,
+    language: str,
+    now: datetime,
+    given: Input,
+) -> Outcome | None:
+    state = position(session, person)
+    current = REGISTRY.get(state.journey or "")
+
+    def turn(data: dict[str, Any]) -> Turn:
+        return Turn(session, person, contact, language, translator(language), now, data)
+
+    if given.command == "cancel":
+        if current is None:
+            return None
+        outcome = current.pause(turn(dict(state.data or {})))
+        _set_aside(state, current, now)
+        return outcome
+    journey = _entry(given)
+    if journey is None:
+        journey = _owner(given.payload)
+        if journey is None:
+            if current is None or given.command is not None:
+                return None
+            # An answer to the journey in the foreground.
+            active = turn(dict(state.data or {}))
+            outcome, going_on = current.handle(active, given)
+            return _settle(state, current, active, outcome, going_on, now)
+        if journey is current:
+            active = turn(dict(state.data or {}))
+            outcome, going_on = current.handle(active, given)
+            return _settle(state, current, active, outcome, going_on, now)
+        # Another journey's action. It comes to the foreground when it asks something (the
+        # paused survey's answer button); a change it only records (a box ticked) waits with
+        # its draft among the paused ones.
+        active = turn(_resumed_data(state, journey))
+        outcome, going_on = journey.handle(active, given)
+        if going_on and not outcome.replies:
+            _keep_paused(state, journey, active.data, now)
+            return outcome
+        if going_on and current is not None:
+            outcome.replies.insert(0, _paused_note(language))
+            _set_aside(state, current, now)
+        return _settle(state, journey, active, outcome, going_on, now)
+    active = turn(
+        _resumed_data(state, journey) if journey is not current else dict(state.data or {})
+    )
+    outcome, going_on = journey.start(active, given)
+    if going_on and current is not None and current is not journey:
+        outcome.replies.insert(0, _paused_note(language))
+        _set_aside(state, current, now)
+    return _settle(state, journey, active, outcome, going_on, now)
+
+
+def step_aside(session: Session, *, person: str, language: str, now: datetime) -> Outcome | None:
+    """Another part of the bot takes the person's next inputs (a command that is not a
+    journey's): the foreground journey is paused, and the person told so."""
+    state = position(session, person)
+    current = REGISTRY.get(state.journey or "")
+    if current is None:
+        return None
+    _set_aside(state, current, now)
+    return Outcome(replies=[_paused_note(language)])
+
+
+def remember_buttons(session: Session, person: str, message_id: int | None) -> None:
+    """The message now carrying the foreground journey's actions (None: the latest has none)."""
+    state = position(session, person)
+    if state.journey is not None:
+        state.buttons_message = message_id
+
+
+def _paused_note(language: str) -> Reply:
+    _ = translator(language)
+    return Reply(_("I stopped what we were doing, to do what you asked."))
+
+
+def _resumed_data(state: JourneyState, journey: Journey) -> dict[str, Any]:
+    """The draft `journey` had when it was paused (it picks up where it stopped), or none."""
+    for entry in state.paused or []:
+        if entry.get("journey") == journey.name:
+            return dict(entry.get("data") or {})
+    return {}
+
+
+def _keep_paused(
+    state: JourneyState, journey: Journey, data: dict[str, Any], now: datetime
+) -> None:
+    kept = [e for e in (state.paused or []) if e.get("journey") != journey.name]
+    state.paused = [*kept, {"journey": journey.name, "data": dict(data)}]
+    state.updated_at = now
+
+
+def _set_aside(state: JourneyState, journey: Journey, now: datetime) -> None:
+    _keep_paused(state, journey, dict(state.data or {}), now)
+    state.journey = None
+    state.data = {}
+    state.buttons_message = None
+    state.updated_at = now
+
+
+def _settle(
+    state: JourneyState,
+    journey: Journey,
+    active: Turn,
+    outcome: Outcome,
+    going_on: bool,
+    now: datetime,
+) -> Outcome:
+    in_front = state.journey == journey.name
+    if outcome.retire_buttons and in_front:
+        outcome.retire_message = state.buttons_message
+        state.buttons_message = None
+    if going_on:
+        # Its paused draft, if it had one, is now the foreground's.
+        state.paused = [e for e in (state.paused or []) if e.get("journey") != journey.name]
+        if not in_front:
+            state.buttons_message = None
+        state.journey = journey.name
+        state.data = dict(active.data)
+        outcome.in_front = True
+    else:
+        # It ended: no draft of it waits any more.
+        state.paused = [e for e in (state.paused or []) if e.get("journey") != journey.name]
+        if in_front:
+            state.journey = None
+            state.data = {}
+            state.buttons_message = None
+    state.updated_at = now
+    return outcome
