@@ -48,15 +48,15 @@ def user_data(context: ContextTypes.DEFAULT_TYPE) -> dict[str, Any]:
 
 
 def language_of(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
-    """The person's chosen language; before they choose, the programme's default."""
+    """The person's chosen language: a registered person's as the database holds it (another
+    process may have changed it), before registering what they chose here, else the
+    programme's default."""
+    contact = current_contact(update, context)
+    if contact is not None:
+        return contact.language
     chosen = (context.user_data or {}).get(LANGUAGE_KEY)
     if chosen:
         return normalise_language(chosen)
-    contact = current_contact(update, context)
-    if contact is not None:
-        if context.user_data is not None:
-            context.user_data[LANGUAGE_KEY] = contact.language
-        return contact.language
     return runtime(context).settings.default_language
 
 

@@ -152,8 +152,28 @@ async def _run(update: Update, context: ContextTypes.DEFAULT_TYPE, given: Input)
     outcome = await asyncio.to_thread(work)
     if outcome is None:
         return False
+    if outcome.in_front and end_conversations(update, context):
+        note = engine.paused_note(language)
+        if note not in outcome.replies:
+            outcome.replies.insert(0, note)
     await show(update, context, outcome)
     return True
+
+
+def end_conversations(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """A journey has the front: a ConversationHandler conversation the person was in ends, so
+    that their next message cannot go to it. (A bridge while some conversations are still
+    ConversationHandlers; it reaches into python-telegram-bot's private `_update_state`,
+    pinned by requirements.lock, because the class offers no public way to end one.)"""
+    chat, user = update.effective_chat, update.effective_user
+    assert chat is not None and user is not None
+    key = (chat.id, user.id)
+    ended = False
+    for handler in context.application.handlers.get(0, []):
+        if isinstance(handler, ConversationHandler) and key in handler._conversations:
+            handler._update_state(ConversationHandler.END, key)
+            ended = True
+    return ended
 
 
 async def _step_aside(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -93,7 +93,7 @@ def run(
             _keep_paused(state, journey, active.data, now)
             return outcome
         if going_on and current is not None:
-            outcome.replies.insert(0, _paused_note(language))
+            outcome.replies.insert(0, paused_note(language))
             _set_aside(state, current, now)
         return _settle(state, journey, active, outcome, going_on, now)
     active = turn(
@@ -101,7 +101,7 @@ def run(
     )
     outcome, going_on = journey.start(active, given)
     if going_on and current is not None and current is not journey:
-        outcome.replies.insert(0, _paused_note(language))
+        outcome.replies.insert(0, paused_note(language))
         _set_aside(state, current, now)
     return _settle(state, journey, active, outcome, going_on, now)
 
@@ -114,7 +114,7 @@ def step_aside(session: Session, *, person: str, language: str, now: datetime) -
     if current is None:
         return None
     _set_aside(state, current, now)
-    return Outcome(replies=[_paused_note(language)])
+    return Outcome(replies=[paused_note(language)])
 
 
 def remember_buttons(session: Session, person: str, message_id: int | None) -> None:
@@ -124,7 +124,7 @@ def remember_buttons(session: Session, person: str, message_id: int | None) -> N
         state.buttons_message = message_id
 
 
-def _paused_note(language: str) -> Reply:
+def paused_note(language: str) -> Reply:
     _ = translator(language)
     return Reply(_("I stopped what we were doing, to do what you asked."))
 
