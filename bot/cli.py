@@ -170,7 +170,9 @@ def options(
     version: Annotated[
         bool,
         typer.Option(
-            "--version", help="Print oshbot's version and stop.", is_eager=True,
+            "--version",
+            help="Print oshbot's version and stop.",
+            is_eager=True,
             callback=_print_version,
         ),
     ] = False,
@@ -211,7 +213,7 @@ def serve(
     except serving.SecondWorker as error:
         raise fail(
             f"Another oshbot serves the SQLite database {error} already. SQLite allows one "
-            "worker: run more than one on PostgreSQL (see \"Deploying\" in README.md)."
+            'worker: run more than one on PostgreSQL (see "Deploying" in README.md).'
         ) from error
 
 
@@ -366,14 +368,17 @@ def invite(
     now = datetime.now(UTC)
     try:
         with database.session() as session:
-            replaced = enterprise is not None and session.exec(
-                select(Invite.id).where(
-                    Invite.enterprise_id == enterprise,
-                    Invite.role == role.value,
-                    col(Invite.revoked_at).is_(None),
-                    col(Invite.expires_at) > now,
-                )
-            ).first()
+            replaced = (
+                enterprise is not None
+                and session.exec(
+                    select(Invite.id).where(
+                        Invite.enterprise_id == enterprise,
+                        Invite.role == role.value,
+                        col(Invite.revoked_at).is_(None),
+                        col(Invite.expires_at) > now,
+                    )
+                ).first()
+            )
             created = create_invite(
                 session,
                 role=Role(role.value),
@@ -453,8 +458,10 @@ def invite_list(
             query = query.where(Invite.provider_id == provider)
         rows = session.exec(query.order_by(col(Invite.id))).all()
     for row in rows:
-        whose = f"enterprise {row.enterprise_id}" if row.enterprise_id else (
-            f"provider {row.provider_id}" if row.provider_id else "programme"
+        whose = (
+            f"enterprise {row.enterprise_id}"
+            if row.enterprise_id
+            else (f"provider {row.provider_id}" if row.provider_id else "programme")
         )
         console.print(
             f"{row.id}\t{row.role}\t{whose}\t{format_short_code(row.short_code)}\t"
@@ -538,9 +545,7 @@ def provider_add(
         code = found.code
     with Database(config.database_url).session() as session:
         try:
-            created = add_provider(
-                session, name=name, province_code=code, phone=phone, email=email
-            )
+            created = add_provider(session, name=name, province_code=code, phone=phone, email=email)
         except ProgrammeError as error:
             raise fail(f"Cannot add the provider: {error.code}") from error
     console.print(f"Provider {created.id}: {created.name}")
@@ -558,9 +563,7 @@ def provider_contact(
 
     with Database(settings().database_url).session() as session:
         try:
-            changed = set_provider_contact(
-                session, provider_id=provider, phone=phone, email=email
-            )
+            changed = set_provider_contact(session, provider_id=provider, phone=phone, email=email)
         except ProgrammeError as error:
             raise fail(f"Cannot change the provider: {error.code}") from error
         console.print(f"Provider {changed.id}: {changed.name} — {contact_line(changed) or '—'}")
@@ -1378,6 +1381,11 @@ def main() -> None:
         line = None if debugging() else explain(error)
         if line is None:
             raise
-        err.print(f"{line} (oshbot --debug shows the traceback)", style="red", markup=False,
-                  highlight=False, soft_wrap=True)
+        err.print(
+            f"{line} (oshbot --debug shows the traceback)",
+            style="red",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
         sys.exit(1)

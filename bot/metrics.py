@@ -39,11 +39,15 @@ HANDLER_SECONDS = Histogram(
     registry=REGISTRY,
 )
 SENDS = Counter(
-    "oshbot_sends", "Messages the channel accepted (send*, edit*, ...).", ["channel", "method"],
+    "oshbot_sends",
+    "Messages the channel accepted (send*, edit*, ...).",
+    ["channel", "method"],
     registry=REGISTRY,
 )
 RATE_LIMITED = Counter(
-    "oshbot_rate_limited", "429 answers from the channel.", ["channel", "method"],
+    "oshbot_rate_limited",
+    "429 answers from the channel.",
+    ["channel", "method"],
     registry=REGISTRY,
 )
 FAILURES = Counter(
@@ -65,9 +69,7 @@ JOB_RUNS = Counter(
     ["job", "result"],
     registry=REGISTRY,
 )
-SENDER = Gauge(
-    "oshbot_sender", "1 when this worker holds the sender lock.", registry=REGISTRY
-)
+SENDER = Gauge("oshbot_sender", "1 when this worker holds the sender lock.", registry=REGISTRY)
 
 
 class DatabaseCollector(Collector):
@@ -93,8 +95,9 @@ class DatabaseCollector(Collector):
         try:
             with self.database.session() as session:
                 counts = session.exec(
-                    select(Outbox.status, Outbox.kind, func.count())
-                    .group_by(col(Outbox.status), col(Outbox.kind))
+                    select(Outbox.status, Outbox.kind, func.count()).group_by(
+                        col(Outbox.status), col(Outbox.kind)
+                    )
                 ).all()
                 runs = session.exec(select(JobRun)).all()
         except sa.exc.SQLAlchemyError:

@@ -28,11 +28,12 @@ from bot.render import acknowledge, inline
 from bot.runtime import current_contact, foreground_journey, language_of, runtime
 from handlers import menu
 from models.journeys import engine
-from models.journeys.core import Input, Outcome, Rows
+from models.journeys.core import Input, Outcome, Rows, paused_note
 from models.journeys.feedback import FEEDBACK
+from models.journeys.review import ANSWER_QUESTION, ASK_QUESTION
 from models.journeys.state import telegram_person
 
-engine.register([FEEDBACK])
+engine.register([ASK_QUESTION, ANSWER_QUESTION, FEEDBACK])
 
 # Commands answered beside whatever is in front (the journey keeps its place).
 STAYING = {"help", "language", "stop"}
@@ -153,7 +154,7 @@ async def _run(update: Update, context: ContextTypes.DEFAULT_TYPE, given: Input)
     if outcome is None:
         return False
     if outcome.in_front and end_conversations(update, context):
-        note = engine.paused_note(language)
+        note = paused_note(language)
         if note not in outcome.replies:
             outcome.replies.insert(0, note)
     await show(update, context, outcome)
@@ -180,11 +181,14 @@ async def _step_aside(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     rt = runtime(context)
     assert update.effective_user is not None
     person = telegram_person(update.effective_user.id)
+    contact = current_contact(update, context)
     language = language_of(update, context)
 
     def work() -> Outcome | None:
         with rt.database.session() as session:
-            return engine.step_aside(session, person=person, language=language, now=rt.now())
+            return engine.step_aside(
+                session, person=person, contact=contact, language=language, now=rt.now()
+            )
 
     outcome = await asyncio.to_thread(work)
     if outcome is not None:
@@ -206,7 +210,7 @@ async def show(
     assert chat is not None
     query = update.callback_query
     if query is not None and answer_button:
-        await acknowledge(query, outcome.notice)
+        await acknowledge(query, outcome.notice, show_alert=outcome.alert)
     if outcome.edit is not None and query is not None and isinstance(query.message, Message):
         markup = _markup(outcome.edit.actions)
         # The same press delivered twice leaves the message as it is: nothing to change.

@@ -50,9 +50,7 @@ WEB = Entry("web", "", N_("Open the web dashboard (a sign-in link)"))
 REPORT = Entry(
     "report", N_("📝 Report an improvement"), N_("Tell us about an improvement you made")
 )
-MYREPORTS = Entry(
-    "myreports", N_("🗂 My reports"), N_("Your improvement reports and their review")
-)
+MYREPORTS = Entry("myreports", N_("🗂 My reports"), N_("Your improvement reports and their review"))
 
 EVENTS = Entry("events", N_("📅 Events"), N_("Meetings and workshops you are part of"))
 # Enterprises receive invitations: the command lists them, without a keyboard button.

@@ -146,8 +146,12 @@ def plan_text(
 ) -> str:  # fmt: skip
     head = _("🎯 <b>Action plan of {enterprise}</b>", enterprise=esc(enterprise.name))
     if not items:
-        return head + "\n\n" + _(
-            "No improvements are planned yet. Add the ones decided at the training, one by one."
+        return (
+            head
+            + "\n\n"
+            + _(
+                "No improvements are planned yet. Add the ones decided at the training, one by one."
+            )
         )
     summary = _(
         "Done or in use: {done} · planned: {planned} · overdue: {overdue}",

@@ -34,14 +34,15 @@ from bot.i18n import (
     gettext,
     shorten,
 )
-from bot.render import esc, grid, inline
+from bot.render import acknowledge, esc, grid, inline
 from bot.runtime import language_of, runtime, tr, user_data
-from handlers import menu, review
+from handlers import menu
 from handlers.common import run_next
-from handlers.review import BANDS, LIKELIHOOD, SEVERITY, STATUS, area_label, card
 from models import content, media, plans
 from models import improvements as imp
 from models.improvements import CostBand, PhotoSlot, RiskWhen, Step
+from models.notices import reports as notices
+from models.notices.reports import BANDS, LIKELIHOOD, SEVERITY, STATUS, area_label, card
 from models.programme import ProgrammeError, contact_by_user
 from models.tables import (
     Contact,
@@ -263,7 +264,7 @@ async def stop(update: Update, context: ContextTypes.DEFAULT_TYPE, error: Progra
     _ = tr(update, context)
     user_data(context).pop(DATA, None)
     if update.callback_query is not None:
-        await review.acknowledge(
+        await acknowledge(
             update.callback_query,
         )
     await say(update, context, error_text(_, error, language_of(update, context)))
@@ -488,7 +489,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | int
 async def resume_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | int:
     query = update.callback_query
     assert query is not None
-    await review.acknowledge(query)
+    await acknowledge(query)
     await query.edit_message_reply_markup(None)
     rt = runtime(context)
     with rt.database.session() as session:
@@ -518,18 +519,18 @@ async def start_edit_sent(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     query = update.callback_query
     assert query is not None
     _ = tr(update, context)
-    report_id = review.parse_id(query.data, MY_EDIT)
+    report_id = notices.parse_id(query.data, MY_EDIT)
     with runtime(context).database.session() as session:
         contact = reporter(session, update)
         improvement = session.get(Improvement, report_id) if report_id else None
         if contact is None or improvement is None or improvement.reporter_id != contact.id:
-            await review.acknowledge(query, _("This button is no longer active."), show_alert=True)
+            await acknowledge(query, _("This button is no longer active."), show_alert=True)
             return ConversationHandler.END
         status = improvement.status
     if status != ReviewStatus.SUBMITTED:
-        await review.acknowledge(query, status_refusal(_, status, "edit"), show_alert=True)
+        await acknowledge(query, status_refusal(_, status, "edit"), show_alert=True)
         return ConversationHandler.END
-    await review.acknowledge(query)
+    await acknowledge(query)
     user_data(context)[DATA] = {"id": report_id, "submitted": True, "changed": False}
     return await show_summary(update, context)
 
@@ -551,7 +552,7 @@ async def pressed(update: Update) -> str:
     """Acknowledges a button and takes its keyboard away, so that it cannot be pressed again."""
     query = update.callback_query
     assert query is not None
-    await review.acknowledge(query)
+    await acknowledge(query)
     await query.edit_message_reply_markup(None)
     return query.data or ""
 
@@ -592,9 +593,7 @@ async def area_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str
     return await ask(update, context, after)
 
 
-async def ask_planned(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, area_code: str
-) -> str:
+async def ask_planned(update: Update, context: ContextTypes.DEFAULT_TYPE, area_code: str) -> str:
     """Before the description of a new report: is it one of the enterprise's planned items in
     this area? Asked only when there are some."""
     _ = tr(update, context)
@@ -617,7 +616,7 @@ async def ask_planned(
 async def planned_given(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
     """The choice is kept with the draft and applied when the report is sent: a draft
     abandoned halfway marks nothing done."""
-    chosen = review.parse_id((await pressed(update)), PLANNED)
+    chosen = notices.parse_id((await pressed(update)), PLANNED)
     if chosen is not None:
         data(context)["plan_item"] = chosen
     return await ask(update, context, Step.DESCRIPTION)
@@ -625,7 +624,7 @@ async def planned_given(update: Update, context: ContextTypes.DEFAULT_TYPE) -> s
 
 async def stale_planned(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
     assert update.callback_query is not None
-    await review.acknowledge(
+    await acknowledge(
         update.callback_query, tr(update, context)("This button is no longer active.")
     )
     return PLAN_STATE
@@ -792,7 +791,7 @@ async def workers_confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE) 
         await pressed(update)
         data(context).pop("workers", None)
         return await ask(update, context, Step.WORKERS)
-    workers = review.parse_id(query.data, WORKERS_YES)
+    workers = notices.parse_id(query.data, WORKERS_YES)
     if workers is None or workers != data(context).get("workers"):
         return await wrong_button(update, context, None)
     await pressed(update)
@@ -832,7 +831,7 @@ async def severity_given(
     when = WHEN[step]
     value = risk_value(update.callback_query.data or "", SEVERE, when)  # type: ignore[union-attr]
     if value is None:
-        await review.acknowledge(
+        await acknowledge(
             update.callback_query, tr(update, context)("This button is no longer active.")
         )  # type: ignore[union-attr]
         return await ask_severity(update, context, when)
@@ -900,7 +899,7 @@ async def people_given(update: Update, context: ContextTypes.DEFAULT_TYPE) -> st
 async def people_reprompt(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
     _ = tr(update, context)
     if update.callback_query is not None:
-        await review.acknowledge(update.callback_query, _("This button is no longer active."))
+        await acknowledge(update.callback_query, _("This button is no longer active."))
         return await ask_people(update, context)
     return await ask_people(update, context, hint=_(HINTS["buttons"]))
 
@@ -913,7 +912,7 @@ async def confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | i
     assert query is not None
     _ = tr(update, context)
     rt = runtime(context)
-    report_id = review.parse_id(query.data, CONFIRM)
+    report_id = notices.parse_id(query.data, CONFIRM)
     language = language_of(update, context)
     with rt.database.session() as session:
         contact = reporter(session, update)
@@ -923,7 +922,7 @@ async def confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | i
             done = imp.submit(session, report_id, reporter=contact, now=rt.now())
         except ProgrammeError as error:
             if error.code == "incomplete":
-                await review.acknowledge(query)
+                await acknowledge(query)
                 await query.edit_message_reply_markup(None)
                 data(context)["editing"] = False
                 return await ask(
@@ -932,7 +931,7 @@ async def confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | i
                     Step(error.details["missing"][0]),
                     hint=_("One answer is still missing."),
                 )
-            await review.acknowledge(query, error_text(_, error, language), show_alert=True)
+            await acknowledge(query, error_text(_, error, language), show_alert=True)
             return STATE[Step.SUMMARY]
         improvement = done.improvement
         planned = None
@@ -945,7 +944,7 @@ async def confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | i
                 now=rt.now(),
             )
         if done.changed:
-            review.notify_reviewers(
+            notices.notify_reviewers(
                 session,
                 improvement,
                 media_root=rt.settings.media_dir,
@@ -957,10 +956,10 @@ async def confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | i
         provider = session.get(Provider, enterprise.provider_id) if enterprise else None
         provider_name = provider.name if provider is not None else None
     if not done.changed:
-        await review.acknowledge(query, _("This report was already sent."), show_alert=True)
+        await acknowledge(query, _("This report was already sent."), show_alert=True)
         user_data(context).pop(DATA, None)
         return ConversationHandler.END
-    await review.acknowledge(query)
+    await acknowledge(query)
     await query.edit_message_text(
         _("<b>✅ Report #{id} sent</b>", id=improvement.id)
         + "\n\n"
@@ -994,29 +993,27 @@ async def already_sent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     query = update.callback_query
     assert query is not None
     _ = tr(update, context)
-    report_id = review.parse_id(query.data, CONFIRM)
+    report_id = notices.parse_id(query.data, CONFIRM)
     with runtime(context).database.session() as session:
         contact = reporter(session, update)
         improvement = session.get(Improvement, report_id) if report_id else None
         if contact is None or improvement is None or improvement.reporter_id != contact.id:
-            await review.acknowledge(query, _("This button is no longer active."))
+            await acknowledge(query, _("This button is no longer active."))
             return
         status = improvement.status
     if status == ReviewStatus.DRAFT:
-        await review.acknowledge(
-            query, _("Please send /report to continue this report."), show_alert=True
-        )
+        await acknowledge(query, _("Please send /report to continue this report."), show_alert=True)
     elif status == ReviewStatus.WITHDRAWN:
-        await review.acknowledge(query, _("This report was withdrawn."), show_alert=True)
+        await acknowledge(query, _("This report was withdrawn."), show_alert=True)
     else:
-        await review.acknowledge(query, _("This report was already sent."), show_alert=True)
+        await acknowledge(query, _("This report was already sent."), show_alert=True)
 
 
 async def choose_field(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
     query = update.callback_query
     assert query is not None
     _ = tr(update, context)
-    await review.acknowledge(query)
+    await acknowledge(query)
     buttons = [(_(label), FIELD + step) for step, label in FIELD_LABELS.items()]
     await query.edit_message_reply_markup(inline([*grid(buttons, 2), [(_("↩️ Back"), BACK)]]))
     return FIELDS
@@ -1037,7 +1034,7 @@ async def back_to_summary(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     query = update.callback_query
     assert query is not None
     _ = tr(update, context)
-    await review.acknowledge(query)
+    await acknowledge(query)
     improvement, _contact, _workforce = load(context, update)
     if improvement is not None:
         await query.edit_message_reply_markup(
@@ -1064,7 +1061,7 @@ async def finish(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
                 and improvement is not None
                 and improvement.status == ReviewStatus.SUBMITTED
             ):
-                review.notify_reviewers(
+                notices.notify_reviewers(
                     session, improvement, media_root=rt.settings.media_dir, tz=rt.settings.tz,
                     now=rt.now(), updated=True,
                 )  # fmt: skip
@@ -1102,7 +1099,7 @@ async def pause(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
             and improvement is not None
             and improvement.status == ReviewStatus.SUBMITTED
         ):
-            review.notify_reviewers(
+            notices.notify_reviewers(
                 session,
                 improvement,
                 media_root=rt.settings.media_dir,
@@ -1126,7 +1123,7 @@ async def wrong_button(
     """A button of another question or an old message, or forged data: nothing is stored."""
     query = update.callback_query
     assert query is not None
-    await review.acknowledge(query, tr(update, context)("This button is no longer active."))
+    await acknowledge(query, tr(update, context)("This button is no longer active."))
     return await reask(update, context, step, hint=None)
 
 
@@ -1235,18 +1232,18 @@ async def withdraw_asked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     query = update.callback_query
     assert query is not None
     _ = tr(update, context)
-    report_id = review.parse_id(query.data, MY_WITHDRAW)
+    report_id = notices.parse_id(query.data, MY_WITHDRAW)
     with runtime(context).database.session() as session:
         contact = reporter(session, update)
         improvement = session.get(Improvement, report_id) if report_id else None
         if contact is None or improvement is None or improvement.reporter_id != contact.id:
-            await review.acknowledge(query, _("This button is no longer active."), show_alert=True)
+            await acknowledge(query, _("This button is no longer active."), show_alert=True)
             return
         status, area = improvement.status, area_label(improvement.area_code, contact.language)
     if status != ReviewStatus.SUBMITTED:
-        await review.acknowledge(query, status_refusal(_, status, "withdraw"), show_alert=True)
+        await acknowledge(query, status_refusal(_, status, "withdraw"), show_alert=True)
         return
-    await review.acknowledge(query)
+    await acknowledge(query)
     await say(
         update,
         context,
@@ -1271,10 +1268,10 @@ async def withdraw_confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE)
     _ = tr(update, context)
     rt = runtime(context)
     if query.data == MY_KEEP:
-        await review.acknowledge(query)
+        await acknowledge(query)
         await query.edit_message_text(_("Kept. Nothing was changed."))
         return
-    report_id = review.parse_id(query.data, MY_WITHDRAW_YES)
+    report_id = notices.parse_id(query.data, MY_WITHDRAW_YES)
     with rt.database.session() as session:
         contact = reporter(session, update)
         try:
@@ -1288,14 +1285,14 @@ async def withdraw_confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE)
                 if status
                 else _("This button is no longer active.")
             )
-            await review.acknowledge(query, text, show_alert=True)
+            await acknowledge(query, text, show_alert=True)
             return
         if done.changed:
-            review.notify_withdrawn(session, done.improvement, now=rt.now())
+            notices.notify_withdrawn(session, done.improvement, now=rt.now())
     if not done.changed:
-        await review.acknowledge(query, _("This report was already withdrawn."), show_alert=True)
+        await acknowledge(query, _("This report was already withdrawn."), show_alert=True)
         return
-    await review.acknowledge(query)
+    await acknowledge(query)
     await query.edit_message_text(_("Report #{id} was withdrawn.", id=report_id))
 
 

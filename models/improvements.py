@@ -491,9 +491,7 @@ def set_share(
     if consent == ShareConsent.NAMED:
         # Choosing "yes, with our name" is the employer's consent to naming, recorded as such,
         # so that /privacy can withdraw it later.
-        privacy.grant(
-            session, reporter, ConsentPurpose.NAMING, language=reporter.language, now=now
-        )
+        privacy.grant(session, reporter, ConsentPurpose.NAMING, language=reporter.language, now=now)
     return edited
 
 

@@ -117,7 +117,7 @@ def consent_notice(_: Translate, controller: Controller) -> str:
             "to remind you of visits and to share good practices between enterprises.\n"
             "<b>Who sees it:</b> the staff of your OSH service provider and the programme "
             "coordinators. An improvement report belongs to the enterprise: its employer also "
-            "sees the reports of its workers, shown as \"a worker\", never with the worker's "
+            'sees the reports of its workers, shown as "a worker", never with the worker\'s '
             "name. Worker survey answers are anonymous: nobody sees who gave them.\n"
             "<b>Abroad:</b> messages with this bot pass through the servers of Telegram, a "
             "messaging service based outside Viet Nam, so what you send is transferred "
@@ -227,8 +227,6 @@ def stop(session: Session, contact: Contact, *, now: datetime) -> bool:
     )
     audit(session, "contact.stop", actor_id=contact.id, subject=contact)
     return True
-
-
 
 
 def resume(session: Session, contact: Contact, *, now: datetime) -> bool:

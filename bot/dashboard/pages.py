@@ -4,8 +4,8 @@ Every page resolves the person once (`_viewer`): the signed cookie says who sign
 database says whether they still may, as what, and for which provider. Domain work goes through
 the same functions as the chat: `reports.summary.build_summary` for figures (with its anonymity
 rules for worker answers), `models.improvements.review` / `ask` for the review, and the chat's
-own notices (handlers/review.py) so the reporter hears about a decision the same way whichever
-window it was taken in. Database work runs in Starlette's thread pool, off the event loop.
+own notices (models/notices/reports.py) so the reporter hears about a decision the same way
+whichever window it was taken in. Database work runs in Starlette's thread pool, off the event loop.
 """
 
 from __future__ import annotations
@@ -41,10 +41,15 @@ from bot.i18n import (
     translator,
 )
 from bot.settings import Settings
-from handlers.review import message_error, notify_reporter_reviewed, refusal_text, relay_question
 from models import content, websignin
 from models import improvements as imp
 from models.db import Database
+from models.notices.reports import (
+    message_error,
+    notify_reporter_reviewed,
+    refusal_text,
+    relay_question,
+)
 from models.programme import ProgrammeError, providers
 from models.tables import Contact, Improvement, Role, utcnow
 from reports import dashboard as board

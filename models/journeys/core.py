@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from sqlmodel import Session
 
-from bot.i18n import Translate
+from bot.i18n import Translate, translator
 from models.tables import Contact
 
 
@@ -47,6 +47,7 @@ class Outcome:
 
     replies: list[Reply] = field(default_factory=list)
     notice: str | None = None
+    alert: bool = False  # the notice needs acknowledging (a dialog on Telegram), not a toast
     edit: Reply | None = None
     edit_actions_only: bool = False
     retire_buttons: bool = False
@@ -58,6 +59,12 @@ class Outcome:
     def say(self, text: str, actions: Rows = (), *, menu: bool = False) -> Outcome:
         self.replies.append(Reply(text, actions, menu))
         return self
+
+
+def paused_note(language: str) -> Reply:
+    """What a person is told when what they were doing waits for what they just asked."""
+    _ = translator(language)
+    return Reply(_("I stopped what we were doing, to do what you asked."))
 
 
 @dataclass(frozen=True)
@@ -94,6 +101,9 @@ class Journey(Protocol):
     """A journey as the engine drives it (see engine.py)."""
 
     name: str
+    # Whether a draft set aside by another journey waits to be picked up again (a survey), or
+    # is dropped (a one-message wait such as a question to a reporter).
+    resumable: bool
 
     def starts(self, entry: Input) -> bool:
         """Whether this input (a command's word, a menu label, an action) opens the journey."""
@@ -110,3 +120,6 @@ class Journey(Protocol):
 
     def pause(self, turn: Turn) -> Outcome:
         """/cancel: the journey leaves the foreground; what it stored stays stored."""
+
+    def aside(self, turn: Turn) -> Outcome:
+        """What the person is told when another journey or command takes the foreground."""

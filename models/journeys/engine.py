@@ -16,7 +16,7 @@ from typing import Any
 from sqlmodel import Session
 
 from bot.i18n import translator
-from models.journeys.core import Input, Journey, Outcome, Reply, Turn
+from models.journeys.core import Input, Journey, Outcome, Turn
 from models.journeys.state import position
 from models.tables import Contact, JourneyState
 
@@ -93,7 +93,7 @@ def run(
             _keep_paused(state, journey, active.data, now)
             return outcome
         if going_on and current is not None:
-            outcome.replies.insert(0, paused_note(language))
+            outcome.replies[:0] = current.aside(turn(dict(state.data or {}))).replies
             _set_aside(state, current, now)
         return _settle(state, journey, active, outcome, going_on, now)
     active = turn(
@@ -101,20 +101,25 @@ def run(
     )
     outcome, going_on = journey.start(active, given)
     if going_on and current is not None and current is not journey:
-        outcome.replies.insert(0, paused_note(language))
+        outcome.replies[:0] = current.aside(turn(dict(state.data or {}))).replies
         _set_aside(state, current, now)
     return _settle(state, journey, active, outcome, going_on, now)
 
 
-def step_aside(session: Session, *, person: str, language: str, now: datetime) -> Outcome | None:
+def step_aside(
+    session: Session, *, person: str, contact: Contact | None, language: str, now: datetime
+) -> Outcome | None:
     """Another part of the bot takes the person's next inputs (a command that is not a
     journey's): the foreground journey is paused, and the person told so."""
     state = position(session, person)
     current = REGISTRY.get(state.journey or "")
     if current is None:
         return None
+    _ = translator(language)
+    data = dict(state.data or {})
+    told = current.aside(Turn(session, person, contact, language, _, now, data))
     _set_aside(state, current, now)
-    return Outcome(replies=[paused_note(language)])
+    return told
 
 
 def remember_buttons(session: Session, person: str, message_id: int | None) -> None:
@@ -122,11 +127,6 @@ def remember_buttons(session: Session, person: str, message_id: int | None) -> N
     state = position(session, person)
     if state.journey is not None:
         state.buttons_message = message_id
-
-
-def paused_note(language: str) -> Reply:
-    _ = translator(language)
-    return Reply(_("I stopped what we were doing, to do what you asked."))
 
 
 def _resumed_data(state: JourneyState, journey: Journey) -> dict[str, Any]:
@@ -146,7 +146,8 @@ def _keep_paused(
 
 
 def _set_aside(state: JourneyState, journey: Journey, now: datetime) -> None:
-    _keep_paused(state, journey, dict(state.data or {}), now)
+    if journey.resumable:
+        _keep_paused(state, journey, dict(state.data or {}), now)
     state.journey = None
     state.data = {}
     state.buttons_message = None

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from bot.i18n import Translate, format_number, shorten
 from models import events, surveys
 from models.content import YES, Option, Question
-from models.journeys.core import Action, Input, Outcome, Reply, Turn
+from models.journeys.core import Action, Input, Outcome, Reply, Turn, paused_note
 from models.surveys import Progress, Subject, SurveyError
 from models.tables import Contact, Role
 from models.text import check, esc
@@ -500,6 +500,7 @@ def on_other(turn: Turn) -> tuple[Outcome, bool]:
 @dataclass(frozen=True)
 class Feedback:
     name: str = "feedback"
+    resumable: bool = True
 
     def starts(self, entry: Input) -> bool:
         payload = entry.payload or ""
@@ -537,6 +538,9 @@ class Feedback:
     def pause(self, turn: Turn) -> Outcome:
         text = turn._("Paused. Your answers so far are saved; send /feedback to continue later.")
         return Outcome().say(text, menu=True)
+
+    def aside(self, turn: Turn) -> Outcome:
+        return Outcome(replies=[paused_note(turn.language)])
 
 
 FEEDBACK = Feedback()
