@@ -20,10 +20,10 @@ from sqlmodel import Session, col, select
 from typer.core import TyperGroup
 
 from bot.guard import redact_token_in_logs
-from bot.render import qr_png
 from bot.settings import Settings
 from models.db import Database, upgrade
 from models.files import secure_data_dir, write_private
+from models.media import qr_png
 from models.programme import ProgrammeError, create_invite, deep_link
 from models.tables import Contact, Enterprise, Invite, Provider, Role
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import io
 import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import segno
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest
 
@@ -27,13 +25,6 @@ def inline(rows: Iterable[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup:
 
 def grid(buttons: Sequence[tuple[str, str]], columns: int) -> list[list[tuple[str, str]]]:
     return [list(buttons[i : i + columns]) for i in range(0, len(buttons), columns)]
-
-
-def qr_png(link: str) -> bytes:
-    """A QR code for printing on leaflets and showing at workshops."""
-    buffer = io.BytesIO()
-    segno.make(link, error="m").save(buffer, kind="png", scale=8, border=4)
-    return buffer.getvalue()
 
 
 async def acknowledge(query: CallbackQuery, text: str | None = None, **kwargs: Any) -> None:

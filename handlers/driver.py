@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import re
 
-from telegram import Message, Update
+from telegram import InputFile, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import (
     ApplicationHandlerStop,
@@ -28,12 +28,14 @@ from bot.render import acknowledge, inline
 from bot.runtime import current_contact, foreground_journey, language_of, runtime
 from handlers import menu
 from models.journeys import engine
-from models.journeys.core import Input, Outcome, Rows, paused_note
+from models.journeys.admin import NEW_ENTERPRISE, NEW_PROVIDER
+from models.journeys.core import Input, Outcome, Place, Reply, Rows, paused_note
 from models.journeys.feedback import FEEDBACK
 from models.journeys.review import ANSWER_QUESTION, ASK_QUESTION
 from models.journeys.state import telegram_person
+from models.programme import deep_link
 
-engine.register([ASK_QUESTION, ANSWER_QUESTION, FEEDBACK])
+engine.register([ASK_QUESTION, ANSWER_QUESTION, FEEDBACK, NEW_PROVIDER, NEW_ENTERPRISE])
 
 # Commands answered beside whatever is in front (the journey keeps its place).
 STAYING = {"help", "language", "stop"}
@@ -143,11 +145,13 @@ async def _run(update: Update, context: ContextTypes.DEFAULT_TYPE, given: Input)
     assert update.effective_user is not None
     person = telegram_person(update.effective_user.id)
 
+    here = place(context)
+
     def work() -> Outcome | None:
         with rt.database.session() as session:
             return engine.run(
                 session, person=person, contact=contact, language=language, now=rt.now(),
-                given=given,
+                given=given, place=here,
             )  # fmt: skip
 
     outcome = await asyncio.to_thread(work)
@@ -195,6 +199,16 @@ async def _step_aside(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         await show(update, context, outcome, answer_button=False)
 
 
+def place(context: ContextTypes.DEFAULT_TYPE) -> Place:
+    rt = runtime(context)
+    username = rt.bot_username or context.bot.username
+    return Place(
+        tz=rt.settings.tz,
+        invite_days=rt.settings.invite_days,
+        invite_link=lambda code: deep_link(username, code),
+    )
+
+
 def _markup(actions: Rows):  # type: ignore[no-untyped-def]
     return inline([[(a.label, a.payload) for a in row] for row in actions]) if actions else None
 
@@ -224,12 +238,8 @@ async def show(
         with contextlib.suppress(BadRequest):
             await context.bot.edit_message_reply_markup(chat.id, outcome.retire_message)
     last: Message | None = None
-    contact = current_contact(update, context)
     for reply in outcome.replies:
-        markup = _markup(reply.actions)
-        if markup is None and reply.menu and contact is not None:
-            markup = menu.keyboard(contact.role, contact.language)
-        last = await context.bot.send_message(chat.id, reply.text, reply_markup=markup)
+        last = await send(update, context, reply)
     if outcome.in_front and outcome.replies:
         assert last is not None and update.effective_user is not None
         person = telegram_person(update.effective_user.id)
@@ -241,6 +251,21 @@ async def show(
                 engine.remember_buttons(session, person, spent)
 
         await asyncio.to_thread(remember)
+
+
+async def send(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply) -> Message:
+    """One reply as a Telegram message: a photo with its caption, or text; its actions as an
+    inline keyboard, or the person's menu when the reply brings it back."""
+    chat = update.effective_chat
+    assert chat is not None
+    markup = _markup(reply.actions)
+    contact = current_contact(update, context)
+    if markup is None and reply.menu and contact is not None:
+        markup = menu.keyboard(contact.role, contact.language)
+    if reply.photo is not None:
+        photo = InputFile(reply.photo, filename=reply.photo_name)
+        return await context.bot.send_photo(chat.id, photo, caption=reply.text, reply_markup=markup)
+    return await context.bot.send_message(chat.id, reply.text, reply_markup=markup)
 
 
 def handler() -> TypeHandler:  # type: ignore[type-arg]

@@ -32,12 +32,13 @@ from telegram.ext import (
 )
 
 from bot.i18n import Translate, format_moment, format_number, shorten
-from bot.render import check, esc, grid, inline, qr_png
+from bot.render import check, esc, grid, inline
 from bot.runtime import current_contact, language_of, runtime, tr, user_data
 from handlers import menu
 from handlers.common import cancel, stay
 from models import content, events, goodpractice
 from models.audience import SME_ROLES, Audience
+from models.media import qr_png
 from models.programme import ProgrammeError, contact_by_user, providers, usable_invite
 from models.tables import Contact, Event, Provider, Role
 from models.text import MESSAGE_LIMIT, truncate_html

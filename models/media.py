@@ -19,6 +19,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+import segno
 from PIL import Image, ImageOps
 
 from models.files import write_private
@@ -127,3 +128,10 @@ def publishable(path: str | Path | None, *, long_side: int = LONG_SIDE_MAX) -> P
 def usable(path: str | Path | None) -> bool:
     """Whether a stored photo can be sent or printed (see `publishable`)."""
     return publishable(path) is not None
+
+
+def qr_png(link: str) -> bytes:
+    """A QR code for printing on leaflets and showing at workshops."""
+    buffer = io.BytesIO()
+    segno.make(link, error="m").save(buffer, kind="png", scale=8, border=4)
+    return buffer.getvalue()

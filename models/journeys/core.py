@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
@@ -33,6 +34,9 @@ class Reply:
     text: str
     actions: Rows = ()
     menu: bool = False
+    # A picture sent with `text` as its caption (PNG bytes, e.g. an invite's QR code).
+    photo: bytes | None = None
+    photo_name: str = "photo.png"
 
 
 @dataclass
@@ -60,6 +64,10 @@ class Outcome:
         self.replies.append(Reply(text, actions, menu))
         return self
 
+    def show(self, reply: Reply) -> Outcome:
+        self.replies.append(reply)
+        return self
+
 
 def paused_note(language: str) -> Reply:
     """What a person is told when what they were doing waits for what they just asked."""
@@ -83,6 +91,16 @@ class Input:
         return self.payload is not None
 
 
+@dataclass(frozen=True)
+class Place:
+    """Where the journeys run: the programme's time zone and settings, and the channel's link
+    that opens the bot with an invite code (Telegram: t.me/<bot>?start=<code>)."""
+
+    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Ho_Chi_Minh"))
+    invite_days: int = 14
+    invite_link: Callable[[str], str] = str
+
+
 @dataclass
 class Turn:
     """Everything a journey needs to answer one input. `data` is the journey's own draft, saved
@@ -95,6 +113,18 @@ class Turn:
     _: Translate
     now: datetime
     data: dict[str, Any]
+    place: Place = field(default_factory=lambda: Place())
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return self.place.tz
+
+    @property
+    def today(self) -> date:
+        return self.now.astimezone(self.place.tz).date()
+
+    def invite_link(self, code: str) -> str:
+        return self.place.invite_link(code)
 
 
 class Journey(Protocol):
@@ -104,6 +134,9 @@ class Journey(Protocol):
     # Whether a draft set aside by another journey waits to be picked up again (a survey), or
     # is dropped (a one-message wait such as a question to a reporter).
     resumable: bool
+    # Whether /cancel keeps the draft too (a survey: /feedback goes on where it stopped) or
+    # drops it (a form: cancelled means nothing of it is kept).
+    cancel_keeps_draft: bool
 
     def starts(self, entry: Input) -> bool:
         """Whether this input (a command's word, a menu label, an action) opens the journey."""

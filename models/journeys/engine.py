@@ -16,7 +16,7 @@ from typing import Any
 from sqlmodel import Session
 
 from bot.i18n import translator
-from models.journeys.core import Input, Journey, Outcome, Turn
+from models.journeys.core import Input, Journey, Outcome, Place, Turn
 from models.journeys.state import position
 from models.tables import Contact, JourneyState
 
@@ -57,18 +57,20 @@ def run(
     language: str,
     now: datetime,
     given: Input,
+    place: Place | None = None,
 ) -> Outcome | None:
     state = position(session, person)
     current = REGISTRY.get(state.journey or "")
+    _ = translator(language)
 
     def turn(data: dict[str, Any]) -> Turn:
-        return Turn(session, person, contact, language, translator(language), now, data)
+        return Turn(session, person, contact, language, _, now, data, place or Place())
 
     if given.command == "cancel":
         if current is None:
             return None
         outcome = current.pause(turn(dict(state.data or {})))
-        _set_aside(state, current, now)
+        _set_aside(state, current, now, keep=current.cancel_keeps_draft)
         return outcome
     journey = _entry(given)
     if journey is None:
@@ -145,8 +147,8 @@ def _keep_paused(
     state.updated_at = now
 
 
-def _set_aside(state: JourneyState, journey: Journey, now: datetime) -> None:
-    if journey.resumable:
+def _set_aside(state: JourneyState, journey: Journey, now: datetime, *, keep: bool = True) -> None:
+    if journey.resumable and keep:
         _keep_paused(state, journey, dict(state.data or {}), now)
     state.journey = None
     state.data = {}

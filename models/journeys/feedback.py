@@ -501,6 +501,7 @@ def on_other(turn: Turn) -> tuple[Outcome, bool]:
 class Feedback:
     name: str = "feedback"
     resumable: bool = True
+    cancel_keeps_draft: bool = True
 
     def starts(self, entry: Input) -> bool:
         payload = entry.payload or ""

@@ -44,6 +44,7 @@ class Ask:
 
     name: str = "review.ask"
     resumable: bool = False
+    cancel_keeps_draft: bool = False
 
     def starts(self, entry: Input) -> bool:
         return (entry.payload or "").startswith(ASK)
@@ -113,6 +114,7 @@ class Answer:
 
     name: str = "review.answer"
     resumable: bool = False
+    cancel_keeps_draft: bool = False
 
     def starts(self, entry: Input) -> bool:
         return (entry.payload or "").startswith(REPLY)

@@ -1,0 +1,41 @@
+"""One catalogue of what the person is told when a step cannot take their answer: every
+journey's validation raises a `ProgrammeError` with a code (and details), and the text comes
+from here, in the person's language."""
+
+from __future__ import annotations
+
+from bot.i18n import Translate, format_number
+from models.programme import ProgrammeError
+
+STALE = "stale"  # an action of an earlier step, or one that no longer means anything
+
+
+def error_text(_: Translate, error: ProgrammeError, language: str) -> str:
+    details = error.details
+    limit = format_number(details.get("limit", 0), language)
+    texts = {
+        STALE: _("This button is no longer active."),
+        "text_expected": _("Please answer with text."),
+        "choose_button": _("Please choose one of the buttons below."),
+        "name_too_short": _("The name is too short. Please type at least 2 characters."),
+        "name_too_long": _(
+            "The name is too long: at most {limit} characters, please.", limit=limit
+        ),
+        "workers_not_number": _("Please type the number of workers as a whole number, e.g. 25."),
+        "workers_too_few": _("An enterprise has at least 1 worker. Please type the number again."),
+        "workers_too_many": _(
+            "That is more than {limit} workers. Please check the number.", limit=limit
+        ),
+        "date_invalid": _("Please type the date as day/month/year, e.g. 15/03/2026."),
+        "date_in_future": _(
+            "That date is in the future. Please type the date the training took place."
+        ),
+        "date_too_old": _("That date is more than 10 years ago. Please check it."),
+        "unknown_province": _("I could not find that province. Please choose one of the buttons."),
+        "unknown_sector": _("Please choose a sector with the buttons."),
+        "unknown_provider": _("That provider no longer exists."),
+        "unknown_enterprise": _("That enterprise no longer exists."),
+        "save_or_cancel": _("Please press ✅ Save or ✖ Cancel."),
+        "staff_only": _("Sorry, this is only for programme staff."),
+    }
+    return texts.get(error.code, _("That did not work. Please try again."))
