@@ -37,7 +37,7 @@ from handlers import (
 
 __all__ = ["menu", "register"]
 
-OWN_INTERRUPTION = {"onboarding", "report"}
+OWN_INTERRUPTION = {"onboarding"}
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]

@@ -15,7 +15,7 @@ import contextlib
 import re
 
 from telegram import InputFile, Message, Update
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     ApplicationHandlerStop,
     ContextTypes,
@@ -29,13 +29,14 @@ from bot.runtime import current_contact, foreground_journey, language_of, runtim
 from handlers import menu
 from models.journeys import engine
 from models.journeys.admin import NEW_ENTERPRISE, NEW_PROVIDER
-from models.journeys.core import Input, Outcome, Place, Reply, Rows, paused_note
+from models.journeys.core import Input, Outcome, Place, Reply, Rows, Upload, paused_note
 from models.journeys.feedback import FEEDBACK
+from models.journeys.report import REPORT
 from models.journeys.review import ANSWER_QUESTION, ASK_QUESTION
 from models.journeys.state import telegram_person
 from models.programme import deep_link
 
-engine.register([ASK_QUESTION, ANSWER_QUESTION, FEEDBACK, NEW_PROVIDER, NEW_ENTERPRISE])
+engine.register([ASK_QUESTION, ANSWER_QUESTION, FEEDBACK, NEW_PROVIDER, NEW_ENTERPRISE, REPORT])
 
 # Commands answered beside whatever is in front (the journey keeps its place).
 STAYING = {"help", "language", "stop"}
@@ -117,6 +118,9 @@ async def offer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
     if given is None or given.command in STAYING:
         return False
     in_front = foreground_journey(update, context)
+    journey = engine.REGISTRY.get(in_front or "")
+    if journey is not None and given.command in journey.keeps:
+        return False
     if not engine.takes(given):
         if given.command == "cancel" and in_front is not None:
             return await _run(update, context, given)
@@ -130,12 +134,42 @@ async def offer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
             return False
         if given.payload is not None or given.command is not None:
             return False
+        if given.other in ("photo", "document"):
+            given = await with_upload(update, context, given)
         return await _run(update, context, given)
     if given.command is not None and _held_by_conversation(update, context):
         # A conversation in front answers the command in its own words first (the report
         # pauses itself), then hands it back (handlers/common.py `rerun`).
         return False
     return await _run(update, context, given)
+
+
+# The largest file fetched for a journey; a larger one is refused by its size alone.
+FETCH_MAX_BYTES = 10 * 1024 * 1024
+
+
+async def with_upload(update: Update, context: ContextTypes.DEFAULT_TYPE, given: Input) -> Input:
+    """A photo or file, fetched from Telegram (Telegram lists a photo's sizes smallest first)."""
+    message = update.message
+    assert message is not None
+    if message.photo:
+        size = message.photo[-1]
+        file_id, unique, file_size, mime = (
+            size.file_id, size.file_unique_id, size.file_size, "image/jpeg",
+        )  # fmt: skip
+    else:
+        document = message.document
+        assert document is not None
+        file_id, unique, file_size = document.file_id, document.file_unique_id, document.file_size
+        mime = document.mime_type or "application/octet-stream"
+    data = None
+    if file_size is None or file_size <= FETCH_MAX_BYTES:
+        try:
+            data = bytes(await (await context.bot.get_file(file_id)).download_as_bytearray())
+        except TelegramError:
+            data = None
+    upload = Upload(given.other or "photo", file_size, mime, file_id, unique, data)
+    return Input(other=given.other, upload=upload)
 
 
 async def _run(update: Update, context: ContextTypes.DEFAULT_TYPE, given: Input) -> bool:
@@ -206,6 +240,7 @@ def place(context: ContextTypes.DEFAULT_TYPE) -> Place:
         tz=rt.settings.tz,
         invite_days=rt.settings.invite_days,
         invite_link=lambda code: deep_link(username, code),
+        media_dir=rt.settings.media_dir,
     )
 
 

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 import handlers
 from handlers import menu
+from models import journeys
 from models.programme import EnterpriseDraft, add_enterprise, add_provider, create_invite
 from models.tables import Event, Improvement, Role, Visit
 from tests.conftest import START, World
@@ -139,10 +140,13 @@ async def test_every_role_against_every_command(world: World) -> None:
 
 
 def callback_prefixes() -> list[str]:
-    """Every callback-data prefix the handlers declare (module constants like "rev:ok:")."""
+    """Every callback-data prefix the handlers and the journeys declare (module constants like
+    "rev:ok:")."""
     found = set()
-    for module_info in pkgutil.iter_modules(handlers.__path__):
-        module = importlib.import_module(f"handlers.{module_info.name}")
+    modules = [f"handlers.{m.name}" for m in pkgutil.iter_modules(handlers.__path__)]
+    modules += [f"models.journeys.{m.name}" for m in pkgutil.iter_modules(journeys.__path__)]
+    for name in modules:
+        module = importlib.import_module(name)
         for value in vars(module).values():
             if isinstance(value, str) and re.fullmatch(r"[a-z]{1,6}:([a-z_-]+:)*", value):
                 found.add(value)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -76,6 +77,19 @@ def paused_note(language: str) -> Reply:
 
 
 @dataclass(frozen=True)
+class Upload:
+    """A picture or file the person sent: what the channel says of it, and its bytes when the
+    driver could fetch them (None: too large to fetch, or the download failed)."""
+
+    kind: str  # "photo" (sent as a picture) or "document" (sent as a file)
+    size: int | None
+    mime_type: str
+    ref: str  # the channel's id of the file, to send it again without uploading it
+    unique: str  # an id that stays the same for the same file (a file name)
+    data: bytes | None = None
+
+
+@dataclass(frozen=True)
 class Input:
     """One thing the person sent: typed `text`, a pressed action's `payload`, a `command` (its
     word, from "/feedback" or the menu's button for it), or `other` (the kind of anything
@@ -85,6 +99,7 @@ class Input:
     payload: str | None = None
     command: str | None = None
     other: str | None = None
+    upload: Upload | None = None
 
     @property
     def pressed(self) -> bool:
@@ -99,6 +114,7 @@ class Place:
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Ho_Chi_Minh"))
     invite_days: int = 14
     invite_link: Callable[[str], str] = str
+    media_dir: Path = Path("data/media")
 
 
 @dataclass
@@ -137,6 +153,8 @@ class Journey(Protocol):
     # Whether /cancel keeps the draft too (a survey: /feedback goes on where it stopped) or
     # drops it (a form: cancelled means nothing of it is kept).
     cancel_keeps_draft: bool
+    # Commands answered beside the journey, which stays in front (/myreports in a report).
+    keeps: frozenset[str]
 
     def starts(self, entry: Input) -> bool:
         """Whether this input (a command's word, a menu label, an action) opens the journey."""

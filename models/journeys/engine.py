@@ -16,8 +16,8 @@ from typing import Any
 from sqlmodel import Session
 
 from bot.i18n import translator
-from models.journeys.core import Input, Journey, Outcome, Place, Turn
-from models.journeys.state import position
+from models.journeys.core import Input, Journey, Outcome, Place, Reply, Turn, paused_note
+from models.journeys.state import keep, position
 from models.tables import Contact, JourneyState
 
 REGISTRY: dict[str, Journey] = {}
@@ -59,12 +59,28 @@ def run(
     given: Input,
     place: Place | None = None,
 ) -> Outcome | None:
+    """One input of `person`: what they are told, or None when no journey takes it."""
     state = position(session, person)
+    outcome = _run(session, state, person, contact, language, now, given, place or Place())
+    keep(session, state)
+    return outcome
+
+
+def _run(
+    session: Session,
+    state: JourneyState,
+    person: str,
+    contact: Contact | None,
+    language: str,
+    now: datetime,
+    given: Input,
+    place: Place,
+) -> Outcome | None:
     current = REGISTRY.get(state.journey or "")
     _ = translator(language)
 
     def turn(data: dict[str, Any]) -> Turn:
-        return Turn(session, person, contact, language, _, now, data, place or Place())
+        return Turn(session, person, contact, language, _, now, data, place)
 
     if given.command == "cancel":
         if current is None:
@@ -95,7 +111,7 @@ def run(
             _keep_paused(state, journey, active.data, now)
             return outcome
         if going_on and current is not None:
-            outcome.replies[:0] = current.aside(turn(dict(state.data or {}))).replies
+            outcome.replies[:0] = _told(current, turn(dict(state.data or {})))
             _set_aside(state, current, now)
         return _settle(state, journey, active, outcome, going_on, now)
     active = turn(
@@ -103,7 +119,7 @@ def run(
     )
     outcome, going_on = journey.start(active, given)
     if going_on and current is not None and current is not journey:
-        outcome.replies[:0] = current.aside(turn(dict(state.data or {}))).replies
+        outcome.replies[:0] = _told(current, turn(dict(state.data or {})))
         _set_aside(state, current, now)
     return _settle(state, journey, active, outcome, going_on, now)
 
@@ -119,9 +135,9 @@ def step_aside(
         return None
     _ = translator(language)
     data = dict(state.data or {})
-    told = current.aside(Turn(session, person, contact, language, _, now, data))
+    told = _told(current, Turn(session, person, contact, language, _, now, data))
     _set_aside(state, current, now)
-    return told
+    return Outcome(replies=told)
 
 
 def remember_buttons(session: Session, person: str, message_id: int | None) -> None:
@@ -129,6 +145,11 @@ def remember_buttons(session: Session, person: str, message_id: int | None) -> N
     state = position(session, person)
     if state.journey is not None:
         state.buttons_message = message_id
+
+
+def _told(journey: Journey, turn: Turn) -> list[Reply]:
+    """What the person hears when `journey` steps aside: its own words, or that it stopped."""
+    return journey.aside(turn).replies or [paused_note(turn.language)]
 
 
 def _resumed_data(state: JourneyState, journey: Journey) -> dict[str, Any]:

@@ -502,6 +502,7 @@ class Feedback:
     name: str = "feedback"
     resumable: bool = True
     cancel_keeps_draft: bool = True
+    keeps: frozenset[str] = frozenset()
 
     def starts(self, entry: Input) -> bool:
         payload = entry.payload or ""

@@ -45,6 +45,7 @@ class Ask:
     name: str = "review.ask"
     resumable: bool = False
     cancel_keeps_draft: bool = False
+    keeps: frozenset[str] = frozenset()
 
     def starts(self, entry: Input) -> bool:
         return (entry.payload or "").startswith(ASK)
@@ -115,6 +116,7 @@ class Answer:
     name: str = "review.answer"
     resumable: bool = False
     cancel_keeps_draft: bool = False
+    keeps: frozenset[str] = frozenset()
 
     def starts(self, entry: Input) -> bool:
         return (entry.payload or "").startswith(REPLY)

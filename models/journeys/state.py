@@ -12,11 +12,16 @@ def telegram_person(user_id: int) -> str:
 
 
 def position(session: Session, person: str, *, lock: bool = True) -> JourneyState:
-    """The person's row, created empty if they have none; locked for the rest of the
-    transaction (PostgreSQL `FOR UPDATE`; SQLite's write transactions already exclude each
-    other), so that two processes serving the same person take their inputs in turn."""
+    """The person's row, locked for the rest of the transaction (PostgreSQL `FOR UPDATE`;
+    SQLite's write transactions already exclude each other), so that two processes serving
+    the same person take their inputs in turn. Someone without one gets a new row, stored by
+    `keep` only if it comes to hold something: a stray or forged button leaves no trace."""
     found = session.get(JourneyState, person, with_for_update=lock or None)
     if found is None:
         found = JourneyState(person=person, data={}, paused=[])
-        session.add(found)
     return found
+
+
+def keep(session: Session, state: JourneyState) -> None:
+    if state in session or state.journey is not None or state.paused:
+        session.add(state)

@@ -91,6 +91,7 @@ class Form:
     name: str
     resumable: bool = True
     cancel_keeps_draft: bool = False
+    keeps: frozenset[str] = frozenset()
     steps: tuple[Step, ...] = ()
 
     # -- what a subclass provides ------------------------------------------------------------
