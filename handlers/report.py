@@ -1,6 +1,7 @@
 """Employers and workers report an improvement (/report) and follow their reports (/myreports).
 
-Eight questions, one at a time: area, what was improved, photo before, photo after, cost,
+Ten questions, one at a time: area, the kind of improvement in that area (optional), what was
+improved, photo before, photo after, cost,
 workers who benefit, risk before and after (likelihood × severity), sharing; then a summary card
 with Confirm, Edit (one field, then back to the card) and Cancel. Each answer is written to the
 database at once (models/improvements.py), so a restart resumes at the same question and an
@@ -56,6 +57,8 @@ from models.tables import (
 
 PREFIX = "rep:"
 AREA = PREFIX + "area:"
+KIND = PREFIX + "kind:"  # kind <code>, or NO_KIND
+NO_KIND = KIND + "-"
 NO_PHOTO = PREFIX + "nophoto:"
 BAND = PREFIX + "band:"
 WORKERS_YES = PREFIX + "wyes:"
@@ -96,6 +99,7 @@ SNIPPET = 80
 
 FIELD_LABELS = {
     Step.AREA: N_("Area"),
+    Step.KIND: N_("Kind of improvement"),
     Step.DESCRIPTION: N_("What was improved"),
     Step.PHOTO_BEFORE: N_("Photo before"),
     Step.PHOTO_AFTER: N_("Photo after"),
@@ -187,6 +191,7 @@ def error_text(_: Translate, error: ProgrammeError, language: str) -> str:
         "workers_not_whole": _("Please type a whole number of workers, for example 12."),
         "not_editable": _("This report was already reviewed, so it can no longer be changed."),
         "unknown_report": _("This report no longer exists. Send /report to start a new one."),
+        "unknown_kind": _("Please choose a kind with the buttons."),
         "not_a_reporter": _(
             "Improvement reports are sent by enterprises. When one of your enterprises sends a "
             "report, it will come to you to review."
@@ -292,11 +297,26 @@ def load(
 
 
 def question(
-    _: Translate, step: Step, language: str, contact: Contact | None, workforce: int
+    _: Translate,
+    step: Step,
+    language: str,
+    contact: Contact | None,
+    workforce: int,
+    area_code: str | None = None,
 ) -> tuple[str, list[list[tuple[str, str]]]]:
     if step == Step.AREA:
         buttons = [(a.label(language), AREA + a.code) for a in content.areas()]
         return _("Which area is your improvement about?"), grid(buttons, 2)
+    if step == Step.KIND:
+        found = content.kinds(area_code) if area_code else []
+        kinds = [[(kind.name(language), KIND + kind.code)] for kind in found]
+        return (
+            _(
+                "Which kind of improvement is it? Choose the closest one, or “Other / skip” if "
+                "none fits."
+            ),
+            [*kinds, [(_("Other / skip"), NO_KIND)]],
+        )
     if step == Step.DESCRIPTION:
         return (
             _(
@@ -386,8 +406,9 @@ async def ask(
     if step == Step.SUMMARY:
         return await show_summary(update, context, hint=hint)
     _ = tr(update, context)
-    _improvement, contact, workforce = load(context, update)
-    text, buttons = question(_, step, language_of(update, context), contact, workforce)
+    improvement, contact, workforce = load(context, update)
+    area_code = improvement.area_code if improvement is not None else None
+    text, buttons = question(_, step, language_of(update, context), contact, workforce, area_code)
     text = numbered(_, step, text)
     await say(update, context, f"{hint}\n\n{text}" if hint else text, buttons)
     return STATE[step]
@@ -587,8 +608,29 @@ async def area_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str
     except ProgrammeError as error:
         return await stop(update, context, error)
     mark_changed(context)
+    # The kind belongs to the area: asked after it, also when the area was changed from the card
+    # (then back to the card).
+    return await ask(update, context, Step.KIND)
+
+
+async def kind_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | int:
+    """A kind of the report's area, or "Other / skip" (stored as no kind)."""
+    chosen = (update.callback_query.data or "").removeprefix(KIND)  # type: ignore[union-attr]
+    code = None if chosen == NO_KIND.removeprefix(KIND) else chosen
+    _ = tr(update, context)
+    after = following(context, Step.KIND)
+    try:
+        save_step(update, context, imp.set_kind, kind_code=code, step=after)
+    except ProgrammeError as error:
+        if error.code in TERMINAL:
+            return await stop(update, context, error)
+        return await wrong_button(update, context, Step.KIND)
+    await pressed(update)
+    mark_changed(context)
     if after == Step.DESCRIPTION:
-        return await ask_planned(update, context, code)
+        improvement, _contact, _workforce = load(context, update)
+        if improvement is not None and improvement.area_code is not None:
+            return await ask_planned(update, context, improvement.area_code)
     return await ask(update, context, after)
 
 
@@ -1378,6 +1420,11 @@ def handlers_list() -> list:  # type: ignore[type-arg]
                 CallbackQueryHandler(area_chosen, pattern=f"^{AREA}"),
                 MessageHandler(not_command, reprompt(Step.AREA, HINTS["buttons"])),
                 CallbackQueryHandler(stale(Step.AREA), pattern=ours),
+            ],
+            STATE[Step.KIND]: [
+                CallbackQueryHandler(kind_chosen, pattern=f"^{KIND}"),
+                MessageHandler(not_command, reprompt(Step.KIND, HINTS["buttons"])),
+                CallbackQueryHandler(stale(Step.KIND), pattern=ours),
             ],
             PLAN_STATE: [
                 CallbackQueryHandler(planned_given, pattern=f"^({PLANNED}|{UNPLANNED})"),
