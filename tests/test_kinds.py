@@ -32,7 +32,7 @@ from reports.figures import KindFigures, Scope, parse_period
 from reports.paper_import import import_improvements
 from reports.site import build_site
 from reports.summary import build_summary
-from reports.text import summary_text
+from reports.text import summary_message, summary_text
 from reports.xlsx import export_sheets
 from tests.factories import TZ, respond
 
@@ -355,6 +355,11 @@ def test_staff_read_the_texts_with_worker_texts_only_from_released_rounds(setup:
     assert "| chia sẻ điều đang làm tốt | 1 | |" in message
     assert "| nêu thay đổi giúp ích nhiều nhất | | 1 |" in message
     assert "Hỗ trợ doanh nghiệp mong muốn: Gợi ý cải thiện chi phí thấp (2)" in message
+    chat = summary_message(summary, "vi")
+    assert (
+        "🌱 Điều đang làm tốt: 1 doanh nghiệp chia sẻ; hỗ trợ được mong muốn nhiều nhất: Gợi ý "
+        "cải thiện chi phí thấp (2)"
+    ) in chat
     with setup.database.session() as session:
         sheets = {s.name: s for s in export_sheets(session, summary=summary, tz=TZ, language="vi")}
         voices = list(sheets["voices"].rows())
