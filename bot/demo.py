@@ -457,6 +457,7 @@ async def play_reports(
     )
     await thu.say("📝 Báo cáo cải thiện")
     await thu.press("📦")
+    await thu.press("Giá, kệ nhiều tầng")  # the kind of improvement inside the area
     await thu.press("Giá kệ 3 tầng")  # one of the items planned at the training (scene 4b)
     await thu.say(
         "Đóng giá kệ 3 tầng cho cuộn vải, không để vải dưới sàn nữa; lối đi kẻ vạch vàng."
@@ -480,6 +481,7 @@ async def play_reports(
     clock.advance(hours=2)
     await thu.say("/report")
     await thu.press("💡")
+    await thu.press("Thông gió")
     await thu.say("Lắp thêm 6 quạt hút và đèn LED trên chuyền may, xưởng mát và sáng hơn.")
     await thu.send("photo", demo_photo("BEFORE\ndark, hot sewing line", "#6b5b45"))
     await thu.send("photo", demo_photo("AFTER\nfans and LED lights", "#3f7fa0"))
@@ -505,6 +507,7 @@ async def play_reports(
     clock.advance(hours=1)
     await hoa.say("📝 Report an improvement")
     await hoa.press("🪑")
+    await hoa.press("Anti-fatigue mats")
     await hoa.say("Anti-fatigue mats for the ironing team, who stand all day.")
     await hoa.press("No photo")
     await hoa.send("photo", demo_photo("AFTER\nanti-fatigue mats", "#7a4c8b"))

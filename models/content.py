@@ -42,6 +42,7 @@ MIN_TIPS_PER_AREA = 5
 AREA_EXAMPLES = (3, 5)
 SHORT_LABEL_MAX = 24  # keeps two buttons side by side readable on a phone
 OPTION_LABEL_MAX = 40
+KINDS_PER_AREA = (4, 8)  # kinds of improvement per technical area (kinds.toml)
 TIP_TITLE_MAX = 200  # Tip.title_* column
 TIP_BODY_MAX = 600
 CODE_MAX = 40  # the *_code and question_id columns
@@ -124,6 +125,24 @@ class Area:
         if normalise_language(lang) == "en" and self.examples_en:
             return self.examples_en
         return self.examples_vi
+
+
+@dataclass(frozen=True)
+class ImprovementKind:
+    """A kind of improvement inside a technical area, after the ILO checkpoints (kinds.toml)."""
+
+    code: str
+    area: str
+    name_vi: str
+    name_en: str
+    description_vi: str
+    description_en: str
+
+    def name(self, lang: str | None = DEFAULT_LANGUAGE) -> str:
+        return _pick(self.name_vi, self.name_en, lang)
+
+    def description(self, lang: str | None = DEFAULT_LANGUAGE) -> str:
+        return _pick(self.description_vi, self.description_en, lang)
 
 
 @dataclass(frozen=True)
@@ -317,6 +336,7 @@ class Content:
     questionnaires: Mapping[str, Questionnaire]
     # Folded text -> provinces it names; more than one entry is a content error.
     province_keys: Mapping[str, tuple[Province, ...]]
+    kinds: tuple[ImprovementKind, ...] = ()
 
     @functools.cached_property
     def _area_index(self) -> dict[str, Area]:
@@ -330,8 +350,15 @@ class Content:
     def _province_index(self) -> dict[str, Province]:
         return {item.code: item for item in self.provinces}
 
+    @functools.cached_property
+    def _kind_index(self) -> dict[str, ImprovementKind]:
+        return {item.code: item for item in self.kinds}
+
     def area(self, code: str | None) -> Area | None:
         return self._area_index.get(code or "")
+
+    def kind(self, code: str | None) -> ImprovementKind | None:
+        return self._kind_index.get(code or "")
 
     def sector(self, code: str | None) -> Sector | None:
         return self._sector_index.get(code or "")
@@ -396,6 +423,17 @@ def _area(row: Mapping[str, Any]) -> Area:
         description_en=_text(row, "description_en"),
         examples_vi=_texts(row, "examples_vi"),
         examples_en=_texts(row, "examples_en"),
+    )
+
+
+def _kind(row: Mapping[str, Any]) -> ImprovementKind:
+    return ImprovementKind(
+        code=_text(row, "code"),
+        area=_text(row, "area"),
+        name_vi=_text(row, "name_vi"),
+        name_en=_text(row, "name_en"),
+        description_vi=_text(row, "description_vi"),
+        description_en=_text(row, "description_en"),
     )
 
 
@@ -533,6 +571,7 @@ def load_content(directory: Path | None = None) -> Content:
         tips=_section(directory, "tips.toml", "tips", _tip),
         questionnaires=MappingProxyType(questionnaires),
         province_keys=MappingProxyType({key: tuple(found) for key, found in keys.items()}),
+        kinds=_section(directory, "kinds.toml", "kinds", _kind),
     )
 
 
@@ -552,6 +591,16 @@ def areas() -> list[Area]:
 
 def area(code: str | None) -> Area | None:
     return get_content().area(code)
+
+
+def kinds(area: str | None = None) -> list[ImprovementKind]:
+    """The kinds of improvement, in file order; only one area's when `area` is given."""
+    found = get_content().kinds
+    return [item for item in found if area is None or item.area == area]
+
+
+def kind(code: str | None) -> ImprovementKind | None:
+    return get_content().kind(code)
 
 
 def sectors() -> list[Sector]:
@@ -634,6 +683,11 @@ def iter_texts(data: Content | None = None) -> Iterator[tuple[str, str, str]]:
             yield f"{where}.examples[{n}]", "vi", text
         for n, text in enumerate(item.examples_en):
             yield f"{where}.examples[{n}]", "en", text
+    for kind in data.kinds:
+        yield from _pairs(f"kinds.{kind.code}", "name", kind.name_vi, kind.name_en)
+        yield from _pairs(
+            f"kinds.{kind.code}", "description", kind.description_vi, kind.description_en
+        )
     for sector in data.sectors:
         yield from _pairs(f"sectors.{sector.code}", "name", sector.name_vi, sector.name_en)
         yield from _pairs(f"sectors.{sector.code}", "short", sector.short_vi, sector.short_en)
@@ -728,6 +782,24 @@ def _check_areas(data: Content) -> list[str]:
             problems.append(f"areas.{item.code}: needs {low}-{high} examples")
         if len(item.examples_vi) != len(item.examples_en):
             problems.append(f"areas.{item.code}: examples_vi and examples_en differ in number")
+    return problems
+
+
+def _check_kinds(data: Content) -> list[str]:
+    problems = _check_codes("kinds", [item.code for item in data.kinds])
+    area_codes = {item.code for item in data.areas}
+    for item in data.kinds:
+        where = f"kinds.{item.code}"
+        if item.area not in area_codes:
+            problems.append(f"{where}: unknown area {item.area!r}")
+        for lang, name in (("vi", item.name_vi), ("en", item.name_en)):
+            if len(name) > OPTION_LABEL_MAX:
+                problems.append(f"{where}: name_{lang} over {OPTION_LABEL_MAX} chars")
+    low, high = KINDS_PER_AREA
+    for code in sorted(area_codes):
+        count = sum(item.area == code for item in data.kinds)
+        if not low <= count <= high:
+            problems.append(f"kinds: area {code!r} has {count} kinds, needs {low}-{high}")
     return problems
 
 
@@ -897,6 +969,7 @@ def validate_content(directory: Path | None = None) -> list[str]:
     return [
         *_check_texts(data),
         *_check_areas(data),
+        *_check_kinds(data),
         *_check_sectors(data),
         *_check_provinces(data),
         *_check_tips(data),

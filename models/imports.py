@@ -216,6 +216,15 @@ def area_index() -> dict[str, str]:
     return index
 
 
+def kind_index() -> dict[str, str]:
+    """Folded code or name (either language) of each kind of improvement -> its code."""
+    index = {}
+    for kind in content.kinds():
+        for text in (kind.code, kind.name("vi"), kind.name("en")):
+            index[content.fold(text)] = kind.code
+    return index
+
+
 # -- one row ---------------------------------------------------------------------------------
 
 
@@ -438,6 +447,7 @@ COLUMN_NAMES: Mapping[str, str] = MappingProxyType(
         "enterprise": N_("enterprise"),
         "date": N_("date"),
         "area": N_("technical area"),
+        "kind": N_("kind of improvement"),
         "description": N_("description"),
         "cost": N_("cost"),
         "risk_before": N_("risk before"),
@@ -482,6 +492,10 @@ ROW_MESSAGES: Mapping[str, str] = MappingProxyType(
             "or its exact name."
         ),
         "unknown_area": N_("Line {line}: “{value}” is not one of the six technical areas."),
+        "unknown_kind": N_(
+            "Line {line}: “{value}” is not a kind of improvement of this row's technical area. "
+            "Write its code or name as in the list of kinds, or leave the cell empty."
+        ),
         "description_too_short": N_(
             "Line {line}: the description is too short: at least {limit} characters."
         ),

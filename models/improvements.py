@@ -69,6 +69,7 @@ class Step(StrEnum):
     """The questions of the report conversation, in order; stored as `draft_step`."""
 
     AREA = "area"
+    KIND = "kind"  # optional: a kind of improvement inside the area, or none
     DESCRIPTION = "description"
     PHOTO_BEFORE = "photo_before"
     PHOTO_AFTER = "photo_after"
@@ -239,7 +240,7 @@ def start_draft(
         reporter_id=reporter.id,
         area_code=area_code,
         status=ReviewStatus.DRAFT,
-        draft_step=Step.DESCRIPTION,
+        draft_step=Step.KIND,
         created_at=now,
         updated_at=now,
     )
@@ -301,8 +302,30 @@ def set_area(
 ) -> Improvement:
     if content.area(area_code) is None:
         raise ProgrammeError("unknown_area")
+    values: dict[str, Any] = {"area_code": area_code}
+    kind = content.kind(get_own(session, improvement_id, reporter).kind_code)
+    if kind is not None and kind.area != area_code:
+        values["kind_code"] = None  # a kind belongs to its area
+    return _edit(session, improvement_id, reporter=reporter, now=now, values=values, step=step)
+
+
+def set_kind(
+    session: Session,
+    improvement_id: int,
+    *,
+    reporter: Contact,
+    kind_code: str | None,
+    now: datetime,
+    step: Step | None = None,
+) -> Improvement:
+    """The kind of improvement inside the report's area (content/kinds.toml), or None: the
+    question is optional, and "other" is stored as no kind."""
+    if kind_code is not None:
+        kind = content.kind(kind_code)
+        if kind is None or kind.area != get_own(session, improvement_id, reporter).area_code:
+            raise ProgrammeError("unknown_kind")
     return _edit(
-        session, improvement_id, reporter=reporter, now=now, values={"area_code": area_code},
+        session, improvement_id, reporter=reporter, now=now, values={"kind_code": kind_code},
         step=step,
     )  # fmt: skip
 

@@ -264,6 +264,7 @@ class Improvement(SQLModel, table=True):
             "risk_before_score",
             "risk_after_score",
             "reviewed_at",
+            "kind_code",
         ),
     )
 
@@ -271,6 +272,8 @@ class Improvement(SQLModel, table=True):
     enterprise_id: int = Field(foreign_key="enterprise.id", index=True)
     reporter_id: int | None = Field(default=None, foreign_key="contact.id")
     area_code: str | None = Field(default=None, max_length=40, index=True)
+    # A kind of improvement inside the area (content/kinds.toml); optional: None when skipped.
+    kind_code: str | None = Field(default=None, max_length=40)
     description: str | None = Field(default=None, max_length=1000)
     photo_before_file_id: str | None = Field(default=None, max_length=200)
     photo_before_path: str | None = Field(default=None, max_length=300)

@@ -67,10 +67,25 @@ LESS_TIRING = "less_tiring"
 IDEAS_ASKED = "ideas_asked"
 TRAINING = "training_this_year"
 REMAINING = "remaining_problem"
-TEXT_QUESTIONS = (REMAINING,)
+# What is going well and what support is wanted (issue 16): the employer's "going well" text,
+# the support wanted (choices, and "other" as text), and the worker's change that helped most.
+GOING_WELL = "going_well"
+SUPPORT_WANTED = "support_wanted"
+SUPPORT_OTHER = "support_wanted_other"
+HELPFUL_CHANGE = "helpful_change"
+TEXT_QUESTIONS = (REMAINING, GOING_WELL, SUPPORT_OTHER, HELPFUL_CHANGE)
 SUMMARY_QUESTIONS = {
-    EMPLOYER: (USEFULNESS, BENEFITS, OBSTACLE, KEPT, RECOMMEND),
-    WORKER: (SAFER, LESS_TIRING, IDEAS_ASKED, TRAINING, REMAINING),
+    EMPLOYER: (
+        USEFULNESS, BENEFITS, OBSTACLE, KEPT, RECOMMEND, GOING_WELL, SUPPORT_WANTED,
+        SUPPORT_OTHER,
+    ),
+    WORKER: (SAFER, LESS_TIRING, IDEAS_ASKED, TRAINING, REMAINING, HELPFUL_CHANGE),
+}  # fmt: skip
+# The free texts staff may read (the export's "going well and support wanted" sheet): worker
+# texts only from released units, like every worker answer.
+VOICE_QUESTIONS = {
+    EMPLOYER: (GOING_WELL, SUPPORT_WANTED, SUPPORT_OTHER),
+    WORKER: (HELPFUL_CHANGE,),
 }
 YES_TEXTS = ("yes", "true", "1")
 NO_TEXTS = ("no", "false", "0")
@@ -235,6 +250,16 @@ class AreaFigures:
 
 
 @dataclass(frozen=True)
+class KindFigures:
+    """Improvements of one kind inside one technical area (content/kinds.toml)."""
+
+    area_code: str | None  # None: no area given
+    kind_code: str | None  # None: no kind given ("Other / skip", or reported before kinds)
+    improvements: int
+    effective: int  # verified, or rated lower risk after than before (`_effective`)
+
+
+@dataclass(frozen=True)
 class GroupFigures:
     """Enterprises and improvements of one province, sector or provider."""
 
@@ -279,6 +304,9 @@ class EmployerSide:
     obstacles: tuple[Choice, ...]
     kept: tuple[Choice, ...]
     recommend: YesNo
+    going_well: int = 0  # employers who wrote what is going well
+    support_wanted: tuple[Choice, ...] = ()  # further support wanted, most cited first
+    support_other: int = 0  # wrote another kind of support they want
 
 
 @dataclass(frozen=True)
@@ -290,6 +318,7 @@ class WorkerSide:
     ideas_asked: YesNo
     training: YesNo
     remaining_problems: int | None  # how many named a problem that remains (None: withheld)
+    helpful_change: int | None = None  # named the change that helped most (None: withheld)
 
 
 @dataclass(frozen=True)
@@ -359,6 +388,7 @@ class Summary:
     review_median_days: float | None  # submission to review, over all providers in scope
     min_group: int = field(default=MIN_GROUP)
     plan: PlanFigures = field(default_factory=PlanFigures)
+    kinds: tuple[KindFigures, ...] = ()  # per area (content order), most improvements first
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON-ready values (dates as ISO text), with the derived shares."""
@@ -440,6 +470,19 @@ def _counted_improvements(scope: Scope, start: datetime, end: datetime) -> list[
     if scope.area_code is not None:
         conditions.append(imp.c.area_code == scope.area_code)
     return conditions
+
+
+def _effective() -> ColumnElement[bool]:
+    """An effective improvement: verified (or a good practice) by the provider, or rated both
+    times with a lower risk after than before."""
+    return sa.or_(
+        imp.c.status.in_([str(s) for s in VERIFIED]),
+        sa.and_(
+            imp.c.risk_before_score.is_not(None),
+            imp.c.risk_after_score.is_not(None),
+            imp.c.risk_after_score < imp.c.risk_before_score,
+        ),
+    )
 
 
 def _response_complete() -> ColumnElement[bool]:

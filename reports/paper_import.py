@@ -33,6 +33,7 @@ from models.imports import (
     _text,
     area_index,
     header_positions,
+    kind_index,
 )
 from models.improvements import band_of
 from models.programme import ProgrammeError, audit
@@ -52,6 +53,8 @@ IMPROVEMENT_COLUMNS: Mapping[str, str] = MappingProxyType(
         "not in the future. Required.",
         "area": "Technical area: its code (storage, workstation, machine, environment, welfare, "
         "organisation) or its Vietnamese or English name. Required.",
+        "kind": "Kind of improvement inside the area: its code or name from "
+        "content/kinds.toml (e.g. storage-racks). Optional.",
         "description": "What was improved, 5 to 1000 characters. Required.",
         "cost": "Cost in VND, a whole number (500.000 and 500,000 are five hundred thousand). "
         "Optional.",
@@ -70,6 +73,7 @@ COLUMN_HEADERS: Mapping[str, tuple[str, ...]] = MappingProxyType(
                        "tên doanh nghiệp"),
         "date": ("date", "ngày", "ngày ghi nhận", "ngày thăm"),
         "area": ("area", "technical area", "lĩnh vực", "lĩnh vực kỹ thuật"),
+        "kind": ("kind", "kind of improvement", "loại", "loại cải thiện"),
         "description": ("description", "what was done", "nội dung", "cải thiện",
                         "nội dung cải thiện", "mô tả"),
         "cost": ("cost", "cost vnd", "cost (vnd)", "chi phí", "chi phí (đồng)", "chi phí vnd"),
@@ -124,6 +128,7 @@ def _parse(
     *,
     enterprises: Mapping[str, int],
     areas: Mapping[str, str],
+    kinds: Mapping[str, str],
     today: date,
 ) -> tuple[dict[str, Any] | None, list[tuple[str, dict[str, Any]]]]:
     def cell(column: str) -> Cell:
@@ -141,6 +146,15 @@ def _parse(
         code = areas.get(content.fold(_text(value)))
         if code is None:
             raise ProgrammeError("unknown_area")
+        return code
+
+    def kind(value: Cell) -> str | None:
+        text = _text(value)
+        if not text:
+            return None
+        code = kinds.get(content.fold(text))
+        if code is None:
+            raise ProgrammeError("unknown_kind")
         return code
 
     def description(value: Cell) -> str:
@@ -163,6 +177,7 @@ def _parse(
         "enterprise": enterprise,
         "date": lambda value: _day(value, today=today),
         "area": area,
+        "kind": kind,
         "description": description,
         "cost": lambda value: _whole(value, limit=COST_MAX, code="cost_invalid"),
         "workers": lambda value: _whole(value, limit=WORKERS_MAX, code="workers_invalid"),
@@ -180,6 +195,9 @@ def _parse(
             problems.append((error.code, {"column": column, "value": _text(raw), **error.details}))
     if not problems and (values["risk_before"] is None) != (values["risk_after"] is None):
         problems.append(("risk_incomplete", {"column": "risk_after", "value": ""}))
+    found = content.kind(values.get("kind"))
+    if not problems and found is not None and found.area != values["area"]:
+        problems.append(("unknown_kind", {"column": "kind", "value": _text(cell("kind"))}))
     return (None, problems) if problems else (values, [])
 
 
@@ -206,6 +224,7 @@ def import_improvements(
         if provider_id is not None:
             enterprises[f"name:{content.fold(name)}"] = enterprise_id
     areas = area_index()
+    kinds = kind_index()
     existing = {
         (row[0], row[1].astimezone(tz).date() if row[1] else None, row[2])
         for row in session.execute(
@@ -229,7 +248,7 @@ def import_improvements(
                 positions = header_positions(list(cells), _HEADER_INDEX, REQUIRED)
                 continue
             values, problems = _parse(cells, positions, enterprises=enterprises, areas=areas,
-                                      today=today)  # fmt: skip
+                                      kinds=kinds, today=today)  # fmt: skip
             if values is None:
                 report.errors.extend(RowError(line, code, details) for code, details in problems)
                 continue
@@ -243,6 +262,7 @@ def import_improvements(
             improvement = Improvement(
                 enterprise_id=values["enterprise"],
                 area_code=values["area"],
+                kind_code=values["kind"],
                 description=values["description"],
                 cost_vnd=cost,
                 cost_band=str(band_of(cost)) if cost is not None else None,

@@ -4,7 +4,8 @@ Plain files that any web host serves (or that open straight from the disk): a ho
 the programme's public figures (totals of improvements, enterprises and workers benefiting,
 shown as they are: only survey answers are withheld under MIN_GROUP, and the site shows none),
 the good-practice gallery with one pre-rendered page per filter (technical area, province) so
-that filtering works without JavaScript, a page per technical area and one per good practice.
+that filtering works without JavaScript, a page per technical area (with its kinds of
+improvement and how many of each were made and effective) and one per good practice.
 Every page carries Open Graph tags, so that a link shared in Zalo or Facebook previews with its
 title, a sentence and a photo; previews need absolute addresses, so `og:url` and `og:image`
 are written when the site's public address (OSHBOT_SITE_URL) is known.
@@ -65,6 +66,10 @@ def public_figures(session: Session, *, tz: ZoneInfo, today: date) -> dict[str, 
         select(sa.func.count(sa.distinct(col(Enterprise.province_code))))
     ).one()
     risk = summary.risk
+    kinds: dict[str, dict[str, tuple[int, int]]] = {}
+    for k in summary.kinds:
+        if k.area_code is not None and k.kind_code is not None:
+            kinds.setdefault(k.area_code, {})[k.kind_code] = (k.improvements, k.effective)
     return {
         "providers": int(providers),
         "provinces": int(provinces),
@@ -77,6 +82,8 @@ def public_figures(session: Session, *, tz: ZoneInfo, today: date) -> dict[str, 
         "risk_before": risk.mean_before,
         "risk_after": risk.mean_after,
         "areas": [(a.area_code, a.improvements) for a in summary.areas if a.area_code is not None],
+        # {area: {kind: (improvements, effective)}}: the area pages list every kind with these.
+        "kinds": kinds,
     }
 
 
@@ -113,6 +120,7 @@ def build_site(
     entries = goodpractice.entries(session, media_root=media_root)
     photos = copy_photos(entries, out / "media")
     figures = public_figures(session, tz=tz, today=today)
+    kind_counts: dict[str, dict[str, tuple[int, int]]] = figures["kinds"]  # type: ignore[assignment]
     areas = content.areas()
     provinces = [p for code in goodpractice.provinces_with_entries(session)
                  if (p := content.province(code)) is not None]  # fmt: skip
@@ -194,7 +202,9 @@ def build_site(
                  active=("area", area.code))  # fmt: skip
             page(language, f"areas/{area.code}.html", "area.html.j2",
                  description=area.description(language), image=picture(chosen), area=area,
-                 entries=chosen, tips=content.tips(area=area.code))  # fmt: skip
+                 entries=chosen, tips=content.tips(area=area.code),
+                 kinds=content.kinds(area.code),
+                 kind_counts=kind_counts.get(area.code, {}))  # fmt: skip
         for province in provinces:
             chosen = [e for e in entries if e.province_code == province.code]
             page(language, f"gallery/province-{province.code}.html", "gallery.html.j2",

@@ -70,6 +70,7 @@ from reports.summary_raw import (
     _areas,
     _enterprise_rows,
     _followed_up,
+    _kinds,
     _providers,
     _reachable,
     _review_medians,
@@ -169,6 +170,7 @@ def build_summary(
         review_median_days=review_medians.get(ALL),
         min_group=min_group,
         plan=_plan(session, scope, period, in_scope),
+        kinds=_kinds(session, scope, in_scope, start, end),
     )
 
 

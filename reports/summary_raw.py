@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from models import content
 from models.tables import (
     ReviewStatus,
     Role,
@@ -20,6 +21,8 @@ from reports.figures import (
     ALL,
     BENEFITS,
     EMPLOYER,
+    GOING_WELL,
+    HELPFUL_CHANGE,
     HIGH_RISK,
     IDEAS_ASKED,
     KEPT,
@@ -33,6 +36,8 @@ from reports.figures import (
     REMAINING,
     SAFER,
     SUMMARY_QUESTIONS,
+    SUPPORT_OTHER,
+    SUPPORT_WANTED,
     TEXT_QUESTIONS,
     TRAINING,
     USEFULNESS,
@@ -42,6 +47,7 @@ from reports.figures import (
     Choice,
     EmployerSide,
     GroupFigures,
+    KindFigures,
     Period,
     ProviderQuality,
     Rating,
@@ -53,6 +59,7 @@ from reports.figures import (
     _awaiting,
     _count_if,
     _counted_improvements,
+    _effective,
     _f,
     _hours_between,
     _i,
@@ -285,6 +292,43 @@ def _areas(
     return tuple(areas), total_risk, int(t[1]), int(t[2]), cost
 
 
+def _kinds(
+    session: Session,
+    scope: Scope,
+    in_scope: sa.Select[Any] | None,
+    start: datetime,
+    end: datetime,
+) -> tuple[KindFigures, ...]:
+    """Improvements per area and kind, and how many of them were effective (`_effective`), in
+    one GROUP BY over the summary's covering index. Read from the improvements for every
+    summary, rolled up or not: a few dozen groups, with the same counting rules."""
+    statement = (
+        sa.select(
+            imp.c.area_code,
+            imp.c.kind_code,
+            sa.func.count(),
+            _count_if(_effective()),
+        )
+        .where(*_counted_improvements(scope, start, end), _in(imp.c.enterprise_id, in_scope))
+        .group_by(imp.c.area_code, imp.c.kind_code)
+    )
+    area_order = {area.code: n for n, area in enumerate(content.areas())}
+    found = [
+        KindFigures(area, kind, int(count), _i(effective))
+        for area, kind, count, effective in session.execute(statement)
+    ]
+    # Areas in their content order; inside one, most improvements first, "no kind" last.
+    found.sort(
+        key=lambda k: (
+            area_order.get(k.area_code or "", len(area_order)),
+            k.kind_code is None,
+            -k.improvements,
+            k.kind_code or "",
+        )
+    )
+    return tuple(found)
+
+
 def _followed_up(
     session: Session, in_scope: sa.Select[Any] | None, start: datetime, end: datetime
 ) -> int:
@@ -439,6 +483,9 @@ def _survey_sides(
         obstacles=choices(OBSTACLE),
         kept=choices(KEPT),
         recommend=yes_no(EMPLOYER, RECOMMEND, protect=False),
+        going_well=texts_given.get((EMPLOYER, GOING_WELL), 0),
+        support_wanted=choices(SUPPORT_WANTED),
+        support_other=texts_given.get((EMPLOYER, SUPPORT_OTHER), 0),
     )
     workers = WorkerSide(
         respondents=worker_count,
@@ -448,6 +495,7 @@ def _survey_sides(
         ideas_asked=yes_no(WORKER, IDEAS_ASKED, protect=True),
         training=yes_no(WORKER, TRAINING, protect=True),
         remaining_problems=texts_given.get((WORKER, REMAINING), 0) if shown else None,
+        helpful_change=texts_given.get((WORKER, HELPFUL_CHANGE), 0) if shown else None,
     )
     return employers, workers
 

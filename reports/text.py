@@ -62,6 +62,15 @@ def area_name(code: str | None, language: str) -> str:
     return found.short(language)
 
 
+def kind_name(code: str | None, language: str) -> str:
+    """A kind of improvement (content/kinds.toml); None: none given."""
+    found = content.kind(code)
+    if found is None:
+        _ = translator(language)
+        return _("other or not given") if code is None else code
+    return found.name(language)
+
+
 def sector_name(code: str | None, language: str) -> str:
     found = content.sector(code)
     return found.short(language) if found is not None else str(code)
@@ -113,6 +122,7 @@ def environment(language: str, html: bool) -> Environment:
         mean=lambda value: format_decimal(one_decimal(value), "#,##0.0", locale=lang),
         day=lambda value: format_day(value, lang),
         area=lambda code: area_name(code, lang),
+        kind=lambda code: kind_name(code, lang),
         sector=lambda code: sector_name(code, lang),
         province=lambda code: province_name(code, lang),
         period=lambda period: period_title(period, lang),

@@ -1,6 +1,7 @@
 """The programme's data as an XLSX workbook and CSV files, streamed.
 
-Sheets: enterprises, improvements, survey answers, visits, and the summary tables. Rows come
+Sheets: enterprises, improvements, survey answers, visits, the summary tables, kinds of
+improvement per area, and what is going well and the support wanted (texts to read). Rows come
 from the database a batch at a time (`yield_per`: a server-side cursor on PostgreSQL) and go
 straight into openpyxl's write-only workbook and the CSV writers, so memory does not grow with
 the number of rows. Headers are in the reader's language.
@@ -37,6 +38,7 @@ from reports.events import EXPORT_HEADERS as EVENT_HEADERS
 from reports.events import event_export_rows
 from reports.figures import (
     EMPLOYER,
+    VOICE_QUESTIONS,
     WORKER,
     Period,
     Scope,
@@ -52,7 +54,7 @@ from reports.figures import (
     rnd,
     vis,
 )
-from reports.text import area_name, period_title, province_name, sector_name
+from reports.text import area_name, kind_name, period_title, province_name, sector_name
 
 item = PlanItem.__table__  # type: ignore[attr-defined]
 
@@ -188,6 +190,7 @@ def export_sheets(
             imp.c.submitted_at,
             imp.c.reviewed_at,
             imp.c.source,
+            imp.c.kind_code,
         )
         .select_from(imp.join(ent, ent.c.id == imp.c.enterprise_id))
         .where(*improvement_where)
@@ -207,6 +210,8 @@ def export_sheets(
             values[15] = _local(values[15], tz)
             values[16] = _local(values[16], tz)
             values[17] = _label(lang, SOURCE_LABELS, values[17])
+            # Last, so that the earlier columns keep their places for existing spreadsheets.
+            values[18] = kind_name(values[18], lang) if values[18] is not None else None
             yield values
 
     # Worker answers leave the database only from released units: closed rounds with at least
@@ -262,6 +267,42 @@ def export_sheets(
                 question_text(questionnaire_id, question, lang),
                 label,
             )
+
+    # What is going well and what support is wanted, to be read: the same rows as the survey
+    # answers sheet (worker texts only from released rounds, without response number), only
+    # those questions.
+    voice_questions = sa.or_(
+        *(
+            sa.and_(resp.c.questionnaire == questionnaire, ans.c.question_id.in_(questions))
+            for questionnaire, questions in VOICE_QUESTIONS.items()
+        )
+    )
+    voices = answers.where(
+        voice_questions, sa.func.length(sa.func.trim(sa.func.coalesce(ans.c.value_text, ""))) > 0
+    )
+
+    def voice_rows() -> Iterator[Sequence[Any]]:
+        for name, number, questionnaire_id, response, question, value_int, value_text in _stream(
+            session, voices
+        ):
+            yield (
+                name,
+                number,
+                questionnaire_label(questionnaire_id, lang),
+                response,
+                question_text(questionnaire_id, question, lang),
+                answer_label(questionnaire_id, question, value_int, value_text, lang),
+            )
+
+    kind_table = [
+        (
+            area_name(k.area_code, lang),
+            kind_name(k.kind_code, lang),
+            k.improvements,
+            k.effective,
+        )
+        for k in summary.kinds
+    ]
 
     visits = (
         sa.select(
@@ -366,6 +407,9 @@ def export_sheets(
         Sheet("events", EVENT_COLUMNS, lambda: iter(event_table), lambda: len(event_table)),
         # Action plans (models/plans.py): the items due in the period.
         Sheet("plan", PLAN_COLUMNS, plan_rows, lambda: _count(session, plan_items)),
+        # Kinds of improvement per area (content/kinds.toml), as the summary counts them.
+        Sheet("kinds", KIND_COLUMNS, lambda: iter(kind_table), lambda: len(kind_table)),
+        Sheet("voices", ANSWER_COLUMNS, voice_rows, lambda: _count(session, voices)),
     ]
 
 
@@ -397,6 +441,7 @@ IMPROVEMENT_COLUMNS = (
     Column(N_("submitted"), Kind.MOMENT),
     Column(N_("reviewed"), Kind.MOMENT),
     Column(N_("source")),
+    Column(N_("kind of improvement")),
 )
 ANSWER_COLUMNS = (
     Column(N_("enterprise")),
@@ -431,6 +476,12 @@ PLAN_COLUMNS = (
     Column(N_("no longer in use"), Kind.MOMENT),
     Column(N_("improvement id"), Kind.ID),
     Column(N_("source")),
+)
+KIND_COLUMNS = (
+    Column(N_("area")),
+    Column(N_("kind of improvement")),
+    Column(N_("improvements"), Kind.INT),
+    Column(N_("effective (verified or risk reduced)"), Kind.INT),
 )
 SUMMARY_COLUMNS = (
     Column(N_("table")),
@@ -579,6 +630,11 @@ def summary_rows(summary: Summary, language: str) -> Iterator[tuple[Any, ...]]:
         yield table, label, _("mean risk before"), _decimal(risk.mean_before), risk.rated
         yield table, label, _("mean risk after"), _decimal(risk.mean_after), risk.rated
         yield table, label, _("high → medium or low"), risk.moved_down, risk.high_before
+    table = _("kinds of improvement")
+    for k in s.kinds:
+        label = f"{area_name(k.area_code, language)}: {kind_name(k.kind_code, language)}"
+        yield table, label, _("improvements"), k.improvements, None
+        yield table, label, _("effective (verified or risk reduced)"), k.effective, k.improvements
     for kind, groups, name in (
         (_("province"), s.provinces, province_name),
         (_("sector"), s.sectors, sector_name),
@@ -608,6 +664,17 @@ def summary_rows(summary: Summary, language: str) -> Iterator[tuple[Any, ...]]:
                 choice.count,
                 emp.respondents,
             )
+    yield table, "", _("wrote what is going well"), emp.going_well, emp.respondents
+    for choice in emp.support_wanted:
+        label = answer_label(EMPLOYER, "support_wanted", None, choice.code, language)
+        yield (
+            table,
+            question_text(EMPLOYER, "support_wanted", language),
+            label,
+            choice.count,
+            emp.respondents,
+        )
+    yield table, "", _("wrote what other support they want"), emp.support_other, emp.respondents
     table = _("workers")
     w = s.workers
     yield table, "", _("respondents"), w.respondents, None
@@ -623,6 +690,8 @@ def summary_rows(summary: Summary, language: str) -> Iterator[tuple[Any, ...]]:
         yield table, "", label, answer.yes if answer.shown else hidden, answer.n
     remaining = w.remaining_problems if w.remaining_problems is not None else hidden
     yield table, "", _("named a problem that remains"), remaining, w.respondents
+    helpful = w.helpful_change if w.helpful_change is not None else hidden
+    yield table, "", _("named the change that helped most"), helpful, w.respondents
     table = _("response rates per round")
     for r in s.rounds:
         yield table, r.number, _("rounds opened"), r.rounds, None
@@ -785,6 +854,8 @@ SHEET_TITLES = {
     "plan": N_("Action plans"),
     "summary": N_("Summary"),
     "events": N_("Events"),
+    "kinds": N_("Kinds of improvement"),
+    "voices": N_("Going well and support wanted"),
 }
 
 

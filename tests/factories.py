@@ -323,6 +323,9 @@ async def member(world: World, user_id: int, role: Role, name: str = "An", **whe
 ASK_AREA = "Cải thiện của Anh/Chị thuộc lĩnh vực nào?"
 
 
+ASK_KIND = "Đây là loại cải thiện nào?"
+
+
 ASK_TEXT = "Anh/Chị đã cải thiện điều gì?"
 
 
@@ -407,7 +410,8 @@ def report(world: World) -> Improvement:
 
 STEPS: Sequence[tuple[str, str, str]] = (
     ("say", "📝 Báo cáo cải thiện", ASK_AREA),
-    ("tap", "📦 Lưu giữ, vận chuyển", ASK_TEXT),
+    ("tap", "📦 Lưu giữ, vận chuyển", ASK_KIND),
+    ("tap", "Giá, kệ nhiều tầng", ASK_TEXT),
     ("say", DESCRIPTION, ASK_BEFORE),
     ("tap", "🚫 Không có ảnh", ASK_AFTER),
     ("tap", "🚫 Chưa có ảnh", ASK_COST),

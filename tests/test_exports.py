@@ -28,7 +28,11 @@ PNG = b"\x89PNG\r\n\x1a\n"
 def rows(path: Path, sheet: str) -> list[tuple[object, ...]]:
     workbook = load_workbook(path, read_only=True)
     try:
-        return list(workbook[sheet].iter_rows(values_only=True))
+        found = list(workbook[sheet].iter_rows(values_only=True))
+        # A write-only sheet stores no cell for an empty value: a row ending in empty cells
+        # reads back shorter than its header.
+        width = len(found[0]) if found else 0
+        return [row + (None,) * (width - len(row)) for row in found]
     finally:
         workbook.close()
 

@@ -114,6 +114,9 @@ def check_consistency(world: World) -> None:
             if report.status in ("submitted", "verified", "good_practice"):
                 assert report.area_code in areas
                 assert report.description and 5 <= len(report.description.strip()) <= 1000
+            # A kind of improvement always belongs to the report's area.
+            kind = content.kind(report.kind_code)
+            assert report.kind_code is None or (kind is not None and kind.area == report.area_code)
             assert report.cost_vnd is None or report.cost_vnd >= 0
             assert report.workers_benefiting is None or report.workers_benefiting >= 0
             for side in ("before", "after"):

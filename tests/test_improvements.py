@@ -190,7 +190,8 @@ def test_a_draft_is_saved_answer_by_answer_and_submitted_once(setup: Setup) -> N
 
 def test_an_incomplete_draft_cannot_be_submitted_and_says_what_is_missing(setup: Setup) -> None:
     report = imp.start_draft(setup.session, reporter=setup.worker, area_code="machine", now=NOW)
-    assert report.draft_step == Step.DESCRIPTION and imp.resume_step(report) == Step.DESCRIPTION
+    # The optional kind comes next; a missing kind never keeps a report from being sent.
+    assert report.draft_step == Step.KIND and imp.resume_step(report) == Step.KIND
     with pytest.raises(ProgrammeError) as raised:
         imp.submit(setup.session, report.id, reporter=setup.worker, now=NOW)
     assert raised.value.details["missing"][0] == "description"

@@ -204,7 +204,7 @@ async def test_a_report_linked_to_a_planned_item_marks_it_done_when_sent(
     world: World,
     cast,  # type: ignore[no-untyped-def]
 ) -> None:
-    from tests.factories import ASK_TEXT, STEPS, SUMMARY, expect, tap
+    from tests.factories import ASK_KIND, ASK_TEXT, STEPS, SUMMARY, expect, tap
 
     shelf = add_item(world, cast.id)
     aisle = add_item(world, cast.id, what="Kẻ vạch lối đi cho xe đẩy", due_on=date(2027, 5, 31))
@@ -212,13 +212,15 @@ async def test_a_report_linked_to_a_planned_item_marks_it_done_when_sent(
     employer = world.user(301)
 
     await employer.say("/report")
-    await expect(employer, await tap(employer, "📦 Lưu giữ, vận chuyển"), "lên kế hoạch không?")
+    await expect(employer, await tap(employer, "📦 Lưu giữ, vận chuyển"), ASK_KIND)
+    # The plan question follows the kind of improvement.
+    await expect(employer, await tap(employer, "Giá, kệ nhiều tầng"), "lên kế hoạch không?")
     labels = [label for label, _ in employer.account.buttons()]
     assert labels == [shelf.what, aisle.what, "Không, việc khác"]  # only this area's items
     await employer.send("sticker")
     assert "chọn bằng các nút" in employer.last_text()
     await expect(employer, await tap(employer, shelf.what), ASK_TEXT)
-    for how, value, prompt in STEPS[2:]:
+    for how, value, prompt in STEPS[3:]:
         action = await (employer.say(value) if how == "say" else tap(employer, value))
         await expect(employer, action, prompt)
     assert SUMMARY in employer.last_text()
@@ -241,12 +243,14 @@ async def test_a_report_linked_to_a_planned_item_marks_it_done_when_sent(
     # The next report in the same area is not forced onto the plan.
     await employer.say("/report")
     await tap(employer, "📦 Lưu giữ, vận chuyển")
+    await tap(employer, "Khác / bỏ qua")
     assert [label for label, _ in employer.account.buttons()] == [aisle.what, "Không, việc khác"]
     await expect(employer, await tap(employer, "Không, việc khác"), ASK_TEXT)
     await employer.say("/cancel")
     # An area without planned items goes straight to the description.
     await employer.say("/report")
-    await expect(employer, await tap(employer, "🪑 Vị trí làm việc"), ASK_TEXT)
+    await expect(employer, await tap(employer, "🪑 Vị trí làm việc"), ASK_KIND)
+    await expect(employer, await tap(employer, "Khác / bỏ qua"), ASK_TEXT)
     assert stored(world)[1].status == PlanStatus.PLANNED
 
 

@@ -15,6 +15,7 @@ from tests.factories import (
     ASK_AREA,
     ASK_BEFORE,
     ASK_COST,
+    ASK_KIND,
     ASK_LIKELY_AFTER,
     ASK_LIKELY_BEFORE,
     ASK_SEVERITY_AFTER,
@@ -76,9 +77,21 @@ async def test_employer_reports_with_photos_and_staff_are_notified(world: World)
     p = c.employer
     await expect(p, await p.say("📝 Báo cáo cải thiện"), ASK_AREA)
     assert "Chỉ mất khoảng hai phút" in p.last_text()
-    assert "Báo cáo cải thiện · câu 1/9" in p.last_text()  # where she is, out of how many
-    await expect(p, await tap(p, "📦 Lưu giữ, vận chuyển"), ASK_TEXT)
-    assert "câu 2/9" in p.last_text()
+    assert "Báo cáo cải thiện · câu 1/10" in p.last_text()  # where she is, out of how many
+    await expect(p, await tap(p, "📦 Lưu giữ, vận chuyển"), ASK_KIND)
+    assert "câu 2/10" in p.last_text()
+    # The kinds of this area, then "Other / skip".
+    assert [label for label, _ in p.account.buttons()] == [
+        "Giá, kệ nhiều tầng",
+        "Xe đẩy, bánh xe",
+        "Lối đi thông thoáng, kẻ vạch",
+        "Tời, băng chuyền, dụng cụ nâng",
+        "Thùng có tay cầm, chia nhỏ kiện",
+        "Nâng, hạ ở tầm ngang hông",
+        "Khác / bỏ qua",
+    ]
+    await expect(p, await tap(p, "Xe đẩy, bánh xe"), ASK_TEXT)
+    assert "câu 3/10" in p.last_text()
     await expect(p, await p.say(DESCRIPTION), ASK_BEFORE)
     await expect(p, await p.send("photo", before), "📷 Đã lưu ảnh.")
     assert ASK_AFTER in p.last_text()
@@ -87,11 +100,11 @@ async def test_employer_reports_with_photos_and_staff_are_notified(world: World)
     assert "doanh nghiệp có 12 người lao động" in p.last_text()
     await expect(p, await p.say("8"), ASK_LIKELY_BEFORE)
     await expect(p, await tap(p, "dễ xảy ra"), ASK_SEVERITY_BEFORE)
-    assert "câu 7/9" in p.last_text()  # severity belongs to the risk question it follows
+    assert "câu 8/10" in p.last_text()  # severity belongs to the risk question it follows
     await expect(p, await tap(p, "nghiêm trọng"), ASK_LIKELY_AFTER)
     await expect(p, await tap(p, "ít khả năng"), ASK_SEVERITY_AFTER)
     await expect(p, await tap(p, "nhẹ"), ASK_SHARE)
-    assert "câu 9/9" in p.last_text()
+    assert "câu 10/10" in p.last_text()
     assert [label for label, _ in p.account.buttons()] == [
         "Có, nêu tên doanh nghiệp",
         "Có, không nêu tên",
@@ -106,8 +119,9 @@ async def test_employer_reports_with_photos_and_staff_are_notified(world: World)
     ]
     await expect(p, await p.say("có"), "vui lòng chọn bằng các nút")
     summary = await expect(p, await tap(p, "Có, và họ đã đồng ý"), SUMMARY)
-    assert summary.plain.splitlines()[2:10] == [
+    assert summary.plain.splitlines()[2:11] == [
         "Lĩnh vực: 📦 Lưu giữ, vận chuyển",
+        "Loại cải thiện: Xe đẩy, bánh xe",
         f"Nội dung cải thiện: {DESCRIPTION}",
         "Ảnh: trước ✔, sau ✔",
         "Chi phí: 1.500.000 đ",
@@ -125,7 +139,8 @@ async def test_employer_reports_with_photos_and_staff_are_notified(world: World)
 
     stored = report(world)
     assert stored.status == ReviewStatus.SUBMITTED and stored.submitted_at == world.clock()
-    assert (stored.area_code, stored.description) == ("storage", DESCRIPTION)
+    assert (stored.area_code, stored.kind_code) == ("storage", "carts-trolleys")
+    assert stored.description == DESCRIPTION
     assert (stored.cost_vnd, stored.cost_band, stored.workers_benefiting) == (1_500_000, "1m_5m", 8)
     assert (stored.risk_before_likelihood, stored.risk_before_severity) == (3, 2)
     assert (stored.risk_before_score, stored.risk_after_score) == (6, 1)
@@ -164,7 +179,8 @@ async def test_a_worker_reports_in_english_without_naming_the_enterprise(world: 
     w = world.user(201)
     assert ["📝 Report an improvement", "🗂 My reports"] in w.account.reply_keyboard()  # type: ignore[operator]
     await expect(w, await w.say("/report"), "Which area is your improvement about?")
-    await tap(w, "🪑 Workstation design")
+    await expect(w, await tap(w, "🪑 Workstation design"), "Which kind of improvement is it?")
+    await expect(w, await tap(w, "Other / skip"), "What did you improve?")
     await w.say("Chairs with backrests for the sewing line.")
     await tap(w, "🚫 No photo")
     await expect(w, await w.send("document", picture("AFTER", kind="PNG"), "after.png"), "cost")
@@ -185,7 +201,7 @@ async def test_a_worker_reports_in_english_without_naming_the_enterprise(world: 
     assert "Thank you! Your report went to" in w.last_text()
     stored = report(world)
     assert (stored.cost_vnd, stored.cost_band, stored.share_consent) == (0, "free", "anonymous")
-    assert stored.people_shown == "not_agreed"
+    assert stored.people_shown == "not_agreed" and stored.kind_code is None
     assert stored.photo_before_path is None and stored.photo_after_path.endswith(".jpg")  # type: ignore[union-attr]
     await world.drain()
     # Staff learn that a worker reported, never which one.
@@ -201,7 +217,13 @@ async def test_every_field_can_be_edited_from_the_summary(world: World) -> None:
     p = c.employer
     await answer_until(p)
     edits: list[tuple[str, list[tuple[str, object]], str]] = [
-        ("Lĩnh vực", [("tap", "⚙️ An toàn máy móc")], "Lĩnh vực: ⚙️ An toàn máy móc"),
+        # A new area asks its kind again: the old one belonged to the old area.
+        (
+            "Lĩnh vực",
+            [("tap", "⚙️ An toàn máy móc"), ("tap", "Che chắn bộ phận chuyển động")],
+            "Lĩnh vực: ⚙️ An toàn máy móc\nLoại cải thiện: Che chắn bộ phận chuyển động",
+        ),
+        ("Loại cải thiện", [("tap", "Khác / bỏ qua")], "Loại cải thiện: —"),
         ("Nội dung cải thiện", [("say", "Che chắn dây curoa máy cưa.")], "Che chắn dây curoa"),
         ("Ảnh trước", [("photo", picture("B"))], "Ảnh: trước ✔, sau —"),
         ("Ảnh sau", [("photo", picture("A"))], "Ảnh: trước ✔, sau ✔"),
@@ -250,7 +272,10 @@ async def test_wrong_kinds_of_message_get_a_reprompt_and_nothing_is_lost(world: 
         await expect(p, await p.send(kind, *args), "Anh/Chị vui lòng chọn bằng các nút.")
         assert ASK_AREA in p.last_text()
     await expect(p, await p.say("kho hàng"), "chọn bằng các nút")
-    await tap(p, "📦 Lưu giữ, vận chuyển")
+    await expect(p, await tap(p, "📦 Lưu giữ, vận chuyển"), ASK_KIND)
+    await expect(p, await p.say("giá kệ"), "chọn bằng các nút")
+    assert ASK_KIND in p.last_text()
+    await tap(p, "Khác / bỏ qua")
     await expect(p, await p.send("sticker"), "Anh/Chị vui lòng trả lời bằng chữ.")
     await expect(p, await p.send("photo", picture("X")), "mô tả cải thiện bằng lời trước")
     await expect(p, await p.say("   "), "Anh/Chị vui lòng mô tả cải thiện bằng chữ.")
@@ -565,3 +590,19 @@ async def test_the_employer_sees_workers_reports_as_a_worker_never_by_name(world
     assert "(do một người lao động gửi)" in listing.plain
     assert "Ngọc" not in listing.plain and "Trần" not in listing.plain
     assert c.employer.account.buttons(listing) == []  # only its reporter changes a report
+
+
+async def test_a_kind_of_another_area_or_a_forged_one_stores_nothing(world: World) -> None:
+    c = await cast(world)
+    p = c.employer
+    await answer_until(p, ASK_KIND)
+    prompt = p.account.messages()[-1]
+    for forged in ("rep:kind:machine-guards", "rep:kind:../../etc"):
+        await p.press_data(prompt.message_id, forged)
+        assert p.answers()[-1] == STALE and ASK_KIND in p.last_text()
+    assert report(world).kind_code is None
+    await expect(p, await tap(p, "Giá, kệ nhiều tầng"), ASK_TEXT)
+    assert report(world).kind_code == "storage-racks"
+    # A restart resumes at the next question, the kind kept.
+    await p.say("/report")
+    await expect(p, await tap(p, "▶️ Làm tiếp"), ASK_TEXT)

@@ -1,10 +1,11 @@
 """Employers and workers report an improvement: the report journey.
 
-Questions one at a time, in the order of `QUESTIONS`: area, what was improved, photo before,
-photo after, cost, workers who benefit, risk before and after (likelihood × severity),
-sharing; then a summary card with Confirm, Edit (one field, then back to the card) and Cancel.
-Each answer is written to the database at once (models/improvements.py), so a restart resumes
-at the same question and an abandoned draft waits for the reporter; /cancel deletes the draft.
+Questions one at a time, in the order of `QUESTIONS`: area, the kind of improvement in that
+area (optional), what was improved, photo before, photo after, cost, workers who benefit, risk
+before and after (likelihood × severity), sharing; then a summary card with Confirm, Edit (one
+field, then back to the card) and Cancel. Each answer is written to the database at once
+(models/improvements.py), so a restart resumes at the same question and an abandoned draft
+waits for the reporter; /cancel deletes the draft.
 A report that was sent but not reviewed yet can be changed from /myreports the same way.
 
 A question is one `Question`: its prompt and actions, how an answer is read, and how it is
@@ -44,6 +45,8 @@ from models.text import esc
 
 PREFIX = "rep:"
 AREA = PREFIX + "area:"
+KIND = PREFIX + "kind:"  # kind <code>, or NO_KIND
+NO_KIND = KIND + "-"
 NO_PHOTO = PREFIX + "nophoto:"
 BAND = PREFIX + "band:"
 WORKERS_YES = PREFIX + "wyes:"
@@ -253,7 +256,33 @@ def take_area(turn: Turn, given: Input, after: Step) -> str | None:
             ).id
     else:
         save(turn, imp.set_area, area_code=code, step=after)
-    if after == Step.DESCRIPTION and planned_items(turn, code):
+    # The kind belongs to the area: asked after it, also when the area was changed from the
+    # card (then back to the card).
+    return Step.KIND.value if turn.data.get("editing") else None
+
+
+def ask_kind(turn: Turn) -> Reply:
+    _ = turn._
+    found = report(turn)
+    kinds = content.kinds(found.area_code) if found is not None and found.area_code else []
+    actions = [[Action(kind.name(turn.language), KIND + kind.code)] for kind in kinds]
+    text = _(
+        "Which kind of improvement is it? Choose the closest one, or “Other / skip” if none fits."
+    )
+    return Reply(text, [*actions, [Action(_("Other / skip"), NO_KIND)]])
+
+
+def take_kind(turn: Turn, given: Input, after: Step) -> str | None:
+    """A kind of the report's area, or "Other / skip" (stored as no kind)."""
+    chosen = pressed_code(given, KIND, lambda code: True)
+    try:
+        save(turn, imp.set_kind, kind_code=None if given.payload == NO_KIND else chosen, step=after)
+    except ProgrammeError as error:
+        if error.code == "unknown_kind":  # another area's kind, or forged
+            raise Stale from error
+        raise
+    found = report(turn)
+    if after == Step.DESCRIPTION and found is not None and planned_items(turn, found.area_code):
         return PLAN
     return None
 
@@ -415,6 +444,7 @@ def take_share(turn: Turn, given: Input, after: Step) -> str | None:
 
 QUESTIONS: tuple[Question, ...] = (
     Question(Step.AREA, N_("Area"), ask_area, take_area),
+    Question(Step.KIND, N_("Kind of improvement"), ask_kind, take_kind),
     Question(Step.DESCRIPTION, N_("What was improved"), ask_description, take_description),
     Question(Step.PHOTO_BEFORE, N_("Photo before"),
              lambda turn: ask_photo(turn, Step.PHOTO_BEFORE),

@@ -75,6 +75,11 @@ def area_label(code: str | None, language: str) -> str:
     return area.label(language) if area is not None else "—"
 
 
+def kind_label(code: str | None, language: str) -> str:
+    kind = content.kind(code)
+    return esc(kind.name(language)) if kind is not None else "—"
+
+
 def risk_text(_: Translate, likelihood: int | None, severity: int | None, score: int | None) -> str:
     if likelihood is None or severity is None or score is None:
         return "—"
@@ -99,6 +104,7 @@ def card(_: Translate, improvement: Improvement, language: str) -> str:
     yes, no = "✔", "—"
     lines = [
         _("<b>Area:</b> {value}", value=area_label(improvement.area_code, language)),
+        _("<b>Kind:</b> {value}", value=kind_label(improvement.kind_code, language)),
         _("<b>What was improved:</b> {value}", value=esc(improvement.description or "—")),
         _(
             "<b>Photos:</b> before {before}, after {after}",
