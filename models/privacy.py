@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from bot.i18n import Translate, translator
-from models import surveys
+from models import inbox, surveys
 from models.outbox import STOP_EXEMPT_KINDS, forget_mentions
 from models.programme import CONSENT_TEXT_VERSION, audit
 from models.surveys import free_text_questions
@@ -115,7 +115,7 @@ def consent_notice(_: Translate, controller: Controller) -> str:
             "to remind you of visits and to share good practices between enterprises.\n"
             "<b>Who sees it:</b> the staff of your OSH service provider and the programme "
             "coordinators. An improvement report belongs to the enterprise: its employer also "
-            "sees the reports of its workers, shown as \"a worker\", never with the worker's "
+            'sees the reports of its workers, shown as "a worker", never with the worker\'s '
             "name. Worker survey answers are anonymous: nobody sees who gave them.\n"
             "<b>Abroad:</b> messages with this bot pass through the servers of Telegram, a "
             "messaging service based outside Viet Nam, so what you send is transferred "
@@ -225,8 +225,6 @@ def stop(session: Session, contact: Contact, *, now: datetime) -> bool:
     )
     audit(session, "contact.stop", actor_id=contact.id, subject=contact)
     return True
-
-
 
 
 def resume(session: Session, contact: Contact, *, now: datetime) -> bool:
@@ -350,6 +348,7 @@ def export(session: Session, contact: Contact) -> dict[str, Any]:
             }
             for m in thread
         ],
+        "messages_to_your_provider": inbox.exported(session, contact),
         "event_replies": [
             {"event": r.event_id, "answer": r.answer, "attended_at": _iso(r.attended_at)}
             for r in rsvps
@@ -399,6 +398,8 @@ def erase(
     # Answers still in progress, or waiting for release, are the person's own: they go. What a
     # released questionnaire said stays, since nothing links it to anyone.
     surveys.drop_pending(session, contact.id)
+    # Nobody can answer them now; what they wrote goes with the retention purge.
+    inbox.close_for(session, contact, now=now)
     # Who took part in which round says something about the person; what they answered stays.
     session.execute(
         sa.delete(SurveyParticipation).where(col(SurveyParticipation.contact_id) == contact.id)
@@ -506,6 +507,10 @@ def purge_expired(
                 setattr(report, attribute.replace("_path", "_file_id"), None)
                 photos += 1
         session.add(report)
+    # What people who left wrote to their provider (and its answers), photos and voice notes.
+    inbox_texts, inbox_files = inbox.purge(session, left, media_root=media_root)
+    texts = int(texts or 0) + inbox_texts
+    photos += inbox_files
     if texts or photos:
         audit(session, "retention.purge", texts=texts, photos=photos)
     return {"texts": int(texts or 0), "photos": photos}
