@@ -324,3 +324,15 @@ async def test_a_coordinator_sees_every_provider_s_threads(world: World) -> None
     assert listing is not None and "#1 Hoa, chủ doanh nghiệp Xưởng mộc Hòa Phát" in listing.plain
     await boss.press("#1")
     assert "For the whole programme" in boss.last_text()
+
+
+async def test_help_shows_inbox_to_staff_only(world: World) -> None:
+    c = await line(world)
+    staff_help = await c.staff.say("/help")
+    assert staff_help is not None
+    assert "/inbox — Tin nhắn từ các doanh nghiệp: trả lời và đóng lại" in staff_help.plain
+    employer_help = await c.employer.say("/help")
+    assert employer_help is not None and "/inbox" not in employer_help.plain
+    refused = await c.employer.say("/inbox")
+    assert refused is not None
+    assert refused.plain == "Sorry, the inbox is for the staff of OSH service providers."
