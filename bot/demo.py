@@ -251,6 +251,7 @@ async def play(stage: Stage, database: Database, settings: Settings, clock: Demo
     await play_month(stage, database, settings, clock)
     await play_reports(stage, database, settings, clock)
     await play_broadcast(stage, database, settings, clock)
+    await play_inbox(stage, database, clock)
 
 
 async def play_plan(stage: Stage) -> None:
@@ -366,6 +367,33 @@ async def play_broadcast(
     await lan.say("🌟 Good practices")
     await lan.press("📦")
     await lan.press("1")
+
+
+async def play_inbox(stage: Stage, database: Database, clock: DemoClock) -> None:
+    """A worker's voice note reaches the provider's inbox; the staff member, who reads English,
+    answers with a voice note, and the worker hears it with a Vietnamese heading."""
+    from bot.sender import send_due
+
+    transcript = stage.transcript
+    assert transcript is not None
+    transcript.heading("11. A voice note to the provider, answered by a voice note")
+    khoa = stage.person(3007, "Anh Khoa (thợ hàn)")
+    tam = stage.person(2002, "Mr. Tâm (staff)")
+    clock.advance(hours=1)
+    transcript.note("Outside any journey, Anh Khoa records a question about welding fumes")
+    await khoa.send("voice", b"OggS-demo-voice: welding fumes in the back room", 9)
+    await khoa.press("✅")
+    await send_due(stage.application.bot, database, now=clock())
+    transcript.note("The outbox brings it to Mr. Tâm as a voice note:")
+    transcript.bot(tam.account.messages()[-1], tam.account.buttons(tam.account.messages()[-1]))
+    await tam.say("/inbox")
+    await tam.press("#")
+    await tam.press("↩️")
+    await tam.send("voice", b"OggS-demo-voice: open the back door, we bring a fan on Monday", 12)
+    await send_due(stage.application.bot, database, now=clock())
+    transcript.note("Anh Khoa hears the answer, headed in Vietnamese:")
+    transcript.bot(khoa.account.messages()[-1], [])
+    await tam.press("✔")
 
 
 def write_publications(out: Path, url: str, settings: Settings, today: date) -> None:

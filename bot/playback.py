@@ -39,6 +39,8 @@ class Transcript:
         body = message.plain or message.caption or ""
         if message.photo:
             body = f"[🖼 photo] {body}"
+        if message.voice_file_id:
+            body = f"[🎤 voice note] {body}"
         if message.document_filename:
             body = f"[📄 {message.document_filename}] {body}"
         quoted = "\n".join(f"> {line}" if line else ">" for line in body.splitlines())

@@ -83,8 +83,9 @@ MAX_DOWNLOAD = 20 * 1024 * 1024
 
 # Telegram throttles what reaches users, not reads or callback answers.
 RATE_LIMITED = frozenset(
-    {"sendMessage", "sendPhoto", "sendDocument", "editMessageText", "editMessageReplyMarkup"}
-)
+    {"sendMessage", "sendPhoto", "sendDocument", "sendVoice", "editMessageText",
+     "editMessageReplyMarkup"}
+)  # fmt: skip
 # A fault without a method must not be swallowed by a background poller or Bot.initialize().
 _FAULT_WILDCARD_EXEMPT = frozenset({"getUpdates", "getMe"})
 
@@ -285,6 +286,15 @@ class StoredFile:
             "file_size": len(self.data),
         }
 
+    def voice_json(self) -> JSON:
+        return {
+            "file_id": self.file_id,
+            "file_unique_id": self.file_unique_id,
+            "duration": 3,
+            "mime_type": self.mime_type or "audio/ogg",
+            "file_size": len(self.data),
+        }
+
     def document_json(self) -> JSON:
         data: JSON = {
             "file_id": self.file_id,
@@ -316,6 +326,7 @@ class SentMessage:
     document_filename: str | None = None
     document_bytes: bytes | None = None
     document_file_id: str | None = None
+    voice_file_id: str | None = None
     deleted: bool = False
     edits: list[JSON] = field(default_factory=list)
     edit_date: int | None = None
@@ -341,6 +352,7 @@ class SentMessage:
             "reply_markup": self.reply_markup,
             "photo": self.photo,
             "document": document,
+            "voice": self.voice_file_id,
             "deleted": self.deleted,
             "edits": self.edits,
         }
@@ -691,6 +703,7 @@ class Sandbox:
             "sendMessage": self._send_message,
             "sendPhoto": self._send_photo,
             "sendDocument": self._send_document,
+            "sendVoice": self._send_voice,
             "editMessageText": self._edit_message_text,
             "editMessageReplyMarkup": self._edit_reply_markup,
             "deleteMessage": self._delete_message,
@@ -1036,6 +1049,8 @@ class Sandbox:
             data["photo"] = [self.files[f].photo_size_json() for f in message.photo_sizes]
         if message.document_file_id:
             data["document"] = self.files[message.document_file_id].document_json()
+        if message.voice_file_id:
+            data["voice"] = self.files[message.voice_file_id].voice_json()
         # Telegram only echoes inline keyboards back in Message objects.
         if message.reply_markup and "inline_keyboard" in message.reply_markup:
             data["reply_markup"] = message.reply_markup
@@ -1154,6 +1169,29 @@ class Sandbox:
             document_filename=stored.filename,
             document_bytes=stored.data,
             document_file_id=stored.file_id,
+        )
+        return self._message_json(message)
+
+    def _send_voice(self, params: Mapping[str, Any], files: Mapping[str, Upload]) -> Any:
+        user = self._chat(params)
+        source = self._input_file(params, files, "voice")
+        caption, plain = self._caption(params)
+        markup = _validate_markup(_json(params, "reply_markup"))
+        if isinstance(source, StoredFile) and source.kind != "voice":
+            raise _bad("type of file mismatch")
+        self._check_rate(user.id, "sendVoice")
+        if isinstance(source, Upload):
+            stored = self._register_file("voice", source.data, mime_type="audio/ogg")
+        else:
+            stored = source
+        message = self._store(
+            user,
+            "sendVoice",
+            caption=caption,
+            plain=plain,
+            parse_mode=_str(params, "parse_mode", required=False),
+            reply_markup=markup,
+            voice_file_id=stored.file_id,
         )
         return self._message_json(message)
 

@@ -164,6 +164,15 @@ async def deliver(bot: Bot, row: Outbox) -> int:
             reply_markup=markup,
             **extra,
         )
+    elif message.voice_path:
+        data = Path(message.voice_path).read_bytes()
+        sent = await bot.send_voice(
+            row.chat_id,
+            InputFile(data, filename=Path(message.voice_path).name),
+            caption=message.text or None,
+            reply_markup=markup,
+            **extra,
+        )
     else:
         sent = await bot.send_message(row.chat_id, message.text, reply_markup=markup, **extra)
     return sent.message_id

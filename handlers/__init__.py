@@ -22,6 +22,7 @@ from handlers import (
     driver,
     events,
     goodpractices,
+    inbox,
     members,
     menu,
     newsletter,
@@ -49,6 +50,8 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(onboarding.conversation())
     # Before the other journeys: after pressing Ask or Reply, the next text is that message.
     application.add_handlers(review.handlers_list())
+    # Also before: after pressing Answer, staff's next text, photo or voice note is the answer.
+    application.add_handlers(inbox.handlers_list())
     application.add_handlers(admin.handlers_list())
     application.add_handlers(report.handlers_list())
     application.add_handlers(events.handlers_list())

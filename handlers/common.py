@@ -19,7 +19,7 @@ from telegram.ext import (
 from bot.i18n import LANGUAGES, gettext, translator
 from bot.render import acknowledge, inline
 from bot.runtime import LANGUAGE_KEY, current_contact, runtime, tr, user_data
-from handlers import menu
+from handlers import inbox, menu
 from models.programme import contact_by_user, mark_reachable, mark_unreachable, set_language
 
 SET_LANGUAGE = "lang:set:"
@@ -124,7 +124,9 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 
 async def anything_else(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A message outside any conversation: point to the menu instead of staying silent."""
+    """A message outside any conversation: text, a photo or a voice note from an employer or
+    worker is offered to their provider (handlers/inbox.py); anything else points to the menu
+    instead of staying silent."""
     assert update.effective_message is not None
     _ = tr(update, context)
     contact = current_contact(update, context)
@@ -134,6 +136,10 @@ async def anything_else(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
             "provider gave you."
         )
         await update.effective_message.reply_text(text)
+        return
+    if inbox.offers(update, context):
+        # An employer's or worker's own words go to their provider, if they say so.
+        await inbox.offer(update, context)
         return
     await update.effective_message.reply_text(
         _("Please choose from the menu below, or send /help."),

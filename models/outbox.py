@@ -37,7 +37,8 @@ VISIT_KINDS = frozenset(
      "visit-today"}
 )  # fmt: skip
 # What still reaches a person who sent /stop: visit arrangements and what they asked for.
-STOP_EXEMPT_KINDS = VISIT_KINDS | {"requested"}
+# An answer from the provider to the person's own message (models/inbox.py) is one of those.
+STOP_EXEMPT_KINDS = VISIT_KINDS | {"requested", "inbox-answer"}
 
 # What still reaches a person removed from the programme: the word that their access ended.
 REMOVED_EXEMPT_KINDS = frozenset({"member-removed"})
@@ -51,7 +52,8 @@ MAX_ATTEMPTS = 5
 
 @dataclass(frozen=True)
 class Message:
-    """What to send: HTML text (or a caption), optional inline buttons, an optional file.
+    """What to send: HTML text (or a caption), optional inline buttons, an optional file
+    (a photo, a document, or a voice note sent as one).
 
     `mentions` maps the id of each person named in a message to someone else to the exact
     strings that name them (as escaped in the text, as shortened in a button), so that
@@ -62,6 +64,7 @@ class Message:
     photo_path: str | None = None
     document_path: str | None = None
     mentions: dict[int, list[str]] | None = None
+    voice_path: str | None = None
 
     def payload(self) -> dict[str, Any]:
         payload: dict[str, Any] = {
@@ -70,6 +73,8 @@ class Message:
             "photo_path": self.photo_path,
             "document_path": self.document_path,
         }
+        if self.voice_path:
+            payload["voice_path"] = self.voice_path
         if self.mentions:
             # JSON keys are strings; the longest form first, so that a name's shortened form
             # never takes a bite out of the full one.
@@ -88,6 +93,7 @@ class Message:
             buttons=[[(label, data) for label, data in row] for row in rows] or None,
             photo_path=payload.get("photo_path"),
             document_path=payload.get("document_path"),
+            voice_path=payload.get("voice_path"),
             mentions={int(k): list(v) for k, v in (payload.get("mentions") or {}).items()} or None,
         )
 

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from bot.i18n import Translate, translator
-from models import surveys
+from models import inbox, surveys
 from models.journeys.state import telegram_person
 from models.outbox import STOP_EXEMPT_KINDS, forget_mentions
 from models.programme import CONSENT_TEXT_VERSION, audit
@@ -350,6 +350,7 @@ def export(session: Session, contact: Contact) -> dict[str, Any]:
             }
             for m in thread
         ],
+        "messages_to_your_provider": inbox.exported(session, contact),
         "event_replies": [
             {"event": r.event_id, "answer": r.answer, "attended_at": _iso(r.attended_at)}
             for r in rsvps
@@ -399,6 +400,8 @@ def erase(
     # Answers still in progress, or waiting for release, are the person's own: they go. What a
     # released questionnaire said stays, since nothing links it to anyone.
     surveys.drop_pending(session, contact.id)
+    # Nobody can answer them now; what they wrote goes with the retention purge.
+    inbox.close_for(session, contact, now=now)
     # Who took part in which round says something about the person; what they answered stays.
     session.execute(
         sa.delete(SurveyParticipation).where(col(SurveyParticipation.contact_id) == contact.id)
@@ -509,6 +512,10 @@ def purge_expired(
                 setattr(report, attribute.replace("_path", "_file_id"), None)
                 photos += 1
         session.add(report)
+    # What people who left wrote to their provider (and its answers), photos and voice notes.
+    inbox_texts, inbox_files = inbox.purge(session, left, media_root=media_root)
+    texts = int(texts or 0) + inbox_texts
+    photos += inbox_files
     if texts or photos:
         audit(session, "retention.purge", texts=texts, photos=photos)
     return {"texts": int(texts or 0), "photos": photos}

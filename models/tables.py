@@ -489,6 +489,45 @@ class PlanItem(SQLModel, table=True):
     reminded_at: datetime | None = ts()
 
 
+class InboxThread(SQLModel, table=True):
+    """What an employer or worker wrote to their provider outside any journey, and the staff's
+    answers (models/inbox.py): one open thread per person at a time, until staff close it."""
+
+    __tablename__ = "inbox_thread"
+    # /inbox and the weekly digest: a provider's open threads.
+    __table_args__ = (sa.Index("ix_inbox_thread_provider_status", "provider_id", "status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    provider_id: int = Field(foreign_key="provider.id")
+    enterprise_id: int = Field(foreign_key="enterprise.id")
+    contact_id: int = Field(foreign_key="contact.id", index=True)
+    status: str = Field(default="open", max_length=10)  # open / closed
+    opened_at: datetime = ts(default=True)
+    last_message_at: datetime = ts(default=True)
+    closed_at: datetime | None = ts()
+    closed_by_id: int | None = Field(default=None, foreign_key="contact.id")
+
+
+class InboxMessage(SQLModel, table=True):
+    """One message of a thread: text, a photo (re-encoded, under the media folder) or a voice
+    note (kept as received). A message from the person waits without a thread until they
+    confirm that it goes to their provider."""
+
+    __tablename__ = "inbox_message"
+
+    id: int | None = Field(default=None, primary_key=True)
+    thread_id: int | None = Field(default=None, foreign_key="inbox_thread.id", index=True)
+    sender_id: int = Field(foreign_key="contact.id", index=True)
+    incoming: bool = True  # from the person; False: a staff answer
+    kind: str = Field(max_length=10)  # text / photo / voice
+    text: str | None = Field(default=None, max_length=4000)
+    file_id: str | None = Field(default=None, max_length=200)
+    file_path: str | None = Field(default=None, max_length=300)  # relative to the media folder
+    duration: int | None = None  # seconds, voice notes
+    created_at: datetime = ts(default=True)
+    sent_at: datetime | None = ts()
+
+
 class JobRun(SQLModel, table=True):
     """The last scheduled slot each periodic job claimed, and whether that run finished: what is
     due after a restart, and why a second process does not run a job twice (scheduler/)."""

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from bot.i18n import translator
-from models import content, improvements, plans, privacy, surveys, tips, visits
+from models import content, improvements, inbox, plans, privacy, surveys, tips, visits
 from models.outbox import (
     PRIORITY_REMINDER,
     Message,
@@ -393,11 +393,13 @@ def weekly_digest_job(
 ) -> dict[str, int]:
     """Monday morning, to each staff member: what waits for their provider this week."""
     counts = _counts_by_provider(session, now=now, config=config, days=7)
+    threads = inbox.open_counts(session)
     week = notices.week_label(config.today(now))
     queued = 0
     for contact in _recipients(session, Role.STAFF):
         waiting, coming, overdue = counts.get(contact.provider_id or 0, (0, 0, 0))
-        if not (waiting or coming or overdue):
+        unanswered = threads.get(contact.provider_id or 0, 0)
+        if not (waiting or coming or overdue or unanswered):
             continue
         _ = translator(contact.language)
         text = "\n".join(
@@ -406,9 +408,11 @@ def weekly_digest_job(
                 _("• Reports waiting for your review: {count}", count=waiting),
                 _("• Visits this week: {count}", count=coming),
                 _("• Overdue visits (due, no date agreed): {count}", count=overdue),
+                _("• Open threads in your inbox: {count}", count=unanswered),
                 "",
                 _("Send /visits to see them and propose dates."),
             ]
+            + ([_("Send /inbox to answer the messages.")] if unanswered else [])
         )
         queued += bool(
             enqueue(

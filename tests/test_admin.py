@@ -41,17 +41,9 @@ TEXT_PLEASE = "Anh/Chị vui lòng trả lời bằng chữ."
 # -- helpers ---------------------------------------------------------------------------------
 
 
-
-
-
-
-
-
 def assert_png_photo(world: World, message: SentMessage) -> None:
     assert message.method == "sendPhoto" and message.photo is not None
     assert world.sandbox.files[message.photo].data.startswith(PNG)
-
-
 
 
 def enterprises(world: World) -> list[Enterprise]:
@@ -455,7 +447,8 @@ async def test_employers_and_workers_are_refused(world: World) -> None:
         ):
             await expect(person, await person.say(command), REFUSAL_VI)
         # Not left inside a conversation: the next text is not taken as an enterprise name.
-        await expect(person, await person.say("Xưởng giả"), "chọn trong menu")
+        # It is offered to the provider instead (handlers/inbox.py).
+        await expect(person, await person.say("Xưởng giả"), "gửi nội dung này đến đơn vị")
         last = person.account.messages()[-1]
         for data in ("adm:addprov", f"adm:links:{enterprise}", "adm:staffinv:1"):
             await person.press_data(last.message_id, data)

@@ -137,3 +137,21 @@ async def test_demo_makes_a_plan_and_links_a_report_to_it(tmp_path: Path) -> Non
         linked = session.get(Improvement, items[0].improvement_id)
         assert linked is not None and "giá kệ" in (linked.description or "").lower()
     database.dispose()
+
+
+async def test_demo_answers_a_worker_s_voice_note_with_a_voice_note(tmp_path: Path) -> None:
+    from models.tables import InboxMessage, InboxThread
+
+    result = await run_demo(tmp_path / "demo")
+    transcript = result.transcript_path.read_text(encoding="utf-8")
+    scene = transcript.split("## 11. A voice note to the provider")[1]
+    assert "[🎤 voice note] 📨 New message from a worker at Cơ khí Tân Tiến" in scene
+    assert "[🎤 voice note] 💬 Trung tâm Y tế lao động Cần Thơ đã trả lời tin nhắn" in scene
+    assert "Anh Khoa" not in scene.split("New message")[1].split("\n")[0]
+    database = Database(result.database_url)
+    with database.session() as session:
+        thread = session.exec(select(InboxThread)).one()
+        assert thread.status == "closed"
+        kinds = [(m.incoming, m.kind) for m in session.exec(select(InboxMessage))]
+        assert kinds == [(True, "voice"), (False, "voice")]
+    database.dispose()

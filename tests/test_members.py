@@ -512,7 +512,7 @@ async def test_a_typed_short_code_joins_like_the_link(world: World) -> None:
     assert joined is not None and (joined.role, joined.language) == (Role.WORKER, "en")
     # Registered people typing something code-shaped are not taken for a new registration.
     reply = await person.say(code)
-    assert reply is not None and "Please choose from the menu" in reply.plain
+    assert reply is not None and "Send this to your OSH service provider" in reply.plain
     # The language buttons of a typed code, pressed again later, are stale.
     await person.press_data(prompt.message_id, "onb:tlang:vi")
     assert person.answers()[-1] == "This button is no longer active."

@@ -6,7 +6,7 @@ counting kinds per area reads the index alone. The summary rollups now also coun
 well" and "support wanted" answers: rollups are derived data, so they are rebuilt.
 
 Revision ID: 0021
-Revises: 0019
+Revises: 0020
 Create Date: 2026-12-07
 
 """
@@ -18,7 +18,7 @@ import sqlmodel
 from alembic import context, op
 
 revision: str = "0021"
-down_revision: str | Sequence[str] | None = "0019"
+down_revision: str | Sequence[str] | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
