@@ -562,6 +562,16 @@ def summary_rows(summary: Summary, language: str) -> Iterator[tuple[Any, ...]]:
     table = _("action plans")
     yield table, "", _("items due in the period"), s.plan.planned, None
     yield table, "", _("done or still in use"), s.plan.completed, s.plan.planned
+    seen = s.revisits
+    table = _("revisits")
+    yield table, "", _("improvements and plan items checked at revisits"), seen.checked, None
+    yield table, "", _("in use at revisit"), seen.in_use, seen.checked
+    yield table, "", _("partly in use at revisit"), seen.partly, seen.checked
+    yield table, "", _("no longer in use at revisit"), seen.no_longer, seen.checked
+    yield table, "", _("risk verified against the self-rating"), seen.risk_checked, None
+    yield table, "", _("staff agree with the self-rating"), seen.risk_agreed, seen.risk_checked
+    yield table, "", _("staff rate the risk higher"), seen.risk_higher, seen.risk_checked
+    yield table, "", _("staff rate the risk lower"), seen.risk_lower, seen.risk_checked
     for bucket in i.distribution:
         yield (
             _("improvements per enterprise"),
