@@ -16,19 +16,21 @@ import asyncio
 import contextlib
 from pathlib import Path
 
+from sqlmodel import col, select
 from telegram import CallbackQuery, InputFile, Update
 from telegram.error import BadRequest
-from telegram.ext import CallbackQueryHandler, ContextTypes
+from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot.i18n import N_, Translate, format_number, normalise_language, shorten
-from bot.render import acknowledge, esc, inline
+from bot.render import acknowledge, esc, grid, inline
 from bot.runtime import current_contact, language_of, runtime, tr
 from models import content, visit_checks, visits
 from models.programme import ProgrammeError
-from models.tables import CheckState, Contact, Enterprise, Visit
+from models.tables import CheckState, Contact, Enterprise, Role, Visit
 from reports import visit_report
 from scheduler import notices
 from scheduler.config import SchedulerConfig
+from scheduler.notices import DONE
 
 PREFIX = "vck:"
 STATE = PREFIX + "s:"  # s:<visit>:<i|p><id>:<u|p|n>
@@ -36,6 +38,8 @@ RISK = PREFIX + "r:"  # r:<check>:<a(gree)|r(ate)|s(kip)>
 LIKELY = PREFIX + "l:"  # l:<check>:<likelihood>
 SEVERE = PREFIX + "v:"  # v:<check>:<likelihood>:<severity>
 FINISH = PREFIX + "f:"  # f:<visit>
+CHOOSE = PREFIX + "e:"  # e:<enterprise>: /visit's chooser
+CHOOSER_LIMIT = 30
 
 STATES = {"u": CheckState.IN_USE, "p": CheckState.PARTLY, "n": CheckState.NO_LONGER}
 STATE_LABEL = {
@@ -330,15 +334,16 @@ async def finish_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 async def finish(
     update: Update, context: ContextTypes.DEFAULT_TYPE, visit_id: int, contact: Contact | None
 ) -> None:
-    """Closes the checklist once, builds the report in every language it is read in, queues it
-    for the employers and hands it to the staff member."""
+    """Builds the report in every language it is read in, then closes the checklist and queues
+    the report for the employers in one transaction (a second Finish, or a colleague's, finds
+    it closed and queues nothing), and hands the staff member their copy."""
     _ = tr(update, context)
     rt = runtime(context)
     config = SchedulerConfig.from_settings(rt.settings)
     language = normalise_language(language_of(update, context))
     try:
         with rt.database.session() as session:
-            visit = visit_checks.finish(session, visit_id=visit_id, staff=contact, now=rt.now())
+            visit = visit_checks.ready_to_finish(session, visit_id=visit_id, staff=contact)
             employers = visits.employers_of(session, visit.enterprise_id)
             done, total = visit_checks.progress(session, visit)
             data = visit_report.gather(session, visit_id, tz=config.tz)
@@ -352,12 +357,17 @@ async def finish(
         return {lang: str(visit_report.write(data, lang, folder)) for lang in sorted(languages)}
 
     documents = await asyncio.to_thread(build)
-    with rt.database.session() as session:
-        visit = session.get(Visit, visit_id)
-        assert visit is not None
-        queued = notices.visit_report(
-            session, visit, employers, documents=documents, now=rt.now(), config=config
-        )
+    try:
+        with rt.database.session() as session:
+            visit = visit_checks.finish(session, visit_id=visit_id, staff=contact, now=rt.now())
+            employers = visits.employers_of(session, visit.enterprise_id)
+            employers = [e for e in employers if normalise_language(e.language) in documents]
+            queued = notices.visit_report(
+                session, visit, employers, documents=documents, now=rt.now(), config=config
+            )
+    except ProgrammeError as error:
+        await say(update, context, error_text(_, error))
+        return
     text = _(
         "🏁 Checklist finished: {done} of {total} lines checked.",
         done=format_number(done, language),
@@ -378,8 +388,87 @@ async def finish(
     )
 
 
+# -- /visit: at the enterprise ------------------------------------------------------------------
+
+
+async def visit_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Staff at an enterprise: continue its visit's checklist, or log its visit as done."""
+    _ = tr(update, context)
+    contact = current_contact(update, context)
+    if contact is None or contact.role not in (Role.STAFF, Role.COORDINATOR):
+        await say(update, context, _("Sorry, the visit checklist is for the providers' staff."))
+        return
+    wanted = "".join(context.args or [])
+    if wanted.isdigit() and len(wanted) < 12:
+        await offer(update, context, int(wanted), contact)
+        return
+    with runtime(context).database.session() as session:
+        query = select(Enterprise).order_by(col(Enterprise.name))
+        if contact.role == Role.STAFF:
+            query = query.where(Enterprise.provider_id == contact.provider_id)
+        enterprises = list(session.exec(query.limit(CHOOSER_LIMIT + 1)))
+    if not enterprises:
+        await say(update, context, _("You have no enterprises yet."))
+        return
+    text = _("Which enterprise are you visiting?")
+    if len(enterprises) > CHOOSER_LIMIT:
+        text += "\n" + _("More enterprises than fit here: send /visit followed by the id.")
+    buttons = [(shorten(e.name, 40), f"{CHOOSE}{e.id}") for e in enterprises[:CHOOSER_LIMIT]]
+    await say(update, context, text, grid(buttons, 1))
+
+
+async def chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    assert query is not None
+    _ = tr(update, context)
+    found = numbers(query.data, CHOOSE, 1)
+    contact = current_contact(update, context)
+    if found is None or contact is None:
+        await acknowledge(query, _("This button is no longer active."))
+        return
+    await acknowledge(query)
+    await offer(update, context, found[0], contact)
+
+
+async def offer(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, enterprise_id: int, contact: Contact
+) -> None:
+    _ = tr(update, context)
+    rt = runtime(context)
+    try:
+        with rt.database.session() as session:
+            found = visit_checks.visit_to_check(
+                session, enterprise_id=enterprise_id, staff=contact, now=rt.now()
+            )
+            enterprise = session.get(Enterprise, enterprise_id)
+    except ProgrammeError as error:
+        texts = {"unknown_enterprise": _("This enterprise no longer exists.")}
+        await say(update, context, texts.get(error.code) or error_text(_, error))
+        return
+    assert enterprise is not None
+    if found is None:
+        await say(update, context, _("{enterprise} has no visit to log now.",
+                                     enterprise=esc(enterprise.name)))  # fmt: skip
+        return
+    if found.done:
+        assert found.visit.id is not None
+        await next_card(update, context, found.visit.id, contact)
+        return
+    await say(
+        update,
+        context,
+        _(
+            "Log the visit to {enterprise} as done today, then go through its checklist?",
+            enterprise=esc(enterprise.name),
+        ),
+        [[(_("✅ Yes, the visit took place"), f"{DONE}{found.visit.id}")]],
+    )
+
+
 def handlers_list() -> list:  # type: ignore[type-arg]
     return [
+        CommandHandler("visit", visit_command),
+        CallbackQueryHandler(chosen, pattern=f"^{CHOOSE}"),
         CallbackQueryHandler(state_pressed, pattern=f"^{STATE}"),
         CallbackQueryHandler(risk_pressed, pattern=f"^{RISK}"),
         CallbackQueryHandler(likelihood_pressed, pattern=f"^{LIKELY}"),

@@ -17,7 +17,7 @@ takes effect once. Nothing here knows about Telegram.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -39,7 +39,7 @@ from models.tables import (
     VisitCheck,
     VisitStatus,
 )
-from models.visits import may_manage
+from models.visits import OPEN, may_manage
 
 IMPROVEMENT = "i"
 PLAN_ITEM = "p"
@@ -276,6 +276,51 @@ def finish(session: Session, *, visit_id: int, staff: Contact | None, now: datet
         raise ProgrammeError("checklist_finished")
     audit(session, "visit.checklist", actor_id=staff.id, subject=visit)
     return visit
+
+
+# The checklist of a done visit stays open this long for /visit; an older one is history.
+CHECKLIST_DAYS = 14
+
+
+@dataclass(frozen=True)
+class Found:
+    visit: Visit
+    done: bool  # True: a done visit whose checklist is open; False: an open visit to log
+
+
+def visit_to_check(
+    session: Session, *, enterprise_id: int, staff: Contact | None, now: datetime
+) -> Found | None:
+    """What /visit works on at an enterprise: the latest visit done in the last CHECKLIST_DAYS
+    whose checklist is still open, else the open visit due first (to log as done), else None."""
+    enterprise = session.get(Enterprise, enterprise_id)
+    if enterprise is None:
+        raise ProgrammeError("unknown_enterprise")
+    if not may_manage(staff, enterprise):
+        raise ProgrammeError("not_allowed")
+    done = session.exec(
+        select(Visit)
+        .where(
+            Visit.enterprise_id == enterprise_id,
+            Visit.status == VisitStatus.DONE,
+            col(Visit.checklist_done_at).is_(None),
+            col(Visit.done_at) >= now - timedelta(days=CHECKLIST_DAYS),
+        )
+        .order_by(col(Visit.done_at).desc())
+    ).first()
+    if done is not None:
+        return Found(done, True)
+    upcoming = session.exec(
+        select(Visit)
+        .where(Visit.enterprise_id == enterprise_id, col(Visit.status).in_(OPEN))
+        .order_by(col(Visit.due_on), col(Visit.id))
+    ).first()
+    return Found(upcoming, False) if upcoming is not None else None
+
+
+def ready_to_finish(session: Session, *, visit_id: int, staff: Contact | None) -> Visit:
+    """The visit, when its checklist may be closed (before its report is built)."""
+    return _open_visit(session, visit_id, staff)
 
 
 # -- figures for the summary -----------------------------------------------------------------

@@ -444,3 +444,51 @@ def test_revisit_figures_count_each_thing_once_by_its_latest_check(world: World)
     assert rows[("revisits", "in use at revisit")] == (3, 4)
     assert rows[("revisits", "risk verified against the self-rating")] == (3, None)
     assert rows[("revisits", "staff rate the risk higher")] == (1, 3)
+
+
+async def test_at_the_enterprise_visit_logs_the_visit_and_picks_the_checklist_up_again(
+    world: World,
+    cast,  # type: ignore[no-untyped-def]
+) -> None:
+    enterprise, shelves, _, _ = cast
+    other = add_enterprise(world, provider_id=enterprise.provider_id, name="Công ty May Thu Hà")
+    staff, employer = world.user(201), world.user(301)
+    run_visits(world)  # the 1, 3, 6 and 12-month revisits of both enterprises are planned
+    await world.drain()
+
+    await staff.say("/visit")
+    assert "Anh/Chị đang thăm doanh nghiệp nào?" in staff.last_text()
+    assert [label for label, _ in staff.account.buttons()] == [
+        "Công ty May Thu Hà", "Xưởng mộc Hòa Phát",
+    ]  # fmt: skip
+    await staff.press("Xưởng mộc")
+    assert "Ghi nhận chuyến thăm Xưởng mộc Hòa Phát hôm nay" in staff.last_text()
+    await staff.press("Có, chuyến thăm đã diễn ra")
+    await staff.press("Bỏ qua")
+    assert "(1/4)" in staff.last_text()
+    with world.database.session() as session:
+        first = session.exec(
+            select(Visit).where(Visit.enterprise_id == enterprise.id, Visit.offset_months == 1)
+        ).one()
+    assert first.status == VisitStatus.DONE and first.done_at == world.clock()
+
+    await staff.press("Đang dùng")
+    await staff.press("Bỏ qua")  # no opinion on the risk
+    assert "(2/4)" in staff.last_text()
+    # Interrupted; /visit again picks the checklist up where it stopped.
+    await staff.say("/help")
+    await staff.say(f"/visit {enterprise.id}")
+    assert "(2/4)" in staff.last_text() and GUARD in staff.last_text()
+    assert [c.improvement_id for c in checks(world)] == [shelves]
+
+    # An enterprise whose plan has no open visit left says so; others may not use /visit.
+    with world.database.session() as session:
+        for visit in session.exec(select(Visit).where(Visit.enterprise_id == other.id)):
+            visit.status = VisitStatus.CANCELLED
+            session.add(visit)
+    await staff.say(f"/visit {other.id}")
+    assert "Công ty May Thu Hà hiện không có chuyến thăm nào cần ghi nhận" in staff.last_text()
+    await employer.say("/visit")
+    assert "chỉ dành cho cán bộ" in employer.last_text()
+    await staff.say("/visit 99999")
+    assert "không còn trong chương trình" in staff.last_text()
