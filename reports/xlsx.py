@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from bot.i18n import N_, gettext, normalise_language
 from models import content
-from models.tables import PlanItem
+from models.tables import PlanItem, VisitCheck
 from reports.events import EXPORT_HEADERS as EVENT_HEADERS
 from reports.events import event_export_rows
 from reports.figures import (
@@ -55,6 +55,7 @@ from reports.figures import (
 from reports.text import area_name, period_title, province_name, sector_name
 
 item = PlanItem.__table__  # type: ignore[attr-defined]
+chk = VisitCheck.__table__  # type: ignore[attr-defined]
 
 BATCH = 2000
 Progress = Callable[[str, int], None]  # sheet name, rows written so far in it
@@ -339,6 +340,46 @@ def export_sheets(
             values[13] = _label(lang, PLAN_SOURCE_LABELS, values[13])
             yield values
 
+    # The checks the summary's revisit figures read: made in the period (models/visit_checks.py).
+    area = sa.func.coalesce(imp.c.area_code, item.c.area_code)
+    check_where = [
+        chk.c.checked_at >= start,
+        chk.c.checked_at < end,
+        chk.c.enterprise_id.in_(in_scope),
+    ]
+    if scope.area_code is not None:
+        check_where.append(area == scope.area_code)
+    checks = (
+        sa.select(
+            chk.c.visit_id,
+            chk.c.enterprise_id,
+            ent.c.name,
+            chk.c.improvement_id,
+            chk.c.plan_item_id,
+            area,
+            sa.func.coalesce(imp.c.description, item.c.what),
+            chk.c.state,
+            chk.c.self_score,
+            chk.c.staff_score,
+            chk.c.checked_at,
+        )
+        .select_from(
+            chk.join(ent, ent.c.id == chk.c.enterprise_id)
+            .outerjoin(imp, imp.c.id == chk.c.improvement_id)
+            .outerjoin(item, item.c.id == chk.c.plan_item_id)
+        )
+        .where(*check_where)
+        .order_by(chk.c.checked_at, chk.c.id)
+    )
+
+    def check_rows() -> Iterator[Sequence[Any]]:
+        for row in _stream(session, checks):
+            values = list(row)
+            values[5] = area_name(values[5], lang) if values[5] else None
+            values[7] = _label(lang, CHECK_LABELS, values[7])
+            values[10] = _local(values[10], tz)
+            yield values
+
     summary_table = list(summary_rows(summary, lang))
     event_table = event_export_rows(
         session,  # type: ignore[arg-type]
@@ -366,6 +407,8 @@ def export_sheets(
         Sheet("events", EVENT_COLUMNS, lambda: iter(event_table), lambda: len(event_table)),
         # Action plans (models/plans.py): the items due in the period.
         Sheet("plan", PLAN_COLUMNS, plan_rows, lambda: _count(session, plan_items)),
+        # Visit checklists (models/visit_checks.py): what staff saw at visits in the period.
+        Sheet("visit_checks", CHECK_COLUMNS, check_rows, lambda: _count(session, checks)),
     ]
 
 
@@ -432,6 +475,19 @@ PLAN_COLUMNS = (
     Column(N_("improvement id"), Kind.ID),
     Column(N_("source")),
 )
+CHECK_COLUMNS = (
+    Column(N_("visit id"), Kind.ID),
+    Column(N_("enterprise id"), Kind.ID),
+    Column(N_("enterprise")),
+    Column(N_("improvement id"), Kind.ID),
+    Column(N_("plan item id"), Kind.ID),
+    Column(N_("area")),
+    Column(N_("what"), Kind.LONG),
+    Column(N_("seen at the visit")),
+    Column(N_("risk now, the enterprise's rating"), Kind.INT),
+    Column(N_("risk now, staff's rating"), Kind.INT),
+    Column(N_("checked"), Kind.MOMENT),
+)
 SUMMARY_COLUMNS = (
     Column(N_("table")),
     Column(N_("row")),
@@ -474,6 +530,11 @@ PLAN_LABELS = {
     "done": N_("done"),
     "in_use": N_("still in use"),
     "ended": N_("no longer in use"),
+}
+CHECK_LABELS = {
+    "in_use": N_("in use"),
+    "partly": N_("partly in use"),
+    "no_longer": N_("not in use"),
 }
 PLAN_SOURCE_LABELS = {"chat": N_("chat"), "import": N_("spreadsheet")}
 SOURCE_LABELS = {"telegram": N_("Telegram"), "zalo": N_("Zalo"), "paper": N_("paper checklist")}
@@ -793,6 +854,7 @@ SHEET_TITLES = {
     "survey_answers": N_("Survey answers"),
     "visits": N_("Visits"),
     "plan": N_("Action plans"),
+    "visit_checks": N_("Visit checklists"),
     "summary": N_("Summary"),
     "events": N_("Events"),
 }

@@ -492,3 +492,40 @@ async def test_at_the_enterprise_visit_logs_the_visit_and_picks_the_checklist_up
     assert "chỉ dành cho cán bộ" in employer.last_text()
     await staff.say("/visit 99999")
     assert "không còn trong chương trình" in staff.last_text()
+
+
+def test_the_export_lists_every_check_of_the_period(world: World) -> None:
+    """One row per check made in the period, codes as words, both risk ratings side by side."""
+    from reports.text import area_name
+    from reports.xlsx import export_sheets
+
+    enterprise = add_enterprise(world)
+    assert enterprise.id is not None
+    staff = add_person(world, 201, Role.STAFF, provider_id=enterprise.provider_id)
+    shelves = add_improvement(world.database, enterprise.id, risk=(9, 4))
+    item = plan_item(world, enterprise.id, "Nâng bàn làm việc lên cao 80 cm")
+    with world.database.session() as session:
+        visit = Visit(enterprise_id=enterprise.id, due_on=date(2027, 3, 3),
+                      status=VisitStatus.DONE, done_at=local(2027, 3, 3))  # fmt: skip
+        session.add(visit)
+        session.flush()
+        assert visit.id is not None
+        made = visit_checks.record(session, visit_id=visit.id, staff=staff, kind="i",
+                                   ref_id=shelves, state=CheckState.PARTLY,
+                                   now=local(2027, 3, 3, 10))  # fmt: skip
+        visit_checks.rate_risk(session, check_id=made.id, staff=staff, likelihood=1,  # type: ignore[arg-type]
+                               severity=3, now=local(2027, 3, 3, 10))  # fmt: skip
+        visit_checks.record(session, visit_id=visit.id, staff=staff, kind="p", ref_id=item,
+                            state=CheckState.NO_LONGER, now=local(2027, 3, 3, 11))  # fmt: skip
+        summary = build_summary(session, period=parse_period("2027-Q1"), scope=Scope(), tz=TZ,
+                                today=date(2027, 4, 10))  # fmt: skip
+        [sheet] = [s for s in export_sheets(session, summary=summary, tz=TZ, language="vi")
+                   if s.name == "visit_checks"]  # fmt: skip
+        rows = [tuple(row) for row in sheet.rows()]
+        assert sheet.count() == 2
+    assert [row[3:10] for row in rows] == [
+        (shelves, None, area_name("storage", "vi"), SHELVES, "sử dụng một phần", 4, 3),
+        (None, item, area_name("workstation", "vi"), "Nâng bàn làm việc lên cao 80 cm",
+         "không sử dụng", None, None),
+    ]  # fmt: skip
+    assert rows[0][10] == datetime(2027, 3, 3, 10)  # programme time, as the workbook shows it
