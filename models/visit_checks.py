@@ -59,6 +59,15 @@ class Line:
     check: VisitCheck | None
 
 
+def held_at(visit: Visit) -> datetime:
+    """When a done visit took place: its agreed time, unless staff logged it before that time
+    (at the enterprise, with /visit); then when they logged it."""
+    assert visit.done_at is not None
+    if visit.scheduled_at is not None and visit.scheduled_at <= visit.done_at:
+        return visit.scheduled_at
+    return visit.done_at
+
+
 # -- who may ---------------------------------------------------------------------------------
 
 

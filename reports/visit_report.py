@@ -91,7 +91,7 @@ def gather(session: Session, visit_id: int, *, tz: ZoneInfo) -> ReportData:
         if line.check is not None
     ]
     previous = session.exec(
-        select(Visit.done_at)
+        select(Visit)
         .where(
             Visit.enterprise_id == enterprise.id,
             Visit.status == VisitStatus.DONE,
@@ -99,7 +99,11 @@ def gather(session: Session, visit_id: int, *, tz: ZoneInfo) -> ReportData:
         )
         .order_by(col(Visit.done_at).desc())
     ).first()
-    since = previous or datetime.combine(enterprise.intervention_date, time(0), tzinfo=tz)
+    since = (
+        visit_checks.held_at(previous)
+        if previous is not None
+        else datetime.combine(enterprise.intervention_date, time(0), tzinfo=tz)
+    )
     reported = session.exec(
         select(Improvement)
         .where(
@@ -138,7 +142,7 @@ def gather(session: Session, visit_id: int, *, tz: ZoneInfo) -> ReportData:
         enterprise=enterprise,
         provider=provider.name if provider else "",
         staff=staff.display_name if staff else None,
-        day=_day(visit.done_at, tz),
+        day=_day(visit_checks.held_at(visit), tz),
         seen=seen,
         since=_day(since, tz),
         since_training=previous is None,

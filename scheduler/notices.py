@@ -33,6 +33,7 @@ from models import content
 from models.outbox import PRIORITY_NOTICE, PRIORITY_REMINDER, Message, enqueue, mention
 from models.tables import Contact, Enterprise, PlanItem, Provider, Visit
 from models.text import esc
+from models.visit_checks import held_at
 from models.visits import Card
 from scheduler.config import SchedulerConfig
 
@@ -265,7 +266,7 @@ def visit_report(
             "📄 The report of our visit to {enterprise} on {day}: what we saw, what changed and "
             "the next visit. Thank you for welcoming us!",
             enterprise=esc(enterprise.name),
-            day=format_day(config.today(visit.done_at), contact.language),
+            day=format_day(config.today(held_at(visit)), contact.language),
         )
         queued += bool(
             enqueue(

@@ -220,13 +220,13 @@ async def test_staff_go_through_the_checklist_and_employers_get_the_report(
     lan, mai = (document(world, user) for user in (301, 303))
     assert lan.document_filename == f"visit-report-{visit_id}-vi.pdf"
     assert mai.document_filename == f"visit-report-{visit_id}-en.pdf"
-    assert "Báo cáo chuyến thăm Xưởng mộc Hòa Phát" in (lan.caption or "")
+    assert "Báo cáo chuyến thăm Xưởng mộc Hòa Phát ngày Thứ Ba, 02/03/2027" in (lan.caption or "")
 
     vi = text_of(lan.document_bytes or b"", tmp_path)
     assert pages(lan.document_bytes or b"") == 1
     for expected in (
         "Báo cáo chuyến thăm", "Xưởng mộc Hòa Phát", "Trung tâm ATVSLĐ Đà Nẵng",
-        "Chuyến thăm ngày Thứ Tư, 03/03/2027", "do Dũng thực hiện",
+        "Chuyến thăm ngày Thứ Ba, 02/03/2027", "do Dũng thực hiện",  # the agreed day
         "Đang sử dụng — " + SHELVES, "Sử dụng một phần — " + GUARD,
         "Không sử dụng — Che chắn dây curoa máy cưa",
         "Rủi ro hiện nay: Anh/Chị tự đánh giá 4/9, chúng tôi đánh giá 6/9.",
