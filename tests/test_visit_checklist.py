@@ -35,6 +35,7 @@ from models.tables import (
 from reports import visit_report
 from reports.figures import Scope, parse_period
 from reports.summary import build_summary
+from reports.text import summary_message, summary_text
 from reports.xlsx import summary_rows
 from tests.conftest import World
 from tests.factories import NOW, TZ, add_enterprise, add_improvement, add_person, local, run_visits
@@ -329,6 +330,23 @@ async def test_others_cannot_check_and_a_missed_visit_has_no_checklist(
     assert refused.value.code == "visit_not_done"
 
 
+async def test_a_visit_with_nothing_to_check_still_sends_its_report(world: World) -> None:
+    enterprise = add_enterprise(world)
+    assert enterprise.id is not None
+    add_person(world, 201, Role.STAFF, provider_id=enterprise.provider_id, name="Dũng")
+    add_person(world, 301, Role.EMPLOYER, enterprise_id=enterprise.id, name="Lan")
+    staff = world.user(201)
+    visit_id = await done_visit(world, enterprise.id)
+    await staff.press("Bỏ qua")
+    copy = staff.account.last()
+    assert copy.document_filename == f"visit-report-{visit_id}-vi.pdf"
+    assert "đã xem 0/0 mục" in (copy.caption or "")
+    await world.drain()
+    text = text_of(document(world, 301).document_bytes or b"", Path(world.settings.data_dir))
+    assert "Trong chuyến thăm này chúng tôi chưa xem lại các cải thiện trước đây." in text
+    assert "Trong thời gian này chưa có cải thiện mới nào được báo cáo." in text
+
+
 # -- the PDF, from data ------------------------------------------------------------------------
 
 
@@ -439,6 +457,10 @@ def test_revisit_figures_count_each_thing_once_by_its_latest_check(world: World)
     assert summary.revisits.checked == 4 and summary.revisits.in_use == 3
     assert summary.revisits.in_use_share == 0.75
     assert summary.as_dict()["revisits"]["risk_checked"] == 3
+    message = summary_message(summary, "vi")
+    assert "Cải thiện đang sử dụng khi thăm lại: 3/4 mục đã xem (75%)" in message
+    assert "(1 đồng ý, 1 đánh giá cao hơn, 1 thấp hơn)" in message
+    assert "in use at revisit: 3 (75%)" in summary_text(summary, "en")
     rows = {(row[0], row[2]): row[3:] for row in summary_rows(summary, "en")}
     assert rows[("revisits", "improvements and plan items checked at revisits")] == (4, None)
     assert rows[("revisits", "in use at revisit")] == (3, 4)
