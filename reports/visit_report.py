@@ -7,6 +7,8 @@ from the same Jinja2 setup as the newsletter and the leaflet (reports/publish.py
 
 from __future__ import annotations
 
+import os
+import tempfile
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
@@ -187,7 +189,11 @@ def file_name(data: ReportData, language: str) -> str:
 
 
 def write(data: ReportData, language: str, folder: Path) -> Path:
+    """The PDF in `folder`, replaced whole (a second Finish pressed at the same moment never
+    leaves a half-written file for the sender to read)."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / file_name(data, language)
-    path.write_bytes(render(data, language).pdf)
+    with tempfile.NamedTemporaryFile(dir=folder, suffix=".part", delete=False) as handle:
+        handle.write(render(data, language).pdf)
+    os.replace(handle.name, path)
     return path
