@@ -609,6 +609,24 @@ async def play_month(
                 transcript.lines.append("")
                 transcript.bot(message, user.buttons(message))
 
+    async def walk_checklist() -> None:
+        """Staff go through the visit's checklist: the first line is in use (agreeing with the
+        enterprise's own rating of the risk, when there is one), then Finish: the one-page
+        visit report goes to the employer."""
+        card = staff.account.last()
+        if "👍 Đang dùng" not in [label for label, _ in staff.account.buttons(card)]:
+            return
+        await staff.press("Đang dùng", card)
+        after = staff.account.last()
+        labels = [label for label, _ in staff.account.buttons(after)]
+        for choice in ("✅ Tôi đồng ý", "Bỏ qua"):
+            if choice in labels:
+                await staff.press(choice, after)
+                break
+        last = staff.account.last()
+        if any("Kết thúc kiểm tra" in label for label, _ in staff.account.buttons(last)):
+            await staff.press("Kết thúc kiểm tra", last)
+
     def newest_with(person: Person, text: str) -> SentMessage:
         for message in reversed(person.account.messages()):
             if text in (message.plain or "") and person.account.buttons(message):
@@ -634,6 +652,7 @@ async def play_month(
         if n == 3:  # the day after the first visit
             await staff.press("✅", newest_with(staff, "Hòa Phát"))
             await staff.say("Kệ gỗ mới gọn gàng; công nhân đề nghị thêm quạt hút bụi.")
+            await walk_checklist()
             await deliver_outbox("Right away")
         if n == 5:  # the second visit did not take place
             await staff.press("✖", newest_with(staff, "Thu Hà"))

@@ -25,11 +25,11 @@ from telegram.ext import (
 from bot.i18n import Translate, format_day, format_moment, shorten, translator
 from bot.render import esc, inline
 from bot.runtime import current_contact, runtime, tr, user_data
-from handlers import menu
+from handlers import menu, visit_check
 from handlers.common import cancel
 from models import visits
 from models.programme import ProgrammeError, audit
-from models.tables import Contact, Enterprise, Role, Visit
+from models.tables import Contact, Enterprise, Role, Visit, VisitStatus
 from scheduler import jobs, notices
 from scheduler.config import SchedulerConfig
 from scheduler.notices import ACCEPT, CONFIRM, DONE, MISSED, PROPOSE, SKIP_NOTES, SUGGEST
@@ -408,16 +408,30 @@ async def notes(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | int
         return NOTES if error.code == "notes_too_long" else ConversationHandler.END
     user_data(context).pop(VISIT_KEY, None)
     await message.reply_text(_("Notes saved. Thank you!"))
+    await checklist_if_done(update, context, visit_id)
     return ConversationHandler.END
+
+
+async def checklist_if_done(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, visit_id: int
+) -> None:
+    """A visit that took place goes on to its checklist (handlers/visit_check.py)."""
+    with runtime(context).database.session() as session:
+        visit = session.get(Visit, visit_id)
+        done = visit is not None and visit.status == VisitStatus.DONE
+    if done:
+        await visit_check.start(update, context, visit_id)
 
 
 async def skip_notes(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     query = update.callback_query
     assert query is not None
     _ = tr(update, context)
-    user_data(context).pop(VISIT_KEY, None)
+    visit_id = user_data(context).pop(VISIT_KEY, None)
     await query.answer(_("No notes. Thank you!"))
     await drop_buttons(query)
+    if visit_id is not None:
+        await checklist_if_done(update, context, visit_id)
     return ConversationHandler.END
 
 

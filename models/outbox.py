@@ -34,7 +34,7 @@ PRIORITY_BULK = 0  # tips, broadcasts, digests
 # still reach someone who stopped tips and broadcasts ("visit-today" is a same-day change).
 VISIT_KINDS = frozenset(
     {"visit-due", "visit-proposal", "visit-reminder", "visit-confirmed", "visit-outcome",
-     "visit-today"}
+     "visit-today", "visit-report"}
 )  # fmt: skip
 # What still reaches a person who sent /stop: visit arrangements and what they asked for.
 # An answer from the provider to the person's own message (models/inbox.py) is one of those.

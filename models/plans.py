@@ -280,6 +280,29 @@ def link(
         return None
 
 
+def seen_at_visit(
+    session: Session, item: PlanItem, *, in_use: bool | None, actor_id: int | None, now: datetime
+) -> PlanItem:
+    """What staff saw at a visit moves the item: in use (`True`) carries a planned or done item
+    to "still in use" (a planned one is done first, on the same day); no longer in use
+    (`False`) ends a done or in-use item; partly (`None`) and anything the item's status
+    does not allow (no longer in use of an item never done) leave it where it is."""
+    steps: tuple[PlanStatus, ...] = ()
+    if in_use is True:
+        steps = {
+            PlanStatus.PLANNED: (PlanStatus.DONE, PlanStatus.IN_USE),
+            PlanStatus.DONE: (PlanStatus.IN_USE,),
+        }.get(item.status, ())
+    elif in_use is False and item.status in MOVES[PlanStatus.ENDED]:
+        steps = (PlanStatus.ENDED,)
+    for to in steps:
+        try:
+            item = _move(session, item, to=to, actor_id=actor_id, now=now)
+        except ProgrammeError:  # someone else moved it meanwhile: theirs stands
+            break
+    return item
+
+
 # -- reading ---------------------------------------------------------------------------------
 
 

@@ -455,6 +455,8 @@ class Visit(SQLModel, table=True):
     nudged_at: datetime | None = ts()
     reminded_at: datetime | None = ts()
     outcome_asked_at: datetime | None = ts()
+    # Staff finished the checklist of a done visit (models/visit_checks.py): the report is sent.
+    checklist_done_at: datetime | None = ts()
 
 
 class PlanItem(SQLModel, table=True):
@@ -526,6 +528,41 @@ class InboxMessage(SQLModel, table=True):
     duration: int | None = None  # seconds, voice notes
     created_at: datetime = ts(default=True)
     sent_at: datetime | None = ts()
+class CheckState(StrEnum):
+    """What staff saw at a visit of an earlier improvement or plan item."""
+
+    IN_USE = "in_use"
+    PARTLY = "partly"
+    NO_LONGER = "no_longer"
+
+
+class VisitCheck(SQLModel, table=True):
+    """One line of a visit's checklist (models/visit_checks.py): an earlier improvement or a
+    plan item as staff found it, and for an improvement the risk as staff rate it now, kept
+    beside the enterprise's own rating of the risk after the improvement (copied when staff
+    looked, so that a later edit of the report does not change what was compared)."""
+
+    __tablename__ = "visit_check"
+    __table_args__ = (
+        sa.UniqueConstraint("visit_id", "improvement_id", name="uq_visit_check_improvement"),
+        sa.UniqueConstraint("visit_id", "plan_item_id", name="uq_visit_check_plan_item"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    visit_id: int = Field(foreign_key="visit.id", index=True)
+    enterprise_id: int = Field(foreign_key="enterprise.id", index=True)
+    improvement_id: int | None = Field(default=None, foreign_key="improvement.id")
+    plan_item_id: int | None = Field(default=None, foreign_key="plan_item.id")
+    state: CheckState = Field(sa_column=sa.Column(sa.String(20), nullable=False))
+    self_likelihood: int | None = None
+    self_severity: int | None = None
+    self_score: int | None = None
+    staff_likelihood: int | None = None
+    staff_severity: int | None = None
+    staff_score: int | None = None
+    risk_checked_at: datetime | None = ts()  # staff agreed with or re-rated the risk
+    checked_by_id: int | None = Field(default=None, foreign_key="contact.id")
+    checked_at: datetime = ts(default=True, index=True)
 
 
 class JobRun(SQLModel, table=True):

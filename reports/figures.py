@@ -336,6 +336,26 @@ class PlanFigures:
 
 
 @dataclass(frozen=True)
+class RevisitFigures:
+    """What staff found at revisits in the period (models/visit_checks.py): improvements and
+    plan items checked, each once by its latest check, and how many were in use; and the
+    improvements whose risk staff verified against the enterprise's own rating."""
+
+    checked: int = 0
+    in_use: int = 0
+    partly: int = 0
+    no_longer: int = 0
+    risk_checked: int = 0
+    risk_agreed: int = 0
+    risk_higher: int = 0
+    risk_lower: int = 0
+
+    @property
+    def in_use_share(self) -> float | None:
+        return self.in_use / self.checked if self.checked else None
+
+
+@dataclass(frozen=True)
 class RoundRate:
     number: int  # follow-up round 1, 2, ...
     rounds: int  # rounds opened in the period
@@ -389,6 +409,7 @@ class Summary:
     min_group: int = field(default=MIN_GROUP)
     plan: PlanFigures = field(default_factory=PlanFigures)
     kinds: tuple[KindFigures, ...] = ()  # per area (content order), most improvements first
+    revisits: RevisitFigures = field(default_factory=RevisitFigures)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON-ready values (dates as ISO text), with the derived shares."""
@@ -396,6 +417,7 @@ class Summary:
         data["improvements"]["low_cost_share"] = self.improvements.low_cost_share
         data["risk"]["share_moved_down"] = self.risk.share_moved_down
         data["plan"]["completion"] = self.plan.completion
+        data["revisits"]["in_use_share"] = self.revisits.in_use_share
         for area, area_figures in zip(data["areas"], self.areas, strict=True):
             area["risk"]["share_moved_down"] = area_figures.risk.share_moved_down
         for rate, round_rate in zip(data["rounds"], self.rounds, strict=True):

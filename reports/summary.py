@@ -30,7 +30,7 @@ nothing imports in a circle). This module chooses between them and adds an enter
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -38,7 +38,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from models import plans
+from models import plans, visit_checks
 from models.tables import (
     Enterprise,
 )
@@ -54,6 +54,7 @@ from reports.figures import (
     ImprovementFigures,
     Period,
     PlanFigures,
+    RevisitFigures,
     Scope,
     Summary,
     WorkerSide,
@@ -171,6 +172,7 @@ def build_summary(
         min_group=min_group,
         plan=_plan(session, scope, period, in_scope),
         kinds=_kinds(session, scope, in_scope, start, end),
+        revisits=_revisits(session, scope, period, in_scope, tz),
     )
 
 
@@ -186,6 +188,21 @@ def _plan(
         area_code=scope.area_code,
     )
     return PlanFigures(planned=found.planned, completed=found.completed)
+
+
+def _revisits(
+    session: Session, scope: Scope, period: Period, in_scope: sa.Select[Any] | None, tz: ZoneInfo
+) -> RevisitFigures:
+    """Read from the visit checks themselves: a handful per visit, on an index by day."""
+    start, end = period.bounds(tz)
+    found = visit_checks.revisit_counts(
+        session,  # type: ignore[arg-type]
+        enterprise_ids=in_scope,
+        start=start,
+        end=end,
+        area_code=scope.area_code,
+    )
+    return RevisitFigures(**asdict(found))
 
 
 # -- an enterprise beside its peers ----------------------------------------------------------

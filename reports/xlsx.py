@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from bot.i18n import N_, gettext, normalise_language
 from models import content
-from models.tables import PlanItem
+from models.tables import PlanItem, VisitCheck
 from reports.events import EXPORT_HEADERS as EVENT_HEADERS
 from reports.events import event_export_rows
 from reports.figures import (
@@ -57,6 +57,7 @@ from reports.figures import (
 from reports.text import area_name, kind_name, period_title, province_name, sector_name
 
 item = PlanItem.__table__  # type: ignore[attr-defined]
+chk = VisitCheck.__table__  # type: ignore[attr-defined]
 
 BATCH = 2000
 Progress = Callable[[str, int], None]  # sheet name, rows written so far in it
@@ -380,6 +381,46 @@ def export_sheets(
             values[13] = _label(lang, PLAN_SOURCE_LABELS, values[13])
             yield values
 
+    # The checks the summary's revisit figures read: made in the period (models/visit_checks.py).
+    area = sa.func.coalesce(imp.c.area_code, item.c.area_code)
+    check_where = [
+        chk.c.checked_at >= start,
+        chk.c.checked_at < end,
+        chk.c.enterprise_id.in_(in_scope),
+    ]
+    if scope.area_code is not None:
+        check_where.append(area == scope.area_code)
+    checks = (
+        sa.select(
+            chk.c.visit_id,
+            chk.c.enterprise_id,
+            ent.c.name,
+            chk.c.improvement_id,
+            chk.c.plan_item_id,
+            area,
+            sa.func.coalesce(imp.c.description, item.c.what),
+            chk.c.state,
+            chk.c.self_score,
+            chk.c.staff_score,
+            chk.c.checked_at,
+        )
+        .select_from(
+            chk.join(ent, ent.c.id == chk.c.enterprise_id)
+            .outerjoin(imp, imp.c.id == chk.c.improvement_id)
+            .outerjoin(item, item.c.id == chk.c.plan_item_id)
+        )
+        .where(*check_where)
+        .order_by(chk.c.checked_at, chk.c.id)
+    )
+
+    def check_rows() -> Iterator[Sequence[Any]]:
+        for row in _stream(session, checks):
+            values = list(row)
+            values[5] = area_name(values[5], lang) if values[5] else None
+            values[7] = _label(lang, CHECK_LABELS, values[7])
+            values[10] = _local(values[10], tz)
+            yield values
+
     summary_table = list(summary_rows(summary, lang))
     event_table = event_export_rows(
         session,  # type: ignore[arg-type]
@@ -410,6 +451,8 @@ def export_sheets(
         # Kinds of improvement per area (content/kinds.toml), as the summary counts them.
         Sheet("kinds", KIND_COLUMNS, lambda: iter(kind_table), lambda: len(kind_table)),
         Sheet("voices", ANSWER_COLUMNS, voice_rows, lambda: _count(session, voices)),
+        # Visit checklists (models/visit_checks.py): what staff saw at visits in the period.
+        Sheet("visit_checks", CHECK_COLUMNS, check_rows, lambda: _count(session, checks)),
     ]
 
 
@@ -483,6 +526,19 @@ KIND_COLUMNS = (
     Column(N_("improvements"), Kind.INT),
     Column(N_("effective (verified or risk reduced)"), Kind.INT),
 )
+CHECK_COLUMNS = (
+    Column(N_("visit id"), Kind.ID),
+    Column(N_("enterprise id"), Kind.ID),
+    Column(N_("enterprise")),
+    Column(N_("improvement id"), Kind.ID),
+    Column(N_("plan item id"), Kind.ID),
+    Column(N_("area")),
+    Column(N_("what"), Kind.LONG),
+    Column(N_("seen at the visit")),
+    Column(N_("risk now, the enterprise's rating"), Kind.INT),
+    Column(N_("risk now, staff's rating"), Kind.INT),
+    Column(N_("checked"), Kind.MOMENT),
+)
 SUMMARY_COLUMNS = (
     Column(N_("table")),
     Column(N_("row")),
@@ -525,6 +581,11 @@ PLAN_LABELS = {
     "done": N_("done"),
     "in_use": N_("still in use"),
     "ended": N_("no longer in use"),
+}
+CHECK_LABELS = {
+    "in_use": N_("in use"),
+    "partly": N_("partly in use"),
+    "no_longer": N_("not in use"),
 }
 PLAN_SOURCE_LABELS = {"chat": N_("chat"), "import": N_("spreadsheet")}
 SOURCE_LABELS = {"telegram": N_("Telegram"), "zalo": N_("Zalo"), "paper": N_("paper checklist")}
@@ -613,6 +674,16 @@ def summary_rows(summary: Summary, language: str) -> Iterator[tuple[Any, ...]]:
     table = _("action plans")
     yield table, "", _("items due in the period"), s.plan.planned, None
     yield table, "", _("done or still in use"), s.plan.completed, s.plan.planned
+    seen = s.revisits
+    table = _("revisits")
+    yield table, "", _("improvements and plan items checked at revisits"), seen.checked, None
+    yield table, "", _("in use at revisit"), seen.in_use, seen.checked
+    yield table, "", _("partly in use at revisit"), seen.partly, seen.checked
+    yield table, "", _("no longer in use at revisit"), seen.no_longer, seen.checked
+    yield table, "", _("risk verified against the self-rating"), seen.risk_checked, None
+    yield table, "", _("staff agree with the self-rating"), seen.risk_agreed, seen.risk_checked
+    yield table, "", _("staff rate the risk higher"), seen.risk_higher, seen.risk_checked
+    yield table, "", _("staff rate the risk lower"), seen.risk_lower, seen.risk_checked
     for bucket in i.distribution:
         yield (
             _("improvements per enterprise"),
@@ -852,6 +923,7 @@ SHEET_TITLES = {
     "survey_answers": N_("Survey answers"),
     "visits": N_("Visits"),
     "plan": N_("Action plans"),
+    "visit_checks": N_("Visit checklists"),
     "summary": N_("Summary"),
     "events": N_("Events"),
     "kinds": N_("Kinds of improvement"),

@@ -11,6 +11,7 @@ Keys (each message is queued once):
   survey-invite:<round>:<contact>, survey-nudge:<round>:<contact>:<1|2>
   draft-nudge:<improvement>
   plan-reminder:<plan item>:<contact>              employer: a planned item falls due soon
+  visit-report:<visit>:<contact>                   employer: the visit report (PDF)
   digest-weekly:<contact>:<yyyy-Www>, digest-monthly:<contact>:<yyyy-mm>
 """
 
@@ -20,11 +21,19 @@ from datetime import date, datetime
 
 from sqlmodel import Session
 
-from bot.i18n import Translate, format_day, format_moment, format_number, translator
+from bot.i18n import (
+    Translate,
+    format_day,
+    format_moment,
+    format_number,
+    normalise_language,
+    translator,
+)
 from models import content
 from models.outbox import PRIORITY_NOTICE, PRIORITY_REMINDER, Message, enqueue, mention
 from models.tables import Contact, Enterprise, PlanItem, Provider, Visit
 from models.text import esc
+from models.visit_checks import held_at
 from models.visits import Card
 from scheduler.config import SchedulerConfig
 
@@ -228,6 +237,44 @@ def confirmed(
                 contact=contact,
                 kind=visit_kind("visit-confirmed", visit, now, config),
                 message=Message(text, mentions=mention(by)),
+                priority=PRIORITY_NOTICE,
+                not_before=now,
+            )
+        )
+    return queued
+
+
+def visit_report(
+    session: Session,
+    visit: Visit,
+    recipients: list[Contact],
+    *,
+    documents: dict[str, str],
+    now: datetime,
+    config: SchedulerConfig,
+) -> int:
+    """The one-page visit report (reports/visit_report.py) to the enterprise's employers, each
+    the PDF of their language (`documents`: language -> path)."""
+    assert visit.done_at is not None
+    enterprise = session.get(Enterprise, visit.enterprise_id)
+    assert enterprise is not None
+    queued = 0
+    for contact in recipients:
+        _ = translator(contact.language)
+        document = documents[normalise_language(contact.language)]
+        text = _(
+            "📄 The report of our visit to {enterprise} on {day}: what we saw, what changed and "
+            "the next visit. Thank you for welcoming us!",
+            enterprise=esc(enterprise.name),
+            day=format_day(config.today(held_at(visit)), contact.language),
+        )
+        queued += bool(
+            enqueue(
+                session,
+                key=f"visit-report:{visit.id}:{contact.id}",
+                contact=contact,
+                kind="visit-report",
+                message=Message(text, document_path=document),
                 priority=PRIORITY_NOTICE,
                 not_before=now,
             )

@@ -1,0 +1,553 @@
+"""The visit as a record, end to end: staff log a visit as done, go through the checklist of
+earlier improvements and plan items in the chat, re-rate a risk, and the employers receive the
+one-page visit report in their language; plus the refusals, the PDF's content and the
+summary's figures, counted by hand."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+import unicodedata
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+from sqlmodel import select
+
+from bot.sandbox import SentMessage
+from models import visit_checks
+from models.programme import ProgrammeError
+from models.tables import (
+    CheckState,
+    Contact,
+    Outbox,
+    PlanItem,
+    PlanStatus,
+    Provider,
+    ReviewStatus,
+    Role,
+    Visit,
+    VisitCheck,
+    VisitStatus,
+)
+from reports import visit_report
+from reports.figures import Scope, parse_period
+from reports.summary import build_summary
+from reports.text import summary_message, summary_text
+from reports.xlsx import summary_rows
+from tests.conftest import World
+from tests.factories import NOW, TZ, add_enterprise, add_improvement, add_person, local, run_visits
+
+SHELVES = "Kệ ba tầng cho nguyên liệu, lối đi sơn vạch vàng."
+GUARD = "Lắp nắp che bánh đà máy bào."
+
+
+def text_of(pdf: bytes, folder: Path) -> str:
+    """The PDF's text, by pdftotext where poppler is installed, else by pypdf."""
+    if shutil.which("pdftotext"):
+        path = folder / "report.pdf"
+        path.write_bytes(pdf)
+        text = subprocess.run(
+            ["pdftotext", str(path), "-"], check=True, capture_output=True, text=True
+        ).stdout
+    else:
+        reader = PdfReader(io.BytesIO(pdf))
+        text = "\n".join(page.extract_text() or "" for page in reader.pages)
+    return unicodedata.normalize("NFC", " ".join(text.split()))
+
+
+def pages(pdf: bytes) -> int:
+    return len(PdfReader(io.BytesIO(pdf)).pages)
+
+
+def plan_item(
+    world: World,
+    enterprise_id: int,
+    what: str,
+    *,
+    area: str = "workstation",
+    status: PlanStatus = PlanStatus.PLANNED,
+    due_on: date = date(2027, 4, 30),
+    improvement_id: int | None = None,
+) -> int:
+    with world.database.session() as session:
+        item = PlanItem(
+            enterprise_id=enterprise_id, area_code=area, what=what, who="Anh Hòa",
+            due_on=due_on, status=status, improvement_id=improvement_id,
+            done_at=NOW if status != PlanStatus.PLANNED else None,
+            ended_at=NOW if status == PlanStatus.ENDED else None,
+        )  # fmt: skip
+        session.add(item)
+        session.flush()
+        assert item.id is not None
+        return item.id
+
+
+def item_status(world: World, item_id: int) -> PlanItem:
+    with world.database.session() as session:
+        item = session.get(PlanItem, item_id)
+        assert item is not None
+        return item
+
+
+@pytest.fixture
+def cast(world: World):  # type: ignore[no-untyped-def]
+    """An enterprise with two earlier reports (one rated 9 -> 4, one unrated), a plan item
+    carried out by the first report, one done, one still planned and one given up."""
+    enterprise = add_enterprise(world)
+    assert enterprise.id is not None
+    add_person(world, 201, Role.STAFF, provider_id=enterprise.provider_id, name="Dũng")
+    add_person(world, 301, Role.EMPLOYER, enterprise_id=enterprise.id, name="Lan")
+    add_person(world, 303, Role.EMPLOYER, enterprise_id=enterprise.id, name="Mai",
+               language="en")  # fmt: skip
+    shelves = add_improvement(world.database, enterprise.id, risk=(9, 4),
+                              status=ReviewStatus.VERIFIED)  # fmt: skip
+    guard = add_improvement(world.database, enterprise.id, area="machine", description=GUARD,
+                            risk=None, status=ReviewStatus.SUBMITTED)  # fmt: skip
+    items = {
+        "linked": plan_item(world, enterprise.id, "Làm kệ để nguyên liệu", area="storage",
+                            status=PlanStatus.DONE, improvement_id=shelves),
+        "done": plan_item(world, enterprise.id, "Che chắn dây curoa máy cưa", area="machine",
+                          status=PlanStatus.DONE, due_on=date(2027, 2, 28)),
+        "planned": plan_item(world, enterprise.id, "Nâng bàn làm việc lên cao 80 cm"),
+        "ended": plan_item(world, enterprise.id, "Thảm chống mỏi cho thợ đứng",
+                           status=PlanStatus.ENDED),
+    }  # fmt: skip
+    return enterprise, shelves, guard, items
+
+
+async def done_visit(world: World, enterprise_id: int) -> int:
+    """A visit confirmed for 2 March, the outcome asked on 3 March, staff press Done."""
+    with world.database.session() as session:
+        visit = Visit(
+            enterprise_id=enterprise_id, offset_months=1, due_on=date(2027, 2, 25),
+            status=VisitStatus.CONFIRMED, scheduled_at=local(2027, 3, 2, 9),
+            confirmed_at=local(2027, 3, 1, 9), nudged_at=local(2027, 3, 1, 9),
+        )  # fmt: skip
+        session.add(visit)
+        session.flush()
+        visit_id = visit.id
+    assert visit_id is not None
+    world.clock.now = local(2027, 3, 3, 8)
+    assert run_visits(world)["outcome"] == 1
+    await world.drain()
+    await world.user(201).press("✅")
+    return visit_id
+
+
+def document(world: World, user_id: int) -> SentMessage:
+    """The one document a person received (the survey invitation comes beside it)."""
+    [found] = [m for m in world.user(user_id).account.messages() if m.document_filename]
+    return found
+
+
+def checks(world: World) -> list[VisitCheck]:
+    with world.database.session() as session:
+        return list(session.exec(select(VisitCheck).order_by(VisitCheck.id)))
+
+
+async def test_staff_go_through_the_checklist_and_employers_get_the_report(
+    world: World,
+    cast,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> None:
+    enterprise, shelves, guard, items = cast
+    staff = world.user(201)
+    visit_id = await done_visit(world, enterprise.id)
+    await staff.press("Bỏ qua")  # no notes: straight to the checklist
+
+    # 1 of 4: the first report; the plan item it carried out has no card of its own.
+    first = staff.account.last()
+    assert "Danh mục kiểm tra: Xưởng mộc Hòa Phát (1/4)" in first.plain
+    assert SHELVES in first.plain
+    assert [label for label, _ in staff.account.buttons(first)] == [
+        "👍 Đang dùng", "🔸 Một phần", "🚫 Không dùng", "🏁 Kết thúc kiểm tra",
+    ]  # fmt: skip
+    await staff.press("Đang dùng", first)
+    assert "4/9" in staff.last_text()  # the enterprise's own rating of the risk now
+    await staff.press("Đánh giá lại")
+    await staff.press("dễ xảy ra")
+    await staff.press("nghiêm trọng")
+    assert "6/9" in staff.texts()[-2] and "4/9" in staff.texts()[-2]
+
+    # 2 of 4: the unrated report; the risk question can be skipped.
+    assert "(2/4)" in staff.last_text() and GUARD in staff.last_text()
+    await staff.press("Một phần")
+    assert "chưa tự đánh giá" in staff.last_text()
+    await staff.press("Bỏ qua")
+
+    # 3 of 4: a done plan item, no longer in use; a second press on the first card is refused.
+    assert "(3/4)" in staff.last_text() and "Che chắn dây curoa" in staff.last_text()
+    await staff.press("Không dùng")
+    first_state = f"vck:s:{visit_id}:i{shelves}:p"
+    await staff.press_data(first.message_id, first_state)
+    assert "đã được kiểm tra rồi" in (staff.answers()[-1] or "")
+
+    # 4 of 4: a planned item found in use; the last card finishes the checklist.
+    assert "(4/4)" in staff.last_text() and "Nâng bàn" in staff.last_text()
+    await staff.press("Đang dùng")
+    copy = staff.account.last()
+    assert copy.document_filename == f"visit-report-{visit_id}-vi.pdf"
+    assert "Đã hoàn tất danh mục kiểm tra: đã xem 4/4 mục" in (copy.caption or "")
+
+    found = checks(world)
+    assert [(c.improvement_id, c.plan_item_id, c.state) for c in found] == [
+        (shelves, None, CheckState.IN_USE),
+        (guard, None, CheckState.PARTLY),
+        (None, items["done"], CheckState.NO_LONGER),
+        (None, items["planned"], CheckState.IN_USE),
+    ]
+    rated = found[0]
+    assert (rated.self_score, rated.staff_likelihood, rated.staff_severity, rated.staff_score) == (
+        4, 3, 2, 6,
+    )  # fmt: skip
+    assert found[1].staff_score is None and found[1].risk_checked_at is None
+    # Plan items moved with what staff saw; the one given up before stays out of it.
+    assert item_status(world, items["linked"]).status == PlanStatus.IN_USE
+    assert item_status(world, items["done"]).status == PlanStatus.ENDED
+    planned = item_status(world, items["planned"])
+    assert planned.status == PlanStatus.IN_USE and planned.done_at == planned.in_use_at
+    assert item_status(world, items["ended"]).status == PlanStatus.ENDED
+
+    # Each employer gets the report once, in their language.
+    with world.database.session() as session:
+        queued = session.exec(select(Outbox.key).where(Outbox.kind == "visit-report")).all()
+        employers = session.exec(select(Contact.id).where(Contact.role == Role.EMPLOYER)).all()
+    assert sorted(queued) == sorted(f"visit-report:{visit_id}:{e}" for e in employers)
+    assert len(queued) == 2
+    await world.drain()
+    lan, mai = (document(world, user) for user in (301, 303))
+    assert lan.document_filename == f"visit-report-{visit_id}-vi.pdf"
+    assert mai.document_filename == f"visit-report-{visit_id}-en.pdf"
+    assert "Báo cáo chuyến thăm Xưởng mộc Hòa Phát ngày Thứ Ba, 02/03/2027" in (lan.caption or "")
+
+    vi = text_of(lan.document_bytes or b"", tmp_path)
+    assert pages(lan.document_bytes or b"") == 1
+    for expected in (
+        "Báo cáo chuyến thăm", "Xưởng mộc Hòa Phát", "Trung tâm ATVSLĐ Đà Nẵng",
+        "Chuyến thăm ngày Thứ Ba, 02/03/2027", "do Dũng thực hiện",  # the agreed day
+        "Đang sử dụng — " + SHELVES, "Sử dụng một phần — " + GUARD,
+        "Không sử dụng — Che chắn dây curoa máy cưa",
+        "Rủi ro hiện nay: Anh/Chị tự đánh giá 4/9, chúng tôi đánh giá 6/9.",
+        "Những thay đổi kể từ khóa tập huấn (Thứ Hai, 25/01/2027)",
+        "Cải thiện đã báo cáo: " + GUARD,
+        "Việc trong kế hoạch hành động đã thực hiện: Nâng bàn làm việc lên cao 80 cm",
+        "Lần thăm tới: khoảng Chủ Nhật, 25/04/2027",
+    ):  # fmt: skip
+        assert expected in vi, expected
+    assert "Thảm chống mỏi" not in vi  # given up before the visit
+    en = text_of(mai.document_bytes or b"", tmp_path)
+    assert "What we saw" in en and "Risk now: your rating 4 of 9, ours 6 of 9." in en
+    assert "Next visit: around Sun 25 Apr 2027" in en
+
+    # Finish pressed again on an old card: nothing is sent twice.
+    await staff.press_data(first.message_id, f"vck:f:{visit_id}")
+    assert "đã hoàn tất" in staff.last_text()
+    with world.database.session() as session:
+        assert len(session.exec(select(Outbox).where(Outbox.kind == "visit-report")).all()) == 2
+
+
+async def test_staff_may_finish_early_and_print_the_report_when_nobody_uses_the_chat(
+    world: World,
+) -> None:
+    enterprise = add_enterprise(world)
+    assert enterprise.id is not None
+    add_person(world, 201, Role.STAFF, provider_id=enterprise.provider_id, name="Dũng")
+    add_improvement(world.database, enterprise.id, risk=(6, 2))
+    add_improvement(world.database, enterprise.id, description=GUARD, area="machine")
+    staff = world.user(201)
+    visit_id = await done_visit(world, enterprise.id)
+    await staff.say("Công nhân đã dùng kệ mới hằng ngày.")  # notes first, then the checklist
+    assert "(1/2)" in staff.last_text()
+    await staff.press("Đang dùng")
+    await staff.press("Tôi đồng ý")
+    assert "đồng ý với mức doanh nghiệp tự đánh giá" in staff.texts()[-2]
+    second = staff.account.last()
+    assert "(2/2)" in second.plain
+    partly = staff.account.buttons(second)[1][1]
+    assert partly is not None
+    await staff.press("Kết thúc kiểm tra")
+    copy = staff.account.last()
+    assert copy.document_filename == f"visit-report-{visit_id}-vi.pdf"
+    assert "đã xem 1/2 mục" in (copy.caption or "")
+    assert "in báo cáo này" in (copy.caption or "")
+    [agreed] = checks(world)
+    assert agreed.staff_score == agreed.self_score == 2
+    # The second card is stale now.
+    await staff.press_data(second.message_id, partly)
+    assert "đã hoàn tất" in (staff.answers()[-1] or "")
+    assert len(checks(world)) == 1
+
+
+async def test_others_cannot_check_and_a_missed_visit_has_no_checklist(
+    world: World,
+    cast,  # type: ignore[no-untyped-def]
+) -> None:
+    enterprise, shelves, _, _ = cast
+    with world.database.session() as session:
+        other = Provider(name="Trung tâm khác", province_code="hue")
+        session.add(other)
+        session.flush()
+        other_id = other.id
+    assert other_id is not None
+    add_person(world, 202, Role.STAFF, provider_id=other_id, name="Khác")
+    staff = world.user(201)
+    visit_id = await done_visit(world, enterprise.id)
+    await staff.press("Bỏ qua")
+    stranger, employer = world.user(202), world.user(301)
+    for person in (stranger, employer):
+        shown = await person.say("/help")
+        assert shown is not None
+        await person.press_data(shown.message_id, f"vck:s:{visit_id}:i{shelves}:u")
+        assert "không dành cho" in (person.answers()[-1] or "")
+        await person.press_data(shown.message_id, f"vck:f:{visit_id}")
+        await person.press_data(shown.message_id, "vck:s:abc")
+    assert checks(world) == []
+    with world.database.session() as session:
+        visit = session.get(Visit, visit_id)
+        assert visit is not None and visit.checklist_done_at is None
+
+    # A visit that did not happen goes to no checklist.
+    with world.database.session() as session:
+        missed = Visit(enterprise_id=enterprise.id, offset_months=3, due_on=date(2027, 3, 2),
+                       status=VisitStatus.CONFIRMED, scheduled_at=local(2027, 3, 3, 9))  # fmt: skip
+        session.add(missed)
+        session.flush()
+        missed_id = missed.id
+    world.clock.now = local(2027, 3, 4, 8)
+    run_visits(world)
+    await world.drain()
+    await staff.press("✖")
+    await staff.press("Bỏ qua")
+    assert "Danh mục kiểm tra" not in staff.last_text()
+    with world.database.session() as session, pytest.raises(ProgrammeError) as refused:
+        staff_contact = session.exec(select(Contact).where(Contact.telegram_user_id == 201)).one()
+        visit_checks.record(session, visit_id=missed_id, staff=staff_contact,  # type: ignore[arg-type]
+                            kind="i", ref_id=shelves, state=CheckState.IN_USE,
+                            now=world.clock())  # fmt: skip
+    assert refused.value.code == "visit_not_done"
+
+
+async def test_a_visit_with_nothing_to_check_still_sends_its_report(world: World) -> None:
+    enterprise = add_enterprise(world)
+    assert enterprise.id is not None
+    add_person(world, 201, Role.STAFF, provider_id=enterprise.provider_id, name="Dũng")
+    add_person(world, 301, Role.EMPLOYER, enterprise_id=enterprise.id, name="Lan")
+    staff = world.user(201)
+    visit_id = await done_visit(world, enterprise.id)
+    await staff.press("Bỏ qua")
+    copy = staff.account.last()
+    assert copy.document_filename == f"visit-report-{visit_id}-vi.pdf"
+    assert "đã xem 0/0 mục" in (copy.caption or "")
+    await world.drain()
+    text = text_of(document(world, 301).document_bytes or b"", Path(world.settings.data_dir))
+    assert "Trong chuyến thăm này chúng tôi chưa xem lại các cải thiện trước đây." in text
+    assert "Trong thời gian này chưa có cải thiện mới nào được báo cáo." in text
+
+
+# -- the PDF, from data ------------------------------------------------------------------------
+
+
+def report_data(seen: int, changed: int) -> visit_report.ReportData:
+    from models.tables import Enterprise
+
+    enterprise = Enterprise(id=7, provider_id=1, name="Công ty May Thu Hà", sector_code="garment",
+                            province_code="da-nang", workers=40,
+                            intervention_date=date(2027, 1, 25))  # fmt: skip
+    long = "Lắp quạt hút bụi và che chắn khu vực cắt vải để người lao động dễ thở hơn. " * 3
+    return visit_report.ReportData(
+        visit_id=7, enterprise=enterprise, provider="Trung tâm ATVSLĐ Đà Nẵng", staff="Dũng",
+        day=date(2027, 6, 2),
+        seen=[visit_report.Seen("environment", f"{n}. {long}"[:180], "in_use", False, 6, 4)
+              for n in range(seen)],
+        since=date(2027, 3, 3), since_training=False,
+        reported=[visit_report.Changed("storage", f"Việc {n}: {long}"[:180])
+                  for n in range(changed)],
+        carried_out=[], next_visit=date(2027, 9, 2), next_confirmed=True,
+    )  # fmt: skip
+
+
+def test_a_long_visit_still_fits_one_page_and_says_how_much_is_left_out(tmp_path: Path) -> None:
+    full = visit_report.render(report_data(seen=3, changed=1), "vi")
+    text = text_of(full.pdf, tmp_path)
+    assert full.pages == 1
+    assert "Những thay đổi kể từ lần thăm trước (Thứ Tư, 03/03/2027)" in text
+    assert "Anh/Chị tự đánh giá 6/9, chúng tôi đánh giá 4/9" in text
+    assert "Lần thăm tới: Thứ Năm, 02/09/2027 (đã xác nhận)." in text
+    assert "mục khác" not in text
+
+    crowded = visit_report.render(report_data(seen=40, changed=30), "vi")
+    assert crowded.pages == 1 and pages(crowded.pdf) == 1
+    text = text_of(crowded.pdf, tmp_path)
+    assert "0. Lắp quạt hút bụi" in text
+    shown = sum(1 for n in range(40) if f"{n}. Lắp quạt" in text)
+    assert 0 < shown < 40 and f"… và {40 - shown} mục khác." in text
+
+
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils not installed")
+def test_the_report_renders_to_an_image(tmp_path: Path) -> None:
+    """The page as the employer sees it (the PNG stays in the test's folder to look at)."""
+    path = visit_report.write(report_data(seen=4, changed=2), "vi", tmp_path)
+    subprocess.run(["pdftoppm", "-r", "60", "-png", str(path), str(tmp_path / "page")], check=True)
+    [page] = sorted(tmp_path.glob("page-*.png"))
+    assert page.stat().st_size > 20_000
+
+
+# -- the figures -------------------------------------------------------------------------------
+
+
+def test_revisit_figures_count_each_thing_once_by_its_latest_check(world: World) -> None:
+    """By hand, Q1 2027 (checks on 3 and 20 March; one in April is outside):
+    the shelves: partly on 3 March, in use on 20 March -> in use (latest); risk 4 vs 6: higher
+    the guard: no longer in use on 3 March; risk agreed (2 = 2)
+    the plan item: in use on 3 March
+    the fan (another area): in use, risk lower (6 vs 3)
+    => 4 checked: 3 in use, 0 partly, 1 no longer; risk checked 3: 1 agreed, 1 higher, 1 lower.
+    The storage area alone: the shelves only -> 1 checked, 1 in use; risk 1 checked, 1 higher."""
+    enterprise = add_enterprise(world)
+    assert enterprise.id is not None
+    staff = add_person(world, 201, Role.STAFF, provider_id=enterprise.provider_id)
+    shelves = add_improvement(world.database, enterprise.id, risk=(9, 4))
+    guard = add_improvement(world.database, enterprise.id, risk=(6, 2), area="machine")
+    fan = add_improvement(world.database, enterprise.id, risk=(9, 6), area="environment")
+    item = plan_item(world, enterprise.id, "Nâng bàn làm việc lên cao 80 cm")
+    with world.database.session() as session:
+        visits = []
+        for day in (3, 20):
+            visit = Visit(enterprise_id=enterprise.id, due_on=date(2027, 3, day),
+                          status=VisitStatus.DONE, done_at=local(2027, 3, day))  # fmt: skip
+            session.add(visit)
+            visits.append(visit)
+        late = Visit(enterprise_id=enterprise.id, due_on=date(2027, 4, 2),
+                     status=VisitStatus.DONE, done_at=local(2027, 4, 2))  # fmt: skip
+        session.add(late)
+        session.flush()
+        first, second = (v.id for v in visits)
+
+        def check(visit_id, kind, ref, state, day, month=3, **risk):  # type: ignore[no-untyped-def]
+            made = visit_checks.record(session, visit_id=visit_id, staff=staff, kind=kind,
+                                       ref_id=ref, state=state,
+                                       now=local(2027, month, day))  # fmt: skip
+            if risk:
+                visit_checks.rate_risk(session, check_id=made.id, staff=staff,
+                                       now=local(2027, month, day), **risk)  # fmt: skip
+
+        check(first, "i", shelves, CheckState.PARTLY, 3)
+        check(first, "i", guard, CheckState.NO_LONGER, 3, agree=True)
+        check(first, "p", item, CheckState.IN_USE, 3)
+        check(first, "i", fan, CheckState.IN_USE, 3, likelihood=3, severity=1)
+        check(second, "i", shelves, CheckState.IN_USE, 20, likelihood=3, severity=2)
+        check(late.id, "i", guard, CheckState.IN_USE, 2, month=4, likelihood=3, severity=3)
+        with pytest.raises(ProgrammeError) as twice:
+            check(first, "i", shelves, CheckState.IN_USE, 3)
+        assert twice.value.code == "check_done"
+
+    with world.database.session() as session:
+        start, end = datetime(2027, 1, 1, tzinfo=TZ), datetime(2027, 4, 1, tzinfo=TZ)
+        counts = visit_checks.revisit_counts(session, enterprise_ids=None, start=start, end=end)
+        assert counts == visit_checks.RevisitCounts(4, 3, 0, 1, 3, 1, 1, 1)
+        storage = visit_checks.revisit_counts(
+            session, enterprise_ids=None, start=start, end=end, area_code="storage"
+        )
+        assert storage == visit_checks.RevisitCounts(1, 1, 0, 0, 1, 0, 1, 0)
+        summary = build_summary(session, period=parse_period("2027-Q1"), scope=Scope(), tz=TZ,
+                                today=date(2027, 4, 10))  # fmt: skip
+    assert summary.revisits.checked == 4 and summary.revisits.in_use == 3
+    assert summary.revisits.in_use_share == 0.75
+    assert summary.as_dict()["revisits"]["risk_checked"] == 3
+    message = summary_message(summary, "vi")
+    assert "Cải thiện đang sử dụng khi thăm lại: 3/4 mục đã xem (75%)" in message
+    assert "(1 đồng ý, 1 đánh giá cao hơn, 1 thấp hơn)" in message
+    assert "in use at revisit: 3 (75%)" in summary_text(summary, "en")
+    rows = {(row[0], row[2]): row[3:] for row in summary_rows(summary, "en")}
+    assert rows[("revisits", "improvements and plan items checked at revisits")] == (4, None)
+    assert rows[("revisits", "in use at revisit")] == (3, 4)
+    assert rows[("revisits", "risk verified against the self-rating")] == (3, None)
+    assert rows[("revisits", "staff rate the risk higher")] == (1, 3)
+
+
+async def test_at_the_enterprise_visit_logs_the_visit_and_picks_the_checklist_up_again(
+    world: World,
+    cast,  # type: ignore[no-untyped-def]
+) -> None:
+    enterprise, shelves, _, _ = cast
+    other = add_enterprise(world, provider_id=enterprise.provider_id, name="Công ty May Thu Hà")
+    staff, employer = world.user(201), world.user(301)
+    run_visits(world)  # the 1, 3, 6 and 12-month revisits of both enterprises are planned
+    await world.drain()
+
+    await staff.say("/visit")
+    assert "Anh/Chị đang thăm doanh nghiệp nào?" in staff.last_text()
+    assert [label for label, _ in staff.account.buttons()] == [
+        "Công ty May Thu Hà", "Xưởng mộc Hòa Phát",
+    ]  # fmt: skip
+    await staff.press("Xưởng mộc")
+    assert "Ghi nhận chuyến thăm Xưởng mộc Hòa Phát hôm nay" in staff.last_text()
+    await staff.press("Có, chuyến thăm đã diễn ra")
+    await staff.press("Bỏ qua")
+    assert "(1/4)" in staff.last_text()
+    with world.database.session() as session:
+        first = session.exec(
+            select(Visit).where(Visit.enterprise_id == enterprise.id, Visit.offset_months == 1)
+        ).one()
+    assert first.status == VisitStatus.DONE and first.done_at == world.clock()
+
+    await staff.press("Đang dùng")
+    await staff.press("Bỏ qua")  # no opinion on the risk
+    assert "(2/4)" in staff.last_text()
+    # Interrupted; /visit again picks the checklist up where it stopped.
+    await staff.say("/help")
+    await staff.say(f"/visit {enterprise.id}")
+    assert "(2/4)" in staff.last_text() and GUARD in staff.last_text()
+    assert [c.improvement_id for c in checks(world)] == [shelves]
+
+    # An enterprise whose plan has no open visit left says so; others may not use /visit.
+    with world.database.session() as session:
+        for visit in session.exec(select(Visit).where(Visit.enterprise_id == other.id)):
+            visit.status = VisitStatus.CANCELLED
+            session.add(visit)
+    await staff.say(f"/visit {other.id}")
+    assert "Công ty May Thu Hà hiện không có chuyến thăm nào cần ghi nhận" in staff.last_text()
+    await employer.say("/visit")
+    assert "chỉ dành cho cán bộ" in employer.last_text()
+    await staff.say("/visit 99999")
+    assert "không còn trong chương trình" in staff.last_text()
+
+
+def test_the_export_lists_every_check_of_the_period(world: World) -> None:
+    """One row per check made in the period, codes as words, both risk ratings side by side."""
+    from reports.text import area_name
+    from reports.xlsx import export_sheets
+
+    enterprise = add_enterprise(world)
+    assert enterprise.id is not None
+    staff = add_person(world, 201, Role.STAFF, provider_id=enterprise.provider_id)
+    shelves = add_improvement(world.database, enterprise.id, risk=(9, 4))
+    item = plan_item(world, enterprise.id, "Nâng bàn làm việc lên cao 80 cm")
+    with world.database.session() as session:
+        visit = Visit(enterprise_id=enterprise.id, due_on=date(2027, 3, 3),
+                      status=VisitStatus.DONE, done_at=local(2027, 3, 3))  # fmt: skip
+        session.add(visit)
+        session.flush()
+        assert visit.id is not None
+        made = visit_checks.record(session, visit_id=visit.id, staff=staff, kind="i",
+                                   ref_id=shelves, state=CheckState.PARTLY,
+                                   now=local(2027, 3, 3, 10))  # fmt: skip
+        visit_checks.rate_risk(session, check_id=made.id, staff=staff, likelihood=1,  # type: ignore[arg-type]
+                               severity=3, now=local(2027, 3, 3, 10))  # fmt: skip
+        visit_checks.record(session, visit_id=visit.id, staff=staff, kind="p", ref_id=item,
+                            state=CheckState.NO_LONGER, now=local(2027, 3, 3, 11))  # fmt: skip
+        summary = build_summary(session, period=parse_period("2027-Q1"), scope=Scope(), tz=TZ,
+                                today=date(2027, 4, 10))  # fmt: skip
+        [sheet] = [s for s in export_sheets(session, summary=summary, tz=TZ, language="vi")
+                   if s.name == "visit_checks"]  # fmt: skip
+        rows = [tuple(row) for row in sheet.rows()]
+        assert sheet.count() == 2
+    assert [row[3:10] for row in rows] == [
+        (shelves, None, area_name("storage", "vi"), SHELVES, "sử dụng một phần", 4, 3),
+        (None, item, area_name("workstation", "vi"), "Nâng bàn làm việc lên cao 80 cm",
+         "không sử dụng", None, None),
+    ]  # fmt: skip
+    assert rows[0][10] == datetime(2027, 3, 3, 10)  # programme time, as the workbook shows it
