@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+from datetime import timedelta
 
 from telegram import InputFile, Message, Update
 from telegram.error import BadRequest, TelegramError
@@ -31,12 +32,15 @@ from models.journeys import engine
 from models.journeys.admin import NEW_ENTERPRISE, NEW_PROVIDER
 from models.journeys.core import Input, Outcome, Place, Reply, Rows, Upload, paused_note
 from models.journeys.feedback import FEEDBACK
+from models.journeys.inbox import ANSWER_THREAD
 from models.journeys.report import REPORT
 from models.journeys.review import ANSWER_QUESTION, ASK_QUESTION
 from models.journeys.state import telegram_person
 from models.programme import deep_link
 
-engine.register([ASK_QUESTION, ANSWER_QUESTION, FEEDBACK, NEW_PROVIDER, NEW_ENTERPRISE, REPORT])
+engine.register(
+    [ASK_QUESTION, ANSWER_QUESTION, ANSWER_THREAD, FEEDBACK, NEW_PROVIDER, NEW_ENTERPRISE, REPORT]
+)
 
 # Commands answered beside whatever is in front (the journey keeps its place).
 STAYING = {"help", "language", "stop"}
@@ -134,7 +138,7 @@ async def offer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
             return False
         if given.payload is not None or given.command is not None:
             return False
-        if given.other in ("photo", "document"):
+        if given.other in ("photo", "document", "voice"):
             given = await with_upload(update, context, given)
         return await _run(update, context, given)
     if given.command is not None and _held_by_conversation(update, context):
@@ -144,32 +148,48 @@ async def offer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
     return await _run(update, context, given)
 
 
-# The largest file fetched for a journey; a larger one is refused by its size alone.
-FETCH_MAX_BYTES = 10 * 1024 * 1024
+# The largest file fetched: what a bot may download from Telegram. Journeys refuse larger
+# ones, and smaller ones over their own limits, by the size the channel gives.
+FETCH_MAX_BYTES = 20 * 1024 * 1024
 
 
-async def with_upload(update: Update, context: ContextTypes.DEFAULT_TYPE, given: Input) -> Input:
-    """A photo or file, fetched from Telegram (Telegram lists a photo's sizes smallest first)."""
-    message = update.message
-    assert message is not None
+async def fetch_upload(message: Message, context: ContextTypes.DEFAULT_TYPE) -> Upload | None:
+    """A photo, file or voice note, fetched from Telegram (Telegram lists a photo's sizes
+    smallest first); None for anything else."""
     if message.photo:
         size = message.photo[-1]
-        file_id, unique, file_size, mime = (
-            size.file_id, size.file_unique_id, size.file_size, "image/jpeg",
+        kind, file_id, unique, file_size, mime = (
+            "photo", size.file_id, size.file_unique_id, size.file_size, "image/jpeg",
         )  # fmt: skip
+        duration = None
+    elif message.document or message.voice:
+        item = message.document or message.voice
+        assert item is not None
+        kind = "document" if message.document else "voice"
+        file_id, unique, file_size = item.file_id, item.file_unique_id, item.file_size
+        mime = item.mime_type or "application/octet-stream"
+        duration = _seconds(message.voice.duration) if message.voice else None
     else:
-        document = message.document
-        assert document is not None
-        file_id, unique, file_size = document.file_id, document.file_unique_id, document.file_size
-        mime = document.mime_type or "application/octet-stream"
+        return None
     data = None
     if file_size is None or file_size <= FETCH_MAX_BYTES:
         try:
             data = bytes(await (await context.bot.get_file(file_id)).download_as_bytearray())
         except TelegramError:
             data = None
-    upload = Upload(given.other or "photo", file_size, mime, file_id, unique, data)
-    return Input(other=given.other, upload=upload)
+    return Upload(kind, file_size, mime, file_id, unique, data, message.caption, duration)
+
+
+def _seconds(value: object) -> int | None:
+    """A voice note's length: PTB gives seconds today, a timedelta in its next major version."""
+    if isinstance(value, timedelta):
+        return int(value.total_seconds())
+    return int(value) if isinstance(value, int | float) else None
+
+
+async def with_upload(update: Update, context: ContextTypes.DEFAULT_TYPE, given: Input) -> Input:
+    assert update.message is not None
+    return Input(other=given.other, upload=await fetch_upload(update.message, context))
 
 
 async def _run(update: Update, context: ContextTypes.DEFAULT_TYPE, given: Input) -> bool:

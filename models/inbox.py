@@ -16,6 +16,7 @@ file id, and forwarded as voice notes. Nothing here knows about Telegram.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -27,6 +28,10 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from bot.i18n import Translate, format_moment, translator
+from models import media
+from models.files import write_private
+from models.improvements import check_photo
+from models.journeys.core import Upload
 from models.outbox import PRIORITY_NOTICE, Message, enqueue, mention
 from models.programme import ProgrammeError, audit
 from models.tables import Contact, Enterprise, InboxMessage, InboxThread, Provider, Role
@@ -102,6 +107,30 @@ def check_voice(*, file_size: int | None, duration: int | None) -> None:
         raise ProgrammeError("voice_too_big")
     if duration is not None and duration > VOICE_SECONDS_MAX:
         raise ProgrammeError("voice_too_long", limit=VOICE_SECONDS_MAX // 60)
+
+
+def content_of(text: str | None, upload: Upload | None, media_root: Path) -> Content:
+    """What a message carries, made safe and stored: text; a photo re-encoded (no bomb, no
+    EXIF with the workshop's GPS position); a voice note kept as received."""
+    if upload is None:
+        return Content(Kind.TEXT, text)
+    if upload.kind == "photo":
+        check_photo(file_size=upload.size)
+        if upload.data is None:
+            raise ProgrammeError("download")
+        check_photo(file_size=len(upload.data))
+        target = media.save(media.reencode(upload.data), media_root / "inbox" / uuid.uuid4().hex)
+        relative = str(target.relative_to(media_root))
+        return Content(Kind.PHOTO, upload.caption, upload.ref, relative)
+    if upload.kind == "voice":
+        check_voice(file_size=upload.size, duration=upload.duration)
+        if upload.data is None:
+            raise ProgrammeError("download")
+        check_voice(file_size=len(upload.data), duration=None)
+        relative = f"inbox/{uuid.uuid4().hex}.oga"
+        write_private(media_root / relative, upload.data)
+        return Content(Kind.VOICE, upload.caption, upload.ref, relative, upload.duration)
+    raise ProgrammeError("unusable")
 
 
 def may_write(contact: Contact | None) -> bool:
@@ -542,3 +571,37 @@ def purge(session: Session, people: Any, *, media_root: Path) -> tuple[int, int]
             files += 1
         session.add(row)
     return texts, files
+
+
+def error_text(_: Translate, error: ProgrammeError) -> str:
+    code = error.code
+    if code == "text_too_long":
+        return _(
+            "That is too long: {length} characters, at most {limit} fit. Please shorten it and "
+            "send it again.",
+            length=error.details.get("length"),
+            limit=error.details.get("limit"),
+        )
+    if code in ("text_empty", "text_too_short"):
+        return _("Please type a few words.")
+    if code == "photo_too_big":
+        return _("This photo is too large. Please send a smaller one.")
+    if code == "photo_type":
+        return _("I could not read this photo. Please send it again as a photo.")
+    if code == "voice_too_big":
+        return _("This voice note is too large. Please record a shorter one.")
+    if code == "voice_too_long":
+        return _(
+            "This voice note is too long: at most {minutes} minutes fit. Please record a "
+            "shorter one.",
+            minutes=error.details.get("limit"),
+        )
+    if code == "download":
+        return _("I could not receive this file. Please send it again.")
+    if code == "closed":
+        return _("This thread is closed.")
+    if code == "person_gone":
+        return _("This person can no longer be reached through the bot.")
+    if code == "not_allowed":
+        return _("Sorry, only the staff of this enterprise's provider can see this.")
+    return _("This button is no longer active.")

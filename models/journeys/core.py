@@ -81,12 +81,14 @@ class Upload:
     """A picture or file the person sent: what the channel says of it, and its bytes when the
     driver could fetch them (None: too large to fetch, or the download failed)."""
 
-    kind: str  # "photo" (sent as a picture) or "document" (sent as a file)
+    kind: str  # "photo" (sent as a picture), "document" (sent as a file) or "voice"
     size: int | None
     mime_type: str
     ref: str  # the channel's id of the file, to send it again without uploading it
     unique: str  # an id that stays the same for the same file (a file name)
     data: bytes | None = None
+    caption: str | None = None
+    duration: int | None = None  # seconds, of a voice note
 
 
 @dataclass(frozen=True)
