@@ -13,7 +13,6 @@ from sqlmodel import select
 from telegram import Update
 
 from bot.playback import Person
-from models import surveys
 from models.db import Database, alembic_config, upgrade
 from models.journeys.state import telegram_person
 from models.tables import BotState, JourneyState, Role, SurveyPending
@@ -115,15 +114,15 @@ async def test_the_paused_survey_s_button_brings_it_back_in_front(world: World) 
         assert state is not None and state.journey == "feedback" and not state.paused
 
 
-def test_an_upgrade_carries_running_and_paused_surveys_over(database_url: str) -> None:
-    """0023: what python-telegram-bot's persistence held for the survey conversation (its state
-    and the survey in hand in user_data) becomes the journey position."""
+def test_an_upgrade_carries_every_conversation_over(database_url: str) -> None:
+    """0023: what python-telegram-bot's persistence held for the conversations (a state row,
+    the draft in user_data) becomes the journey position: running ones in front, a survey the
+    person had left as a paused draft; nothing of them stays in user_data."""
     database = Database(database_url)
     config = alembic_config(database_url)
     with database.engine.begin() as connection:
         config.attributes["connection"] = connection
         command.downgrade(config, "0023-1")
-    world_now = datetime(2027, 3, 1, 2, 0, tzinfo=UTC)
     # As bot/persistence.py wrote them before 0023.
     rows = [
         ("conv:feedback", "[301, 301]", "feedback.answering"),
@@ -131,27 +130,47 @@ def test_an_upgrade_carries_running_and_paused_surveys_over(database_url: str) -
                          "survey_picked": {"q": 1, "codes": ["training"]}}),
         ("user", "302", {"lang": "en", "survey": {"for": "e3", "message": None}}),
         ("user", "303", {"lang": "vi"}),
+        ("conv:report", "[304, 304]", "report.risk_before_severity"),
+        ("user", "304", {"report": {"id": 12, "submitted": False, "editing": False},
+                         "survey": {"for": "r7"}}),
+        ("conv:admin.enterprise", "[305, 305]", "admin.enterprise_workers"),
+        ("user", "305", {"enterprise_draft": {"name": "Xưởng A", "sector": "wood",
+                                              "province": "hue"}}),
+        ("conv:review.ask", "[306, 306]", "review.asking"),
+        ("user", "306", {"review_ask": 41}),
+        ("conv:report", "[307, 307]", "report.area"),  # its draft lost: nothing to carry
     ]  # fmt: skip
     table = sa.table(
         "bot_state", sa.column("kind"), sa.column("key"), sa.column("data", sa.JSON),
         sa.column("updated_at", sa.DateTime(timezone=True)),
     )  # fmt: skip
+    moment = datetime(2027, 3, 1, 2, 0, tzinfo=UTC)
     with database.engine.begin() as connection:
         connection.execute(
             table.insert(),
-            [{"kind": k, "key": key, "data": d, "updated_at": world_now} for k, key, d in rows],
+            [{"kind": k, "key": key, "data": d, "updated_at": moment} for k, key, d in rows],
         )
     assert upgrade(database.engine) is True
     with database.session() as session:
-        running = session.get(JourneyState, "tg:301")
-        paused = session.get(JourneyState, "tg:302")
-        assert running is not None and running.journey == "feedback"
-        assert running.data == {"for": "r7", "picked": {"q": 1, "codes": ["training"]}}
-        assert running.buttons_message == 55
-        assert paused is not None and paused.journey is None
-        assert paused.paused == [{"journey": "feedback", "data": {"for": "e3"}}]
-        assert session.get(JourneyState, "tg:303") is None
+        found = {row.person: row for row in session.exec(select(JourneyState))}
         kept = {row.key: row.data for row in session.exec(select(BotState))}
-        assert kept == {"301": {"lang": "vi"}, "302": {"lang": "en"}, "303": {"lang": "vi"}}
-    assert surveys.Subject.parse("r7") is not None
+    assert sorted(found) == ["tg:301", "tg:302", "tg:304", "tg:305", "tg:306"]
+    running = found["tg:301"]
+    assert running.journey == "feedback" and running.buttons_message == 55
+    assert running.data == {"for": "r7", "picked": {"q": 1, "codes": ["training"]}}
+    assert (found["tg:302"].journey, found["tg:302"].paused) == (
+        None, [{"journey": "feedback", "data": {"for": "e3"}}],
+    )  # fmt: skip
+    report = found["tg:304"]
+    assert report.journey == "report"
+    assert report.data == {"id": 12, "submitted": False, "editing": False,
+                           "at": "risk_before_severity"}  # fmt: skip
+    assert report.paused == [{"journey": "feedback", "data": {"for": "r7"}}]
+    assert found["tg:305"].journey == "admin.enterprise"
+    assert found["tg:305"].data == {
+        "name": "Xưởng A", "sector": "wood", "province": "hue", "step": "workers",
+    }  # fmt: skip
+    assert (found["tg:306"].journey, found["tg:306"].data) == ("review.ask", {"report": 41})
+    assert kept == {"301": {"lang": "vi"}, "302": {"lang": "en"}, "303": {"lang": "vi"},
+                    "304": {}, "305": {}, "306": {}}  # fmt: skip
     database.dispose()

@@ -1,10 +1,11 @@
 """journey_state: where each person stands in the bot's journeys (models/journeys/)
 
-The follow-up survey moves from a python-telegram-bot conversation onto the journey engine.
-Its persisted conversation state ("conv:feedback" rows in bot_state) and the survey in hand
-(user_data "survey", "survey_picked") become the person's journey position, so that a person
-in the middle of a questionnaire when the deployment is upgraded goes on where they were: in
-the foreground if the conversation was running, paused (resumed by /feedback) if it was not.
+The conversations move from python-telegram-bot ConversationHandlers onto the journey engine.
+What PTB's persistence held for them (a "conv:<name>" row in bot_state with the state, and the
+draft under a key of the person's user_data) becomes the person's journey position, so that a
+person in the middle of something when the deployment is upgraded goes on where they were. A
+follow-up survey in hand but not running (the person had left it) waits as a paused draft, to
+be picked up by /feedback. What each conversation called its states and keys is frozen below.
 
 Revision ID: 0023
 Revises: 0022
@@ -13,7 +14,7 @@ Create Date: 2026-12-07
 """
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,15 +26,76 @@ down_revision: str | Sequence[str] | None = "0022"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# Frozen here: the names the old conversation used (handlers/feedback.py before 0023).
-OLD_CONVERSATION = "conv:feedback"
-OLD_STATE = "feedback.answering"
-OLD_SURVEY, OLD_PICKED = "survey", "survey_picked"
-
 bot_state = sa.table(
     "bot_state", sa.column("kind", sa.String), sa.column("key", sa.String),
     sa.column("data", sa.JSON),
 )  # fmt: skip
+
+Draft = dict[str, Any]
+# A conversation's draft from the person's user_data and its state: the journey's draft, or
+# None when the state means nothing any more.
+Carry = Callable[[Draft, str], Draft | None]
+
+
+def _id_under(key: str, name: str) -> Callable[[Draft, str], Draft | None]:
+    """A one-message wait whose draft is one id in user_data."""
+
+    def carry(user_data: Draft, _state: str) -> Draft | None:
+        value = user_data.get(key)
+        return {name: value} if isinstance(value, int) else None
+
+    return carry
+
+
+def _form(key: str, steps: dict[str, str]) -> Carry:
+    """A form (models/journeys/steps.py): its answers under the same names, and its step."""
+
+    def carry(user_data: Draft, state: str) -> Draft | None:
+        if state not in steps:
+            return None
+        draft = user_data.get(key)
+        answers = dict(draft) if isinstance(draft, dict) else {}
+        return {**answers, "step": steps[state]}
+
+    return carry
+
+
+def _report(user_data: Draft, state: str) -> Draft | None:
+    draft = user_data.get("report")
+    if not state.startswith("report.") or not isinstance(draft, dict):
+        return None
+    kept = ("id", "submitted", "changed", "editing", "plan_item", "workers")
+    return {**{k: draft[k] for k in kept if k in draft}, "at": state.removeprefix("report.")}
+
+
+def _survey(user_data: Draft, state: str) -> Draft | None:
+    survey = user_data.get("survey")
+    if state != "feedback.answering" or not isinstance(survey, dict) or not survey.get("for"):
+        return None
+    picked = user_data.get("survey_picked")
+    return {"for": survey["for"], **({"picked": picked} if isinstance(picked, dict) else {})}
+
+
+# conversation name -> (journey, how its draft carries over, the user_data keys it used)
+CONVERSATIONS: dict[str, tuple[str, Carry, tuple[str, ...]]] = {
+    "feedback": ("feedback", _survey, ("survey", "survey_picked")),
+    "review.ask": ("review.ask", _id_under("review_ask", "report"), ("review_ask",)),
+    "review.answer": ("review.answer", _id_under("review_answer", "question"), ("review_answer",)),
+    "inbox.answer": ("inbox.answer", _id_under("inbox_answer", "thread"), ("inbox_answer",)),
+    "admin.provider": (
+        "admin.provider",
+        _form("provider_draft", {"admin.provider_name": "name",
+                                 "admin.provider_province": "province"}),
+        ("provider_draft",),
+    ),
+    "admin.enterprise": (
+        "admin.enterprise",
+        _form("enterprise_draft", {f"admin.enterprise_{step}": step for step in
+                                   ("name", "sector", "province", "workers", "date", "confirm")}),
+        ("enterprise_draft",),
+    ),
+    "report": ("report", _report, ("report",)),
+}  # fmt: skip
 
 
 def upgrade() -> None:
@@ -48,42 +110,60 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("person"),
     )
     connection = op.get_bind()
-    running = set()
-    for key, state in connection.execute(
-        sa.select(bot_state.c.key, bot_state.c.data).where(bot_state.c.kind == OLD_CONVERSATION)
-    ):
-        if state == OLD_STATE:
-            running.add(int(json.loads(key)[-1]))
-    rows = []
-    now = datetime.now(UTC)
+    users: dict[int, Draft] = {}
     for key, data in connection.execute(
         sa.select(bot_state.c.key, bot_state.c.data).where(bot_state.c.kind == "user")
     ):
-        user_data: dict[str, Any] = data if isinstance(data, dict) else {}
-        survey = user_data.get(OLD_SURVEY)
-        if not isinstance(survey, dict) or not survey.get("for"):
-            continue
-        draft: dict[str, Any] = {"for": survey["for"]}
-        if isinstance(user_data.get(OLD_PICKED), dict):
-            draft["picked"] = user_data[OLD_PICKED]
-        user_id = int(key)
-        message = survey.get("message") if isinstance(survey.get("message"), int) else None
-        if user_id in running:
-            rows.append({"person": f"tg:{user_id}", "journey": "feedback", "data": draft,
-                         "paused": [], "buttons_message": message, "updated_at": now})  # fmt: skip
-        else:
-            rows.append({"person": f"tg:{user_id}", "journey": None, "data": {},
-                         "paused": [{"journey": "feedback", "data": draft}],
-                         "buttons_message": None, "updated_at": now})  # fmt: skip
-        remaining = {k: v for k, v in user_data.items() if k not in (OLD_SURVEY, OLD_PICKED)}
-        connection.execute(
-            bot_state.update()
-            .where(bot_state.c.kind == "user", bot_state.c.key == key)
-            .values(data=remaining)
+        users[int(key)] = dict(data) if isinstance(data, dict) else {}
+    running: dict[int, tuple[str, Draft]] = {}
+    for kind, key, state in connection.execute(
+        sa.select(bot_state.c.kind, bot_state.c.key, bot_state.c.data).where(
+            bot_state.c.kind.like("conv:%")
         )
+    ):
+        name = kind.removeprefix("conv:")
+        if name not in CONVERSATIONS or not isinstance(state, str):
+            continue
+        user_id = int(json.loads(key)[-1])
+        journey, carry, _keys = CONVERSATIONS[name]
+        draft = carry(users.get(user_id, {}), state)
+        # One foreground: a person in two conversations at once keeps the last one listed.
+        if draft is not None:
+            running[user_id] = (journey, draft)
+    now = datetime.now(UTC)
+    rows = []
+    for user_id in sorted(set(running) | set(users)):
+        user_data = users.get(user_id, {})
+        paused = []
+        survey = _survey(user_data, "feedback.answering")
+        if survey is not None and running.get(user_id, ("",))[0] != "feedback":
+            paused.append({"journey": "feedback", "data": survey})
+        journey, draft = running.get(user_id, (None, {}))
+        survey_held = user_data.get("survey")
+        message = survey_held.get("message") if isinstance(survey_held, dict) else None
+        if journey != "feedback":
+            message = None
+        if journey is None and not paused:
+            continue
+        rows.append({
+            "person": f"tg:{user_id}", "journey": journey, "data": draft, "paused": paused,
+            "buttons_message": message if isinstance(message, int) else None, "updated_at": now,
+        })  # fmt: skip
     if rows:
         op.bulk_insert(journey_state, rows)
-    connection.execute(bot_state.delete().where(bot_state.c.kind == OLD_CONVERSATION))
+    # The drafts now live in journey_state: nothing of them stays in user_data.
+    moved = {key for _journey, _carry, keys in CONVERSATIONS.values() for key in keys}
+    for user_id, user_data in users.items():
+        if moved & set(user_data):
+            remaining = {k: v for k, v in user_data.items() if k not in moved}
+            connection.execute(
+                bot_state.update()
+                .where(bot_state.c.kind == "user", bot_state.c.key == str(user_id))
+                .values(data=remaining)
+            )
+    connection.execute(
+        bot_state.delete().where(bot_state.c.kind.in_([f"conv:{name}" for name in CONVERSATIONS]))
+    )
 
 
 def downgrade() -> None:
