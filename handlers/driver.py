@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+from dataclasses import replace
 
 from telegram import InputFile, Message, Update
 from telegram.error import BadRequest
@@ -29,13 +30,20 @@ from bot.runtime import current_contact, foreground_journey, language_of, runtim
 from handlers import menu
 from models.journeys import engine
 from models.journeys.admin import NEW_ENTERPRISE, NEW_PROVIDER
+from models.journeys.broadcast import BROADCAST
 from models.journeys.core import Input, Outcome, Place, Reply, Rows, paused_note
 from models.journeys.feedback import FEEDBACK
+from models.journeys.goodpractices import EDIT_WORDING
 from models.journeys.review import ANSWER_QUESTION, ASK_QUESTION
 from models.journeys.state import telegram_person
 from models.programme import deep_link
 
-engine.register([ASK_QUESTION, ANSWER_QUESTION, FEEDBACK, NEW_PROVIDER, NEW_ENTERPRISE])
+engine.register(
+    [
+        ASK_QUESTION, ANSWER_QUESTION, FEEDBACK, NEW_PROVIDER, NEW_ENTERPRISE, BROADCAST,
+        EDIT_WORDING,
+    ]
+)  # fmt: skip
 
 # Commands answered beside whatever is in front (the journey keeps its place).
 STAYING = {"help", "language", "stop"}
@@ -63,7 +71,8 @@ KNOWN_COMMANDS = {
 def to_input(update: Update) -> Input | None:
     query = update.callback_query
     if query is not None:
-        return Input(payload=query.data or "")
+        where = query.message.message_id if query.message is not None else None
+        return Input(payload=query.data or "", message=where)
     message = update.message
     if message is None:
         return None
@@ -82,7 +91,7 @@ def to_input(update: Update) -> Input | None:
         ),
         "other",
     )
-    return Input(other=kind)
+    return Input(other=kind, caption=message.caption)
 
 
 def _held_by_conversation(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
@@ -130,12 +139,21 @@ async def offer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
             return False
         if given.payload is not None or given.command is not None:
             return False
-        return await _run(update, context, given)
+        return await _run(update, context, await _with_photo(update, given, in_front))
     if given.command is not None and _held_by_conversation(update, context):
         # A conversation in front answers the command in its own words first (the report
         # pauses itself), then hands it back (handlers/common.py `rerun`).
         return False
     return await _run(update, context, given)
+
+
+async def _with_photo(update: Update, given: Input, journey: str | None) -> Input:
+    """A photo for a journey that reads pictures carries the largest size Telegram has."""
+    message = update.message
+    if given.other != "photo" or message is None or not engine.takes_photos(journey):
+        return given
+    file = await message.photo[-1].get_file()
+    return replace(given, photo=bytes(await file.download_as_bytearray()))
 
 
 async def _run(update: Update, context: ContextTypes.DEFAULT_TYPE, given: Input) -> bool:
@@ -206,6 +224,7 @@ def place(context: ContextTypes.DEFAULT_TYPE) -> Place:
         tz=rt.settings.tz,
         invite_days=rt.settings.invite_days,
         invite_link=lambda code: deep_link(username, code),
+        media_dir=rt.settings.media_dir,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -79,12 +80,19 @@ def paused_note(language: str) -> Reply:
 class Input:
     """One thing the person sent: typed `text`, a pressed action's `payload`, a `command` (its
     word, from "/feedback" or the menu's button for it), or `other` (the kind of anything
-    else: "photo", "voice", "sticker", ...)."""
+    else: "photo", "voice", "sticker", ...).
+
+    A photo carries its `caption`, and its picture (`photo`, the bytes as received) when the
+    journey in front takes photos (its `takes_photos`); a pressed action carries the `message`
+    it sits on, on a channel whose messages can be edited later (Telegram)."""
 
     text: str | None = None
     payload: str | None = None
     command: str | None = None
     other: str | None = None
+    caption: str | None = None
+    photo: bytes | None = None
+    message: int | None = None
 
     @property
     def pressed(self) -> bool:
@@ -99,6 +107,8 @@ class Place:
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Ho_Chi_Minh"))
     invite_days: int = 14
     invite_link: Callable[[str], str] = str
+    # Where received photos are kept (Settings.media_dir).
+    media_dir: Path = field(default_factory=lambda: Path("data") / "media")
 
 
 @dataclass

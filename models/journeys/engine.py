@@ -44,6 +44,12 @@ def takes(given: Input) -> bool:
     return _entry(given) is not None or _owner(given.payload) is not None
 
 
+def takes_photos(name: str | None) -> bool:
+    """Whether the journey `name` reads the pictures people send (the driver fetches a photo's
+    bytes only for such a journey); a journey says so with `takes_photos = True`."""
+    return bool(getattr(REGISTRY.get(name or ""), "takes_photos", False))
+
+
 def foreground(session: Session, person: str) -> str | None:
     found = session.get(JourneyState, person)
     return found.journey if found is not None else None
