@@ -136,9 +136,17 @@ def entry_buttons(_: Translate, item: goodpractice.Entry, manager: bool):  # typ
     return inline(rows) if rows else None
 
 
-def entry_id(data: str | None, prefix: str) -> int | None:
-    raw = (data or "").removeprefix(prefix)
-    return int(raw) if raw.isdigit() else None
+def pressed_entry(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, prefix: str
+) -> goodpractice.Entry | None:
+    """The library entry the pressed button names (None: gone from the library, or none)."""
+    query = update.callback_query
+    assert query is not None
+    raw = (query.data or "").removeprefix(prefix)
+    if not raw.isdigit():
+        return None
+    with runtime(context).database.session() as session:
+        return goodpractice.entry(session, int(raw), media_root=media(context))
 
 
 async def show_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -149,13 +157,7 @@ async def show_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if not reader(contact):
         await not_registered(update, context)
         return
-    item_id = entry_id(query.data, SHOW)
-    with runtime(context).database.session() as session:
-        item = (
-            goodpractice.entry(session, item_id, media_root=media(context))
-            if item_id is not None
-            else None
-        )
+    item = pressed_entry(update, context, SHOW)
     if item is None:
         await query.answer(_("This good practice is no longer in the library."), show_alert=True)
         return
@@ -182,13 +184,7 @@ async def before_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if not reader(current_contact(update, context)):
         await not_registered(update, context)
         return
-    item_id = entry_id(query.data, BEFORE)
-    with runtime(context).database.session() as session:
-        item = (
-            goodpractice.entry(session, item_id, media_root=media(context))
-            if item_id is not None
-            else None
-        )
+    item = pressed_entry(update, context, BEFORE)
     if item is None or before_photo(item) is None:
         await query.answer(_("This good practice is no longer in the library."), show_alert=True)
         return
@@ -208,13 +204,7 @@ async def managed_entry(
     assert query is not None
     _ = tr(update, context)
     contact = current_contact(update, context)
-    item_id = entry_id(query.data, prefix)
-    with runtime(context).database.session() as session:
-        item = (
-            goodpractice.entry(session, item_id, media_root=media(context))
-            if item_id is not None
-            else None
-        )
+    item = pressed_entry(update, context, prefix)
     if item is None:
         await query.answer(_("This good practice is no longer in the library."), show_alert=True)
         return None

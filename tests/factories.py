@@ -832,6 +832,8 @@ def oshbot(database: Database, tmp_path: Path, *args: str, stdin: str | None = N
         "OSHBOT_BOT_USERNAME": "osh_followup_bot",
     }
     return runner.invoke(app, list(args), env=env, input=stdin, catch_exceptions=False)
+
+
 # -- the web dashboard: a seeded programme with staff of both providers, a coordinator and a
 # report waiting for review (tests/test_dashboard.py, tests/test_dashboard_browser.py)
 

@@ -190,18 +190,12 @@ def audience_pressed(turn: Turn, contact: Contact, choice: str) -> tuple[Outcome
         return preview(turn, contact, quick[choice])
     provinces, sectors = broadcasts.scope_choices(turn.session, contact)
     if choice == "prov":
-        actions = [
-            Action(found.name(language), PROVINCE + code)
-            for code in provinces
-            if (found := content.province(code)) is not None
-        ]
+        found = [p for p in map(content.province, provinces) if p is not None]
+        actions = [Action(p.name(language), PROVINCE + p.code) for p in found]
         text = _("Which province?")
     elif choice == "sec":
-        actions = [
-            Action(sector.label(language), SECTOR + code)
-            for code in sectors
-            if (sector := content.sector(code)) is not None
-        ]
+        kinds = [s for s in map(content.sector, sectors) if s is not None]
+        actions = [Action(s.label(language), SECTOR + s.code) for s in kinds]
         text = _("Which sector?")
     elif choice == "area":
         actions = [Action(area.label(language), AREA + area.code) for area in content.areas()]
