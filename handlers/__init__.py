@@ -58,7 +58,6 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handlers(events.handlers_list())
     application.add_handlers(privacy.handlers_list())
     application.add_handlers(goodpractices.handlers_list())
-    application.add_handlers(broadcast.handlers_list())
     application.add_handlers(newsletter.handlers_list())
     application.add_handlers(summary.handlers_list())
     application.add_handlers(visits.handlers_list())

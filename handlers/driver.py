@@ -30,8 +30,10 @@ from bot.runtime import current_contact, foreground_journey, language_of, runtim
 from handlers import menu
 from models.journeys import engine
 from models.journeys.admin import NEW_ENTERPRISE, NEW_PROVIDER
+from models.journeys.broadcast import BROADCAST
 from models.journeys.core import Input, Outcome, Place, Reply, Rows, Upload, paused_note
 from models.journeys.feedback import FEEDBACK
+from models.journeys.goodpractices import EDIT_WORDING
 from models.journeys.inbox import ANSWER_THREAD
 from models.journeys.report import REPORT
 from models.journeys.review import ANSWER_QUESTION, ASK_QUESTION
@@ -39,8 +41,11 @@ from models.journeys.state import telegram_person
 from models.programme import deep_link
 
 engine.register(
-    [ASK_QUESTION, ANSWER_QUESTION, ANSWER_THREAD, FEEDBACK, NEW_PROVIDER, NEW_ENTERPRISE, REPORT]
-)
+    [
+        ASK_QUESTION, ANSWER_QUESTION, ANSWER_THREAD, FEEDBACK, NEW_PROVIDER, NEW_ENTERPRISE,
+        REPORT, BROADCAST, EDIT_WORDING,
+    ]
+)  # fmt: skip
 
 # Commands answered beside whatever is in front (the journey keeps its place).
 STAYING = {"help", "language", "stop"}
@@ -68,7 +73,8 @@ KNOWN_COMMANDS = {
 def to_input(update: Update) -> Input | None:
     query = update.callback_query
     if query is not None:
-        return Input(payload=query.data or "")
+        where = query.message.message_id if query.message is not None else None
+        return Input(payload=query.data or "", message=where)
     message = update.message
     if message is None:
         return None

@@ -1,27 +1,20 @@
 """/goodpractices: the library by technical area, for everyone registered; staff of the entry's
-provider (and coordinators) can change its public wording or withdraw it."""
+provider (and coordinators) can withdraw it, or change its public wording (a journey:
+models/journeys/goodpractices.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from telegram import InputFile, Update
-from telegram.ext import (
-    CallbackQueryHandler,
-    CommandHandler,
-    ContextTypes,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler
 
-from bot.i18n import Translate, format_number, shorten
+from bot.i18n import Translate, shorten
 from bot.render import esc, inline
-from bot.runtime import current_contact, language_of, runtime, tr, user_data
+from bot.runtime import current_contact, language_of, runtime, tr
 from handlers import menu, newsletter
-from handlers.common import cancel
 from models import content, goodpractice
-from models.programme import ProgrammeError
+from models.journeys.goodpractices import EDIT
 from models.tables import Contact, Role
 from reports.cards import area_label, before_photo, card, card_photo, place
 
@@ -30,28 +23,12 @@ AREAS = PREFIX + "areas"
 AREA = PREFIX + "area:"  # gp:area:<code>:<page>
 SHOW = PREFIX + "show:"
 BEFORE = PREFIX + "before:"
-EDIT = PREFIX + "edit:"
 WITHDRAW = PREFIX + "wd:"
 WITHDRAW_YES = PREFIX + "wdyes:"
 WITHDRAW_NO = PREFIX + "wdno:"
 
-EDIT_TEXT = "goodpractices.edit_text"
-EDITING = "goodpractice_editing"
 PAGE = 8
 READERS = (Role.COORDINATOR, Role.STAFF, Role.EMPLOYER, Role.WORKER)
-
-
-def error_text(_: Translate, error: ProgrammeError, language: str) -> str:
-    limit = format_number(error.details.get("limit", 0), language)
-    texts = {
-        "text_too_short": _(
-            "That is too short: please write at least {limit} characters.", limit=limit
-        ),
-        "text_too_long": _("That is too long: at most {limit} characters, please.", limit=limit),
-        "not_in_library": _("This good practice is no longer in the library."),
-        "not_allowed": _("Only staff of the enterprise's provider can change this entry."),
-    }
-    return texts.get(error.code, _("That did not work. Please try again."))
 
 
 def media(context: ContextTypes.DEFAULT_TYPE) -> Path:
@@ -159,9 +136,17 @@ def entry_buttons(_: Translate, item: goodpractice.Entry, manager: bool):  # typ
     return inline(rows) if rows else None
 
 
-def entry_id(data: str | None, prefix: str) -> int | None:
-    raw = (data or "").removeprefix(prefix)
-    return int(raw) if raw.isdigit() else None
+def pressed_entry(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, prefix: str
+) -> goodpractice.Entry | None:
+    """The library entry the pressed button names (None: gone from the library, or none)."""
+    query = update.callback_query
+    assert query is not None
+    raw = (query.data or "").removeprefix(prefix)
+    if not raw.isdigit():
+        return None
+    with runtime(context).database.session() as session:
+        return goodpractice.entry(session, int(raw), media_root=media(context))
 
 
 async def show_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -172,13 +157,7 @@ async def show_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if not reader(contact):
         await not_registered(update, context)
         return
-    item_id = entry_id(query.data, SHOW)
-    with runtime(context).database.session() as session:
-        item = (
-            goodpractice.entry(session, item_id, media_root=media(context))
-            if item_id is not None
-            else None
-        )
+    item = pressed_entry(update, context, SHOW)
     if item is None:
         await query.answer(_("This good practice is no longer in the library."), show_alert=True)
         return
@@ -205,13 +184,7 @@ async def before_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if not reader(current_contact(update, context)):
         await not_registered(update, context)
         return
-    item_id = entry_id(query.data, BEFORE)
-    with runtime(context).database.session() as session:
-        item = (
-            goodpractice.entry(session, item_id, media_root=media(context))
-            if item_id is not None
-            else None
-        )
+    item = pressed_entry(update, context, BEFORE)
     if item is None or before_photo(item) is None:
         await query.answer(_("This good practice is no longer in the library."), show_alert=True)
         return
@@ -231,13 +204,7 @@ async def managed_entry(
     assert query is not None
     _ = tr(update, context)
     contact = current_contact(update, context)
-    item_id = entry_id(query.data, prefix)
-    with runtime(context).database.session() as session:
-        item = (
-            goodpractice.entry(session, item_id, media_root=media(context))
-            if item_id is not None
-            else None
-        )
+    item = pressed_entry(update, context, prefix)
     if item is None:
         await query.answer(_("This good practice is no longer in the library."), show_alert=True)
         return None
@@ -295,88 +262,8 @@ async def withdraw_declined(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     await query.edit_message_reply_markup(entry_buttons(_, found[1], True))
 
 
-async def edit_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | int:
-    found = await managed_entry(update, context, EDIT)
-    if found is None:
-        return ConversationHandler.END
-    query = update.callback_query
-    assert query is not None and update.effective_chat is not None
-    _ = tr(update, context)
-    _contact, item = found
-    user_data(context)[EDITING] = item.id
-    await query.answer()
-    await context.bot.send_message(
-        update.effective_chat.id,
-        _(
-            "The wording people see now:\n<i>{text}</i>\n\nPlease send the new public wording "
-            "({low} to {high} characters). The enterprise's original report stays as it was. "
-            "/cancel to keep it.",
-            text=esc(item.text),
-            low=goodpractice.PUBLIC_TEXT_MIN,
-            high=format_number(goodpractice.PUBLIC_TEXT_MAX, language_of(update, context)),
-        ),
-    )
-    return EDIT_TEXT
-
-
-async def edit_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | int:
-    message = update.effective_message
-    assert message is not None
-    _ = tr(update, context)
-    language = language_of(update, context)
-    item_id = user_data(context).get(EDITING)
-    contact = current_contact(update, context)
-    if item_id is None or contact is None:
-        await message.reply_text(_("This button is no longer active."))
-        return ConversationHandler.END
-    rt = runtime(context)
-    try:
-        with rt.database.session() as session:
-            item = goodpractice.edit_public_text(
-                session, improvement_id=item_id, text=message.text or "", actor=contact,
-                now=rt.now(),
-            )  # fmt: skip
-    except ProgrammeError as error:
-        await message.reply_text(error_text(_, error, language))
-        if error.code in ("text_too_short", "text_too_long"):
-            return EDIT_TEXT
-        user_data(context).pop(EDITING, None)
-        return ConversationHandler.END
-    user_data(context).pop(EDITING, None)
-    await message.reply_text(
-        _("Saved. The library now shows:") + "\n\n" + card(item, language),
-        reply_markup=menu.keyboard(contact.role, contact.language),
-    )
-    return ConversationHandler.END
-
-
-async def edit_reprompt(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
-    _ = tr(update, context)
-    if update.callback_query is not None:
-        await update.callback_query.answer(_("Please type the new wording, or /cancel."))
-    elif update.effective_message is not None:
-        await update.effective_message.reply_text(_("Please type the new wording, or /cancel."))
-    return EDIT_TEXT
-
-
 def handlers_list() -> list:  # type: ignore[type-arg]
-    menu_buttons = menu.any_button()
-    typed = filters.TEXT & ~filters.COMMAND & ~menu_buttons
-    edit_conversation = ConversationHandler(
-        name="goodpractices.edit",
-        persistent=True,
-        allow_reentry=True,
-        entry_points=[CallbackQueryHandler(edit_start, pattern=f"^{EDIT}")],
-        states={
-            EDIT_TEXT: [
-                MessageHandler(typed, edit_text),
-                MessageHandler(~filters.COMMAND & ~menu_buttons, edit_reprompt),
-            ],
-        },
-        fallbacks=[CommandHandler("cancel", cancel)],
-    )
     return [
-        edit_conversation,
         CommandHandler("goodpractices", goodpractices_command),
         MessageHandler(menu.button(menu.GOOD_PRACTICES), goodpractices_command),
         CallbackQueryHandler(areas_pressed, pattern=f"^{AREAS}$"),

@@ -5,10 +5,12 @@ summaries. One home, so that test modules never import each other."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -291,6 +293,68 @@ def build_library(database: Database, photos: Path | None = None) -> Library:
     not_shared = add_improvement(database, enterprises["may"], consent=ShareConsent.NO)
     verified_only = add_improvement(database, enterprises["may"], status=ReviewStatus.VERIFIED)
     return Library(north.id, south.id, enterprises, named, anonymous, not_shared, verified_only)  # type: ignore[arg-type]
+
+
+# -- broadcasts
+
+
+def people(
+    world: World,
+    enterprise_id: int,
+    role: Role,
+    count: int,
+    *,
+    first_id: int,
+    language: str = "vi",
+    tips: bool = True,
+) -> list[int]:
+    """Registered contacts with a chat in the sandbox (registration itself is tested elsewhere),
+    with the consents "✅ I agree" gives (`tips=False`: "I agree, but no tips")."""
+    ids = list(range(first_id, first_id + count))
+    for user_id in ids:
+        add_person(
+            world, user_id, role, enterprise_id=enterprise_id, name=f"Người {user_id}",
+            language=language, tips=tips,
+        )  # fmt: skip
+    return ids
+
+
+async def staff_of(world: World, provider_id: int, user_id: int = 900) -> Person:
+    await join(world, user_id, make_invite(world, Role.STAFF, provider_id=provider_id))
+    return world.user(user_id)
+
+
+def received(world: World, user_id: int) -> list[str]:
+    return [m.plain or m.caption or "" for m in world.sandbox.users[user_id].messages()]
+
+
+def count_in(text: str) -> int:
+    """The recipient count of a preview: 'Sẵn sàng gửi tới 4 người nhận ...'."""
+    return int(text.split("tới ")[1].split(" ")[0].replace(".", ""))
+
+
+# -- two processes on one database
+
+
+@asynccontextmanager
+async def two_processes(world: World) -> AsyncIterator[World]:
+    """A second Application (a second `oshbot serve` worker) on the same database; the people's
+    updates go to each in turn. Fails the test if the second one raised."""
+    other = World(world.sandbox, world.settings, world.database, world.clock, world.api_clock)
+    await other.start()
+    turns = itertools.cycle([other.application, world.application])
+
+    async def alternately() -> None:
+        for raw in world.sandbox.take_updates():
+            application = next(turns)
+            await application.process_update(Update.de_json(raw, application.bot))
+
+    world.stage.deliver = alternately  # type: ignore[method-assign]
+    try:
+        yield other
+    finally:
+        await other.stop()
+    assert not other.errors, other.errors
 
 
 # -- events
@@ -772,6 +836,8 @@ def oshbot(database: Database, tmp_path: Path, *args: str, stdin: str | None = N
         "OSHBOT_BOT_USERNAME": "osh_followup_bot",
     }
     return runner.invoke(app, list(args), env=env, input=stdin, catch_exceptions=False)
+
+
 # -- the web dashboard: a seeded programme with staff of both providers, a coordinator and a
 # report waiting for review (tests/test_dashboard.py, tests/test_dashboard_browser.py)
 

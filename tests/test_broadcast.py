@@ -26,37 +26,16 @@ from models.tables import (
 )
 from reports.samples import workshop_photo
 from tests.conftest import World
-from tests.factories import Library, add_person, build_library, join, make_invite
-
-
-def people(
-    world: World,
-    enterprise_id: int,
-    role: Role,
-    count: int,
-    *,
-    first_id: int,
-    language: str = "vi",
-    tips: bool = True,
-) -> list[int]:
-    """Registered contacts with a chat in the sandbox (registration itself is tested elsewhere),
-    with the consents "✅ I agree" gives (`tips=False`: "I agree, but no tips")."""
-    ids = list(range(first_id, first_id + count))
-    for user_id in ids:
-        add_person(
-            world, user_id, role, enterprise_id=enterprise_id, name=f"Người {user_id}",
-            language=language, tips=tips,
-        )  # fmt: skip
-    return ids
-
-
-async def staff_of(world: World, provider_id: int, user_id: int = 900) -> Person:
-    await join(world, user_id, make_invite(world, Role.STAFF, provider_id=provider_id))
-    return world.user(user_id)
-
-
-def received(world: World, user_id: int) -> list[str]:
-    return [m.plain or m.caption or "" for m in world.sandbox.users[user_id].messages()]
+from tests.factories import (
+    Library,
+    build_library,
+    count_in,
+    join,
+    make_invite,
+    people,
+    received,
+    staff_of,
+)
 
 
 async def compose(
@@ -66,11 +45,6 @@ async def compose(
     assert "Gửi tin mới" in staff.last_text()
     await staff.say(text)
     assert staff.last_text() == "Ai sẽ nhận tin này?"
-
-
-def count_in(text: str) -> int:
-    """The recipient count of a preview: 'Sẵn sàng gửi tới 4 người nhận ...'."""
-    return int(text.split("tới ")[1].split(" ")[0].replace(".", ""))
 
 
 @pytest.fixture

@@ -95,13 +95,18 @@ class Upload:
 class Input:
     """One thing the person sent: typed `text`, a pressed action's `payload`, a `command` (its
     word, from "/feedback" or the menu's button for it), or `other` (the kind of anything
-    else: "photo", "voice", "sticker", ...)."""
+    else: "photo", "voice", "sticker", ...).
+
+    A photo, file or voice note sent to the journey in front comes as an `upload` (fetched by
+    the driver, with its caption); a pressed action carries the `message` it sits on, on a
+    channel whose messages can be edited later (Telegram)."""
 
     text: str | None = None
     payload: str | None = None
     command: str | None = None
     other: str | None = None
     upload: Upload | None = None
+    message: int | None = None
 
     @property
     def pressed(self) -> bool:
@@ -116,7 +121,8 @@ class Place:
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Ho_Chi_Minh"))
     invite_days: int = 14
     invite_link: Callable[[str], str] = str
-    media_dir: Path = Path("data/media")
+    # Where received photos are kept (Settings.media_dir).
+    media_dir: Path = field(default_factory=lambda: Path("data") / "media")
 
 
 @dataclass

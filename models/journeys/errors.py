@@ -13,6 +13,7 @@ STALE = "stale"  # an action of an earlier step, or one that no longer means any
 def error_text(_: Translate, error: ProgrammeError, language: str) -> str:
     details = error.details
     limit = format_number(details.get("limit", 0), language)
+    length = format_number(details.get("length", 0), language)
     texts = {
         STALE: _("This button is no longer active."),
         "text_expected": _("Please answer with text."),
@@ -37,5 +38,23 @@ def error_text(_: Translate, error: ProgrammeError, language: str) -> str:
         "unknown_enterprise": _("That enterprise no longer exists."),
         "save_or_cancel": _("Please press ✅ Save or ✖ Cancel."),
         "staff_only": _("Sorry, this is only for programme staff."),
+        # A broadcast (models/journeys/broadcast.py).
+        "text_empty": _("Please type the text of the message."),
+        "broadcast_too_long": _(
+            "That is {length} characters; at most {limit} fit (a photo's caption is shorter). "
+            "Please shorten it.",
+            length=length,
+            limit=limit,
+        ),
+        "not_in_library": _("This good practice is no longer in the library."),
+        "no_audience": _("Please choose who should receive it first."),
+        "already_sent": _("This broadcast is already on its way."),
+        # A good practice's public wording (models/journeys/goodpractices.py).
+        "wording_expected": _("Please type the new wording, or /cancel."),
+        "wording_too_short": _(
+            "That is too short: please write at least {limit} characters.", limit=limit
+        ),
+        "wording_too_long": _("That is too long: at most {limit} characters, please.", limit=limit),
+        "not_your_entry": _("Only staff of the enterprise's provider can change this entry."),
     }
     return texts.get(error.code, _("That did not work. Please try again."))
