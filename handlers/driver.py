@@ -28,24 +28,10 @@ from bot.i18n import LANGUAGES, gettext
 from bot.render import acknowledge, inline
 from bot.runtime import current_contact, foreground_journey, language_of, runtime
 from handlers import menu
-from models.journeys import engine
-from models.journeys.admin import NEW_ENTERPRISE, NEW_PROVIDER
-from models.journeys.broadcast import BROADCAST
+from models.journeys import engine, registry  # noqa: F401  (registers every journey)
 from models.journeys.core import Input, Outcome, Place, Reply, Rows, Upload, paused_note
-from models.journeys.feedback import FEEDBACK
-from models.journeys.goodpractices import EDIT_WORDING
-from models.journeys.inbox import ANSWER_THREAD
-from models.journeys.report import REPORT
-from models.journeys.review import ANSWER_QUESTION, ASK_QUESTION
 from models.journeys.state import telegram_person
 from models.programme import deep_link
-
-engine.register(
-    [
-        ASK_QUESTION, ANSWER_QUESTION, ANSWER_THREAD, FEEDBACK, NEW_PROVIDER, NEW_ENTERPRISE,
-        REPORT, BROADCAST, EDIT_WORDING,
-    ]
-)  # fmt: skip
 
 # Commands answered beside whatever is in front (the journey keeps its place).
 STAYING = {"help", "language", "stop"}

@@ -441,6 +441,7 @@ class Broadcast:
     # Set aside by another command, the broadcast in hand waits only as its preview's Send.
     resumable: bool = False
     cancel_keeps_draft: bool = False
+    keeps: frozenset[str] = frozenset()
 
     def starts(self, entry: Input) -> bool:
         return entry.command == "broadcast"

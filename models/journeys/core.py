@@ -154,15 +154,23 @@ class Turn:
 class Journey(Protocol):
     """A journey as the engine drives it (see engine.py)."""
 
-    name: str
-    # Whether a draft set aside by another journey waits to be picked up again (a survey), or
-    # is dropped (a one-message wait such as a question to a reporter).
-    resumable: bool
-    # Whether /cancel keeps the draft too (a survey: /feedback goes on where it stopped) or
-    # drops it (a form: cancelled means nothing of it is kept).
-    cancel_keeps_draft: bool
-    # Commands answered beside the journey, which stays in front (/myreports in a report).
-    keeps: frozenset[str]
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def resumable(self) -> bool:
+        """Whether a draft set aside by another journey waits to be picked up again (a
+        survey), or is dropped (a one-message wait such as a question to a reporter)."""
+
+    @property
+    def cancel_keeps_draft(self) -> bool:
+        """Whether /cancel keeps the draft too (a survey: /feedback goes on where it stopped)
+        or drops it (a form: cancelled means nothing of it is kept)."""
+
+    @property
+    def keeps(self) -> frozenset[str]:
+        """Commands answered beside the journey, which stays in front (/myreports in a
+        report)."""
 
     def starts(self, entry: Input) -> bool:
         """Whether this input (a command's word, a menu label, an action) opens the journey."""

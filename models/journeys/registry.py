@@ -1,0 +1,20 @@
+"""Every journey the bot runs, registered with the engine once for every channel's driver."""
+
+from __future__ import annotations
+
+from models.journeys import engine
+from models.journeys.admin import NEW_ENTERPRISE, NEW_PROVIDER
+from models.journeys.broadcast import BROADCAST
+from models.journeys.core import Journey
+from models.journeys.feedback import FEEDBACK
+from models.journeys.goodpractices import EDIT_WORDING
+from models.journeys.inbox import ANSWER_THREAD
+from models.journeys.report import REPORT
+from models.journeys.review import ANSWER_QUESTION, ASK_QUESTION
+
+JOURNEYS: tuple[Journey, ...] = (
+    ASK_QUESTION, ANSWER_QUESTION, ANSWER_THREAD, FEEDBACK, NEW_PROVIDER, NEW_ENTERPRISE,
+    REPORT, BROADCAST, EDIT_WORDING,
+)  # fmt: skip
+
+engine.register(JOURNEYS)
