@@ -30,12 +30,15 @@ from handlers import menu
 from models.journeys import engine
 from models.journeys.admin import NEW_ENTERPRISE, NEW_PROVIDER
 from models.journeys.core import Input, Outcome, Place, Reply, Rows, paused_note
+from models.journeys.events import MOVE_EVENT, NEW_EVENT
 from models.journeys.feedback import FEEDBACK
 from models.journeys.review import ANSWER_QUESTION, ASK_QUESTION
 from models.journeys.state import telegram_person
 from models.programme import deep_link
 
-engine.register([ASK_QUESTION, ANSWER_QUESTION, FEEDBACK, NEW_PROVIDER, NEW_ENTERPRISE])
+engine.register(
+    [ASK_QUESTION, ANSWER_QUESTION, FEEDBACK, NEW_PROVIDER, NEW_ENTERPRISE, NEW_EVENT, MOVE_EVENT]
+)
 
 # Commands answered beside whatever is in front (the journey keeps its place).
 STAYING = {"help", "language", "stop"}
@@ -74,6 +77,10 @@ def to_input(update: Update) -> Input | None:
         if message.text in MENU_COMMANDS:
             return Input(command=MENU_COMMANDS[message.text], text=message.text)
         return Input(text=message.text)
+    if message.location is not None:
+        return Input(
+            other="location", location=(message.location.latitude, message.location.longitude)
+        )
     kind = next(
         (
             k

@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 import handlers
+import models.journeys
 from handlers import menu
 from models.programme import EnterpriseDraft, add_enterprise, add_provider, create_invite
 from models.tables import Event, Improvement, Role, Visit
@@ -91,19 +92,31 @@ async def register(world: World, user_id: int, code: str) -> None:
 
 
 def snapshot(world: World) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table that an action could change (the audit log aside)."""
+    """Every row of every table that an action could change (the audit log aside). A person's
+    place in the journeys counts once it holds something: a refused action still gives them an
+    empty row."""
     with world.database.engine.connect() as connection:
         tables = [
             name
             for name in sa.inspect(connection).get_table_names()
             if name not in ("auditlog", "bot_state", "alembic_version", "jobrun")
         ]
-        return {
+        found = {
             name: sorted(
                 map(tuple, connection.exec_driver_sql(f'SELECT * FROM "{name}"')), key=repr
             )
             for name in tables
         }
+        rows = connection.exec_driver_sql("SELECT * FROM journey_state").mappings()
+        found["journey_state"] = sorted(
+            [
+                tuple(row.values())
+                for row in rows
+                if row["journey"] is not None or row["paused"] not in (None, [], "[]")
+            ],
+            key=repr,
+        )
+        return found
 
 
 async def test_every_role_against_every_command(world: World) -> None:
@@ -139,13 +152,15 @@ async def test_every_role_against_every_command(world: World) -> None:
 
 
 def callback_prefixes() -> list[str]:
-    """Every callback-data prefix the handlers declare (module constants like "rev:ok:")."""
+    """Every callback-data prefix the handlers and the journeys declare (module constants like
+    "rev:ok:")."""
     found = set()
-    for module_info in pkgutil.iter_modules(handlers.__path__):
-        module = importlib.import_module(f"handlers.{module_info.name}")
-        for value in vars(module).values():
-            if isinstance(value, str) and re.fullmatch(r"[a-z]{1,6}:([a-z_-]+:)*", value):
-                found.add(value)
+    for package in (handlers, models.journeys):
+        for module_info in pkgutil.iter_modules(package.__path__):
+            module = importlib.import_module(f"{package.__name__}.{module_info.name}")
+            for value in vars(module).values():
+                if isinstance(value, str) and re.fullmatch(r"[a-z]{1,6}:([a-z_-]+:)*", value):
+                    found.add(value)
     return sorted(found)
 
 

@@ -79,12 +79,14 @@ def paused_note(language: str) -> Reply:
 class Input:
     """One thing the person sent: typed `text`, a pressed action's `payload`, a `command` (its
     word, from "/feedback" or the menu's button for it), or `other` (the kind of anything
-    else: "photo", "voice", "sticker", ...)."""
+    else: "photo", "voice", "sticker", ...; a "location" comes with its `location`, latitude
+    and longitude)."""
 
     text: str | None = None
     payload: str | None = None
     command: str | None = None
     other: str | None = None
+    location: tuple[float, float] | None = None
 
     @property
     def pressed(self) -> bool:

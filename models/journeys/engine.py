@@ -32,9 +32,13 @@ def _entry(given: Input) -> Journey | None:
     return next((j for j in REGISTRY.values() if j.starts(given)), None)
 
 
-def _owner(payload: str | None) -> Journey | None:
+def _owner(payload: str | None, current: Journey | None = None) -> Journey | None:
+    """The journey an action belongs to; an action that several journeys own (✖ Cancel under
+    both event forms' confirmations) belongs to the one in front."""
     if payload is None:
         return None
+    if current is not None and current.owns(payload):
+        return current
     return next((j for j in REGISTRY.values() if j.owns(payload)), None)
 
 
@@ -74,7 +78,7 @@ def run(
         return outcome
     journey = _entry(given)
     if journey is None:
-        journey = _owner(given.payload)
+        journey = _owner(given.payload, current)
         if journey is None:
             if current is None or given.command is not None:
                 return None
