@@ -28,7 +28,7 @@ from bot.runtime import current_contact, language_of, runtime, tr
 from handlers import driver, menu
 from models import events
 from models.journeys.errors import error_text
-from models.journeys.events import MOVE, NEW, QR, checkin_qr, refusal_text
+from models.journeys.events import MOVE, NEW, QR, checkin_qr, number_after, refusal_text
 from models.programme import ProgrammeError, contact_by_user, usable_invite
 from models.tables import Contact, Event
 from models.text import MESSAGE_LIMIT, truncate_html
@@ -69,13 +69,6 @@ def organiser(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Contact | N
     """The person, if they may organise events (checked in the database on every action)."""
     contact = current_contact(update, context)
     return contact if events.is_organiser(contact) else None
-
-
-def number_after(data: str | None, prefix: str) -> int | None:
-    raw = (data or "").removeprefix(prefix).split(":")[0]
-    if not (data or "").startswith(prefix) or not raw.isdigit() or len(raw) > 10:
-        return None
-    return int(raw)
 
 
 async def send(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str, **kwargs: Any) -> Any:

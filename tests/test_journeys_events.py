@@ -17,9 +17,17 @@ from bot.playback import Person
 from models import events
 from models.audience import Audience
 from models.journeys.state import telegram_person
-from models.tables import Contact, Event, EventGoodPractice, JourneyState, Role
+from models.tables import Contact, Event, EventGoodPractice, JourneyState, Provider, Role
 from tests.conftest import World
-from tests.factories import contact, good_practice, make_enterprise, make_provider, member, staff
+from tests.factories import (
+    contact,
+    coordinator,
+    good_practice,
+    make_enterprise,
+    make_provider,
+    member,
+    staff,
+)
 
 STARTS = datetime(2027, 3, 20, 7, 0, tzinfo=UTC)  # 20/03/2027 14:00 in Viet Nam
 STALE_VI = "Nút này không còn hiệu lực."
@@ -302,3 +310,47 @@ async def test_an_organiser_who_loses_the_role_is_refused_at_the_next_step(world
     assert state is not None and state.journey is None and not state.paused
     await organiser.press_data(organiser.account.messages()[-1].message_id, "evt:new")
     assert "chỉ dành cho cán bộ" in (organiser.answers()[-1] or "")
+
+
+async def test_the_check_in_qr_code_beside_the_kinds_leaves_the_form_where_it_is(
+    world: World,
+) -> None:
+    organiser = await organiser_world(world)
+    planned_event(world)
+    await organiser.say("/event")
+    assert "mã QR điểm danh" in organiser.last_text()
+    await organiser.press("🔳 Tập huấn sắp xếp kho")
+    assert organiser.account.messages()[-1].method == "sendPhoto"
+    assert "ev_" in (organiser.account.messages()[-1].caption or "")
+    await organiser.press("Hội thảo kết quả")
+    assert "Tên của sự kiện là gì?" in organiser.last_text()
+    state = position(world, 600)
+    assert state is not None and state.journey == "events.create"
+    assert state.data["kind"] == events.ACHIEVEMENT_WORKSHOP
+
+
+async def test_a_coordinator_chooses_whose_people_are_invited(world: World) -> None:
+    north = make_provider(world)
+    south = make_provider(world, "Trung tâm Cần Thơ")
+    await member(world, 701, Role.EMPLOYER, enterprise_id=make_enterprise(world, north))
+    await member(world, 702, Role.EMPLOYER, enterprise_id=make_enterprise(world, south, "Xưởng B"))
+    chief = await coordinator(world, 700)
+    await chief.say("/event")
+    await chief.press("Họp")
+    await chief.say("Họp các đơn vị")
+    await chief.say("20/03/2027 14:00")
+    await chief.say("Sở Nội vụ")
+    await chief.press("Bỏ qua")
+    await chief.press("Bỏ qua")
+    assert "Sẽ mời 2 người." in chief.last_text()
+    await chief.press("Đơn vị")
+    await chief.press("Trung tâm Cần Thơ")
+    assert "Sẽ mời 1 người." in chief.last_text()
+    with world.database.session() as session:
+        forged = max(p.id for p in session.exec(select(Provider))) + 1  # type: ignore[type-var]
+    await chief.press_data(chief.account.messages()[-1].message_id, f"evt:ap:provider:{forged}")
+    assert chief.answers()[-1] == STALE_VI
+    await chief.press("Tiếp")
+    await chief.press("Tạo và gửi thư mời")
+    [event] = all_events(world)
+    assert event.audience["provider_id"] == south

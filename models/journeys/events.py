@@ -76,10 +76,11 @@ def stale(turn: Turn) -> Outcome:
 
 
 def number_after(data: str | None, prefix: str) -> int | None:
+    """The id after `prefix` in an action's data; None when forged (not a database integer)."""
     raw = (data or "").removeprefix(prefix).split(":")[0]
     if not (data or "").startswith(prefix) or not raw.isdigit() or len(raw) > 10:
         return None
-    return int(raw)
+    return int(raw) if int(raw) < 2**31 else None
 
 
 def rows_of(actions: list[Action], columns: int) -> list[list[Action]]:
@@ -353,10 +354,10 @@ def picked(turn: Turn, contact: Contact, what: str, code: str) -> Audience | Non
     elif (
         what == "provider"
         and contact.role == Role.COORDINATOR
-        and (code == ALL or (code.isdigit() and turn.session.get(Provider, int(code)) is not None))
+        and (code == ALL or turn.session.get(Provider, number_after(code, "") or 0) is not None)
     ):
         # Provinces and sectors were offered from the previous provider's enterprises.
-        fields.update(provider_id=None if code == ALL else int(code), provinces=[], sectors=[])
+        fields.update(provider_id=number_after(code, ""), provinces=[], sectors=[])
     else:
         return None
     return Audience.from_json(fields)
@@ -442,15 +443,24 @@ def preview_prompt(turn: Turn) -> Reply:
 
 
 class EventForm(Form):
-    """What both event forms share: only organisers, checked before every step."""
+    """What both event forms share: only organisers, checked before every step; a confirmation
+    whose ✖ Cancel drops the draft and whose ✅ does the work (`complete`)."""
 
     def handle(self, turn: Turn, given: Input) -> tuple[Outcome, bool]:
         if self.step(turn.data.get("step")) is not None and organiser(turn) is None:
             return refusal(turn, pressed=given.pressed), ENDS
         return super().handle(turn, given)
 
-    def cancelled(self, turn: Turn, outcome: Outcome) -> tuple[Outcome, bool]:
-        return outcome.show(self.pause(turn).replies[0]), ENDS
+    def finish(self, turn: Turn, outcome: Outcome) -> tuple[Outcome, bool]:
+        if turn.data["confirm"] == DROP:
+            return outcome.show(self.pause(turn).replies[0]), ENDS
+        contact = organiser(turn)
+        if contact is None:
+            return refusal(turn, pressed=True), ENDS
+        return self.complete(turn, outcome, contact), ENDS
+
+    def complete(self, turn: Turn, outcome: Outcome, contact: Contact) -> Outcome:
+        raise NotImplementedError
 
 
 class NewEvent(EventForm):
@@ -561,13 +571,8 @@ class NewEvent(EventForm):
         edit = Reply("", practices_actions(_, entries, chosen))
         return Outcome(edit=edit, edit_actions_only=True), GOES_ON
 
-    def finish(self, turn: Turn, outcome: Outcome) -> tuple[Outcome, bool]:
+    def complete(self, turn: Turn, outcome: Outcome, contact: Contact) -> Outcome:
         _ = turn._
-        if turn.data["confirm"] == DROP:
-            return self.cancelled(turn, outcome)
-        contact = organiser(turn)
-        if contact is None:
-            return refusal(turn, pressed=True), ENDS
         preview = preview_text(turn, contact)
         try:
             with turn.session.begin_nested():
@@ -576,14 +581,14 @@ class NewEvent(EventForm):
                 )
                 invited = events.invite(turn.session, event=event, now=turn.now, tz=turn.tz)
         except ProgrammeError as error:
-            return outcome.say(error_text(_, error, turn.language, tz=turn.tz)), ENDS
+            return outcome.say(error_text(_, error, turn.language, tz=turn.tz))
         done = _(
             "✅ Event created. {count} invitations are on their way; you will see the answers "
             "in 📅 Events.",
             count=format_number(invited, turn.language),
         )
         outcome.edit, outcome.edit_actions_only = Reply(f"{done}\n\n{preview}"), False
-        return outcome.show(checkin_qr(_, turn.language, turn.place, event)), ENDS
+        return outcome.show(checkin_qr(_, turn.language, turn.place, event))
 
 
 # -- moving ------------------------------------------------------------------------------------
@@ -637,13 +642,8 @@ class MoveEvent(EventForm):
         turn.data["event"] = event.id
         return None
 
-    def finish(self, turn: Turn, outcome: Outcome) -> tuple[Outcome, bool]:
+    def complete(self, turn: Turn, outcome: Outcome, contact: Contact) -> Outcome:
         _ = turn._
-        if turn.data["confirm"] == DROP:
-            return self.cancelled(turn, outcome)
-        contact = organiser(turn)
-        if contact is None:
-            return refusal(turn, pressed=True), ENDS
         try:
             with turn.session.begin_nested():
                 told = events.move_event(
@@ -654,13 +654,13 @@ class MoveEvent(EventForm):
         except ProgrammeError as error:
             outcome.notice = error_text(_, error, turn.language, tz=turn.tz)
             outcome.alert = True
-            return outcome, ENDS
+            return outcome
         text = _(
             "🕑 The event is moved. {count} invitees will be told.",
             count=format_number(told, turn.language),
         )
         outcome.edit, outcome.edit_actions_only = Reply(text), False
-        return outcome, ENDS
+        return outcome
 
 
 NEW_EVENT = NewEvent()
