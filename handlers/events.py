@@ -1,5 +1,6 @@
-"""Events in Telegram, outside the forms: the lists, the event card and its one-shot buttons,
-answers to invitations, and check-in.
+"""Events in Telegram, outside the forms: the lists, an event's page and its one-shot buttons,
+answers to invitations, and check-in. What people read is rendered in models/notices/events.py;
+this module checks who presses what and sends it.
 
 - Creating an event (`/event`, "➕ New event") and moving one ("🕑 Move") are journeys,
   models/journeys/events.py; this module sends the check-in QR code (`evt:qr:<event>`), which
@@ -16,36 +17,25 @@ answers to invitations, and check-in.
 
 from __future__ import annotations
 
-from typing import Any
-
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler
 
-from bot.i18n import Translate, format_moment, format_number, shorten
-from bot.render import check, esc, inline
+from bot.i18n import format_number
+from bot.render import inline
 from bot.runtime import current_contact, language_of, runtime, tr
 from handlers import driver, menu
 from models import events
+from models.journeys.core import Rows
 from models.journeys.errors import error_text
-from models.journeys.events import MOVE, NEW, QR, checkin_qr, number_after, refusal_text
+from models.journeys.events import QR, checkin_qr, number_after, refusal_text
+from models.notices import events as pages
+from models.notices.events import ATTENDANCE, CANCEL_EVENT, CANCEL_OK, MINE, SHOW, TICK, ids
 from models.programme import ProgrammeError, contact_by_user, usable_invite
 from models.tables import Contact, Event
-from models.text import MESSAGE_LIMIT, truncate_html
-from reports import events as event_reports
 
-PREFIX = "evt:"
-SHOW = PREFIX + "show:"
-ATTENDANCE = PREFIX + "att:"  # evt:att:<event>:<page>
-TICK = PREFIX + "tick:"  # evt:tick:<event>:<contact>:<page>
-CANCEL_EVENT = PREFIX + "cancel:"
-CANCEL_OK = PREFIX + "cancelok:"
-MINE = PREFIX + "mine:"
 RSVP = events.RSVP_DATA
 CHECKIN_PREFIX = events.CHECKIN_PREFIX
-
-PAGE_SIZE = 8
-LIST_MAX = 8  # events per section of /events
 
 
 # -- helpers -------------------------------------------------------------------------------------
@@ -71,12 +61,25 @@ def organiser(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Contact | N
     return contact if events.is_organiser(contact) else None
 
 
-async def send(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str, **kwargs: Any) -> Any:
-    assert update.effective_chat is not None
-    return await context.bot.send_message(update.effective_chat.id, text, **kwargs)
+async def managed(update: Update, context: ContextTypes.DEFAULT_TYPE, prefix: str) -> Event | None:
+    """The event a pressed button names, if the person organises it (else they are told)."""
+    assert update.callback_query is not None
+    event_id = number_after(update.callback_query.data, prefix)
+    with runtime(context).database.session() as session:
+        event = session.get(Event, event_id) if event_id is not None else None
+    if not events.can_manage(organiser(update, context), event):
+        await refuse(update, context)
+        return None
+    return event
 
 
-async def edit(update: Update, text: str | None = None, markup: Any = None) -> None:
+def keyboard(actions: Rows) -> InlineKeyboardMarkup | None:
+    return inline([[(a.label, a.payload) for a in row] for row in actions]) if actions else None
+
+
+async def edit(
+    update: Update, text: str | None = None, markup: InlineKeyboardMarkup | None = None
+) -> None:
     """Edits the message of the pressed button; an identical edit is not an error."""
     query = update.callback_query
     assert query is not None
@@ -94,20 +97,13 @@ async def edit(update: Update, text: str | None = None, markup: Any = None) -> N
 
 
 async def qr_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
-    assert query is not None
-    event_id = number_after(query.data, QR)
-    contact = organiser(update, context)
-    with runtime(context).database.session() as session:
-        event = session.get(Event, event_id) if event_id is not None else None
-    if not events.can_manage(contact, event):
-        await refuse(update, context)
+    assert update.callback_query is not None
+    event = await managed(update, context, QR)
+    if event is None:
         return
-    assert event is not None
-    await query.answer()
-    reply = checkin_qr(
-        tr(update, context), language_of(update, context), driver.place(context), event
-    )
+    await update.callback_query.answer()
+    _ = tr(update, context)
+    reply = checkin_qr(_, language_of(update, context), driver.place(context), event)
     await driver.send(update, context, reply)
 
 
@@ -132,36 +128,14 @@ async def checkin_from_start(
             return False
         contact = contact_by_user(session, user.id)
         if contact is None:
-            await message.reply_text(
-                _(
-                    "Welcome! To check in with this bot you first need to join the programme "
-                    "with the invite link from your OSH service provider. For today, please "
-                    "give your name at the registration desk."
-                )
-            )
+            await message.reply_text(pages.not_registered(_))
             return True
         try:
             result = events.check_in(session, code=code, contact=contact, now=rt.now())
         except ProgrammeError as error:
             await message.reply_text(error_text(_, error, language, tz=rt.settings.tz))
             return True
-    title = esc(result.event.title)
-    count = format_number(result.attendees, language)
-    if result.outcome == "organiser":
-        text = _(
-            "This is the check-in code of <b>{title}</b>. {count} people have checked in so far.",
-            title=title,
-            count=count,
-        )
-    elif result.outcome == "already":
-        text = _("You have already checked in to <b>{title}</b>. Enjoy the event!", title=title)
-    elif result.outcome == "walk_in":
-        text = _(
-            "✅ Welcome to <b>{title}</b>! You are checked in. We are glad you could come.",
-            title=title,
-        )
-    else:
-        text = _("✅ Welcome to <b>{title}</b>! You are checked in.", title=title)
+        text = pages.checked_in(_, result, language)
     await message.reply_text(text, reply_markup=menu.keyboard(contact.role, contact.language))
     return True
 
@@ -175,11 +149,11 @@ async def rsvp_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     _ = tr(update, context)
     rt = runtime(context)
     parts = (query.data or "").removeprefix(RSVP).split(":")
-    if len(parts) != 2 or not parts[0].isdigit() or parts[1] not in events.ANSWERS:
+    event_id = number_after(parts[0], "")
+    if len(parts) != 2 or event_id is None or parts[1] not in events.ANSWERS:
         await stale(update, context)
         return
-    event_id, value = int(parts[0]), parts[1]
-    language = language_of(update, context)
+    value = parts[1]
     try:
         with rt.database.session() as session:
             contact = contact_by_user(session, update.effective_user.id)
@@ -190,14 +164,10 @@ async def rsvp_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
                 session, event_id=event_id, contact=contact, value=value, now=rt.now()
             )
     except ProgrammeError as error:
-        await query.answer(error_text(_, error, language, tz=rt.settings.tz), show_alert=True)
+        text = error_text(_, error, language_of(update, context), tz=rt.settings.tz)
+        await query.answer(text, show_alert=True)
         return
-    thanks = {
-        events.GOING: _("Thank you! We look forward to seeing you."),
-        events.MAYBE: _("Thank you. You can change your answer until the event starts."),
-        events.NO: _("Thank you for letting us know. We hope to see you another time."),
-    }
-    await query.answer(thanks[value])
+    await query.answer(pages.rsvp_thanks(_, value))
     if changed:
         await edit(update, markup=inline(events.rsvp_buttons(_, event_id, value)))
 
@@ -205,304 +175,71 @@ async def rsvp_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 # -- /events -----------------------------------------------------------------------------------
 
 
-def counts_line(_: Translate, figures: event_reports.EventCounts, language: str, past: bool) -> str:
-    def n(value: int) -> str:
-        return format_number(value, language)
-
-    if past:
-        return _(
-            "invited {invited} · going {going} · attended {attended} · reactions {reactions}",
-            invited=n(figures.invited),
-            going=n(figures.going),
-            attended=n(figures.attended),
-            reactions=n(figures.reactions),
-        )
-    return _(
-        "invited {invited} · going {going} · maybe {maybe} · can't {cannot}",
-        invited=n(figures.invited),
-        going=n(figures.going),
-        maybe=n(figures.maybe),
-        cannot=n(figures.cannot),
-    )
-
-
 async def events_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     contact = current_contact(update, context)
-    assert update.effective_message is not None
     _ = tr(update, context)
+    language = language_of(update, context)
     if contact is None:
-        await update.effective_message.reply_text(
-            refusal_text(_, None, language_of(update, context))
-        )
+        assert update.effective_message is not None
+        await update.effective_message.reply_text(refusal_text(_, None, language))
         return
     rt = runtime(context)
-    language = language_of(update, context)
-    tz = rt.settings.tz
     with rt.database.session() as session:
-        upcoming, past = events.events_for(session, contact, now=rt.now(), past_limit=LIST_MAX)
-        upcoming = upcoming[:LIST_MAX]
-        answers = {
-            e.id: (row.answer if (row := events.rsvp_of(session, e.id, contact.id)) else None)  # type: ignore[arg-type]
-            for e in upcoming
-        }
-        figures = event_reports.counts(session, [e.id for e in upcoming + past])  # type: ignore[misc]
-    manage = events.is_organiser(contact)
-    lines = [_("<b>Events</b>")]
-    buttons: list[list[tuple[str, str]]] = []
-    answer_names = {
-        events.GOING: _("you are going"),
-        events.MAYBE: _("you might come"),
-        events.NO: _("you can't come"),
-        None: _("not answered yet"),
-    }
-    for heading, group, is_past in (
-        (_("<b>Upcoming</b>"), upcoming, False),
-        (_("<b>Past</b>"), past, True),
-    ):
-        if not group:
-            continue
-        lines += ["", heading]
-        for event in group:
-            assert event.id is not None
-            moment = format_moment(event.starts_at, language, tz)
-            line = f"• {moment} — <b>{esc(shorten(event.title, 80))}</b>"
-            if event.status == events.CANCELLED:
-                line += " " + _("(cancelled)")
-            elif manage:
-                line += "\n   " + counts_line(_, figures[event.id], language, is_past)
-            elif not is_past:
-                line += " — " + answer_names[answers.get(event.id)]
-            lines.append(line)
-            if manage:
-                buttons.append(
-                    [
-                        (
-                            f"{'📅' if not is_past else '📊'} {shorten(event.title)}",
-                            f"{SHOW}{event.id}",
-                        )
-                    ]
-                )
-            elif not is_past and event.status != events.CANCELLED:
-                buttons.append([(f"📅 {shorten(event.title)}", f"{MINE}{event.id}")])
-    if len(lines) == 1:
-        lines.append(
-            _("No events yet. Create one with /event.")
-            if manage
-            else _("You have no event invitations yet.")
-        )
-    if manage:
-        buttons.append([(_("➕ New event"), NEW)])
-    await update.effective_message.reply_text(
-        "\n".join(lines), reply_markup=inline(buttons) if buttons else None
-    )
+        reply = pages.listing(session, contact, _, language, rt.settings.tz, rt.now())
+    await driver.send(update, context, reply)
 
 
 async def mine_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """An invitee opens one of their events again: the card with the answer buttons."""
     query = update.callback_query
     assert query is not None and update.effective_user is not None
-    _ = tr(update, context)
     rt = runtime(context)
-    event_id = number_after(query.data, MINE)
     with rt.database.session() as session:
-        contact = contact_by_user(session, update.effective_user.id)
-        event = session.get(Event, event_id) if event_id is not None else None
-        row = events.rsvp_of(session, event_id, contact.id) if event and contact else None  # type: ignore[arg-type]
-        practices = events.showcased(session, event_id) if event else []  # type: ignore[arg-type]
-        organiser_name = events.organiser_name(session, event) if event else None
-    if event is None or row is None or row.invited_at is None:
+        reply = pages.invitee_card(
+            session, contact_by_user(session, update.effective_user.id),
+            number_after(query.data, MINE), tr(update, context), language_of(update, context),
+            rt.settings.tz, rt.now(),
+        )  # fmt: skip
+    if reply is None:
         await stale(update, context)
         return
     await query.answer()
-    card = events.event_card(
-        _,
-        event,
-        language_of(update, context),
-        rt.settings.tz,
-        practices=practices,
-        organiser=organiser_name,
-    )
-    upcoming = event.status == events.PLANNED and event.starts_at > rt.now()
-    markup = inline(events.rsvp_buttons(_, event.id, row.answer)) if upcoming else None  # type: ignore[arg-type]
-    await send(update, context, card, reply_markup=markup)
-
-
-def reaction_lines(
-    _: Translate, summary: event_reports.ReactionSummary, language: str
-) -> list[str]:
-    waiting = []
-    if summary.awaiting:
-        waiting.append(
-            _(
-                "{count} workers' reactions are added together when the feedback closes, if "
-                "there are {minimum} or more, so that nobody can be recognised.",
-                count=format_number(summary.awaiting, language),
-                minimum=event_reports.SMALL_GROUP,
-            )
-        )
-    return _counted_reaction_lines(_, summary, language) + waiting
-
-
-def _counted_reaction_lines(
-    _: Translate, summary: event_reports.ReactionSummary, language: str
-) -> list[str]:
-    if summary.responses == 0:
-        return [] if summary.awaiting else [_("No reactions yet.")]
-    if summary.suppressed:
-        return [
-            _(
-                "{count} reactions so far. Details are shown from {minimum} reactions on, so "
-                "that nobody can be recognised.",
-                count=format_number(summary.responses, language),
-                minimum=event_reports.SMALL_GROUP,
-            )
-        ]
-    lines = [_("<b>Reactions</b> ({count})", count=format_number(summary.responses, language))]
-    if summary.rating_mean is not None:
-        lines.append(
-            _(
-                "Rating: {mean} of 5 (from {count} answers)",
-                mean=format_number(round(summary.rating_mean, 1), language),
-                count=format_number(summary.rating_count, language),
-            )
-        )
-    for _id, text, chosen in summary.practices:
-        lines.append(
-            _(
-                "• {practice}: {count} want to try it",
-                practice=esc(shorten(text, 80)),
-                count=format_number(chosen, language),
-            )
-        )
-    for heading, texts in (
-        (_("Most useful:"), summary.most_useful),
-        (_("Next steps:"), summary.next_steps),
-        (_("Suggestions:"), summary.suggestions),
-    ):
-        if texts:
-            lines.append(heading)
-            lines += [f"– {esc(shorten(text, 200))}" for text in texts]
-    return lines
+    await driver.send(update, context, reply)
 
 
 async def show_event(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
-    assert query is not None
-    _ = tr(update, context)
+    assert update.callback_query is not None
+    event = await managed(update, context, SHOW)
+    if event is None:
+        return
     rt = runtime(context)
-    language = language_of(update, context)
-    event_id = number_after(query.data, SHOW)
-    contact = organiser(update, context)
     with rt.database.session() as session:
-        event = session.get(Event, event_id) if event_id is not None else None
-        if not events.can_manage(contact, event):
-            await refuse(update, context)
-            return
-        assert event is not None and event.id is not None
-        practices = events.showcased(session, event.id)
-        figures = event_reports.counts(session, [event.id])[event.id]
-        summary = event_reports.reactions(session, event.id)
-    n = lambda value: format_number(value, language)  # noqa: E731
-    lines = [events.event_card(_, event, language, rt.settings.tz, practices=practices)]
-    if event.status == events.CANCELLED:
-        lines.append(_("❌ Cancelled."))
-    lines += [
-        "",
-        _(
-            "Invited {invited}: going {going}, maybe {maybe}, can't come {cannot}, no answer "
-            "{none}.",
-            invited=n(figures.invited),
-            going=n(figures.going),
-            maybe=n(figures.maybe),
-            cannot=n(figures.cannot),
-            none=n(figures.no_answer),
-        ),
-        _(
-            "Attended {attended} (of whom {walk_ins} without a Going answer). "
-            "Reactions {reactions}.",
-            attended=n(figures.attended),
-            walk_ins=n(figures.walk_ins),
-            reactions=n(figures.reactions),
-        ),
-    ]
-    if event.starts_at <= rt.now():
-        lines += ["", *reaction_lines(_, summary, language)]
-    text = truncate_html("\n".join(lines), MESSAGE_LIMIT)
-    buttons: list[list[tuple[str, str]]] = []
-    if event.status == events.PLANNED:
-        buttons.append(
-            [(_("🔳 QR code"), f"{QR}{event.id}"), (_("☑ Attendance"), f"{ATTENDANCE}{event.id}:0")]
-        )
-        if event.starts_at > rt.now():
-            buttons.append(
-                [
-                    (_("🕑 Move"), f"{MOVE}{event.id}"),
-                    (_("❌ Cancel the event"), f"{CANCEL_EVENT}{event.id}"),
-                ]
-            )
-    await query.answer()
-    await send(update, context, text, reply_markup=inline(buttons) if buttons else None)
+        reply = pages.event_page(
+            session, event, tr(update, context), language_of(update, context), rt.settings.tz,
+            rt.now(),
+        )  # fmt: skip
+    await update.callback_query.answer()
+    await driver.send(update, context, reply)
 
 
 # -- attendance by hand ------------------------------------------------------------------------
 
 
-def attendance_view(
-    _: Translate, event: Event, people: list[events.Attendee], page: int, language: str
-) -> tuple[str, Any]:
-    pages = max(1, (len(people) + PAGE_SIZE - 1) // PAGE_SIZE)
-    page = min(max(page, 0), pages - 1)
-    present = sum(1 for p in people if p.attended)
-    text = _(
-        "<b>Attendance: {title}</b>\n{present} of {total} checked in. Tap a name to tick or "
-        "untick it.\n✅ here · ⬜ not checked in yet\nReply to the invitation: 👍 coming, "
-        "🤔 maybe, ✖ not coming, … no reply",
-        title=esc(shorten(event.title, 100)),
-        present=format_number(present, language),
-        total=format_number(len(people), language),
-    )
-    marks = {events.GOING: "👍", events.MAYBE: "🤔", events.NO: "✖", None: "…"}
-    rows = []
-    for person in people[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]:
-        label = f"{check(person.attended)}{shorten(person.name, 28)} {marks.get(person.answer, '')}"
-        if person.organisation:
-            label += f" · {shorten(person.organisation, 20)}"
-        rows.append([(label, f"{TICK}{event.id}:{person.contact_id}:{page}")])
-    nav = []
-    if page > 0:
-        nav.append(("◀", f"{ATTENDANCE}{event.id}:{page - 1}"))
-    if page < pages - 1:
-        nav.append(("▶", f"{ATTENDANCE}{event.id}:{page + 1}"))
-    if nav:
-        rows.append(nav)
-    return text, inline(rows)
-
-
-def ids(data: str | None, prefix: str, count: int) -> list[int] | None:
-    parts = (data or "").removeprefix(prefix).split(":")
-    if not (data or "").startswith(prefix) or len(parts) != count:
-        return None
-    if not all(p.isdigit() and len(p) <= 10 for p in parts):
-        return None
-    return [int(p) for p in parts]
-
-
 async def attendance_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     assert query is not None
-    _ = tr(update, context)
     found = ids(query.data, ATTENDANCE, 2)
-    contact = organiser(update, context)
-    rt = runtime(context)
-    with rt.database.session() as session:
-        event = session.get(Event, found[0]) if found else None
-        if found is None or not events.can_manage(contact, event):
-            await refuse(update, context)
-            return
-        assert event is not None and event.id is not None
+    if found is None:
+        await refuse(update, context)
+        return
+    event = await managed(update, context, ATTENDANCE)
+    if event is None or event.id is None:
+        return
+    with runtime(context).database.session() as session:
         people = events.attendance(session, event.id)
     await query.answer()
-    text, markup = attendance_view(_, event, people, found[1], language_of(update, context))
+    _ = tr(update, context)
+    reply = pages.attendance_page(_, event, people, found[1], language_of(update, context))
     keyboard = query.message.reply_markup if query.message is not None else None  # type: ignore[union-attr]
     from_card = keyboard is not None and any(
         (button.callback_data or "").startswith(QR)
@@ -510,9 +247,9 @@ async def attendance_button(update: Update, context: ContextTypes.DEFAULT_TYPE) 
         for button in row
     )
     if not from_card:  # paging through the list: turn the page in place
-        await edit(update, text, markup)
+        await edit(update, reply.text, keyboard(reply.actions))
     else:  # from the event card: a new message, so that the card stays above it
-        await send(update, context, text, reply_markup=markup)
+        await driver.send(update, context, reply)
 
 
 async def tick_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -539,42 +276,20 @@ async def tick_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         return
     assert event is not None
     await query.answer()
-    text, markup = attendance_view(_, event, people, page, language)
-    await edit(update, text, markup)
+    reply = pages.attendance_page(_, event, people, page, language)
+    await edit(update, reply.text, keyboard(reply.actions))
 
 
 # -- cancel ------------------------------------------------------------------------------------
 
 
 async def cancel_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
-    assert query is not None
-    _ = tr(update, context)
-    event_id = number_after(query.data, CANCEL_EVENT)
-    contact = organiser(update, context)
-    with runtime(context).database.session() as session:
-        event = session.get(Event, event_id) if event_id is not None else None
-    if not events.can_manage(contact, event):
-        await refuse(update, context)
+    assert update.callback_query is not None
+    event = await managed(update, context, CANCEL_EVENT)
+    if event is None:
         return
-    assert event is not None
-    await query.answer()
-    await send(
-        update,
-        context,
-        _(
-            "Cancel <b>{title}</b>? Everyone invited will be told once.",
-            title=esc(shorten(event.title, 200)),
-        ),
-        reply_markup=inline(
-            [
-                [
-                    (_("Yes, cancel the event"), f"{CANCEL_OK}{event.id}"),
-                    (_("No, keep it"), f"{SHOW}{event.id}"),
-                ]
-            ]
-        ),
-    )
+    await update.callback_query.answer()
+    await driver.send(update, context, pages.cancel_question(tr(update, context), event))
 
 
 async def cancel_confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -595,17 +310,14 @@ async def cancel_confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE) -
             )
     except ProgrammeError as error:
         await query.answer(error_text(_, error, language, tz=rt.settings.tz), show_alert=True)
-        await edit(update, markup=None)
+        await edit(update)
         return
     await query.answer()
-    await edit(
-        update,
-        _(
-            "❌ The event is cancelled. {count} invitees will be told.",
-            count=format_number(told, language),
-        ),
-        None,
+    text = _(
+        "❌ The event is cancelled. {count} invitees will be told.",
+        count=format_number(told, language),
     )
+    await edit(update, text)
 
 
 # -- registration ------------------------------------------------------------------------------
