@@ -2,8 +2,9 @@
 
 `run` takes one input: /cancel pauses the foreground journey; a journey's entry (its command,
 an action that opens it) brings it to the foreground, pausing the one there and saying so; an
-action belongs to its own journey whoever holds the foreground, so a stale or foreign button can
-never be taken as an answer to the wrong question; anything else goes to the foreground journey.
+action belongs to its own journey whoever holds the foreground (an action that several journeys
+own, to the one in front), so a stale or foreign button can never be taken as an answer to the
+wrong question; anything else goes to the foreground journey.
 What no journey takes returns None, for the channel's other handlers.
 """
 
