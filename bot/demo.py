@@ -755,8 +755,9 @@ async def play_surveys(
 async def play_workshop(
     stage: Stage, database: Database, settings: Settings, clock: DemoClock
 ) -> None:
-    """An achievement workshop, from invitations to check-in and reactions (handlers/events.py).
-    Messages the bot sends on its own go through the outbox, as the scheduler would send them."""
+    """An achievement workshop, from invitations to check-in and reactions (models/journeys/
+    events.py, handlers/events.py). Messages the bot sends on its own go through the outbox, as
+    the scheduler would send them."""
     from bot.sender import send_due  # local: keeps this scene's edit in one place
     from models.events import events_job
     from models.tables import Event, Improvement, ReviewStatus, ShareConsent

@@ -71,6 +71,10 @@ def to_input(update: Update) -> Input | None:
         if message.text in MENU_COMMANDS:
             return Input(command=MENU_COMMANDS[message.text], text=message.text)
         return Input(text=message.text)
+    if message.location is not None:
+        return Input(
+            other="location", location=(message.location.latitude, message.location.longitude)
+        )
     kind = next(
         (
             k

@@ -95,7 +95,8 @@ class Upload:
 class Input:
     """One thing the person sent: typed `text`, a pressed action's `payload`, a `command` (its
     word, from "/feedback" or the menu's button for it), or `other` (the kind of anything
-    else: "photo", "voice", "sticker", ...).
+    else: "photo", "voice", "sticker", ...; a "location" comes with its `location`, latitude
+    and longitude).
 
     A photo, file or voice note sent to the journey in front comes as an `upload` (fetched by
     the driver, with its caption); a pressed action carries the `message` it sits on, on a
@@ -107,6 +108,7 @@ class Input:
     other: str | None = None
     upload: Upload | None = None
     message: int | None = None
+    location: tuple[float, float] | None = None
 
     @property
     def pressed(self) -> bool:

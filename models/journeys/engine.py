@@ -2,8 +2,9 @@
 
 `run` takes one input: /cancel pauses the foreground journey; a journey's entry (its command,
 an action that opens it) brings it to the foreground, pausing the one there and saying so; an
-action belongs to its own journey whoever holds the foreground, so a stale or foreign button can
-never be taken as an answer to the wrong question; anything else goes to the foreground journey.
+action belongs to its own journey whoever holds the foreground (an action that several journeys
+own, to the one in front), so a stale or foreign button can never be taken as an answer to the
+wrong question; anything else goes to the foreground journey.
 What no journey takes returns None, for the channel's other handlers.
 """
 
@@ -32,9 +33,13 @@ def _entry(given: Input) -> Journey | None:
     return next((j for j in REGISTRY.values() if j.starts(given)), None)
 
 
-def _owner(payload: str | None) -> Journey | None:
+def _owner(payload: str | None, current: Journey | None = None) -> Journey | None:
+    """The journey an action belongs to; an action that several journeys own (✖ Cancel under
+    both event forms' confirmations) belongs to the one in front."""
     if payload is None:
         return None
+    if current is not None and current.owns(payload):
+        return current
     return next((j for j in REGISTRY.values() if j.owns(payload)), None)
 
 
@@ -90,7 +95,7 @@ def _run(
         return outcome
     journey = _entry(given)
     if journey is None:
-        journey = _owner(given.payload)
+        journey = _owner(given.payload, current)
         if journey is None:
             if current is None or given.command is not None:
                 return None

@@ -4,13 +4,19 @@ from here, in the person's language."""
 
 from __future__ import annotations
 
-from bot.i18n import Translate, format_number
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.i18n import Translate, format_moment, format_number
 from models.programme import ProgrammeError
 
 STALE = "stale"  # an action of an earlier step, or one that no longer means anything
 
 
-def error_text(_: Translate, error: ProgrammeError, language: str) -> str:
+def error_text(
+    _: Translate, error: ProgrammeError, language: str, *, tz: ZoneInfo | None = None
+) -> str:
+    """`tz`: the programme's time zone, for the errors that name a moment."""
     details = error.details
     limit = format_number(details.get("limit", 0), language)
     length = format_number(details.get("length", 0), language)
@@ -56,5 +62,47 @@ def error_text(_: Translate, error: ProgrammeError, language: str) -> str:
         ),
         "wording_too_long": _("That is too long: at most {limit} characters, please.", limit=limit),
         "not_your_entry": _("Only staff of the enterprise's provider can change this entry."),
+        # events (models/events.py, models/journeys/events.py)
+        "title_too_short": _("The title is too short. Please type at least 3 characters."),
+        "title_too_long": _(
+            "The title is too long: at most {limit} characters, please.", limit=limit
+        ),
+        "place_too_short": _("Please type the place: a name or an address."),
+        "place_too_long": _(
+            "The place is too long: at most {limit} characters, please.", limit=limit
+        ),
+        "place_expected": _("Please type the place, or send a location pin."),
+        "pin_or_skip": _("Please send a location pin, or press Skip."),
+        "agenda_too_short": _("The agenda is too short. Type a few lines, or press Skip."),
+        "agenda_too_long": _(
+            "The agenda is too long: at most {limit} characters, please.", limit=limit
+        ),
+        "location_invalid": _("That location pin cannot be read. Please send another one."),
+        "moment_invalid": _(
+            "Please type the date and time as day/month/year hour:minute, e.g. 20/03/2027 14:00."
+        ),
+        "moment_in_past": _("That time has already passed. Please type a time in the future."),
+        "moment_too_far": _("That is more than two years ahead. Please check the year."),
+        "moment_unchanged": _("That is the time the event already has."),
+        "use_buttons": _("Please use the buttons above."),
+        "create_or_cancel": _("Please press ✅ Create and send invitations, or ✖ Cancel."),
+        "move_or_cancel": _("Please press ✅ Move it, or ✖ Cancel."),
+        "unknown_event": _("That event no longer exists."),
+        "not_allowed": _("Sorry, this is only for the organisers of this event."),
+        "event_cancelled": _("This event has been cancelled."),
+        "event_started": _("The event has already started, so answers are closed."),
+        "not_invited": _("This invitation is not for you."),
+        "unknown_checkin": _(
+            "I do not know this check-in code. Please scan the QR code at the venue again."
+        ),
+        "checkin_closed": _("Check-in for this event has closed."),
+        "unknown_practice": _("That good practice is no longer in the library."),
+        "too_many_practices": _("At most {limit} good practices, please.", limit=limit),
     }
+    starts_at = details.get("starts_at")
+    if error.code == "checkin_not_open" and isinstance(starts_at, datetime) and tz is not None:
+        return _(
+            "Check-in opens shortly before the event, which starts at {moment}. See you there!",
+            moment=format_moment(starts_at, language, tz),
+        )
     return texts.get(error.code, _("That did not work. Please try again."))

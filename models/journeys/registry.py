@@ -6,6 +6,7 @@ from models.journeys import engine
 from models.journeys.admin import NEW_ENTERPRISE, NEW_PROVIDER
 from models.journeys.broadcast import BROADCAST
 from models.journeys.core import Journey
+from models.journeys.events import MOVE_EVENT, NEW_EVENT
 from models.journeys.feedback import FEEDBACK
 from models.journeys.goodpractices import EDIT_WORDING
 from models.journeys.inbox import ANSWER_THREAD
@@ -14,7 +15,7 @@ from models.journeys.review import ANSWER_QUESTION, ASK_QUESTION
 
 JOURNEYS: tuple[Journey, ...] = (
     ASK_QUESTION, ANSWER_QUESTION, ANSWER_THREAD, FEEDBACK, NEW_PROVIDER, NEW_ENTERPRISE,
-    REPORT, BROADCAST, EDIT_WORDING,
+    REPORT, BROADCAST, EDIT_WORDING, NEW_EVENT, MOVE_EVENT,
 )  # fmt: skip
 
 engine.register(JOURNEYS)
