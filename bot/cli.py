@@ -7,10 +7,13 @@ import json
 import logging
 import os
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import sqlalchemy as sa
 import typer
@@ -26,6 +29,11 @@ from models.files import secure_data_dir, write_private
 from models.media import qr_png
 from models.programme import ProgrammeError, create_invite, deep_link
 from models.tables import Contact, Enterprise, Invite, Provider, Role
+
+if TYPE_CHECKING:
+    from telegram.ext import Application
+
+    from scheduler.config import SchedulerConfig
 
 # A crash must never print local variables: the settings, and so the bot token, are among them.
 app = typer.Typer(
@@ -123,6 +131,30 @@ def setup_logging(level: str, token: str | None = None, log_format: str | None =
         redact_token_in_logs(token)
 
 
+def lead_when_free(application: Application) -> Application:  # type: ignore[type-arg]
+    """The bot sends only while it holds the sender lock (models/locks.py): a cron `jobs run`
+    or a `broadcast --yes` sending at that moment keeps it until it is done."""
+    from bot.cluster import LEADERSHIP
+    from models.locks import Leadership
+
+    application.bot_data[LEADERSHIP] = Leadership(application.bot_data["runtime"].database.engine)
+    return application
+
+
+@contextmanager
+def sender_turn(database: Database) -> Iterator[bool]:
+    """Whether this command may send now: True while it holds the sender lock, False when a
+    running bot (or another command) sends; the messages then stay queued for it."""
+    from models.locks import Leadership
+
+    leadership = Leadership(database.engine)
+    leading, _became = leadership.check()
+    try:
+        yield leading
+    finally:
+        leadership.release()
+
+
 @app.command()
 def run() -> None:
     """Run the bot with long polling."""
@@ -132,7 +164,7 @@ def run() -> None:
     if not config.token:
         raise fail("OSHBOT_TOKEN is not set: get a token from @BotFather and set it.")
     setup_logging(config.log_level, config.token, config.log_format)
-    application = build_application(config)
+    application = lead_when_free(build_application(config))
     application.run_polling(allowed_updates=["message", "callback_query", "my_chat_member"])
 
 
@@ -147,7 +179,7 @@ def webhook() -> None:
     if not config.webhook_url or not config.webhook_secret:
         raise fail("Webhook mode needs OSHBOT_WEBHOOK_URL and OSHBOT_WEBHOOK_SECRET.")
     setup_logging(config.log_level, config.token, config.log_format)
-    application = build_application(config)
+    application = lead_when_free(build_application(config))
     application.run_webhook(
         listen=config.webhook_listen,
         port=config.webhook_port,
@@ -932,7 +964,9 @@ def broadcast_command(
         raise fail("OSHBOT_TOKEN is not set: the running bot will send them.")
     setup_logging("WARNING")
 
-    async def send() -> broadcasts.Progress:
+    async def send(mine: bool) -> broadcasts.Progress:
+        """Sends while this command holds the sender lock; otherwise the running bot sends,
+        and the bar follows its progress."""
         from telegram.ext import ExtBot
 
         from bot.ratelimit import PacedRateLimiter
@@ -951,7 +985,10 @@ def broadcast_command(
             with Progress(*columns, console=console) as bar:
                 task = bar.add_task("sending", total=total)
                 while True:
-                    report = await drain(bot, database, clock=utcnow, config=schedule)
+                    held = False
+                    if mine:
+                        report = await drain(bot, database, clock=utcnow, config=schedule)
+                        held = report.held
                     with database.session() as session:
                         shown = broadcasts.progress(session, broadcast_id)
                     bar.update(task, completed=shown.done)
@@ -959,11 +996,14 @@ def broadcast_command(
                         with database.session() as session:
                             broadcasts.record_shown(session, broadcast_id=broadcast_id, shown=shown)
                         return shown
-                    if report.held:
+                    if held:
                         return shown  # quiet hours: the bot sends the rest when they end
                     await asyncio.sleep(1)
 
-    shown = asyncio.run(send())
+    with sender_turn(database) as mine:
+        if not mine:
+            console.print("The running bot is sending them; following its progress.")
+        shown = asyncio.run(send(mine))
     console.print(
         f"Sent {shown.sent}, failed {shown.failed}, skipped {shown.skipped}, "
         f"waiting {shown.pending}."
@@ -1090,45 +1130,50 @@ def jobs_run(
     if not config.token:
         console.print("OSHBOT_TOKEN is not set: messages stay in the outbox.")
         return
+    with sender_turn(database) as mine:
+        if not mine:
+            console.print("outbox: the running bot is sending; what is due waits for it.")
+            return
+        asyncio.run(drain_outbox(config, database, moment, scheduler_config))
 
-    async def drain_outbox() -> None:
-        import time
 
-        from telegram.ext import ExtBot
+async def drain_outbox(
+    config: Settings, database: Database, moment: datetime, scheduler_config: SchedulerConfig
+) -> None:
+    """`jobs run`'s sending: what is due, with 429 pauses waited out (JOBS_RUN_PATIENCE)."""
+    from telegram.ext import ExtBot
 
-        from bot.ratelimit import PacedRateLimiter
-        from bot.sender import drain
+    from bot.ratelimit import PacedRateLimiter
+    from bot.sender import drain
 
-        bot = ExtBot(
-            config.token,  # type: ignore[arg-type]
-            base_url=config.api_base_url,
-            base_file_url=config.api_file_base_url,
-            rate_limiter=PacedRateLimiter(per_second=config.send_rate),
+    bot = ExtBot(
+        config.token,  # type: ignore[arg-type]
+        base_url=config.api_base_url,
+        base_file_url=config.api_file_base_url,
+        rate_limiter=PacedRateLimiter(per_second=config.send_rate),
+    )
+    # The run's clock starts at --now and moves with real time, so that a row Telegram
+    # asked us to send again in a few seconds (429) comes due before the run ends.
+    started = time.monotonic()
+
+    def clock() -> datetime:
+        return moment + timedelta(seconds=time.monotonic() - started)
+
+    async with bot:
+        report = await drain(
+            bot,
+            database,
+            clock=clock,
+            config=scheduler_config,
+            max_batches=1000,
+            patience=JOBS_RUN_PATIENCE,
         )
-        # The run's clock starts at --now and moves with real time, so that a row Telegram
-        # asked us to send again in a few seconds (429) comes due before the run ends.
-        started = time.monotonic()
-
-        def clock() -> datetime:
-            return moment + timedelta(seconds=time.monotonic() - started)
-
-        async with bot:
-            report = await drain(
-                bot,
-                database,
-                clock=clock,
-                config=scheduler_config,
-                max_batches=1000,
-                patience=JOBS_RUN_PATIENCE,
-            )
-        console.print(
-            f"outbox: {report.sent} sent, {report.deferred} deferred, {report.skipped} skipped, "
-            f"{report.failed} failed" + (" (quiet hours: only urgent kinds)" if report.held else "")
-        )
-        if report.waited:
-            console.print(f"outbox: waited {report.waited:.0f} s for Telegram's rate limit")
-
-    asyncio.run(drain_outbox())
+    console.print(
+        f"outbox: {report.sent} sent, {report.deferred} deferred, {report.skipped} skipped, "
+        f"{report.failed} failed" + (" (quiet hours: only urgent kinds)" if report.held else "")
+    )
+    if report.waited:
+        console.print(f"outbox: waited {report.waited:.0f} s for Telegram's rate limit")
 
 
 @jobs_app.command("list")

@@ -58,8 +58,12 @@ def migration_lock(engine: sa.Engine) -> Iterator[None]:
 
 
 class Leadership:
-    """Whether this process is the one that sends. On SQLite there is only one process (see
-    `single_process`), which always leads.
+    """Whether this process is the one that sends: a worker of `oshbot serve` or `oshbot run`,
+    or a command that sends (a cron `oshbot jobs run`, `oshbot broadcast --yes`), never two at
+    once, so that the bot's rate stays within Telegram's limit whoever sends. On PostgreSQL the
+    sender holds SENDER_LOCK; on a SQLite file it holds an exclusive lock on
+    `<database>.sender.lock` (the kernel drops it when the process dies); an in-memory
+    database has one process, which always leads.
 
     `check()` is cheap and safe to call at every tick: while leading it proves the lock's
     connection is still alive (a lost connection means a lost lock: another worker may already
@@ -71,18 +75,41 @@ class Leadership:
         self._pid: int | None = None
         self._guard = threading.Lock()
         self.since: datetime | None = None  # when this process last became the leader
+        database = None if is_postgres(engine) else engine.url.database
+        self._file_path = (
+            Path(database + ".sender.lock")
+            if database not in (None, "", ":memory:") and not str(database).startswith("file:")
+            else None
+        )
+        self._file: IO[str] | None = None
 
     @property
     def leading(self) -> bool:
-        return self._connection is not None or not is_postgres(self.engine)
+        if is_postgres(self.engine):
+            return self._connection is not None
+        return self._file is not None or self._file_path is None
 
     def check(self) -> tuple[bool, bool]:
         """(leading now, became the leader with this call)."""
-        if not is_postgres(self.engine):
-            return True, False
         # Jobs tick at once from several threads; one connection serves one query at a time.
         with self._guard:
-            return self._check()
+            if is_postgres(self.engine):
+                return self._check()
+            return self._check_file()
+
+    def _check_file(self) -> tuple[bool, bool]:
+        if self._file_path is None or self._file is not None:
+            return True, False
+        handle: IO[str] = open(self._file_path, "a+")  # noqa: SIM115 (held while leading)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return False, False
+        self._file = handle
+        self.since = datetime.now().astimezone()
+        log.info("this process is now the sender (pid %d)", os.getpid())
+        return True, True
 
     def _check(self) -> tuple[bool, bool]:
         if self._connection is not None:
@@ -124,6 +151,9 @@ class Leadership:
             self._release()
 
     def _release(self) -> None:
+        if self._file is not None:
+            self._file.close()  # closing drops the lock
+            self._file = None
         if self._connection is not None:
             try:
                 self._connection.execute(sa.select(sa.func.pg_advisory_unlock(SENDER_LOCK)))

@@ -71,10 +71,22 @@ def test_one_worker_leads_and_another_takes_over_when_its_connection_dies(
         second.dispose()
 
 
-def test_on_sqlite_the_one_process_always_leads(database: Database) -> None:
+def test_on_a_sqlite_file_one_sender_at_a_time_and_the_next_takes_over(
+    database: Database,
+) -> None:
+    """The bot and a cron `jobs run` (or `broadcast --yes`) on one SQLite file: one holds
+    `<database>.sender.lock`, the other waits its turn; the lock goes with its holder."""
     if POSTGRES:
         pytest.skip("SQLite run only")
-    assert Leadership(database.engine).check() == (True, False)
+    bot, cron = Leadership(database.engine), Leadership(database.engine)
+    assert bot.check() == (True, True)
+    assert bot.check() == (True, False)
+    assert cron.check() == (False, False) and not cron.leading
+    bot.release()
+    assert cron.check() == (True, True)
+    assert bot.check() == (False, False)
+    cron.release()
+    assert Leadership(make_engine("sqlite://")).check() == (True, False)  # in memory: alone
 
 
 def test_a_new_sender_takes_back_what_the_dead_one_had_in_flight(database: Database) -> None:

@@ -18,6 +18,7 @@ from sqlmodel import select
 from bot.sandbox import Sandbox
 from bot.sandbox_http import SandboxServer
 from models.db import Database
+from models.locks import Leadership
 from models.outbox import PRIORITY_REMINDER, Message, enqueue
 from models.programme import EnterpriseDraft, add_enterprise, add_provider
 from models.tables import Consent, ConsentPurpose, Contact, Outbox, OutboxStatus, Role
@@ -131,3 +132,35 @@ async def test_a_command_line_broadcast_reads_as_typed(database: Database, tmp_p
         # The text exactly as typed: the tags the operator typed are text, not formatting, and
         # no escaping shows.
         assert message.plain == typed
+
+
+async def test_cron_leaves_the_sending_to_a_running_sender(
+    database: Database, tmp_path: Path
+) -> None:
+    """A running bot holds the sender lock: a cron `jobs run` beside it runs its jobs but sends
+    nothing, so that the two never send at once (Telegram's limit is the bot's, not each
+    process's); once the lock is free, the next run sends what is due."""
+    sandbox = Sandbox(limits=None)
+    server = SandboxServer(sandbox)
+    port = await server.start()
+    running_bot = Leadership(database.engine)
+    try:
+        [person] = seed(database, sandbox, 1)
+        with database.session() as session:
+            enqueue(
+                session, key=f"visit-reminder:{person.id}", contact=person, kind="visit-reminder",
+                priority=PRIORITY_REMINDER, not_before=START, message=Message("🔔 Nhắc lịch"),
+            )  # fmt: skip
+        assert running_bot.check()[0]
+        beside = await oshbot(server, port, database, tmp_path, "jobs", "run", "--now", MORNING)
+        sent_beside = len(sandbox.chat_messages(person.chat_id or 0))
+        running_bot.release()
+        alone = await oshbot(server, port, database, tmp_path, "jobs", "run", "--now", MORNING)
+    finally:
+        running_bot.release()
+        await server.stop()
+    assert beside.returncode == 0, beside.stderr
+    assert "the running bot is sending" in beside.stdout, beside.stdout
+    assert sent_beside == 0
+    assert alone.returncode == 0 and "sent, 0 deferred" in alone.stdout, alone.stdout
+    assert "🔔 Nhắc lịch" in [m.plain for m in sandbox.chat_messages(person.chat_id or 0)]
