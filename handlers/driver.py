@@ -34,9 +34,13 @@ from models.journeys.feedback import FEEDBACK
 from models.journeys.report import REPORT
 from models.journeys.review import ANSWER_QUESTION, ASK_QUESTION
 from models.journeys.state import telegram_person
+from models.journeys.visits import VISITS
 from models.programme import deep_link
+from scheduler.config import SchedulerConfig
 
-engine.register([ASK_QUESTION, ANSWER_QUESTION, FEEDBACK, NEW_PROVIDER, NEW_ENTERPRISE, REPORT])
+engine.register(
+    [ASK_QUESTION, ANSWER_QUESTION, FEEDBACK, NEW_PROVIDER, NEW_ENTERPRISE, REPORT, VISITS]
+)
 
 # Commands answered beside whatever is in front (the journey keeps its place).
 STAYING = {"help", "language", "stop"}
@@ -241,6 +245,8 @@ def place(context: ContextTypes.DEFAULT_TYPE) -> Place:
         invite_days=rt.settings.invite_days,
         invite_link=lambda code: deep_link(username, code),
         media_dir=rt.settings.media_dir,
+        data_dir=rt.settings.data_dir,
+        schedule=SchedulerConfig.from_settings(rt.settings),
     )
 
 
@@ -300,6 +306,11 @@ async def send(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply)
     if reply.photo is not None:
         photo = InputFile(reply.photo, filename=reply.photo_name)
         return await context.bot.send_photo(chat.id, photo, caption=reply.text, reply_markup=markup)
+    if reply.document is not None:
+        document = InputFile(reply.document, filename=reply.document_name)
+        return await context.bot.send_document(
+            chat.id, document, caption=reply.text, reply_markup=markup
+        )
     return await context.bot.send_message(chat.id, reply.text, reply_markup=markup)
 
 
