@@ -18,8 +18,9 @@ their payloads).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from bot.i18n import N_, Translate, format_day, format_moment, format_number, shorten
 from bot.i18n import normalise_language as lang_of
@@ -100,7 +101,7 @@ def numbers(payload: str | None, prefix: str, count: int) -> list[int] | None:
     return [int(part) for part in parts]
 
 
-def moment(turn: Turn, at: Any) -> str:
+def moment(turn: Turn, at: datetime) -> str:
     return format_moment(at, turn.language, turn.place.schedule.tz)
 
 
@@ -211,7 +212,7 @@ class Visits:
             if given.text is None:
                 return Outcome().say(_("Please type your notes as text, or press Skip.")), GOES_ON
             return self.noted(turn, visit_id, given.text)
-        return Outcome().say(_("Please choose with the buttons.")), GOES_ON
+        return Outcome().say(_("Please choose with the buttons above, or /cancel.")), GOES_ON
 
     # -- staff: propose a date ---------------------------------------------------------------
 
@@ -236,41 +237,52 @@ class Visits:
         )
         return Outcome().say(text), GOES_ON
 
-    def proposed(self, turn: Turn, visit_id: int, text: str) -> tuple[Outcome, bool]:
+    def timed(
+        self, turn: Turn, text: str, write: Callable[[datetime], str]
+    ) -> tuple[Outcome, bool]:
+        """A typed day and time, stored by `write` (which queues its notices and returns what
+        the person is told); a time not understood is asked again."""
         _ = turn._
-        config = turn.place.schedule
         try:
-            at = visits.parse_when(text, now=turn.now, tz=config.tz)
+            at = visits.parse_when(text, now=turn.now, tz=turn.place.schedule.tz)
             with turn.session.begin_nested():
-                proposal = visits.propose(
-                    turn.session, visit_id=visit_id, staff=turn.contact, at=at, now=turn.now
-                )
-                notices.proposal(
-                    turn.session, proposal.visit, proposal.employers, now=turn.now, config=config
-                )
+                said = write(at)
         except ProgrammeError as error:
             if error.code.startswith("when_"):
                 return Outcome().say(error_text(_, error)), GOES_ON
             turn.data.clear()
             return Outcome().say(error_text(_, error)), ENDS
-        enterprise = turn.session.get(Enterprise, proposal.visit.enterprise_id)
-        assert enterprise is not None
         turn.data.clear()
-        if proposal.employers:
-            said = _(
-                "Thank you. I have asked {enterprise} whether {when} suits them; I will tell you "
-                "their answer.",
-                enterprise=esc(enterprise.name),
-                when=moment(turn, at),
+        return Outcome().say(said), ENDS
+
+    def proposed(self, turn: Turn, visit_id: int, text: str) -> tuple[Outcome, bool]:
+        _ = turn._
+
+        def write(at: datetime) -> str:
+            proposal = visits.propose(
+                turn.session, visit_id=visit_id, staff=turn.contact, at=at, now=turn.now
             )
-        else:
-            said = _(
+            notices.proposal(
+                turn.session, proposal.visit, proposal.employers, now=turn.now,
+                config=turn.place.schedule,
+            )  # fmt: skip
+            enterprise = turn.session.get(Enterprise, proposal.visit.enterprise_id)
+            assert enterprise is not None
+            if proposal.employers:
+                return _(
+                    "Thank you. I have asked {enterprise} whether {when} suits them; I will tell "
+                    "you their answer.",
+                    enterprise=esc(enterprise.name),
+                    when=moment(turn, at),
+                )
+            return _(
                 "Recorded: {enterprise} on {when}. Nobody from the enterprise uses the bot yet, "
                 "so please agree the date with them directly. I will remind you the day before.",
                 enterprise=esc(enterprise.name),
                 when=moment(turn, at),
             )
-        return Outcome().say(said), ENDS
+
+        return self.timed(turn, text, write)
 
     # -- employer: confirm or suggest --------------------------------------------------------
 
@@ -321,31 +333,22 @@ class Visits:
         return Outcome().say(text), GOES_ON
 
     def suggested(self, turn: Turn, visit_id: int, text: str) -> tuple[Outcome, bool]:
-        _ = turn._
-        config = turn.place.schedule
-        try:
-            at = visits.parse_when(text, now=turn.now, tz=config.tz)
-            with turn.session.begin_nested():
-                visit = visits.suggest(
-                    turn.session, visit_id=visit_id, employer=turn.contact, at=at, now=turn.now
-                )
-                assert turn.contact is not None
-                notices.suggestion(
-                    turn.session, visit, staff_to_tell(turn, visit), employer=turn.contact,
-                    now=turn.now, config=config,
-                )  # fmt: skip
-        except ProgrammeError as error:
-            if error.code.startswith("when_"):
-                return Outcome().say(error_text(_, error)), GOES_ON
-            turn.data.clear()
-            return Outcome().say(error_text(_, error)), ENDS
-        turn.data.clear()
-        said = _(
-            "Thank you. I have passed {when} on to your provider; they will confirm it or "
-            "propose another time.",
-            when=moment(turn, at),
-        )
-        return Outcome().say(said), ENDS
+        def write(at: datetime) -> str:
+            visit = visits.suggest(
+                turn.session, visit_id=visit_id, employer=turn.contact, at=at, now=turn.now
+            )
+            assert turn.contact is not None
+            notices.suggestion(
+                turn.session, visit, staff_to_tell(turn, visit), employer=turn.contact,
+                now=turn.now, config=turn.place.schedule,
+            )  # fmt: skip
+            return turn._(
+                "Thank you. I have passed {when} on to your provider; they will confirm it or "
+                "propose another time.",
+                when=moment(turn, at),
+            )
+
+        return self.timed(turn, text, write)
 
     def accept(self, turn: Turn, payload: str) -> tuple[Outcome, bool]:
         found = numbers(payload, ACCEPT, 1)
