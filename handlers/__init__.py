@@ -32,8 +32,6 @@ from handlers import (
     report,
     review,
     summary,
-    visit_check,
-    visits,
     web,
 )
 
@@ -60,8 +58,6 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handlers(goodpractices.handlers_list())
     application.add_handlers(newsletter.handlers_list())
     application.add_handlers(summary.handlers_list())
-    application.add_handlers(visits.handlers_list())
-    application.add_handlers(visit_check.handlers_list())
     application.add_handlers(plan.handlers_list())
     application.add_handlers(web.handlers_list())
     application.add_handlers(members.handlers_list())

@@ -32,6 +32,7 @@ from models.journeys import engine, registry  # noqa: F401  (registers every jou
 from models.journeys.core import Input, Outcome, Place, Reply, Rows, Upload, paused_note
 from models.journeys.state import telegram_person
 from models.programme import deep_link
+from scheduler.config import SchedulerConfig
 
 # Commands answered beside whatever is in front (the journey keeps its place).
 STAYING = {"help", "language", "stop"}
@@ -257,6 +258,8 @@ def place(context: ContextTypes.DEFAULT_TYPE) -> Place:
         invite_days=rt.settings.invite_days,
         invite_link=lambda code: deep_link(username, code),
         media_dir=rt.settings.media_dir,
+        data_dir=rt.settings.data_dir,
+        schedule=SchedulerConfig.from_settings(rt.settings),
     )
 
 
@@ -316,6 +319,11 @@ async def send(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply)
     if reply.photo is not None:
         photo = InputFile(reply.photo, filename=reply.photo_name)
         return await context.bot.send_photo(chat.id, photo, caption=reply.text, reply_markup=markup)
+    if reply.document is not None:
+        document = InputFile(reply.document, filename=reply.document_name)
+        return await context.bot.send_document(
+            chat.id, document, caption=reply.text, reply_markup=markup
+        )
     return await context.bot.send_message(chat.id, reply.text, reply_markup=markup)
 
 

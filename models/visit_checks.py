@@ -35,6 +35,7 @@ from models.tables import (
     PlanItem,
     PlanStatus,
     ReviewStatus,
+    Role,
     Visit,
     VisitCheck,
     VisitStatus,
@@ -325,6 +326,15 @@ def visit_to_check(
         .order_by(col(Visit.due_on), col(Visit.id))
     ).first()
     return Found(upcoming, False) if upcoming is not None else None
+
+
+def enterprises_of(session: Session, staff: Contact, *, limit: int) -> list[Enterprise]:
+    """What /visit offers to choose from: a staff member's provider's enterprises (a
+    coordinator's: every one), by name."""
+    query = select(Enterprise).order_by(col(Enterprise.name))
+    if staff.role == Role.STAFF:
+        query = query.where(Enterprise.provider_id == staff.provider_id)
+    return list(session.exec(query.limit(limit)))
 
 
 def ready_to_finish(session: Session, *, visit_id: int, staff: Contact | None) -> Visit:

@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from bot.i18n import Translate, translator
 from models.tables import Contact
+from scheduler.config import SchedulerConfig
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,9 @@ class Reply:
     # A picture sent with `text` as its caption (PNG bytes, e.g. an invite's QR code).
     photo: bytes | None = None
     photo_name: str = "photo.png"
+    # A file sent with `text` as its caption (PDF bytes, e.g. a visit report); not with a photo.
+    document: bytes | None = None
+    document_name: str = "document.pdf"
 
 
 @dataclass
@@ -125,6 +129,9 @@ class Place:
     invite_link: Callable[[str], str] = str
     # Where received photos are kept (Settings.media_dir).
     media_dir: Path = field(default_factory=lambda: Path("data") / "media")
+    data_dir: Path = field(default_factory=lambda: Path("data"))
+    # When notices may go out (quiet hours) and in which time zone, for what a journey queues.
+    schedule: SchedulerConfig = field(default_factory=SchedulerConfig)
 
 
 @dataclass

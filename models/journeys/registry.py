@@ -12,10 +12,11 @@ from models.journeys.goodpractices import EDIT_WORDING
 from models.journeys.inbox import ANSWER_THREAD
 from models.journeys.report import REPORT
 from models.journeys.review import ANSWER_QUESTION, ASK_QUESTION
+from models.journeys.visits import VISITS
 
 JOURNEYS: tuple[Journey, ...] = (
     ASK_QUESTION, ANSWER_QUESTION, ANSWER_THREAD, FEEDBACK, NEW_PROVIDER, NEW_ENTERPRISE,
-    REPORT, BROADCAST, EDIT_WORDING, NEW_EVENT, MOVE_EVENT,
+    REPORT, BROADCAST, EDIT_WORDING, NEW_EVENT, MOVE_EVENT, VISITS,
 )  # fmt: skip
 
 engine.register(JOURNEYS)
