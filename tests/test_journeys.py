@@ -124,6 +124,15 @@ def test_an_upgrade_carries_every_conversation_over(database_url: str) -> None:
         ("conv:review.ask", "[306, 306]", "review.asking"),
         ("user", "306", {"review_ask": 41}),
         ("conv:report", "[307, 307]", "report.area"),  # its draft lost: nothing to carry
+        ("conv:broadcast", "[308, 308]", "broadcast.preview"),
+        ("user", "308", {"broadcast_id": 9, "broadcast_photo": "/data/media/b/1.jpg"}),
+        ("conv:visits", "[309, 309]", "visits.notes"),
+        ("user", "309", {"visit_id": 77}),
+        ("conv:events.create", "[310, 310]", "events.practices"),
+        ("user", "310", {"event_draft": {"kind": "workshop", "title": "Hội thảo",
+                                         "starts_at": "2027-03-20T07:00:00+00:00",
+                                         "place": "Hội trường", "agenda": None,
+                                         "audience": ["p:1"], "practices": [4]}}),
     ]  # fmt: skip
     table = sa.table(
         "bot_state", sa.column("kind"), sa.column("key"), sa.column("data", sa.JSON),
@@ -139,7 +148,19 @@ def test_an_upgrade_carries_every_conversation_over(database_url: str) -> None:
     with database.session() as session:
         found = {row.person: row for row in session.exec(select(JourneyState))}
         kept = {row.key: row.data for row in session.exec(select(BotState))}
-    assert sorted(found) == ["tg:301", "tg:302", "tg:304", "tg:305", "tg:306"]
+    assert sorted(found) == [f"tg:{n}" for n in (301, 302, 304, 305, 306, 308, 309, 310)]
+    assert (found["tg:308"].journey, found["tg:308"].data) == (
+        "broadcast", {"step": "preview", "broadcast": 9, "photo": "/data/media/b/1.jpg"},
+    )  # fmt: skip
+    assert (found["tg:309"].journey, found["tg:309"].data) == (
+        "visits", {"at": "notes", "visit": 77},
+    )  # fmt: skip
+    assert found["tg:310"].journey == "events.create"
+    assert found["tg:310"].data == {
+        "kind": "workshop", "title": "Hội thảo", "starts_at": "2027-03-20T07:00:00+00:00",
+        "place": "Hội trường", "agenda": None, "pin": None, "audience": ["p:1"],
+        "ticked": [4], "step": "practices",
+    }  # fmt: skip
     running = found["tg:301"]
     assert running.journey == "feedback" and running.buttons_message == 55
     assert running.data == {"for": "r7", "picked": {"q": 1, "codes": ["training"]}}
@@ -157,5 +178,5 @@ def test_an_upgrade_carries_every_conversation_over(database_url: str) -> None:
     }  # fmt: skip
     assert (found["tg:306"].journey, found["tg:306"].data) == ("review.ask", {"report": 41})
     assert kept == {"301": {"lang": "vi"}, "302": {"lang": "en"}, "303": {"lang": "vi"},
-                    "304": {}, "305": {}, "306": {}}  # fmt: skip
+                    "304": {}, "305": {}, "306": {}, "308": {}, "309": {}, "310": {}}  # fmt: skip
     database.dispose()

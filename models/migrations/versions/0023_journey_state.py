@@ -68,6 +68,45 @@ def _report(user_data: Draft, state: str) -> Draft | None:
     return {**{k: draft[k] for k in kept if k in draft}, "at": state.removeprefix("report.")}
 
 
+def _broadcast(user_data: Draft, state: str) -> Draft | None:
+    steps = {f"broadcast.{step}": step for step in ("compose", "caption", "audience", "preview")}
+    if state not in steps:
+        return None
+    draft: Draft = {"step": steps[state]}
+    if isinstance(user_data.get("broadcast_id"), int):
+        draft["broadcast"] = user_data["broadcast_id"]
+    elif steps[state] in ("audience", "preview"):
+        return None  # nothing to choose an audience for any more
+    if isinstance(user_data.get("broadcast_photo"), str):
+        draft["photo"] = user_data["broadcast_photo"]
+    return draft
+
+
+EVENT_STEPS = ("kind", "title", "starts_at", "place", "pin", "agenda", "audience", "practices",
+               "confirm")  # fmt: skip
+
+
+def _new_event(user_data: Draft, state: str) -> Draft | None:
+    step = {f"events.{s}": s for s in EVENT_STEPS if s != "starts_at"} | {
+        "events.when": "starts_at"
+    }
+    if state not in step:
+        return None
+    old = user_data.get("event_draft")
+    old = old if isinstance(old, dict) else {}
+    at = step[state]
+    draft: Draft = {k: old[k] for k in ("kind", "title", "starts_at", "place", "agenda") if k in old}
+    if "latitude" in old and "longitude" in old:
+        draft["pin"] = [old["latitude"], old["longitude"]]
+    elif EVENT_STEPS.index(at) > EVENT_STEPS.index("pin"):
+        draft["pin"] = None  # the pin was skipped
+    if "audience" in old:
+        draft["selection" if at == "audience" else "audience"] = old["audience"]
+    if "practices" in old:
+        draft["ticked" if at == "practices" else "practices"] = old["practices"]
+    return {**draft, "step": at}
+
+
 def _survey(user_data: Draft, state: str) -> Draft | None:
     survey = user_data.get("survey")
     if state != "feedback.answering" or not isinstance(survey, dict) or not survey.get("for"):
@@ -95,6 +134,33 @@ CONVERSATIONS: dict[str, tuple[str, Carry, tuple[str, ...]]] = {
         ("enterprise_draft",),
     ),
     "report": ("report", _report, ("report",)),
+    "broadcast": ("broadcast", _broadcast, ("broadcast_id", "broadcast_photo")),
+    "goodpractices.edit": (
+        "goodpractices.edit",
+        lambda user_data, state: (
+            {"entry": user_data["goodpractice_editing"], "step": "text"}
+            if state == "goodpractices.edit_text"
+            and isinstance(user_data.get("goodpractice_editing"), int)
+            else None
+        ),
+        ("goodpractice_editing",),
+    ),
+    "visits": (
+        "visits",
+        lambda user_data, state: (
+            {"at": state.removeprefix("visits."), "visit": user_data["visit_id"]}
+            if state in ("visits.when", "visits.suggest", "visits.notes")
+            and isinstance(user_data.get("visit_id"), int)
+            else None
+        ),
+        ("visit_id",),
+    ),
+    "events.create": ("events.create", _new_event, ("event_draft",)),
+    "events.move": (
+        "events.move",
+        _form("event_moving", {"events.move_when": "starts_at", "events.move_confirm": "confirm"}),
+        ("event_moving",),
+    ),
 }  # fmt: skip
 
 
