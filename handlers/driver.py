@@ -29,13 +29,14 @@ from bot.runtime import current_contact, foreground_journey, language_of, runtim
 from handlers import menu
 from models.journeys import engine
 from models.journeys.admin import NEW_ENTERPRISE, NEW_PROVIDER
-from models.journeys.core import Input, Outcome, Place, Reply, Rows, paused_note
+from models.journeys.core import Input, Outcome, Place, Profile, Reply, Rows, paused_note
 from models.journeys.feedback import FEEDBACK
+from models.journeys.onboarding import ONBOARDING
 from models.journeys.review import ANSWER_QUESTION, ASK_QUESTION
 from models.journeys.state import telegram_person
 from models.programme import deep_link
 
-engine.register([ASK_QUESTION, ANSWER_QUESTION, FEEDBACK, NEW_PROVIDER, NEW_ENTERPRISE])
+engine.register([ONBOARDING, ASK_QUESTION, ANSWER_QUESTION, FEEDBACK, NEW_PROVIDER, NEW_ENTERPRISE])
 
 # Commands answered beside whatever is in front (the journey keeps its place).
 STAYING = {"help", "language", "stop"}
@@ -138,12 +139,20 @@ async def offer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
     return await _run(update, context, given)
 
 
+async def begin(update: Update, context: ContextTypes.DEFAULT_TYPE, given: Input) -> bool:
+    """An input that another handler made out of the update (a typed invite code): the
+    journeys take it as any other; True when one of them answered it."""
+    return await _run(update, context, given)
+
+
 async def _run(update: Update, context: ContextTypes.DEFAULT_TYPE, given: Input) -> bool:
     rt = runtime(context)
     contact = current_contact(update, context)
     language = language_of(update, context)
-    assert update.effective_user is not None
-    person = telegram_person(update.effective_user.id)
+    user = update.effective_user
+    assert user is not None
+    person = telegram_person(user.id)
+    profile = Profile(name=user.full_name, handle=user.username)
 
     here = place(context)
 
@@ -151,7 +160,7 @@ async def _run(update: Update, context: ContextTypes.DEFAULT_TYPE, given: Input)
         with rt.database.session() as session:
             return engine.run(
                 session, person=person, contact=contact, language=language, now=rt.now(),
-                given=given, place=here,
+                given=given, place=here, profile=profile,
             )  # fmt: skip
 
     outcome = await asyncio.to_thread(work)
@@ -206,6 +215,7 @@ def place(context: ContextTypes.DEFAULT_TYPE) -> Place:
         tz=rt.settings.tz,
         invite_days=rt.settings.invite_days,
         invite_link=lambda code: deep_link(username, code),
+        controller_contact=rt.settings.controller_contact,
     )
 
 
@@ -251,6 +261,11 @@ async def show(
                 engine.remember_buttons(session, person, spent)
 
         await asyncio.to_thread(remember)
+    if outcome.menu_changed:
+        # The journey has committed: the person is found again, as they are now.
+        contact = current_contact(update, context)
+        if contact is not None:
+            await menu.set_role_commands(context.bot, chat.id, contact.role, contact.language)
 
 
 async def send(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply) -> Message:

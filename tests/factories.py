@@ -5,10 +5,12 @@ summaries. One home, so that test modules never import each other."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -95,6 +97,29 @@ async def join(world: World, user_id: int, code: str, language: str = "Tiếng V
     await person.press(language)
     await person.press("✅")
     return world
+
+
+@asynccontextmanager
+async def two_processes(world: World) -> AsyncIterator[World]:
+    """A second Application (another `oshbot serve` worker) on the same database; the people's
+    updates are dealt to the two in turn, the second one first. It must raise nothing."""
+    other = World(world.sandbox, world.settings, world.database, world.clock, world.api_clock)
+    await other.start()
+    turns = itertools.cycle([other.application, world.application])
+    dealt = world.stage.deliver
+
+    async def alternately() -> None:
+        for raw in world.sandbox.take_updates():
+            application = next(turns)
+            await application.process_update(Update.de_json(raw, application.bot))
+
+    world.stage.deliver = alternately  # type: ignore[method-assign]
+    try:
+        yield other
+    finally:
+        world.stage.deliver = dealt  # type: ignore[method-assign]
+        await other.stop()
+    assert not other.errors, other.errors
 
 
 def contact(world: World, user_id: int) -> Contact | None:
@@ -768,6 +793,8 @@ def oshbot(database: Database, tmp_path: Path, *args: str, stdin: str | None = N
         "OSHBOT_BOT_USERNAME": "osh_followup_bot",
     }
     return runner.invoke(app, list(args), env=env, input=stdin, catch_exceptions=False)
+
+
 # -- the web dashboard: a seeded programme with staff of both providers, a coordinator and a
 # report waiting for review (tests/test_dashboard.py, tests/test_dashboard_browser.py)
 

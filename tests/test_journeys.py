@@ -4,13 +4,11 @@ person was answering."""
 
 from __future__ import annotations
 
-import itertools
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import command
 from sqlmodel import select
-from telegram import Update
 
 from bot.playback import Person
 from models import surveys
@@ -18,7 +16,7 @@ from models.db import Database, alembic_config, upgrade
 from models.journeys.state import telegram_person
 from models.tables import BotState, JourneyState, Role, SurveyPending
 from tests.conftest import World
-from tests.factories import join, make_enterprise, make_invite, make_provider
+from tests.factories import join, make_enterprise, make_invite, make_provider, two_processes
 
 PAUSED_VI = "Tôi đã dừng việc đang làm dở để làm ngay việc Anh/Chị vừa yêu cầu."
 WELCOME_BACK_VI = "Chào mừng Anh/Chị quay lại"
@@ -43,17 +41,7 @@ async def test_two_processes_on_one_database_take_turns_answering_one_survey(
     other update of the person: the survey goes on as if one process had served it all, ticked
     boxes included."""
     boss = await member(world, 101, Role.EMPLOYER)
-    other = World(world.sandbox, world.settings, world.database, world.clock, world.api_clock)
-    await other.start()
-    turns = itertools.cycle([other.application, world.application])
-
-    async def alternately() -> None:
-        for raw in world.sandbox.take_updates():
-            application = next(turns)
-            await application.process_update(Update.de_json(raw, application.bot))
-
-    world.stage.deliver = alternately  # type: ignore[method-assign]
-    try:
+    async with two_processes(world):
         await boss.say("/feedback")  # process B
         await boss.press("4")  # A
         await boss.press("Tập huấn")  # B ticks one box
@@ -71,9 +59,6 @@ async def test_two_processes_on_one_database_take_turns_answering_one_survey(
         assert answers["usefulness"] == 4 and answers["going_well"] == "Kho gọn gàng"
         assert sorted(answers["support_helpful"]) == ["materials", "training"]  # type: ignore[arg-type]
         assert not any("vui lòng chọn" in text for text in boss.texts())
-    finally:
-        await other.stop()
-    assert not other.errors, other.errors
 
 
 async def test_free_text_goes_only_to_the_journey_in_front(world: World) -> None:

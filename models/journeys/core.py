@@ -59,6 +59,9 @@ class Outcome:
     # journey that answered holds the foreground now (its last message's actions are live).
     retire_message: int | None = None
     in_front: bool = False
+    # The person's role or language changed (they registered): a channel that keeps a menu of
+    # commands per person sets it again.
+    menu_changed: bool = False
 
     def say(self, text: str, actions: Rows = (), *, menu: bool = False) -> Outcome:
         self.replies.append(Reply(text, actions, menu))
@@ -99,6 +102,17 @@ class Place:
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Ho_Chi_Minh"))
     invite_days: int = 14
     invite_link: Callable[[str], str] = str
+    # Who answers for people's data where their provider names no contact (the consent says it).
+    controller_contact: str | None = None
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What the channel tells of the person: the name they go by and their handle (kept when
+    they register)."""
+
+    name: str | None = None
+    handle: str | None = None
 
 
 @dataclass
@@ -114,6 +128,7 @@ class Turn:
     now: datetime
     data: dict[str, Any]
     place: Place = field(default_factory=lambda: Place())
+    profile: Profile = field(default_factory=Profile)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -137,6 +152,8 @@ class Journey(Protocol):
     # Whether /cancel keeps the draft too (a survey: /feedback goes on where it stopped) or
     # drops it (a form: cancelled means nothing of it is kept).
     cancel_keeps_draft: bool
+    # Optional, `holds_front = True`: the commands of other parts of the bot are answered beside
+    # it and it stays in front (registration: nothing else is open to the person until it ends).
 
     def starts(self, entry: Input) -> bool:
         """Whether this input (a command's word, a menu label, an action) opens the journey."""

@@ -8,6 +8,10 @@ from bot.i18n import Translate, format_number
 from models.programme import ProgrammeError
 
 STALE = "stale"  # an action of an earlier step, or one that no longer means anything
+# Asked before anyone has chosen a language, so in both.
+CHOOSE_LANGUAGE = (
+    "Vui lòng chọn ngôn ngữ bằng các nút bên dưới.\nPlease choose a language with the buttons."
+)
 
 
 def error_text(_: Translate, error: ProgrammeError, language: str) -> str:
@@ -37,5 +41,7 @@ def error_text(_: Translate, error: ProgrammeError, language: str) -> str:
         "unknown_enterprise": _("That enterprise no longer exists."),
         "save_or_cancel": _("Please press ✅ Save or ✖ Cancel."),
         "staff_only": _("Sorry, this is only for programme staff."),
+        "choose_language": CHOOSE_LANGUAGE,
+        "consent_buttons": _("Please answer with the buttons: do you agree?"),
     }
     return texts.get(error.code, _("That did not work. Please try again."))

@@ -6,9 +6,17 @@ from sqlmodel import Session
 
 from models.tables import JourneyState
 
+TELEGRAM = "tg:"
+
 
 def telegram_person(user_id: int) -> str:
-    return f"tg:{user_id}"
+    return f"{TELEGRAM}{user_id}"
+
+
+def telegram_user(person: str) -> int | None:
+    """The Telegram account behind a person's key; None for another channel's person."""
+    number = person.removeprefix(TELEGRAM)
+    return int(number) if person.startswith(TELEGRAM) and number.isdigit() else None
 
 
 def position(session: Session, person: str, *, lock: bool = True) -> JourneyState:
