@@ -32,11 +32,15 @@ from models.journeys.admin import NEW_ENTERPRISE, NEW_PROVIDER
 from models.journeys.core import Input, Outcome, Place, Profile, Reply, Rows, paused_note
 from models.journeys.feedback import FEEDBACK
 from models.journeys.onboarding import ONBOARDING
+from models.journeys.plan import ADD_PLAN_ITEM
 from models.journeys.review import ANSWER_QUESTION, ASK_QUESTION
 from models.journeys.state import telegram_person
 from models.programme import deep_link
 
-engine.register([ONBOARDING, ASK_QUESTION, ANSWER_QUESTION, FEEDBACK, NEW_PROVIDER, NEW_ENTERPRISE])
+engine.register(
+    [ONBOARDING, ASK_QUESTION, ANSWER_QUESTION, FEEDBACK, NEW_PROVIDER, NEW_ENTERPRISE,
+     ADD_PLAN_ITEM]
+)  # fmt: skip
 
 # Commands answered beside whatever is in front (the journey keeps its place).
 STAYING = {"help", "language", "stop"}

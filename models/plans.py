@@ -49,6 +49,8 @@ HORIZON_DAYS = 3 * 365
 REMIND_DAYS = 7
 
 EDITOR_ROLES = frozenset({Role.STAFF, Role.COORDINATOR, Role.EMPLOYER})
+# The action that shows the plan of enterprise <id> (handlers/plan.py); reminders carry it too.
+SHOW_DATA = "plan:ent:"
 # What each move may start from; anything else is a stale button or a race lost.
 MOVES: dict[PlanStatus, tuple[PlanStatus, ...]] = {
     PlanStatus.DONE: (PlanStatus.PLANNED,),

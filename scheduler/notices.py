@@ -23,6 +23,7 @@ from sqlmodel import Session
 from bot.i18n import Translate, format_day, format_moment, format_number, translator
 from models import content
 from models.outbox import PRIORITY_NOTICE, PRIORITY_REMINDER, Message, enqueue, mention
+from models.plans import SHOW_DATA
 from models.tables import Contact, Enterprise, PlanItem, Provider, Visit
 from models.text import esc
 from models.visits import Card
@@ -36,7 +37,7 @@ ACCEPT = PREFIX + "acc:"  # staff: accept the employer's suggestion
 DONE = PREFIX + "done:"  # staff: the visit took place
 MISSED = PREFIX + "miss:"  # staff: it did not happen
 SKIP_NOTES = PREFIX + "skip"
-PLAN_SHOW = "plan:ent:"  # the action plan of enterprise <id> (handlers/plan.py)
+PLAN_SHOW = SHOW_DATA  # the action plan of enterprise <id> (handlers/plan.py)
 
 
 def stamp(moment: datetime) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from bot.i18n import Translate, format_day, format_number, shorten
+from bot.i18n import N_, Translate, format_day, format_number, shorten
 from models import content, programme
 from models.journeys.core import Action, Input, Outcome, Place, Reply, Turn
 from models.journeys.errors import error_text
@@ -80,7 +80,7 @@ class NewProvider(Form):
     steps = (
         Step("name", lambda turn: Reply(turn._("What is the name of the provider?")),
              typed(clean_name)),
-        province_step("In which province or city does {name} work?", PROVIDER_PROVINCE),
+        province_step(N_("In which province or city does {name} work?"), PROVIDER_PROVINCE),
     )  # fmt: skip
 
     def starts(self, entry: Input) -> bool:
@@ -170,7 +170,7 @@ class NewEnterprise(Form):
              choice(ENT_SECTOR, lambda code: content.sector(code) is not None,
                     wrong="unknown_sector"),
              reask="prompt"),
-        province_step("In which province or city is it? Choose below or type the name.",
+        province_step(N_("In which province or city is it? Choose below or type the name."),
                       ENT_PROVINCE),
         Step("workers", lambda turn: Reply(turn._("How many workers does it have?")),
              typed(parse_workers)),

@@ -4,8 +4,8 @@
 an action that opens it) brings it to the foreground, pausing the one there and saying so; an
 action belongs to its own journey whoever holds the foreground, so a stale or foreign button can
 never be taken as an answer to the wrong question; anything else goes to the foreground journey.
-What no journey takes returns None, for the channel's other handlers. A person who has not
-registered leaves no position behind once nothing of theirs is in front or waiting.
+What no journey takes returns None, for the channel's other handlers. An input that leaves
+nothing in front or waiting creates no position, and a person who has not registered keeps none.
 """
 
 from __future__ import annotations
@@ -71,13 +71,15 @@ def run(
     profile: Profile | None = None,
 ) -> Outcome | None:
     state = position(session, person)
+    created = state in session.new
     outcome = _take(
         session, state, contact=contact, language=language, now=now, given=given,
         place=place or Place(), profile=profile or Profile(),
     )  # fmt: skip
-    if contact is None and state.journey is None and not state.paused:
-        # Someone not registered (a stranger, or a person who declined or cancelled): nothing
-        # of theirs is kept, not even their channel identity in an empty position.
+    # Nothing to remember (an entry refused, a stale action) creates no position; and someone
+    # not registered (a stranger, or a person who declined or cancelled) keeps none: nothing of
+    # theirs is kept, not even their channel identity.
+    if state.journey is None and not state.paused and (created or contact is None):
         if state in session.new:
             session.expunge(state)
         else:

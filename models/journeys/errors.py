@@ -4,7 +4,7 @@ from here, in the person's language."""
 
 from __future__ import annotations
 
-from bot.i18n import Translate, format_number
+from bot.i18n import Translate, format_day, format_number
 from models.programme import ProgrammeError
 
 STALE = "stale"  # an action of an earlier step, or one that no longer means anything
@@ -17,6 +17,12 @@ CHOOSE_LANGUAGE = (
 def error_text(_: Translate, error: ProgrammeError, language: str) -> str:
     details = error.details
     limit = format_number(details.get("limit", 0), language)
+    length = format_number(details.get("length", 0), language)
+    too_long = _(
+        "That is too long: {length} characters, at most {limit} fit. Please shorten it.",
+        length=length, limit=limit,
+    )  # fmt: skip
+    training = details.get("training")
     texts = {
         STALE: _("This button is no longer active."),
         "text_expected": _("Please answer with text."),
@@ -42,6 +48,27 @@ def error_text(_: Translate, error: ProgrammeError, language: str) -> str:
         "save_or_cancel": _("Please press ✅ Save or ✖ Cancel."),
         "staff_only": _("Sorry, this is only for programme staff."),
         "choose_language": CHOOSE_LANGUAGE,
+        # the action plan (models/plans.py)
+        "what_too_short": _(
+            "That is a little short. Please write at least {minimum} characters.", minimum=limit
+        ),
+        "who_too_short": _(
+            "Please write who does it: a name or a role, at least {minimum} characters.",
+            minimum=limit,
+        ),
+        "what_too_long": too_long,
+        "who_too_long": too_long,
+        "checkpoint_too_long": too_long,
+        "due_invalid": _("Please type a day, for example 30/06/2027 or 30/06."),
+        "due_too_far": _("That is more than three years ahead. Please choose a nearer day."),
+        "due_before_training": _(
+            "That day is before the training ({day}). Please type a day after it.",
+            day=format_day(training, language) if training else "",
+        ),
+        "unknown_area": _("Please choose an area with the buttons."),
+        "not_allowed": _("Sorry, this plan is not yours to change."),
+        "plan_unknown": _("This plan item no longer exists."),
+        "plan_moved": _("This item has already moved on. Here it is as it stands now."),
         "consent_buttons": _("Please answer with the buttons: do you agree?"),
     }
     return texts.get(error.code, _("That did not work. Please try again."))
