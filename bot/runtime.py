@@ -15,9 +15,9 @@ from telegram.ext import ContextTypes
 from bot.i18n import Translate, normalise_language, translator
 from bot.settings import Settings
 from models.db import Database
-from models.journeys.engine import foreground
+from models.journeys.engine import standing
 from models.journeys.state import telegram_person
-from models.programme import contact_by_user
+from models.programme import contact_by_user, former_language
 from models.tables import Contact, utcnow
 
 LANGUAGE_KEY = "lang"
@@ -49,12 +49,14 @@ def user_data(context: ContextTypes.DEFAULT_TYPE) -> dict[str, Any]:
 
 def language_of(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
     """The person's chosen language: a registered person's as the database holds it (another
-    process may have changed it), before registering what they chose here, else the
-    programme's default."""
+    process may have changed it); else what they chose while registering (the journey's draft)
+    or with /language, or had before they were removed; else the programme's default."""
     contact = current_contact(update, context)
     if contact is not None:
         return contact.language
-    chosen = (context.user_data or {}).get(LANGUAGE_KEY)
+    user, known = update.effective_user, getattr(context, _LANGUAGES, None)
+    registering, former = known[1:] if known and user and known[0] == user.id else (None, None)
+    chosen = registering or (context.user_data or {}).get(LANGUAGE_KEY) or former
     if chosen:
         return normalise_language(chosen)
     return runtime(context).settings.default_language
@@ -68,8 +70,10 @@ def tr(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Translate:
 # of an update (the guard, reachability, the journey), so it carries the lookup from one to the
 # next: one query per update instead of one per handler.
 _CONTACT = "_oshbot_contact"
-# The journey in the person's foreground, read in the same look-up (handlers/driver.py).
+# The journey in the person's foreground, read in the same look-up (handlers/driver.py); for
+# someone not in the programme, the language of their registration's draft and their former one.
 _JOURNEY = "_oshbot_journey"
+_LANGUAGES = "_oshbot_languages"
 
 
 def current_contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Contact | None:
@@ -85,7 +89,11 @@ def current_contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Conta
 def _look_up(context: ContextTypes.DEFAULT_TYPE, user_id: int) -> Contact | None:
     with runtime(context).database.reading() as session:
         contact = contact_by_user(session, user_id)
-        setattr(context, _JOURNEY, (user_id, foreground(session, telegram_person(user_id))))
+        journey, registering = standing(session, telegram_person(user_id))
+        setattr(context, _JOURNEY, (user_id, journey))
+        if contact is None:
+            former = former_language(session, user_id) if registering is None else None
+            setattr(context, _LANGUAGES, (user_id, registering, former))
     # Nobody found is not remembered: registering creates the person during this very update.
     if contact is not None:
         setattr(context, _CONTACT, contact)

@@ -37,7 +37,7 @@ from handlers import (
 
 __all__ = ["menu", "register"]
 
-OWN_INTERRUPTION = {"onboarding"}
+OWN_INTERRUPTION: set[str] = set()
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]
@@ -46,7 +46,8 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handlers(common.tracking_handlers(), group=-3)
     application.add_handler(common.interrupt_handler(), group=-2)
     application.add_handler(driver.handler(), group=-1)
-    application.add_handler(onboarding.conversation())
+    # An event's check-in link (/start ev_<code>); every other /start is registration's journey.
+    application.add_handler(onboarding.checkin_handler())
     # Before the other journeys: after pressing Ask or Reply, the next text is that message.
     application.add_handlers(review.handlers_list())
     # Also before: after pressing Answer, staff's next text, photo or voice note is the answer.
@@ -66,8 +67,8 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(onboarding.typed_code_handler())
     application.add_handlers(common.late_handlers())
     for handler in application.handlers[0]:
-        # Registration must be finished first (its states take the commands they expect); the
-        # report steps aside in its own words, and keeps /myreports inside.
+        # The report steps aside in its own words, and keeps /myreports inside. (Registration,
+        # a journey, holds the front itself: models/journeys/onboarding.py.)
         if isinstance(handler, ConversationHandler) and handler.name not in OWN_INTERRUPTION:
             common.interruptible(handler)
     application.add_handler(TypeHandler(Update, common.rerun), group=1)

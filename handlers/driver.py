@@ -29,7 +29,16 @@ from bot.render import acknowledge, inline
 from bot.runtime import current_contact, foreground_journey, language_of, runtime
 from handlers import menu
 from models.journeys import engine, registry  # noqa: F401  (registers every journey)
-from models.journeys.core import Input, Outcome, Place, Reply, Rows, Upload, paused_note
+from models.journeys.core import (
+    Input,
+    Outcome,
+    Place,
+    Profile,
+    Reply,
+    Rows,
+    Upload,
+    paused_note,
+)
 from models.journeys.state import telegram_person
 from models.programme import deep_link
 from scheduler.config import SchedulerConfig
@@ -189,12 +198,20 @@ async def with_upload(update: Update, context: ContextTypes.DEFAULT_TYPE, given:
     return Input(other=given.other, upload=await fetch_upload(update.message, context))
 
 
+async def begin(update: Update, context: ContextTypes.DEFAULT_TYPE, given: Input) -> bool:
+    """An input that another handler made out of the update (a typed invite code): the
+    journeys take it as any other; True when one of them answered it."""
+    return await _run(update, context, given)
+
+
 async def _run(update: Update, context: ContextTypes.DEFAULT_TYPE, given: Input) -> bool:
     rt = runtime(context)
     contact = current_contact(update, context)
     language = language_of(update, context)
-    assert update.effective_user is not None
-    person = telegram_person(update.effective_user.id)
+    user = update.effective_user
+    assert user is not None
+    person = telegram_person(user.id)
+    profile = Profile(name=user.full_name, handle=user.username)
 
     here = place(context)
 
@@ -202,7 +219,7 @@ async def _run(update: Update, context: ContextTypes.DEFAULT_TYPE, given: Input)
         with rt.database.session() as session:
             return engine.run(
                 session, person=person, contact=contact, language=language, now=rt.now(),
-                given=given, place=here,
+                given=given, place=here, profile=profile,
             )  # fmt: skip
 
     outcome = await asyncio.to_thread(work)
@@ -260,6 +277,7 @@ def place(context: ContextTypes.DEFAULT_TYPE) -> Place:
         media_dir=rt.settings.media_dir,
         data_dir=rt.settings.data_dir,
         schedule=SchedulerConfig.from_settings(rt.settings),
+        controller_contact=rt.settings.controller_contact,
     )
 
 
@@ -305,6 +323,11 @@ async def show(
                 engine.remember_buttons(session, person, spent)
 
         await asyncio.to_thread(remember)
+    if outcome.menu_changed:
+        # The journey has committed: the person is found again, as they are now.
+        contact = current_contact(update, context)
+        if contact is not None:
+            await menu.set_role_commands(context.bot, chat.id, contact.role, contact.language)
 
 
 async def send(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply) -> Message:

@@ -49,6 +49,8 @@ HORIZON_DAYS = 3 * 365
 REMIND_DAYS = 7
 
 EDITOR_ROLES = frozenset({Role.STAFF, Role.COORDINATOR, Role.EMPLOYER})
+# The action that shows the plan of enterprise <id> (handlers/plan.py); reminders carry it too.
+SHOW_DATA = "plan:ent:"
 # What each move may start from; anything else is a stale button or a race lost.
 MOVES: dict[PlanStatus, tuple[PlanStatus, ...]] = {
     PlanStatus.DONE: (PlanStatus.PLANNED,),
@@ -91,7 +93,7 @@ def editable_enterprise(session: Session, actor: Contact | None, enterprise_id: 
     if enterprise is None:
         raise ProgrammeError("unknown_enterprise")
     if not may_edit(actor, enterprise):
-        raise ProgrammeError("not_allowed")
+        raise ProgrammeError("plan_not_allowed")
     return enterprise
 
 
@@ -222,7 +224,7 @@ def move(
     if item is None:
         raise ProgrammeError("plan_unknown")
     if not may_edit(actor, session.get(Enterprise, item.enterprise_id)):
-        raise ProgrammeError("not_allowed")
+        raise ProgrammeError("plan_not_allowed")
     assert actor is not None
     return _move(session, item, to=to, actor_id=actor.id, now=now)
 

@@ -596,6 +596,16 @@ def contact_by_user(session: Session, telegram_user_id: int) -> Contact | None:
     return session.exec(query).first()
 
 
+def former_language(session: Session, telegram_user_id: int) -> str | None:
+    """The language of someone removed from the programme, who is still answered in it."""
+    query = select(Contact.language).where(
+        Contact.telegram_user_id == telegram_user_id,
+        col(Contact.erased_at).is_(None),
+        col(Contact.removed_at).is_not(None),
+    )
+    return session.exec(query).first()
+
+
 class Registration(StrEnum):
     DONE = "done"
     INVITE_INVALID = "invite_invalid"

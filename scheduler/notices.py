@@ -31,6 +31,7 @@ from bot.i18n import (
 )
 from models import content
 from models.outbox import PRIORITY_NOTICE, PRIORITY_REMINDER, Message, enqueue, mention
+from models.plans import SHOW_DATA
 from models.tables import Contact, Enterprise, PlanItem, Provider, Visit
 from models.text import esc
 from models.visit_checks import held_at
@@ -45,7 +46,7 @@ ACCEPT = PREFIX + "acc:"  # staff: accept the employer's suggestion
 DONE = PREFIX + "done:"  # staff: the visit took place
 MISSED = PREFIX + "miss:"  # staff: it did not happen
 SKIP_NOTES = PREFIX + "skip"
-PLAN_SHOW = "plan:ent:"  # the action plan of enterprise <id> (handlers/plan.py)
+PLAN_SHOW = SHOW_DATA  # the action plan of enterprise <id> (handlers/plan.py)
 
 
 def stamp(moment: datetime) -> str:

@@ -99,6 +99,29 @@ async def join(world: World, user_id: int, code: str, language: str = "Tiếng V
     return world
 
 
+@asynccontextmanager
+async def two_processes(world: World) -> AsyncIterator[World]:
+    """A second Application (another `oshbot serve` worker) on the same database; the people's
+    updates are dealt to the two in turn, the second one first. It must raise nothing."""
+    other = World(world.sandbox, world.settings, world.database, world.clock, world.api_clock)
+    await other.start()
+    turns = itertools.cycle([other.application, world.application])
+    dealt = world.stage.deliver
+
+    async def alternately() -> None:
+        for raw in world.sandbox.take_updates():
+            application = next(turns)
+            await application.process_update(Update.de_json(raw, application.bot))
+
+    world.stage.deliver = alternately  # type: ignore[method-assign]
+    try:
+        yield other
+    finally:
+        world.stage.deliver = dealt  # type: ignore[method-assign]
+        await other.stop()
+    assert not other.errors, other.errors
+
+
 def contact(world: World, user_id: int) -> Contact | None:
     with world.database.session() as session:
         return session.exec(select(Contact).where(Contact.telegram_user_id == user_id)).first()
@@ -331,30 +354,6 @@ def received(world: World, user_id: int) -> list[str]:
 def count_in(text: str) -> int:
     """The recipient count of a preview: 'Sẵn sàng gửi tới 4 người nhận ...'."""
     return int(text.split("tới ")[1].split(" ")[0].replace(".", ""))
-
-
-# -- two processes on one database
-
-
-@asynccontextmanager
-async def two_processes(world: World) -> AsyncIterator[World]:
-    """A second Application (a second `oshbot serve` worker) on the same database; the people's
-    updates go to each in turn. Fails the test if the second one raised."""
-    other = World(world.sandbox, world.settings, world.database, world.clock, world.api_clock)
-    await other.start()
-    turns = itertools.cycle([other.application, world.application])
-
-    async def alternately() -> None:
-        for raw in world.sandbox.take_updates():
-            application = next(turns)
-            await application.process_update(Update.de_json(raw, application.bot))
-
-    world.stage.deliver = alternately  # type: ignore[method-assign]
-    try:
-        yield other
-    finally:
-        await other.stop()
-    assert not other.errors, other.errors
 
 
 # -- events

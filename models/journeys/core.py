@@ -64,6 +64,9 @@ class Outcome:
     # journey that answered holds the foreground now (its last message's actions are live).
     retire_message: int | None = None
     in_front: bool = False
+    # The person's role or language changed (they registered): a channel that keeps a menu of
+    # commands per person sets it again.
+    menu_changed: bool = False
 
     def say(self, text: str, actions: Rows = (), *, menu: bool = False) -> Outcome:
         self.replies.append(Reply(text, actions, menu))
@@ -132,6 +135,17 @@ class Place:
     data_dir: Path = field(default_factory=lambda: Path("data"))
     # When notices may go out (quiet hours) and in which time zone, for what a journey queues.
     schedule: SchedulerConfig = field(default_factory=SchedulerConfig)
+    # Who answers for people's data where their provider names no contact (the consent says it).
+    controller_contact: str | None = None
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What the channel tells of the person: the name they go by and their handle (kept when
+    they register)."""
+
+    name: str | None = None
+    handle: str | None = None
 
 
 @dataclass
@@ -147,6 +161,7 @@ class Turn:
     now: datetime
     data: dict[str, Any]
     place: Place = field(default_factory=lambda: Place())
+    profile: Profile = field(default_factory=Profile)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -180,6 +195,10 @@ class Journey(Protocol):
     def keeps(self) -> frozenset[str]:
         """Commands answered beside the journey, which stays in front (/myreports in a
         report)."""
+
+    # Optional, `holds_front = True` (read with getattr): the commands of other parts of the bot
+    # are answered beside it and it stays in front (registration: nothing else is open to the
+    # person until it ends).
 
     def starts(self, entry: Input) -> bool:
         """Whether this input (a command's word, a menu label, an action) opens the journey."""

@@ -5,7 +5,8 @@ an action that opens it) brings it to the foreground, pausing the one there and 
 action belongs to its own journey whoever holds the foreground (an action that several journeys
 own, to the one in front), so a stale or foreign button can never be taken as an answer to the
 wrong question; anything else goes to the foreground journey.
-What no journey takes returns None, for the channel's other handlers.
+What no journey takes returns None, for the channel's other handlers. An input that leaves
+nothing in front or waiting creates no position, and a person who has not registered keeps none.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 from sqlmodel import Session
 
 from bot.i18n import translator
-from models.journeys.core import Input, Journey, Outcome, Place, Reply, Turn, paused_note
+from models.journeys.core import Input, Journey, Outcome, Place, Profile, Reply, Turn, paused_note
 from models.journeys.state import keep, position
 from models.tables import Contact, JourneyState
 
@@ -50,8 +51,17 @@ def takes(given: Input) -> bool:
 
 
 def foreground(session: Session, person: str) -> str | None:
+    return standing(session, person)[0]
+
+
+def standing(session: Session, person: str) -> tuple[str | None, str | None]:
+    """The journey in the person's foreground, and the language its draft holds, if any (the
+    language someone chose while registering: until they have, there is no other place for it)."""
     found = session.get(JourneyState, person)
-    return found.journey if found is not None else None
+    if found is None or found.journey is None:
+        return None, None
+    chosen = (found.data or {}).get("language")
+    return found.journey, chosen if isinstance(chosen, str) else None
 
 
 def run(
@@ -63,29 +73,34 @@ def run(
     now: datetime,
     given: Input,
     place: Place | None = None,
+    profile: Profile | None = None,
 ) -> Outcome | None:
     """One input of `person`: what they are told, or None when no journey takes it."""
     state = position(session, person)
-    outcome = _run(session, state, person, contact, language, now, given, place or Place())
-    keep(session, state)
+    outcome = _take(
+        session, state, contact=contact, language=language, now=now, given=given,
+        place=place or Place(), profile=profile or Profile(),
+    )  # fmt: skip
+    keep(session, state, registered=contact is not None)
     return outcome
 
 
-def _run(
+def _take(
     session: Session,
     state: JourneyState,
-    person: str,
+    *,
     contact: Contact | None,
     language: str,
     now: datetime,
     given: Input,
     place: Place,
+    profile: Profile,
 ) -> Outcome | None:
     current = REGISTRY.get(state.journey or "")
     _ = translator(language)
 
     def turn(data: dict[str, Any]) -> Turn:
-        return Turn(session, person, contact, language, _, now, data, place)
+        return Turn(session, state.person, contact, language, _, now, data, place, profile)
 
     if given.command == "cancel":
         if current is None:
@@ -136,7 +151,7 @@ def step_aside(
     journey's): the foreground journey is paused, and the person told so."""
     state = position(session, person)
     current = REGISTRY.get(state.journey or "")
-    if current is None:
+    if current is None or getattr(current, "holds_front", False):
         return None
     _ = translator(language)
     data = dict(state.data or {})

@@ -7,10 +7,14 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.i18n import Translate, format_moment, format_number
+from bot.i18n import Translate, format_day, format_moment, format_number
 from models.programme import ProgrammeError
 
 STALE = "stale"  # an action of an earlier step, or one that no longer means anything
+# Asked before anyone has chosen a language, so in both.
+CHOOSE_LANGUAGE = (
+    "Vui lòng chọn ngôn ngữ bằng các nút bên dưới.\nPlease choose a language with the buttons."
+)
 
 
 def error_text(
@@ -20,6 +24,11 @@ def error_text(
     details = error.details
     limit = format_number(details.get("limit", 0), language)
     length = format_number(details.get("length", 0), language)
+    too_long = _(
+        "That is too long: {length} characters, at most {limit} fit. Please shorten it.",
+        length=length, limit=limit,
+    )  # fmt: skip
+    training = details.get("training")
     texts = {
         STALE: _("This button is no longer active."),
         "text_expected": _("Please answer with text."),
@@ -98,6 +107,29 @@ def error_text(
         "checkin_closed": _("Check-in for this event has closed."),
         "unknown_practice": _("That good practice is no longer in the library."),
         "too_many_practices": _("At most {limit} good practices, please.", limit=limit),
+        "choose_language": CHOOSE_LANGUAGE,
+        # the action plan (models/plans.py)
+        "what_too_short": _(
+            "That is a little short. Please write at least {minimum} characters.", minimum=limit
+        ),
+        "who_too_short": _(
+            "Please write who does it: a name or a role, at least {minimum} characters.",
+            minimum=limit,
+        ),
+        "what_too_long": too_long,
+        "who_too_long": too_long,
+        "checkpoint_too_long": too_long,
+        "due_invalid": _("Please type a day, for example 30/06/2027 or 30/06."),
+        "due_too_far": _("That is more than three years ahead. Please choose a nearer day."),
+        "due_before_training": _(
+            "That day is before the training ({day}). Please type a day after it.",
+            day=format_day(training, language) if training else "",
+        ),
+        "unknown_area": _("Please choose an area with the buttons."),
+        "plan_not_allowed": _("Sorry, this plan is not yours to change."),
+        "plan_unknown": _("This plan item no longer exists."),
+        "plan_moved": _("This item has already moved on. Here it is as it stands now."),
+        "consent_buttons": _("Please answer with the buttons: do you agree?"),
     }
     starts_at = details.get("starts_at")
     if error.code == "checkin_not_open" and isinstance(starts_at, datetime) and tz is not None:

@@ -10,13 +10,16 @@ from models.journeys.events import MOVE_EVENT, NEW_EVENT
 from models.journeys.feedback import FEEDBACK
 from models.journeys.goodpractices import EDIT_WORDING
 from models.journeys.inbox import ANSWER_THREAD
+from models.journeys.onboarding import ONBOARDING
+from models.journeys.plan import ADD_PLAN_ITEM
 from models.journeys.report import REPORT
 from models.journeys.review import ANSWER_QUESTION, ASK_QUESTION
 from models.journeys.visits import VISITS
 
 JOURNEYS: tuple[Journey, ...] = (
+    ONBOARDING,
     ASK_QUESTION, ANSWER_QUESTION, ANSWER_THREAD, FEEDBACK, NEW_PROVIDER, NEW_ENTERPRISE,
-    REPORT, BROADCAST, EDIT_WORDING, NEW_EVENT, MOVE_EVENT, VISITS,
+    REPORT, BROADCAST, EDIT_WORDING, NEW_EVENT, MOVE_EVENT, VISITS, ADD_PLAN_ITEM,
 )  # fmt: skip
 
 engine.register(JOURNEYS)

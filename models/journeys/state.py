@@ -6,9 +6,17 @@ from sqlmodel import Session
 
 from models.tables import JourneyState
 
+TELEGRAM = "tg:"
+
 
 def telegram_person(user_id: int) -> str:
-    return f"tg:{user_id}"
+    return f"{TELEGRAM}{user_id}"
+
+
+def telegram_user(person: str) -> int | None:
+    """The Telegram account behind a person's key; None for another channel's person."""
+    number = person.removeprefix(TELEGRAM)
+    return int(number) if person.startswith(TELEGRAM) and number.isdigit() else None
 
 
 def position(session: Session, person: str, *, lock: bool = True) -> JourneyState:
@@ -22,6 +30,11 @@ def position(session: Session, person: str, *, lock: bool = True) -> JourneyStat
     return found
 
 
-def keep(session: Session, state: JourneyState) -> None:
-    if state in session or state.journey is not None or state.paused:
+def keep(session: Session, state: JourneyState, *, registered: bool) -> None:
+    """Stores the position if it holds something. A position left empty by someone not
+    registered (a stranger, or a person who declined or cancelled) is deleted: nothing of theirs
+    is kept, not even their channel identity."""
+    if state.journey is not None or state.paused:
         session.add(state)
+    elif state in session and not registered:
+        session.delete(state)
