@@ -1,9 +1,11 @@
 """python-telegram-bot persistence in oshbot's own database.
 
-PTB ships PicklePersistence (a file beside the process); keeping conversation state in the same
-database as the domain means a deployment has one thing to back up, PostgreSQL deployments keep
-state when the container is replaced, and tests isolate it with the database. Only user data and
-conversation states are persisted; both hold JSON-safe values (ids, codes, short texts).
+PTB ships PicklePersistence (a file beside the process); keeping its state in the same database
+as the domain means a deployment has one thing to back up, PostgreSQL deployments keep state
+when the container is replaced, and tests isolate it with the database. Only user data is
+persisted (JSON-safe values: a language chosen with /language); conversations are journeys,
+whose positions live in `journey_state` (models/journeys/), and the conversation methods below
+are the interface's, for no ConversationHandler.
 
 The methods are coroutines on the event loop, so the database work runs in a worker thread:
 a slow write must not hold up every other person's update. PTB hands over every recently active

@@ -8,7 +8,6 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
-    ConversationHandler,
     MessageHandler,
 )
 
@@ -38,14 +37,13 @@ def require(contact: Contact | None, *roles: Role) -> bool:
     return contact is not None and contact.role in roles
 
 
-async def refuse(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def refuse(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     _ = tr(update, context)
     text = _("Sorry, this is only for programme staff.")
     if update.callback_query is not None:
         await update.callback_query.answer(text, show_alert=True)
     elif update.effective_message is not None:
         await update.effective_message.reply_text(text)
-    return ConversationHandler.END
 
 
 # -- coordinators: providers and staff invites -----------------------------------------------

@@ -1,9 +1,7 @@
-"""What works everywhere: /help, /language, /cancel, stale buttons, unknown input, a command
-that interrupts a conversation, and noticing when a person blocks or unblocks the bot."""
+"""What works everywhere: /help, /language, /cancel, stale buttons, unknown input, and noticing
+when a person blocks or unblocks the bot."""
 
 from __future__ import annotations
-
-from collections.abc import Awaitable, Callable
 
 from telegram import ChatMember, Update
 from telegram.ext import (
@@ -11,24 +9,21 @@ from telegram.ext import (
     ChatMemberHandler,
     CommandHandler,
     ContextTypes,
-    ConversationHandler,
     MessageHandler,
     filters,
 )
 
-from bot.i18n import LANGUAGES, gettext, translator
+from bot.i18n import LANGUAGES, translator
 from bot.render import acknowledge, inline
 from bot.runtime import LANGUAGE_KEY, current_contact, runtime, tr, user_data
 from handlers import inbox, menu
 from models.programme import contact_by_user, mark_reachable, mark_unreachable, set_language
 
 SET_LANGUAGE = "lang:set:"
-# Set on the update's context by a journey that stepped aside for a command (see `run_next`).
-_RERUN = "_oshbot_rerun"
 
 
-async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    """Leaves any conversation; what was already stored stays stored."""
+async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/cancel with no journey in front (a journey in front takes it: handlers/driver.py)."""
     assert update.effective_message is not None
     _ = tr(update, context)
     contact = current_contact(update, context)
@@ -37,24 +32,6 @@ async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         _("Cancelled. What would you like to do next?") if contact else _("Cancelled."),
         reply_markup=markup,
     )
-    return ConversationHandler.END
-
-
-async def text_please(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A sticker, photo, voice message or location where typed text is expected."""
-    assert update.effective_message is not None
-    _ = tr(update, context)
-    await update.effective_message.reply_text(_("Please answer with text."))
-
-
-def stay(state: str, reply: Callable[..., Awaitable[None]] = text_please):  # type: ignore[no-untyped-def]
-    """A handler that answers with `reply` and keeps the conversation at `state`."""
-
-    async def handler(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
-        await reply(update, context)
-        return state
-
-    return handler
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -171,92 +148,6 @@ async def seen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if contact is not None and contact.unreachable_at is not None:
         with runtime(context).database.session() as session:
             mark_reachable(session, session.merge(contact), chat_id=update.effective_chat.id)
-
-
-# -- a command in the middle of a conversation -------------------------------------------------
-# Another journey's command or menu button ends the conversation that is running (what it stored
-# stays stored), which says so; the command then runs at once, as if no conversation had been
-# running. `interrupt` does this before the journeys see the update, for every conversation made
-# `interruptible`. A journey that steps aside in its own words inside its fallbacks (the report,
-# review questions) marks the update with `run_next` instead; `rerun`, after the journeys, then
-# offers the update to them again, now that the conversation no longer holds it.
-
-
-def run_next(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The conversation handling this update ends; the update goes to the journeys again."""
-    setattr(context, _RERUN, True)
-
-
-async def rerun(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    from handlers import driver  # the driver asks this module which conversations step aside
-
-    if getattr(context, _RERUN, False) and await driver.offer(update, context):
-        setattr(context, _RERUN, False)
-        return
-    journeys = context.application.handlers.get(0, [])
-    # Each pass ends one conversation at most, so this stops after one pass per journey.
-    for _pass in journeys:
-        if not getattr(context, _RERUN, False):
-            return
-        setattr(context, _RERUN, False)
-        for handler in journeys:
-            check = handler.check_update(update)
-            if check is not None and check is not False:
-                await handler.handle_update(update, context.application, check, context)
-                break
-
-
-def staying() -> filters.BaseFilter:
-    """Commands and buttons that answer without leaving the conversation."""
-    labels = {
-        gettext(lang, entry.label) for entry in (menu.HELP, menu.LANGUAGE) for lang in LANGUAGES
-    }
-    return filters.Regex(r"^/(help|language|cancel|stop)(@\w+)?(\s|$)") | filters.Text(
-        sorted(labels)
-    )
-
-
-async def step_aside(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    assert update.effective_message is not None
-    _ = tr(update, context)
-    await update.effective_message.reply_text(
-        _("I stopped what we were doing, to do what you asked.")
-    )
-    return ConversationHandler.END
-
-
-def interrupting() -> filters.BaseFilter:
-    """The menu's commands (of any role, and /start) and buttons. A mistyped command is
-    answered without losing the conversation."""
-    names = {entry.command for entries in menu.MENUS.values() for entry in entries}
-    names |= {entry.command for entry in menu.UNREGISTERED}
-    known = filters.Regex(rf"^/({'|'.join(sorted(names))})(@\w+)?(\s|$)")
-    return (known | menu.any_button()) & ~staying()
-
-
-def interruptible(conversation: ConversationHandler) -> ConversationHandler:  # type: ignore[type-arg]
-    """Lets any other command or menu button end `conversation` (see `interrupt`)."""
-    # After the conversation's own fallbacks, which may take some commands themselves.
-    conversation.fallbacks.append(MessageHandler(interrupting(), step_aside))
-    return conversation
-
-
-def interrupt_handler() -> MessageHandler:  # type: ignore[type-arg]
-    # Only commands and menu buttons can interrupt: other input skips the search.
-    return MessageHandler(interrupting(), interrupt)
-
-
-async def interrupt(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Before the journeys: every running conversation that would not take this command itself
-    ends here. Its own turn in the journeys may come after the command's journey, which would
-    otherwise start alongside it and leave it waiting for an answer."""
-    for handler in context.application.handlers.get(0, []):
-        if not isinstance(handler, ConversationHandler):
-            continue
-        check = handler.check_update(update)
-        # A conversation's check is (state, key, the handler it chose, that handler's check).
-        if isinstance(check, tuple) and getattr(check[2], "callback", None) is step_aside:
-            await handler.handle_update(update, context.application, check, context)
 
 
 def late_handlers() -> list:  # type: ignore[type-arg]

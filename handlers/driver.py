@@ -1,11 +1,11 @@
 """The Telegram driver of the journeys (models/journeys/): Telegram updates become journey
 inputs, journey outcomes become messages, inline keyboards, edits and button answers.
 
-It runs before the conversations still built on python-telegram-bot's ConversationHandler
-(handlers/__init__.py) and keeps one foreground for both: a journey's command or action ends
-or pauses what was in front, and a command or button that opens one of those conversations
-pauses the journey in front (saying so) before it passes on. The database transaction that
-moves the person commits before any Telegram call.
+It runs before the plain commands and buttons (handlers/__init__.py): a journey's command or
+action brings it in front, pausing the journey there (models/journeys/engine.py says how);
+/help, /language and /stop, and a journey's own `keeps`, are answered beside it; any other
+command the bot knows sets the journey in front aside, saying so, and then runs. The database
+transaction that moves the person commits before any Telegram call.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     ApplicationHandlerStop,
     ContextTypes,
-    ConversationHandler,
     TypeHandler,
 )
 
@@ -37,7 +36,6 @@ from models.journeys.core import (
     Reply,
     Rows,
     Upload,
-    paused_note,
 )
 from models.journeys.state import telegram_person
 from models.programme import deep_link
@@ -96,23 +94,6 @@ def to_input(update: Update) -> Input | None:
     return Input(other=kind)
 
 
-def _held_by_conversation(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    """Whether a ConversationHandler conversation takes this update itself (a step it is at, or
-    one of its entries), rather than stepping aside for it."""
-    from handlers.common import step_aside
-
-    for handler in context.application.handlers.get(0, []):
-        if not isinstance(handler, ConversationHandler):
-            continue
-        check = handler.check_update(update)
-        if check is None or check is False:
-            continue
-        if isinstance(check, tuple) and getattr(check[2], "callback", None) is step_aside:
-            continue
-        return True
-    return False
-
-
 async def drive(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The journeys' turn at an update; stops every later handler when a journey took it."""
     if await offer(update, context):
@@ -136,9 +117,7 @@ async def offer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
             return await _run(update, context, given)
         if in_front is None:
             return False
-        if given.command in KNOWN_COMMANDS or (
-            given.payload and _held_by_conversation(update, context)
-        ):
+        if given.command in KNOWN_COMMANDS:
             # Another part of the bot takes it from here: the journey waits, and says so.
             await _step_aside(update, context)
             return False
@@ -147,10 +126,6 @@ async def offer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
         if given.other in ("photo", "document", "voice"):
             given = await with_upload(update, context, given)
         return await _run(update, context, given)
-    if given.command is not None and _held_by_conversation(update, context):
-        # A conversation in front answers the command in its own words first (the report
-        # pauses itself), then hands it back (handlers/common.py `rerun`).
-        return False
     return await _run(update, context, given)
 
 
@@ -225,28 +200,8 @@ async def _run(update: Update, context: ContextTypes.DEFAULT_TYPE, given: Input)
     outcome = await asyncio.to_thread(work)
     if outcome is None:
         return False
-    if outcome.in_front and end_conversations(update, context):
-        note = paused_note(language)
-        if note not in outcome.replies:
-            outcome.replies.insert(0, note)
     await show(update, context, outcome)
     return True
-
-
-def end_conversations(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    """A journey has the front: a ConversationHandler conversation the person was in ends, so
-    that their next message cannot go to it. (A bridge while some conversations are still
-    ConversationHandlers; it reaches into python-telegram-bot's private `_update_state`,
-    pinned by requirements.lock, because the class offers no public way to end one.)"""
-    chat, user = update.effective_chat, update.effective_user
-    assert chat is not None and user is not None
-    key = (chat.id, user.id)
-    ended = False
-    for handler in context.application.handlers.get(0, []):
-        if isinstance(handler, ConversationHandler) and key in handler._conversations:
-            handler._update_state(ConversationHandler.END, key)
-            ended = True
-    return ended
 
 
 async def _step_aside(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
