@@ -133,6 +133,10 @@ def test_an_upgrade_carries_every_conversation_over(database_url: str) -> None:
                                          "starts_at": "2027-03-20T07:00:00+00:00",
                                          "place": "Hội trường", "agenda": None,
                                          "audience": ["p:1"], "practices": [4]}}),
+        ("conv:onboarding", "[311, 311]", "onboarding.consent"),
+        ("user", "311", {"lang": "en", "invite": "AbC123xyz"}),
+        ("conv:plan", "[312, 312]", "plan.who"),
+        ("user", "312", {"plan": {"enterprise": 5, "area": "storage", "what": "Kệ mới"}}),
     ]  # fmt: skip
     table = sa.table(
         "bot_state", sa.column("kind"), sa.column("key"), sa.column("data", sa.JSON),
@@ -148,7 +152,15 @@ def test_an_upgrade_carries_every_conversation_over(database_url: str) -> None:
     with database.session() as session:
         found = {row.person: row for row in session.exec(select(JourneyState))}
         kept = {row.key: row.data for row in session.exec(select(BotState))}
-    assert sorted(found) == [f"tg:{n}" for n in (301, 302, 304, 305, 306, 308, 309, 310)]
+    assert sorted(found) == [
+        f"tg:{n}" for n in (301, 302, 304, 305, 306, 308, 309, 310, 311, 312)
+    ]
+    assert (found["tg:311"].journey, found["tg:311"].data) == (
+        "onboarding", {"invite": "AbC123xyz", "step": "consent", "language": "en"},
+    )  # fmt: skip
+    assert (found["tg:312"].journey, found["tg:312"].data) == (
+        "plan", {"enterprise": 5, "area": "storage", "what": "Kệ mới", "step": "who"},
+    )  # fmt: skip
     assert (found["tg:308"].journey, found["tg:308"].data) == (
         "broadcast", {"step": "preview", "broadcast": 9, "photo": "/data/media/b/1.jpg"},
     )  # fmt: skip
@@ -178,5 +190,6 @@ def test_an_upgrade_carries_every_conversation_over(database_url: str) -> None:
     }  # fmt: skip
     assert (found["tg:306"].journey, found["tg:306"].data) == ("review.ask", {"report": 41})
     assert kept == {"301": {"lang": "vi"}, "302": {"lang": "en"}, "303": {"lang": "vi"},
-                    "304": {}, "305": {}, "306": {}, "308": {}, "309": {}, "310": {}}  # fmt: skip
+                    "304": {}, "305": {}, "306": {}, "308": {}, "309": {}, "310": {},
+                    "311": {"lang": "en"}, "312": {}}  # fmt: skip
     database.dispose()

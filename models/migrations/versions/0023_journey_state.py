@@ -107,6 +107,16 @@ def _new_event(user_data: Draft, state: str) -> Draft | None:
     return {**draft, "step": at}
 
 
+def _onboarding(user_data: Draft, state: str) -> Draft | None:
+    steps = {"onboarding.language": "language", "onboarding.consent": "consent"}
+    if state not in steps or not isinstance(user_data.get("invite"), str):
+        return None
+    draft: Draft = {"invite": user_data["invite"], "step": steps[state]}
+    if steps[state] == "consent" and isinstance(user_data.get("lang"), str):
+        draft["language"] = user_data["lang"]
+    return draft
+
+
 def _survey(user_data: Draft, state: str) -> Draft | None:
     survey = user_data.get("survey")
     if state != "feedback.answering" or not isinstance(survey, dict) or not survey.get("for"):
@@ -156,6 +166,14 @@ CONVERSATIONS: dict[str, tuple[str, Carry, tuple[str, ...]]] = {
         ("visit_id",),
     ),
     "events.create": ("events.create", _new_event, ("event_draft",)),
+    # The chosen language stays in user_data too: /language still keeps it there.
+    "onboarding": ("onboarding", _onboarding, ("invite",)),
+    "plan": (
+        "plan",
+        _form("plan", {f"plan.{step}": step for step in ("area", "what", "checkpoint", "who",
+                                                          "due")}),
+        ("plan",),
+    ),
     "events.move": (
         "events.move",
         _form("event_moving", {"events.move_when": "starts_at", "events.move_confirm": "confirm"}),
