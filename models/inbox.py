@@ -30,7 +30,6 @@ from sqlmodel import Session, col, select
 from bot.i18n import Translate, format_moment, translator
 from models import media
 from models.files import write_private
-from models.improvements import check_photo
 from models.journeys.core import Upload
 from models.outbox import PRIORITY_NOTICE, Message, enqueue, mention
 from models.programme import ProgrammeError, audit
@@ -112,6 +111,9 @@ def check_voice(*, file_size: int | None, duration: int | None) -> None:
 def content_of(text: str | None, upload: Upload | None, media_root: Path) -> Content:
     """What a message carries, made safe and stored: text; a photo re-encoded (no bomb, no
     EXIF with the workshop's GPS position); a voice note kept as received."""
+    # Here, not at the top: models.improvements reaches this module through models.privacy.
+    from models.improvements import check_photo
+
     if upload is None:
         return Content(Kind.TEXT, text)
     if upload.kind == "photo":

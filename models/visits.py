@@ -6,7 +6,7 @@ propose again) -> after the day staff log the outcome: done, or missed (a new pl
 takes its place, so the enterprise is not forgotten).
 
 Who may do what is checked here, from the database, on every step. Messages are not sent from
-here: scheduler/notices.py queues them.
+here: models/notices/visits.py queues them.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from bot.i18n import translator
 from models import content, improvements, inbox, plans, privacy, surveys, tips, visits
+from models.notices import visits as notices
 from models.outbox import (
     PRIORITY_REMINDER,
     Message,
@@ -40,7 +41,6 @@ from models.tables import (
 )
 from models.text import MESSAGE_LIMIT, esc, truncate_html
 from reports import current, publish
-from scheduler import notices
 from scheduler.config import DEFAULT_CONFIG, SchedulerConfig
 
 SURVEY_NUDGE_DAYS = (3, 7)  # at most two reminders

@@ -222,7 +222,7 @@ def test_the_scheduler_imports_neither_telegram_nor_handlers() -> None:
     import sys
 
     code = (
-        "import sys, scheduler.runner, scheduler.jobs, scheduler.notices, models.visits, "
+        "import sys, scheduler.runner, scheduler.jobs, models.notices.visits, models.visits, "
         "models.tips; print(sorted(m for m in sys.modules "
         "if m.split('.')[0] in ('telegram', 'handlers')))"
     )

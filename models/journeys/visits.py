@@ -12,7 +12,7 @@ models/visit_checks.py) and leaves the position as it was, so a stale, forged or
 person's button gets a clear answer and changes nothing. The checklist's own place is the
 database (the first line without a check is next): its cards' buttons carry what they check.
 
-The arrangement's buttons arrive on messages the scheduler queued (scheduler/notices.py owns
+The arrangement's buttons arrive on messages the scheduler queued (models/notices/visits.py owns
 their payloads).
 """
 
@@ -26,12 +26,13 @@ from bot.i18n import N_, Translate, format_day, format_moment, format_number, sh
 from bot.i18n import normalise_language as lang_of
 from models import content, visit_checks, visits
 from models.journeys.core import Action, Input, Outcome, Reply, Rows, Turn
+from models.notices import visits as notices
+from models.notices.visits import ACCEPT, CONFIRM, DONE, MISSED, PROPOSE, SKIP_NOTES, SUGGEST
 from models.programme import ProgrammeError, audit
 from models.tables import CheckState, Contact, Enterprise, Role, Visit, VisitStatus
 from models.text import esc
 from reports import visit_report
-from scheduler import jobs, notices
-from scheduler.notices import ACCEPT, CONFIRM, DONE, MISSED, PROPOSE, SKIP_NOTES, SUGGEST
+from scheduler import jobs
 
 GOES_ON, ENDS = True, False
 
