@@ -166,8 +166,9 @@ def draft(session: Session, contact: Contact, content: Content, *, now: datetime
     if not may_write(contact):
         raise ProgrammeError("not_allowed")
     content = clean(content)
+    assert contact.id is not None
     message = InboxMessage(
-        sender_id=contact.id,  # type: ignore[arg-type]
+        sender_id=contact.id,
         incoming=True,
         kind=content.kind,
         text=content.text,
@@ -208,10 +209,11 @@ def confirm(
         .order_by(col(InboxThread.id).desc())
     ).first()
     if thread is None:
+        assert enterprise.id is not None and contact.id is not None
         thread = InboxThread(
             provider_id=enterprise.provider_id,
-            enterprise_id=enterprise.id,  # type: ignore[arg-type]
-            contact_id=contact.id,  # type: ignore[arg-type]
+            enterprise_id=enterprise.id,
+            contact_id=contact.id,
             opened_at=now,
             last_message_at=now,
         )
@@ -270,9 +272,10 @@ def answer(
     if person is None or person.erased_at is not None or person.removed_at is not None:
         raise ProgrammeError("person_gone")
     content = clean(content)
+    assert staff.id is not None
     message = InboxMessage(
         thread_id=thread.id,
-        sender_id=staff.id,  # type: ignore[arg-type]
+        sender_id=staff.id,
         incoming=False,
         kind=content.kind,
         text=content.text,

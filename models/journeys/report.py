@@ -562,11 +562,12 @@ def summary(turn: Turn, outcome: Outcome, hint: str | None = None) -> tuple[Outc
     submitted = bool(turn.data.get("submitted"))
     turn.data["editing"] = False
     turn.data["at"] = Step.SUMMARY.value
+    assert found.id is not None
     if not submitted:
         try:
             with turn.session.begin_nested():
                 imp.set_step(
-                    turn.session, found.id, reporter=required_reporter(turn),  # type: ignore[arg-type]
+                    turn.session, found.id, reporter=required_reporter(turn),
                     step=Step.SUMMARY, now=turn.now,
                 )  # fmt: skip
         except ProgrammeError as error:
@@ -744,10 +745,11 @@ def answer_resume(turn: Turn, given: Input) -> tuple[Outcome, bool]:
         turn.data.clear()
         return go(turn, outcome, Step.AREA)
     if given.payload == RESTART:
+        assert draft.id is not None
         with turn.session.begin_nested():
             imp.discard_draft(
-                turn.session, draft.id, reporter=contact, media_root=turn.place.media_dir,  # type: ignore[arg-type]
-            )  # fmt: skip
+                turn.session, draft.id, reporter=contact, media_root=turn.place.media_dir
+            )
         turn.data.clear()
         return go(turn, outcome, Step.AREA)
     step = imp.resume_step(draft)

@@ -61,11 +61,13 @@ def listing(
     events they were invited to, with their answer."""
     upcoming, past = events.events_for(session, contact, now=now, past_limit=LIST_MAX)
     upcoming = upcoming[:LIST_MAX]
+    assert contact.id is not None
     answers = {
-        e.id: (row.answer if (row := events.rsvp_of(session, e.id, contact.id)) else None)  # type: ignore[arg-type]
+        e.id: (row.answer if (row := events.rsvp_of(session, e.id, contact.id)) else None)
         for e in upcoming
+        if e.id is not None
     }
-    figures = event_reports.counts(session, [e.id for e in upcoming + past])  # type: ignore[misc]
+    figures = event_reports.counts(session, [e.id for e in upcoming + past if e.id is not None])
     manage = events.is_organiser(contact)
     lines = [_("<b>Events</b>")]
     actions: list[list[Action]] = []
