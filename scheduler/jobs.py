@@ -15,11 +15,11 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from bot.i18n import translator
-from models import content, improvements, inbox, plans, privacy, surveys, tips, visits
+from models import improvements, inbox, plans, privacy, surveys, tips, visits
+from models.notices import scheduled as say
 from models.notices import visits as notices
 from models.outbox import (
     PRIORITY_REMINDER,
-    Message,
     Queued,
     enqueue,
     enqueue_many,
@@ -39,7 +39,6 @@ from models.tables import (
     Visit,
     table_of,
 )
-from models.text import MESSAGE_LIMIT, esc, truncate_html
 from reports import current, publish
 from scheduler.config import DEFAULT_CONFIG, SchedulerConfig
 
@@ -147,19 +146,6 @@ def after_visit_done(session: Session, visit: Visit, *, now: datetime) -> Survey
 # -- monthly tips -----------------------------------------------------------------------------
 
 
-def tip_message(
-    tip: tips.Candidate, texts: dict[int, tuple[str, str, str, str]], lang: str
-) -> Message:
-    title_vi, title_en, body_vi, body_en = texts[tip.id]
-    _ = translator(lang)
-    title, body = (title_vi, body_vi) if lang == "vi" else (title_en, body_en)
-    area = content.area(tip.area)
-    lines = [_("💡 <b>Tip of the month: {title}</b>", title=esc(title)), "", esc(body)]
-    if area is not None:
-        lines += ["", f"<i>{area.emoji} {esc(area.name(lang))}</i>"]
-    return Message("\n".join(lines))
-
-
 def tips_job(
     session: Session,
     now: datetime,
@@ -215,7 +201,7 @@ def tips_job(
                     key=f"tip:{contact.id}:{period}",
                     contact=contact,
                     kind="tip",
-                    message=tip_message(chosen, texts, contact.language),
+                    message=say.tip(chosen, texts, contact.language),
                 )
             )
         insert_ignoring_conflicts(session, table_of(TipDelivery), deliveries)
@@ -257,20 +243,13 @@ def nudges_job(
         for contact in surveys.pending_respondents(session, survey_round.id):  # type: ignore[arg-type]
             if contact.id not in invited:
                 continue
-            _ = translator(contact.language)
-            text = _(
-                "📋 A gentle reminder: we would still like to hear your views on the follow-up "
-                "(round {number}). It takes a few minutes, and every answer helps.",
-                number=survey_round.number,
-            )
-            button = [[(_("📋 Answer the survey"), surveys.start_data(survey_round.id))]]  # type: ignore[arg-type]
             survey_nudges += bool(
                 enqueue(
                     session,
                     key=f"survey-nudge:{survey_round.id}:{contact.id}:{number}",
                     contact=contact,
                     kind="survey-nudge",
-                    message=Message(text, button),
+                    message=say.survey_nudge(contact, survey_round),
                     not_before=now,
                 )
             )
@@ -283,18 +262,13 @@ def nudges_job(
         if not _reachable(reporter) or reporter.opted_out_at is not None:  # type: ignore[union-attr]
             continue
         assert reporter is not None
-        _ = translator(reporter.language)
-        text = _(
-            "📝 You started an improvement report and have not finished it yet. Whenever it "
-            "suits you, send /report to continue where you left off."
-        )
         draft_nudges += bool(
             enqueue(
                 session,
                 key=f"draft-nudge:{draft.id}",
                 contact=reporter,
                 kind="draft-nudge",
-                message=Message(text),
+                message=say.draft_nudge(reporter),
                 not_before=now,
             )
         )
@@ -401,26 +375,13 @@ def weekly_digest_job(
         unanswered = threads.get(contact.provider_id or 0, 0)
         if not (waiting or coming or overdue or unanswered):
             continue
-        _ = translator(contact.language)
-        text = "\n".join(
-            [
-                _("🗞 <b>Your week</b>"),
-                _("• Reports waiting for your review: {count}", count=waiting),
-                _("• Visits this week: {count}", count=coming),
-                _("• Overdue visits (due, no date agreed): {count}", count=overdue),
-                _("• Open threads in your inbox: {count}", count=unanswered),
-                "",
-                _("Send /visits to see them and propose dates."),
-            ]
-            + ([_("Send /inbox to answer the messages.")] if unanswered else [])
-        )
         queued += bool(
             enqueue(
                 session,
                 key=f"digest-weekly:{contact.id}:{week}",
                 contact=contact,
                 kind="digest",
-                message=Message(text),
+                message=say.weekly_digest(contact, waiting, coming, overdue, unanswered),
                 not_before=now,
             )
         )
@@ -442,30 +403,15 @@ def monthly_digest_job(
     month = tips.period_of(now, config.tz)
     queued = 0
     for contact in _recipients(session, Role.COORDINATOR):
-        _ = translator(contact.language)
-        lines = [_("🗞 <b>The programme this month</b>"), ""]
-        for provider_id, name in names.items():
-            waiting, coming, overdue = counts.get(provider_id, (0, 0, 0))
-            lines.append(
-                _(
-                    "<b>{provider}</b>: {waiting} reports to review, {coming} visits in the "
-                    "coming month, {overdue} overdue",
-                    provider=esc(name),
-                    waiting=waiting,
-                    coming=coming,
-                    overdue=overdue,
-                )
-            )
-        if len(names) == 0:
+        if not names:
             continue
-        text = truncate_html("\n".join(lines), MESSAGE_LIMIT)
         queued += bool(
             enqueue(
                 session,
                 key=f"digest-monthly:{contact.id}:{month}",
                 contact=contact,
                 kind="digest",
-                message=Message(text),
+                message=say.monthly_digest(contact, names, counts),
                 not_before=now,
             )
         )
