@@ -896,8 +896,8 @@ def broadcast_command(
 
     from models import audience as audiences
     from models import broadcasts, content, goodpractice
+    from models.notices.cards import renderer
     from models.tables import utcnow
-    from reports.cards import renderer
 
     config = settings()
     if (text is None) == (improvement is None):

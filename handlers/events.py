@@ -169,7 +169,7 @@ async def rsvp_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         return
     await query.answer(pages.rsvp_thanks(_, value))
     if changed:
-        await edit(update, markup=inline(events.rsvp_buttons(_, event_id, value)))
+        await edit(update, markup=inline(pages.rsvp_buttons(_, event_id, value)))
 
 
 # -- /events -----------------------------------------------------------------------------------

@@ -15,8 +15,8 @@ from bot.runtime import current_contact, language_of, runtime, tr
 from handlers import menu, newsletter
 from models import content, goodpractice
 from models.journeys.goodpractices import EDIT
+from models.notices.cards import area_label, before_photo, card, card_photo, place
 from models.tables import Contact, Role
-from reports.cards import area_label, before_photo, card, card_photo, place
 
 PREFIX = "gp:"
 AREAS = PREFIX + "areas"

@@ -9,7 +9,6 @@ skipped; limits and quiet hours) apply to every message. Progress is counted fro
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -145,11 +144,6 @@ def preview_count(session: Session, broadcast: Broadcast) -> int:
         session,
         replace(chosen, good_examples=chosen.good_examples or broadcast.improvement_id is not None),
     )
-
-
-def text_message(broadcast: Broadcast) -> Message:
-    """A composed text goes out exactly as typed (escaped: it is not Telegram markup)."""
-    return Message(html.escape(broadcast.text or "", quote=False), photo_path=broadcast.photo_path)
 
 
 Render = Callable[[str], Message]  # a recipient's language -> the message in it

@@ -32,13 +32,12 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from bot.i18n import N_, Translate, format_moment, shorten, translator
+from bot.i18n import N_, Translate, shorten, translator
 from models import content, goodpractice
 from models.audience import Audience, members
 from models.outbox import (
     PRIORITY_NOTICE,
     PRIORITY_REMINDER,
-    Message,
     Queued,
     enqueue,
     enqueue_many,
@@ -54,7 +53,6 @@ from models.tables import (
     Role,
     Rsvp,
 )
-from models.text import esc, truncate_html
 
 # -- vocabulary ------------------------------------------------------------------------------
 
@@ -284,6 +282,8 @@ def create_event(session: Session, *, draft: EventDraft, actor: Contact, now: da
 def invite(session: Session, *, event: Event, now: datetime, tz: ZoneInfo | None = None) -> int:
     """Invites the event's audience: an Rsvp row and an invitation for each member who has
     none yet. Calling it again invites only people who joined since; returns how many."""
+    from models.notices import events as cards  # it reads this module's names
+
     assert event.id is not None
     if event.status == CANCELLED or event.starts_at <= now:
         return 0
@@ -321,7 +321,7 @@ def invite(session: Session, *, event: Event, now: datetime, tz: ZoneInfo | None
                 key=f"event-invite:{event.id}:{contact.id}",
                 contact=contact,
                 kind="event-invite",
-                message=invitation(
+                message=cards.invitation(
                     event,
                     contact,
                     practices=practices if contact.id in readers else [],
@@ -337,77 +337,12 @@ def invite(session: Session, *, event: Event, now: datetime, tz: ZoneInfo | None
     return sent
 
 
-# -- what people read ------------------------------------------------------------------------
-
-
-def map_link(event: Event) -> str | None:
-    if event.latitude is None or event.longitude is None:
-        return None
-    return f"https://maps.google.com/?q={event.latitude:.6f},{event.longitude:.6f}"
-
-
-def event_card(
-    _: Translate,
-    event: Event,
-    language: str,
-    tz: ZoneInfo,
-    *,
-    practices: list[goodpractice.Entry] | None = None,
-    organiser: str | None = None,
-) -> str:
-    """Title, kind, time, place, agenda and showcased good practices, as HTML."""
-    lines = [
-        f"<b>{esc(event.title)}</b>",
-        kind_name(_, event.kind) + (f" — {esc(organiser)}" if organiser else ""),
-        _("🕑 {moment}", moment=format_moment(event.starts_at, language, tz)),
-        _("📍 {place}", place=esc(event.place or "")),
-    ]
-    link = map_link(event)
-    if link:
-        lines.append(_("Map: {link}", link=link))
-    if event.agenda:
-        lines += ["", _("<b>Agenda</b>"), esc(event.agenda)]
-    if practices:
-        lines += ["", _("<b>Good practices we will look at</b>")]
-        for entry in practices:
-            who = f" ({esc(entry.enterprise_name)})" if entry.enterprise_name else ""
-            lines.append(f"• {truncate_html(esc(entry.text), 160)}{who}")
-    return "\n".join(lines)
-
-
-def rsvp_buttons(
-    _: Translate, event_id: int, chosen: str | None = None
-) -> list[list[tuple[str, str]]]:
-    return [
-        [
-            (
-                ("• " if answer == chosen else "") + _(ANSWER_LABELS[answer]),
-                f"{RSVP_DATA}{event_id}:{answer}",
-            )
-            for answer in ANSWERS
-        ]
-    ]
+# -- what people read: models/notices/events.py renders it ---------------------------------
 
 
 def organiser_name(session: Session, event: Event) -> str | None:
     provider = session.get(Provider, event.provider_id) if event.provider_id else None
     return provider.name if provider else None
-
-
-def invitation(
-    event: Event,
-    contact: Contact,
-    *,
-    practices: list[goodpractice.Entry],
-    tz: ZoneInfo,
-    organiser: str | None = None,
-) -> Message:
-    _ = translator(contact.language)
-    assert event.id is not None
-    head = _("📅 <b>You are invited</b>")
-    card = event_card(_, event, contact.language, tz, practices=practices, organiser=organiser)
-    ask = _("Will you come? You can change your answer until the event starts.")
-    return Message(f"{head}\n\n{card}\n\n{ask}", buttons=rsvp_buttons(_, event.id))
 
 
 def showcased(session: Session, event_id: int) -> list[goodpractice.Entry]:
@@ -497,6 +432,8 @@ def enqueue_reminders(session: Session, now: datetime, *, tz: ZoneInfo | None = 
     """The day-before and two-hours-before reminders that have become due, to invitees who
     said Going or Maybe or have not answered. A day-before reminder is skipped when the
     invitation went out less than a day ahead, or when it is already two hours before."""
+    from models.notices import events as cards  # it reads this module's names
+
     tz = tz or default_tz()
     events = session.exec(
         select(Event).where(
@@ -532,7 +469,7 @@ def enqueue_reminders(session: Session, now: datetime, *, tz: ZoneInfo | None = 
                 key=key,
                 contact=contact,
                 kind="event-reminder",
-                message=reminder(event, contact, row.answer, which, tz=tz),
+                message=cards.reminder(event, contact, row.answer, which, tz=tz),
                 priority=PRIORITY_REMINDER,
                 not_before=now,
             ):
@@ -540,37 +477,10 @@ def enqueue_reminders(session: Session, now: datetime, *, tz: ZoneInfo | None = 
     return queued
 
 
-def reminder(
-    event: Event, contact: Contact, answer_now: str | None, which: str, *, tz: ZoneInfo
-) -> Message:
-    _ = translator(contact.language)
-    assert event.id is not None
-    moment = format_moment(event.starts_at, contact.language, tz)
-    if which == "d-1":
-        head = _(
-            "⏰ Reminder: <b>{title}</b> is tomorrow, {moment}.",
-            title=esc(event.title),
-            moment=moment,
-        )
-    else:
-        head = _(
-            "⏰ Reminder: <b>{title}</b> starts at {moment}.", title=esc(event.title), moment=moment
-        )
-    lines = [head, _("📍 {place}", place=esc(event.place or ""))]
-    link = map_link(event)
-    if link:
-        lines.append(_("Map: {link}", link=link))
-    if answer_now == GOING:
-        lines.append(_("At the door, scan the event's QR code with your phone to check in."))
-        buttons = None
-    else:
-        lines.append(_("Will you come? Your answer helps us prepare."))
-        buttons = rsvp_buttons(_, event.id, answer_now)
-    return Message("\n".join(lines), buttons=buttons)
-
-
 def enqueue_survey_invitations(session: Session, now: datetime) -> int:
     """After the event, the reaction survey to everyone who attended (QR or ticked by hand)."""
+    from models.notices import events as cards  # it reads this module's names
+
     questionnaire = content.questionnaire(REACTION_QUESTIONNAIRE)
     events = session.exec(
         select(Event).where(
@@ -593,22 +503,12 @@ def enqueue_survey_invitations(session: Session, now: datetime) -> int:
             _ = translator(contact.language)
             title = questionnaire.title(contact.language) if questionnaire else ""
             intro = questionnaire.intro(contact.language) if questionnaire else ""
-            text = _(
-                "🙏 Thank you for coming to <b>{event}</b>.\n\n<b>{title}</b>\n{intro}",
-                event=esc(event.title),
-                title=esc(title),
-                intro=esc(intro),
-            )
-            if contact.role == Role.WORKER:  # models/surveys.py: event_anonymous
-                text += "\n" + _("Your answers are anonymous.")
             if enqueue(
                 session,
                 key=f"event-survey:{event.id}:{contact.id}",
                 contact=contact,
                 kind="event-survey",
-                message=Message(
-                    text, buttons=[[(_("📝 Give feedback"), f"{SURVEY_DATA}{event.id}")]]
-                ),
+                message=cards.survey_invitation(event, contact, title, intro),
                 priority=PRIORITY_REMINDER,
                 not_before=now,
             ):
@@ -781,6 +681,8 @@ def cancel_event(
     session: Session, *, event_id: int, actor: Contact, now: datetime, tz: ZoneInfo | None = None
 ) -> int:
     """Cancels an upcoming event and tells every invitee once; returns how many were told."""
+    from models.notices import events as cards  # it reads this module's names
+
     tz = tz or default_tz()
     event = managed_event(session, event_id, actor)
     if event.status == CANCELLED:
@@ -792,19 +694,12 @@ def cancel_event(
     _skip_pending(session, event_id, "event-invite", "event-reminder")
     told = 0
     for contact in _invitees(session, event_id):
-        _ = translator(contact.language)
-        text = _(
-            "❌ <b>{title}</b> on {moment} is cancelled. We are sorry for the change; we will "
-            "let you know when there is a new date.",
-            title=esc(event.title),
-            moment=format_moment(event.starts_at, contact.language, tz),
-        )
         if enqueue(
             session,
             key=f"event-cancel:{event_id}:{contact.id}",
             contact=contact,
             kind="event-cancel",
-            message=Message(text),
+            message=cards.cancelled(event, contact, tz=tz),
             priority=PRIORITY_NOTICE,
             not_before=now,
         ):
@@ -824,6 +719,8 @@ def move_event(
 ) -> int:
     """Moves an upcoming event to a new time and tells every invitee once (with the answer
     buttons again: the new time may suit someone who could not come); returns how many."""
+    from models.notices import events as cards  # it reads this module's names
+
     tz = tz or default_tz()
     event = managed_event(session, event_id, actor)
     if event.status == CANCELLED:
@@ -841,24 +738,15 @@ def move_event(
     _skip_pending(session, event_id, "event-reminder")
     told = 0
     for contact in _invitees(session, event_id):
-        _ = translator(contact.language)
         row = session.exec(
             select(Rsvp).where(Rsvp.event_id == event_id, Rsvp.contact_id == contact.id)
         ).one()
-        text = _(
-            "📅 <b>{title}</b> has moved: from {old} to <b>{new}</b>.\n📍 {place}\n"
-            "Will you come at the new time?",
-            title=esc(event.title),
-            old=format_moment(old, contact.language, tz),
-            new=format_moment(starts_at, contact.language, tz),
-            place=esc(event.place or ""),
-        )
         if enqueue(
             session,
             key=f"event-move:{event_id}:{event.version}:{contact.id}",
             contact=contact,
             kind="event-move",
-            message=Message(text, buttons=rsvp_buttons(_, event_id, row.answer)),
+            message=cards.moved(event, contact, old, row.answer, tz=tz),
             priority=PRIORITY_NOTICE,
             not_before=now,
         ):

@@ -200,7 +200,8 @@ async def test_unregistered_people_are_told_what_the_library_is(world: World) ->
 def test_photos_are_published_only_when_nobody_is_shown_or_those_shown_agreed(
     database: Database, tmp_path: Path, answer: PeopleShown | None, public: bool
 ) -> None:
-    from reports import cards, newsletter
+    from models.notices import cards
+    from reports import newsletter
     from reports.site import build_site
 
     library = build_library(database, tmp_path / "photos")

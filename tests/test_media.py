@@ -16,8 +16,9 @@ from PIL import ExifTags, Image
 
 from models import goodpractice, media
 from models.db import Database
+from models.notices import cards
 from models.programme import ProgrammeError
-from reports import cards, newsletter
+from reports import newsletter
 from reports.site import build_site
 from tests.conftest import World
 from tests.factories import ASK_AFTER, ASK_BEFORE, answer_until, build_library, cast, expect, report

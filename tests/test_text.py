@@ -13,6 +13,7 @@ from sqlmodel import select
 from bot.sandbox import render_plain
 from models import broadcasts
 from models.goodpractice import Entry
+from models.notices.cards import card
 from models.outbox import Message, enqueue
 from models.programme import ProgrammeError, add_provider
 from models.tables import Outbox, Role
@@ -24,7 +25,6 @@ from models.text import (
     utf16_len,
     visible_len,
 )
-from reports.cards import card
 from scheduler.jobs import monthly_digest_job
 from tests.conftest import START, World
 from tests.factories import add_person

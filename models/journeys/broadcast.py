@@ -25,9 +25,9 @@ from models import audience as audiences
 from models import broadcasts, content, goodpractice, media
 from models.journeys.core import Action, Input, Outcome, Reply, Turn, paused_note
 from models.journeys.errors import STALE, error_text
+from models.notices.cards import area_label, place, renderer
 from models.programme import ProgrammeError
 from models.tables import Contact, Role
-from reports.cards import area_label, place, renderer
 
 PREFIX = "bc:"
 PICK = PREFIX + "pick"

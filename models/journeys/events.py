@@ -426,7 +426,9 @@ def preview_text(turn: Turn, contact: Contact) -> str:
     )
     size = events.audience_size(turn.session, plan.audience, contact)
     practices = [e for i in plan.good_practices if (e := goodpractice.entry(turn.session, i))]
-    card = events.event_card(_, preview, turn.language, turn.tz, practices=practices)
+    from models.notices.events import event_card  # it names this module's actions
+
+    card = event_card(_, preview, turn.language, turn.tz, practices=practices)
     count = _("👥 {count} people will be invited.", count=format_number(size, turn.language))
     return "\n\n".join([_("<b>Please check the event</b>"), card, count])
 

@@ -15,9 +15,9 @@ from models import goodpractice
 from models.journeys.core import Input, Outcome, Reply, Turn
 from models.journeys.errors import STALE, error_text
 from models.journeys.steps import ENDS, Form, Step
+from models.notices.cards import card
 from models.programme import ProgrammeError
 from models.text import esc
-from reports.cards import card
 
 EDIT = "gp:edit:"  # gp:edit:<improvement id>
 

@@ -10,11 +10,13 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
-from bot.i18n import Translate, format_moment, format_number, shorten
+from bot.i18n import Translate, format_moment, format_number, shorten, translator
 from models import events
+from models.goodpractice import Entry
 from models.journeys.core import Action, Reply
 from models.journeys.events import MOVE, NEW, QR
-from models.tables import Contact, Event
+from models.outbox import Message
+from models.tables import Contact, Event, Role
 from models.text import MESSAGE_LIMIT, check, esc, truncate_html
 from reports import events as event_reports
 
@@ -128,12 +130,12 @@ def invitee_card(
     row = events.rsvp_of(session, event.id, contact.id)
     if row is None or row.invited_at is None:
         return None
-    card = events.event_card(
+    card = event_card(
         _, event, language, tz, practices=events.showcased(session, event.id),
         organiser=events.organiser_name(session, event),
     )  # fmt: skip
     upcoming = event.status == events.PLANNED and event.starts_at > now
-    rows = events.rsvp_buttons(_, event.id, row.answer) if upcoming else []
+    rows = rsvp_buttons(_, event.id, row.answer) if upcoming else []
     return Reply(card, [[Action(label, data) for label, data in r] for r in rows])
 
 
@@ -206,9 +208,7 @@ def event_page(
     assert event.id is not None
     figures = event_reports.counts(session, [event.id])[event.id]
     n = lambda value: format_number(value, language)  # noqa: E731
-    lines = [
-        events.event_card(_, event, language, tz, practices=events.showcased(session, event.id))
-    ]
+    lines = [event_card(_, event, language, tz, practices=events.showcased(session, event.id))]
     if event.status == events.CANCELLED:
         lines.append(_("❌ Cancelled."))
     lines += [
@@ -344,3 +344,142 @@ def not_registered(_: Translate) -> str:
         "invite link from your OSH service provider. For today, please give your name at the "
         "registration desk."
     )
+
+
+# -- cards the bot sends on its own (queued by models/events.py) ---------------------------
+
+
+def map_link(event: Event) -> str | None:
+    if event.latitude is None or event.longitude is None:
+        return None
+    return f"https://maps.google.com/?q={event.latitude:.6f},{event.longitude:.6f}"
+
+
+def event_card(
+    _: Translate,
+    event: Event,
+    language: str,
+    tz: ZoneInfo,
+    *,
+    practices: list[Entry] | None = None,
+    organiser: str | None = None,
+) -> str:
+    """Title, kind, time, place, agenda and showcased good practices, as HTML."""
+    lines = [
+        f"<b>{esc(event.title)}</b>",
+        events.kind_name(_, event.kind) + (f" — {esc(organiser)}" if organiser else ""),
+        _("🕑 {moment}", moment=format_moment(event.starts_at, language, tz)),
+        _("📍 {place}", place=esc(event.place or "")),
+    ]
+    link = map_link(event)
+    if link:
+        lines.append(_("Map: {link}", link=link))
+    if event.agenda:
+        lines += ["", _("<b>Agenda</b>"), esc(event.agenda)]
+    if practices:
+        lines += ["", _("<b>Good practices we will look at</b>")]
+        for entry in practices:
+            who = f" ({esc(entry.enterprise_name)})" if entry.enterprise_name else ""
+            lines.append(f"• {truncate_html(esc(entry.text), 160)}{who}")
+    return "\n".join(lines)
+
+
+def rsvp_buttons(
+    _: Translate, event_id: int, chosen: str | None = None
+) -> list[list[tuple[str, str]]]:
+    return [
+        [
+            (
+                ("• " if answer == chosen else "") + _(events.ANSWER_LABELS[answer]),
+                f"{events.RSVP_DATA}{event_id}:{answer}",
+            )
+            for answer in events.ANSWERS
+        ]
+    ]
+
+
+def invitation(
+    event: Event,
+    contact: Contact,
+    *,
+    practices: list[Entry],
+    tz: ZoneInfo,
+    organiser: str | None = None,
+) -> Message:
+    _ = translator(contact.language)
+    assert event.id is not None
+    head = _("📅 <b>You are invited</b>")
+    card = event_card(_, event, contact.language, tz, practices=practices, organiser=organiser)
+    ask = _("Will you come? You can change your answer until the event starts.")
+    return Message(f"{head}\n\n{card}\n\n{ask}", buttons=rsvp_buttons(_, event.id))
+
+
+def reminder(
+    event: Event, contact: Contact, answer_now: str | None, which: str, *, tz: ZoneInfo
+) -> Message:
+    _ = translator(contact.language)
+    assert event.id is not None
+    moment = format_moment(event.starts_at, contact.language, tz)
+    if which == "d-1":
+        head = _(
+            "⏰ Reminder: <b>{title}</b> is tomorrow, {moment}.",
+            title=esc(event.title),
+            moment=moment,
+        )
+    else:
+        head = _(
+            "⏰ Reminder: <b>{title}</b> starts at {moment}.", title=esc(event.title), moment=moment
+        )
+    lines = [head, _("📍 {place}", place=esc(event.place or ""))]
+    link = map_link(event)
+    if link:
+        lines.append(_("Map: {link}", link=link))
+    if answer_now == events.GOING:
+        lines.append(_("At the door, scan the event's QR code with your phone to check in."))
+        buttons = None
+    else:
+        lines.append(_("Will you come? Your answer helps us prepare."))
+        buttons = rsvp_buttons(_, event.id, answer_now)
+    return Message("\n".join(lines), buttons=buttons)
+
+
+def survey_invitation(event: Event, contact: Contact, title: str, intro: str) -> Message:
+    """After an event, to those who came: its reaction survey."""
+    _ = translator(contact.language)
+    text = _(
+        "🙏 Thank you for coming to <b>{event}</b>.\n\n<b>{title}</b>\n{intro}",
+        event=esc(event.title),
+        title=esc(title),
+        intro=esc(intro),
+    )
+    if contact.role == Role.WORKER:  # models/surveys.py: event_anonymous
+        text += "\n" + _("Your answers are anonymous.")
+    return Message(text, buttons=[[(_("📝 Give feedback"), f"{events.SURVEY_DATA}{event.id}")]])
+
+
+def cancelled(event: Event, contact: Contact, *, tz: ZoneInfo) -> Message:
+    _ = translator(contact.language)
+    return Message(
+        _(
+            "❌ <b>{title}</b> on {moment} is cancelled. We are sorry for the change; we will "
+            "let you know when there is a new date.",
+            title=esc(event.title),
+            moment=format_moment(event.starts_at, contact.language, tz),
+        )
+    )
+
+
+def moved(
+    event: Event, contact: Contact, old: datetime, answer: str | None, *, tz: ZoneInfo
+) -> Message:
+    _ = translator(contact.language)
+    assert event.id is not None
+    text = _(
+        "📅 <b>{title}</b> has moved: from {old} to <b>{new}</b>.\n📍 {place}\n"
+        "Will you come at the new time?",
+        title=esc(event.title),
+        old=format_moment(old, contact.language, tz),
+        new=format_moment(event.starts_at, contact.language, tz),
+        place=esc(event.place or ""),
+    )
+    return Message(text, buttons=rsvp_buttons(_, event.id, answer))

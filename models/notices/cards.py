@@ -1,4 +1,5 @@
-"""A good practice as a short card: the Telegram caption of a broadcast and of /goodpractices.
+"""Broadcast cards: a good practice as a short card (the caption of a broadcast and of
+/goodpractices), and a composed text as typed.
 
 Plain functions of an entry and a language, so that a broadcast renders each recipient's card in
 their own language when it is queued. Telegram HTML; every stored text is escaped.
