@@ -23,10 +23,10 @@ from telegram.ext import (
     TypeHandler,
 )
 
-from bot.i18n import LANGUAGES, gettext
 from bot.render import acknowledge, inline
 from bot.runtime import current_contact, foreground_journey, language_of, runtime
 from handlers import menu
+from models import menus
 from models.journeys import engine, registry  # noqa: F401  (registers every journey)
 from models.journeys.core import (
     Input,
@@ -41,27 +41,8 @@ from models.journeys.state import telegram_person
 from models.programme import deep_link
 from scheduler.config import SchedulerConfig
 
-# Commands answered beside whatever is in front (the journey keeps its place).
-STAYING = {"help", "language", "stop"}
 _COMMAND = re.compile(r"^/([A-Za-z0-9_]+)(?:@\w+)?(?:\s|$)")
-
-
-def _menu_commands() -> dict[str, str]:
-    """Each keyboard button's label, in every language, and the command it stands for."""
-    return {
-        gettext(language, entry.label): entry.command
-        for entries in menu.MENUS.values()
-        for entry in entries
-        if entry.label
-        for language in LANGUAGES
-    }
-
-
-MENU_COMMANDS = _menu_commands()
-# Every command the bot knows; a mistyped one is answered without moving anyone.
-KNOWN_COMMANDS = {
-    entry.command for entries in (*menu.MENUS.values(), menu.UNREGISTERED) for entry in entries
-}
+MENU_COMMANDS = menus.label_commands()
 
 
 def to_input(update: Update) -> Input | None:
@@ -106,26 +87,15 @@ async def offer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
     if chat is None or user is None or chat.type != "private":
         return False
     given = to_input(update)
-    if given is None or given.command in STAYING:
+    if given is None:
         return False
-    in_front = foreground_journey(update, context)
-    journey = engine.REGISTRY.get(in_front or "")
-    if journey is not None and given.command in journey.keeps:
+    decision = engine.route(given, foreground_journey(update, context))
+    if decision == engine.ASIDE:
+        await _step_aside(update, context)
+    if decision != engine.RUN:
         return False
-    if not engine.takes(given):
-        if given.command == "cancel" and in_front is not None:
-            return await _run(update, context, given)
-        if in_front is None:
-            return False
-        if given.command in KNOWN_COMMANDS:
-            # Another part of the bot takes it from here: the journey waits, and says so.
-            await _step_aside(update, context)
-            return False
-        if given.payload is not None or given.command is not None:
-            return False
-        if given.other in ("photo", "document", "voice"):
-            given = await with_upload(update, context, given)
-        return await _run(update, context, given)
+    if given.other in ("photo", "document", "voice"):
+        given = await with_upload(update, context, given)
     return await _run(update, context, given)
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from sqlmodel import Session
 
 from bot.i18n import translator
+from models import menus
 from models.journeys.core import Input, Journey, Outcome, Place, Profile, Reply, Turn, paused_note
 from models.journeys.state import keep, position
 from models.tables import Contact, JourneyState
@@ -48,6 +49,31 @@ def takes(given: Input) -> bool:
     """Whether some journey opens with this input, or owns this action (no database needed):
     the driver's quick test before it looks anything up."""
     return _entry(given) is not None or _owner(given.payload) is not None
+
+
+PASS, RUN, ASIDE = "pass", "run", "aside"
+
+
+def route(given: Input, in_front: str | None) -> str:
+    """What a channel's driver does with an input, before any database work: RUN it through
+    the journeys; set the journey in front ASIDE (another part of the bot answers the command,
+    and the person is told the journey waits); or PASS it to the rest of the bot. /help,
+    /language and /stop, and the commands a journey `keeps`, are answered beside it; a
+    mistyped command moves nobody."""
+    current = REGISTRY.get(in_front or "")
+    if given.command in menus.STAYING or (current is not None and given.command in current.keeps):
+        return PASS
+    if takes(given):
+        return RUN
+    if current is None:
+        return PASS
+    if given.command == "cancel":
+        return RUN
+    if given.command in menus.KNOWN_COMMANDS:
+        return ASIDE
+    if given.payload is not None or given.command is not None:
+        return PASS
+    return RUN
 
 
 def foreground(session: Session, person: str) -> str | None:
