@@ -32,18 +32,21 @@ import sqlalchemy as sa
 from sqlmodel import col, func, select
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 from telegram import Update
 from telegram.ext import Application
 
 from bot import metrics
 from bot.cluster import LEADERSHIP
+from bot.dashboard.auth import secret_of
 from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.zalo.webhook import SECRET_HEADER as ZALO_SECRET_HEADER
 from bot.zalo.webhook import InvalidWebhookBody, parse_webhook, secret_matches
+from models import links
 from models.locks import Leadership
+from models.programme import ProgrammeError
 from models.tables import JobRun, Outbox, OutboxStatus
 from scheduler.config import QUIET_EXEMPT_KINDS, SchedulerConfig
 
@@ -113,6 +116,19 @@ def create_app(
         status = HTTPStatus.OK if report["healthy"] else HTTPStatus.SERVICE_UNAVAILABLE
         return JSONResponse(report, status_code=status)
 
+    async def linked(request: Request) -> Response:
+        """A signed file link (models/links.py): the file, or 404 / 410 without saying why."""
+        try:
+            target = links.linked_file(
+                request.path_params["token"], secret_of(settings), settings.data_dir,
+                now=runtime.now(),
+            )  # fmt: skip
+        except ProgrammeError as error:
+            gone = error.code == "link_expired"
+            status = HTTPStatus.GONE if gone else HTTPStatus.NOT_FOUND
+            return PlainTextResponse("expired" if gone else "not found", status_code=status)
+        return FileResponse(target, filename=target.name)
+
     async def metrics_page(request: Request) -> Response:
         body = await asyncio.to_thread(metrics.exposition, runtime.database)
         return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
@@ -121,6 +137,7 @@ def create_app(
         Route(path, telegram, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics_page, methods=["GET"]),
+        Route(links.PREFIX + "{token}", linked, methods=["GET"]),
     ]
     if settings.zalo_token and zalo_dispatch is not None:
         own.append(Route(ZALO_WEBHOOK_PATH, zalo, methods=["POST"]))

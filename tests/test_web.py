@@ -10,14 +10,17 @@ from typing import Any
 
 import httpx
 import sqlalchemy as sa
+from itsdangerous import URLSafeSerializer
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
+from bot.dashboard.auth import secret_of
 from bot.web import TELEGRAM_SECRET_HEADER, create_app, register_webhook
 from bot.zalo.sandbox import ZaloSandbox
 from bot.zalo.webhook import SECRET_HEADER as ZALO_SECRET_HEADER
+from models import links
 from models.tables import Outbox
 from tests.conftest import World
 
@@ -156,3 +159,26 @@ async def test_without_a_zalo_token_there_is_no_zalo_route(world: World) -> None
 
 def test_create_app_is_a_starlette_app(world: World) -> None:
     assert isinstance(create_app(world.application), Starlette)
+
+
+async def test_a_signed_file_link_opens_its_file_until_it_expires(world: World) -> None:
+    """/files/<token> (models/links.py): the file the token names, while the link lasts; a
+    forged token, one for a path outside the data folder, or an expired one opens nothing."""
+    data_dir = world.settings.data_dir
+    target = data_dir / "exports" / "tong-hop.xlsx"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(b"PK\x03\x04 workbook")
+    secret = secret_of(world.settings)
+    now = world.clock()
+    link = links.file_link("https://osh.example.vn/", secret, data_dir, target, now=now)
+    assert link.startswith("https://osh.example.vn/files/")
+    path = link.removeprefix("https://osh.example.vn")
+    outside = URLSafeSerializer(secret, salt=links.SALT).dumps(["../../etc/passwd", 2**40])
+    async with serving(world) as client:
+        got = await client.get(path)
+        assert got.status_code == 200 and got.content == b"PK\x03\x04 workbook"
+        assert "tong-hop.xlsx" in got.headers["content-disposition"]
+        assert (await client.get(path[:-3] + "abc")).status_code == 404
+        assert (await client.get(links.PREFIX + outside)).status_code == 404
+        world.clock.advance(days=3)
+        assert (await client.get(path)).status_code == 410
