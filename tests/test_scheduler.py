@@ -217,13 +217,15 @@ async def test_an_unsent_key_is_sent_after_a_crash_and_never_twice(world: World)
     assert world.user(301).texts() == ["Một lần"]
 
 
-def test_the_scheduler_imports_neither_telegram_nor_handlers() -> None:
+def test_the_domain_imports_neither_telegram_nor_handlers() -> None:
+    """The scheduler, and every journey with the menus it routes by: a second channel's driver
+    reuses them without python-telegram-bot."""
     import subprocess
     import sys
 
     code = (
         "import sys, scheduler.runner, scheduler.jobs, models.notices.visits, models.visits, "
-        "models.tips; print(sorted(m for m in sys.modules "
+        "models.tips, models.journeys.registry, models.menus; print(sorted(m for m in sys.modules "
         "if m.split('.')[0] in ('telegram', 'handlers')))"
     )
     found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
