@@ -33,6 +33,8 @@ from telegram.ext import ContextTypes
 from bot.i18n import Translate, translator
 from bot.render import acknowledge, inline
 from bot.runtime import Runtime, current_contact, language_of, runtime
+from handlers import driver
+from models.journeys.core import Reply
 from models.journeys.errors import STALE, error_text
 from models.programme import ProgrammeError
 from models.tables import Contact, Role
@@ -133,6 +135,11 @@ class Ask:
         return await self.context.bot.send_message(
             self.chat_id, text, reply_markup=_markup(actions), **kwargs
         )
+
+    async def show(self, reply: Reply) -> Message:
+        """A journey-style reply (text or photo or document, with its actions) as a new
+        message."""
+        return await driver.send(self.update, self.context, reply)
 
     async def edit(self, text: str, actions: Actions = None, **kwargs: Any) -> None:
         """Rewrites the message whose button was pressed."""
