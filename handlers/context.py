@@ -146,6 +146,11 @@ class Ask:
         assert self.query is not None
         await self.query.edit_message_text(text, reply_markup=_markup(actions), **kwargs)
 
+    async def edit_actions(self, actions: Actions = None) -> None:
+        """Changes only the buttons under the pressed button's message (None: removes them)."""
+        assert self.query is not None
+        await self.query.edit_message_reply_markup(_markup(actions))  # type: ignore[arg-type]
+
     async def notice(self, text: str | None = None, alert: bool = False) -> None:
         """Answers the pressed button (a short notice, or an alert to dismiss); nothing for a
         message."""

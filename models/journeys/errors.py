@@ -63,6 +63,9 @@ def error_text(
             length=length,
             limit=limit,
         ),
+        "library_readers": _(
+            "The good-practice library is for enterprises and staff taking part in the programme."
+        ),
         "not_in_library": _("This good practice is no longer in the library."),
         "no_audience": _("Please choose who should receive it first."),
         "already_sent": _("This broadcast is already on its way."),
