@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlmodel import Session
@@ -100,6 +100,11 @@ class Ask:
         return (self.query.data or "") if self.query is not None else ""
 
     @property
+    def today(self) -> date:
+        """The day in the programme's time zone."""
+        return self.now.astimezone(self.runtime.settings.tz).date()
+
+    @property
     def message(self) -> Message | None:
         return self.update.effective_message
 
@@ -181,18 +186,23 @@ PTBCallback = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
 
 
 def handler(
-    *roles: Role, refusal: Refusal = "not_allowed", texts: Texts | None = None
+    *roles: Role,
+    may: Callable[[Contact | None], bool] | None = None,
+    refusal: Refusal = "not_allowed",
+    texts: Texts | None = None,
 ) -> Callable[[Handler], PTBCallback]:
     """Builds the `Ask` of the update and calls the handler with it. With `roles`, only a person
-    of one of them gets through; anyone else (or someone not registered) is refused with the
-    text of `refusal` (a code, or a function of the person that picks one). `texts`: the
-    module's own refusal catalogue."""
+    of one of them gets through; with `may`, only a person it accepts (a rule beyond the role:
+    staff of a provider, say). Anyone else, or someone not registered, is refused with the text
+    of `refusal` (a code, or a function of the person that picks one). `texts`: the module's own
+    refusal catalogue."""
 
     def decorate(fn: Handler) -> PTBCallback:
         @functools.wraps(fn)
         async def wrapper(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             ask = Ask.of(update, context, texts)
-            if roles and (ask.person is None or ask.person.role not in roles):
+            refused = roles and (ask.person is None or ask.person.role not in roles)
+            if refused or (may is not None and not may(ask.person)):
                 await ask.refuse(refusal if isinstance(refusal, str) else refusal(ask.person))
                 return
             await fn(ask)

@@ -13,12 +13,9 @@ from models import websignin
 from models.programme import ProgrammeError
 
 
-@handler()
+@handler(may=websignin.may_use_dashboard, refusal="staff_only")
 async def web_command(ask: Ask) -> None:
     _, rt = ask._, ask.runtime
-    if not websignin.may_use_dashboard(ask.person):
-        await ask.refuse("staff_only")
-        return
     try:
         with rt.database.session() as session:
             link = websignin.issue(session, ask.person_in(session), now=ask.now)
