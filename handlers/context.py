@@ -13,8 +13,9 @@ have their own driver (handlers/driver.py); this is for what stays outside them.
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -28,6 +29,7 @@ from telegram import (
     ReplyKeyboardRemove,
     Update,
 )
+from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.i18n import Translate, translator
@@ -58,6 +60,15 @@ def _markup(actions: Actions) -> Markup | None:
     ):
         return actions
     return inline(actions)
+
+
+@contextlib.contextmanager
+def _unchanged_is_fine() -> Iterator[None]:
+    try:
+        yield
+    except BadRequest as error:
+        if "not modified" not in str(error).lower():
+            raise
 
 
 @dataclass
@@ -147,14 +158,17 @@ class Ask:
         return await driver.send(self.update, self.context, reply)
 
     async def edit(self, text: str, actions: Actions = None, **kwargs: Any) -> None:
-        """Rewrites the message whose button was pressed."""
+        """Rewrites the message whose button was pressed; the same text again (a choice
+        pressed twice) is no error."""
         assert self.query is not None
-        await self.query.edit_message_text(text, reply_markup=_markup(actions), **kwargs)
+        with _unchanged_is_fine():
+            await self.query.edit_message_text(text, reply_markup=_markup(actions), **kwargs)
 
     async def edit_actions(self, actions: Actions = None) -> None:
         """Changes only the buttons under the pressed button's message (None: removes them)."""
         assert self.query is not None
-        await self.query.edit_message_reply_markup(_markup(actions))  # type: ignore[arg-type]
+        with _unchanged_is_fine():
+            await self.query.edit_message_reply_markup(_markup(actions))  # type: ignore[arg-type]
 
     async def notice(self, text: str | None = None, alert: bool = False) -> None:
         """Answers the pressed button (a short notice, or an alert to dismiss); nothing for a

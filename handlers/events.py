@@ -18,7 +18,6 @@ this module checks who presses what and sends it.
 from __future__ import annotations
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler
 
 from bot.i18n import format_number
@@ -67,16 +66,11 @@ def keyboard(actions: Rows) -> InlineKeyboardMarkup | None:
 async def edit(
     ask: Ask, text: str | None = None, markup: InlineKeyboardMarkup | None = None
 ) -> None:
-    """Edits the message of the pressed button; an identical edit is not an error."""
-    assert ask.query is not None
-    try:
-        if text is None:
-            await ask.query.edit_message_reply_markup(markup)
-        else:
-            await ask.edit(text, markup)
-    except BadRequest as error:
-        if "not modified" not in str(error).lower():
-            raise
+    """Edits the message of the pressed button: its text and buttons, or only its buttons."""
+    if text is None:
+        await ask.edit_actions(markup)
+    else:
+        await ask.edit(text, markup)
 
 
 # -- the check-in QR code ----------------------------------------------------------------------

@@ -54,6 +54,9 @@ def error_text(
         "save_or_cancel": _("Please press ✅ Save or ✖ Cancel."),
         "staff_only": _("Sorry, this is only for programme staff."),
         "inbox_staff_only": _("Sorry, the inbox is for the staff of OSH service providers."),
+        "employers_progress": _(
+            "Progress figures are for employers of the enterprises in the programme."
+        ),
         "nothing_held": _("We hold nothing about you: you have not joined the programme."),
         # A broadcast (models/journeys/broadcast.py).
         "text_empty": _("Please type the text of the message."),
