@@ -57,6 +57,11 @@ def error_text(
         "employers_progress": _(
             "Progress figures are for employers of the enterprises in the programme."
         ),
+        "join_first": _(
+            "To join, please open the invite link or scan the QR code that your OSH service "
+            "provider gave you."
+        ),
+        "plan_roles": _("Sorry, the action plan is only for employers and their providers."),
         "nothing_held": _("We hold nothing about you: you have not joined the programme."),
         # A broadcast (models/journeys/broadcast.py).
         "text_empty": _("Please type the text of the message."),
