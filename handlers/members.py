@@ -349,7 +349,7 @@ async def renew(ask: Ask) -> None:
             enterprise=esc(enterprise.name),
         )
     )
-    await show_enterprise_links(ask.update, ask.context, enterprise, invites)
+    await show_enterprise_links(ask, enterprise, invites)
 
 
 @handler()
