@@ -3,21 +3,20 @@ when a person blocks or unblocks the bot."""
 
 from __future__ import annotations
 
-from telegram import ChatMember, Update
+from telegram import ChatMember
 from telegram.ext import (
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
-    ContextTypes,
     MessageHandler,
     filters,
 )
 
 from bot.i18n import LANGUAGES, translator
-from bot.runtime import LANGUAGE_KEY, current_contact, runtime, user_data
+from bot.runtime import LANGUAGE_KEY, user_data
 from handlers import inbox, menu
 from handlers.context import Ask, handler
-from models.programme import contact_by_user, mark_reachable, mark_unreachable, set_language
+from models.programme import mark_reachable, mark_unreachable, set_language
 
 SET_LANGUAGE = "lang:set:"
 
@@ -102,7 +101,7 @@ async def anything_else(ask: Ask) -> None:
         )
         await ask.reply(text)
         return
-    if inbox.offers(ask.update, ask.context):
+    if inbox.offers(ask):
         # An employer's or worker's own words go to their provider, if they say so.
         await inbox.offer(ask.update, ask.context)
         return
@@ -112,30 +111,32 @@ async def anything_else(ask: Ask) -> None:
     )
 
 
-async def reachability(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@handler()
+async def reachability(ask: Ask) -> None:
     """Blocking the bot makes the person unreachable before the next broadcast fails on them."""
-    change = update.my_chat_member
+    change = ask.update.my_chat_member
     if change is None or change.chat.type != "private":
         return
-    rt = runtime(context)
-    with rt.database.session() as session:
+    with ask.runtime.database.session() as session:
         if change.new_chat_member.status in (ChatMember.BANNED, ChatMember.LEFT):
-            mark_unreachable(session, change.from_user.id, now=rt.now())
+            mark_unreachable(session, change.from_user.id, now=ask.now)
             return
-        contact = contact_by_user(session, change.from_user.id)
+        contact = ask.person_in(session)
         if contact is not None:
             mark_reachable(session, contact, chat_id=change.chat.id)
 
 
-async def seen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@handler()
+async def seen(ask: Ask) -> None:
     """Any message from a registered person proves that the bot can reach them again."""
-    if update.effective_user is None or update.effective_chat is None:
+    if ask.update.effective_chat is None or ask.person is None:
         return
     # The lookup is remembered for the journey that handles this update next.
-    contact = current_contact(update, context)
-    if contact is not None and contact.unreachable_at is not None:
-        with runtime(context).database.session() as session:
-            mark_reachable(session, session.merge(contact), chat_id=update.effective_chat.id)
+    if ask.person.unreachable_at is not None:
+        with ask.runtime.database.session() as session:
+            contact = ask.person_in(session)
+            if contact is not None:
+                mark_reachable(session, contact, chat_id=ask.chat_id)
 
 
 def late_handlers() -> list:  # type: ignore[type-arg]

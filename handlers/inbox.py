@@ -12,7 +12,7 @@ import functools
 import logging
 from pathlib import Path
 
-from telegram import InputFile, Message, Update
+from telegram import InputFile, Message
 from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
@@ -20,7 +20,7 @@ from telegram.ext import (
 )
 
 from bot.i18n import Translate, format_moment
-from bot.runtime import current_contact, runtime
+from bot.runtime import runtime
 from handlers.context import Ask, handler
 from handlers.driver import fetch_upload
 from models import inbox
@@ -62,12 +62,11 @@ def texts(_: Translate, error: ProgrammeError, language: str) -> str:
 # -- the person: "Send this to your provider?" -------------------------------------------------
 
 
-def offers(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+def offers(ask: Ask) -> bool:
     """Whether what no journey took becomes an offer to the provider: text, a photo or a voice
     note from an employer or worker."""
-    message = update.effective_message
-    contact = current_contact(update, context)
-    if message is None or not inbox.may_write(contact):
+    message = ask.message
+    if message is None or not inbox.may_write(ask.person):
         return False
     if message.text is not None and message.text.startswith("/"):
         return False
