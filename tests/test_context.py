@@ -5,18 +5,21 @@ handler looking a person up on its own."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlmodel import select
 
+from models import events
 from models.tables import Contact, Role
 from tests.conftest import World
-from tests.factories import make_provider, staff
-from tests.test_events import invited_world
-from tests.test_summary_bot import open_panel
+from tests.factories import contact, make_enterprise, make_provider, member, staff
 
 STAFF_ONLY = "Xin lỗi, chức năng này chỉ dành cho cán bộ chương trình."
 HANDLERS = Path(__file__).resolve().parent.parent / "handlers"
+
+
+STARTS = datetime(2027, 3, 20, 7, 0, tzinfo=UTC)
 
 
 def set_role(world: World, user_id: int, role: Role) -> None:
@@ -31,7 +34,8 @@ async def test_a_role_taken_away_in_the_database_is_refused_at_the_next_tap(
     world: World,
 ) -> None:
     person = await staff(world, 9101, make_provider(world))
-    panel = await open_panel(person)
+    panel = await person.say("📊 Tổng hợp")
+    assert panel is not None and "Tổng hợp theo dõi" in panel.plain
     before = panel.plain
     set_role(world, 9101, Role.PARTNER)
     await person.press("Quý này", panel)
@@ -64,7 +68,17 @@ async def test_someone_not_registered_gets_one_text_per_reason(world: World) -> 
 
 
 async def test_turning_a_page_of_the_attendance_list_edits_it_in_place(world: World) -> None:
-    organiser, _people, event = await invited_world(world)
+    provider = make_provider(world)
+    organiser = await staff(world, 300, provider)
+    await member(world, 301, Role.EMPLOYER, enterprise_id=make_enterprise(world, provider))
+    with world.database.session() as session:
+        draft = events.EventDraft(
+            kind=events.TRAINING, title="Tập huấn sắp xếp kho", starts_at=STARTS, place="Xưởng"
+        )
+        event = events.create_event(
+            session, draft=draft, actor=contact(world, 300), now=world.clock()
+        )
+        events.invite(session, event=event, now=world.clock(), tz=world.settings.tz)
     anchor = organiser.account.messages()[-1]  # a message without the event card's QR button
     count = len(organiser.account.messages())
     await organiser.press_data(anchor.message_id, f"evt:att:{event.id}:0")
