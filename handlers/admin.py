@@ -3,19 +3,14 @@ out their links. Adding a provider or an enterprise is a journey (models/journey
 
 from __future__ import annotations
 
-from telegram import InputFile, Update
-from telegram.ext import (
-    CallbackQueryHandler,
-    CommandHandler,
-    ContextTypes,
-    MessageHandler,
-)
+from telegram import InputFile
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
 
 from bot.i18n import format_day, format_number, shorten
 from bot.render import esc, inline
-from bot.runtime import current_contact, language_of, runtime, tr
 from handlers import menu
-from handlers.driver import place, send
+from handlers.context import Ask, handler
+from handlers.driver import place
 from models import content, programme
 from models.journeys.admin import ADD_PROVIDER, STAFF_INVITE, code_line, invite_cards
 from models.media import qr_png
@@ -32,83 +27,56 @@ ENT_LINKS = "adm:links:"
 LIST_TEXT_MAX = 3500  # of the 4096 characters Telegram allows in a message
 
 
-def require(contact: Contact | None, *roles: Role) -> bool:
-    """Checked against the database on every action, never trusted from the button."""
-    return contact is not None and contact.role in roles
-
-
-async def refuse(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    _ = tr(update, context)
-    text = _("Sorry, this is only for programme staff.")
-    if update.callback_query is not None:
-        await update.callback_query.answer(text, show_alert=True)
-    elif update.effective_message is not None:
-        await update.effective_message.reply_text(text)
-
-
 # -- coordinators: providers and staff invites -----------------------------------------------
 
 
-async def providers_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    contact = current_contact(update, context)
-    if not require(contact, Role.COORDINATOR):
-        await refuse(update, context)
-        return
-    assert update.effective_message is not None
-    _ = tr(update, context)
-    with runtime(context).database.session() as session:
+@handler(Role.COORDINATOR, refusal="staff_only")
+async def providers_command(ask: Ask) -> None:
+    _ = ask._
+    with ask.runtime.database.session() as session:
         rows = providers(session)
     lines = [f"• {esc(p.name)}" for p in rows] or [_("No providers yet.")]
     buttons = [[(_("➕ Add a provider"), ADD_PROVIDER)]] + [
         [(_("Invite staff: {name}", name=shorten(p.name)), f"{STAFF_INVITE}{p.id}")] for p in rows
     ]
-    await update.effective_message.reply_text(
-        _("<b>OSH service providers</b>") + "\n" + "\n".join(lines), reply_markup=inline(buttons)
-    )
+    await ask.reply(_("<b>OSH service providers</b>") + "\n" + "\n".join(lines), buttons)
 
 
-async def staff_invite(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    contact = current_contact(update, context)
-    if not require(contact, Role.COORDINATOR):
-        await refuse(update, context)
-        return
+@handler(Role.COORDINATOR, refusal="staff_only")
+async def staff_invite(ask: Ask) -> None:
+    _, rt, contact = ask._, ask.runtime, ask.person
     assert contact is not None
-    _ = tr(update, context)
-    rt = runtime(context)
     try:
-        provider_id = int(query.data.removeprefix(STAFF_INVITE))
+        provider_id = int(ask.data.removeprefix(STAFF_INVITE))
     except ValueError:
-        await query.answer(_("This button is no longer active."))
+        await ask.stale()
         return
     with rt.database.session() as session:
         provider = session.get(Provider, provider_id)
-        if provider is None:
-            await query.answer(_("That provider no longer exists."), show_alert=True)
-            return
-        invite = create_invite(
-            session,
-            role=Role.STAFF,
-            provider_id=provider_id,
-            days=rt.settings.invite_days,
-            actor_id=contact.id,
-            now=rt.now(),
-        )
-        name = provider.name
-    await query.answer()
-    link = deep_link(bot_username(context), invite.code)
+        if provider is not None:
+            invite = create_invite(
+                session,
+                role=Role.STAFF,
+                provider_id=provider_id,
+                days=rt.settings.invite_days,
+                actor_id=contact.id,
+                now=ask.now,
+            )
+            name = provider.name
+    if provider is None:
+        await ask.refuse("unknown_provider")
+        return
+    await ask.notice()
+    link = deep_link(bot_username(ask), invite.code)
+    until = format_day(invite.expires_at.astimezone(rt.settings.tz).date(), ask.language)
     await send_invite(
-        update,
-        context,
+        ask,
         link,
         _(
             "Staff invite for {provider}. It works once and until {until}. Send it to one "
             "staff member:\n{link}",
             provider=esc(name),
-            until=format_day(
-                invite.expires_at.astimezone(rt.settings.tz).date(), language_of(update, context)
-            ),
+            until=until,
             link=link,
         )
         + "\n"
@@ -116,72 +84,58 @@ async def staff_invite(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     )
 
 
-def bot_username(context: ContextTypes.DEFAULT_TYPE) -> str:
-    return runtime(context).bot_username or context.bot.username
+def bot_username(ask: Ask) -> str:
+    return ask.runtime.bot_username or ask.context.bot.username
 
 
 async def send_invite(
-    update: Update,
-    context: ContextTypes.DEFAULT_TYPE,
-    link: str,
-    caption: str,
-    buttons: list[list[tuple[str, str]]] | None = None,
+    ask: Ask, link: str, caption: str, buttons: list[list[tuple[str, str]]] | None = None
 ) -> None:
-    assert update.effective_chat is not None
-    await context.bot.send_photo(
-        update.effective_chat.id,
+    await ask.context.bot.send_photo(
+        ask.chat_id,
         InputFile(qr_png(link), filename="invite.png"),
         caption=caption,
         reply_markup=inline(buttons) if buttons else None,
     )
 
 
-async def send_enterprise_invites(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, contact: Contact, enterprise_id: int
-) -> None:
+async def send_enterprise_invites(ask: Ask, contact: Contact, enterprise_id: int) -> None:
     """The enterprise's current links (issued only where none admits anyone any more)."""
-    rt = runtime(context)
+    rt = ask.runtime
     with rt.database.session() as session:
         invites = programme.enterprise_links(
             session,
             enterprise_id=enterprise_id,
             actor=contact,
             days=rt.settings.invite_days,
-            now=rt.now(),
+            now=ask.now,
         )
         enterprise = session.get(Enterprise, enterprise_id)
         assert enterprise is not None
-    await show_enterprise_links(update, context, enterprise, invites)
+    await show_enterprise_links(ask, enterprise, invites)
 
 
 async def show_enterprise_links(
-    update: Update,
-    context: ContextTypes.DEFAULT_TYPE,
-    enterprise: Enterprise,
-    invites: dict[Role, Invite],
+    ask: Ask, enterprise: Enterprise, invites: dict[Role, Invite]
 ) -> None:
     """The links card: one QR photo per role, its short code and how many joined."""
-    cards = invite_cards(
-        tr(update, context), language_of(update, context), place(context), enterprise, invites
-    )
-    for card in cards:
-        await send(update, context, card)
+    for card in invite_cards(ask._, ask.language, place(ask.context), enterprise, invites):
+        await ask.show(card)
 
 
-async def enterprises_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    contact = current_contact(update, context)
-    if not require(contact, Role.STAFF) or contact is None or contact.provider_id is None:
-        await refuse(update, context)
-        return
-    assert update.effective_message is not None
-    _ = tr(update, context)
+def staff_of_provider(contact: Contact | None) -> bool:
+    return contact is not None and contact.role == Role.STAFF and contact.provider_id is not None
+
+
+@handler(may=staff_of_provider, refusal="staff_only")
+async def enterprises_command(ask: Ask) -> None:
+    _, contact = ask._, ask.person
+    assert contact is not None and contact.provider_id is not None
     language = contact.language
-    with runtime(context).database.session() as session:
+    with ask.runtime.database.session() as session:
         rows = enterprises_of(session, contact.provider_id)
     if not rows:
-        await update.effective_message.reply_text(
-            _("You have no enterprises yet. Add one with ➕ Add an enterprise.")
-        )
+        await ask.reply(_("You have no enterprises yet. Add one with ➕ Add an enterprise."))
         return
     lines: list[str] = []
     for e in rows[:50]:
@@ -198,29 +152,24 @@ async def enterprises_command(update: Update, context: ContextTypes.DEFAULT_TYPE
     buttons = [
         [(_("🔗 Links: {name}", name=shorten(e.name)), f"{ENT_LINKS}{e.id}")] for e in rows[:50]
     ]
-    await update.effective_message.reply_text(
-        _("<b>Your enterprises</b>") + "\n" + "\n".join(lines), reply_markup=inline(buttons)
-    )
+    await ask.reply(_("<b>Your enterprises</b>") + "\n" + "\n".join(lines), buttons)
 
 
-async def enterprise_links(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    _ = tr(update, context)
-    contact = current_contact(update, context)
+@handler()
+async def enterprise_links(ask: Ask) -> None:
+    contact = ask.person
     try:
-        enterprise_id = int(query.data.removeprefix(ENT_LINKS))
+        enterprise_id = int(ask.data.removeprefix(ENT_LINKS))
     except ValueError:
-        await query.answer(_("This button is no longer active."))
+        await ask.stale()
         return
-    with runtime(context).database.session() as session:
+    with ask.runtime.database.session() as session:
         enterprise = session.get(Enterprise, enterprise_id)
-    if enterprise is None or not may_manage(contact, enterprise):
-        await refuse(update, context)
+    if enterprise is None or contact is None or not may_manage(contact, enterprise):
+        await ask.refuse("staff_only")
         return
-    assert contact is not None
-    await query.answer()
-    await send_enterprise_invites(update, context, contact, enterprise_id)
+    await ask.notice()
+    await send_enterprise_invites(ask, contact, enterprise_id)
 
 
 def handlers_list() -> list:  # type: ignore[type-arg]

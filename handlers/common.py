@@ -3,41 +3,37 @@ when a person blocks or unblocks the bot."""
 
 from __future__ import annotations
 
-from telegram import ChatMember, Update
+from telegram import ChatMember
 from telegram.ext import (
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
-    ContextTypes,
     MessageHandler,
     filters,
 )
 
 from bot.i18n import LANGUAGES, translator
-from bot.render import acknowledge, inline
-from bot.runtime import LANGUAGE_KEY, current_contact, runtime, tr, user_data
+from bot.runtime import LANGUAGE_KEY, user_data
 from handlers import inbox, menu
-from models.programme import contact_by_user, mark_reachable, mark_unreachable, set_language
+from handlers.context import Ask, handler
+from models.programme import mark_reachable, mark_unreachable, set_language
 
 SET_LANGUAGE = "lang:set:"
 
 
-async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@handler()
+async def cancel(ask: Ask) -> None:
     """/cancel with no journey in front (a journey in front takes it: handlers/driver.py)."""
-    assert update.effective_message is not None
-    _ = tr(update, context)
-    contact = current_contact(update, context)
+    _, contact = ask._, ask.person
     markup = menu.keyboard(contact.role, contact.language) if contact is not None else None
-    await update.effective_message.reply_text(
-        _("Cancelled. What would you like to do next?") if contact else _("Cancelled."),
-        reply_markup=markup,
+    await ask.reply(
+        _("Cancelled. What would you like to do next?") if contact else _("Cancelled."), markup
     )
 
 
-async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    assert update.effective_message is not None
-    _ = tr(update, context)
-    contact = current_contact(update, context)
+@handler()
+async def help_command(ask: Ask) -> None:
+    _, contact = ask._, ask.person
     entries = menu.MENUS[contact.role] if contact is not None else menu.UNREGISTERED
     lines = [f"/{entry.command} — {_(entry.description)}" for entry in entries]
     if contact is None:
@@ -48,106 +44,99 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     else:
         head = _("Here is what you can do:")
     markup = menu.keyboard(contact.role, contact.language) if contact is not None else None
-    await update.effective_message.reply_text(head + "\n\n" + "\n".join(lines), reply_markup=markup)
+    await ask.reply(head + "\n\n" + "\n".join(lines), markup)
 
 
-async def language_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    assert update.effective_message is not None
-    _ = tr(update, context)
-    await update.effective_message.reply_text(
-        _("Which language would you like?"),
-        reply_markup=inline(
-            [[("Tiếng Việt", SET_LANGUAGE + "vi"), ("English", SET_LANGUAGE + "en")]]
-        ),
+@handler()
+async def language_command(ask: Ask) -> None:
+    await ask.reply(
+        ask._("Which language would you like?"),
+        [[("Tiếng Việt", SET_LANGUAGE + "vi"), ("English", SET_LANGUAGE + "en")]],
     )
 
 
-async def language_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
-    assert query is not None and query.data is not None and update.effective_user is not None
-    language = query.data.removeprefix(SET_LANGUAGE)
+@handler()
+async def language_chosen(ask: Ask) -> None:
+    language = ask.data.removeprefix(SET_LANGUAGE)
     if language not in LANGUAGES:
-        await query.answer()
+        await ask.notice()
         return
-    user_data(context)[LANGUAGE_KEY] = language
+    user_data(ask.context)[LANGUAGE_KEY] = language
     _ = translator(language)
-    with runtime(context).database.session() as session:
-        contact = contact_by_user(session, update.effective_user.id)
+    with ask.runtime.database.session() as session:
+        contact = ask.person_in(session)
         if contact is not None:
             set_language(session, contact, language)
-    await query.answer()
-    await query.edit_message_text(_("Language: English"))
-    if contact is not None and update.effective_chat is not None:
-        await query.message.reply_text(  # type: ignore[union-attr]
+    await ask.notice()
+    await ask.edit(_("Language: English"))
+    if contact is not None:
+        await ask.send(
             _("Done. I will write to you in English from now on."),
-            reply_markup=menu.keyboard(contact.role, language),
+            menu.keyboard(contact.role, language),
         )
-        await menu.set_role_commands(context.bot, update.effective_chat.id, contact.role, language)
+        await menu.set_role_commands(ask.context.bot, ask.chat_id, contact.role, language)
 
 
-async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@handler()
+async def stale_button(ask: Ask) -> None:
     """A button of a finished conversation, an old message, or data that was tampered with."""
-    assert update.callback_query is not None
-    _ = tr(update, context)
-    await acknowledge(update.callback_query, _("This button is no longer active."))
+    await ask.stale()
 
 
-async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    assert update.effective_message is not None
-    _ = tr(update, context)
-    await update.effective_message.reply_text(
-        _("I do not know that command. Send /help to see what you can do.")
-    )
+@handler()
+async def unknown_command(ask: Ask) -> None:
+    await ask.reply(ask._("I do not know that command. Send /help to see what you can do."))
 
 
-async def anything_else(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@handler()
+async def anything_else(ask: Ask) -> None:
     """A message outside any conversation: text, a photo or a voice note from an employer or
     worker is offered to their provider (handlers/inbox.py); anything else points to the menu
     instead of staying silent."""
-    assert update.effective_message is not None
-    _ = tr(update, context)
-    contact = current_contact(update, context)
+    _, contact = ask._, ask.person
     if contact is None:
         text = _(
             "To join, please open the invite link or scan the QR code that your OSH service "
             "provider gave you."
         )
-        await update.effective_message.reply_text(text)
+        await ask.reply(text)
         return
-    if inbox.offers(update, context):
+    if inbox.offers(ask):
         # An employer's or worker's own words go to their provider, if they say so.
-        await inbox.offer(update, context)
+        await inbox.offer(ask.update, ask.context)
         return
-    await update.effective_message.reply_text(
+    await ask.reply(
         _("Please choose from the menu below, or send /help."),
-        reply_markup=menu.keyboard(contact.role, contact.language),
+        menu.keyboard(contact.role, contact.language),
     )
 
 
-async def reachability(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@handler()
+async def reachability(ask: Ask) -> None:
     """Blocking the bot makes the person unreachable before the next broadcast fails on them."""
-    change = update.my_chat_member
+    change = ask.update.my_chat_member
     if change is None or change.chat.type != "private":
         return
-    rt = runtime(context)
-    with rt.database.session() as session:
+    with ask.runtime.database.session() as session:
         if change.new_chat_member.status in (ChatMember.BANNED, ChatMember.LEFT):
-            mark_unreachable(session, change.from_user.id, now=rt.now())
+            mark_unreachable(session, change.from_user.id, now=ask.now)
             return
-        contact = contact_by_user(session, change.from_user.id)
+        contact = ask.person_in(session)
         if contact is not None:
             mark_reachable(session, contact, chat_id=change.chat.id)
 
 
-async def seen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@handler()
+async def seen(ask: Ask) -> None:
     """Any message from a registered person proves that the bot can reach them again."""
-    if update.effective_user is None or update.effective_chat is None:
+    if ask.update.effective_chat is None or ask.person is None:
         return
     # The lookup is remembered for the journey that handles this update next.
-    contact = current_contact(update, context)
-    if contact is not None and contact.unreachable_at is not None:
-        with runtime(context).database.session() as session:
-            mark_reachable(session, session.merge(contact), chat_id=update.effective_chat.id)
+    if ask.person.unreachable_at is not None:
+        with ask.runtime.database.session() as session:
+            contact = ask.person_in(session)
+            if contact is not None:
+                mark_reachable(session, contact, chat_id=ask.chat_id)
 
 
 def late_handlers() -> list:  # type: ignore[type-arg]

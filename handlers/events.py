@@ -18,20 +18,18 @@ this module checks who presses what and sends it.
 from __future__ import annotations
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler
 
 from bot.i18n import format_number
 from bot.render import inline
-from bot.runtime import current_contact, language_of, runtime, tr
 from handlers import driver, menu
+from handlers.context import MEMBERS, Ask, handler
 from models import events
 from models.journeys.core import Rows
-from models.journeys.errors import error_text
-from models.journeys.events import QR, checkin_qr, number_after, refusal_text
+from models.journeys.events import QR, checkin_qr, number_after, refusal_code
 from models.notices import events as pages
 from models.notices.events import ATTENDANCE, CANCEL_EVENT, CANCEL_OK, MINE, SHOW, TICK, ids
-from models.programme import ProgrammeError, contact_by_user, usable_invite
+from models.programme import ProgrammeError, usable_invite
 from models.tables import Contact, Event
 
 RSVP = events.RSVP_DATA
@@ -41,34 +39,22 @@ CHECKIN_PREFIX = events.CHECKIN_PREFIX
 # -- helpers -------------------------------------------------------------------------------------
 
 
-async def refuse(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    _ = tr(update, context)
-    text = refusal_text(_, current_contact(update, context), language_of(update, context))
-    if update.callback_query is not None:
-        await update.callback_query.answer(text, show_alert=True)
-    elif update.effective_message is not None:
-        await update.effective_message.reply_text(text)
-
-
-async def stale(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    assert update.callback_query is not None
-    await update.callback_query.answer(tr(update, context)("This button is no longer active."))
-
-
-def organiser(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Contact | None:
+def organiser(ask: Ask) -> Contact | None:
     """The person, if they may organise events (checked in the database on every action)."""
-    contact = current_contact(update, context)
-    return contact if events.is_organiser(contact) else None
+    return ask.person if events.is_organiser(ask.person) else None
 
 
-async def managed(update: Update, context: ContextTypes.DEFAULT_TYPE, prefix: str) -> Event | None:
+async def refuse(ask: Ask) -> None:
+    await ask.refuse(refusal_code(ask.person))
+
+
+async def managed(ask: Ask, prefix: str) -> Event | None:
     """The event a pressed button names, if the person organises it (else they are told)."""
-    assert update.callback_query is not None
-    event_id = number_after(update.callback_query.data, prefix)
-    with runtime(context).database.session() as session:
+    event_id = number_after(ask.data, prefix)
+    with ask.runtime.database.session() as session:
         event = session.get(Event, event_id) if event_id is not None else None
-    if not events.can_manage(organiser(update, context), event):
-        await refuse(update, context)
+    if not events.can_manage(organiser(ask), event):
+        await refuse(ask)
         return None
     return event
 
@@ -78,33 +64,25 @@ def keyboard(actions: Rows) -> InlineKeyboardMarkup | None:
 
 
 async def edit(
-    update: Update, text: str | None = None, markup: InlineKeyboardMarkup | None = None
+    ask: Ask, text: str | None = None, markup: InlineKeyboardMarkup | None = None
 ) -> None:
-    """Edits the message of the pressed button; an identical edit is not an error."""
-    query = update.callback_query
-    assert query is not None
-    try:
-        if text is None:
-            await query.edit_message_reply_markup(markup)
-        else:
-            await query.edit_message_text(text, reply_markup=markup)
-    except BadRequest as error:
-        if "not modified" not in str(error).lower():
-            raise
+    """Edits the message of the pressed button: its text and buttons, or only its buttons."""
+    if text is None:
+        await ask.edit_actions(markup)
+    else:
+        await ask.edit(text, markup)
 
 
 # -- the check-in QR code ----------------------------------------------------------------------
 
 
-async def qr_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    assert update.callback_query is not None
-    event = await managed(update, context, QR)
+@handler()
+async def qr_button(ask: Ask) -> None:
+    event = await managed(ask, QR)
     if event is None:
         return
-    await update.callback_query.answer()
-    _ = tr(update, context)
-    reply = checkin_qr(_, language_of(update, context), driver.place(context), event)
-    await driver.send(update, context, reply)
+    await ask.notice()
+    await ask.show(checkin_qr(ask._, ask.language, driver.place(ask.context), event))
 
 
 # -- check-in through the deep link ------------------------------------------------------------
@@ -115,209 +93,179 @@ async def checkin_from_start(
 ) -> bool:
     """`/start ev_<code>`: records attendance. Returns False when the payload is not an event
     code but a registration invite that happens to begin the same way."""
-    message = update.effective_message
-    user = update.effective_user
-    assert message is not None and user is not None
-    rt = runtime(context)
+    ask = Ask.of(update, context)
+    _, contact = ask._, ask.person
     code = payload.removeprefix(events.CHECKIN_PREFIX)
-    _ = tr(update, context)
-    language = language_of(update, context)
-    with rt.database.session() as session:
-        event = events.event_by_code(session, code)
-        if event is None and usable_invite(session, payload, now=rt.now()) is not None:
-            return False
-        contact = contact_by_user(session, user.id)
-        if contact is None:
-            await message.reply_text(pages.not_registered(_))
-            return True
-        try:
-            result = events.check_in(session, code=code, contact=contact, now=rt.now())
-        except ProgrammeError as error:
-            await message.reply_text(error_text(_, error, language, tz=rt.settings.tz))
-            return True
-        text = pages.checked_in(_, result, language)
-    await message.reply_text(text, reply_markup=menu.keyboard(contact.role, contact.language))
+    text: str | None = None
+    try:
+        with ask.runtime.database.session() as session:
+            event = events.event_by_code(session, code)
+            if event is None and usable_invite(session, payload, now=ask.now) is not None:
+                return False
+            if contact is not None:
+                result = events.check_in(session, code=code, contact=contact, now=ask.now)
+                text = pages.checked_in(_, result, ask.language)
+    except ProgrammeError as error:
+        await ask.refuse(error)
+        return True
+    if contact is None or text is None:
+        await ask.reply(pages.not_registered(_))
+        return True
+    await ask.reply(text, menu.keyboard(contact.role, contact.language))
     return True
 
 
 # -- answers to invitations --------------------------------------------------------------------
 
 
-async def rsvp_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
-    assert query is not None and update.effective_user is not None
-    _ = tr(update, context)
-    rt = runtime(context)
-    parts = (query.data or "").removeprefix(RSVP).split(":")
+@handler()
+async def rsvp_button(ask: Ask) -> None:
+    parts = ask.data.removeprefix(RSVP).split(":")
     event_id = number_after(parts[0], "")
-    if len(parts) != 2 or event_id is None or parts[1] not in events.ANSWERS:
-        await stale(update, context)
+    if len(parts) != 2 or event_id is None or parts[1] not in events.ANSWERS or ask.person is None:
+        await ask.stale()
         return
     value = parts[1]
     try:
-        with rt.database.session() as session:
-            contact = contact_by_user(session, update.effective_user.id)
-            if contact is None:
-                await stale(update, context)
-                return
+        with ask.runtime.database.session() as session:
             _row, changed = events.answer(
-                session, event_id=event_id, contact=contact, value=value, now=rt.now()
+                session, event_id=event_id, contact=ask.person, value=value, now=ask.now
             )
     except ProgrammeError as error:
-        text = error_text(_, error, language_of(update, context), tz=rt.settings.tz)
-        await query.answer(text, show_alert=True)
+        await ask.refuse(error)
         return
-    await query.answer(pages.rsvp_thanks(_, value))
+    await ask.notice(pages.rsvp_thanks(ask._, value))
     if changed:
-        await edit(update, markup=inline(pages.rsvp_buttons(_, event_id, value)))
+        await edit(ask, markup=inline(pages.rsvp_buttons(ask._, event_id, value)))
 
 
 # -- /events -----------------------------------------------------------------------------------
 
 
-async def events_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    contact = current_contact(update, context)
-    _ = tr(update, context)
-    language = language_of(update, context)
-    if contact is None:
-        assert update.effective_message is not None
-        await update.effective_message.reply_text(refusal_text(_, None, language))
-        return
-    rt = runtime(context)
+@handler(*MEMBERS, refusal=refusal_code)
+async def events_command(ask: Ask) -> None:
+    rt = ask.runtime
     with rt.database.session() as session:
-        reply = pages.listing(session, contact, _, language, rt.settings.tz, rt.now())
-    await driver.send(update, context, reply)
+        reply = pages.listing(session, ask.person, ask._, ask.language, rt.settings.tz, ask.now)
+    await ask.show(reply)
 
 
-async def mine_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@handler()
+async def mine_button(ask: Ask) -> None:
     """An invitee opens one of their events again: the card with the answer buttons."""
-    query = update.callback_query
-    assert query is not None and update.effective_user is not None
-    rt = runtime(context)
+    rt = ask.runtime
     with rt.database.session() as session:
         reply = pages.invitee_card(
-            session, contact_by_user(session, update.effective_user.id),
-            number_after(query.data, MINE), tr(update, context), language_of(update, context),
-            rt.settings.tz, rt.now(),
+            session, ask.person, number_after(ask.data, MINE), ask._, ask.language,
+            rt.settings.tz, ask.now,
         )  # fmt: skip
     if reply is None:
-        await stale(update, context)
+        await ask.stale()
         return
-    await query.answer()
-    await driver.send(update, context, reply)
+    await ask.notice()
+    await ask.show(reply)
 
 
-async def show_event(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    assert update.callback_query is not None
-    event = await managed(update, context, SHOW)
+@handler()
+async def show_event(ask: Ask) -> None:
+    event = await managed(ask, SHOW)
     if event is None:
         return
-    rt = runtime(context)
+    rt = ask.runtime
     with rt.database.session() as session:
-        reply = pages.event_page(
-            session, event, tr(update, context), language_of(update, context), rt.settings.tz,
-            rt.now(),
-        )  # fmt: skip
-    await update.callback_query.answer()
-    await driver.send(update, context, reply)
+        reply = pages.event_page(session, event, ask._, ask.language, rt.settings.tz, ask.now)
+    await ask.notice()
+    await ask.show(reply)
 
 
 # -- attendance by hand ------------------------------------------------------------------------
 
 
-async def attendance_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
-    assert query is not None
-    found = ids(query.data, ATTENDANCE, 2)
+@handler()
+async def attendance_button(ask: Ask) -> None:
+    found = ids(ask.data, ATTENDANCE, 2)
     if found is None:
-        await refuse(update, context)
+        await refuse(ask)
         return
-    event = await managed(update, context, ATTENDANCE)
+    event = await managed(ask, ATTENDANCE)
     if event is None or event.id is None:
         return
-    with runtime(context).database.session() as session:
+    with ask.runtime.database.session() as session:
         people = events.attendance(session, event.id)
-    await query.answer()
-    _ = tr(update, context)
-    reply = pages.attendance_page(_, event, people, found[1], language_of(update, context))
-    keyboard = query.message.reply_markup if query.message is not None else None  # type: ignore[union-attr]
-    from_card = keyboard is not None and any(
+    await ask.notice()
+    reply = pages.attendance_page(ask._, event, people, found[1], ask.language)
+    assert ask.query is not None
+    shown = ask.query.message.reply_markup if ask.query.message is not None else None  # type: ignore[union-attr]
+    from_card = shown is not None and any(
         (button.callback_data or "").startswith(QR)
-        for row in keyboard.inline_keyboard
+        for row in shown.inline_keyboard
         for button in row
     )
     if not from_card:  # paging through the list: turn the page in place
-        await edit(update, reply.text, keyboard(reply.actions))
+        await edit(ask, reply.text, keyboard(reply.actions))
     else:  # from the event card: a new message, so that the card stays above it
-        await driver.send(update, context, reply)
+        await ask.show(reply)
 
 
-async def tick_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
-    assert query is not None
-    _ = tr(update, context)
-    found = ids(query.data, TICK, 3)
-    contact = organiser(update, context)
-    rt = runtime(context)
-    language = language_of(update, context)
+@handler()
+async def tick_button(ask: Ask) -> None:
+    found = ids(ask.data, TICK, 3)
+    contact = organiser(ask)
     if found is None or contact is None:
-        await (stale(update, context) if contact else refuse(update, context))
+        await (ask.stale() if contact else refuse(ask))
         return
     event_id, contact_id, page = found
     try:
-        with rt.database.session() as session:
+        with ask.runtime.database.session() as session:
             events.toggle_attendance(
-                session, event_id=event_id, contact_id=contact_id, actor=contact, now=rt.now()
+                session, event_id=event_id, contact_id=contact_id, actor=contact, now=ask.now
             )
             event = session.get(Event, event_id)
             people = events.attendance(session, event_id)
     except ProgrammeError as error:
-        await query.answer(error_text(_, error, language, tz=rt.settings.tz), show_alert=True)
+        await ask.refuse(error)
         return
     assert event is not None
-    await query.answer()
-    reply = pages.attendance_page(_, event, people, page, language)
-    await edit(update, reply.text, keyboard(reply.actions))
+    await ask.notice()
+    reply = pages.attendance_page(ask._, event, people, page, ask.language)
+    await edit(ask, reply.text, keyboard(reply.actions))
 
 
 # -- cancel ------------------------------------------------------------------------------------
 
 
-async def cancel_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    assert update.callback_query is not None
-    event = await managed(update, context, CANCEL_EVENT)
+@handler()
+async def cancel_button(ask: Ask) -> None:
+    event = await managed(ask, CANCEL_EVENT)
     if event is None:
         return
-    await update.callback_query.answer()
-    await driver.send(update, context, pages.cancel_question(tr(update, context), event))
+    await ask.notice()
+    await ask.show(pages.cancel_question(ask._, event))
 
 
-async def cancel_confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
-    assert query is not None
-    _ = tr(update, context)
-    rt = runtime(context)
-    language = language_of(update, context)
-    event_id = number_after(query.data, CANCEL_OK)
-    contact = organiser(update, context)
+@handler()
+async def cancel_confirmed(ask: Ask) -> None:
+    _, rt, language = ask._, ask.runtime, ask.language
+    event_id = number_after(ask.data, CANCEL_OK)
+    contact = organiser(ask)
     if event_id is None or contact is None:
-        await refuse(update, context)
+        await refuse(ask)
         return
     try:
         with rt.database.session() as session:
             told = events.cancel_event(
-                session, event_id=event_id, actor=contact, now=rt.now(), tz=rt.settings.tz
+                session, event_id=event_id, actor=contact, now=ask.now, tz=rt.settings.tz
             )
     except ProgrammeError as error:
-        await query.answer(error_text(_, error, language, tz=rt.settings.tz), show_alert=True)
-        await edit(update)
+        await ask.refuse(error)
+        await edit(ask)
         return
-    await query.answer()
+    await ask.notice()
     text = _(
         "❌ The event is cancelled. {count} invitees will be told.",
         count=format_number(told, language),
     )
-    await edit(update, text)
+    await edit(ask, text)
 
 
 # -- registration ------------------------------------------------------------------------------

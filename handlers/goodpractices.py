@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from telegram import InputFile, Update
-from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler
+from telegram import InputFile
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
 
 from bot.i18n import Translate, shorten
 from bot.render import esc, inline
-from bot.runtime import current_contact, language_of, runtime, tr
 from handlers import menu, newsletter
+from handlers.context import Ask, handler
 from models import content, goodpractice
 from models.journeys.goodpractices import EDIT
 from models.notices.cards import area_label, before_photo, card, card_photo, place
@@ -31,21 +31,8 @@ PAGE = 8
 READERS = (Role.COORDINATOR, Role.STAFF, Role.EMPLOYER, Role.WORKER)
 
 
-def media(context: ContextTypes.DEFAULT_TYPE) -> Path:
-    return runtime(context).settings.media_dir
-
-
-def reader(contact: Contact | None) -> bool:
-    return contact is not None and contact.role in READERS
-
-
-async def not_registered(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    _ = tr(update, context)
-    text = _("The good-practice library is for enterprises and staff taking part in the programme.")
-    if update.callback_query is not None:
-        await update.callback_query.answer(text, show_alert=True)
-    elif update.effective_message is not None:
-        await update.effective_message.reply_text(text)
+def media(ask: Ask) -> Path:
+    return ask.runtime.settings.media_dir
 
 
 def areas_view(_: Translate, language: str, counts: dict[str, int]):  # type: ignore[no-untyped-def]
@@ -61,55 +48,37 @@ def areas_view(_: Translate, language: str, counts: dict[str, int]):  # type: ig
     return text, inline(buttons)
 
 
-async def goodpractices_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    contact = current_contact(update, context)
-    if not reader(contact):
-        await not_registered(update, context)
-        return
-    assert update.effective_message is not None
-    _ = tr(update, context)
-    with runtime(context).database.session() as session:
+@handler(*READERS, refusal="library_readers")
+async def goodpractices_command(ask: Ask) -> None:
+    with ask.runtime.database.session() as session:
         counts = goodpractice.counts_by_area(session)
-    text, markup = areas_view(_, language_of(update, context), counts)
-    await update.effective_message.reply_text(text, reply_markup=markup)
+    text, markup = areas_view(ask._, ask.language, counts)
+    await ask.reply(text, markup)
 
 
-async def areas_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
-    assert query is not None
-    if not reader(current_contact(update, context)):
-        await not_registered(update, context)
-        return
-    _ = tr(update, context)
-    with runtime(context).database.session() as session:
+@handler(*READERS, refusal="library_readers")
+async def areas_pressed(ask: Ask) -> None:
+    with ask.runtime.database.session() as session:
         counts = goodpractice.counts_by_area(session)
-    text, markup = areas_view(_, language_of(update, context), counts)
-    await query.answer()
-    await query.edit_message_text(text, reply_markup=markup)
+    text, markup = areas_view(ask._, ask.language, counts)
+    await ask.notice()
+    await ask.edit(text, markup)
 
 
-async def area_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    _ = tr(update, context)
-    if not reader(current_contact(update, context)):
-        await not_registered(update, context)
-        return
-    code, _sep, page_text = query.data.removeprefix(AREA).partition(":")
+@handler(*READERS, refusal="library_readers")
+async def area_pressed(ask: Ask) -> None:
+    _, language = ask._, ask.language
+    code, _sep, page_text = ask.data.removeprefix(AREA).partition(":")
     if content.area(code) is None or not page_text.isdigit():
-        await query.answer(_("This button is no longer active."))
+        await ask.stale()
         return
     page = int(page_text)
-    language = language_of(update, context)
-    with runtime(context).database.session() as session:
+    with ask.runtime.database.session() as session:
         found = goodpractice.entries(session, area=code)
     shown = found[page * PAGE : (page + 1) * PAGE]
-    await query.answer()
+    await ask.notice()
     if not shown:
-        await query.edit_message_text(
-            _("No good practices in this area any more."),
-            reply_markup=inline([[(_("◀ All areas"), AREAS)]]),
-        )
+        await ask.edit(_("No good practices in this area any more."), [[(_("◀ All areas"), AREAS)]])
         return
     lines = [f"<b>{esc(area_label(code, language))}</b>"]
     buttons = []
@@ -123,7 +92,7 @@ async def area_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         nav.append((_("More ▶"), f"{AREA}{code}:{page + 1}"))
     lines.append("")
     lines.append(_("Press a number to see the photos and figures."))
-    await query.edit_message_text("\n".join(lines), reply_markup=inline([*rows, nav]))
+    await ask.edit("\n".join(lines), [*rows, nav])
 
 
 def entry_buttons(_: Translate, item: goodpractice.Entry, manager: bool):  # type: ignore[no-untyped-def]
@@ -136,130 +105,97 @@ def entry_buttons(_: Translate, item: goodpractice.Entry, manager: bool):  # typ
     return inline(rows) if rows else None
 
 
-def pressed_entry(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, prefix: str
-) -> goodpractice.Entry | None:
+def pressed_entry(ask: Ask, prefix: str) -> goodpractice.Entry | None:
     """The library entry the pressed button names (None: gone from the library, or none)."""
-    query = update.callback_query
-    assert query is not None
-    raw = (query.data or "").removeprefix(prefix)
+    raw = ask.data.removeprefix(prefix)
     if not raw.isdigit():
         return None
-    with runtime(context).database.session() as session:
-        return goodpractice.entry(session, int(raw), media_root=media(context))
+    with ask.runtime.database.session() as session:
+        return goodpractice.entry(session, int(raw), media_root=media(ask))
 
 
-async def show_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
-    assert query is not None and update.effective_chat is not None
-    _ = tr(update, context)
-    contact = current_contact(update, context)
-    if not reader(contact):
-        await not_registered(update, context)
-        return
-    item = pressed_entry(update, context, SHOW)
+@handler(*READERS, refusal="library_readers")
+async def show_pressed(ask: Ask) -> None:
+    item = pressed_entry(ask, SHOW)
     if item is None:
-        await query.answer(_("This good practice is no longer in the library."), show_alert=True)
+        await ask.refuse("not_in_library")
         return
-    await query.answer()
-    language = language_of(update, context)
-    text = card(item, language)
-    markup = entry_buttons(_, item, goodpractice.can_manage(contact, item))
+    await ask.notice()
+    text = card(item, ask.language)
+    markup = entry_buttons(ask._, item, goodpractice.can_manage(ask.person, item))
     photo = card_photo(item)
     if photo:
-        await context.bot.send_photo(
-            update.effective_chat.id,
+        await ask.context.bot.send_photo(
+            ask.chat_id,
             InputFile(Path(photo).read_bytes(), filename=Path(photo).name),
             caption=text,
             reply_markup=markup,
         )
     else:
-        await context.bot.send_message(update.effective_chat.id, text, reply_markup=markup)
+        await ask.send(text, markup)
 
 
-async def before_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
-    assert query is not None and update.effective_chat is not None
-    _ = tr(update, context)
-    if not reader(current_contact(update, context)):
-        await not_registered(update, context)
-        return
-    item = pressed_entry(update, context, BEFORE)
+@handler(*READERS, refusal="library_readers")
+async def before_pressed(ask: Ask) -> None:
+    item = pressed_entry(ask, BEFORE)
     if item is None or before_photo(item) is None:
-        await query.answer(_("This good practice is no longer in the library."), show_alert=True)
+        await ask.refuse("not_in_library")
         return
-    await query.answer()
-    await context.bot.send_photo(
-        update.effective_chat.id,
+    await ask.notice()
+    await ask.context.bot.send_photo(
+        ask.chat_id,
         InputFile(Path(item.photo_before_path).read_bytes(), filename="before.jpg"),
-        caption=_("Before the improvement"),
+        caption=ask._("Before the improvement"),
     )
 
 
-async def managed_entry(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, prefix: str
-) -> tuple[Contact, goodpractice.Entry] | None:
+async def managed_entry(ask: Ask, prefix: str) -> tuple[Contact, goodpractice.Entry] | None:
     """The entry behind the button, if this person may change it (checked in the database)."""
-    query = update.callback_query
-    assert query is not None
-    _ = tr(update, context)
-    contact = current_contact(update, context)
-    item = pressed_entry(update, context, prefix)
+    item = pressed_entry(ask, prefix)
     if item is None:
-        await query.answer(_("This good practice is no longer in the library."), show_alert=True)
+        await ask.refuse("not_in_library")
         return None
-    if contact is None or not goodpractice.can_manage(contact, item):
-        await query.answer(
-            _("Only staff of the enterprise's provider can change this entry."), show_alert=True
-        )
+    if ask.person is None or not goodpractice.can_manage(ask.person, item):
+        await ask.refuse("not_your_entry")
         return None
-    return contact, item
+    return ask.person, item
 
 
-async def withdraw_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    found = await managed_entry(update, context, WITHDRAW)
+@handler()
+async def withdraw_pressed(ask: Ask) -> None:
+    found = await managed_entry(ask, WITHDRAW)
     if found is None:
         return
-    query = update.callback_query
-    assert query is not None
-    _ = tr(update, context)
+    _ = ask._
     _contact, item = found
-    await query.answer()
+    await ask.notice()
     yes = (_("Yes, withdraw it"), f"{WITHDRAW_YES}{item.id}")
-    await query.edit_message_reply_markup(
-        inline([[yes, (_("No, keep it"), f"{WITHDRAW_NO}{item.id}")]])
-    )
+    await ask.edit_actions([[yes, (_("No, keep it"), f"{WITHDRAW_NO}{item.id}")]])
 
 
-async def withdraw_confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    found = await managed_entry(update, context, WITHDRAW_YES)
+@handler()
+async def withdraw_confirmed(ask: Ask) -> None:
+    found = await managed_entry(ask, WITHDRAW_YES)
     if found is None:
         return
-    query = update.callback_query
-    assert query is not None and update.effective_chat is not None
-    _ = tr(update, context)
     contact, item = found
-    rt = runtime(context)
-    with rt.database.session() as session:
-        goodpractice.withdraw(session, improvement_id=item.id, actor=contact, now=rt.now())
-    newsletter.refresh_publications(context)
-    await query.answer()
-    await query.edit_message_reply_markup(None)
-    await context.bot.send_message(
-        update.effective_chat.id,
-        _("Withdrawn from the library. The enterprise's report itself is unchanged."),
+    with ask.runtime.database.session() as session:
+        goodpractice.withdraw(session, improvement_id=item.id, actor=contact, now=ask.now)
+    newsletter.refresh_publications(ask.context)
+    await ask.notice()
+    await ask.edit_actions(None)
+    await ask.send(
+        ask._("Withdrawn from the library. The enterprise's report itself is unchanged.")
     )
 
 
-async def withdraw_declined(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    found = await managed_entry(update, context, WITHDRAW_NO)
+@handler()
+async def withdraw_declined(ask: Ask) -> None:
+    found = await managed_entry(ask, WITHDRAW_NO)
     if found is None:
         return
-    query = update.callback_query
-    assert query is not None
-    _ = tr(update, context)
-    await query.answer(_("Kept in the library."))
-    await query.edit_message_reply_markup(entry_buttons(_, found[1], True))
+    await ask.notice(ask._("Kept in the library."))
+    await ask.edit_actions(entry_buttons(ask._, found[1], True))
 
 
 def handlers_list() -> list:  # type: ignore[type-arg]

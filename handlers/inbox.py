@@ -8,23 +8,24 @@ restart; the staff's answer is a journey (models/journeys/inbox.py), like review
 
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path
 
-from telegram import InputFile, Message, Update
+from telegram import InputFile, Message
 from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
 )
 
-from bot.i18n import format_moment
-from bot.render import acknowledge, inline
-from bot.runtime import current_contact, runtime, tr
+from bot.i18n import Translate, format_moment
+from bot.runtime import runtime
+from handlers.context import Ask, handler
 from handlers.driver import fetch_upload
 from models import inbox
 from models.inbox import CLOSE, DROP, SEND, SHOW, Content, Kind, error_text
-from models.programme import ProgrammeError, contact_by_user
+from models.programme import ProgrammeError
 from models.tables import Role
 from models.text import esc, truncate_html
 
@@ -54,174 +55,145 @@ def parse_id(data: str | None, prefix: str) -> int | None:
         return None
 
 
+def texts(_: Translate, error: ProgrammeError, language: str) -> str:
+    return error_text(_, error)
+
+
 # -- the person: "Send this to your provider?" -------------------------------------------------
 
 
-def offers(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+def offers(ask: Ask) -> bool:
     """Whether what no journey took becomes an offer to the provider: text, a photo or a voice
     note from an employer or worker."""
-    message = update.effective_message
-    contact = current_contact(update, context)
-    if message is None or not inbox.may_write(contact):
+    message = ask.message
+    if message is None or not inbox.may_write(ask.person):
         return False
     if message.text is not None and message.text.startswith("/"):
         return False
     return bool(message.text or message.photo or message.voice)
 
 
-async def offer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    message = update.effective_message
-    assert message is not None and update.effective_user is not None
-    _ = tr(update, context)
-    rt = runtime(context)
+@handler(texts=texts)
+async def offer(ask: Ask) -> None:
+    _, rt, message = ask._, ask.runtime, ask.message
+    assert message is not None
     content: Content | None = None
     try:
-        content = await receive(message, context)
+        content = await receive(message, ask.context)
+        if ask.person is None:
+            raise ProgrammeError("not_allowed")
         with rt.database.session() as session:
-            contact = contact_by_user(session, update.effective_user.id)
-            if contact is None:
-                raise ProgrammeError("not_allowed")
-            waiting = inbox.draft(session, contact, content, now=rt.now())
-            provider = inbox.provider_of(session, contact)
+            waiting = inbox.draft(session, ask.person, content, now=ask.now)
+            provider = inbox.provider_of(session, ask.person)
             waiting_id = waiting.id
             name = provider.name if provider is not None else "—"
     except ProgrammeError as error:
-        forget_file(context, content)
-        await message.reply_text(error_text(_, error))
+        forget_file(ask.context, content)
+        await ask.refuse(error)
         return
-    await message.reply_text(
+    await ask.reply(
         _(
             "Send this to your OSH service provider, {provider}? They will answer you here.",
             provider=esc(name),
         ),
-        reply_markup=inline(
-            [[(_("✅ Yes, send it"), f"{SEND}{waiting_id}"), (_("✖ No"), f"{DROP}{waiting_id}")]]
-        ),
+        [[(_("✅ Yes, send it"), f"{SEND}{waiting_id}"), (_("✖ No"), f"{DROP}{waiting_id}")]],
         reply_to_message_id=message.message_id,
     )
 
 
-async def send_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
-    assert query is not None and update.effective_user is not None
-    _ = tr(update, context)
-    rt = runtime(context)
-    message_id = parse_id(query.data, SEND)
-    with rt.database.session() as session:
-        contact = contact_by_user(session, update.effective_user.id)
-        try:
-            if message_id is None:
-                raise ProgrammeError("stale")
-            thread, sent = inbox.confirm(session, message_id, contact, now=rt.now())
-        except ProgrammeError:
-            await acknowledge(query, _("This button is no longer active."), show_alert=True)
-            return
-        inbox.notify_staff(session, thread, sent, media_root=rt.settings.media_dir, now=rt.now())
-        provider = inbox.provider_of(session, contact) if contact is not None else None
-        name = provider.name if provider is not None else "—"
-    await acknowledge(query, _("Sent."))
-    await query.edit_message_text(
-        _(
-            "📨 Sent to {provider}. Their answer will come to you here.",
-            provider=esc(name),
-        )
+@handler()
+async def send_pressed(ask: Ask) -> None:
+    _, rt, contact = ask._, ask.runtime, ask.person
+    message_id = parse_id(ask.data, SEND)
+    try:
+        if message_id is None:
+            raise ProgrammeError("stale")
+        with rt.database.session() as session:
+            thread, sent = inbox.confirm(session, message_id, contact, now=ask.now)
+            inbox.notify_staff(session, thread, sent, media_root=rt.settings.media_dir, now=ask.now)
+            provider = inbox.provider_of(session, contact) if contact is not None else None
+            name = provider.name if provider is not None else "—"
+    except ProgrammeError:
+        await ask.stale(alert=True)
+        return
+    await ask.notice(_("Sent."))
+    await ask.edit(
+        _("📨 Sent to {provider}. Their answer will come to you here.", provider=esc(name))
     )
 
 
-async def drop_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
-    assert query is not None and update.effective_user is not None
-    _ = tr(update, context)
-    rt = runtime(context)
-    message_id = parse_id(query.data, DROP)
-    with rt.database.session() as session:
-        contact = contact_by_user(session, update.effective_user.id)
-        try:
-            if message_id is None:
-                raise ProgrammeError("stale")
-            path = inbox.discard(session, message_id, contact)
-        except ProgrammeError:
-            await acknowledge(query, _("This button is no longer active."), show_alert=True)
-            return
-    forget_file(context, path)
-    await acknowledge(query)
-    await query.edit_message_text(
-        _("Not sent. Choose from the menu below, or send /help."),
-    )
+@handler()
+async def drop_pressed(ask: Ask) -> None:
+    message_id = parse_id(ask.data, DROP)
+    try:
+        if message_id is None:
+            raise ProgrammeError("stale")
+        with ask.runtime.database.session() as session:
+            path = inbox.discard(session, message_id, ask.person)
+    except ProgrammeError:
+        await ask.stale(alert=True)
+        return
+    forget_file(ask.context, path)
+    await ask.notice()
+    await ask.edit(ask._("Not sent. Choose from the menu below, or send /help."))
 
 
 # -- staff: /inbox -----------------------------------------------------------------------------
 
 
-async def inbox_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    message = update.effective_message
-    assert message is not None
-    _ = tr(update, context)
-    rt = runtime(context)
-    contact = current_contact(update, context)
+@handler(*STAFF_ROLES, refusal="inbox_staff_only")
+async def inbox_command(ask: Ask) -> None:
+    _, rt, language = ask._, ask.runtime, ask.language
+    lines: list[str] = []
+    buttons: list[list[tuple[str, str]]] = []
     with rt.database.session() as session:
-        try:
-            listed = inbox.open_threads(session, contact)
-        except ProgrammeError:
-            await message.reply_text(
-                _("Sorry, the inbox is for the staff of OSH service providers.")
+        listed = inbox.open_threads(session, ask.person)
+    for item in listed:
+        lines.append(
+            _(
+                "#{id} {who} — messages: {count}, the latest {moment}",
+                id=item.thread.id,
+                who=inbox.who_text(_, item.who, item.enterprise),
+                count=item.messages,
+                moment=format_moment(item.thread.last_message_at, language, rt.settings.tz),
             )
-            return
-        assert contact is not None
-        language = contact.language
-        lines: list[str] = []
-        buttons: list[list[tuple[str, str]]] = []
-        for item in listed:
-            lines.append(
-                _(
-                    "#{id} {who} — messages: {count}, the latest {moment}",
-                    id=item.thread.id,
-                    who=inbox.who_text(_, item.who, item.enterprise),
-                    count=item.messages,
-                    moment=format_moment(item.thread.last_message_at, language, rt.settings.tz),
-                )
-            )
-            buttons.append(
-                [(f"#{item.thread.id} {item.enterprise}"[:60], f"{SHOW}{item.thread.id}")]
-            )
+        )
+        buttons.append([(f"#{item.thread.id} {item.enterprise}"[:60], f"{SHOW}{item.thread.id}")])
     if not listed:
-        await message.reply_text(_("📭 No open threads. Messages from your enterprises come here."))
+        await ask.reply(_("📭 No open threads. Messages from your enterprises come here."))
         return
     head = _("<b>📬 Open threads: {count}</b>", count=len(listed))
-    text = truncate_html(head + "\n\n" + "\n".join(lines), 4000)
-    await message.reply_text(text, reply_markup=inline(buttons))
+    await ask.reply(truncate_html(head + "\n\n" + "\n".join(lines), 4000), buttons)
 
 
-async def show_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
-    assert query is not None and update.effective_user is not None and query.message is not None
-    _ = tr(update, context)
-    rt = runtime(context)
-    thread_id = parse_id(query.data, SHOW)
-    with rt.database.session() as session:
-        staff = contact_by_user(session, update.effective_user.id)
-        try:
-            if thread_id is None:
-                raise ProgrammeError("stale")
+@handler(texts=texts)
+async def show_pressed(ask: Ask) -> None:
+    _, rt, staff = ask._, ask.runtime, ask.person
+    thread_id = parse_id(ask.data, SHOW)
+    try:
+        if thread_id is None:
+            raise ProgrammeError("stale")
+        with rt.database.session() as session:
             thread = inbox.thread_for(session, thread_id, staff)
-        except ProgrammeError as error:
-            await acknowledge(query, error_text(_, error), show_alert=True)
-            return
-        assert staff is not None
-        shown = inbox.latest(session, thread.id)  # type: ignore[arg-type]
-        text = inbox.thread_text(_, session, thread, shown, staff.language, rt.settings.tz)
-        buttons = inbox.staff_buttons(_, thread)
-        media_files = [
-            (message.kind, rt.settings.media_dir / message.file_path)
-            for message in shown
-            if message.incoming and message.file_path
-        ]
-    await acknowledge(query)
-    chat = query.message.chat
-    await chat.send_message(text, reply_markup=inline(buttons) if buttons else None)
+            assert staff is not None
+            shown = inbox.latest(session, thread.id)  # type: ignore[arg-type]
+            text = inbox.thread_text(_, session, thread, shown, staff.language, rt.settings.tz)
+            buttons = inbox.staff_buttons(_, thread)
+            media_files = [
+                (message.kind, rt.settings.media_dir / message.file_path)
+                for message in shown
+                if message.incoming and message.file_path
+            ]
+    except ProgrammeError as error:
+        await ask.refuse(error)
+        return
+    await ask.notice()
+    await ask.send(text, buttons or None)
     # The person's photos and voice notes, as they sent them.
+    bot = ask.context.bot
     for kind, path in media_files:
-        await _send_file(chat.send_photo if kind == Kind.PHOTO else chat.send_voice, path)
+        send = bot.send_photo if kind == Kind.PHOTO else bot.send_voice
+        await _send_file(functools.partial(send, ask.chat_id), path)
 
 
 async def _send_file(send, path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -233,27 +205,25 @@ async def _send_file(send, path: Path) -> None:  # type: ignore[no-untyped-def]
     await send(InputFile(data, filename=path.name))
 
 
-async def close_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
-    assert query is not None and update.effective_user is not None and query.message is not None
-    _ = tr(update, context)
-    rt = runtime(context)
-    thread_id = parse_id(query.data, CLOSE)
-    with rt.database.session() as session:
-        staff = contact_by_user(session, update.effective_user.id)
-        try:
-            if thread_id is None:
-                raise ProgrammeError("stale")
-            closed = inbox.close(session, thread_id, staff, now=rt.now())
-        except ProgrammeError as error:
-            await acknowledge(query, error_text(_, error), show_alert=True)
-            return
-    if not closed:
-        await acknowledge(query, _("This thread was closed already."), show_alert=True)
+@handler(texts=texts)
+async def close_pressed(ask: Ask) -> None:
+    _ = ask._
+    thread_id = parse_id(ask.data, CLOSE)
+    try:
+        if thread_id is None:
+            raise ProgrammeError("stale")
+        with ask.runtime.database.session() as session:
+            closed = inbox.close(session, thread_id, ask.person, now=ask.now)
+    except ProgrammeError as error:
+        await ask.refuse(error)
         return
-    await acknowledge(query, _("Closed."))
-    await query.edit_message_reply_markup(None)
-    await query.message.chat.send_message(_("✔ Thread #{id} is closed.", id=thread_id))
+    if not closed:
+        await ask.notice(_("This thread was closed already."), alert=True)
+        return
+    await ask.notice(_("Closed."))
+    assert ask.query is not None
+    await ask.query.edit_message_reply_markup(None)
+    await ask.send(_("✔ Thread #{id} is closed.", id=thread_id))
 
 
 # -- wiring ------------------------------------------------------------------------------------

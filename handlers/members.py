@@ -9,13 +9,12 @@ refused, a removed person or a replaced link answers that it is gone.
 
 from __future__ import annotations
 
-from telegram import Update
-from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
+from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.i18n import Translate, format_day, shorten
-from bot.render import acknowledge, esc, inline
-from bot.runtime import current_contact, language_of, runtime, tr
+from bot.render import esc
 from handlers.admin import show_enterprise_links
+from handlers.context import Ask, handler
 from models import members
 from models.members import ASK_REMOVE, MEMBERS, NEW_LINKS, PREFIX
 from models.programme import (
@@ -50,7 +49,7 @@ def numbers(data: str | None, prefix: str, count: int = 1) -> list[int] | None:
     return [int(p) for p in parts]
 
 
-def error_text(_: Translate, error: ProgrammeError) -> str:
+def error_text(_: Translate, error: ProgrammeError, language: str = "") -> str:
     texts = {
         "not_a_member": _("This person is no longer a member."),
         "not_allowed": _(
@@ -63,36 +62,13 @@ def error_text(_: Translate, error: ProgrammeError) -> str:
     return texts.get(error.code, _("That did not work. Please try again."))
 
 
-async def answer_error(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, error: ProgrammeError
-) -> None:
-    _ = tr(update, context)
-    if update.callback_query is not None:
-        await acknowledge(update.callback_query, error_text(_, error), show_alert=True)
-    elif update.effective_message is not None:
-        await update.effective_message.reply_text(error_text(_, error))
-
-
-async def stale(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    assert update.callback_query is not None
-    await acknowledge(
-        update.callback_query, tr(update, context)("This button is no longer active.")
-    )
-
-
-def chat_of(update: Update) -> int:
-    assert update.effective_chat is not None
-    return update.effective_chat.id
-
-
 # -- /members --------------------------------------------------------------------------------
 
 
-async def members_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    assert update.effective_message is not None
-    _ = tr(update, context)
-    contact = current_contact(update, context)
-    with runtime(context).database.session() as session:
+@handler(texts=error_text)
+async def members_command(ask: Ask) -> None:
+    _, contact = ask._, ask.person
+    with ask.runtime.database.session() as session:
         if contact is not None and contact.role == Role.STAFF and contact.provider_id:
             rows = [(e.id, e.name) for e in enterprises_of(session, contact.provider_id)]
             prefix, head = MEMBERS, _("<b>👥 Members</b>: which enterprise?")
@@ -100,37 +76,36 @@ async def members_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
             rows = [(p.id, p.name) for p in providers(session)]
             prefix, head = PROVIDER, _("<b>👥 Members</b>: which provider?")
         else:
-            await answer_error(update, context, ProgrammeError("not_allowed"))
-            return
+            rows = None
+    if rows is None:
+        await ask.refuse("not_allowed")
+        return
     if not rows:
-        await update.effective_message.reply_text(_("There is nobody to show yet."))
+        await ask.reply(_("There is nobody to show yet."))
         return
     buttons = [[(shorten(name), f"{prefix}{key}")] for key, name in rows[:ENTERPRISE_BUTTONS]]
-    await update.effective_message.reply_text(head, reply_markup=inline(buttons))
+    await ask.reply(head, buttons)
 
 
 # -- an enterprise's members -----------------------------------------------------------------
 
 
-async def show_members(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
-    assert query is not None
-    found = numbers(query.data, MEMBERS, count=2)
+@handler(texts=error_text)
+async def show_members(ask: Ask) -> None:
+    found = numbers(ask.data, MEMBERS, count=2)
     if found is None:
-        await stale(update, context)
+        await ask.stale()
         return
     enterprise_id, page = found[0], (found[1] if len(found) > 1 else 0)
-    _ = tr(update, context)
-    language = language_of(update, context)
-    contact = current_contact(update, context)
+    _, language, tz = ask._, ask.language, ask.runtime.settings.tz
     try:
-        with runtime(context).database.session() as session:
-            enterprise = managed_enterprise(session, contact, enterprise_id)
+        with ask.runtime.database.session() as session:
+            enterprise = managed_enterprise(session, ask.person, enterprise_id)
             people = members.members_of(session, enterprise_id)
     except ProgrammeError as error:
-        await answer_error(update, context, error)
+        await ask.refuse(error)
         return
-    await acknowledge(query)
+    await ask.notice()
     pages = max(1, -(-len(people) // PAGE))
     page = min(page, pages - 1)
     shown = people[page * PAGE : (page + 1) * PAGE]
@@ -147,9 +122,7 @@ async def show_members(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if not people:
         lines.append(_("Nobody has joined yet."))
     for number, person in enumerate(shown, start=page * PAGE + 1):
-        day = format_day(
-            person.registered_at.astimezone(runtime(context).settings.tz).date(), language
-        )
+        day = format_day(person.registered_at.astimezone(tz).date(), language)
         lines.append(
             f"{number}. {esc(shorten(members.name_of(_, person), NAME_IN_LIST))} — "
             + _("{role}, joined {day}", role=members.role_label(_, person.role), day=day)
@@ -174,44 +147,39 @@ async def show_members(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         buttons.append(moves)
     buttons.append([(_("🔁 New links"), f"{NEW_LINKS}{enterprise_id}")])
     text = "\n".join(lines)
-    if len(found) > 1 and query.message is not None:
+    if len(found) > 1 and ask.query is not None and ask.query.message is not None:
         # Paging edits the list in place; opening it from a links card sends a new message.
-        await query.edit_message_text(text, reply_markup=inline(buttons))
+        await ask.edit(text, buttons)
     else:
-        await context.bot.send_message(chat_of(update), text, reply_markup=inline(buttons))
+        await ask.send(text, buttons)
 
 
 # -- a provider's people (coordinators) ------------------------------------------------------
 
 
-async def show_provider(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
-    assert query is not None
-    found = numbers(query.data, PROVIDER)
+@handler(texts=error_text)
+async def show_provider(ask: Ask) -> None:
+    found = numbers(ask.data, PROVIDER)
     if found is None:
-        await stale(update, context)
+        await ask.stale()
         return
-    _ = tr(update, context)
-    language = language_of(update, context)
-    contact = current_contact(update, context)
-    if contact is None or contact.role != Role.COORDINATOR:
-        await answer_error(update, context, ProgrammeError("not_allowed"))
+    _, language, tz = ask._, ask.language, ask.runtime.settings.tz
+    if ask.person is None or ask.person.role != Role.COORDINATOR:
+        await ask.refuse("not_allowed")
         return
-    with runtime(context).database.session() as session:
+    with ask.runtime.database.session() as session:
         provider = session.get(Provider, found[0])
-        if provider is None:
-            await answer_error(update, context, ProgrammeError("unknown_provider"))
-            return
-        people = members.people_of(session, found[0])
-        enterprises = enterprises_of(session, found[0])
-    await acknowledge(query)
+        people = members.people_of(session, found[0]) if provider else []
+        enterprises = enterprises_of(session, found[0]) if provider else []
+    if provider is None:
+        await ask.refuse("unknown_provider")
+        return
+    await ask.notice()
     lines = [_("<b>👥 {provider}</b>", provider=esc(provider.name)), ""]
     if not people:
         lines.append(_("No staff or partners have joined yet."))
     for person in people[:PAGE]:
-        day = format_day(
-            person.registered_at.astimezone(runtime(context).settings.tz).date(), language
-        )
+        day = format_day(person.registered_at.astimezone(tz).date(), language)
         lines.append(
             f"• {esc(shorten(members.name_of(_, person), NAME_IN_LIST))} — "
             + _("{role}, joined {day}", role=members.role_label(_, person.role), day=day)
@@ -232,29 +200,27 @@ async def show_provider(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         [(_("👥 {name}", name=shorten(e.name)), f"{MEMBERS}{e.id}")]
         for e in enterprises[:ENTERPRISE_BUTTONS]
     ]
-    await context.bot.send_message(chat_of(update), "\n".join(lines), reply_markup=inline(buttons))
+    await ask.send("\n".join(lines), buttons)
 
 
 # -- removing someone ------------------------------------------------------------------------
 
 
-async def ask_remove(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
-    assert query is not None
-    found = numbers(query.data, ASK_REMOVE)
+@handler(texts=error_text)
+async def ask_remove(ask: Ask) -> None:
+    found = numbers(ask.data, ASK_REMOVE)
     if found is None:
-        await stale(update, context)
+        await ask.stale()
         return
-    _ = tr(update, context)
-    contact = current_contact(update, context)
+    _ = ask._
     try:
-        with runtime(context).database.session() as session:
-            person = members.removable(session, found[0], actor=contact)
+        with ask.runtime.database.session() as session:
+            person = members.removable(session, found[0], actor=ask.person)
             organisation = organisation_name(session, person) or ""
     except ProgrammeError as error:
-        await answer_error(update, context, error)
+        await ask.refuse(error)
         return
-    await acknowledge(query)
+    await ask.notice()
     name = members.name_of(_, person)
     text = "\n".join(
         [
@@ -273,28 +239,25 @@ async def ask_remove(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     buttons = [
         [(_("✅ Yes, remove"), f"{REMOVE}{person.id}"), (_("✖ No, keep"), f"{KEEP}{person.id}")]
     ]
-    await context.bot.send_message(chat_of(update), text, reply_markup=inline(buttons))
+    await ask.send(text, buttons)
 
 
-async def remove(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
-    assert query is not None
-    found = numbers(query.data, REMOVE)
+@handler(texts=error_text)
+async def remove(ask: Ask) -> None:
+    found = numbers(ask.data, REMOVE)
     if found is None:
-        await stale(update, context)
+        await ask.stale()
         return
-    _ = tr(update, context)
-    rt = runtime(context)
-    contact = current_contact(update, context)
+    _ = ask._
     try:
-        with rt.database.session() as session:
+        with ask.runtime.database.session() as session:
             before = session.get(Contact, found[0])
             enterprise_id = before.enterprise_id if before is not None else None
-            person = members.remove_member(session, found[0], actor=contact, now=rt.now())
+            person = members.remove_member(session, found[0], actor=ask.person, now=ask.now)
     except ProgrammeError as error:
-        await answer_error(update, context, error)
+        await ask.refuse(error)
         return
-    await acknowledge(query)
+    await ask.notice()
     text = _(
         "Removed: <b>{name}</b>. They no longer have access, and we have told them politely.",
         name=esc(members.name_of(_, person)),
@@ -305,39 +268,34 @@ async def remove(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             "If they joined with a link that went to the wrong people, issue new links: the "
             "current ones then stop working."
         )
-        buttons = inline([[(_("🔁 New links"), f"{NEW_LINKS}{enterprise_id}")]])
-    await query.edit_message_text(text, reply_markup=buttons)
+        buttons = [[(_("🔁 New links"), f"{NEW_LINKS}{enterprise_id}")]]
+    await ask.edit(text, buttons)
 
 
-async def keep(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
-    assert query is not None
-    _ = tr(update, context)
-    await acknowledge(query)
-    await query.edit_message_text(_("Nothing changed."))
+@handler()
+async def keep(ask: Ask) -> None:
+    await ask.notice()
+    await ask.edit(ask._("Nothing changed."))
 
 
 # -- new links -------------------------------------------------------------------------------
 
 
-async def ask_new_links(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
-    assert query is not None
-    found = numbers(query.data, NEW_LINKS)
+@handler(texts=error_text)
+async def ask_new_links(ask: Ask) -> None:
+    found = numbers(ask.data, NEW_LINKS)
     if found is None:
-        await stale(update, context)
+        await ask.stale()
         return
-    _ = tr(update, context)
-    rt = runtime(context)
-    contact = current_contact(update, context)
+    _ = ask._
     try:
-        with rt.database.session() as session:
-            enterprise = managed_enterprise(session, contact, found[0])
-            current = live_invite(session, enterprise_id=found[0], role=Role.WORKER, now=rt.now())
+        with ask.runtime.database.session() as session:
+            enterprise = managed_enterprise(session, ask.person, found[0])
+            current = live_invite(session, enterprise_id=found[0], role=Role.WORKER, now=ask.now)
     except ProgrammeError as error:
-        await answer_error(update, context, error)
+        await ask.refuse(error)
         return
-    await acknowledge(query)
+    await ask.notice()
     text = "\n".join(
         [
             _("Issue new links for <b>{enterprise}</b>?", enterprise=esc(enterprise.name)),
@@ -350,24 +308,20 @@ async def ask_new_links(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     # The worker link of the moment is part of the button: a second press, or an old card,
     # cannot end the links this press issues.
     renew = f"{RENEW}{found[0]}:{current.id if current else 0}"
-    buttons = [[(_("🔁 Yes, new links"), renew), (_("✖ Cancel"), KEEP_LINKS)]]
-    await context.bot.send_message(chat_of(update), text, reply_markup=inline(buttons))
+    await ask.send(text, [[(_("🔁 Yes, new links"), renew), (_("✖ Cancel"), KEEP_LINKS)]])
 
 
-async def renew(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
-    assert query is not None
-    found = numbers(query.data, RENEW, count=2)
+@handler(texts=error_text)
+async def renew(ask: Ask) -> None:
+    found = numbers(ask.data, RENEW, count=2)
     if found is None or len(found) != 2:
-        await stale(update, context)
+        await ask.stale()
         return
-    _ = tr(update, context)
-    rt = runtime(context)
-    contact = current_contact(update, context)
+    _, rt, contact = ask._, ask.runtime, ask.person
     try:
         with rt.database.session() as session:
             enterprise = managed_enterprise(session, contact, found[0])
-            current = live_invite(session, enterprise_id=found[0], role=Role.WORKER, now=rt.now())
+            current = live_invite(session, enterprise_id=found[0], role=Role.WORKER, now=ask.now)
             if (current.id if current else 0) != found[1]:
                 invites = None
             else:
@@ -378,34 +332,30 @@ async def renew(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                         role=role,
                         actor=contact,
                         days=rt.settings.invite_days,
-                        now=rt.now(),
+                        now=ask.now,
                     )
                     for role in (Role.EMPLOYER, Role.WORKER)
                 }
     except ProgrammeError as error:
-        await answer_error(update, context, error)
+        await ask.refuse(error)
         return
-    await acknowledge(query)
+    await ask.notice()
     if invites is None:
-        await query.edit_message_text(
-            _("These links have changed since. Open 🔗 Links to see the current ones.")
-        )
+        await ask.edit(_("These links have changed since. Open 🔗 Links to see the current ones."))
         return
-    await query.edit_message_text(
+    await ask.edit(
         _(
             "Done: the old links of <b>{enterprise}</b> no longer work. Here are the new ones.",
             enterprise=esc(enterprise.name),
         )
     )
-    await show_enterprise_links(update, context, enterprise, invites)
+    await show_enterprise_links(ask, enterprise, invites)
 
 
-async def keep_links(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
-    assert query is not None
-    _ = tr(update, context)
-    await acknowledge(query)
-    await query.edit_message_text(_("Nothing changed: the current links still work."))
+@handler()
+async def keep_links(ask: Ask) -> None:
+    await ask.notice()
+    await ask.edit(ask._("Nothing changed: the current links still work."))
 
 
 def handlers_list() -> list:  # type: ignore[type-arg]

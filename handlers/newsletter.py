@@ -9,12 +9,12 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from telegram import InputFile, Update
+from telegram import InputFile
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot.i18n import LANGUAGES, format_number, translator
-from bot.render import acknowledge, inline
-from bot.runtime import current_contact, language_of, runtime, tr
+from bot.runtime import runtime
+from handlers.context import Ask, handler
 from models import audience as audiences
 from models import broadcasts
 from models.outbox import Message
@@ -39,51 +39,29 @@ def allowed(contact: Contact | None) -> bool:
     )
 
 
-async def refuse(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    text = tr(update, context)("Sorry, this is only for programme staff.")
-    if update.callback_query is not None:
-        await update.callback_query.answer(text, show_alert=True)
-    elif update.effective_message is not None:
-        await update.effective_message.reply_text(text)
-
-
-async def newsletter_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if not allowed(current_contact(update, context)):
-        await refuse(update, context)
-        return
-    assert update.effective_message is not None
-    _ = tr(update, context)
-    language = language_of(update, context)
-    today = runtime(context).today()
+@handler(may=allowed, refusal="staff_only")
+async def newsletter_command(ask: Ask) -> None:
     buttons = []
     for key in PERIODS:
-        period = relative_period(key, today)
-        buttons.append((publish.month_label(period.first, language), PREFIX + key))
-    await update.effective_message.reply_text(
-        _("Which month should the newsletter cover?"), reply_markup=inline([buttons])
-    )
+        period = relative_period(key, ask.today)
+        buttons.append((publish.month_label(period.first, ask.language), PREFIX + key))
+    await ask.reply(ask._("Which month should the newsletter cover?"), [buttons])
 
 
-async def period_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
-    assert query is not None and update.effective_chat is not None
-    contact = current_contact(update, context)
-    if not allowed(contact):
-        await refuse(update, context)
-        return
+@handler(may=allowed, refusal="staff_only")
+async def period_pressed(ask: Ask) -> None:
+    _, rt, contact, language = ask._, ask.runtime, ask.person, ask.language
     assert contact is not None
-    _ = tr(update, context)
-    key = (query.data or "").removeprefix(PREFIX)
+    key = ask.data.removeprefix(PREFIX)
     if key not in PERIODS:
-        await query.answer(_("This button is no longer active."))
+        await ask.stale()
         return
-    rt = runtime(context)
-    language = language_of(update, context)
-    period = relative_period(key, rt.today())
+    period = relative_period(key, ask.today)
     provider_id = contact.provider_id if contact.role == Role.STAFF else None
-    link = publish.invitation_link(rt.settings.site_url, rt.bot_username or context.bot.username)
-    await query.answer()
-    await query.edit_message_text(_("Preparing the newsletter…"))
+    bot = ask.context.bot
+    link = publish.invitation_link(rt.settings.site_url, rt.bot_username or bot.username)
+    await ask.notice()
+    await ask.edit(_("Preparing the newsletter…"))
 
     def build() -> newsletter.Publication:
         with rt.database.session() as session:
@@ -96,18 +74,17 @@ async def period_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     # WeasyPrint takes a second or two: off the event loop, so other people get their answers.
     publication = await asyncio.to_thread(build)
     label = publish.month_label(period.first, language)
-    chat = update.effective_chat.id
-    await context.bot.send_document(
-        chat,
+    await bot.send_document(
+        ask.chat_id,
         InputFile(publication.html.encode(), filename=f"{publication.name}.html"),
         caption=_("Newsletter {period}: open it in a browser, or forward it.", period=label),
     )
-    await context.bot.send_document(
-        chat,
+    await bot.send_document(
+        ask.chat_id,
         InputFile(publication.pdf, filename=f"{publication.name}.pdf"),
         caption=_("The same newsletter as PDF, ready to print."),
     )
-    await offer_broadcast(update, context, contact, key, label)
+    await offer_broadcast(ask, contact, key, label)
 
 
 def newsletter_audience(contact: Contact) -> audiences.Audience:
@@ -123,14 +100,10 @@ def caption(language: str, label: str) -> str:
              period=label)  # fmt: skip
 
 
-async def offer_broadcast(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, contact: Contact, key: str, label: str
-) -> None:
+async def offer_broadcast(ask: Ask, contact: Contact, key: str, label: str) -> None:
     """A draft broadcast with its exact count, to confirm or drop."""
-    assert update.effective_chat is not None
-    _ = tr(update, context)
-    language = language_of(update, context)
-    with runtime(context).database.session() as session:
+    _, language = ask._, ask.language
+    with ask.runtime.database.session() as session:
         draft = broadcasts.create(session, author=contact, text=caption(language, label))
         count = broadcasts.set_audience(
             session, broadcast_id=draft.id, author=contact, audience=newsletter_audience(contact)
@@ -138,54 +111,47 @@ async def offer_broadcast(
         if not count:
             broadcasts.cancel(session, broadcast_id=draft.id, author=contact)  # type: ignore[arg-type]
     if not count:
-        await context.bot.send_message(
-            update.effective_chat.id,
+        await ask.send(
             _("Nobody can receive the newsletter yet: no one in your enterprises has accepted "
               "good examples from other enterprises."),
         )  # fmt: skip
         return
     number = format_number(count, language)
-    await context.bot.send_message(
-        update.effective_chat.id,
+    await ask.send(
         _("Send this newsletter as a PDF to {count} people of the enterprises? Only those who "
           "accepted good examples from other enterprises receive it, each in their language.",
           count=number),
-        reply_markup=inline([
+        [
             [(_("📣 Send to {count}", count=number), f"{SEND}{draft.id}:{key}")],
             [(_("No, thanks"), f"{DROP}{draft.id}")],
-        ]),
+        ],
     )  # fmt: skip
 
 
-async def send_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
-    assert query is not None
-    contact = current_contact(update, context)
-    if not allowed(contact):
-        await refuse(update, context)
-        return
+@handler(may=allowed, refusal="staff_only")
+async def send_pressed(ask: Ask) -> None:
+    _, rt, contact = ask._, ask.runtime, ask.person
     assert contact is not None
-    _ = tr(update, context)
-    raw_id, _sep, key = (query.data or "").removeprefix(SEND).partition(":")
+    raw_id, _sep, key = ask.data.removeprefix(SEND).partition(":")
     if not raw_id.isdigit() or key not in PERIODS:
-        await acknowledge(query, _("This button is no longer active."))
+        await ask.stale()
         return
-    rt = runtime(context)
     broadcast_id = int(raw_id)
-    with rt.database.session() as session:
-        try:
-            draft = broadcasts.own_draft(session, broadcast_id, contact)
-        except ProgrammeError:
-            await acknowledge(query, _("This button is no longer active."))
-            return
-        if draft.status != broadcasts.Status.DRAFT:
-            await acknowledge(query, _("This broadcast is already on its way."), show_alert=True)
-            return
-    await acknowledge(query)
-    await query.edit_message_text(_("Preparing the newsletter…"))
-    period = relative_period(key, rt.today())
+    try:
+        with rt.database.session() as session:
+            status = broadcasts.own_draft(session, broadcast_id, contact).status
+    except ProgrammeError:
+        await ask.stale()
+        return
+    if status != broadcasts.Status.DRAFT:
+        await ask.refuse("already_sent")
+        return
+    await ask.notice()
+    await ask.edit(_("Preparing the newsletter…"))
+    period = relative_period(key, ask.today)
     provider_id = contact.provider_id if contact.role == Role.STAFF else None
-    link = publish.invitation_link(rt.settings.site_url, rt.bot_username or context.bot.username)
+    bot_username = rt.bot_username or ask.context.bot.username
+    link = publish.invitation_link(rt.settings.site_url, bot_username)
     folder = rt.settings.data_dir / "newsletters" / str(broadcast_id)
 
     def build() -> dict[str, str]:
@@ -213,31 +179,28 @@ async def send_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
                 ),
             )  # fmt: skip
     except ProgrammeError:
-        await query.edit_message_text(_("This button is no longer active."))
+        await ask.edit(_("This button is no longer active."))
         return
-    await query.edit_message_text(
+    await ask.edit(
         _("Queued: the newsletter goes to {count} people as a PDF.",
-          count=format_number(total, language_of(update, context))),
+          count=format_number(total, ask.language)),
     )  # fmt: skip
 
 
-async def drop_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
-    assert query is not None
-    contact = current_contact(update, context)
-    _ = tr(update, context)
-    raw = (query.data or "").removeprefix(DROP)
-    if contact is None or not raw.isdigit():
-        await acknowledge(query, _("This button is no longer active."))
+@handler()
+async def drop_pressed(ask: Ask) -> None:
+    raw = ask.data.removeprefix(DROP)
+    if ask.person is None or not raw.isdigit():
+        await ask.stale()
         return
-    with runtime(context).database.session() as session:
-        try:
-            broadcasts.cancel(session, broadcast_id=int(raw), author=contact)
-        except ProgrammeError:
-            await acknowledge(query, _("This button is no longer active."))
-            return
-    await acknowledge(query)
-    await query.edit_message_text(_("Not sent. You can forward the PDF yourself."))
+    try:
+        with ask.runtime.database.session() as session:
+            broadcasts.cancel(session, broadcast_id=int(raw), author=ask.person)
+    except ProgrammeError:
+        await ask.stale()
+        return
+    await ask.notice()
+    await ask.edit(ask._("Not sent. You can forward the PDF yourself."))
 
 
 def refresh_publications(context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -7,9 +7,9 @@ from __future__ import annotations
 from telegram import Message, Update
 from telegram.ext import CommandHandler, ContextTypes, MessageHandler, filters
 
-from bot.runtime import current_contact
 from handlers import driver, events
 from handlers.common import anything_else
+from handlers.context import Ask, handler
 from models.events import CHECKIN_PREFIX
 from models.journeys.core import Input
 from models.journeys.onboarding import CODE_GIVEN, CODE_TYPED
@@ -29,17 +29,16 @@ class _ShortCodeShape(filters.MessageFilter):
         return looks_like_short_code(message.text)
 
 
-async def typed_code(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@handler()
+async def typed_code(ask: Ask) -> None:
     """Someone not registered types the short code of an invite (read out at a workshop,
     printed beside the QR code): it counts as `/start <code>`. Registered after every journey,
     so that only text nothing else took can be a code."""
-    assert update.effective_message is not None
-    if current_contact(update, context) is not None:
-        await anything_else(update, context)
+    assert ask.message is not None
+    if ask.person is not None:
+        await anything_else(ask.update, ask.context)
         return
-    await driver.begin(
-        update, context, Input(command=CODE_TYPED, text=update.effective_message.text)
-    )
+    await driver.begin(ask.update, ask.context, Input(command=CODE_TYPED, text=ask.message.text))
 
 
 def checkin_handler() -> CommandHandler:  # type: ignore[type-arg]

@@ -13,16 +13,14 @@ import contextlib
 from typing import Any
 
 from sqlmodel import col, select
-from telegram import CallbackQuery, Update
 from telegram.error import BadRequest
-from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
 
 from bot.i18n import N_, Translate, format_day
-from bot.render import acknowledge, esc, grid, inline
-from bot.runtime import current_contact, runtime, tr
+from bot.render import esc, grid
 from handlers import menu
+from handlers.context import Ask, handler
 from models import plans
-from models.journeys.errors import error_text
 from models.journeys.plan import ADD, MARK, PREFIX, SHOW, STATUS, entity_id, item_line
 from models.programme import ProgrammeError
 from models.tables import Contact, Enterprise, PlanItem, PlanStatus, Role
@@ -40,10 +38,10 @@ MOVE_LABEL = {
 }
 
 
-async def drop_buttons(query: CallbackQuery) -> None:
+async def drop_buttons(ask: Ask) -> None:
     """Takes the buttons off a message; already gone (a double tap) is fine."""
     with contextlib.suppress(BadRequest):
-        await query.edit_message_reply_markup(None)
+        await ask.edit_actions(None)
 
 
 def short(text: str, limit: int = BUTTON_TEXT) -> str:
@@ -84,89 +82,63 @@ def plan_buttons(
     return [*rows, [(_("➕ Add a planned improvement"), f"{ADD}{enterprise_id}")]]
 
 
-async def show_plan(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, enterprise_id: int, contact: Contact
-) -> None:
-    _ = tr(update, context)
-    rt = runtime(context)
-    today = rt.today()
-    with rt.database.session() as session:
+async def show_plan(ask: Ask, enterprise_id: int, contact: Contact) -> None:
+    _, today = ask._, ask.today
+    with ask.runtime.database.session() as session:
         enterprise = session.get(Enterprise, enterprise_id)
-        if enterprise is None or not plans.may_edit(contact, enterprise):
-            await reply(update, context, _("Sorry, this plan is not yours to change."))
-            return
-        items = plans.items_of(session, enterprise_id)
-        counts = plans.counts(session, enterprise_id=enterprise_id, today=today)
+        mine = enterprise is not None and plans.may_edit(contact, enterprise)
+        if mine:
+            items = plans.items_of(session, enterprise_id)
+            counts = plans.counts(session, enterprise_id=enterprise_id, today=today)
+    if enterprise is None or not mine:
+        await ask.send(ask.refusal("plan_not_allowed"))
+        return
     text = plan_text(_, enterprise, items, counts, contact.language, today)
-    await reply(update, context, text, plan_buttons(_, enterprise_id, items))
-
-
-async def reply(
-    update: Update,
-    context: ContextTypes.DEFAULT_TYPE,
-    text: str,
-    buttons: list[list[tuple[str, str]]] | None = None,
-) -> None:
-    assert update.effective_chat is not None
-    markup = inline(buttons) if buttons else None
-    await context.bot.send_message(update.effective_chat.id, text, reply_markup=markup)
+    await ask.send(text, plan_buttons(_, enterprise_id, items))
 
 
 # -- /plan -----------------------------------------------------------------------------------
 
 
-async def plan_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    _ = tr(update, context)
-    contact = current_contact(update, context)
-    if contact is None:
-        await reply(
-            update,
-            context,
-            _(
-                "To join, please open the invite link or scan the QR code that your OSH service "
-                "provider gave you."
-            ),
-        )
-        return
-    if contact.role not in plans.EDITOR_ROLES:
-        await reply(
-            update, context, _("Sorry, the action plan is only for employers and their providers.")
-        )
-        return
+def plan_refusal(contact: Contact | None) -> str:
+    return "join_first" if contact is None else "plan_roles"
+
+
+@handler(*plans.EDITOR_ROLES, refusal=plan_refusal)
+async def plan_command(ask: Ask) -> None:
+    _, contact = ask._, ask.person
+    assert contact is not None
     if contact.role == Role.EMPLOYER:
         assert contact.enterprise_id is not None
-        await show_plan(update, context, contact.enterprise_id, contact)
+        await show_plan(ask, contact.enterprise_id, contact)
         return
-    wanted = entity_id("".join(context.args or []), "")
+    wanted = entity_id("".join(ask.context.args or []), "")
     if wanted is not None:
-        await show_plan(update, context, wanted, contact)
+        await show_plan(ask, wanted, contact)
         return
-    with runtime(context).database.session() as session:
+    with ask.runtime.database.session() as session:
         query = select(Enterprise).order_by(col(Enterprise.name))
         if contact.role == Role.STAFF:
             query = query.where(Enterprise.provider_id == contact.provider_id)
         enterprises = list(session.exec(query.limit(CHOOSER_LIMIT + 1)))
     if not enterprises:
-        await reply(update, context, _("You have no enterprises yet."))
+        await ask.send(_("You have no enterprises yet."))
         return
     buttons = [(short(e.name), f"{SHOW}{e.id}") for e in enterprises[:CHOOSER_LIMIT]]
     text = _("Whose action plan would you like to see?")
     if len(enterprises) > CHOOSER_LIMIT:
         text += "\n" + _("More enterprises than fit here: send /plan followed by the id.")
-    await reply(update, context, text, grid(buttons, 1))
+    await ask.send(text, grid(buttons, 1))
 
 
-async def plan_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
-    assert query is not None
-    contact = current_contact(update, context)
-    enterprise_id = entity_id(query.data, SHOW)
-    _ = tr(update, context)
-    if enterprise_id is None or contact is None:
-        await acknowledge(query, _("This button is no longer active."))
+@handler()
+async def plan_chosen(ask: Ask) -> None:
+    enterprise_id = entity_id(ask.data, SHOW)
+    if enterprise_id is None or ask.person is None:
+        await ask.stale()
         return
-    await acknowledge(query)
-    await show_plan(update, context, enterprise_id, contact)
+    await ask.notice()
+    await show_plan(ask, enterprise_id, ask.person)
 
 
 # -- one item: its card and its moves --------------------------------------------------------
@@ -176,20 +148,16 @@ def next_moves(item: PlanItem) -> list[PlanStatus]:
     return [to for to, sources in plans.MOVES.items() if item.status in sources]
 
 
-async def item_card(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, item: PlanItem, hint: str | None = None
-) -> None:
-    _ = tr(update, context)
-    contact = current_contact(update, context)
-    language = contact.language if contact else "vi"
-    rt = runtime(context)
-    text = item_line(_, item, language, rt.today())
+async def item_card(ask: Ask, item: PlanItem, hint: str | None = None) -> None:
+    _, rt = ask._, ask.runtime
+    language = ask.person.language if ask.person else "vi"
+    text = item_line(_, item, language, ask.today)
     if item.status != PlanStatus.PLANNED:
         with rt.database.session() as session:
             text += "\n" + history(_, session, item, language, rt.settings.tz)
     moves = next_moves(item)
     buttons = [[(_(MOVE_LABEL[to]), f"{MOVE}{to}:{item.id}") for to in moves]] if moves else None
-    await reply(update, context, f"{hint}\n\n{text}" if hint else text, buttons)
+    await ask.send(f"{hint}\n\n{text}" if hint else text, buttons)
 
 
 def history(_: Translate, session: Any, item: PlanItem, language: str, tz: Any) -> str:
@@ -217,61 +185,53 @@ def history(_: Translate, session: Any, item: PlanItem, language: str, tz: Any) 
     return "\n".join(lines)
 
 
-async def item_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
-    assert query is not None
-    _ = tr(update, context)
-    contact = current_contact(update, context)
-    item_id = entity_id(query.data, ITEM)
-    with runtime(context).database.session() as session:
+@handler()
+async def item_chosen(ask: Ask) -> None:
+    item_id = entity_id(ask.data, ITEM)
+    with ask.runtime.database.session() as session:
         item = session.get(PlanItem, item_id) if item_id is not None else None
         allowed = item is not None and plans.may_edit(
-            contact, session.get(Enterprise, item.enterprise_id)
+            ask.person, session.get(Enterprise, item.enterprise_id)
         )
     if item is None:
-        await acknowledge(query, _("This plan item no longer exists."), show_alert=True)
+        await ask.refuse("plan_unknown")
         return
     if not allowed:
-        await acknowledge(query, _("Sorry, this plan is not yours to change."), show_alert=True)
+        await ask.refuse("plan_not_allowed")
         return
-    await acknowledge(query)
-    await item_card(update, context, item)
+    await ask.notice()
+    await item_card(ask, item)
 
 
-async def item_moved(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
-    assert query is not None
-    _ = tr(update, context)
-    raw = (query.data or "").removeprefix(MOVE)
-    status, _sep, item_text = raw.partition(":")
-    contact = current_contact(update, context)
-    rt = runtime(context)
-    language = contact.language if contact else "vi"
+@handler()
+async def item_moved(ask: Ask) -> None:
+    _, rt = ask._, ask.runtime
+    status, _sep, item_text = ask.data.removeprefix(MOVE).partition(":")
     if status not in {str(s) for s in plans.MOVES} or not item_text.isdigit():
-        await acknowledge(query, _("This button is no longer active."))
+        await ask.stale()
         return
     try:
         with rt.database.session() as session:
             item = plans.move(
-                session, int(item_text), to=PlanStatus(status), actor=contact, now=rt.now()
+                session, int(item_text), to=PlanStatus(status), actor=ask.person, now=ask.now
             )
     except ProgrammeError as error:
-        await acknowledge(query, error_text(_, error, language), show_alert=True)
+        await ask.refuse(error)
         if error.code == "plan_moved":
-            await drop_buttons(query)
+            await drop_buttons(ask)
             with rt.database.session() as session:
                 current = session.get(PlanItem, int(item_text))
             if current is not None:
-                await item_card(update, context, current)
+                await item_card(ask, current)
         return
-    await acknowledge(query)
-    await drop_buttons(query)
+    await ask.notice()
+    await drop_buttons(ask)
     praise = {
         PlanStatus.DONE: _("Well done! The item is marked as done."),
         PlanStatus.IN_USE: _("Good to hear it is still in use."),
         PlanStatus.ENDED: _("Noted: no longer in use. Perhaps your provider can help find a way."),
     }[item.status]
-    await item_card(update, context, item, hint=praise)
+    await item_card(ask, item, hint=praise)
 
 
 # -- wiring ----------------------------------------------------------------------------------

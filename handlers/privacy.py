@@ -6,22 +6,22 @@ import json
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from telegram import InputFile, ReplyKeyboardRemove, Update
+from telegram import InputFile, ReplyKeyboardRemove
 from telegram.ext import (
     ApplicationHandlerStop,
     CallbackQueryHandler,
     CommandHandler,
-    ContextTypes,
     MessageHandler,
     filters,
 )
 
 from bot.i18n import Translate, format_moment
-from bot.render import esc, inline
-from bot.runtime import current_contact, runtime, tr, user_data
+from bot.render import esc
+from bot.runtime import user_data
 from handlers import newsletter
+from handlers.context import MEMBERS, Ask, handler
 from models import privacy
-from models.programme import audit, contact_by_user
+from models.programme import audit
 from models.tables import ConsentPurpose, Contact, Role
 
 PREFIX = "prv:"
@@ -30,30 +30,18 @@ KEEP = PREFIX + "keep"
 TOGGLE = PREFIX + "toggle:"
 
 
-async def not_registered(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    _ = tr(update, context)
-    text = _("We hold nothing about you: you have not joined the programme.")
-    if update.callback_query is not None:
-        await update.callback_query.answer(text, show_alert=True)
-    elif update.effective_message is not None:
-        await update.effective_message.reply_text(text)
-
-
-async def my_data(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    contact = current_contact(update, context)
-    if contact is None:
-        await not_registered(update, context)
-        return
-    assert update.effective_message is not None
-    rt = runtime(context)
-    _ = tr(update, context)
-    with rt.database.session() as session:
+@handler(*MEMBERS, refusal="nothing_held")
+async def my_data(ask: Ask) -> None:
+    contact = ask.person
+    assert contact is not None
+    with ask.runtime.database.session() as session:
         data = privacy.export(session, contact)
         audit(session, "contact.export", actor_id=contact.id, subject=contact)
     document = json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
-    await update.effective_message.reply_document(
+    assert ask.message is not None
+    await ask.message.reply_document(
         InputFile(document, filename="oshbot-my-data.json"),
-        caption=summary(_, data, contact, rt.settings.tz),
+        caption=summary(ask._, data, contact, ask.runtime.settings.tz),
     )
 
 
@@ -89,70 +77,58 @@ def purpose_name(_: Translate, purpose: str) -> str:
     return names.get(ConsentPurpose(purpose), purpose)
 
 
-async def delete_me(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    contact = current_contact(update, context)
-    if contact is None:
-        await not_registered(update, context)
-        return
-    assert update.effective_message is not None
-    _ = tr(update, context)
-    await update.effective_message.reply_text(
+@handler(*MEMBERS, refusal="nothing_held")
+async def delete_me(ask: Ask) -> None:
+    _ = ask._
+    await ask.reply(
         _(
             "Do you want us to erase your personal data? Your name and Telegram account will be "
             "deleted and you will leave the programme. Improvement reports stay with your "
             "enterprise without your name; anonymous survey answers stay anonymous. This cannot "
             "be undone."
         ),
-        reply_markup=inline([[(_("🗑 Yes, erase my data"), ERASE)], [(_("No, keep it"), KEEP)]]),
+        [[(_("🗑 Yes, erase my data"), ERASE)], [(_("No, keep it"), KEEP)]],
     )
 
 
-async def erase_confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
-    assert query is not None and update.effective_user is not None
-    _ = tr(update, context)
-    rt = runtime(context)
-    with rt.database.session() as session:
-        contact = contact_by_user(session, update.effective_user.id)
-        if contact is None:
-            await query.answer(_("This button is no longer active."))
-            return
-        privacy.erase(session, contact, now=rt.now())
-    newsletter.refresh_publications(context)
-    user_data(context).clear()
-    await query.answer()
-    await query.edit_message_text(
-        _("Done: your personal data has been erased. Thank you for taking part.")
-    )
-    await query.message.reply_text(  # type: ignore[union-attr]
-        _("If you want to take part again later, open a new invite link."),
-        reply_markup=ReplyKeyboardRemove(),
+@handler()
+async def erase_confirmed(ask: Ask) -> None:
+    _ = ask._
+    with ask.runtime.database.session() as session:
+        contact = ask.person_in(session)
+        if contact is not None:
+            privacy.erase(session, contact, now=ask.now)
+    if contact is None:
+        await ask.stale()
+        return
+    newsletter.refresh_publications(ask.context)
+    user_data(ask.context).clear()
+    await ask.notice()
+    await ask.edit(_("Done: your personal data has been erased. Thank you for taking part."))
+    await ask.send(
+        _("If you want to take part again later, open a new invite link."), ReplyKeyboardRemove()
     )
 
 
-async def keep(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
-    assert query is not None
-    _ = tr(update, context)
-    await query.answer()
-    await query.edit_message_text(_("Nothing was erased."))
+@handler()
+async def keep(ask: Ask) -> None:
+    await ask.notice()
+    await ask.edit(ask._("Nothing was erased."))
 
 
-async def stop(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@handler()
+async def stop(ask: Ask) -> None:
     """Runs before every journey and ends the update there: STOP typed in the middle of a
     conversation stops messages instead of becoming an answer."""
-    assert update.effective_message is not None and update.effective_user is not None
-    _ = tr(update, context)
-    rt = runtime(context)
-    with rt.database.session() as session:
-        contact = contact_by_user(session, update.effective_user.id)
+    with ask.runtime.database.session() as session:
+        contact = ask.person_in(session)
         if contact is not None:
-            privacy.stop(session, contact, now=rt.now())
+            privacy.stop(session, contact, now=ask.now)
     if contact is None:
-        await not_registered(update, context)
+        await ask.refuse("nothing_held")
     else:
-        await update.effective_message.reply_text(
-            _(
+        await ask.reply(
+            ask._(
                 "Stopped: we will send you no more tips, good practices or reminders. Visits you "
                 "arrange still reach you. Send /start to receive messages again."
             )
@@ -160,22 +136,17 @@ async def stop(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     raise ApplicationHandlerStop
 
 
-async def privacy_settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    contact = current_contact(update, context)
-    if contact is None:
-        await not_registered(update, context)
-        return
-    assert update.effective_message is not None
-    text, buttons = settings_card(update, context, contact)
-    await update.effective_message.reply_text(text, reply_markup=inline(buttons))
+@handler(*MEMBERS, refusal="nothing_held")
+async def privacy_settings(ask: Ask) -> None:
+    assert ask.person is not None
+    text, buttons = settings_card(ask, ask.person)
+    await ask.reply(text, buttons)
 
 
-def settings_card(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, contact: Contact
-) -> tuple[str, list[list[tuple[str, str]]]]:
-    _ = tr(update, context)
+def settings_card(ask: Ask, contact: Contact) -> tuple[str, list[list[tuple[str, str]]]]:
+    _ = ask._
     assert contact.id is not None
-    with runtime(context).database.session() as session:
+    with ask.runtime.database.session() as session:
         active = privacy.active_consents(session, contact.id)
     purposes = [ConsentPurpose.TIPS]
     if contact.role == Role.EMPLOYER:
@@ -196,32 +167,28 @@ def settings_card(
     return "\n".join(lines), buttons
 
 
-async def toggle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
-    assert query is not None and query.data is not None and update.effective_user is not None
-    _ = tr(update, context)
-    rt = runtime(context)
+@handler()
+async def toggle(ask: Ask) -> None:
+    contact = ask.person
     try:
-        purpose = ConsentPurpose(query.data.removeprefix(TOGGLE))
+        purpose = ConsentPurpose(ask.data.removeprefix(TOGGLE))
     except ValueError:
-        await query.answer(_("This button is no longer active."))
+        await ask.stale()
         return
-    with rt.database.session() as session:
-        contact = contact_by_user(session, update.effective_user.id)
-        allowed = (ConsentPurpose.TIPS,) + (
-            (ConsentPurpose.NAMING,) if contact and contact.role == Role.EMPLOYER else ()
-        )
-        if contact is None or purpose not in allowed:
-            await query.answer(_("This button is no longer active."))
-            return
-        assert contact.id is not None
+    allowed = (ConsentPurpose.TIPS,) + (
+        (ConsentPurpose.NAMING,) if contact and contact.role == Role.EMPLOYER else ()
+    )
+    if contact is None or contact.id is None or purpose not in allowed:
+        await ask.stale()
+        return
+    with ask.runtime.database.session() as session:
         if purpose in privacy.active_consents(session, contact.id):
-            privacy.withdraw(session, contact, purpose, now=rt.now())
+            privacy.withdraw(session, contact, purpose, now=ask.now)
         else:
-            privacy.grant(session, contact, purpose, language=contact.language, now=rt.now())
-    await query.answer(_("Saved."))
-    text, buttons = settings_card(update, context, contact)
-    await query.edit_message_text(text, reply_markup=inline(buttons))
+            privacy.grant(session, contact, purpose, language=contact.language, now=ask.now)
+    await ask.notice(ask._("Saved."))
+    text, buttons = settings_card(ask, contact)
+    await ask.edit(text, buttons)
 
 
 def stop_words() -> filters.BaseFilter:

@@ -4,13 +4,12 @@ journey (models/journeys/report.py)."""
 
 from __future__ import annotations
 
-from telegram import Update
-from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
 
 from bot.i18n import N_, format_day, shorten
-from bot.render import acknowledge, esc, inline
-from bot.runtime import current_contact, language_of, runtime, tr
+from bot.render import esc
 from handlers import menu
+from handlers.context import Ask, handler
 from models import improvements as imp
 from models.journeys.report import MY_EDIT, error_text, refusal, status_refusal
 from models.notices import reports as notices
@@ -32,8 +31,8 @@ SENT_BY = {
 }
 
 
-def reporter(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Contact | None:
-    contact = current_contact(update, context)
+def reporter(ask: Ask) -> Contact | None:
+    contact = ask.person
     if contact is None or contact.role not in imp.REPORTER_ROLES:
         return None
     return contact
@@ -42,19 +41,12 @@ def reporter(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Contact | No
 # -- /myreports ------------------------------------------------------------------------------
 
 
-async def my_reports(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    assert update.effective_message is not None
-    _ = tr(update, context)
-    rt = runtime(context)
+@handler(*imp.REPORTER_ROLES, refusal=refusal, texts=error_text)
+async def my_reports(ask: Ask) -> None:
+    _, rt, contact = ask._, ask.runtime, ask.person
+    assert contact is not None
+    language = contact.language
     with rt.database.session() as session:
-        contact = reporter(update, context)
-        if contact is None:
-            refused = refusal(current_contact(update, context))
-            await update.effective_message.reply_text(
-                error_text(_, refused, language_of(update, context))
-            )
-            return
-        language = contact.language
         rows = imp.reports_for(session, contact, limit=LIST_LIMIT)
         senders = imp.reported_by(session, rows, contact)
         total = imp.count_for(session, contact)
@@ -88,9 +80,9 @@ async def my_reports(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     if draft is not None:
         lines.append(_("📝 You have an unfinished report: send /report to continue it."))
     if not rows and draft is None:
-        await update.effective_message.reply_text(
+        await ask.reply(
             _("No reports yet. Press 📝 Report an improvement to send your first one!"),
-            reply_markup=menu.keyboard(contact.role, language),
+            menu.keyboard(contact.role, language),
         )
         return
     head = _(
@@ -99,79 +91,75 @@ async def my_reports(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     )
     if contact.role != Role.EMPLOYER:
         head = _("<b>Your improvement reports</b>")
-    await update.effective_message.reply_text(
-        head + "\n\n" + "\n\n".join(lines), reply_markup=inline(buttons) if buttons else None
-    )
+    await ask.reply(head + "\n\n" + "\n\n".join(lines), buttons or None)
 
 
-async def withdraw_asked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
-    assert query is not None
-    _ = tr(update, context)
-    report_id = notices.parse_id(query.data, MY_WITHDRAW)
-    with runtime(context).database.session() as session:
-        contact = reporter(update, context)
-        improvement = session.get(Improvement, report_id) if report_id else None
-        if contact is None or improvement is None or improvement.reporter_id != contact.id:
-            await acknowledge(query, _("This button is no longer active."), show_alert=True)
-            return
-        status, area = improvement.status, area_label(improvement.area_code, contact.language)
-    if status != ReviewStatus.SUBMITTED:
-        await acknowledge(query, status_refusal(_, status, "withdraw"), show_alert=True)
+@handler()
+async def withdraw_asked(ask: Ask) -> None:
+    _ = ask._
+    report_id = notices.parse_id(ask.data, MY_WITHDRAW)
+    contact = reporter(ask)
+    found = None
+    with ask.runtime.database.session() as session:
+        improvement = session.get(Improvement, report_id) if report_id and contact else None
+        if (
+            contact is not None
+            and improvement is not None
+            and improvement.reporter_id == contact.id
+        ):
+            found = improvement.status, area_label(improvement.area_code, contact.language)
+    if found is None:
+        await ask.stale(alert=True)
         return
-    await acknowledge(query)
-    assert update.effective_chat is not None
-    await context.bot.send_message(
-        update.effective_chat.id,
+    status, area = found
+    if status != ReviewStatus.SUBMITTED:
+        await ask.notice(status_refusal(_, status, "withdraw"), alert=True)
+        return
+    await ask.notice()
+    await ask.send(
         _(
             "Withdraw report #{id} ({area})? Your OSH service provider will be told. This cannot "
             "be undone.",
             id=report_id,
             area=area,
         ),
-        reply_markup=inline(
+        [
             [
-                [
-                    (_("Yes, withdraw the report"), f"{MY_WITHDRAW_YES}{report_id}"),
-                    (_("No, keep it"), MY_KEEP),
-                ]
+                (_("Yes, withdraw the report"), f"{MY_WITHDRAW_YES}{report_id}"),
+                (_("No, keep it"), MY_KEEP),
             ]
-        ),
+        ],
     )
 
 
-async def withdraw_confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
-    assert query is not None
-    _ = tr(update, context)
-    rt = runtime(context)
-    if query.data == MY_KEEP:
-        await acknowledge(query)
-        await query.edit_message_text(_("Kept. Nothing was changed."))
+@handler()
+async def withdraw_confirmed(ask: Ask) -> None:
+    _ = ask._
+    if ask.data == MY_KEEP:
+        await ask.notice()
+        await ask.edit(_("Kept. Nothing was changed."))
         return
-    report_id = notices.parse_id(query.data, MY_WITHDRAW_YES)
-    with rt.database.session() as session:
-        contact = reporter(update, context)
-        try:
-            if contact is None or report_id is None:
-                raise ProgrammeError("unknown_report")
-            done = imp.withdraw(session, report_id, reporter=contact, now=rt.now())
-        except ProgrammeError as error:
-            status = error.details.get("status")
-            text = (
-                status_refusal(_, status, "withdraw")
-                if status
-                else _("This button is no longer active.")
-            )
-            await acknowledge(query, text, show_alert=True)
-            return
-        if done.changed:
-            notices.notify_withdrawn(session, done.improvement, now=rt.now())
+    report_id = notices.parse_id(ask.data, MY_WITHDRAW_YES)
+    contact = reporter(ask)
+    try:
+        if contact is None or report_id is None:
+            raise ProgrammeError("unknown_report")
+        with ask.runtime.database.session() as session:
+            done = imp.withdraw(session, report_id, reporter=contact, now=ask.now)
+            if done.changed:
+                notices.notify_withdrawn(session, done.improvement, now=ask.now)
+    except ProgrammeError as error:
+        status = error.details.get("status")
+        if status:
+            await ask.notice(status_refusal(_, status, "withdraw"), alert=True)
+        else:
+            await ask.stale(alert=True)
+        return
     if not done.changed:
-        await acknowledge(query, _("This report was already withdrawn."), show_alert=True)
+        await ask.notice(_("This report was already withdrawn."), alert=True)
         return
-    await acknowledge(query)
-    await query.edit_message_text(_("Report #{id} was withdrawn.", id=report_id))
+    await ask.notice()
+    await ask.edit(_("Report #{id} was withdrawn.", id=report_id))
 
 
 # -- wiring ----------------------------------------------------------------------------------

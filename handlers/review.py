@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Update
-from telegram.ext import CallbackQueryHandler, ContextTypes
+from telegram.ext import CallbackQueryHandler
 
 from bot.i18n import format_moment
-from bot.render import acknowledge, esc, inline
-from bot.runtime import runtime, tr
+from bot.render import esc, inline
+from handlers.context import Ask, handler
 from models import improvements as imp
 from models.notices.reports import (
     GOOD,
@@ -24,66 +23,63 @@ from models.notices.reports import (
     refusal_text,
     review_buttons,
 )
-from models.programme import ProgrammeError, contact_by_user
+from models.programme import ProgrammeError
 from models.tables import ShareConsent
 
 log = logging.getLogger(__name__)
 
 
-async def decide(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
-    assert query is not None and update.effective_user is not None
-    _ = tr(update, context)
-    rt = runtime(context)
-    data = query.data or ""
-    decision = imp.Review.VERIFY if data.startswith(VERIFY) else imp.Review.GOOD_PRACTICE
-    improvement_id = parse_id(data, VERIFY if decision == imp.Review.VERIFY else GOOD)
+@handler()
+async def decide(ask: Ask) -> None:
+    _, rt = ask._, ask.runtime
+    decision = imp.Review.VERIFY if ask.data.startswith(VERIFY) else imp.Review.GOOD_PRACTICE
+    improvement_id = parse_id(ask.data, VERIFY if decision == imp.Review.VERIFY else GOOD)
     if improvement_id is None:
-        await acknowledge(query, _("This button is no longer active."))
+        await ask.stale()
         return
-    with rt.database.session() as session:
-        reviewer = contact_by_user(session, update.effective_user.id)
-        try:
+    try:
+        with rt.database.session() as session:
+            reviewer = ask.person_in(session)
             done = imp.review(
-                session, improvement_id, reviewer=reviewer, decision=decision, now=rt.now()
+                session, improvement_id, reviewer=reviewer, decision=decision, now=ask.now
             )
-        except ProgrammeError as error:
-            await acknowledge(query, refusal_text(_, error), show_alert=True)
-            return
-        improvement = done.improvement
-        if not done.changed:
-            await acknowledge(
-                query,
-                refusal_text(_, ProgrammeError("already_reviewed", status=improvement.status)),
-                show_alert=True,
-            )
-            return
-        notify_reporter_reviewed(session, improvement, now=rt.now())
-        name = esc(reviewer.display_name or "—") if reviewer else "—"
-        moment = format_moment(rt.now(), reviewer.language if reviewer else "vi", rt.settings.tz)
-        buttons = review_buttons(_, improvement)
+            improvement = done.improvement
+            if done.changed:
+                notify_reporter_reviewed(session, improvement, now=ask.now)
+            status = improvement.status
+            name = esc(reviewer.display_name or "—") if reviewer else "—"
+            moment = format_moment(ask.now, reviewer.language if reviewer else "vi", rt.settings.tz)
+            buttons = review_buttons(_, improvement)
+            share_consent = improvement.share_consent
+    except ProgrammeError as error:
+        await ask.notice(refusal_text(_, error), alert=True)
+        return
+    if not done.changed:
+        refused = ProgrammeError("already_reviewed", status=status)
+        await ask.notice(refusal_text(_, refused), alert=True)
+        return
     if decision == imp.Review.VERIFY:
         stamp = _("✅ Verified by {name}, {moment}", name=name, moment=moment)
-        await acknowledge(query, _("Verified. Thank you!"))
+        await ask.notice(_("Verified. Thank you!"))
     else:
         stamp = _("⭐ Marked as a good practice by {name}, {moment}", name=name, moment=moment)
-        if improvement.share_consent in (ShareConsent.NAMED, ShareConsent.ANONYMOUS):
-            await acknowledge(query, _("Marked as a good practice. It can now go to the library."))
+        if share_consent in (ShareConsent.NAMED, ShareConsent.ANONYMOUS):
+            await ask.notice(_("Marked as a good practice. It can now go to the library."))
         else:
-            await acknowledge(
-                query,
+            await ask.notice(
                 _(
                     "Marked as a good practice. The enterprise did not agree to share it, so it "
                     "stays out of the library, newsletters and the website."
                 ),
-                show_alert=True,
+                alert=True,
             )
-    message = query.message
+    assert ask.query is not None
+    message = ask.query.message
     original = getattr(message, "text_html", None) or getattr(message, "caption_html", None)
     if original:
-        await query.edit_message_text(f"{original}\n\n{stamp}", reply_markup=inline(buttons))
+        await ask.edit(f"{original}\n\n{stamp}", buttons)
     else:
-        await query.edit_message_reply_markup(inline(buttons))
+        await ask.query.edit_message_reply_markup(inline(buttons))
 
 
 def handlers_list() -> list:  # type: ignore[type-arg]

@@ -18,14 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from telegram import InputFile, Update
-from telegram.error import BadRequest
+from telegram import InputFile
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler
 
 from bot.i18n import Translate, shorten
-from bot.render import esc, grid, inline
-from bot.runtime import current_contact, language_of, runtime, tr, user_data
+from bot.render import esc, grid
+from bot.runtime import user_data
 from handlers import menu
+from handlers.context import Ask, handler
 from models import content
 from models.tables import Contact, Enterprise, Provider, Role
 from models.text import visible_len
@@ -60,10 +60,6 @@ def period_labels(_: Translate) -> dict[str, str]:
 
 
 # -- who may see what ------------------------------------------------------------------------
-
-
-def allowed(contact: Contact | None) -> bool:
-    return contact is not None and contact.role in (Role.STAFF, Role.COORDINATOR)
 
 
 def choice_of(context: ContextTypes.DEFAULT_TYPE, contact: Contact) -> dict[str, Any]:
@@ -135,105 +131,77 @@ def panel_buttons(
     return rows
 
 
-async def _provider_label(
-    context: ContextTypes.DEFAULT_TYPE, provider_id: int | None
-) -> str | None:
+def _provider_label(ask: Ask, provider_id: int | None) -> str | None:
     if provider_id is None:
         return None
-    with runtime(context).database.session() as session:
+    with ask.runtime.database.session() as session:
         provider = session.get(Provider, provider_id)
         return provider.name if provider is not None else None
 
 
-async def summary_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    assert update.effective_message is not None
-    _ = tr(update, context)
-    contact = current_contact(update, context)
-    if not allowed(contact):
-        await update.effective_message.reply_text(_("Sorry, this is only for programme staff."))
-        return
+@handler(Role.STAFF, Role.COORDINATOR, refusal="staff_only")
+async def summary_command(ask: Ask) -> None:
+    _, contact = ask._, ask.person
     assert contact is not None
-    choice = choice_of(context, contact)
-    language = language_of(update, context)
-    provider = await _provider_label(context, choice["provider"])
-    await update.effective_message.reply_text(
-        panel_text(_, choice, language, provider, runtime(context).today()),
-        reply_markup=inline(panel_buttons(_, choice, contact.role == Role.COORDINATOR)),
+    choice = choice_of(ask.context, contact)
+    provider = _provider_label(ask, choice["provider"])
+    await ask.reply(
+        panel_text(_, choice, ask.language, provider, ask.today),
+        panel_buttons(_, choice, contact.role == Role.COORDINATOR),
     )
 
 
-async def _redraw(update: Update, context: ContextTypes.DEFAULT_TYPE, contact: Contact) -> None:
-    query = update.callback_query
-    assert query is not None
-    _ = tr(update, context)
-    choice = choice_of(context, contact)
-    provider = await _provider_label(context, choice["provider"])
-    try:
-        await query.edit_message_text(
-            panel_text(_, choice, language_of(update, context), provider, runtime(context).today()),
-            reply_markup=inline(panel_buttons(_, choice, contact.role == Role.COORDINATOR)),
-        )
-    except BadRequest as error:  # the same choice pressed again: nothing to change
-        if "not modified" not in str(error).lower():
-            raise
+async def _redraw(ask: Ask, contact: Contact) -> None:
+    _ = ask._
+    choice = choice_of(ask.context, contact)
+    provider = _provider_label(ask, choice["provider"])
+    await ask.edit(
+        panel_text(_, choice, ask.language, provider, ask.today),
+        panel_buttons(_, choice, contact.role == Role.COORDINATOR),
+    )
 
 
-async def _guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Contact | None:
-    """The contact behind a panel tap, or None after telling the person why not."""
-    query = update.callback_query
-    assert query is not None
-    contact = current_contact(update, context)
-    if not allowed(contact):
-        await query.answer(
-            tr(update, context)("Sorry, this is only for programme staff."), show_alert=True
-        )
-        return None
-    return contact
+# Every tap on the panel: staff and coordinators only, checked in the database each time.
+panel = handler(Role.STAFF, Role.COORDINATOR, refusal="staff_only")
 
 
-async def choose_period(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    contact = await _guard(update, context)
-    if contact is None:
-        return
-    key = query.data.removeprefix(PERIOD)
+@panel
+async def choose_period(ask: Ask) -> None:
+    assert ask.person is not None
+    key = ask.data.removeprefix(PERIOD)
     if key not in RELATIVE_PERIODS:
-        await query.answer(tr(update, context)("This button is no longer active."))
+        await ask.stale()
         return
-    choice_of(context, contact)["period"] = key
-    await query.answer()
-    await _redraw(update, context, contact)
+    choice_of(ask.context, ask.person)["period"] = key
+    await ask.notice()
+    await _redraw(ask, ask.person)
 
 
-def _options(kind: str, language: str, context: ContextTypes.DEFAULT_TYPE) -> list[tuple[str, str]]:
+def _options(ask: Ask, kind: str) -> list[tuple[str, str]]:
+    language = ask.language
     if kind == "province":
         return [(p.name(language), p.code) for p in content.provinces()]
     if kind == "sector":
         return [(s.label(language), s.code) for s in content.sectors()]
     if kind == "area":
         return [(a.label(language), a.code) for a in content.areas()]
-    with runtime(context).database.session() as session:
+    with ask.runtime.database.session() as session:
         rows = session.execute(sa.select(Provider.id, Provider.name).order_by(Provider.name)).all()
     return [(shorten(name), str(provider_id)) for provider_id, name in rows]
 
 
-async def pick(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@panel
+async def pick(ask: Ask) -> None:
     """Shows the choices of one filter on the panel itself."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    contact = await _guard(update, context)
-    if contact is None:
-        return
-    _ = tr(update, context)
-    kind = query.data.removeprefix(PICK)
+    _, contact = ask._, ask.person
+    assert contact is not None
+    kind = ask.data.removeprefix(PICK)
     if kind not in FILTERS or (kind == "provider" and contact.role != Role.COORDINATOR):
-        await query.answer(_("This button is no longer active."))
+        await ask.stale()
         return
-    await query.answer()
-    language = language_of(update, context)
+    await ask.notice()
     everyone = _("🌐 Whole programme") if kind == "provider" else _("No filter")
-    buttons = [(label, f"{SET}{kind}:{code}") for label, code in _options(kind, language, context)]
+    buttons = [(label, f"{SET}{kind}:{code}") for label, code in _options(ask, kind)]
     rows = [[(everyone, f"{SET}{kind}:{CLEAR}")], *grid(buttons, 2), [(_("◀ Back"), BACK)]]
     titles = {
         "provider": _("Which provider?"),
@@ -241,10 +209,10 @@ async def pick(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         "sector": _("Which sector?"),
         "area": _("Which technical area?"),
     }
-    await query.edit_message_text(titles[kind], reply_markup=inline(rows))
+    await ask.edit(titles[kind], rows)
 
 
-def _valid(kind: str, value: str, context: ContextTypes.DEFAULT_TYPE) -> Any:
+def _valid(ask: Ask, kind: str, value: str) -> Any:
     """The stored value for a filter choice, or raises ValueError for a forged one."""
     if value == CLEAR:
         return None
@@ -255,38 +223,34 @@ def _valid(kind: str, value: str, context: ContextTypes.DEFAULT_TYPE) -> Any:
     if kind == "area" and content.area(value) is not None:
         return value
     if kind == "provider" and value.isdigit():
-        with runtime(context).database.session() as session:
+        with ask.runtime.database.session() as session:
             if session.get(Provider, int(value)) is not None:
                 return int(value)
     raise ValueError(value)
 
 
-async def set_filter(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    contact = await _guard(update, context)
-    if contact is None:
-        return
-    kind, _sep, value = query.data.removeprefix(SET).partition(":")
+@panel
+async def set_filter(ask: Ask) -> None:
+    contact = ask.person
+    assert contact is not None
+    kind, _sep, value = ask.data.removeprefix(SET).partition(":")
     try:
         if kind not in FILTERS or (kind == "provider" and contact.role != Role.COORDINATOR):
             raise ValueError(kind)
-        chosen = _valid(kind, value, context)
+        chosen = _valid(ask, kind, value)
     except ValueError:
-        await query.answer(tr(update, context)("This button is no longer active."))
+        await ask.stale()
         return
-    choice_of(context, contact)[kind] = chosen
-    await query.answer()
-    await _redraw(update, context, contact)
+    choice_of(ask.context, contact)[kind] = chosen
+    await ask.notice()
+    await _redraw(ask, contact)
 
 
-async def back(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    contact = await _guard(update, context)
-    if contact is None:
-        return
-    assert update.callback_query is not None
-    await update.callback_query.answer()
-    await _redraw(update, context, contact)
+@panel
+async def back(ask: Ask) -> None:
+    assert ask.person is not None
+    await ask.notice()
+    await _redraw(ask, ask.person)
 
 
 def _caption(text: str) -> str:
@@ -300,17 +264,12 @@ def _caption(text: str) -> str:
     return "\n".join(lines) + "\n…"
 
 
-async def show(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
-    assert query is not None and update.effective_chat is not None
-    contact = await _guard(update, context)
-    if contact is None:
-        return
-    _ = tr(update, context)
-    rt = runtime(context)
-    choice = choice_of(context, contact)
-    language = language_of(update, context)
-    await query.answer(_("Counting…"))
+@panel
+async def show(ask: Ask) -> None:
+    _, rt, contact, language = ask._, ask.runtime, ask.person, ask.language
+    assert contact is not None
+    choice = choice_of(ask.context, contact)
+    await ask.notice(_("Counting…"))
 
     def compute() -> tuple[str, list[Any]]:
         with rt.database.session() as session:
@@ -325,25 +284,19 @@ async def show(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return summary_message(summary, language, name), summary_charts(summary, language)
 
     text, charts = await asyncio.to_thread(compute)
-    chat = update.effective_chat.id
     for index, chart in enumerate(charts):
         caption = _caption(text) if index == 0 else esc(chart.title)
-        await context.bot.send_photo(
-            chat, InputFile(chart.png, filename=f"{chart.name}.png"), caption=caption
+        await ask.context.bot.send_photo(
+            ask.chat_id, InputFile(chart.png, filename=f"{chart.name}.png"), caption=caption
         )
 
 
-async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
-    assert query is not None and update.effective_chat is not None
-    contact = await _guard(update, context)
-    if contact is None:
-        return
-    _ = tr(update, context)
-    rt = runtime(context)
-    choice = choice_of(context, contact)
-    language = language_of(update, context)
-    await query.answer(_("Preparing the files…"))
+@panel
+async def export(ask: Ask) -> None:
+    _, rt, contact, language = ask._, ask.runtime, ask.person, ask.language
+    assert contact is not None
+    choice = choice_of(ask.context, contact)
+    await ask.notice(_("Preparing the files…"))
 
     def build(folder: Path) -> tuple[Path, Path, str]:
         with rt.database.session() as session:
@@ -361,9 +314,9 @@ async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
     with tempfile.TemporaryDirectory(prefix="oshbot-export-") as folder:
         xlsx, archive, title = await asyncio.to_thread(build, Path(folder))
-        chat = update.effective_chat.id
-        await context.bot.send_document(
-            chat,
+        bot = ask.context.bot
+        await bot.send_document(
+            ask.chat_id,
             InputFile(xlsx.read_bytes(), filename=xlsx.name),
             caption=_(
                 "Follow-up data, {period}: enterprises, improvements, survey answers "
@@ -371,8 +324,8 @@ async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                 period=esc(title),
             ),
         )
-        await context.bot.send_document(
-            chat,
+        await bot.send_document(
+            ask.chat_id,
             InputFile(archive.read_bytes(), filename=archive.name),
             caption=_("The same tables as CSV files (UTF-8)."),
         )
@@ -391,10 +344,8 @@ def progress_buttons(_: Translate, current: str) -> list[list[tuple[str, str]]]:
     ]
 
 
-def _progress_text(
-    context: ContextTypes.DEFAULT_TYPE, contact: Contact, key: str, language: str
-) -> str:
-    rt = runtime(context)
+def _progress_text(ask: Ask, contact: Contact, key: str) -> str:
+    rt = ask.runtime
     assert contact.enterprise_id is not None
     with rt.database.session() as session:
         enterprise = session.get(Enterprise, contact.enterprise_id)
@@ -406,49 +357,33 @@ def _progress_text(
             tz=rt.settings.tz,
         )
         name = enterprise.name
-    return progress_message(progress, language, name)
+    return progress_message(progress, ask.language, name)
 
 
-async def progress_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    assert update.effective_message is not None
-    _ = tr(update, context)
-    contact = current_contact(update, context)
-    if contact is None or contact.role != Role.EMPLOYER or contact.enterprise_id is None:
-        await update.effective_message.reply_text(
-            _("Progress figures are for employers of the enterprises in the programme.")
-        )
-        return
+def employer_of_enterprise(contact: Contact | None) -> bool:
+    return (
+        contact is not None and contact.role == Role.EMPLOYER and contact.enterprise_id is not None
+    )
+
+
+@handler(may=employer_of_enterprise, refusal="employers_progress")
+async def progress_command(ask: Ask) -> None:
+    assert ask.person is not None
     key = "this_quarter"
-    text = await asyncio.to_thread(
-        _progress_text, context, contact, key, language_of(update, context)
-    )
-    await update.effective_message.reply_text(text, reply_markup=inline(progress_buttons(_, key)))
+    text = await asyncio.to_thread(_progress_text, ask, ask.person, key)
+    await ask.reply(text, progress_buttons(ask._, key))
 
 
-async def progress_period(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    _ = tr(update, context)
-    contact = current_contact(update, context)
-    key = query.data.removeprefix(PROGRESS)
-    if contact is None or contact.role != Role.EMPLOYER or contact.enterprise_id is None:
-        await query.answer(
-            _("Progress figures are for employers of the enterprises in the programme."),
-            show_alert=True,
-        )
-        return
+@handler(may=employer_of_enterprise, refusal="employers_progress")
+async def progress_period(ask: Ask) -> None:
+    assert ask.person is not None
+    key = ask.data.removeprefix(PROGRESS)
     if key not in PROGRESS_PERIODS:
-        await query.answer(_("This button is no longer active."))
+        await ask.stale()
         return
-    await query.answer()
-    text = await asyncio.to_thread(
-        _progress_text, context, contact, key, language_of(update, context)
-    )
-    try:
-        await query.edit_message_text(text, reply_markup=inline(progress_buttons(_, key)))
-    except BadRequest as error:
-        if "not modified" not in str(error).lower():
-            raise
+    await ask.notice()
+    text = await asyncio.to_thread(_progress_text, ask, ask.person, key)
+    await ask.edit(text, progress_buttons(ask._, key))
 
 
 def handlers_list() -> list:  # type: ignore[type-arg]

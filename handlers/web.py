@@ -3,33 +3,26 @@
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Update
-from telegram.ext import CommandHandler, ContextTypes
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
+from telegram.ext import CommandHandler
 
 from bot.dashboard.auth import sign_in_url
 from bot.render import esc
-from bot.runtime import current_contact, runtime, tr
+from handlers.context import Ask, handler
 from models import websignin
-from models.programme import ProgrammeError, contact_by_user
+from models.programme import ProgrammeError
 
 
-async def web_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    message = update.effective_message
-    assert message is not None and update.effective_user is not None
-    _ = tr(update, context)
-    rt = runtime(context)
-    if not websignin.may_use_dashboard(current_contact(update, context)):
-        await message.reply_text(_("Sorry, this is only for programme staff."))
+@handler(may=websignin.may_use_dashboard, refusal="staff_only")
+async def web_command(ask: Ask) -> None:
+    _, rt = ask._, ask.runtime
+    try:
+        with rt.database.session() as session:
+            link = websignin.issue(session, ask.person_in(session), now=ask.now)
+            url = sign_in_url(rt.settings, link.id)
+    except ProgrammeError:
+        await ask.refuse("staff_only")
         return
-    with rt.database.session() as session:
-        try:
-            link = websignin.issue(
-                session, contact_by_user(session, update.effective_user.id), now=rt.now()
-            )
-        except ProgrammeError:
-            await message.reply_text(_("Sorry, this is only for programme staff."))
-            return
-        url = sign_in_url(rt.settings, link.id)
     text = _(
         "Your sign-in link to the dashboard. It works once, for {minutes} minutes; do not "
         "forward it.\n\n{link}",
@@ -42,9 +35,7 @@ async def web_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         if url.startswith("https://")
         else None
     )
-    await message.reply_text(
-        text, reply_markup=markup, link_preview_options=LinkPreviewOptions(is_disabled=True)
-    )
+    await ask.reply(text, markup, link_preview_options=LinkPreviewOptions(is_disabled=True))
 
 
 def handlers_list() -> list:  # type: ignore[type-arg]

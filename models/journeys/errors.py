@@ -53,6 +53,16 @@ def error_text(
         "unknown_enterprise": _("That enterprise no longer exists."),
         "save_or_cancel": _("Please press ✅ Save or ✖ Cancel."),
         "staff_only": _("Sorry, this is only for programme staff."),
+        "inbox_staff_only": _("Sorry, the inbox is for the staff of OSH service providers."),
+        "employers_progress": _(
+            "Progress figures are for employers of the enterprises in the programme."
+        ),
+        "join_first": _(
+            "To join, please open the invite link or scan the QR code that your OSH service "
+            "provider gave you."
+        ),
+        "plan_roles": _("Sorry, the action plan is only for employers and their providers."),
+        "nothing_held": _("We hold nothing about you: you have not joined the programme."),
         # A broadcast (models/journeys/broadcast.py).
         "text_empty": _("Please type the text of the message."),
         "broadcast_too_long": _(
@@ -60,6 +70,9 @@ def error_text(
             "Please shorten it.",
             length=length,
             limit=limit,
+        ),
+        "library_readers": _(
+            "The good-practice library is for enterprises and staff taking part in the programme."
         ),
         "not_in_library": _("This good practice is no longer in the library."),
         "no_audience": _("Please choose who should receive it first."),

@@ -59,10 +59,13 @@ def organiser(turn: Turn) -> Contact | None:
     return turn.contact if events.is_organiser(turn.contact) else None
 
 
-def refusal_text(_: Translate, contact: Contact | None, language: str) -> str:
+def refusal_code(contact: Contact | None) -> str:
     # Staff of another provider are programme staff: they are told whose event it is.
-    code = "not_allowed" if events.is_organiser(contact) else "staff_only"
-    return error_text(_, ProgrammeError(code), language)
+    return "not_allowed" if events.is_organiser(contact) else "staff_only"
+
+
+def refusal_text(_: Translate, contact: Contact | None, language: str) -> str:
+    return error_text(_, ProgrammeError(refusal_code(contact)), language)
 
 
 def refusal(turn: Turn, *, pressed: bool) -> Outcome:
