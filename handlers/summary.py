@@ -21,12 +21,14 @@ import sqlalchemy as sa
 from telegram import InputFile
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler
 
+from bot.dashboard.auth import secret_of
 from bot.i18n import Translate, shorten
 from bot.render import esc, grid
 from bot.runtime import user_data
 from handlers import menu
 from handlers.context import Ask, handler
-from models import content
+from models import content, links
+from models.files import write_private
 from models.tables import Contact, Enterprise, Provider, Role
 from models.text import visible_len
 from reports.charts import summary_charts
@@ -315,6 +317,9 @@ async def export(ask: Ask) -> None:
     with tempfile.TemporaryDirectory(prefix="oshbot-export-") as folder:
         xlsx, archive, title = await asyncio.to_thread(build, Path(folder))
         bot = ask.context.bot
+        if max(xlsx.stat().st_size, archive.stat().st_size) > DOCUMENT_LIMIT:
+            await ask.reply(too_large(ask, [xlsx, archive], title))
+            return
         await bot.send_document(
             ask.chat_id,
             InputFile(xlsx.read_bytes(), filename=xlsx.name),
@@ -329,6 +334,32 @@ async def export(ask: Ask) -> None:
             InputFile(archive.read_bytes(), filename=archive.name),
             caption=_("The same tables as CSV files (UTF-8)."),
         )
+
+
+DOCUMENT_LIMIT = 50 * 1024 * 1024  # what a bot may send to Telegram as one file
+
+
+def too_large(ask: Ask, files: list[Path], title: str) -> str:
+    """Files Telegram would refuse: signed download links (models/links.py) where the web
+    application is public, else where the operator finds the same export."""
+    _, rt = ask._, ask.runtime
+    settings = rt.settings
+    if not settings.public_url:
+        return _(
+            "The files for {period} are too large to send here. The operator can make them "
+            "with `oshbot export`, or set OSHBOT_PUBLIC_URL so that I can send download links.",
+            period=esc(title),
+        )
+    kept = links.download_folder(settings.media_dir, now=rt.now())
+    lines = [_("The files for {period} are too large to send here; download them within two "
+               "days:", period=esc(title))]  # fmt: skip
+    for path in files:
+        target = write_private(kept / path.name, path.read_bytes())
+        link = links.file_link(
+            settings.public_url, secret_of(settings), settings.data_dir, target, now=rt.now()
+        )
+        lines.append(f'• <a href="{esc(link)}">{esc(path.name)}</a>')
+    return "\n".join(lines)
 
 
 # -- employers: /progress --------------------------------------------------------------------

@@ -9,6 +9,8 @@ path that leaves the data folder, a forged or an expired token opens nothing.
 
 from __future__ import annotations
 
+import shutil
+import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from models.programme import ProgrammeError
 
 SALT = "oshbot-file-link"
+DOWNLOADS = "downloads"  # under the media folder: files kept only to be fetched by a link
 LIFETIME = timedelta(days=2)
 PREFIX = "/files/"
 
@@ -48,3 +51,21 @@ def linked_file(token: str, secret: str, data_dir: Path, *, now: datetime) -> Pa
     if not target.is_relative_to(root) or not target.is_file():
         raise ProgrammeError("link_missing")
     return target
+
+
+def download_folder(media_root: Path, *, now: datetime) -> Path:
+    """A new folder for files kept only to be fetched by a link; its name says until when."""
+    expires = int((now + LIFETIME).timestamp())
+    return media_root / DOWNLOADS / f"{expires}-{uuid.uuid4().hex}"
+
+
+def forget_downloads(media_root: Path, *, now: datetime) -> int:
+    """Deletes the download folders whose links have expired (the retention job)."""
+    folder = media_root / DOWNLOADS
+    removed = 0
+    for entry in folder.iterdir() if folder.is_dir() else ():
+        expires = entry.name.split("-", 1)[0]
+        if entry.is_dir() and expires.isdigit() and int(expires) < now.timestamp():
+            shutil.rmtree(entry, ignore_errors=True)
+            removed += 1
+    return removed

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from bot.i18n import translator
-from models import improvements, inbox, plans, privacy, surveys, tips, visits
+from models import improvements, inbox, links, plans, privacy, surveys, tips, visits
 from models.notices import scheduled as say
 from models.notices import visits as notices
 from models.outbox import (
@@ -421,10 +421,13 @@ def monthly_digest_job(
 def retention_job(
     session: Session, now: datetime, *, config: SchedulerConfig = DEFAULT_CONFIG
 ) -> dict[str, int]:
-    """Deletes raw texts and photos past the retention period (models/privacy.py)."""
-    return privacy.purge_expired(
+    """Deletes raw texts and photos past the retention period (models/privacy.py), and files
+    kept for download links that have expired (models/links.py)."""
+    purged = privacy.purge_expired(
         session, now=now, retention_days=config.retention_days, media_root=config.media_root
     )
+    purged["downloads"] = links.forget_downloads(config.media_root, now=now)
+    return purged
 
 
 # -- publications ----------------------------------------------------------------------------

@@ -7,8 +7,11 @@ programme of tests/test_summary.py gives by hand.
 from __future__ import annotations
 
 import io
+import re
 import zipfile
+from datetime import timedelta
 
+import pytest
 from openpyxl import load_workbook
 
 from bot.playback import Person
@@ -181,3 +184,42 @@ async def test_employer_progress_beside_peers(world: World) -> None:
     await join(world, 9009, make_invite(world, Role.WORKER, enterprise_id=programme.e1))
     await worker.say("/progress")
     assert "dành cho chủ doanh nghiệp" in worker.last_text()
+
+
+async def test_an_export_too_large_for_telegram_comes_as_download_links(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Telegram takes at most 50 MB from a bot: larger files come as signed links to
+    `oshbot serve` (OSHBOT_PUBLIC_URL), valid two days, and the retention job deletes them
+    after; without a public address the person is told where the operator finds them."""
+    from bot.dashboard.auth import secret_of
+    from handlers import summary as chat_summary
+    from models import links
+    from scheduler.config import SchedulerConfig
+    from scheduler.jobs import retention_job
+
+    monkeypatch.setattr(chat_summary, "DOCUMENT_LIMIT", 100)  # every export is "too large"
+    programme = seed(world.database)
+    person = await staff(world, 9006, programme.p1)
+    panel = await open_panel(person)
+    before = len(person.account.messages())
+    await person.press("📥 Xuất tệp", panel)
+    [told] = sent_since(person, before)
+    assert told.method == "sendMessage" and "oshbot export" in told.plain
+    world.settings.public_url = "https://osh.example.vn"
+    before = len(person.account.messages())
+    await person.press("📥 Xuất tệp", panel)
+    [sent] = sent_since(person, before)
+    assert "trong hai ngày" in sent.plain or "two days" in sent.plain, sent.plain
+    found = re.findall(r'href="https://osh\.example\.vn/files/([^"]+)"', sent.text)
+    assert len(found) == 2
+    secret, data_dir = secret_of(world.settings), world.settings.data_dir
+    files = [links.linked_file(token, secret, data_dir, now=world.clock()) for token in found]
+    assert sorted(path.suffix for path in files) == [".xlsx", ".zip"]
+    config = SchedulerConfig.from_settings(world.settings)
+    with world.database.session() as session:
+        assert retention_job(session, world.clock(), config=config)["downloads"] == 0
+    later = world.clock() + timedelta(days=3)
+    with world.database.session() as session:
+        assert retention_job(session, later, config=config)["downloads"] == 1
+    assert not any(path.exists() for path in files)
