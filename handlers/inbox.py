@@ -8,6 +8,7 @@ restart; the staff's answer is a journey (models/journeys/inbox.py), like review
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from pathlib import Path
@@ -80,13 +81,19 @@ async def offer(ask: Ask) -> None:
     content: Content | None = None
     try:
         content = await receive(message, ask.context)
-        if ask.person is None:
+        person = ask.person
+        if person is None:
             raise ProgrammeError("not_allowed")
-        with rt.database.session() as session:
-            waiting = inbox.draft(session, ask.person, content, now=ask.now)
-            provider = inbox.provider_of(session, ask.person)
-            waiting_id = waiting.id
-            name = provider.name if provider is not None else "—"
+        kept = content
+
+        def keep() -> tuple[int | None, str]:
+            with rt.database.session() as session:
+                waiting = inbox.draft(session, person, kept, now=ask.now)
+                provider = inbox.provider_of(session, person)
+                return waiting.id, provider.name if provider is not None else "—"
+
+        # Off the event loop, where everyone's updates run (any greeting comes here).
+        waiting_id, name = await asyncio.to_thread(keep)
     except ProgrammeError as error:
         forget_file(ask.context, content)
         await ask.refuse(error)
