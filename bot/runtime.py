@@ -15,9 +15,9 @@ from telegram.ext import ContextTypes
 from bot.i18n import Translate, normalise_language, translator
 from bot.settings import Settings
 from models.db import Database
-from models.journeys.engine import standing
+from models.journeys.engine import who_and_where
 from models.journeys.state import telegram_person
-from models.programme import contact_by_user, former_language
+from models.programme import former_language
 from models.tables import Contact, utcnow
 
 LANGUAGE_KEY = "lang"
@@ -88,8 +88,7 @@ def current_contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Conta
 
 def _look_up(context: ContextTypes.DEFAULT_TYPE, user_id: int) -> Contact | None:
     with runtime(context).database.reading() as session:
-        contact = contact_by_user(session, user_id)
-        journey, registering = standing(session, telegram_person(user_id))
+        contact, journey, registering = who_and_where(session, user_id, telegram_person(user_id))
         setattr(context, _JOURNEY, (user_id, journey))
         if contact is None:
             former = former_language(session, user_id) if registering is None else None

@@ -86,11 +86,10 @@ async def offer(ask: Ask) -> None:
             raise ProgrammeError("not_allowed")
         kept = content
 
-        def keep() -> tuple[int | None, str]:
+        def keep() -> tuple[int, str]:
             with rt.database.session() as session:
                 waiting = inbox.draft(session, person, kept, now=ask.now)
-                provider = inbox.provider_of(session, person)
-                return waiting.id, provider.name if provider is not None else "—"
+                return waiting, inbox.provider_name(session, person) or "—"
 
         # Off the event loop, where everyone's updates run (any greeting comes here).
         waiting_id, name = await asyncio.to_thread(keep)
@@ -118,8 +117,7 @@ async def send_pressed(ask: Ask) -> None:
         with rt.database.session() as session:
             thread, sent = inbox.confirm(session, message_id, contact, now=ask.now)
             inbox.notify_staff(session, thread, sent, media_root=rt.settings.media_dir, now=ask.now)
-            provider = inbox.provider_of(session, contact) if contact is not None else None
-            name = provider.name if provider is not None else "—"
+            name = (inbox.provider_name(session, contact) if contact is not None else None) or "—"
     except ProgrammeError:
         await ask.stale(alert=True)
         return

@@ -33,7 +33,15 @@ from models.files import write_private
 from models.journeys.core import Upload
 from models.outbox import PRIORITY_NOTICE, Message, enqueue, mention
 from models.programme import ProgrammeError, audit
-from models.tables import Contact, Enterprise, InboxMessage, InboxThread, Provider, Role
+from models.tables import (
+    Contact,
+    Enterprise,
+    InboxMessage,
+    InboxThread,
+    Provider,
+    Role,
+    table_of,
+)
 from models.text import esc, truncate_html
 from models.visits import staff_of
 
@@ -153,33 +161,38 @@ def may_handle(contact: Contact | None, thread: InboxThread) -> bool:
     return contact.role == Role.STAFF and contact.provider_id == thread.provider_id
 
 
-def provider_of(session: Session, contact: Contact) -> Provider | None:
-    enterprise = session.get(Enterprise, contact.enterprise_id) if contact.enterprise_id else None
-    return session.get(Provider, enterprise.provider_id) if enterprise is not None else None
-
-
 # -- the person writes ------------------------------------------------------------------------
 
 
-def draft(session: Session, contact: Contact, content: Content, *, now: datetime) -> InboxMessage:
-    """Keeps what the person sent until they say whether it goes to their provider."""
+def draft(session: Session, contact: Contact, content: Content, *, now: datetime) -> int:
+    """Keeps what the person sent until they say whether it goes to their provider; returns
+    the waiting message's id. (One INSERT … RETURNING: every greeting of every employer and
+    worker comes here, so it stays as light as a write can be.)"""
     if not may_write(contact):
         raise ProgrammeError("not_allowed")
     content = clean(content)
     assert contact.id is not None
-    message = InboxMessage(
-        sender_id=contact.id,
-        incoming=True,
-        kind=content.kind,
-        text=content.text,
-        file_id=content.file_id,
-        file_path=content.file_path,
-        duration=content.duration,
-        created_at=now,
-    )
-    session.add(message)
-    session.flush()
-    return message
+    inserted = session.execute(
+        sa.insert(table_of(InboxMessage))
+        .values(
+            sender_id=contact.id, incoming=True, kind=content.kind, text=content.text,
+            file_id=content.file_id, file_path=content.file_path, duration=content.duration,
+            created_at=now,
+        )
+        .returning(table_of(InboxMessage).c.id)
+    ).scalar_one()  # fmt: skip
+    return int(inserted)
+
+
+def provider_name(session: Session, contact: Contact) -> str | None:
+    """The name of the person's provider, in one query."""
+    if contact.enterprise_id is None:
+        return None
+    return session.execute(
+        sa.select(table_of(Provider).c.name)
+        .join(table_of(Enterprise), table_of(Enterprise).c.provider_id == table_of(Provider).c.id)
+        .where(table_of(Enterprise).c.id == contact.enterprise_id)
+    ).scalar_one_or_none()
 
 
 def _waiting(session: Session, message_id: int, contact: Contact | None) -> InboxMessage:

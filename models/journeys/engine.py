@@ -15,7 +15,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
 
 from bot.i18n import translator
 from models import menus
@@ -80,10 +81,34 @@ def foreground(session: Session, person: str) -> str | None:
     return standing(session, person)[0]
 
 
+def who_and_where(
+    session: Session, telegram_user_id: int, person: str
+) -> tuple[Contact | None, str | None, str | None]:
+    """The registered person behind a Telegram account (as `contact_by_user` finds them), the
+    journey in their foreground and the language a registration draft holds: one query for
+    someone registered, since every update needs all three."""
+    row = session.exec(
+        select(Contact, JourneyState)
+        .outerjoin(JourneyState, col(JourneyState.person) == sa.literal(person))
+        .where(
+            Contact.telegram_user_id == telegram_user_id,
+            col(Contact.erased_at).is_(None),
+            col(Contact.removed_at).is_(None),
+        )
+    ).first()
+    if row is None:
+        return None, *standing(session, person)
+    contact, state = row
+    return contact, *_standing_of(state)
+
+
 def standing(session: Session, person: str) -> tuple[str | None, str | None]:
     """The journey in the person's foreground, and the language its draft holds, if any (the
     language someone chose while registering: until they have, there is no other place for it)."""
-    found = session.get(JourneyState, person)
+    return _standing_of(session.get(JourneyState, person))
+
+
+def _standing_of(found: JourneyState | None) -> tuple[str | None, str | None]:
     if found is None or found.journey is None:
         return None, None
     chosen = (found.data or {}).get("language")
