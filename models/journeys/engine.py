@@ -77,10 +77,6 @@ def route(given: Input, in_front: str | None) -> str:
     return RUN
 
 
-def foreground(session: Session, person: str) -> str | None:
-    return standing(session, person)[0]
-
-
 def who_and_where(
     session: Session, telegram_user_id: int, person: str
 ) -> tuple[Contact | None, str | None, str | None]:
