@@ -164,35 +164,36 @@ def may_handle(contact: Contact | None, thread: InboxThread) -> bool:
 # -- the person writes ------------------------------------------------------------------------
 
 
+# Built once: every greeting of every employer and worker runs them.
+_KEEP = sa.insert(table_of(InboxMessage)).returning(table_of(InboxMessage).c.id)
+_PROVIDER_NAME = (
+    sa.select(table_of(Provider).c.name)
+    .join(table_of(Enterprise), table_of(Enterprise).c.provider_id == table_of(Provider).c.id)
+    .where(table_of(Enterprise).c.id == sa.bindparam("enterprise_id"))
+)
+
+
 def draft(session: Session, contact: Contact, content: Content, *, now: datetime) -> int:
     """Keeps what the person sent until they say whether it goes to their provider; returns
-    the waiting message's id. (One INSERT … RETURNING: every greeting of every employer and
-    worker comes here, so it stays as light as a write can be.)"""
+    the waiting message's id (one INSERT … RETURNING)."""
     if not may_write(contact):
         raise ProgrammeError("not_allowed")
     content = clean(content)
     assert contact.id is not None
-    inserted = session.execute(
-        sa.insert(table_of(InboxMessage))
-        .values(
-            sender_id=contact.id, incoming=True, kind=content.kind, text=content.text,
-            file_id=content.file_id, file_path=content.file_path, duration=content.duration,
-            created_at=now,
-        )
-        .returning(table_of(InboxMessage).c.id)
-    ).scalar_one()  # fmt: skip
-    return int(inserted)
+    values = {
+        "sender_id": contact.id, "thread_id": None, "incoming": True, "kind": content.kind,
+        "text": content.text, "file_id": content.file_id, "file_path": content.file_path,
+        "duration": content.duration, "created_at": now, "sent_at": None,
+    }  # fmt: skip
+    return int(session.execute(_KEEP, values).scalar_one())
 
 
 def provider_name(session: Session, contact: Contact) -> str | None:
     """The name of the person's provider, in one query."""
     if contact.enterprise_id is None:
         return None
-    return session.execute(
-        sa.select(table_of(Provider).c.name)
-        .join(table_of(Enterprise), table_of(Enterprise).c.provider_id == table_of(Provider).c.id)
-        .where(table_of(Enterprise).c.id == contact.enterprise_id)
-    ).scalar_one_or_none()
+    found = session.execute(_PROVIDER_NAME, {"enterprise_id": contact.enterprise_id})
+    return found.scalar_one_or_none()
 
 
 def _waiting(session: Session, message_id: int, contact: Contact | None) -> InboxMessage:

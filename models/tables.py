@@ -528,6 +528,8 @@ class InboxMessage(SQLModel, table=True):
     duration: int | None = None  # seconds, voice notes
     created_at: datetime = ts(default=True)
     sent_at: datetime | None = ts()
+
+
 class CheckState(StrEnum):
     """What staff saw at a visit of an earlier improvement or plan item."""
 

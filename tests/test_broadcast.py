@@ -167,7 +167,7 @@ async def test_a_good_practice_goes_out_as_a_card_in_each_recipients_language(
 async def test_a_good_practice_skips_people_who_declined_good_examples(
     world: World, library: Library
 ) -> None:
-    """"I agree, but no tips" also declines good examples from other enterprises: such a person
+    """ "I agree, but no tips" also declines good examples from other enterprises: such a person
     is neither counted in the preview nor sent the card, while a plain text still reaches them."""
     moc = library.enterprises["moc"]
     people(world, moc, Role.EMPLOYER, 1, first_id=10)
@@ -187,15 +187,21 @@ async def test_a_good_practice_skips_people_who_declined_good_examples(
     assert count_in(staff.last_text()) == 3
     with world.database.session() as session:  # a tips consent withdrawn later counts too
         worker = session.exec(select(Contact).where(Contact.telegram_user_id == 10)).one()
-        assert broadcasts.audiences.count(
-            session, audiences.Audience(provider_id=library.north, good_examples=True)
-        ) == 1
+        assert (
+            broadcasts.audiences.count(
+                session, audiences.Audience(provider_id=library.north, good_examples=True)
+            )
+            == 1
+        )
         from models.privacy import withdraw
 
         withdraw(session, worker, ConsentPurpose.TIPS, now=world.clock())
-        assert broadcasts.audiences.count(
-            session, audiences.Audience(provider_id=library.north, good_examples=True)
-        ) == 0
+        assert (
+            broadcasts.audiences.count(
+                session, audiences.Audience(provider_id=library.north, good_examples=True)
+            )
+            == 0
+        )
 
 
 async def test_a_photo_with_its_text_and_bad_input_on_the_way(

@@ -74,9 +74,9 @@ def test_worker_answers_leave_only_from_released_rounds(database: Database,
     seed(database)
     with database.session() as session:
         session.execute(
-            sa.update(SurveyResponse).where(SurveyResponse.contact_id.is_(None)).values(
-                released=False
-            )
+            sa.update(SurveyResponse)
+            .where(SurveyResponse.contact_id.is_(None))
+            .values(released=False)
         )
     written = write_reports(tmp_path, database.url, period=parse_period("2027-Q1"), today=TODAY,
                             tz=TZ, language="en")  # fmt: skip

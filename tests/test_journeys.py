@@ -152,9 +152,7 @@ def test_an_upgrade_carries_every_conversation_over(database_url: str) -> None:
     with database.session() as session:
         found = {row.person: row for row in session.exec(select(JourneyState))}
         kept = {row.key: row.data for row in session.exec(select(BotState))}
-    assert sorted(found) == [
-        f"tg:{n}" for n in (301, 302, 304, 305, 306, 308, 309, 310, 311, 312)
-    ]
+    assert sorted(found) == [f"tg:{n}" for n in (301, 302, 304, 305, 306, 308, 309, 310, 311, 312)]
     assert (found["tg:311"].journey, found["tg:311"].data) == (
         "onboarding", {"invite": "AbC123xyz", "step": "consent", "language": "en"},
     )  # fmt: skip

@@ -151,12 +151,10 @@ def test_a_second_process_on_one_sqlite_database_is_refused(tmp_path: Path) -> N
         pass
 
 
-def oshbot(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> (
-    subprocess.CompletedProcess[str]
-):
-    environment = {
-        key: value for key, value in os.environ.items() if not key.startswith("OSHBOT_")
-    }
+def oshbot(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("OSHBOT_")}
     environment.update(env or {})
     return subprocess.run(
         [sys.executable, "-c", "from bot.cli import main; main()", *args],
@@ -238,8 +236,10 @@ async def test_a_refused_token_is_one_line(tmp_path: Path) -> None:
     assert port and process.returncode == 1
     text = stderr.decode()
     assert "Traceback" not in text
-    assert text.strip().splitlines()[-1].startswith(
-        "The Bot API refused OSHBOT_TOKEN: check it with @BotFather."
+    assert (
+        text.strip()
+        .splitlines()[-1]
+        .startswith("The Bot API refused OSHBOT_TOKEN: check it with @BotFather.")
     )
 
 
@@ -284,8 +284,13 @@ def test_backup_and_restore_round_trip(database: Database, tmp_path: Path) -> No
 def test_restore_refuses_what_is_not_a_backup(tmp_path: Path) -> None:
     bogus = tmp_path / "x.tar.gz"
     bogus.write_bytes(b"not a tar")
-    done = oshbot("restore", str(bogus), "--yes", cwd=tmp_path,
-                  env={"OSHBOT_DATABASE_URL": f"sqlite:///{tmp_path}/x.db"})
+    done = oshbot(
+        "restore",
+        str(bogus),
+        "--yes",
+        cwd=tmp_path,
+        env={"OSHBOT_DATABASE_URL": f"sqlite:///{tmp_path}/x.db"},
+    )
     assert done.returncode == 1 and "is not an oshbot backup" in done.stderr
     assert "Traceback" not in done.stderr
 

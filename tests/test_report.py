@@ -46,26 +46,10 @@ def picture(text: str, color: str = "#d9534f", kind: str = "JPEG") -> bytes:
     return buffer.getvalue()
 
 
-
-
-
-
-
-
-
-
-
-
-
-
 def outbox_keys(world: World, prefix: str = "") -> list[str]:
     with world.database.session() as session:
         keys = session.exec(select(Outbox.key).order_by(col(Outbox.id))).all()
     return [k for k in keys if k.startswith(prefix)]
-
-
-
-
 
 
 # -- the whole journey -----------------------------------------------------------------------

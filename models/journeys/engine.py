@@ -77,6 +77,18 @@ def route(given: Input, in_front: str | None) -> str:
     return RUN
 
 
+# Built once: every update runs it, and building a statement costs more than running it.
+_WHO_AND_WHERE = (
+    select(Contact, JourneyState)
+    .outerjoin(JourneyState, col(JourneyState.person) == sa.bindparam("person"))
+    .where(
+        Contact.telegram_user_id == sa.bindparam("user_id"),
+        col(Contact.erased_at).is_(None),
+        col(Contact.removed_at).is_(None),
+    )
+)
+
+
 def who_and_where(
     session: Session, telegram_user_id: int, person: str
 ) -> tuple[Contact | None, str | None, str | None]:
@@ -84,13 +96,7 @@ def who_and_where(
     journey in their foreground and the language a registration draft holds: one query for
     someone registered, since every update needs all three."""
     row = session.exec(
-        select(Contact, JourneyState)
-        .outerjoin(JourneyState, col(JourneyState.person) == sa.literal(person))
-        .where(
-            Contact.telegram_user_id == telegram_user_id,
-            col(Contact.erased_at).is_(None),
-            col(Contact.removed_at).is_(None),
-        )
+        _WHO_AND_WHERE, params={"person": person, "user_id": telegram_user_id}
     ).first()
     if row is None:
         return None, *standing(session, person)

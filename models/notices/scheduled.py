@@ -11,9 +11,7 @@ from models.tables import Contact, SurveyRound
 from models.text import MESSAGE_LIMIT, esc, truncate_html
 
 
-def tip(
-    tip: tips.Candidate, texts: dict[int, tuple[str, str, str, str]], lang: str
-) -> Message:
+def tip(tip: tips.Candidate, texts: dict[int, tuple[str, str, str, str]], lang: str) -> Message:
     title_vi, title_en, body_vi, body_en = texts[tip.id]
     _ = translator(lang)
     title, body = (title_vi, body_vi) if lang == "vi" else (title_en, body_en)

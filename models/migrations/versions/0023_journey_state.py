@@ -95,7 +95,9 @@ def _new_event(user_data: Draft, state: str) -> Draft | None:
     old = user_data.get("event_draft")
     old = old if isinstance(old, dict) else {}
     at = step[state]
-    draft: Draft = {k: old[k] for k in ("kind", "title", "starts_at", "place", "agenda") if k in old}
+    draft: Draft = {
+        k: old[k] for k in ("kind", "title", "starts_at", "place", "agenda") if k in old
+    }
     if "latitude" in old and "longitude" in old:
         draft["pin"] = [old["latitude"], old["longitude"]]
     elif EVENT_STEPS.index(at) > EVENT_STEPS.index("pin"):
