@@ -13,8 +13,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
+from sqlmodel import Session
 from telegram import InputFile, Message, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
@@ -39,6 +41,7 @@ from models.journeys.core import (
 )
 from models.journeys.state import telegram_person
 from models.programme import deep_link
+from models.tables import Contact
 from scheduler.config import SchedulerConfig
 
 _COMMAND = re.compile(r"^/([A-Za-z0-9_]+)(?:@\w+)?(?:\s|$)")
@@ -149,25 +152,39 @@ async def begin(update: Update, context: ContextTypes.DEFAULT_TYPE, given: Input
     return await _run(update, context, given)
 
 
-async def _run(update: Update, context: ContextTypes.DEFAULT_TYPE, given: Input) -> bool:
+async def _engine(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    call: Callable[[Session, str, Contact | None, str, datetime], Outcome | None],
+) -> Outcome | None:
+    """`call(session, person, contact, language, now)` in a transaction of its own, on a worker
+    thread: committed before anything is sent, and off the event loop."""
     rt = runtime(context)
     contact = current_contact(update, context)
     language = language_of(update, context)
-    user = update.effective_user
-    assert user is not None
-    person = telegram_person(user.id)
-    profile = Profile(name=user.full_name, handle=user.username)
-
-    here = place(context)
+    assert update.effective_user is not None
+    person = telegram_person(update.effective_user.id)
 
     def work() -> Outcome | None:
         with rt.database.session() as session:
-            return engine.run(
-                session, person=person, contact=contact, language=language, now=rt.now(),
-                given=given, place=here, profile=profile,
-            )  # fmt: skip
+            return call(session, person, contact, language, rt.now())
 
-    outcome = await asyncio.to_thread(work)
+    return await asyncio.to_thread(work)
+
+
+async def _run(update: Update, context: ContextTypes.DEFAULT_TYPE, given: Input) -> bool:
+    user = update.effective_user
+    assert user is not None
+    profile = Profile(name=user.full_name, handle=user.username)
+    here = place(context)
+    outcome = await _engine(
+        update,
+        context,
+        lambda session, person, contact, language, now: engine.run(
+            session, person=person, contact=contact, language=language, now=now,
+            given=given, place=here, profile=profile,
+        ),
+    )  # fmt: skip
     if outcome is None:
         return False
     await show(update, context, outcome)
@@ -175,19 +192,9 @@ async def _run(update: Update, context: ContextTypes.DEFAULT_TYPE, given: Input)
 
 
 async def _step_aside(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    rt = runtime(context)
-    assert update.effective_user is not None
-    person = telegram_person(update.effective_user.id)
-    contact = current_contact(update, context)
-    language = language_of(update, context)
-
-    def work() -> Outcome | None:
-        with rt.database.session() as session:
-            return engine.step_aside(
-                session, person=person, contact=contact, language=language, now=rt.now()
-            )
-
-    outcome = await asyncio.to_thread(work)
+    outcome = await _engine(update, context, lambda session, person, contact, language, now: (
+        engine.step_aside(session, person=person, contact=contact, language=language, now=now)
+    ))  # fmt: skip
     if outcome is not None:
         await show(update, context, outcome, answer_button=False)
 
@@ -196,12 +203,10 @@ def place(context: ContextTypes.DEFAULT_TYPE) -> Place:
     rt = runtime(context)
     username = rt.bot_username or context.bot.username
     return Place(
-        tz=rt.settings.tz,
+        schedule=SchedulerConfig.from_settings(rt.settings),
         invite_days=rt.settings.invite_days,
         invite_link=lambda code: deep_link(username, code),
-        media_dir=rt.settings.media_dir,
         data_dir=rt.settings.data_dir,
-        schedule=SchedulerConfig.from_settings(rt.settings),
         controller_contact=rt.settings.controller_contact,
     )
 

@@ -127,16 +127,22 @@ class Place:
     """Where the journeys run: the programme's time zone and settings, and the channel's link
     that opens the bot with an invite code (Telegram: t.me/<bot>?start=<code>)."""
 
-    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Ho_Chi_Minh"))
+    # The programme's time zone, quiet hours and media folder, as the scheduler has them.
+    schedule: SchedulerConfig = field(default_factory=SchedulerConfig)
     invite_days: int = 14
     invite_link: Callable[[str], str] = str
-    # Where received photos are kept (Settings.media_dir).
-    media_dir: Path = field(default_factory=lambda: Path("data") / "media")
     data_dir: Path = field(default_factory=lambda: Path("data"))
-    # When notices may go out (quiet hours) and in which time zone, for what a journey queues.
-    schedule: SchedulerConfig = field(default_factory=SchedulerConfig)
     # Who answers for people's data where their provider names no contact (the consent says it).
     controller_contact: str | None = None
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return self.schedule.tz
+
+    @property
+    def media_dir(self) -> Path:
+        """Where received photos are kept (Settings.media_dir)."""
+        return self.schedule.media_root
 
 
 @dataclass(frozen=True)
