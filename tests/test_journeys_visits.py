@@ -255,3 +255,21 @@ async def test_the_lists_answer_beside_a_wait_and_another_journey_pauses_it(
     assert position(world, 201)[0] == "admin.enterprise"
     assert first_visit(world, cast).scheduled_at == local(2027, 3, 5, 9)
     assert first_visit(world, cast).due_on == date(2027, 2, 25)
+
+
+async def test_a_checklist_set_aside_says_how_to_pick_it_up(world: World, cast: int) -> None:
+    """Another journey's command in the middle of a checklist: the person is told the checklist
+    waits and that /visit continues it, and it does."""
+    staff = await asked_for_a_date(world)
+    await staff.say("05/03 9:00")
+    await logged_done(world, 6)
+    await staff.press("Bỏ qua")
+    assert "(1/1)" in staff.last_text()
+    await staff.say("/newenterprise")
+    assert (
+        "Danh mục kiểm tra chuyến thăm vẫn chờ Anh/Chị: gửi /visit để làm tiếp."
+        in (staff.texts()[-2])
+    )
+    assert position(world, 201)[0] == "admin.enterprise"
+    await staff.say(f"/visit {cast}")
+    assert "(1/1)" in staff.last_text()

@@ -170,6 +170,11 @@ class Visits:
         return Outcome().say(text, menu=True)
 
     def aside(self, turn: Turn) -> Outcome:
+        """A checklist set aside stays open in the database: say how to pick it up again."""
+        if turn.data.get("at") == CHECKING:
+            return Outcome().say(
+                turn._("The visit checklist waits for you: send /visit to continue it.")
+            )
         return Outcome()
 
     # -- helpers -----------------------------------------------------------------------------
