@@ -374,6 +374,7 @@ def erase(
     user_id = contact.telegram_user_id
     audit(session, "contact.erase", actor_id=actor_id or contact.id, subject=contact)
     contact.telegram_user_id = None
+    contact.zalo_user_id = None
     contact.chat_id = None
     contact.display_name = None
     contact.username = None

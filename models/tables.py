@@ -187,6 +187,12 @@ class Contact(SQLModel, table=True):
         default=None, sa_column=sa.Column(sa.BigInteger(), unique=True, nullable=True)
     )
     chat_id: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger(), nullable=True))
+    # The same person on Zalo (a string id, the private chat's id too); nulled on erasure.
+    zalo_user_id: str | None = Field(
+        default=None, sa_column=sa.Column(sa.String(64), unique=True, nullable=True)
+    )
+    # Zalo answered "blocked" or "not found": unreachable there, not on Telegram.
+    zalo_unreachable_at: datetime | None = ts()
     display_name: str | None = Field(default=None, max_length=200)
     username: str | None = Field(default=None, max_length=64)
     role: Role = Field(sa_column=sa.Column(sa.String(20), nullable=False, index=True))
@@ -692,6 +698,13 @@ class Outbox(SQLModel, table=True):
     attempts: int = 0
     last_error: str | None = Field(default=None, max_length=500)
     telegram_message_id: int | None = None
+    # Which channel carries the row: "telegram" (to chat_id) or "zalo" (to address, the
+    # person's Zalo id); each channel has its own pacing (bot/sender.py).
+    channel: str = Field(
+        default="telegram",
+        sa_column=sa.Column(sa.String(10), nullable=False, server_default="telegram"),
+    )
+    address: str | None = Field(default=None, max_length=64)
     broadcast_id: int | None = Field(default=None, foreign_key="broadcast.id", index=True)
     created_at: datetime = ts(default=True)
     sent_at: datetime | None = ts()
