@@ -7,6 +7,7 @@ import logging
 import warnings
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy.exc
 from apscheduler.triggers.cron import CronTrigger
@@ -33,6 +34,7 @@ from bot.ratelimit import PacedRateLimiter
 from bot.runtime import Runtime, language_of
 from bot.sender import drain
 from bot.settings import Settings
+from bot.zalo.channel import ZaloChannel
 from models.db import Database
 from models.files import secure_data_dir
 from models.tables import utcnow
@@ -40,6 +42,8 @@ from scheduler.config import SchedulerConfig
 from scheduler.runner import Cadence, run_due, run_job, schedule
 
 log = logging.getLogger(__name__)
+
+ZALO_KEY = "zalo"  # bot_data: the Zalo channel running beside Telegram, if any
 
 # Conversations mix buttons and typed answers per chat (per_message=False) on purpose.
 warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
@@ -91,6 +95,30 @@ def build_application(
     application.add_error_handler(_on_error)
     schedule_jobs(application)
     return application
+
+
+def attach_zalo(application: Application, **options: Any) -> ZaloChannel:  # type: ignore[type-arg]
+    """Long-polls Zalo beside Telegram (OSHBOT_ZALO_TOKEN): started once the Application is
+    initialised, stopped with it. `options` go to ZaloChannel (the sandbox's transports in
+    tests)."""
+    runtime: Runtime = application.bot_data["runtime"]
+    channel = ZaloChannel(runtime.settings, runtime.database, clock=runtime.clock, **options)
+    before_init, before_stop = application.post_init, application.post_stop
+
+    async def post_init(app: Application) -> None:  # type: ignore[type-arg]
+        if before_init is not None:
+            await before_init(app)
+        await channel.start(telegram_username=app.bot.username)
+
+    async def post_stop(app: Application) -> None:  # type: ignore[type-arg]
+        await channel.stop()
+        if before_stop is not None:
+            await before_stop(app)
+
+    application.post_init = post_init
+    application.post_stop = post_stop
+    application.bot_data[ZALO_KEY] = channel
+    return channel
 
 
 # -- the scheduler -----------------------------------------------------------------------------

@@ -161,10 +161,22 @@ def run() -> None:
     from bot.app import build_application
 
     config = settings()
+    if not config.token and not config.zalo_token:
+        raise fail(
+            "OSHBOT_TOKEN is not set: get a token from @BotFather and set it (or "
+            "OSHBOT_ZALO_TOKEN, to run on Zalo alone)."
+        )
+    setup_logging(config.log_level, config.token or config.zalo_token, config.log_format)
     if not config.token:
-        raise fail("OSHBOT_TOKEN is not set: get a token from @BotFather and set it.")
-    setup_logging(config.log_level, config.token, config.log_format)
+        from bot.zalo.channel import run_alone
+
+        run_alone(config)
+        return
     application = lead_when_free(build_application(config))
+    if config.zalo_token:
+        from bot.app import attach_zalo
+
+        attach_zalo(application)
     application.run_polling(allowed_updates=["message", "callback_query", "my_chat_member"])
 
 
@@ -180,6 +192,11 @@ def webhook() -> None:
         raise fail("Webhook mode needs OSHBOT_WEBHOOK_URL and OSHBOT_WEBHOOK_SECRET.")
     setup_logging(config.log_level, config.token, config.log_format)
     application = lead_when_free(build_application(config))
+    if config.zalo_token:
+        # PTB's own webhook server serves Telegram alone: Zalo is long-polled beside it.
+        from bot.app import attach_zalo
+
+        attach_zalo(application)
     application.run_webhook(
         listen=config.webhook_listen,
         port=config.webhook_port,
@@ -235,6 +252,11 @@ def serve(
         raise fail("OSHBOT_TOKEN is not set: get a token from @BotFather and set it.")
     if not config.webhook_url or not config.webhook_secret:
         raise fail("`oshbot serve` needs OSHBOT_WEBHOOK_URL and OSHBOT_WEBHOOK_SECRET.")
+    if config.zalo_token and not (config.public_url and config.zalo_webhook_secret):
+        raise fail(
+            "Zalo's webhook needs OSHBOT_PUBLIC_URL (Zalo posts to <it>/zalo) and "
+            "OSHBOT_ZALO_WEBHOOK_SECRET."
+        )
     setup_logging(config.log_level, config.token, config.log_format)
     try:
         serving.run(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from contextlib import ExitStack
+from contextlib import AsyncExitStack, ExitStack
 
 import uvicorn
 from starlette.routing import BaseRoute
@@ -20,6 +20,7 @@ from bot.app import build_application
 from bot.cluster import LEADERSHIP, MeteredRequest
 from bot.settings import Settings
 from bot.web import create_app, register_webhook
+from bot.zalo.channel import WEBHOOK_PATH, ZaloChannel
 from models.db import Database, sqlite_path
 from models.locks import AlreadyRunning, Leadership, is_postgres, single_process
 
@@ -60,10 +61,20 @@ async def serve(
         application.bot_data[LEADERSHIP] = Leadership(database.engine)
         # Outside uvicorn's lifespan, so that a refused token or an unreachable Bot API stops
         # the command with its own error (bot/cli.py turns it into one line).
-        async with application:
+        async with application, AsyncExitStack() as channels:
             await register_webhook(application)
+            zalo = None
+            if settings.zalo_token:
+                zalo = ZaloChannel(settings, database)
+                channels.push_async_callback(zalo.stop)
+                await zalo.start(poll=False, telegram_username=application.bot.username)
+                await register_zalo_webhook(zalo, settings)
             # The dashboard's sign-in links point at /dashboard/signin (bot/dashboard/).
-            web = create_app(application, routes=[*routes, dashboard.mount(database, settings)])
+            web = create_app(
+                application,
+                routes=[*routes, dashboard.mount(database, settings)],
+                zalo_dispatch=zalo.driver.dispatch if zalo is not None else None,
+            )
             config = uvicorn.Config(
                 web, host=host, port=port, log_config=None, access_log=False, lifespan="on"
             )
@@ -72,6 +83,14 @@ async def serve(
             await server.serve()
             if not server.started:
                 raise NotStarted(f"{host}:{port}")
+
+
+async def register_zalo_webhook(zalo: ZaloChannel, settings: Settings) -> None:
+    """Tells Zalo where to post (OSHBOT_PUBLIC_URL + /zalo) and with which secret; every worker
+    sets the same, as for Telegram."""
+    assert settings.public_url and settings.zalo_webhook_secret
+    url = settings.public_url.rstrip("/") + WEBHOOK_PATH
+    await zalo.client.set_webhook(url, settings.zalo_webhook_secret)
 
 
 def run(settings: Settings, *, host: str, port: int) -> None:

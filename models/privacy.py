@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from bot.i18n import Translate, translator
 from models import inbox, surveys
-from models.journeys.state import telegram_person
+from models.journeys.state import telegram_person, zalo_person
 from models.outbox import STOP_EXEMPT_KINDS, forget_mentions
 from models.programme import CONSENT_TEXT_VERSION, audit
 from models.surveys import free_text_questions
@@ -289,6 +289,7 @@ def export(session: Session, contact: Contact) -> dict[str, Any]:
         "contact": {
             "id": contact.id,
             "telegram_user_id": contact.telegram_user_id,
+            "zalo_user_id": contact.zalo_user_id,
             "name": contact.display_name,
             "username": contact.username,
             "role": str(contact.role),
@@ -371,7 +372,7 @@ def erase(
     """Erases the person: identity, names and conversation state go; their reports stay as the
     enterprise's without the person, and anonymous answers stay anonymous."""
     assert contact.id is not None
-    user_id = contact.telegram_user_id
+    user_id, zalo_id = contact.telegram_user_id, contact.zalo_user_id
     audit(session, "contact.erase", actor_id=actor_id or contact.id, subject=contact)
     contact.telegram_user_id = None
     contact.zalo_user_id = None
@@ -420,6 +421,10 @@ def erase(
         )
         session.execute(
             sa.delete(JourneyState).where(col(JourneyState.person) == telegram_person(user_id))
+        )
+    if zalo_id is not None:
+        session.execute(
+            sa.delete(JourneyState).where(col(JourneyState.person) == zalo_person(zalo_id))
         )
 
 

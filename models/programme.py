@@ -486,12 +486,18 @@ def enterprise_links(
 
 
 def usable_invite(
-    session: Session, code: str | None, *, now: datetime, telegram_user_id: int | None = None
+    session: Session,
+    code: str | None,
+    *,
+    now: datetime,
+    telegram_user_id: int | None = None,
+    zalo_user_id: str | None = None,
 ) -> Invite | None:
-    """The invite behind `code` if it can still be used (by `telegram_user_id`, when given: a
-    person who was removed comes back only with a link issued after their removal, not with
-    the one they were removed from). Unknown, expired, revoked and used-up codes all give
-    None, so that an answer never tells a guesser which codes exist."""
+    """The invite behind `code` if it can still be used (by `telegram_user_id` or
+    `zalo_user_id`, when given: a person who was removed comes back only with a link issued
+    after their removal, not with the one they were removed from). Unknown, expired, revoked
+    and used-up codes all give None, so that an answer never tells a guesser which codes
+    exist."""
     if not code or len(code) > 64:
         return None
     invite = session.exec(select(Invite).where(Invite.code == code)).first()
@@ -499,16 +505,23 @@ def usable_invite(
         return None
     if invite.max_uses is not None and invite.uses >= invite.max_uses:
         return None
-    if telegram_user_id is not None:
+    account = _account(telegram_user_id, zalo_user_id)
+    if account is not None:
         removed = session.exec(
-            select(Contact.removed_at).where(
-                Contact.telegram_user_id == telegram_user_id,
-                col(Contact.removed_at).is_not(None),
-            )
+            select(Contact.removed_at).where(account, col(Contact.removed_at).is_not(None))
         ).first()
         if removed is not None and invite.created_at < removed:
             return None
     return invite
+
+
+def _account(telegram_user_id: int | None, zalo_user_id: str | None) -> Any:
+    """The condition that finds a person by the channel account they speak from."""
+    if telegram_user_id is not None:
+        return col(Contact.telegram_user_id) == telegram_user_id
+    if zalo_user_id is not None:
+        return col(Contact.zalo_user_id) == zalo_user_id
+    return None
 
 
 def find_invite(session: Session, text: str) -> Invite | None:
@@ -527,6 +540,7 @@ def redeem_short_code(
     sender_key: str,
     now: datetime,
     telegram_user_id: int | None = None,
+    zalo_user_id: str | None = None,
 ) -> Invite | None:
     """The usable invite behind a typed short code (case, spaces and dashes ignored), with the
     same checks as a link's code. Every guess counts against the sender until it proves right,
@@ -543,7 +557,9 @@ def redeem_short_code(
     found = None
     if set(code) <= set(SHORT_CODE_ALPHABET):
         found = session.exec(select(Invite.code).where(Invite.short_code == code)).first()
-    invite = usable_invite(session, found, now=now, telegram_user_id=telegram_user_id)
+    invite = usable_invite(
+        session, found, now=now, telegram_user_id=telegram_user_id, zalo_user_id=zalo_user_id
+    )
     if invite is not None:
         session.execute(
             sa.update(CodeAttempt)
@@ -596,12 +612,25 @@ def contact_by_user(session: Session, telegram_user_id: int) -> Contact | None:
     return session.exec(query).first()
 
 
-def former_language(session: Session, telegram_user_id: int) -> str | None:
-    """The language of someone removed from the programme, who is still answered in it."""
-    query = select(Contact.language).where(
-        Contact.telegram_user_id == telegram_user_id,
+def contact_by_zalo(session: Session, zalo_user_id: str) -> Contact | None:
+    """The person behind a Zalo account, while they belong to the programme."""
+    query = select(Contact).where(
+        Contact.zalo_user_id == zalo_user_id,
         col(Contact.erased_at).is_(None),
-        col(Contact.removed_at).is_not(None),
+        col(Contact.removed_at).is_(None),
+    )
+    return session.exec(query).first()
+
+
+def former_language(
+    session: Session, telegram_user_id: int | None = None, *, zalo_user_id: str | None = None
+) -> str | None:
+    """The language of someone removed from the programme, who is still answered in it."""
+    account = _account(telegram_user_id, zalo_user_id)
+    if account is None:
+        return None
+    query = select(Contact.language).where(
+        account, col(Contact.erased_at).is_(None), col(Contact.removed_at).is_not(None)
     )
     return session.exec(query).first()
 
@@ -622,8 +651,9 @@ def register(
     session: Session,
     *,
     code: str,
-    telegram_user_id: int,
-    chat_id: int,
+    telegram_user_id: int | None = None,
+    chat_id: int | None = None,
+    zalo_user_id: str | None = None,
     display_name: str | None,
     username: str | None,
     language: str,
@@ -631,11 +661,22 @@ def register(
     tips: bool = True,
 ) -> RegistrationResult:
     """Redeem an invite after the person agreed to the follow-up consent (and, when `tips`,
-    to receiving monthly tips and good examples)."""
-    existing = contact_by_user(session, telegram_user_id)
+    to receiving monthly tips and good examples). The person speaks from a Telegram account
+    (`telegram_user_id` and its private `chat_id`) or a Zalo one (`zalo_user_id`, which is
+    also the chat's id)."""
+    account = _account(telegram_user_id, zalo_user_id)
+    if account is None:
+        raise ValueError("register() needs a Telegram or a Zalo account")
+    existing = (
+        contact_by_user(session, telegram_user_id)
+        if telegram_user_id is not None
+        else contact_by_zalo(session, zalo_user_id or "")
+    )
     if existing is not None:
         return RegistrationResult(Registration.ALREADY_REGISTERED, existing)
-    invite = usable_invite(session, code, now=now, telegram_user_id=telegram_user_id)
+    invite = usable_invite(
+        session, code, now=now, telegram_user_id=telegram_user_id, zalo_user_id=zalo_user_id
+    )
     if invite is None:
         return RegistrationResult(Registration.INVITE_INVALID)
     # Counted in one statement, so two people racing for a single-use code cannot both win.
@@ -653,13 +694,16 @@ def register(
     # Someone removed earlier comes back with a new link as the same person (one identity, as
     # for every channel), with the role and organisation of the new link.
     contact = session.exec(
-        select(Contact).where(
-            Contact.telegram_user_id == telegram_user_id, col(Contact.removed_at).is_not(None)
-        )
+        select(Contact).where(account, col(Contact.removed_at).is_not(None))
     ).first()
     if contact is None:
-        contact = Contact(telegram_user_id=telegram_user_id, role=invite.role)
-    contact.chat_id = chat_id
+        contact = Contact(
+            telegram_user_id=telegram_user_id, zalo_user_id=zalo_user_id, role=invite.role
+        )
+    if telegram_user_id is not None:
+        contact.chat_id = chat_id
+    else:
+        contact.zalo_unreachable_at = None
     contact.display_name = (display_name or "")[:NAME_MAX] or None
     contact.username = username
     contact.role = invite.role
@@ -712,6 +756,27 @@ def mark_unreachable(session: Session, telegram_user_id: int, *, now: datetime) 
         contact.unreachable_at = now
         session.add(contact)
         audit(session, "contact.unreachable", subject=contact)
+
+
+def mark_zalo_reachable(session: Session, zalo_user_id: str) -> None:
+    """A message from the person on Zalo proves the bot can reach them there again."""
+    session.execute(
+        sa.update(Contact)
+        .where(
+            col(Contact.zalo_user_id) == zalo_user_id,
+            col(Contact.zalo_unreachable_at).is_not(None),
+        )
+        .values(zalo_unreachable_at=None)
+    )
+
+
+def mark_zalo_unreachable(session: Session, zalo_user_id: str, *, now: datetime) -> None:
+    """Zalo answered "blocked" or "not found": unreachable there, and only there."""
+    contact = contact_by_zalo(session, zalo_user_id)
+    if contact is not None and contact.zalo_unreachable_at is None:
+        contact.zalo_unreachable_at = now
+        session.add(contact)
+        audit(session, "contact.unreachable", subject=contact, channel="zalo")
 
 
 def organisation_name(session: Session, contact: Contact) -> str | None:

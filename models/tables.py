@@ -737,8 +737,8 @@ class JourneyState(SQLModel, table=True):
     that any process serving the person continues where another left off, and a restart
     loses nothing. One foreground journey at a time; the ones it interrupted wait in `paused`.
 
-    `person` is channel-qualified ("tg:<Telegram user id>"): a person who has not registered
-    yet has a position too.
+    `person` is channel-qualified ("tg:<Telegram user id>", "zl:<Zalo user id>"): a person who
+    has not registered yet has a position too.
     """
 
     __tablename__ = "journey_state"

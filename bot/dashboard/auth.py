@@ -27,12 +27,14 @@ SESSION_SALT = "oshbot.dashboard.session"
 
 
 def secret_of(settings: Settings) -> str:
-    """OSHBOT_DASHBOARD_SECRET, else one derived from the bot token (already a secret every
-    process of a deployment shares), else a random one: sessions then end with the process."""
+    """OSHBOT_DASHBOARD_SECRET, else one derived from the bot token (Telegram's, else Zalo's:
+    already a secret every process of a deployment shares), else a random one: sessions then
+    end with the process."""
     if settings.dashboard_secret:
         return settings.dashboard_secret
-    if settings.token:
-        return hmac.new(settings.token.encode(), b"oshbot dashboard", hashlib.sha256).hexdigest()
+    token = settings.token or settings.zalo_token
+    if token:
+        return hmac.new(token.encode(), b"oshbot dashboard", hashlib.sha256).hexdigest()
     return _process_secret
 
 

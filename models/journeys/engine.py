@@ -11,7 +11,7 @@ nothing in front or waiting creates no position, and a person who has not regist
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +20,17 @@ from sqlmodel import Session, col, select
 
 from bot.i18n import translator
 from models import menus
-from models.journeys.core import Input, Journey, Outcome, Place, Profile, Reply, Turn, paused_note
+from models.journeys.core import (
+    Action,
+    Input,
+    Journey,
+    Outcome,
+    Place,
+    Profile,
+    Reply,
+    Turn,
+    paused_note,
+)
 from models.journeys.state import keep, position
 from models.tables import Contact, JourneyState
 
@@ -89,15 +99,37 @@ _WHO_AND_WHERE = (
 )
 
 
+_WHO_AND_WHERE_ZALO = (
+    select(Contact, JourneyState)
+    .outerjoin(JourneyState, col(JourneyState.person) == sa.bindparam("person"))
+    .where(
+        Contact.zalo_user_id == sa.bindparam("user_id"),
+        col(Contact.erased_at).is_(None),
+        col(Contact.removed_at).is_(None),
+    )
+)
+
+
 def who_and_where(
     session: Session, telegram_user_id: int, person: str
 ) -> tuple[Contact | None, str | None, str | None]:
     """The registered person behind a Telegram account (as `contact_by_user` finds them), the
     journey in their foreground and the language a registration draft holds: one query for
     someone registered, since every update needs all three."""
-    row = session.exec(
-        _WHO_AND_WHERE, params={"person": person, "user_id": telegram_user_id}
-    ).first()
+    return _who_and_where(session, _WHO_AND_WHERE, telegram_user_id, person)
+
+
+def who_and_where_zalo(
+    session: Session, zalo_user_id: str, person: str
+) -> tuple[Contact | None, str | None, str | None]:
+    """`who_and_where` for a Zalo account (as `contact_by_zalo` finds them)."""
+    return _who_and_where(session, _WHO_AND_WHERE_ZALO, zalo_user_id, person)
+
+
+def _who_and_where(
+    session: Session, statement: Any, user_id: int | str, person: str
+) -> tuple[Contact | None, str | None, str | None]:
+    row = session.exec(statement, params={"person": person, "user_id": user_id}).first()
     if row is None:
         return None, *standing(session, person)
     contact, state = row
@@ -153,6 +185,7 @@ def _take(
     _ = translator(language)
 
     def turn(data: dict[str, Any]) -> Turn:
+        data.pop(CHOICES, None)  # the channel's, not the journey's
         return Turn(session, state.person, contact, language, _, now, data, place, profile)
 
     if given.command == "cancel":
@@ -208,6 +241,7 @@ def step_aside(
         return None
     _ = translator(language)
     data = dict(state.data or {})
+    data.pop(CHOICES, None)
     told = _told(current, Turn(session, person, contact, language, _, now, data))
     _set_aside(state, current, now)
     return Outcome(replies=told)
@@ -218,6 +252,34 @@ def remember_buttons(session: Session, person: str, message_id: int | None) -> N
     state = position(session, person)
     if state.journey is not None:
         state.buttons_message = message_id
+
+
+# Where a channel without buttons keeps the actions it numbered for the person (Zalo: "reply
+# 1, 2 or 3"), in the foreground journey's draft, so that a restart or another process reads the
+# same numbers; the journeys never see it.
+CHOICES = "_choices"
+
+
+def choices(session: Session, person: str) -> list[Action]:
+    """The actions numbered in the last message of the journey in the person's foreground."""
+    found = session.get(JourneyState, person)
+    if found is None or found.journey is None:
+        return []
+    kept = (found.data or {}).get(CHOICES) or []
+    return [Action(str(label), str(payload)) for label, payload in kept]
+
+
+def remember_choices(session: Session, person: str, actions: Sequence[Action]) -> None:
+    """The actions the person's latest message numbered (none: a question without choices).
+    Only a journey in front keeps them: its draft goes when it ends, and they with it."""
+    state = position(session, person)
+    if state.journey is None:
+        return
+    data = {k: v for k, v in (state.data or {}).items() if k != CHOICES}
+    if actions:
+        data[CHOICES] = [[a.label, a.payload] for a in actions]
+    state.data = data
+    session.add(state)
 
 
 def _told(journey: Journey, turn: Turn) -> list[Reply]:

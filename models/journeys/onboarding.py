@@ -22,7 +22,7 @@ from bot.i18n import LANGUAGES, Translate, translator
 from models import privacy
 from models.events import CHECKIN_PREFIX
 from models.journeys.core import Action, Input, Outcome, Reply, Turn
-from models.journeys.state import telegram_user
+from models.journeys.state import telegram_user, zalo_user
 from models.journeys.steps import ENDS, Form, Step, one_of
 from models.members import role_label
 from models.privacy import resume
@@ -191,13 +191,15 @@ class Onboarding(Form):
                 return Outcome().say(text, menu=True)
             organisation = organisation_name(turn.session, contact)
             return Outcome().say(already_registered_text(_, contact, organisation), menu=True)
-        user = telegram_user(turn.person)
+        user, zalo = telegram_user(turn.person), zalo_user(turn.person)
         if entry.command == CODE_TYPED:
+            # Wrong guesses count per sender: a Telegram account, or a Zalo one ("zalo:<id>").
+            sender = f"zalo:{zalo}" if zalo is not None else turn.person
             invite = redeem_short_code(
-                turn.session, entry.text, sender_key=turn.person, now=turn.now,
-                telegram_user_id=user,
+                turn.session, entry.text, sender_key=sender, now=turn.now,
+                telegram_user_id=user, zalo_user_id=zalo,
             )  # fmt: skip
-            if invite is None or user is None:
+            if invite is None or (user is None and zalo is None):
                 return Outcome().say(invalid_code_text(_))
             turn.data.update(invite=invite.code, typed=True)
             return None
@@ -210,7 +212,7 @@ class Onboarding(Form):
                     "that your OSH service provider gave you."
                 )
             )
-        # Contacts are Telegram accounts so far: another channel's person cannot join yet.
+        # A link's code comes with Telegram's /start; on Zalo a code is typed (above).
         if (
             user is None
             or usable_invite(turn.session, code, now=turn.now, telegram_user_id=user) is None
@@ -239,13 +241,14 @@ class Onboarding(Form):
                     "mind, open the invite link again."
                 )
             ), ENDS
-        user = telegram_user(turn.person)
-        assert user is not None  # begin() lets only Telegram accounts this far
+        user, zalo = telegram_user(turn.person), zalo_user(turn.person)
+        assert user is not None or zalo is not None  # begin() lets only these this far
         result = register(
             turn.session, code=turn.data["invite"], telegram_user_id=user,
-            # A private chat's id is its user's id.
-            chat_id=user, display_name=turn.profile.name, username=turn.profile.handle,
-            language=turn.language, now=turn.now, tips=turn.data["consent"] == AGREE,
+            # A private chat's id is its user's id, on Telegram and on Zalo.
+            chat_id=user, zalo_user_id=zalo, display_name=turn.profile.name,
+            username=turn.profile.handle, language=turn.language, now=turn.now,
+            tips=turn.data["consent"] == AGREE,
         )  # fmt: skip
         contact = result.contact
         if result.outcome is Registration.INVITE_INVALID or contact is None:

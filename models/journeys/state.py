@@ -7,6 +7,7 @@ from sqlmodel import Session
 from models.tables import JourneyState
 
 TELEGRAM = "tg:"
+ZALO = "zl:"
 
 
 def telegram_person(user_id: int) -> str:
@@ -17,6 +18,16 @@ def telegram_user(person: str) -> int | None:
     """The Telegram account behind a person's key; None for another channel's person."""
     number = person.removeprefix(TELEGRAM)
     return int(number) if person.startswith(TELEGRAM) and number.isdigit() else None
+
+
+def zalo_person(user_id: str) -> str:
+    return f"{ZALO}{user_id}"
+
+
+def zalo_user(person: str) -> str | None:
+    """The Zalo account behind a person's key; None for another channel's person."""
+    user = person.removeprefix(ZALO)
+    return user if person.startswith(ZALO) and user else None
 
 
 def position(session: Session, person: str, *, lock: bool = True) -> JourneyState:

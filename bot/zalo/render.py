@@ -1,0 +1,136 @@
+"""Journey text for a channel without markup or buttons: plain text, numbered choices, texts
+split to fit, and typed answers read back as the choice they name.
+
+The journeys write Telegram's HTML (models/text.py escapes what people typed); Zalo shows text
+as typed, so tags go and entities become characters. A choice becomes numbered lines and a
+short instruction; the answer is the number or the option's words, with or without diacritics
+and in any case. Zalo counts a text's length in UTF-16 units (bot/zalo/limits.py); a long text
+is split between words, at a line break where one is near.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from html.parser import HTMLParser
+
+from bot.i18n import Translate
+from bot.zalo.limits import MAX_TEXT, text_length
+from models.journeys.core import Action
+
+__all__ = ["fold", "instruction", "match", "numbered", "plain", "split"]
+
+# Block-level tags that Telegram's HTML allows and that stand on lines of their own.
+_BLOCKS = frozenset({"blockquote", "pre"})
+
+
+class _Text(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._links: list[tuple[str, int]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "br":
+            self.parts.append("\n")
+        elif tag == "a":
+            self._links.append((dict(attrs).get("href") or "", len(self.parts)))
+        elif tag in _BLOCKS and self.parts and not "".join(self.parts).endswith("\n"):
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a" and self._links:
+            href, start = self._links.pop()
+            label = "".join(self.parts[start:])
+            # A link is shown as its words and its address, unless the words are the address.
+            if href and href not in label and not href.startswith("tg://"):
+                self.parts.append(f" ({href})")
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def plain(html_text: str) -> str:
+    """Telegram HTML as the plain text Zalo shows: no tags, entities as characters."""
+    parser = _Text()
+    parser.feed(html_text)
+    parser.close()
+    return "".join(parser.parts).strip()
+
+
+def split(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """`text` in pieces of at most `limit` UTF-16 units, cut at a line break in the second half
+    of a piece, else at the last space; only a single word longer than a whole piece (a very
+    long address) is cut inside."""
+    pieces: list[str] = []
+    rest = text.strip()
+    while text_length(rest) > limit:
+        fits = _fitting(rest, limit)
+        cut = rest.rfind("\n", 0, fits + 1)
+        if cut < fits // 2:
+            cut = max(rest.rfind(" ", 0, fits + 1), rest.rfind("\n", 0, fits + 1))
+        if cut <= 0:
+            cut = fits
+        pieces.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        pieces.append(rest)
+    return pieces
+
+
+def _fitting(text: str, limit: int) -> int:
+    """How many characters of `text` fit in `limit` UTF-16 units."""
+    units = 0
+    for index, char in enumerate(text):
+        units += 2 if ord(char) > 0xFFFF else 1
+        if units > limit:
+            return index
+    return len(text)
+
+
+def fold(text: str) -> str:
+    """Words for comparing: no diacritics (đ is d), no case, no emoji or punctuation."""
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    bare = "".join(c for c in decomposed if unicodedata.category(c) != "Mn").casefold()
+    return " ".join(re.sub(r"[^\w]+", " ", bare).split())
+
+
+def instruction(_: Translate, count: int) -> str:
+    """How to answer `count` numbered options, in the person's language."""
+    if count == 1:
+        return _("Reply 1.")
+    if count <= 5:
+        numbers = ", ".join(str(n) for n in range(1, count))
+        return _("Reply {numbers} or {last}.", numbers=numbers, last=count)
+    return _("Reply with a number from 1 to {last}.", last=count)
+
+
+def numbered(_: Translate, actions: Sequence[Action]) -> str:
+    """The options as numbered lines under which the instruction says how to answer."""
+    lines = [f"{number}. {action.label}" for number, action in enumerate(actions, start=1)]
+    return "\n".join([*lines, "", instruction(_, len(actions))])
+
+
+def listed(actions: Iterable[Action]) -> str:
+    """Options that can no longer be answered by number (an earlier message's): words only."""
+    return "\n".join(f"• {action.label}" for action in actions)
+
+
+_NUMBER = re.compile(r"^\s*(\d{1,3})\s*[.)]?\s*$")
+
+
+def match(text: str | None, actions: Sequence[Action]) -> Action | None:
+    """The option a typed answer names: its number, or its words (diacritics, case, emoji and
+    punctuation aside); None when it names none, or more than one."""
+    if not text or not actions:
+        return None
+    number = _NUMBER.match(text)
+    if number:
+        index = int(number.group(1))
+        return actions[index - 1] if 1 <= index <= len(actions) else None
+    typed = fold(text)
+    if not typed:
+        return None
+    found = [action for action in actions if fold(action.label) == typed]
+    return found[0] if len(found) == 1 else None

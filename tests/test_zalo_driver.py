@@ -1,0 +1,383 @@
+"""The journeys on Zalo: the Zalo driver against the in-process Zalo sandbox, beside the Telegram
+bot against its own sandbox, on one database. Choices are numbered and answered by number or
+words, photos arrive as URLs, long texts are split, and a restart continues where it stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import httpx
+import pytest
+from PIL import Image
+from sqlmodel import select
+
+from bot.sandbox import FakeClock
+from bot.web import create_app
+from bot.zalo import render
+from bot.zalo.channel import ZaloChannel
+from bot.zalo.limits import MAX_TEXT, text_length
+from bot.zalo.pacing import Pacer
+from bot.zalo.sandbox import BASE_URL, SandboxUser, SentMessage, ZaloSandbox
+from models.journeys.core import Action, Outcome, Reply
+from models.journeys.state import zalo_person
+from models.programme import SHORT_CODE_GUESSES, format_short_code
+from models.tables import Contact, Improvement, Invite, JourneyState, ReviewStatus, Role
+from tests.conftest import World
+from tests.factories import (
+    ASK_AFTER,
+    ASK_AREA,
+    ASK_BEFORE,
+    ASK_COST,
+    ASK_KIND,
+    ASK_LIKELY_AFTER,
+    ASK_LIKELY_BEFORE,
+    ASK_SEVERITY_AFTER,
+    ASK_SEVERITY_BEFORE,
+    ASK_SHARE,
+    ASK_TEXT,
+    ASK_WORKERS,
+    DESCRIPTION,
+    SUMMARY,
+    join,
+    make_enterprise,
+    make_invite,
+    make_provider,
+    tap,
+)
+
+PUBLIC_URL = "https://osh.test"
+
+
+@dataclass
+class Zalo:
+    """The Zalo side of the world: its sandbox and the running channel (client + driver)."""
+
+    world: World
+    sandbox: ZaloSandbox
+    api_clock: FakeClock
+    channel: ZaloChannel = field(init=False)
+
+    def start(self) -> None:
+        settings = self.world.settings.model_copy(
+            update={
+                "zalo_token": self.sandbox.token,
+                "zalo_api_base_url": BASE_URL,
+                "public_url": PUBLIC_URL,
+            }
+        )
+        self.channel = ZaloChannel(
+            settings,
+            self.world.database,
+            clock=self.world.clock,
+            transport=self.sandbox.transport(),
+            fetch_transport=self.sandbox.transport(),
+            # Paced on the sandbox's clock: its waits move that clock, not the test's time.
+            pacer=Pacer(clock=self.api_clock, sleep=self.api_clock.sleep),
+        )
+
+    async def restart(self) -> None:
+        """A new process: a new client and driver, nothing kept in memory (a restart takes a
+        few seconds, in which the platform's rate limits fill up again)."""
+        await self.channel.stop()
+        self.api_clock.advance(5)
+        self.start()
+
+    async def deliver(self) -> None:
+        """Every update waiting at the platform, taken with getUpdates and handled in order."""
+        while (update := await self.channel.client.get_updates(timeout=0)) is not None:
+            await self.channel.driver.dispatch(update)
+        await self.channel.driver.idle()
+
+    async def say(self, user: SandboxUser, text: str) -> list[SentMessage]:
+        seen = len(user.messages())
+        user.send_text(text)
+        await self.deliver()
+        return user.messages()[seen:]
+
+    async def photo(self, user: SandboxUser, data: bytes) -> list[SentMessage]:
+        seen = len(user.messages())
+        user.send_image(data=data)
+        await self.deliver()
+        return user.messages()[seen:]
+
+
+@pytest.fixture
+async def zalo(world: World) -> AsyncIterator[Zalo]:
+    clock = FakeClock()
+    # Photos sent by link are fetched from the bot's own web application (GET /files/<token>).
+    web = httpx.ASGITransport(app=create_app(world.application))
+    created = Zalo(world, ZaloSandbox(clock=clock, http_transport=web), clock)
+    created.start()
+    yield created
+    await created.channel.stop()
+    assert created.sandbox.stats.rate_limited == 0
+
+
+def jpeg(seed: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (320, 240), (seed * 40 % 256, 120, 90)).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+def text_of(messages: list[SentMessage]) -> str:
+    return "\n".join(m.plain for m in messages)
+
+
+def number_of(messages: list[SentMessage], label: str) -> str:
+    """The number a message shows in front of an option."""
+    for line in text_of(messages).splitlines():
+        found = re.fullmatch(r"(\d+)\. (.*)", line)
+        if found and found.group(2) == label:
+            return found.group(1)
+    raise LookupError(f"no option {label!r} in {text_of(messages)!r}")
+
+
+def short_code(world: World, code: str) -> str:
+    with world.database.session() as session:
+        invite = session.exec(select(Invite).where(Invite.code == code)).one()
+        return format_short_code(invite.short_code)
+
+
+def zalo_contact(world: World, user_id: str) -> Contact | None:
+    with world.database.session() as session:
+        return session.exec(select(Contact).where(Contact.zalo_user_id == user_id)).first()
+
+
+async def register(zalo: Zalo, user: SandboxUser, enterprise: int) -> None:
+    code = short_code(zalo.world, make_invite(zalo.world, Role.EMPLOYER, enterprise_id=enterprise))
+    asked = await zalo.say(user, code.lower())
+    assert "Anh/Chị muốn dùng ngôn ngữ nào?" in text_of(asked)
+    assert "1. Tiếng Việt\n2. English\n\nTrả lời 1 hoặc 2." in text_of(asked)
+    consent = await zalo.say(user, "1")
+    assert "Trả lời 1, 2 hoặc 3." in text_of(consent)
+    welcome = await zalo.say(user, number_of(consent, "✅ Tôi đồng ý"))
+    assert "Chào mừng Xưởng mộc Hòa Phát" in text_of(welcome)
+    assert "Trên Zalo, Anh/Chị có thể:" in text_of(welcome)
+    assert "/report" in text_of(welcome)
+
+
+async def test_a_zalo_employer_reports_with_two_photos_and_telegram_staff_review(
+    world: World, zalo: Zalo
+) -> None:
+    provider = make_provider(world)
+    enterprise = make_enterprise(world, provider)
+    await join(world, 501, make_invite(world, Role.STAFF, provider_id=provider))
+    staff = world.user(501)
+    employer = zalo.sandbox.user("7e5a1c0d9b2f4a6e8c10", "Chị Mai")
+
+    await register(zalo, employer, enterprise)
+    contact = zalo_contact(world, employer.id)
+    assert contact is not None and contact.role == Role.EMPLOYER
+    assert contact.telegram_user_id is None and contact.enterprise_id == enterprise
+
+    # The menu's words, without diacritics, open the report.
+    area = await zalo.say(employer, "bao cao cai thien")
+    assert ASK_AREA in text_of(area) and "Trả lời bằng một số từ 1 đến" in text_of(area)
+    # An option by its words, without diacritics or case; the next by its number.
+    kind = await zalo.say(employer, "LUU GIU, VAN CHUYEN")
+    assert ASK_KIND in text_of(kind)
+    asked = await zalo.say(employer, number_of(kind, "Giá, kệ nhiều tầng"))
+    assert ASK_TEXT in text_of(asked)
+    assert ASK_BEFORE in text_of(await zalo.say(employer, DESCRIPTION))
+    saved = await zalo.photo(employer, jpeg(1))
+    assert "📷 Đã lưu ảnh." in text_of(saved) and ASK_AFTER in text_of(saved)
+    assert ASK_COST in text_of(await zalo.photo(employer, jpeg(2)))
+    assert ASK_WORKERS in text_of(await zalo.say(employer, "500k"))
+    likely = await zalo.say(employer, "8")
+    assert ASK_LIKELY_BEFORE in text_of(likely)
+    severe = await zalo.say(employer, "de xay ra")
+    assert ASK_SEVERITY_BEFORE in text_of(severe)
+    after = await zalo.say(employer, number_of(severe, "nghiêm trọng"))
+    assert ASK_LIKELY_AFTER in text_of(after)
+    assert ASK_SEVERITY_AFTER in text_of(await zalo.say(employer, "ít khả năng"))
+    share = await zalo.say(employer, "nhe")
+    assert ASK_SHARE in text_of(share)
+    people = await zalo.say(employer, "co, khong neu ten")
+    assert "Trong ảnh có người không?" in text_of(people)
+    summary = await zalo.say(employer, "trong anh khong co nguoi")
+    assert SUMMARY in text_of(summary)
+    # Plain text: the card's HTML is gone, its entities are characters.
+    assert "<b>" not in text_of(summary) and "&" not in text_of(summary)
+    sent = await zalo.say(employer, number_of(summary, "✅ Xác nhận và gửi"))
+    assert "Cảm ơn Anh/Chị!" in text_of(sent)
+
+    with world.database.session() as session:
+        stored = session.exec(select(Improvement)).one()
+        assert stored.status == ReviewStatus.SUBMITTED
+        assert stored.photo_before_path and stored.photo_after_path
+        assert stored.photo_before_path != stored.photo_after_path
+        media = world.settings.media_dir
+        assert (media / stored.photo_before_path).exists()
+        assert (media / stored.photo_after_path).exists()
+
+    # The staff member on Telegram gets the card with both photos and verifies it.
+    await world.drain()
+    assert any("Báo cáo cải thiện mới" in text for text in staff.texts())
+    assert len([m for m in staff.account.messages() if m.method == "sendPhoto"]) >= 2
+    await tap(staff, "✅ Xác nhận")
+    assert staff.answers()[-1] == "Đã xác nhận. Xin cảm ơn!"
+    with world.database.session() as session:
+        assert session.exec(select(Improvement)).one().status == ReviewStatus.VERIFIED
+    for message in employer.messages():
+        assert message.text is None or text_length(message.text) <= MAX_TEXT
+
+
+async def test_numbers_and_words_outside_the_options_are_not_taken(
+    world: World, zalo: Zalo
+) -> None:
+    enterprise = make_enterprise(world, make_provider(world))
+    employer = zalo.sandbox.user("a1", "Anh Tuấn")
+    await register(zalo, employer, enterprise)
+    await zalo.say(employer, "/report")
+    # A number past the options, or words that name none, is not an answer.
+    wrong = await zalo.say(employer, "42")
+    assert ASK_KIND not in text_of(wrong)
+    again = await zalo.say(employer, "cái gì đó")
+    assert ASK_KIND not in text_of(again)
+    chosen = await zalo.say(employer, "1.")
+    assert ASK_KIND in text_of(chosen)
+
+
+async def test_wrong_kinds_of_message_are_answered_and_lose_nothing(
+    world: World, zalo: Zalo
+) -> None:
+    enterprise = make_enterprise(world, make_provider(world))
+    employer = zalo.sandbox.user("b2", "Chị Lan")
+    await register(zalo, employer, enterprise)
+    await zalo.say(employer, "/report")
+    await zalo.say(employer, "2")
+    await zalo.say(employer, "1")
+    # A sticker where words are expected: told what to send; the question stays.
+    seen = len(employer.messages())
+    employer.send_sticker()
+    await zalo.deliver()
+    told = text_of(employer.messages()[seen:])
+    assert "Anh/Chị vui lòng mô tả cải thiện bằng lời" in told or "trả lời bằng chữ" in told
+    # A message Zalo does not pass on (a file, a location): the same.
+    seen = len(employer.messages())
+    employer.send_unsupported()
+    await zalo.deliver()
+    assert employer.messages()[seen:], "nothing answered an unsupported message"
+    # Text where a photo is expected.
+    assert ASK_BEFORE in text_of(await zalo.say(employer, DESCRIPTION))
+    hint = await zalo.say(employer, "ảnh ở đâu?")
+    assert ASK_AFTER not in text_of(hint) and text_of(hint)
+    # A photo that is not one (a file behind the URL): refused in words, still at the question.
+    seen = len(employer.messages())
+    employer.send_image(data=b"%PDF-1.4 not a photo")
+    await zalo.deliver()
+    assert "JPEG hoặc PNG" in text_of(employer.messages()[seen:])
+    assert ASK_AFTER in text_of(await zalo.photo(employer, jpeg(3)))
+
+
+async def test_a_restart_in_the_middle_continues_with_the_same_numbers(
+    world: World, zalo: Zalo
+) -> None:
+    enterprise = make_enterprise(world, make_provider(world))
+    employer = zalo.sandbox.user("c3", "Anh Hùng")
+    await register(zalo, employer, enterprise)
+    areas = await zalo.say(employer, "/report")
+    await zalo.restart()
+    # The numbers shown before the restart are read from the database by the new driver.
+    with world.database.session() as session:
+        state = session.get(JourneyState, zalo_person(employer.id))
+        assert state is not None and state.journey == "report"
+    kinds = await zalo.say(employer, number_of(areas, "📦 Lưu giữ, vận chuyển"))
+    assert ASK_KIND in text_of(kinds)
+    # Long polling, as `oshbot run` does it, continues the same journey.
+    await zalo.restart()
+    await zalo.channel.start()
+    employer.send_text(number_of(kinds, "Giá, kệ nhiều tầng"))
+    for _ in range(1000):
+        if any(ASK_TEXT in m.plain for m in employer.messages()):
+            break
+        await asyncio.sleep(0.01)
+    assert ASK_TEXT in employer.last().plain
+
+
+async def test_short_codes_are_rate_limited_per_zalo_sender(world: World, zalo: Zalo) -> None:
+    enterprise = make_enterprise(world, make_provider(world))
+    code = short_code(world, make_invite(world, Role.EMPLOYER, enterprise_id=enterprise))
+    guesser = zalo.sandbox.user("d4", "Ai đó")
+    for _ in range(SHORT_CODE_GUESSES):
+        refused = await zalo.say(guesser, "ACDEF-GHJKM")
+        assert "Mã này không hợp lệ" in text_of(refused)
+    # Locked out: even the right code is refused for this sender, and nobody is registered.
+    assert "Mã này không hợp lệ" in text_of(await zalo.say(guesser, code))
+    assert zalo_contact(world, guesser.id) is None
+    # Another sender is not: the code works for them.
+    other = zalo.sandbox.user("d5", "Người khác")
+    assert "Trả lời 1 hoặc 2." in text_of(await zalo.say(other, code))
+    # Someone not registered who types anything else is told how to join on Zalo.
+    assert "gõ mã" in text_of(await zalo.say(zalo.sandbox.user("d6"), "xin chào"))
+
+
+async def test_long_texts_are_split_between_words_and_files_go_as_signed_links(
+    world: World, zalo: Zalo
+) -> None:
+    enterprise = make_enterprise(world, make_provider(world))
+    person = zalo.sandbox.user("e5", "Chị Hoa")
+    await register(zalo, person, enterprise)
+    words = [f"từ{n}" for n in range(900)]
+    long_text = " ".join(words) + " 😀" * 300
+    who = await _who(zalo, person)
+    png = io.BytesIO()
+    Image.new("RGB", (64, 64), (0, 0, 0)).save(png, "PNG")
+    outcome = Outcome().say(long_text)
+    outcome.show(Reply("<b>Mã QR</b> &amp; liên kết", photo=png.getvalue()))
+    outcome.show(Reply("Báo cáo", document=b"%PDF-1.4", document_name="bao-cao.pdf"))
+    outcome.say("Chọn:", [[Action("Một", "x:1"), Action("Hai", "x:2")]])
+    seen = len(person.messages())
+    await zalo.channel.driver.show(person.id, outcome, who)
+    sent = person.messages()[seen:]
+    texts = [m.text for m in sent if m.method == "sendMessage"]
+    pieces = [t for t in texts if t and ("từ" in t or "😀" in t)]
+    assert len(pieces) >= 3 and all(text_length(p) <= MAX_TEXT for p in pieces)
+    assert " ".join(pieces).split() == long_text.split()
+    (photo,) = [m for m in sent if m.method == "sendPhoto"]
+    assert photo.photo_url is not None and photo.photo_url.startswith(f"{PUBLIC_URL}/files/")
+    assert photo.caption == "Mã QR & liên kết" and photo.photo_bytes == png.getvalue()
+    document = next(t for t in texts if t and t.startswith("Báo cáo"))
+    assert f"Tải về: {PUBLIC_URL}/files/" in document
+    assert texts[-1] == "Chọn:\n\n1. Một\n2. Hai\n\nTrả lời 1 hoặc 2."
+
+
+async def _who(zalo: Zalo, user: SandboxUser):  # type: ignore[no-untyped-def]
+    driver = zalo.channel.driver
+    return await asyncio.to_thread(driver._who, user.id, zalo_person(user.id))
+
+
+# -- the rendering alone
+
+
+def test_plain_text_from_the_journeys_html() -> None:
+    assert render.plain("<b>Báo cáo</b> &amp; <i>ảnh</i> &lt;3") == "Báo cáo & ảnh <3"
+    assert render.plain('<a href="https://x.vn/a">trang</a>') == "trang (https://x.vn/a)"
+    assert render.plain('<a href="https://x.vn/a">https://x.vn/a</a>') == "https://x.vn/a"
+
+
+def test_split_never_cuts_a_word() -> None:
+    text = ("một hai ba " * 500).strip()
+    pieces = render.split(text, limit=100)
+    assert all(text_length(p) <= 100 for p in pieces)
+    assert " ".join(pieces).split() == text.split()
+    lines = render.split("dòng một\n" + "x" * 60 + "\ndòng ba", limit=70)
+    assert lines[0] == "dòng một" + "\n" + "x" * 60 or lines[0] == "dòng một"
+    assert render.split("😀" * 1500, limit=2000)[0] == "😀" * 1000
+
+
+def test_options_match_by_number_or_words() -> None:
+    actions = [Action("✅ Tôi đồng ý", "a"), Action("Không, cảm ơn", "b")]
+    assert render.match("1", actions) == actions[0]
+    assert render.match(" 2) ", actions) == actions[1]
+    assert render.match("toi dong y", actions) == actions[0]
+    assert render.match("KHÔNG CẢM ƠN", actions) == actions[1]
+    assert render.match("3", actions) is None
+    assert render.match("đồng ý", actions) is None
+    assert render.match("0", actions) is None
+
+    assert render.fold("Đà Nẵng") == "da nang"
