@@ -6,25 +6,40 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import re
+import subprocess
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from PIL import Image
 from sqlmodel import select
 
-from bot.sandbox import FakeClock
+from bot.sandbox import FakeClock, Sandbox
+from bot.sandbox_http import SandboxServer
 from bot.web import create_app
 from bot.zalo import render
 from bot.zalo.channel import ZaloChannel
-from bot.zalo.limits import MAX_TEXT, text_length
+from bot.zalo.limits import MAX_TEXT, RateLimits, text_length
 from bot.zalo.pacing import Pacer
 from bot.zalo.sandbox import BASE_URL, SandboxUser, SentMessage, ZaloSandbox
+from bot.zalo.sandbox_http import ZaloSandboxServer
+from models.db import Database
 from models.journeys.core import Action, Outcome, Reply
 from models.journeys.state import zalo_person
-from models.programme import SHORT_CODE_GUESSES, format_short_code
+from models.programme import (
+    SHORT_CODE_GUESSES,
+    EnterpriseDraft,
+    add_enterprise,
+    add_provider,
+    create_invite,
+    format_short_code,
+)
 from models.tables import Contact, Improvement, Invite, JourneyState, ReviewStatus, Role
 from tests.conftest import World
 from tests.factories import (
@@ -41,12 +56,15 @@ from tests.factories import (
     ASK_TEXT,
     ASK_WORKERS,
     DESCRIPTION,
+    OSHBOT,
     SUMMARY,
     join,
     make_enterprise,
     make_invite,
     make_provider,
+    next_reply,
     tap,
+    wait_for,
 )
 
 PUBLIC_URL = "https://osh.test"
@@ -346,6 +364,37 @@ async def test_long_texts_are_split_between_words_and_files_go_as_signed_links(
     assert texts[-1] == "Chọn:\n\n1. Một\n2. Hai\n\nTrả lời 1 hoặc 2."
 
 
+async def test_the_web_applications_zalo_webhook_runs_the_same_driver(
+    world: World, zalo: Zalo
+) -> None:
+    """`oshbot serve`: Zalo posts each update to /zalo with its secret; the driver answers."""
+    secret = "zalo-webhook-secret-1"
+    runtime = world.application.bot_data["runtime"]
+    runtime.settings = zalo.channel.driver.settings.model_copy(
+        update={"zalo_webhook_secret": secret}
+    )
+    web = create_app(world.application, zalo_dispatch=zalo.channel.driver.dispatch)
+    platform = ZaloSandbox(http_transport=httpx.ASGITransport(app=web))
+    await zalo.channel.client.aclose()
+    zalo.channel.client = zalo.channel.driver.client = type(zalo.channel.client)(
+        platform.token, BASE_URL, platform.transport()
+    )
+    await zalo.channel.client.set_webhook(f"{PUBLIC_URL}/zalo", secret)
+    enterprise = make_enterprise(world, make_provider(world))
+    code = short_code(world, make_invite(world, Role.EMPLOYER, enterprise_id=enterprise))
+    person = platform.user("0a0b0c", "Chị Thu")
+    person.send_text(code)
+    await platform.webhook_idle()
+    assert [d.status for d in platform.deliveries] == [200]
+    assert "Trả lời 1 hoặc 2." in person.last().plain
+    # A post without the secret reaches nobody.
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=web), base_url=PUBLIC_URL
+    ) as http:
+        forged = await http.post("/zalo", json={"ok": True, "result": {"event_name": "x"}})
+    assert forged.status_code == 403
+
+
 async def _who(zalo: Zalo, user: SandboxUser):  # type: ignore[no-untyped-def]
     driver = zalo.channel.driver
     return await asyncio.to_thread(driver._who, user.id, zalo_person(user.id))
@@ -381,3 +430,124 @@ def test_options_match_by_number_or_words() -> None:
     assert render.match("0", actions) is None
 
     assert render.fold("Đà Nẵng") == "da nang"
+
+
+# -- `oshbot run` as a process, on both channels over HTTP
+
+
+async def test_oshbot_run_serves_zalo_beside_telegram_over_http(
+    database: Database, tmp_path: Path
+) -> None:
+    """The issue's test of done: a Zalo employer reports with two photos and the staff member
+    on Telegram reviews it, through the two HTTP sandboxes, with `oshbot run` as a process."""
+    telegram = Sandbox(limits=None)
+    telegram_server = SandboxServer(telegram)
+    telegram_port = await telegram_server.start()
+    # Faster than the platform's assumed one a second per chat, and the bot paced to match:
+    # the pacing is the same, the test is quicker.
+    platform = ZaloSandbox(limits=RateLimits(per_chat_per_second=20, global_per_second=40))
+    zalo_server = ZaloSandboxServer(platform)
+    await zalo_server.start()
+    with database.session() as session:
+        provider = add_provider(session, name="Trung tâm ATVSLĐ Hải Phòng")
+        draft = EnterpriseDraft("Xưởng may Bình Minh", "wood", "da-nang", 30, date(2026, 10, 1))
+        enterprise = add_enterprise(
+            session, provider_id=provider.id, draft=draft, today=date(2027, 3, 1)
+        )
+        staff_code = create_invite(session, role=Role.STAFF, provider_id=provider.id, days=14).code
+        invite = create_invite(session, role=Role.EMPLOYER, enterprise_id=enterprise.id, days=14)
+        typed = format_short_code(invite.short_code)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("OSHBOT_")},
+        "OSHBOT_TOKEN": telegram.token,
+        "OSHBOT_API_BASE_URL": f"http://127.0.0.1:{telegram_port}/bot",
+        "OSHBOT_ZALO_TOKEN": platform.token,
+        "OSHBOT_ZALO_API_BASE_URL": zalo_server.base_url,
+        "OSHBOT_DATABASE_URL": database.url,
+        "OSHBOT_DATA_DIR": str(tmp_path / "data"),
+        "OSHBOT_SEND_INTERVAL": "0.5",
+        "OSHBOT_ZALO_CHAT_RATE": "15",
+        "OSHBOT_ZALO_SEND_RATE": "30",
+        "OSHBOT_QUIET_START": "00:00",  # no quiet hours, whatever the time the test runs
+        "OSHBOT_QUIET_END": "00:00",
+    }
+    process = subprocess.Popen([*OSHBOT, "run"], env=env, cwd=tmp_path, stderr=subprocess.PIPE)
+    employer = platform.user("f00dcafe00000000beef", "Chị Ngọc")
+
+    async def answer(text: str | bytes, expected: str) -> str:
+        """Sends a text (or a photo's bytes) and waits for the answer that says `expected`."""
+        seen = len(employer.messages())
+        if isinstance(text, bytes):
+            employer.send_image(data=text)
+        else:
+            employer.send_text(text)
+        await wait_for(lambda: expected in text_of(employer.messages()[seen:]), process)
+        return text_of(employer.messages()[seen:])
+
+    try:
+        staff = telegram.user(4343, "Minh")
+        staff.send_command("/start", staff_code)
+        language = await next_reply(staff, process, 0)
+        staff.press(language.message_id, "onb:lang:vi")
+        consent = await next_reply(staff, process, 1)
+        staff.press(consent.message_id, "onb:agree")
+        await next_reply(staff, process, 2)
+
+        await answer(typed, "Trả lời 1 hoặc 2.")
+        await answer("1", "Trả lời 1, 2 hoặc 3.")
+        await answer("1", "Trên Zalo, Anh/Chị có thể:")
+        areas = await answer("/report", "Trả lời bằng một số")
+        kinds = await answer(_number(areas, "📦 Lưu giữ, vận chuyển"), "Trả lời bằng một số")
+        await answer(_number(kinds, "Giá, kệ nhiều tầng"), ASK_TEXT)
+        await answer(DESCRIPTION, ASK_BEFORE)
+        await answer(jpeg(4), ASK_AFTER)
+        await answer(jpeg(5), ASK_COST)
+        await answer("Miễn phí", ASK_WORKERS)
+        await answer("12", ASK_LIKELY_BEFORE)
+        await answer("3", ASK_SEVERITY_BEFORE)
+        await answer("2", ASK_LIKELY_AFTER)
+        await answer("1", ASK_SEVERITY_AFTER)
+        await answer("1", ASK_SHARE)
+        await answer("co, khong neu ten", "Trong ảnh có người không?")
+        summary = await answer("1", "Trả lời 1, 2 hoặc 3.")
+        assert SUMMARY in summary
+        await answer(_number(summary, "✅ Xác nhận và gửi"), "Cảm ơn Anh/Chị!")
+
+        def card() -> Any:
+            return next((m for m in staff.messages() if "Báo cáo cải thiện mới" in m.plain), None)
+
+        await wait_for(lambda: card() is not None, process)
+        verify = next(data for label, data in staff.buttons(card()) if label == "✅ Xác nhận")
+        assert verify is not None
+        seen = len(staff.messages())
+        staff.press(card().message_id, verify)
+        with database.session() as session:
+            await wait_for(
+                lambda: (
+                    session.exec(select(Improvement.status)).one() == ReviewStatus.VERIFIED
+                    or session.rollback() is not None
+                ),  # type: ignore[func-returns-value]
+                process,
+            )
+        assert len(staff.messages()) >= seen
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=30)
+        await zalo_server.stop()
+        await telegram_server.stop()
+    assert process.returncode == 0 or process.returncode == -15, stderr.decode()[-2000:]
+    assert platform.token not in stderr.decode(), "the Zalo token leaked into the logs"
+    assert platform.stats.rate_limited == 0
+    with database.session() as session:
+        stored = session.exec(select(Improvement)).one()
+        assert stored.photo_before_path and stored.photo_after_path
+        contact = session.exec(select(Contact).where(Contact.zalo_user_id == employer.id)).one()
+        assert contact.role == Role.EMPLOYER and stored.reporter_id == contact.id
+
+
+def _number(text: str, label: str) -> str:
+    for line in text.splitlines():
+        found = re.fullmatch(r"(\d+)\. (.*)", line)
+        if found and found.group(2) == label:
+            return found.group(1)
+    raise LookupError(f"no option {label!r} in {text!r}")
