@@ -29,6 +29,7 @@ from bot.zalo.limits import MAX_TEXT, RateLimits, text_length
 from bot.zalo.pacing import Pacer
 from bot.zalo.sandbox import BASE_URL, SandboxUser, SentMessage, ZaloSandbox
 from bot.zalo.sandbox_http import ZaloSandboxServer
+from models import surveys
 from models.db import Database
 from models.journeys.core import Action, Outcome, Reply
 from models.journeys.state import zalo_person
@@ -40,7 +41,15 @@ from models.programme import (
     create_invite,
     format_short_code,
 )
-from models.tables import Contact, Improvement, Invite, JourneyState, ReviewStatus, Role
+from models.tables import (
+    Contact,
+    Improvement,
+    Invite,
+    JourneyState,
+    ReviewStatus,
+    Role,
+    SurveyResponse,
+)
 from tests.conftest import World
 from tests.factories import (
     ASK_AFTER,
@@ -242,6 +251,53 @@ async def test_a_zalo_employer_reports_with_two_photos_and_telegram_staff_review
         assert session.exec(select(Improvement)).one().status == ReviewStatus.VERIFIED
     for message in employer.messages():
         assert message.text is None or text_length(message.text) <= MAX_TEXT
+
+
+async def test_a_zalo_employer_answers_the_survey_by_numbers_and_words(
+    world: World, zalo: Zalo
+) -> None:
+    enterprise = make_enterprise(world, make_provider(world))
+    boss = zalo.sandbox.user("5u7v3y", "Chị Mai")
+    await register(zalo, boss, enterprise)
+    intro = await zalo.say(boss, "/feedback")
+    assert "1 = Chưa hữu ích · 5 = Rất hữu ích" in text_of(intro)
+    assert "Trả lời 1, 2, 3, 4 hoặc 5." in text_of(intro)
+    # Several choices: each toggle shows the options again, ticked; words or numbers.
+    multiple = await zalo.say(boss, "4")
+    assert "có thể chọn nhiều" in text_of(multiple)
+    await zalo.say(boss, "tap huan")
+    await zalo.say(boss, "Góp ý khi cán bộ đến thăm")
+    await zalo.say(boss, "TẬP HUẤN")
+    ticked = await zalo.say(boss, "tai lieu")
+    assert "✅ Góp ý khi cán bộ đến thăm" in text_of(ticked)
+    assert "⬜ Tập huấn" in text_of(ticked)
+    await zalo.say(boss, number_of(ticked, "✔ Xong"))
+    await zalo.say(boss, "Kho gọn gàng, lối đi thông thoáng")
+    for answer in ("Lưu giữ", "Vị trí làm việc", "Chưa có cải thiện mới", "luu giu", "xong"):
+        await zalo.say(boss, answer)
+    partly = await zalo.say(boss, "con mot phan")
+    assert "vì sao một số cải thiện không còn" in text_of(partly)
+    await zalo.say(boss, "Thợ mới chưa quen")
+    await zalo.say(boss, "Nơi làm việc gọn gàng hơn")
+    await zalo.say(boss, "xong")
+    following = await zalo.say(boss, "kinh phi")
+    assert "Cải thiện tiếp theo" in text_of(following) and "Trả lời 1 để chọn." in text_of(
+        following
+    )
+    await zalo.say(boss, "1")  # Skip, its only option
+    await zalo.say(boss, "Khác")
+    await zalo.say(boss, "xong")
+    await zalo.say(boss, "Đo nhiệt độ trong xưởng")
+    done = await zalo.say(boss, "co")
+    assert "Cảm ơn Anh/Chị đã dành thời gian chia sẻ" in text_of(done)
+    with world.database.session() as session:
+        response = session.exec(select(SurveyResponse)).one()
+        assert response.id is not None
+        stored = surveys.stored_answers(session, response.id)
+    assert stored["usefulness"] == 4 and stored["improvements_kept"] == "partly"
+    assert sorted(stored["support_helpful"]) == ["materials", "visit_advice"]
+    assert stored["improvement_areas"] == "storage" and stored["recommend"] == "yes"
+    assert stored["support_wanted_other"] == "Đo nhiệt độ trong xưởng"
 
 
 async def test_numbers_and_words_outside_the_options_are_not_taken(

@@ -99,7 +99,7 @@ def fold(text: str) -> str:
 def instruction(_: Translate, count: int) -> str:
     """How to answer `count` numbered options, in the person's language."""
     if count == 1:
-        return _("Reply 1.")
+        return _("Reply 1 to choose it.")
     if count <= 5:
         numbers = ", ".join(str(n) for n in range(1, count))
         return _("Reply {numbers} or {last}.", numbers=numbers, last=count)
@@ -118,19 +118,29 @@ def listed(actions: Iterable[Action]) -> str:
 
 
 _NUMBER = re.compile(r"^\s*(\d{1,3})\s*[.)]?\s*$")
+MIN_PREFIX = 3  # characters of folded words that may name an option by its beginning
 
 
 def match(text: str | None, actions: Sequence[Action]) -> Action | None:
-    """The option a typed answer names: its number, or its words (diacritics, case, emoji and
-    punctuation aside); None when it names none, or more than one."""
+    """The option a typed answer names: its words (diacritics, case, emoji and punctuation
+    aside), its number, or the first words of one option alone; None when it names none, or
+    more than one."""
     if not text or not actions:
         return None
+    typed = fold(text)
+    if not typed:
+        return None
+    # Words first: options whose labels are numbers ("1" to "5") are named by them.
+    found = [action for action in actions if fold(action.label) == typed]
+    if len(found) == 1:
+        return found[0]
     number = _NUMBER.match(text)
     if number:
         index = int(number.group(1))
         return actions[index - 1] if 1 <= index <= len(actions) else None
-    typed = fold(text)
-    if not typed:
-        return None
-    found = [action for action in actions if fold(action.label) == typed]
-    return found[0] if len(found) == 1 else None
+    # The first words of one option only ("tai lieu" for "Tài liệu, hình ảnh hướng dẫn").
+    if len(typed) >= MIN_PREFIX:
+        found = [a for a in actions if f"{fold(a.label)} ".startswith(f"{typed} ")]
+        if len(found) == 1:
+            return found[0]
+    return None
