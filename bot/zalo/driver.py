@@ -197,6 +197,9 @@ class ZaloDriver:
     async def _handle_safely(self, update: Update) -> None:
         try:
             await self.handle(update)
+        except ZaloUnreachable:
+            # Blocked, or gone (marked so in _send): nothing more can reach them there.
+            log.info("a Zalo person cannot be reached; marked unreachable on Zalo")
         except Exception:
             log.exception("error while handling a Zalo update")
             message = update.message
@@ -238,11 +241,8 @@ class ZaloDriver:
     def _who(self, user: str, person: str) -> _Who:
         """The person, their foreground journey, their language and their numbered options,
         read together; a message from them proves they can be reached on Zalo again."""
-        with self.database.session() as session:
+        with self.database.reading() as session:
             contact, journey, registering = engine.who_and_where_zalo(session, user, person)
-            if contact is not None and contact.zalo_unreachable_at is not None:
-                mark_zalo_reachable(session, user)
-                contact.zalo_unreachable_at = None
             if contact is not None:
                 language = contact.language
             else:
@@ -251,7 +251,11 @@ class ZaloDriver:
                     registering or former or self.settings.default_language
                 )
             choices = engine.choices(session, person) if journey is not None else []
-            return _Who(contact, journey, language, choices)
+        if contact is not None and contact.zalo_unreachable_at is not None:
+            with self.database.session() as session:
+                mark_zalo_reachable(session, user)
+            contact.zalo_unreachable_at = None
+        return _Who(contact, journey, language, choices)
 
     async def _engine(
         self, person: str, who: _Who, call: Callable[[Session, datetime], Outcome | None]
