@@ -90,10 +90,12 @@ def controller_for_invite(session: Session, code: str, *, fallback: str | None) 
     return Controller(provider.name, provider_contact(provider) or fallback)
 
 
-def consent_notice(_: Translate, controller: Controller) -> str:
+def consent_notice(_: Translate, controller: Controller, *, channel: str = "telegram") -> str:
     """The consent card: who is responsible, what is kept and why, who sees it (employers see
-    their workers' improvement reports, never the worker's name), the transfer abroad through
-    the messaging platform, tips, rights. Its wording is CONSENT_TEXT_VERSION."""
+    their workers' improvement reports, never the worker's name), the messaging platform the
+    messages pass through (Telegram: abroad), tips, rights. Its wording is
+    CONSENT_TEXT_VERSION, or ZALO_CONSENT_TEXT_VERSION on Zalo (whose rights are asked of the
+    provider: the commands for them are Telegram's so far)."""
     who = _("the programme coordinators")
     if controller.provider:
         who = html.escape(controller.provider, quote=False)
@@ -105,6 +107,8 @@ def consent_notice(_: Translate, controller: Controller) -> str:
         )
     else:
         responsible = _("<b>Who is responsible for your data:</b> {who}.", who=who)
+    if channel == "zalo":
+        return _("<b>Before we start</b>") + "\n\n" + responsible + "\n" + _zalo_notice(_)
     return (
         _("<b>Before we start</b>")
         + "\n\n"
@@ -129,6 +133,27 @@ def consent_notice(_: Translate, controller: Controller) -> str:
             "erases your personal data.\n\n"
             "Do you agree?"
         )
+    )
+
+
+def _zalo_notice(_: Translate) -> str:
+    return _(
+        "<b>What we keep:</b> your Zalo name and account, your organisation, your language, and "
+        "what you send us (improvement reports, photos, survey answers).\n"
+        "<b>Why:</b> to follow up the safety and health support your enterprise received, to "
+        "remind you of visits and to share good practices between enterprises.\n"
+        "<b>Who sees it:</b> the staff of your OSH service provider and the programme "
+        "coordinators. An improvement report belongs to the enterprise: its employer also sees "
+        'the reports of its workers, shown as "a worker", never with the worker\'s name. Worker '
+        "survey answers are anonymous: nobody sees who gave them.\n"
+        "<b>Where:</b> messages with this bot pass through Zalo, a messaging service run in "
+        "Viet Nam by VNG; the photos you send are kept on the programme's own server.\n"
+        "<b>Tips:</b> if you wish, a short practical tip each month and good practices from "
+        "other enterprises.\n"
+        "<b>Your rights:</b> taking part is voluntary. At any time you can ask your OSH service "
+        "provider what we hold about you, to stop our messages, to change your choices or to "
+        "erase your personal data.\n\n"
+        "Do you agree?"
     )
 
 

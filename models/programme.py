@@ -38,6 +38,9 @@ from models.tables import (
 # platform, and that employers see their workers' reports without the worker's name. Grants of
 # "2026-11" stay valid: the new wording explains more and asks for nothing further.
 CONSENT_TEXT_VERSION = "2026-12"
+# The same card for people on Zalo: Zalo instead of Telegram (no transfer abroad), and rights
+# asked of the provider, since the commands for them are Telegram's so far.
+ZALO_CONSENT_TEXT_VERSION = "2026-12-zalo"
 NAME_MAX = 200
 WORKERS_MAX = 1_000_000
 
@@ -722,7 +725,11 @@ def register(
             Consent(
                 contact_id=contact.id,
                 purpose=purpose,
-                text_version=CONSENT_TEXT_VERSION,
+                text_version=(
+                    CONSENT_TEXT_VERSION
+                    if telegram_user_id is not None
+                    else ZALO_CONSENT_TEXT_VERSION
+                ),
                 language=language,
                 granted_at=now,
             )

@@ -35,6 +35,7 @@ from models.journeys.core import Action, Outcome, Reply
 from models.journeys.state import zalo_person
 from models.programme import (
     SHORT_CODE_GUESSES,
+    ZALO_CONSENT_TEXT_VERSION,
     EnterpriseDraft,
     add_enterprise,
     add_provider,
@@ -42,6 +43,7 @@ from models.programme import (
     format_short_code,
 )
 from models.tables import (
+    Consent,
     Contact,
     Improvement,
     Invite,
@@ -181,6 +183,9 @@ async def register(zalo: Zalo, user: SandboxUser, enterprise: int) -> None:
     assert "1. Tiếng Việt\n2. English\n\nTrả lời 1 hoặc 2." in text_of(asked)
     consent = await zalo.say(user, "1")
     assert "Trả lời 1, 2 hoặc 3." in text_of(consent)
+    # The card speaks of Zalo, and of rights asked of the provider (the commands are Telegram's).
+    assert "tài khoản Zalo" in text_of(consent) and "Telegram" not in text_of(consent)
+    assert "/deleteme" not in text_of(consent)
     welcome = await zalo.say(user, number_of(consent, "✅ Tôi đồng ý"))
     assert "Chào mừng Xưởng mộc Hòa Phát" in text_of(welcome)
     assert "Trên Zalo, Anh/Chị có thể:" in text_of(welcome)
@@ -626,3 +631,42 @@ def _number(text: str, label: str) -> str:
         if found and found.group(2) == label:
             return found.group(1)
     raise LookupError(f"no option {label!r} in {text!r}")
+
+
+async def test_oshbot_run_with_only_a_zalo_token_runs_zalo_alone(
+    database: Database, tmp_path: Path
+) -> None:
+    platform = ZaloSandbox(limits=None)
+    server = ZaloSandboxServer(platform)
+    await server.start()
+    with database.session() as session:
+        provider = add_provider(session, name="Trung tâm ATVSLĐ Cần Thơ")
+        invite = create_invite(session, role=Role.STAFF, provider_id=provider.id, days=14)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("OSHBOT_")},
+        "OSHBOT_ZALO_TOKEN": platform.token,
+        "OSHBOT_ZALO_API_BASE_URL": server.base_url,
+        "OSHBOT_DATABASE_URL": database.url,
+        "OSHBOT_DATA_DIR": str(tmp_path / "data"),
+    }
+    process = subprocess.Popen([*OSHBOT, "run"], env=env, cwd=tmp_path, stderr=subprocess.PIPE)
+    person = platform.user("5a1f", "Anh Phúc")
+    try:
+        person.send_text(f"/start {format_short_code(invite.short_code)}")
+        await wait_for(lambda: "Trả lời 1 hoặc 2." in text_of(person.messages()), process)
+        person.send_text("english")
+        await wait_for(lambda: "Reply 1, 2 or 3." in text_of(person.messages()), process)
+        person.send_text("1")
+        await wait_for(
+            lambda: "Here is what you can do on Zalo:" in text_of(person.messages()), process
+        )
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=30)
+        await server.stop()
+    assert process.returncode in (0, -15), stderr.decode()[-2000:]
+    with database.session() as session:
+        contact = session.exec(select(Contact).where(Contact.zalo_user_id == person.id)).one()
+        assert contact.role == Role.STAFF and contact.language == "en"
+        consents = session.exec(select(Consent).where(Consent.contact_id == contact.id)).all()
+        assert {c.text_version for c in consents} == {ZALO_CONSENT_TEXT_VERSION}

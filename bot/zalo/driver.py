@@ -266,6 +266,10 @@ class ZaloDriver:
         def work() -> Outcome | None:
             with self.database.session() as session:
                 outcome = call(session, self.clock())
+                if who.contact is None:
+                    # Someone registering speaks the language they chose just now.
+                    chosen = engine.standing(session, person)[1]
+                    who.language = normalise_language(chosen or who.language)
                 if outcome is not None:
                     kept = numbered_actions(outcome)
                     if kept is not None:

@@ -152,7 +152,8 @@ def consent_prompt(turn: Turn) -> Reply:
         [Action(_("✅ I agree, but no tips"), AGREE_NO_TIPS)],
         [Action(_("No, thanks"), DECLINE)],
     ]
-    return Reply(privacy.consent_notice(_, controller), actions)
+    channel = "zalo" if zalo_user(turn.person) is not None else "telegram"
+    return Reply(privacy.consent_notice(_, controller, channel=channel), actions)
 
 
 def start_code(entry: Input) -> str | None:
