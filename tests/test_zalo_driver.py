@@ -378,6 +378,26 @@ async def test_a_restart_in_the_middle_continues_with_the_same_numbers(
     assert ASK_TEXT in employer.last().plain
 
 
+async def test_one_persons_messages_are_handled_in_order_others_alongside(
+    world: World, zalo: Zalo
+) -> None:
+    enterprise = make_enterprise(world, make_provider(world))
+    first, second = zalo.sandbox.user("0rd1"), zalo.sandbox.user("0rd2")
+    await register(zalo, first, enterprise)
+    await register(zalo, second, enterprise)
+    # Typed quickly, taken from the platform at once: each in a task of its own, as polling does.
+    for person in (first, second):
+        person.send_text("/report")
+        person.send_text("1")
+        person.send_text("1")
+    driver = zalo.channel.driver
+    while (update := await zalo.channel.client.get_updates(timeout=0)) is not None:
+        driver.spawn(update)
+    await driver.idle()
+    for person in (first, second):
+        assert ASK_TEXT in person.last().plain, person.inbox_text()
+
+
 async def test_a_blocked_person_is_unreachable_on_zalo_only_until_they_write(
     world: World, zalo: Zalo
 ) -> None:
