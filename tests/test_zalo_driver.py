@@ -25,13 +25,17 @@ from bot.sandbox_http import SandboxServer
 from bot.web import create_app
 from bot.zalo import render
 from bot.zalo.channel import ZaloChannel
+from bot.zalo.driver import to_input
 from bot.zalo.limits import MAX_TEXT, RateLimits, text_length
 from bot.zalo.pacing import Pacer
 from bot.zalo.sandbox import BASE_URL, SandboxUser, SentMessage, ZaloSandbox
 from bot.zalo.sandbox_http import ZaloSandboxServer
+from bot.zalo.types import STICKER, TEXT
+from bot.zalo.types import Message as ZaloMessage
 from models import surveys
 from models.db import Database
-from models.journeys.core import Action, Outcome, Reply
+from models.journeys.core import Action, Input, Outcome, Reply
+from models.journeys.onboarding import CODE_TYPED
 from models.journeys.state import zalo_person
 from models.programme import (
     SHORT_CODE_GUESSES,
@@ -690,3 +694,23 @@ async def test_oshbot_run_with_only_a_zalo_token_runs_zalo_alone(
         assert contact.role == Role.STAFF and contact.language == "en"
         consents = session.exec(select(Consent).where(Consent.contact_id == contact.id)).all()
         assert {c.text_version for c in consents} == {ZALO_CONSENT_TEXT_VERSION}
+
+
+def _message(text: str) -> ZaloMessage:
+    return ZaloMessage.model_validate(
+        {"message_id": "m1", "date": 1796643086734, "chat": {"id": "u1"}, "from": {"id": "u1"},
+         "text": text}
+    )  # fmt: skip
+
+
+def test_zalo_text_becomes_a_command_an_option_or_words() -> None:
+    options = [Action("✅ Confirm", "rep:ok:1"), Action("✖ Cancel", "rep:cancel")]
+    assert to_input(_message("/cancel"), TEXT, options).command == "cancel"  # type: ignore[union-attr]
+    assert to_input(_message("cancel"), TEXT, options).payload == "rep:cancel"  # type: ignore[union-attr]
+    assert to_input(_message("2"), TEXT, options).payload == "rep:cancel"  # type: ignore[union-attr]
+    assert to_input(_message("2"), TEXT).text == "2"  # type: ignore[union-attr]
+    typed = to_input(_message("/start k7qxm-4rtwa"), TEXT)
+    assert typed is not None and typed.command == CODE_TYPED and typed.text == "k7qxm-4rtwa"
+    menu = to_input(_message("BAO CAO CAI THIEN"), TEXT)
+    assert menu is not None and menu.command == "report"
+    assert to_input(_message("x"), STICKER) == Input(other="sticker")

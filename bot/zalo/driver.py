@@ -77,16 +77,15 @@ SEND_ATTEMPTS = 3  # a reply that Zalo rate-limits goes again, after the pacer's
 
 
 def to_input(message: Message, event: str, choices: Sequence[Action] = ()) -> Input | None:
-    """One Zalo message as a journey input: a numbered option answered (by number or words)
-    is the action it stands for; "/word" and the menu's words are commands; an image is a
-    photo (fetched later, by the driver); a sticker or anything else is named by its kind."""
+    """One Zalo message as a journey input: "/word" is a command; a numbered option answered
+    (by number or words) is the action it stands for; the menu's words are commands too; an
+    image is a photo (fetched later, by the driver); a sticker or anything else is named by its
+    kind."""
     if event == TEXT:
         text = (message.text or "").strip()
         if not text:
             return Input(other="other")
-        chosen = render.match(text, choices)
-        if chosen is not None:
-            return Input(payload=chosen.payload)
+        # Before the options: "/cancel" is the command even where an option says "Cancel".
         found = _COMMAND.match(text)
         if found:
             command, argument = found.group(1).lower(), (found.group(2) or "").strip()
@@ -94,6 +93,9 @@ def to_input(message: Message, event: str, choices: Sequence[Action] = ()) -> In
             if command == "start" and looks_like_short_code(argument):
                 return Input(command=CODE_TYPED, text=argument)
             return Input(command=command, text=text)
+        chosen = render.match(text, choices)
+        if chosen is not None:
+            return Input(payload=chosen.payload)
         command = MENU_WORDS.get(render.fold(text))
         if command is not None:
             return Input(command=command, text=text)
