@@ -452,7 +452,12 @@ async def test_long_texts_are_split_between_words_and_files_go_as_signed_links(
     outcome = Outcome().say(long_text)
     outcome.show(Reply("<b>Mã QR</b> &amp; liên kết", photo=png.getvalue()))
     outcome.show(Reply("Báo cáo", document=b"%PDF-1.4", document_name="bao-cao.pdf"))
-    outcome.say("Chọn:", [[Action("Một", "x:1"), Action("Hai", "x:2")]])
+    # Only the last message's options a journey takes are numbered, and only while it is in
+    # front; a button of Telegram's plain commands is left out.
+    outcome.say("Trước:", [[Action("Bỏ qua", "rep:nophoto:before")]])
+    outcome.say("Chọn:", [[Action("Một", "rep:share:no"), Action("Thành viên", "mem:1")],
+                          [Action("Hai", "rep:share:anonymous")]])  # fmt: skip
+    outcome.in_front = True
     seen = len(person.messages())
     await zalo.channel.driver.show(person.id, outcome, who)
     sent = person.messages()[seen:]
@@ -465,7 +470,7 @@ async def test_long_texts_are_split_between_words_and_files_go_as_signed_links(
     assert photo.caption == "Mã QR & liên kết" and photo.photo_bytes == png.getvalue()
     document = next(t for t in texts if t and t.startswith("Báo cáo"))
     assert f"Tải về: {PUBLIC_URL}/files/" in document
-    assert texts[-1] == "Chọn:\n\n1. Một\n2. Hai\n\nTrả lời 1 hoặc 2."
+    assert texts[-2:] == ["Trước:", "Chọn:\n\n1. Một\n2. Hai\n\nTrả lời 1 hoặc 2."]
 
 
 async def test_the_web_applications_zalo_webhook_runs_the_same_driver(

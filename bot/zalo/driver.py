@@ -361,21 +361,22 @@ class ZaloDriver:
 
     async def show(self, chat_id: str, outcome: Outcome, who: _Who) -> None:
         """An outcome as Zalo messages, in order: the answer to the option chosen, the changed
-        message (as a new one), the replies; the options of the last message with any are
-        numbered, earlier ones listed."""
+        message (as a new one), the replies. The options of the last message that has any
+        are numbered (`numbered_actions`); no other message shows options."""
         _ = translator(who.language)
         last = _last_with_actions(outcome)
+        options = numbered_actions(outcome) or []
         if outcome.notice:
             await self.say(chat_id, outcome.notice, who, html=False)
         if outcome.edit is not None:
-            if outcome.edit_actions_only:
-                if outcome.edit.actions:
-                    options = _options(_, outcome.edit, outcome.edit is last)
-                    await self.say(chat_id, options, who, html=False)
-            else:
-                await self.reply(chat_id, outcome.edit, who, numbered=outcome.edit is last)
+            if not outcome.edit_actions_only:
+                await self.reply(
+                    chat_id, outcome.edit, who, options if outcome.edit is last else []
+                )
+            elif outcome.edit is last:
+                await self.say(chat_id, render.numbered(_, options), who, html=False)
         for reply in outcome.replies:
-            await self.reply(chat_id, reply, who, numbered=reply is last)
+            await self.reply(chat_id, reply, who, options if reply is last else [])
         if outcome.menu_changed:
             # Registered just now: what they can do here, as Telegram's keyboard would show.
             contact = await asyncio.to_thread(self._contact, chat_id)
@@ -385,11 +386,12 @@ class ZaloDriver:
         with self.database.reading() as session:
             return engine.who_and_where_zalo(session, user, zalo_person(user))[0]
 
-    async def reply(self, chat_id: str, reply: Reply, who: _Who, *, numbered: bool) -> None:
+    async def reply(self, chat_id: str, reply: Reply, who: _Who, options: Sequence[Action]) -> None:
+        """One reply: its text and its numbered `options`, its picture or its file's link."""
         _ = translator(who.language)
         text = render.plain(reply.text)
-        if reply.actions:
-            text = "\n\n".join(filter(None, [text, _options(_, reply, numbered)]))
+        if options:
+            text = "\n\n".join(filter(None, [text, render.numbered(_, options)]))
         if reply.document is not None:
             link = self._link(reply.document, reply.document_name)
             where = (
@@ -449,25 +451,29 @@ class ZaloDriver:
 
 
 def numbered_actions(outcome: Outcome) -> list[Action] | None:
-    """The actions the outcome's messages number for the person to answer (the last message
-    with actions), an empty list when its messages ask nothing to choose, or None when it
+    """The options the outcome numbers for the person to answer: the answerable actions of its
+    last message that has any; an empty list when it asks nothing to choose, or None when it
     shows no new message (a toast alone: the numbers shown before still stand)."""
     last = _last_with_actions(outcome)
     if last is not None:
-        return [action for row in last.actions for action in row]
+        return answerable(outcome, last)
     if outcome.replies or outcome.retire_buttons or outcome.edit is not None:
         return []
     return None
 
 
+def answerable(outcome: Outcome, reply: Reply) -> list[Action]:
+    """The actions of `reply` a Zalo person can answer: only while the journey that answered
+    stays in front (its draft keeps their numbers), and only those a journey takes (the
+    buttons of Telegram's plain commands, such as a card's 👥 Members, are Telegram's)."""
+    if not outcome.in_front:
+        return []
+    return [a for row in reply.actions for a in row if engine.takes(Input(payload=a.payload))]
+
+
 def _last_with_actions(outcome: Outcome) -> Reply | None:
     shown = [outcome.edit] if outcome.edit is not None else []
-    return next((r for r in reversed([*shown, *outcome.replies]) if r.actions), None)
-
-
-def _options(_: Translate, reply: Reply, numbered: bool) -> str:
-    actions = [action for row in reply.actions for action in row]
-    return render.numbered(_, actions) if numbered else render.listed(actions)
+    return next((r for r in reversed([*shown, *outcome.replies]) if answerable(outcome, r)), None)
 
 
 def help_text(_: Translate, contact: Contact | None, given: Input | None) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from html.parser import HTMLParser
 
 from bot.i18n import Translate
@@ -110,11 +110,6 @@ def numbered(_: Translate, actions: Sequence[Action]) -> str:
     """The options as numbered lines under which the instruction says how to answer."""
     lines = [f"{number}. {action.label}" for number, action in enumerate(actions, start=1)]
     return "\n".join([*lines, "", instruction(_, len(actions))])
-
-
-def listed(actions: Iterable[Action]) -> str:
-    """Options that can no longer be answered by number (an earlier message's): words only."""
-    return "\n".join(f"• {action.label}" for action in actions)
 
 
 _NUMBER = re.compile(r"^\s*(\d{1,3})\s*[.)]?\s*$")
