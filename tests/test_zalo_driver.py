@@ -111,6 +111,8 @@ class Zalo:
             # Paced on the sandbox's clock: its waits move that clock, not the test's time.
             pacer=Pacer(clock=self.api_clock, sleep=self.api_clock.sleep),
         )
+        # Invites shown on Zalo carry the Telegram link beside the code to type.
+        self.channel.driver.telegram_username = self.world.application.bot.username
 
     async def restart(self) -> None:
         """A new process: a new client and driver, nothing kept in memory (a restart takes a
@@ -719,3 +721,35 @@ def test_zalo_text_becomes_a_command_an_option_or_words() -> None:
     menu = to_input(_message("BAO CAO CAI THIEN"), TEXT)
     assert menu is not None and menu.command == "report"
     assert to_input(_message("x"), STICKER) == Input(other="sticker")
+
+
+async def test_zalo_staff_add_an_enterprise_and_get_its_qr_codes_by_link(
+    world: World, zalo: Zalo
+) -> None:
+    provider = make_provider(world)
+    code = short_code(world, make_invite(world, Role.STAFF, provider_id=provider))
+    person = zalo.sandbox.user("57aff", "Chị Hằng")
+    await zalo.say(person, code)
+    await zalo.say(person, "tieng viet")
+    welcome = await zalo.say(person, "toi dong y")
+    assert "/newenterprise" in text_of(welcome)
+    assert "Tên doanh nghiệp là gì?" in text_of(await zalo.say(person, "them doanh nghiep"))
+    sectors = await zalo.say(person, "Xưởng may Thu Hà")
+    provinces = await zalo.say(person, number_of(sectors, "🧵 Dệt may"))
+    assert "Doanh nghiệp ở tỉnh/thành phố nào?" in text_of(provinces)
+    assert "bao nhiêu người lao động" in text_of(await zalo.say(person, "Quảng Ngãi"))
+    assert "ngày nào" in text_of(await zalo.say(person, "1.200"))
+    summary = await zalo.say(person, "15/01/2027")
+    assert "Tên: Xưởng may Thu Hà" in text_of(summary)
+    saved = await zalo.say(person, number_of(summary, "✅ Lưu"))
+    assert "Đã lưu: Xưởng may Thu Hà" in text_of(saved)
+    pictures = [m for m in saved if m.method == "sendPhoto"]
+    assert len(pictures) == 2
+    for picture in pictures:
+        # Fetched by the platform from the bot's own signed link: a PNG of the QR code.
+        assert picture.photo_url and picture.photo_url.startswith(f"{PUBLIC_URL}/files/")
+        assert picture.photo_bytes is not None and picture.photo_bytes.startswith(b"\x89PNG")
+        assert "Mã cần nhập:" in (picture.caption or "")
+        assert "https://t.me/oshbot_sandbox_bot?start=" in (picture.caption or "")
+    # The worker card's 👥 Members and 🔁 New links are Telegram's buttons: not offered here.
+    assert "Thành viên" not in text_of(saved) and "Trả lời" not in text_of(saved)
