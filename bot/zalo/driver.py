@@ -224,16 +224,10 @@ class ZaloDriver:
         given = to_input(message, update.event_name, who.choices)
         if given is None:
             return
-        decision = engine.route(given, who.journey)
-        if decision == engine.ASIDE:
-            outcome = await self._engine(
-                person, who, lambda session, now: engine.step_aside(
-                    session, person=person, contact=who.contact, language=who.language, now=now,
-                ),
-            )  # fmt: skip
-            if outcome is not None:
-                await self.show(message.chat.id, outcome, who)
-        if decision == engine.RUN:
+        # A command that sets the journey in front aside on Telegram (engine.ASIDE) is one of
+        # Telegram's plain commands, which Zalo does not have yet: the journey stays in front,
+        # and the person is told so (`otherwise`).
+        if engine.route(given, who.journey) == engine.RUN:
             if given.other == "photo":
                 given = Input(other="photo", upload=await self.fetch_photo(message))
             if await self._run(message, person, who, given):
