@@ -518,8 +518,8 @@ class InboxThread(SQLModel, table=True):
 
 class InboxMessage(SQLModel, table=True):
     """One message of a thread: text, a photo (re-encoded, under the media folder) or a voice
-    note (kept as received). A message from the person waits without a thread until they
-    confirm that it goes to their provider."""
+    note (kept as received). Earlier versions kept a person's message without a thread while
+    asking whether to send it; the retention job deletes any such row left."""
 
     __tablename__ = "inbox_message"
 
@@ -532,6 +532,11 @@ class InboxMessage(SQLModel, table=True):
     file_id: str | None = Field(default=None, max_length=200)
     file_path: str | None = Field(default=None, max_length=300)  # relative to the media folder
     duration: int | None = None  # seconds, voice notes
+    # The person's message on its channel ("tg:<chat>:<message id>"): sent once, however often
+    # "Yes, send it" is pressed.
+    origin: str | None = Field(
+        default=None, sa_column=sa.Column(sa.String(80), unique=True, nullable=True)
+    )
     created_at: datetime = ts(default=True)
     sent_at: datetime | None = ts()
 
