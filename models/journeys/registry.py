@@ -9,6 +9,7 @@ from models.journeys.core import Journey
 from models.journeys.events import MOVE_EVENT, NEW_EVENT
 from models.journeys.feedback import FEEDBACK
 from models.journeys.goodpractices import EDIT_WORDING
+from models.journeys.imports import IMPORT_FILE
 from models.journeys.inbox import ANSWER_THREAD
 from models.journeys.onboarding import ONBOARDING
 from models.journeys.plan import ADD_PLAN_ITEM
@@ -19,7 +20,7 @@ from models.journeys.visits import VISITS
 JOURNEYS: tuple[Journey, ...] = (
     ONBOARDING,
     ASK_QUESTION, ANSWER_QUESTION, ANSWER_THREAD, FEEDBACK, NEW_PROVIDER, NEW_ENTERPRISE,
-    REPORT, BROADCAST, EDIT_WORDING, NEW_EVENT, MOVE_EVENT, VISITS, ADD_PLAN_ITEM,
+    REPORT, BROADCAST, EDIT_WORDING, NEW_EVENT, MOVE_EVENT, VISITS, ADD_PLAN_ITEM, IMPORT_FILE,
 )  # fmt: skip
 
 engine.register(JOURNEYS)
