@@ -26,6 +26,10 @@ PROVIDERS = Entry("providers", N_("🏢 Providers"), N_("Add providers and invit
 ENTERPRISES = Entry(
     "enterprises", N_("🏭 My enterprises"), N_("Your enterprises and their invite links")
 )
+# Coordinators reach every provider's enterprises by command; their keyboard is full already.
+ENTERPRISES_COMMAND = Entry(
+    "enterprises", "", N_("Find an enterprise by name or province, and its history")
+)
 MEMBERS = Entry("members", "", N_("Who has joined, and removing someone"))
 NEW_ENTERPRISE = Entry(
     "newenterprise", N_("➕ Add an enterprise"), N_("Register an enterprise you support")
@@ -71,8 +75,8 @@ RIGHTS = [
 MENUS: dict[Role, list[Entry]] = {
     Role.COORDINATOR: [
         PROVIDERS, SUMMARY, VISITS, EVENTS, BROADCAST, GOOD_PRACTICES, HELP, LANGUAGE,
-        INBOX, MEMBERS, EXPORT, IMPORT, NEW_EVENT, NEWSLETTER, PLAN_COMMAND, WEB, CANCEL,
-        *RIGHTS,
+        INBOX, ENTERPRISES_COMMAND, MEMBERS, EXPORT, IMPORT, NEW_EVENT, NEWSLETTER,
+        PLAN_COMMAND, WEB, CANCEL, *RIGHTS,
     ],
     Role.STAFF: [
         NEW_ENTERPRISE, ENTERPRISES, VISITS, SUMMARY, BROADCAST, EVENTS, GOOD_PRACTICES, HELP,
