@@ -12,7 +12,13 @@ from handlers import menu
 from handlers.context import Ask, handler
 from handlers.driver import place
 from models import enterprises, programme
-from models.journeys.admin import ADD_PROVIDER, STAFF_INVITE, code_line, invite_cards
+from models.journeys.admin import (
+    ADD_PROVIDER,
+    PARTNER_INVITE,
+    STAFF_INVITE,
+    code_line,
+    invite_cards,
+)
 from models.journeys.errors import error_text
 from models.media import qr_png
 from models.notices import enterprises as pages
@@ -38,17 +44,32 @@ async def providers_command(ask: Ask) -> None:
         rows = providers(session)
     lines = [f"• {esc(p.name)}" for p in rows] or [_("No providers yet.")]
     buttons = [[(_("➕ Add a provider"), ADD_PROVIDER)]] + [
-        [(_("Invite staff: {name}", name=shorten(p.name)), f"{STAFF_INVITE}{p.id}")] for p in rows
+        [
+            (_("Invite staff: {name}", name=shorten(p.name)), f"{STAFF_INVITE}{p.id}"),
+            (_("🤝 Invite a partner"), f"{PARTNER_INVITE}{p.id}"),
+        ]
+        for p in rows
     ]
     await ask.reply(_("<b>OSH service providers</b>") + "\n" + "\n".join(lines), buttons)
 
 
 @handler(Role.COORDINATOR, refusal="staff_only")
 async def staff_invite(ask: Ask) -> None:
+    await provider_invite(ask, Role.STAFF, STAFF_INVITE)
+
+
+@handler(Role.COORDINATOR, refusal="staff_only")
+async def partner_invite(ask: Ask) -> None:
+    await provider_invite(ask, Role.PARTNER, PARTNER_INVITE)
+
+
+async def provider_invite(ask: Ask, role: Role, prefix: str) -> None:
+    """A staff invite (single use) or a partner invite (up to the partner limit) for a
+    provider: its QR code, link and short code."""
     _, rt, contact = ask._, ask.runtime, ask.person
     assert contact is not None
     try:
-        provider_id = int(ask.data.removeprefix(STAFF_INVITE))
+        provider_id = int(ask.data.removeprefix(prefix))
     except ValueError:
         await ask.stale()
         return
@@ -57,7 +78,7 @@ async def staff_invite(ask: Ask) -> None:
         if provider is not None:
             invite = create_invite(
                 session,
-                role=Role.STAFF,
+                role=role,
                 provider_id=provider_id,
                 days=rt.settings.invite_days,
                 actor_id=contact.id,
@@ -70,19 +91,19 @@ async def staff_invite(ask: Ask) -> None:
     await ask.notice()
     link = deep_link(bot_username(ask), invite.code)
     until = format_day(invite.expires_at.astimezone(rt.settings.tz).date(), ask.language)
-    await send_invite(
-        ask,
-        link,
-        _(
+    if role == Role.STAFF:
+        text = _(
             "Staff invite for {provider}. It works once and until {until}. Send it to one "
             "staff member:\n{link}",
-            provider=esc(name),
-            until=until,
-            link=link,
-        )
-        + "\n"
-        + code_line(_, invite),
-    )
+            provider=esc(name), until=until, link=link,
+        )  # fmt: skip
+    else:
+        text = _(
+            "Partner invite for {provider}: for agencies and organisations that take part in "
+            "its events. Up to {limit} people can join with it until {until}:\n{link}",
+            provider=esc(name), limit=invite.max_uses, until=until, link=link,
+        )  # fmt: skip
+    await send_invite(ask, link, text + "\n" + code_line(_, invite))
 
 
 def bot_username(ask: Ask) -> str:
@@ -276,6 +297,7 @@ def handlers_list() -> list:  # type: ignore[type-arg]
         CommandHandler("providers", providers_command),
         MessageHandler(menu.button(menu.PROVIDERS), providers_command),
         CallbackQueryHandler(staff_invite, pattern=f"^{STAFF_INVITE}"),
+        CallbackQueryHandler(partner_invite, pattern=f"^{PARTNER_INVITE}"),
         CommandHandler("enterprises", enterprises_command),
         CallbackQueryHandler(list_pressed, pattern=f"^{pages.LIST}"),
         CallbackQueryHandler(page_pressed, pattern=f"^{pages.PAGE}"),

@@ -109,7 +109,9 @@ async def test_coordinator_adds_providers_and_invites_staff(world: World) -> Non
     assert [label for label, _ in boss.account.buttons(listing)] == [
         "➕ Thêm đơn vị",
         "Mời cán bộ: Công đoàn KCN Hòa Khánh",
+        "🤝 Mời đối tác",
         "Mời cán bộ: Trung tâm ATVSLĐ Huế",
+        "🤝 Mời đối tác",
     ]
     invite_photo = await boss.press("Mời cán bộ: Công đoàn KCN Hòa Khánh", listing)
     assert invite_photo is not None
@@ -475,6 +477,28 @@ async def test_staff_cannot_get_links_for_another_providers_enterprise(world: Wo
     await expect(person, await person.say("/providers"), REFUSAL_VI)
     assert len(invites(world)) == before
     assert photos(person) == []
+
+
+async def test_a_coordinator_invites_a_provider_s_partners_in_the_chat(world: World) -> None:
+    provider = make_provider(world, "Trung tâm ATVSLĐ Huế")
+    boss = await coordinator(world, 6301)
+    listing = await expect(boss, await boss.say("/providers"), "• Trung tâm ATVSLĐ Huế")
+    card = await boss.press("🤝 Mời đối tác", listing)
+    assert card is not None
+    assert_png_photo(world, card)
+    assert "Link mời đối tác của Trung tâm ATVSLĐ Huế" in (card.caption or "")
+    assert "Tối đa 10 người" in (card.caption or "")
+    code = link_code(card)
+    [stored] = [i for i in invites(world) if i.code == code]
+    assert (stored.role, stored.provider_id, stored.max_uses) == (Role.PARTNER, provider, 10)
+    await join(world, 6401, code)
+    partner = contact(world, 6401)
+    assert partner is not None and (partner.role, partner.provider_id) == (Role.PARTNER, provider)
+    # Staff may not, whatever they press.
+    person = await staff(world, 6501, provider)
+    anchor = person.account.messages()[-1]
+    await person.press_data(anchor.message_id, f"adm:partinv:{provider}")
+    assert person.answers()[-1] == REFUSAL_VI
 
 
 async def test_coordinator_may_get_links_for_any_enterprise(world: World) -> None:

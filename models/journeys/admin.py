@@ -35,6 +35,7 @@ from models.text import esc
 PREFIX = "adm:"
 ADD_PROVIDER = PREFIX + "addprov"
 STAFF_INVITE = PREFIX + "staffinv:"
+PARTNER_INVITE = PREFIX + "partinv:"  # handlers/admin.py
 PROVIDER_PROVINCE = PREFIX + "pprov:"
 ENT_SECTOR = PREFIX + "sector:"
 ENT_PROVINCE = PREFIX + "eprov:"
