@@ -19,6 +19,7 @@ from models.tables import (
     Visit,
     VisitStatus,
 )
+from reports.rollups import rebuild
 from tests.conftest import World
 from tests.factories import (
     add_improvement,
@@ -29,6 +30,7 @@ from tests.factories import (
     make_provider,
     staff,
 )
+from tests.test_rollups import dump
 
 
 async def test_a_long_list_pages_and_searches_without_accents(world: World) -> None:
@@ -110,6 +112,7 @@ async def test_moving_an_enterprise_takes_its_history_and_tells_the_new_staff(
     await join(world, 101, make_invite(world, Role.EMPLOYER, enterprise_id=enterprise))
     await employer.say("Xin chào, chúng tôi cần tư vấn")
     await employer.press("✅ Có, gửi đi")
+    add_improvement(world.database, enterprise, status=ReviewStatus.VERIFIED)
     with world.database.session() as session:
         session.add(Visit(enterprise_id=enterprise, due_on=date(2027, 3, 1), staff_id=None))
     await world.drain()
@@ -129,6 +132,12 @@ async def test_moving_an_enterprise_takes_its_history_and_tells_the_new_staff(
         assert thread.provider_id == other
         audit = session.exec(select(AuditLog).where(AuditLog.action == "enterprise.transfer")).one()
         assert audit.details == {"from": provider, "to": other}
+    # The summary's rollups follow the move (they are keyed by provider), as a rebuild would.
+    with world.database.session() as session:
+        kept = dump(session)
+        assert any(other in row for row in kept["rollup_improvement"] | kept["rollup_enterprise"])
+        rebuild(session)
+        assert dump(session) == kept
     await world.drain()
     told = receiver.last_text()
     assert "has been moved to your provider from Trung tâm ATVSLĐ Đà Nẵng" in told
