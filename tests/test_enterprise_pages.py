@@ -96,6 +96,7 @@ async def test_an_enterprise_s_page_shows_its_history(world: World) -> None:
         "🔗 Invite links",
         "👥 Members",
         "🎯 Action plan",
+        "✏️ Edit",
         "↪️ Move to another provider",
     ]
 
@@ -167,3 +168,45 @@ async def test_coordinators_see_every_provider_and_others_are_refused(world: Wor
     await join(world, 101, make_invite(world, Role.EMPLOYER, enterprise_id=ours))
     refused = await employer.say("/enterprises")
     assert refused is not None and "cán bộ" in refused.plain
+
+
+async def test_staff_correct_an_enterprise_one_answer_at_a_time(world: World) -> None:
+    provider = make_provider(world)
+    enterprise = make_enterprise(world, provider)
+    person = await staff(world, 501, provider)
+    await person.say("/enterprises")
+    page = await person.press("Xưởng mộc Hòa Phát")
+    await person.press("✏️ Sửa", page)
+    assert "Anh/Chị muốn sửa thông tin nào của Xưởng mộc Hòa Phát?" in person.last_text()
+    await person.press("Người lao động")
+    await person.say("mười hai")  # wrong: asked again, nothing lost
+    assert "số nguyên" in person.last_text()
+    await person.say("0")
+    await person.say("35")
+    assert "Đã lưu." in person.last_text() and "35" in person.last_text()
+
+    await person.press("✏️ Sửa", page)
+    await person.press("Tỉnh, thành")
+    await person.say("hue")  # typed without accents
+    await person.press("✏️ Sửa", page)
+    await person.press("Ngày tập huấn")
+    await person.say("01/01/2099")  # in the future: refused
+    assert "Ngày này chưa tới" in person.last_text()
+    await person.say("/cancel")
+    with world.database.session() as session:
+        edited = session.get(Enterprise, enterprise)
+        assert edited is not None
+        assert (edited.workers, edited.province_code) == (35, "hue")
+        assert edited.intervention_date == date(2026, 10, 1)
+        changes = session.exec(
+            select(AuditLog.details).where(AuditLog.action == "enterprise.edit")
+        ).all()
+    assert changes == [
+        {"field": "workers", "before": "12", "after": "35"},
+        {"field": "province", "before": "da-nang", "after": "hue"},
+    ]
+    # Another provider's staff cannot open the form, whatever they press.
+    outsider = await staff(world, 502, make_provider(world, "Trung tâm Huế"))
+    anchor = outsider.account.messages()[-1]
+    await outsider.press_data(anchor.message_id, f"adm:edit:{enterprise}")
+    assert "cán bộ" in (outsider.answers()[-1] or "")

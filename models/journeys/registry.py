@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from models.journeys import engine
-from models.journeys.admin import NEW_ENTERPRISE, NEW_PROVIDER
+from models.journeys.admin import EDIT_ENTERPRISE, NEW_ENTERPRISE, NEW_PROVIDER
 from models.journeys.broadcast import BROADCAST
 from models.journeys.core import Journey
 from models.journeys.events import MOVE_EVENT, NEW_EVENT
@@ -21,6 +21,7 @@ JOURNEYS: tuple[Journey, ...] = (
     ONBOARDING,
     ASK_QUESTION, ANSWER_QUESTION, ANSWER_THREAD, FEEDBACK, NEW_PROVIDER, NEW_ENTERPRISE,
     REPORT, BROADCAST, EDIT_WORDING, NEW_EVENT, MOVE_EVENT, VISITS, ADD_PLAN_ITEM, IMPORT_FILE,
+    EDIT_ENTERPRISE,
 )  # fmt: skip
 
 engine.register(JOURNEYS)

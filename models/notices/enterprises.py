@@ -11,6 +11,7 @@ from bot.i18n import N_, Translate, format_day, format_moment, format_number, sh
 from models import content
 from models.enterprises import PAGE as PAGE_SIZE
 from models.enterprises import Found, History, upcoming
+from models.journeys.admin import EDIT
 from models.journeys.core import Action, Reply
 from models.members import MEMBERS
 from models.outbox import Message
@@ -176,7 +177,7 @@ def page(_: Translate, found: History, language: str, tz: ZoneInfo) -> Reply:
             Action(_("🔗 Invite links"), f"{LINKS}{e.id}"),
             Action(_("👥 Members"), f"{MEMBERS}{e.id}"),
         ],
-        [Action(_("🎯 Action plan"), f"{PLAN}{e.id}")],
+        [Action(_("🎯 Action plan"), f"{PLAN}{e.id}"), Action(_("✏️ Edit"), f"{EDIT}{e.id}")],
         [Action(_("↪️ Move to another provider"), f"{MOVE}{e.id}")],
     ]
     return Reply(truncate_html("\n".join(lines), MESSAGE_LIMIT), actions)
