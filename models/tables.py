@@ -313,6 +313,9 @@ class Improvement(SQLModel, table=True):
     # The question an unfinished report stopped at (models/improvements.py Step); None once
     # submitted. Lets /report continue a draft where it was left, even after a restart.
     draft_step: str | None = Field(default=None, max_length=20)
+    # Seen by provider staff at this visit (models/visit_checks.py `record_seen`), not reported
+    # by the enterprise itself: stored verified, with `source` "visit".
+    seen_at_visit_id: int | None = Field(default=None, foreign_key="visit.id")
 
 
 class ImprovementMessage(SQLModel, table=True):
@@ -421,6 +424,12 @@ class SurveyResponse(SQLModel, table=True):
     released: bool = Field(
         default=False, sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.false())
     )
+    # An employer response that staff took down at a visit for an owner who does not use the
+    # chat (models/surveys.py `start_assisted`): no contact, the staff member as its recorder.
+    assisted: bool = Field(
+        default=False, sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.false())
+    )
+    recorded_by_id: int | None = Field(default=None, foreign_key="contact.id")
 
 
 class SurveyAnswer(SQLModel, table=True):
