@@ -10,12 +10,13 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from models import enrolment
+from models import enrolment, privacy
 from models.db import Database
 from models.programme import add_provider
 from models.tables import (
     AuditLog,
     Consent,
+    Contact,
     EnrolmentRequest,
     EnrolmentStatus,
     Enterprise,
@@ -163,6 +164,13 @@ async def test_a_request_from_the_newsletter_is_accepted_by_the_provider_of_its_
     # The new employer is registered: the menu is theirs, and /start join says so.
     await person.say("/start join")
     assert "đã đăng ký" in person.last_text()
+    # Erasing them takes their request, with its phone number, too.
+    with world.database.session() as session:
+        erased = session.get(Contact, joined.id)
+        assert erased is not None
+        privacy.erase(session, erased, now=world.clock())
+        session.commit()
+    assert requests(world) == []
 
 
 async def test_a_request_declined_with_a_reason_is_told_in_the_requesters_language(
