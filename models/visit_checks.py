@@ -6,8 +6,11 @@ not yet given up is a line; a plan item that a report carried out is the report'
 moves with it. Staff mark each line in use, partly, or no longer in use; a plan item moves to
 match (models/plans.py: `seen_at_visit`). For an improvement, staff may then agree with the
 enterprise's own rating of the risk after it, or rate it again; both ratings are kept side by
-side on the check. Finishing the checklist is claimed once, and only then is the visit report
-sent to the employer (reports/visit_report.py).
+side on the check. New improvements staff see at the visit are recorded too (`record_seen`:
+an improvement of the enterprise, verified, with source "visit" and `seen_at_visit_id`, through
+models/improvements.py `add_seen`); they are that visit's record, not lines to check at it.
+Finishing the checklist is claimed once, and only then is the visit report sent to the
+employer (reports/visit_report.py).
 
 Each check is one row under a unique (visit, improvement) or (visit, plan item) key and each
 risk rating one conditional UPDATE, so a button pressed twice, or by two people at once,

@@ -1,7 +1,10 @@
 """Revisits as one journey: staff propose a date, employers confirm it or suggest another
 time, staff accept a suggestion and log the outcome with notes; after a visit that took place,
-the checklist of earlier improvements and plan items, a re-rated risk, and the one-page visit
-report. `/visits` shows staff their upcoming and overdue visits and `/nextvisit` employers
+the checklist of earlier improvements and plan items, a re-rated risk, then an end card: new
+improvements staff see (area, kind, words, photos: "at" is "seen" while one is recorded), the
+employer survey taken down for an owner who does not use the chat (the feedback journey's
+`fb:assist:<visit>`, models/journeys/feedback.py), and Finish with the one-page visit report.
+`/visits` shows staff their upcoming and overdue visits and `/nextvisit` employers
 their next one; `/visit` at an enterprise logs its visit or picks its checklist up again.
 
 The journey holds the foreground only while it waits for the person (`at` in the draft):
