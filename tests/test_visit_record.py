@@ -360,3 +360,54 @@ async def test_the_summary_counts_seen_and_assisted_apart(world: World) -> None:
         later = build_summary(session, period=parse_period("2027-Q2"), scope=Scope(), tz=TZ,
                               today=date(2027, 6, 30))  # fmt: skip
     assert (later.revisits.seen, later.revisits.assisted) == (0, 0)
+
+
+def test_a_crowded_report_with_what_was_seen_still_fits_one_page(tmp_path: Path) -> None:
+    """Many earlier lines, many changes and many new improvements seen: one page in either
+    language, each part cut to the same length and saying how much is left out."""
+    from dataclasses import replace
+
+    from reports import visit_report
+    from tests.test_visit_checklist import pages, report_data
+
+    fresh = [visit_report.Changed("workstation", f"Mới {n}: ghế có tựa lưng cho chuyền {n}")
+             for n in range(25)]  # fmt: skip
+    data = replace(report_data(seen=30, changed=20), new_seen=fresh, assisted=True)
+    for language, heading, assisted in (
+        ("vi", "Những cải thiện mới chúng tôi đã thấy", "chúng tôi đã cùng Anh/Chị ghi lại"),
+        ("en", "New improvements we saw", "we took your answers down with you"),
+    ):
+        rendered = visit_report.render(data, language)
+        assert rendered.pages == 1 and pages(rendered.pdf) == 1
+        text = text_of(rendered.pdf, tmp_path)
+        assert heading in text and assisted in text, language
+        shown = sum(1 for n in range(25) if f"Mới {n}:" in text)
+        assert 0 < shown < 25
+    # A report without either says nothing of them.
+    plain = text_of(visit_report.render(report_data(seen=2, changed=1), "en").pdf, tmp_path)
+    assert "New improvements we saw" not in plain and "took your answers down" not in plain
+
+
+async def test_an_enterprise_s_progress_counts_what_it_reported_itself(world: World) -> None:
+    """/progress says "improvements you reported": one reported, one seen by staff -> 1."""
+    from reports.summary import enterprise_progress
+
+    enterprise = add_enterprise(world)
+    assert enterprise.id is not None
+    add_person(world, 201, Role.STAFF, provider_id=enterprise.provider_id, name="Dũng")
+    add_improvement(world.database, enterprise.id, status=ReviewStatus.VERIFIED)
+    staff = world.user(201)
+    await done_visit(world, enterprise.id)
+    await staff.press("Bỏ qua")
+    await staff.press("Đang dùng")
+    await staff.press("Bỏ qua")
+    await staff.press("Cải thiện mới tôi thấy")
+    await staff.press("Vị trí làm việc")
+    await staff.press("Khác / bỏ qua")
+    await staff.say(NEW_ONE)
+    assert len(seen_improvements(world)) == 1
+    with world.database.session() as session:
+        progress = enterprise_progress(
+            session, enterprise_id=enterprise.id, period=parse_period("2027-Q1"), tz=TZ
+        )
+    assert (progress.own.improvements, progress.own.verified) == (1, 1)
