@@ -75,6 +75,7 @@ async def test_a_request_from_the_newsletter_is_accepted_by_the_provider_of_its_
     assert "quá ngắn" in person.last_text()
     await person.say("Y" * 201)  # too long
     assert "quá dài" in person.last_text()
+    await world.restart()  # the draft is kept in the database: nothing is lost
     await person.say(NAME)
     assert "tỉnh/thành phố nào" in person.last_text()
     await person.say("Sao Hỏa")
