@@ -457,6 +457,24 @@ def invite(
         console.print(f"The enterprise's older {role} link no longer works.")
 
 
+@invite_app.command("join")
+def invite_join(
+    out: Annotated[Path | None, typer.Option(help="Where to write the QR code PNG.")] = None,
+) -> None:
+    """Print the link for joining without an invite (newsletter, leaflet, website) and write
+    its QR code as PNG: whoever opens it asks to join, and the providers of their province
+    decide. The link never expires and is not secret."""
+    from models.enrolment import JOIN_PAYLOAD
+
+    config = settings()
+    link = deep_link(resolve_bot_username(config), JOIN_PAYLOAD)
+    if out is None:
+        secure_data_dir(config.data_dir)
+    target = write_private(out or config.data_dir / "invites" / "join.png", qr_png(link))
+    console.print(link, soft_wrap=True)
+    console.print(f"QR code: {target}")
+
+
 @invite_app.command("revoke")
 def invite_revoke(
     code: Annotated[

@@ -252,6 +252,41 @@ async def play(stage: Stage, database: Database, settings: Settings, clock: Demo
     await play_reports(stage, database, settings, clock)
     await play_broadcast(stage, database, settings, clock)
     await play_inbox(stage, database, clock)
+    await play_enrolment(stage, database, clock)
+
+
+async def play_enrolment(stage: Stage, database: Database, clock: DemoClock) -> None:
+    """A workshop that was never invited scans the newsletter's QR code (`oshbot invite join`)
+    and asks to join; the provider of its province accepts, and its owner is registered."""
+    from bot.sender import send_due
+
+    transcript = stage.transcript
+    assert transcript is not None
+    transcript.heading("12. Joining without an invite: the newsletter's QR code")
+    huong = stage.person(3010, "Chị Hương (chủ cơ sở)")
+    dung = stage.person(2001, "Anh Dũng (cán bộ)")
+    clock.advance(hours=1)
+    transcript.note("Chị Hương runs a small furniture workshop; she scans the newsletter's code")
+    await huong.say("/start join")
+    await huong.press("Tiếng Việt")
+    await huong.press("✅ Tôi đồng ý")
+    await huong.say("Cơ sở đồ gỗ Hương Quê")
+    await huong.say("da nang")
+    await huong.press("Gỗ")
+    await huong.say("9,5")  # not a whole number of people
+    await huong.say("9")
+    await huong.say("0905 123")  # too short for a phone number
+    await huong.say("0905 123 456")
+    await huong.press("Gửi yêu cầu")
+    await send_due(stage.application.bot, database, now=clock())
+    transcript.note("The request reaches the staff of the provider of Đà Nẵng:")
+    notice = dung.account.messages()[-1]
+    transcript.bot(notice, dung.account.buttons(notice))
+    await dung.press("Nhận cho", notice)
+    await send_due(stage.application.bot, database, now=clock())
+    transcript.note("Chị Hương is told in her language, and is the workshop's employer now:")
+    transcript.bot(huong.account.messages()[-1], [])
+    await huong.say("/help")
 
 
 async def play_plan(stage: Stage) -> None:
@@ -627,6 +662,46 @@ async def play_month(
         if any("Kết thúc kiểm tra" in label for label, _ in staff.account.buttons(last)):
             await staff.press("Kết thúc kiểm tra", last)
 
+    async def visit_record() -> None:
+        """At Công ty May Thu Hà: the items of its plan checked, a new improvement Anh Dũng
+        sees (with a photo), and the employer survey taken down at the visit, since Bà Thu
+        would rather answer aloud than type; then Finish: the visit report says both."""
+        transcript.note(
+            "Anh Dũng goes through Thu Hà's checklist: the items of its plan are under way, "
+            "partly in place (they stay planned)"
+        )
+        for _ in range(10):
+            card = staff.account.last()
+            if "🔸 Một phần" not in [label for label, _ in staff.account.buttons(card)]:
+                break
+            await staff.press("Một phần", card)
+        transcript.note("He records what he sees new on the sewing floor, with a photo")
+        await staff.press("Cải thiện mới tôi thấy")
+        await staff.press("Vị trí làm việc")
+        await staff.press("Khác / bỏ qua")
+        await staff.say("Ghế có tựa lưng cho thợ chuyền 2; bàn cắt nâng cao thêm 10 cm.")
+        await staff.send("photo", demo_photo("SEEN AT THE VISIT\nchairs with backrests",
+                                             "#5d7f4c"))  # fmt: skip
+        await staff.press("Không có ảnh")
+        transcript.note("Bà Thu would rather answer the survey aloud: Anh Dũng takes it down")
+        await staff.press("Khảo sát thay chủ doanh nghiệp")
+        await staff.press("5")
+        await staff.press("Góp ý khi cán bộ đến thăm")
+        await staff.press("Xong")
+        await staff.say("Kho vải gọn gàng, lối đi thông thoáng")
+        await staff.press("Lưu giữ")
+        await staff.press("Xong")
+        await staff.press("Có, vẫn dùng đều")
+        await staff.press("Nơi làm việc gọn gàng hơn")
+        await staff.press("Xong")
+        await staff.press("Thời gian")
+        await staff.press("Bỏ qua")
+        await staff.press("Cán bộ đến xưởng góp ý")
+        await staff.press("Xong")
+        await staff.press("Có")
+        await staff.press("Quay lại danh mục kiểm tra")
+        await staff.press("Kết thúc kiểm tra")
+
     def newest_with(person: Person, text: str) -> SentMessage:
         for message in reversed(person.account.messages()):
             if text in (message.plain or "") and person.account.buttons(message):
@@ -664,6 +739,7 @@ async def play_month(
         if n == 10:
             await staff.press("✅", newest_with(staff, "Thu Hà"))
             await staff.press("Bỏ qua")
+            await visit_record()
             await deliver_outbox("Right away")
     transcript.note("Anh Dũng looks at his visits; Chị Lan checks her next one")
     await staff.say("/visits")

@@ -327,6 +327,7 @@ class SentMessage:
     document_bytes: bytes | None = None
     document_file_id: str | None = None
     voice_file_id: str | None = None
+    reply_to: int | None = None  # the message of the same chat it answers
     deleted: bool = False
     edits: list[JSON] = field(default_factory=list)
     edit_date: int | None = None
@@ -607,6 +608,11 @@ class SandboxUser:
         if strict and callback_data not in [data for _, data in self.buttons(message)]:
             raise ValueError(f"message {message_id} has no button with data {callback_data!r}")
         return self._sb._callback_query(self, message, callback_data)
+
+    def delete(self, message_id: int) -> None:
+        """Delete one of the user's own messages, as a client can; the bot is not told."""
+        if self._sb._user_messages.get(self.id, {}).pop(message_id, None) is None:
+            raise ValueError(f"no message {message_id} of the user in chat {self.id}")
 
     def block(self) -> JSON:
         self.blocked = True
@@ -1032,7 +1038,34 @@ class Sandbox:
             self._reply_keyboards[user.id] = None
         return message
 
-    def _message_json(self, message: SentMessage) -> JSON:
+    def _reply_to(self, user: SandboxUser, params: Mapping[str, Any]) -> int | None:
+        """The message a send answers (`reply_parameters`, or the older `reply_to_message_id`):
+        like Telegram, one that no longer exists fails the send unless the bot allowed it."""
+        given = _json(params, "reply_parameters")
+        if isinstance(given, dict):
+            target = given.get("message_id")
+            allow = bool(given.get("allow_sending_without_reply"))
+        else:
+            target = _int(params, "reply_to_message_id", required=False)
+            allow = _bool(params, "allow_sending_without_reply")
+        if target is None:
+            return None
+        if self._replied(user.id, int(target)) is None:
+            if allow:
+                return None
+            raise _bad("message to be replied not found")
+        return int(target)
+
+    def _replied(self, chat_id: int, message_id: int) -> JSON | None:
+        """A message of the chat as it appears in `reply_to_message`: Telegram does not nest a
+        further reply in it, and leaves it out once the message is deleted."""
+        mine = self._user_messages.get(chat_id, {}).get(message_id)
+        if mine is not None:
+            return {k: v for k, v in mine.items() if k != "reply_to_message"}
+        sent = self._find_sent(chat_id, message_id)
+        return None if sent is None else self._message_json(sent, nested=True)
+
+    def _message_json(self, message: SentMessage, nested: bool = False) -> JSON:
         data: JSON = {
             "message_id": message.message_id,
             "from": self.bot_user,
@@ -1054,6 +1087,10 @@ class Sandbox:
         # Telegram only echoes inline keyboards back in Message objects.
         if message.reply_markup and "inline_keyboard" in message.reply_markup:
             data["reply_markup"] = message.reply_markup
+        if message.reply_to is not None and not nested:
+            replied = self._replied(message.chat_id, message.reply_to)
+            if replied is not None:
+                data["reply_to_message"] = replied
         return data
 
     def _input_file(
@@ -1110,10 +1147,12 @@ class Sandbox:
         if _utf16_len(plain) > MAX_TEXT:
             raise _bad("message is too long")
         markup = _validate_markup(_json(params, "reply_markup"))
+        reply_to = self._reply_to(user, params)
         self._check_rate(user.id, "sendMessage")
         message = self._store(
-            user, "sendMessage", text=text, plain=plain, parse_mode=parse_mode, reply_markup=markup
-        )
+            user, "sendMessage", text=text, plain=plain, parse_mode=parse_mode,
+            reply_markup=markup, reply_to=reply_to,
+        )  # fmt: skip
         return self._message_json(message)
 
     def _send_photo(self, params: Mapping[str, Any], files: Mapping[str, Upload]) -> Any:

@@ -6,25 +6,32 @@ from __future__ import annotations
 from telegram import InputFile
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
 
-from bot.i18n import format_day, format_number, shorten
+from bot.i18n import Translate, format_day, shorten
 from bot.render import esc, inline
 from handlers import menu
 from handlers.context import Ask, handler
 from handlers.driver import place
-from models import content, programme
-from models.journeys.admin import ADD_PROVIDER, STAFF_INVITE, code_line, invite_cards
+from models import enterprises, programme
+from models.journeys.admin import (
+    ADD_PROVIDER,
+    PARTNER_INVITE,
+    STAFF_INVITE,
+    code_line,
+    invite_cards,
+)
+from models.journeys.errors import error_text
 from models.media import qr_png
+from models.notices import enterprises as pages
 from models.programme import (
+    ProgrammeError,
     create_invite,
     deep_link,
-    enterprises_of,
     may_manage,
     providers,
 )
 from models.tables import Contact, Enterprise, Invite, Provider, Role
 
 ENT_LINKS = "adm:links:"
-LIST_TEXT_MAX = 3500  # of the 4096 characters Telegram allows in a message
 
 
 # -- coordinators: providers and staff invites -----------------------------------------------
@@ -37,17 +44,32 @@ async def providers_command(ask: Ask) -> None:
         rows = providers(session)
     lines = [f"• {esc(p.name)}" for p in rows] or [_("No providers yet.")]
     buttons = [[(_("➕ Add a provider"), ADD_PROVIDER)]] + [
-        [(_("Invite staff: {name}", name=shorten(p.name)), f"{STAFF_INVITE}{p.id}")] for p in rows
+        [
+            (_("Invite staff: {name}", name=shorten(p.name)), f"{STAFF_INVITE}{p.id}"),
+            (_("🤝 Invite a partner"), f"{PARTNER_INVITE}{p.id}"),
+        ]
+        for p in rows
     ]
     await ask.reply(_("<b>OSH service providers</b>") + "\n" + "\n".join(lines), buttons)
 
 
 @handler(Role.COORDINATOR, refusal="staff_only")
 async def staff_invite(ask: Ask) -> None:
+    await provider_invite(ask, Role.STAFF, STAFF_INVITE)
+
+
+@handler(Role.COORDINATOR, refusal="staff_only")
+async def partner_invite(ask: Ask) -> None:
+    await provider_invite(ask, Role.PARTNER, PARTNER_INVITE)
+
+
+async def provider_invite(ask: Ask, role: Role, prefix: str) -> None:
+    """A staff invite (single use) or a partner invite (up to the partner limit) for a
+    provider: its QR code, link and short code."""
     _, rt, contact = ask._, ask.runtime, ask.person
     assert contact is not None
     try:
-        provider_id = int(ask.data.removeprefix(STAFF_INVITE))
+        provider_id = int(ask.data.removeprefix(prefix))
     except ValueError:
         await ask.stale()
         return
@@ -56,7 +78,7 @@ async def staff_invite(ask: Ask) -> None:
         if provider is not None:
             invite = create_invite(
                 session,
-                role=Role.STAFF,
+                role=role,
                 provider_id=provider_id,
                 days=rt.settings.invite_days,
                 actor_id=contact.id,
@@ -69,19 +91,19 @@ async def staff_invite(ask: Ask) -> None:
     await ask.notice()
     link = deep_link(bot_username(ask), invite.code)
     until = format_day(invite.expires_at.astimezone(rt.settings.tz).date(), ask.language)
-    await send_invite(
-        ask,
-        link,
-        _(
+    if role == Role.STAFF:
+        text = _(
             "Staff invite for {provider}. It works once and until {until}. Send it to one "
             "staff member:\n{link}",
-            provider=esc(name),
-            until=until,
-            link=link,
-        )
-        + "\n"
-        + code_line(_, invite),
-    )
+            provider=esc(name), until=until, link=link,
+        )  # fmt: skip
+    else:
+        text = _(
+            "Partner invite for {provider}: for agencies and organisations that take part in "
+            "its events. Up to {limit} people can join with it until {until}:\n{link}",
+            provider=esc(name), limit=invite.max_uses, until=until, link=link,
+        )  # fmt: skip
+    await send_invite(ask, link, text + "\n" + code_line(_, invite))
 
 
 def bot_username(ask: Ask) -> str:
@@ -123,36 +145,134 @@ async def show_enterprise_links(
         await ask.show(card)
 
 
-def staff_of_provider(contact: Contact | None) -> bool:
-    return contact is not None and contact.role == Role.STAFF and contact.provider_id is not None
+def looks_after(contact: Contact | None) -> bool:
+    """Staff of a provider, and coordinators: they look after enterprises."""
+    if contact is None:
+        return False
+    return contact.role == Role.COORDINATOR or (
+        contact.role == Role.STAFF and contact.provider_id is not None
+    )
 
 
-@handler(may=staff_of_provider, refusal="staff_only")
+def enterprise_texts(_: Translate, error: ProgrammeError, language: str) -> str:
+    """Another provider's enterprise, or one that no longer exists, told as such."""
+    if error.code in ("not_allowed", "unknown_enterprise"):
+        return _("Sorry, only the staff of this enterprise's provider can see this.")
+    return error_text(_, error, language)
+
+
+def _number(text: str) -> int | None:
+    return int(text) if text.isdigit() else None
+
+
+@handler(may=looks_after, refusal="staff_only")
 async def enterprises_command(ask: Ask) -> None:
-    _, contact = ask._, ask.person
-    assert contact is not None and contact.provider_id is not None
-    language = contact.language
+    """/enterprises [words]: a page of the enterprises, those whose name or province has the
+    words when given, each a button to its page."""
+    text = ask.message.text if ask.message is not None else ""
+    parts = (text or "").split(maxsplit=1)
+    words = parts[1].strip() if len(parts) > 1 and parts[0].startswith("/") else ""
     with ask.runtime.database.session() as session:
-        rows = enterprises_of(session, contact.provider_id)
-    if not rows:
-        await ask.reply(_("You have no enterprises yet. Add one with ➕ Add an enterprise."))
+        found = enterprises.search(session, ask.person, words)
+    await ask.show(pages.listing(ask._, found, words, ask.language))
+
+
+@handler(may=looks_after, refusal="staff_only")
+async def list_pressed(ask: Ask) -> None:
+    number, _, words = ask.data.removeprefix(pages.LIST).partition(":")
+    page = _number(number)
+    if page is None:
+        await ask.stale()
         return
-    lines: list[str] = []
-    for e in rows[:50]:
-        province = content.province(e.province_code)
-        line = f"• <b>{esc(e.name)}</b> — {province.name(language) if province else ''}, " + _(
-            "{count} workers", count=format_number(e.workers, language)
-        )
-        # Names may be 200 characters long: stop before the list outgrows one message.
-        if sum(len(x) + 1 for x in lines) + len(line) > LIST_TEXT_MAX:
-            break
-        lines.append(line)
-    if len(rows) > len(lines):
-        lines.append(_("… and {count} more.", count=len(rows) - len(lines)))
-    buttons = [
-        [(_("🔗 Links: {name}", name=shorten(e.name)), f"{ENT_LINKS}{e.id}")] for e in rows[:50]
-    ]
-    await ask.reply(_("<b>Your enterprises</b>") + "\n" + "\n".join(lines), buttons)
+    with ask.runtime.database.session() as session:
+        found = enterprises.search(session, ask.person, words, page)
+    await ask.notice()
+    await ask.rewrite(pages.listing(ask._, found, words, ask.language))
+
+
+@handler(may=looks_after, refusal="staff_only", texts=enterprise_texts)
+async def page_pressed(ask: Ask) -> None:
+    enterprise_id = _number(ask.data.removeprefix(pages.PAGE))
+    if enterprise_id is None:
+        await ask.stale()
+        return
+    try:
+        with ask.runtime.database.session() as session:
+            found = enterprises.history(session, ask.person, enterprise_id)
+            shown = pages.page(ask._, found, ask.language, ask.runtime.settings.tz)
+    except ProgrammeError as error:
+        await ask.refuse(error)
+        return
+    await ask.notice()
+    await ask.show(shown)
+
+
+@handler(may=looks_after, refusal="staff_only", texts=enterprise_texts)
+async def move_pressed(ask: Ask) -> None:
+    enterprise_id = _number(ask.data.removeprefix(pages.MOVE))
+    try:
+        if enterprise_id is None:
+            raise ProgrammeError("stale")
+        with ask.runtime.database.session() as session:
+            enterprise = programme.managed_enterprise(session, ask.person, enterprise_id)
+            choices = pages.move_choices(
+                ask._, enterprise, enterprises.providers_to_move_to(session, enterprise)
+            )
+    except ProgrammeError as error:
+        await ask.refuse(error)
+        return
+    await ask.notice()
+    await ask.show(choices)
+
+
+def _pair(data: str, prefix: str) -> tuple[int, int] | None:
+    first, _, second = data.removeprefix(prefix).partition(":")
+    a, b = _number(first), _number(second)
+    return (a, b) if a is not None and b is not None else None
+
+
+@handler(may=looks_after, refusal="staff_only", texts=enterprise_texts)
+async def move_to_pressed(ask: Ask) -> None:
+    pair = _pair(ask.data, pages.MOVE_TO)
+    try:
+        if pair is None:
+            raise ProgrammeError("stale")
+        with ask.runtime.database.session() as session:
+            enterprise = programme.managed_enterprise(session, ask.person, pair[0])
+            target = session.get(Provider, pair[1])
+            source = session.get(Provider, enterprise.provider_id)
+            if target is None or source is None or target.id == source.id:
+                raise ProgrammeError("stale")
+            question = pages.move_question(ask._, enterprise, source.name, target)
+    except ProgrammeError as error:
+        await ask.refuse(error)
+        return
+    await ask.notice()
+    await ask.rewrite(question)
+
+
+@handler(may=looks_after, refusal="staff_only", texts=enterprise_texts)
+async def move_ok_pressed(ask: Ask) -> None:
+    pair = _pair(ask.data, pages.MOVE_OK)
+    try:
+        if pair is None:
+            raise ProgrammeError("stale")
+        with ask.runtime.database.session() as session:
+            enterprise, _, target = enterprises.transfer(
+                session, ask.person, pair[0], pair[1], now=ask.now
+            )
+            done = pages.moved(ask._, enterprise, target)
+    except ProgrammeError as error:
+        await ask.refuse(error)
+        return
+    await ask.notice()
+    await ask.edit(done)
+
+
+@handler()
+async def keep_pressed(ask: Ask) -> None:
+    await ask.notice()
+    await ask.edit(ask._("Nothing was changed."))
 
 
 @handler()
@@ -177,7 +297,14 @@ def handlers_list() -> list:  # type: ignore[type-arg]
         CommandHandler("providers", providers_command),
         MessageHandler(menu.button(menu.PROVIDERS), providers_command),
         CallbackQueryHandler(staff_invite, pattern=f"^{STAFF_INVITE}"),
+        CallbackQueryHandler(partner_invite, pattern=f"^{PARTNER_INVITE}"),
         CommandHandler("enterprises", enterprises_command),
+        CallbackQueryHandler(list_pressed, pattern=f"^{pages.LIST}"),
+        CallbackQueryHandler(page_pressed, pattern=f"^{pages.PAGE}"),
+        CallbackQueryHandler(move_pressed, pattern=f"^{pages.MOVE}"),
+        CallbackQueryHandler(move_to_pressed, pattern=f"^{pages.MOVE_TO}"),
+        CallbackQueryHandler(move_ok_pressed, pattern=f"^{pages.MOVE_OK}"),
+        CallbackQueryHandler(keep_pressed, pattern=f"^{pages.KEEP}"),
         MessageHandler(menu.button(menu.ENTERPRISES), enterprises_command),
         CallbackQueryHandler(enterprise_links, pattern=f"^{ENT_LINKS}"),
     ]

@@ -164,6 +164,11 @@ class Ask:
         with _unchanged_is_fine():
             await self.query.edit_message_text(text, reply_markup=_markup(actions), **kwargs)
 
+    async def rewrite(self, reply: Reply) -> None:
+        """Rewrites the pressed button's message as a journey-style reply (text and actions)."""
+        rows = [[(action.label, action.payload) for action in row] for row in reply.actions]
+        await self.edit(reply.text, rows or None)
+
     async def edit_actions(self, actions: Actions = None) -> None:
         """Changes only the buttons under the pressed button's message (None: removes them)."""
         assert self.query is not None

@@ -122,7 +122,7 @@ async def fetch_upload(message: Message, context: ContextTypes.DEFAULT_TYPE) -> 
         kind = "document" if message.document else "voice"
         file_id, unique, file_size = item.file_id, item.file_unique_id, item.file_size
         mime = item.mime_type or "application/octet-stream"
-        duration = _seconds(message.voice.duration) if message.voice else None
+        duration = voice_seconds(message.voice.duration) if message.voice else None
     else:
         return None
     data = None
@@ -134,7 +134,7 @@ async def fetch_upload(message: Message, context: ContextTypes.DEFAULT_TYPE) -> 
     return Upload(kind, file_size, mime, file_id, unique, data, message.caption, duration)
 
 
-def _seconds(value: object) -> int | None:
+def voice_seconds(value: object) -> int | None:
     """A voice note's length: PTB gives seconds today, a timedelta in its next major version."""
     if isinstance(value, timedelta):
         return int(value.total_seconds())

@@ -2,8 +2,9 @@
 any journey is offered to their provider after one question; staff list open threads with
 /inbox, open one, answer it (their next text, photo or voice note) and close it.
 
-The message waiting for the person's Yes or No is a database row, so the question survives a
-restart; the staff's answer is a journey (models/journeys/inbox.py), like review questions.
+Nothing is kept while the person's Yes or No waits: the question replies to their message, so
+it survives a restart in Telegram itself; the staff's answer is a journey
+(models/journeys/inbox.py), like review questions.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from telegram.ext import (
 from bot.i18n import Translate, format_moment
 from bot.runtime import runtime
 from handlers.context import Ask, handler
-from handlers.driver import fetch_upload
+from handlers.driver import fetch_upload, voice_seconds
 from models import inbox
 from models.inbox import CLOSE, DROP, SEND, SHOW, Content, Kind, error_text
 from models.programme import ProgrammeError
@@ -74,54 +75,75 @@ def offers(ask: Ask) -> bool:
     return bool(message.text or message.photo or message.voice)
 
 
+def _offered(message: Message) -> tuple[Kind, str | None, int | None, int | None]:
+    """What the person sent, as the inbox sees it: kind, words, size and length."""
+    if message.photo:
+        return Kind.PHOTO, message.caption, message.photo[-1].file_size, None
+    if message.voice:
+        voice = message.voice
+        return Kind.VOICE, message.caption, voice.file_size, voice_seconds(voice.duration)
+    return Kind.TEXT, message.text, None, None
+
+
 @handler(texts=texts)
 async def offer(ask: Ask) -> None:
-    _, rt, message = ask._, ask.runtime, ask.message
+    """Asks whether the message goes to the provider, keeping nothing: the question answers
+    the message, and Telegram brings the message back with the pressed button. So a greeting
+    costs no database work, and nothing is stored that the person did not agree to send."""
+    _, message = ask._, ask.message
     assert message is not None
-    content: Content | None = None
+    kind, words, size, duration = _offered(message)
     try:
-        content = await receive(message, ask.context)
-        person = ask.person
-        if person is None:
-            raise ProgrammeError("not_allowed")
-        kept = content
-
-        def keep() -> tuple[int, str]:
-            with rt.database.session() as session:
-                waiting = inbox.draft(session, person, kept, now=ask.now)
-                return waiting, inbox.provider_name(session, person) or "—"
-
-        # Off the event loop, where everyone's updates run (any greeting comes here).
-        waiting_id, name = await asyncio.to_thread(keep)
+        inbox.check_offer(kind, words, size=size, duration=duration)
     except ProgrammeError as error:
-        forget_file(ask.context, content)
         await ask.refuse(error)
         return
+    ours = str(message.message_id)
     await ask.reply(
-        _(
-            "Send this to your OSH service provider, {provider}? They will answer you here.",
-            provider=esc(name),
-        ),
-        [[(_("✅ Yes, send it"), f"{SEND}{waiting_id}"), (_("✖ No"), f"{DROP}{waiting_id}")]],
+        _("Send this to your OSH service provider? They will answer you here."),
+        [[(_("✅ Yes, send it"), SEND + ours), (_("✖ No"), DROP + ours)]],
         reply_to_message_id=message.message_id,
     )
 
 
-@handler()
+def _origin(message: Message) -> str:
+    return f"tg:{message.chat_id}:{message.message_id}"
+
+
+@handler(texts=texts)
 async def send_pressed(ask: Ask) -> None:
     _, rt, contact = ask._, ask.runtime, ask.person
-    message_id = parse_id(ask.data, SEND)
-    try:
-        if message_id is None:
-            raise ProgrammeError("stale")
-        with rt.database.session() as session:
-            thread, sent = inbox.confirm(session, message_id, contact, now=ask.now)
-            inbox.notify_staff(session, thread, sent, media_root=rt.settings.media_dir, now=ask.now)
-            name = (inbox.provider_name(session, contact) if contact is not None else None) or "—"
-    except ProgrammeError:
-        await ask.stale(alert=True)
+    assert ask.query is not None
+    asked = ask.query.message
+    # Telegram leaves the replied message out once the person deleted it, and gives no
+    # message at all for a question older than 48 hours.
+    theirs = asked.reply_to_message if isinstance(asked, Message) else None
+    if theirs is None:
+        await ask.refuse(ProgrammeError("gone"))
         return
-    await ask.notice(_("Sent."))
+    content: Content | None = None
+    try:
+        content = await receive(theirs, ask.context)
+
+        def keep() -> tuple[bool, str]:
+            assert content is not None
+            with rt.database.session() as session:
+                sent = inbox.send(session, contact, content, origin=_origin(theirs), now=ask.now)
+                if sent is not None:
+                    inbox.notify_staff(
+                        session, *sent, media_root=rt.settings.media_dir, now=ask.now
+                    )
+                assert contact is not None
+                return sent is not None, inbox.provider_name(session, contact) or "—"
+
+        first, name = await asyncio.to_thread(keep)
+    except ProgrammeError as error:
+        forget_file(ask.context, content)
+        await ask.refuse(error)
+        return
+    if not first:
+        forget_file(ask.context, content)
+    await ask.notice(_("Sent.") if first else _("This was sent already."))
     await ask.edit(
         _("📨 Sent to {provider}. Their answer will come to you here.", provider=esc(name))
     )
@@ -129,18 +151,22 @@ async def send_pressed(ask: Ask) -> None:
 
 @handler()
 async def drop_pressed(ask: Ask) -> None:
-    message_id = parse_id(ask.data, DROP)
-    try:
-        if message_id is None:
-            raise ProgrammeError("stale")
-        with ask.runtime.database.session() as session:
-            path = inbox.discard(session, message_id, ask.person)
-    except ProgrammeError:
-        await ask.stale(alert=True)
-        return
-    forget_file(ask.context, path)
+    _, rt = ask._, ask.runtime
+    assert ask.query is not None
+    asked = ask.query.message
+    theirs = asked.reply_to_message if isinstance(asked, Message) else None
+    if theirs is not None:
+        origin = _origin(theirs)
+
+        def sent() -> bool:
+            with rt.database.session() as session:
+                return inbox.was_sent(session, origin)
+
+        if await asyncio.to_thread(sent):
+            await ask.notice(_("This was sent already."), alert=True)
+            return
     await ask.notice()
-    await ask.edit(ask._("Not sent. Choose from the menu below, or send /help."))
+    await ask.edit(_("Not sent. Choose from the menu below, or send /help."))
 
 
 # -- staff: /inbox -----------------------------------------------------------------------------

@@ -611,6 +611,86 @@ def stale_drafts(session: Session, *, older_than: datetime) -> list[Improvement]
     return list(session.exec(query))
 
 
+# -- seen at a visit -------------------------------------------------------------------------
+
+SEEN_SOURCE = "visit"  # Improvement.source of an improvement staff saw at a visit
+
+
+def add_seen(
+    session: Session,
+    *,
+    enterprise_id: int,
+    visit_id: int,
+    staff: Contact | None,
+    area_code: str,
+    kind_code: str | None,
+    text: str | None,
+    now: datetime,
+) -> Improvement:
+    """An improvement that provider staff saw at a visit (models/visit_checks.py checks the
+    visit): the same area, kind and description rules as a report, stored at once as verified
+    by the staff member who saw it, with `source` SEEN_SOURCE and the visit, never reported by
+    the enterprise (no reporter, no consent to share: it stays out of every publication)."""
+    if content.area(area_code) is None:
+        raise ProgrammeError("unknown_area")
+    if kind_code is not None:
+        kind = content.kind(kind_code)
+        if kind is None or kind.area != area_code:
+            raise ProgrammeError("unknown_kind")
+    description = clean_text(text, maximum=DESCRIPTION_MAX)
+    improvement = Improvement(
+        enterprise_id=enterprise_id,
+        area_code=area_code,
+        kind_code=kind_code,
+        description=description,
+        status=ReviewStatus.VERIFIED,
+        reviewed_by_id=staff.id if staff else None,
+        reviewed_at=now,
+        created_at=now,
+        submitted_at=now,
+        updated_at=now,
+        source=SEEN_SOURCE,
+        seen_at_visit_id=visit_id,
+    )
+    if not can_review(session, staff, improvement):
+        raise ProgrammeError("not_your_enterprise")
+    assert staff is not None
+    session.add(improvement)
+    session.flush()
+    audit(session, "improvement.seen", actor_id=staff.id, subject=improvement, visit=visit_id)
+    return improvement
+
+
+def set_seen_photo(
+    session: Session,
+    improvement_id: int,
+    *,
+    staff: Contact | None,
+    slot: PhotoSlot,
+    file_id: str | None,
+    path: str | None,
+    media_root: Path,
+    now: datetime,
+) -> Improvement:
+    """The before or after photo of an improvement seen at a visit, by staff who may review it;
+    a replaced file is deleted, as `set_photo` does for a report."""
+    improvement = session.get(Improvement, improvement_id)
+    if improvement is None or improvement.seen_at_visit_id is None:
+        raise ProgrammeError("unknown_report")
+    if not can_review(session, staff, improvement):
+        raise ProgrammeError("not_your_enterprise")
+    old = getattr(improvement, f"photo_{slot}_path")
+    session.execute(
+        sa.update(Improvement)
+        .where(col(Improvement.id) == improvement_id)
+        .values({f"photo_{slot}_file_id": file_id, f"photo_{slot}_path": path, "updated_at": now})
+    )
+    session.refresh(improvement)
+    if old and old != path:
+        (media_root / old).unlink(missing_ok=True)
+    return improvement
+
+
 # -- submission, withdrawal ------------------------------------------------------------------
 
 

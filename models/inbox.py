@@ -1,10 +1,11 @@
 """The direct line: what an employer or worker sends outside any journey reaches their provider.
 
-A message (text, photo or voice note) is first kept without a thread, and the person is asked
-whether it should go to their provider; confirming puts it in the person's open thread (a new
-one when none is open) and tells the provider's staff through the outbox; declining deletes it.
-Both are conditional on the message still waiting, so a button pressed twice, after a restart or
-by someone else changes nothing.
+The person is first asked whether a message (text, photo or voice note) should go to their
+provider, and nothing is kept until they say yes: the question answers their message, so the
+channel brings the message back with the answer (Telegram: the pressed button's message and
+the message it replies to). Yes puts it in the person's open thread (a new one when none is
+open) and tells the provider's staff through the outbox, once per message whoever presses
+twice; No keeps nothing.
 
 Staff of the provider (and coordinators) list the open threads, answer (the answer reaches the
 person through the outbox, framed in the person's language) and close them. A worker is shown to
@@ -40,7 +41,6 @@ from models.tables import (
     InboxThread,
     Provider,
     Role,
-    table_of,
 )
 from models.text import esc, truncate_html
 from models.visits import staff_of
@@ -61,8 +61,8 @@ NOTICE_KIND = "inbox"
 
 # Buttons: the channel-neutral actions of the direct line (handlers/inbox.py reads them).
 PREFIX = "inb:"
-SEND = PREFIX + "send:"  # the person: yes, send waiting message <id>
-DROP = PREFIX + "drop:"  # the person: no, delete it
+SEND = PREFIX + "send:"  # the person: yes, send message <id> of their chat
+DROP = PREFIX + "drop:"  # the person: no
 SHOW = PREFIX + "show:"  # staff: open thread <id>
 ANSWER = PREFIX + "ans:"  # staff: answer thread <id>
 CLOSE = PREFIX + "close:"  # staff: close thread <id>
@@ -164,66 +164,28 @@ def may_handle(contact: Contact | None, thread: InboxThread) -> bool:
 # -- the person writes ------------------------------------------------------------------------
 
 
-# Built once: every greeting of every employer and worker runs them.
-_KEEP = sa.insert(table_of(InboxMessage)).returning(table_of(InboxMessage).c.id)
-_PROVIDER_NAME = (
-    sa.select(table_of(Provider).c.name)
-    .join(table_of(Enterprise), table_of(Enterprise).c.provider_id == table_of(Provider).c.id)
-    .where(table_of(Enterprise).c.id == sa.bindparam("enterprise_id"))
-)
+def check_offer(kind: Kind, text: str | None, *, size: int | None, duration: int | None) -> None:
+    """Refuses, before the person is asked, what could not be sent: a text too long or empty,
+    a photo or voice note too large by the size the channel gives."""
+    from models.improvements import check_photo  # see content_of
+
+    if kind == Kind.PHOTO:
+        check_photo(file_size=size)
+    elif kind == Kind.VOICE:
+        check_voice(file_size=size, duration=duration)
+    clean(Content(kind, text, file_path=None if kind == Kind.TEXT else "-"))
 
 
-def draft(session: Session, contact: Contact, content: Content, *, now: datetime) -> int:
-    """Keeps what the person sent until they say whether it goes to their provider; returns
-    the waiting message's id (one INSERT … RETURNING)."""
-    if not may_write(contact):
-        raise ProgrammeError("not_allowed")
-    content = clean(content)
-    assert contact.id is not None
-    values = {
-        "sender_id": contact.id, "thread_id": None, "incoming": True, "kind": content.kind,
-        "text": content.text, "file_id": content.file_id, "file_path": content.file_path,
-        "duration": content.duration, "created_at": now, "sent_at": None,
-    }  # fmt: skip
-    return int(session.execute(_KEEP, values).scalar_one())
-
-
-def provider_name(session: Session, contact: Contact) -> str | None:
-    """The name of the person's provider, in one query."""
-    if contact.enterprise_id is None:
-        return None
-    found = session.execute(_PROVIDER_NAME, {"enterprise_id": contact.enterprise_id})
-    return found.scalar_one_or_none()
-
-
-def _waiting(session: Session, message_id: int, contact: Contact | None) -> InboxMessage:
-    message = session.get(InboxMessage, message_id)
-    if (
-        message is None
-        or contact is None
-        or message.sender_id != contact.id
-        or message.thread_id is not None
-        or not may_write(contact)
-    ):
-        raise ProgrammeError("stale")
-    return message
-
-
-def confirm(
-    session: Session, message_id: int, contact: Contact | None, *, now: datetime
-) -> tuple[InboxThread, InboxMessage]:
-    """The waiting message goes into the person's open thread (opened now if none is)."""
-    message = _waiting(session, message_id, contact)
-    assert contact is not None and contact.enterprise_id is not None
+def _open_thread(session: Session, contact: Contact, *, now: datetime) -> InboxThread:
+    assert contact.enterprise_id is not None and contact.id is not None
     enterprise = session.get(Enterprise, contact.enterprise_id)
-    assert enterprise is not None
+    assert enterprise is not None and enterprise.id is not None
     thread = session.exec(
         select(InboxThread)
         .where(InboxThread.contact_id == contact.id, InboxThread.status == OPEN)
         .order_by(col(InboxThread.id).desc())
     ).first()
     if thread is None:
-        assert enterprise.id is not None and contact.id is not None
         thread = InboxThread(
             provider_id=enterprise.provider_id,
             enterprise_id=enterprise.id,
@@ -234,33 +196,67 @@ def confirm(
         session.add(thread)
         session.flush()
         audit(session, "inbox.open", actor_id=contact.id, subject=thread)
-    # Conditional: a second press (or a second process) finds the message taken.
-    taken = session.execute(
-        sa.update(InboxMessage)
-        .where(col(InboxMessage.id) == message.id, col(InboxMessage.thread_id).is_(None))
-        .values(thread_id=thread.id, sent_at=now)
-    )
-    if taken.rowcount != 1:  # type: ignore[attr-defined]
-        raise ProgrammeError("stale")
+    return thread
+
+
+def send(
+    session: Session, contact: Contact | None, content: Content, *, origin: str, now: datetime
+) -> tuple[InboxThread, InboxMessage] | None:
+    """What the person agreed to send goes into their open thread (opened now if none is);
+    None when the message from `origin` (the channel's own id of what they sent) was sent
+    already: by a second press, or by another process at the same moment."""
+    if contact is None or not may_write(contact):
+        raise ProgrammeError("not_allowed")
+    content = clean(content)
+    if was_sent(session, origin):
+        return None
+    thread = _open_thread(session, contact, now=now)
+    assert contact.id is not None
+    message = InboxMessage(
+        thread_id=thread.id, sender_id=contact.id, incoming=True, kind=content.kind,
+        text=content.text, file_id=content.file_id, file_path=content.file_path,
+        duration=content.duration, origin=origin, created_at=now, sent_at=now,
+    )  # fmt: skip
+    try:
+        with session.begin_nested():
+            session.add(message)
+            session.flush()
+    except sa.exc.IntegrityError:
+        return None  # the other press's row won; its transaction told staff
     thread.last_message_at = now
     session.add(thread)
     session.flush()
-    session.refresh(message)
     return thread, message
 
 
-def discard(session: Session, message_id: int, contact: Contact | None) -> str | None:
-    """Deletes the waiting message; returns its file's relative path for the caller to delete."""
-    message = _waiting(session, message_id, contact)
-    path = message.file_path
-    gone = session.execute(
-        sa.delete(InboxMessage).where(
-            col(InboxMessage.id) == message.id, col(InboxMessage.thread_id).is_(None)
-        )
+def was_sent(session: Session, origin: str) -> bool:
+    return (
+        session.exec(select(InboxMessage.id).where(InboxMessage.origin == origin)).first()
+        is not None
     )
-    if gone.rowcount != 1:  # type: ignore[attr-defined]
-        raise ProgrammeError("stale")
-    return path
+
+
+def provider_name(session: Session, contact: Contact) -> str | None:
+    """The name of the person's provider."""
+    if contact.enterprise_id is None:
+        return None
+    return session.exec(
+        select(Provider.name)
+        .join(Enterprise, col(Enterprise.provider_id) == Provider.id)
+        .where(Enterprise.id == contact.enterprise_id)
+    ).first()
+
+
+def forget_unsent(session: Session, *, media_root: Path) -> int:
+    """Deletes what earlier versions kept while asking "Send this to your provider?" and the
+    person never answered (a message without a thread), with its file: nothing is kept now
+    before the person says yes."""
+    rows = session.exec(select(InboxMessage).where(col(InboxMessage.thread_id).is_(None))).all()
+    for row in rows:
+        if row.file_path:
+            (media_root / row.file_path).unlink(missing_ok=True)
+        session.delete(row)
+    return len(rows)
 
 
 # -- staff ------------------------------------------------------------------------------------
@@ -563,7 +559,7 @@ def exported(session: Session, person: Contact) -> list[dict[str, object]]:
 
 
 def purge(session: Session, people: Any, *, media_root: Path) -> tuple[int, int]:
-    """Deletes the words and files of the threads (and waiting messages) of `people` (a select
+    """Deletes the words and files of the threads (and unsent messages) of `people` (a select
     of contact ids); returns (texts, files) deleted."""
     rows = session.exec(
         select(InboxMessage)
@@ -619,6 +615,11 @@ def error_text(_: Translate, error: ProgrammeError) -> str:
         return _("I could not receive this file. Please send it again.")
     if code == "closed":
         return _("This thread is closed.")
+    if code == "gone":
+        return _(
+            "I can no longer see the message this question was about (deleted, or older than "
+            "two days). Please send it again."
+        )
     if code == "person_gone":
         return _("This person can no longer be reached through the bot.")
     if code == "not_allowed":

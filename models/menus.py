@@ -26,6 +26,10 @@ PROVIDERS = Entry("providers", N_("🏢 Providers"), N_("Add providers and invit
 ENTERPRISES = Entry(
     "enterprises", N_("🏭 My enterprises"), N_("Your enterprises and their invite links")
 )
+# Coordinators reach every provider's enterprises by command; their keyboard is full already.
+ENTERPRISES_COMMAND = Entry(
+    "enterprises", "", N_("Find an enterprise by name or province, and its history")
+)
 MEMBERS = Entry("members", "", N_("Who has joined, and removing someone"))
 NEW_ENTERPRISE = Entry(
     "newenterprise", N_("➕ Add an enterprise"), N_("Register an enterprise you support")
@@ -56,6 +60,8 @@ PLAN = Entry("plan", N_("🎯 Action plan"), N_("The improvements planned at the
 PLAN_COMMAND = Entry("plan", "", N_("The improvements planned at the training"))
 # Staff and coordinators reach the direct line's threads through /inbox (handlers/inbox.py).
 INBOX = Entry("inbox", "", N_("Messages from your enterprises: answer and close"))
+# Staff and coordinators send a spreadsheet after /import (models/journeys/imports.py).
+IMPORT = Entry("import", "", N_("Import enterprises or a paper round from a spreadsheet"))
 PROGRESS = Entry("progress", N_("📈 Our progress"), N_("Your results beside your sector's"))
 # Every registered person's rights, at the end of every role's command list.
 RIGHTS = [
@@ -69,12 +75,13 @@ RIGHTS = [
 MENUS: dict[Role, list[Entry]] = {
     Role.COORDINATOR: [
         PROVIDERS, SUMMARY, VISITS, EVENTS, BROADCAST, GOOD_PRACTICES, HELP, LANGUAGE,
-        INBOX, MEMBERS, EXPORT, NEW_EVENT, NEWSLETTER, PLAN_COMMAND, WEB, CANCEL, *RIGHTS,
+        INBOX, ENTERPRISES_COMMAND, MEMBERS, EXPORT, IMPORT, NEW_EVENT, NEWSLETTER,
+        PLAN_COMMAND, WEB, CANCEL, *RIGHTS,
     ],
     Role.STAFF: [
         NEW_ENTERPRISE, ENTERPRISES, VISITS, SUMMARY, BROADCAST, EVENTS, GOOD_PRACTICES, HELP,
-        LANGUAGE, INBOX, MEMBERS, EXPORT, NEW_EVENT, NEWSLETTER, PLAN_COMMAND, WEB, CANCEL,
-        *RIGHTS,
+        LANGUAGE, INBOX, MEMBERS, EXPORT, IMPORT, NEW_EVENT, NEWSLETTER, PLAN_COMMAND, WEB,
+        CANCEL, *RIGHTS,
     ],
     Role.EMPLOYER: [
         REPORT, MYREPORTS, FEEDBACK, NEXT_VISIT, PLAN, PROGRESS, GOOD_PRACTICES, HELP, LANGUAGE,

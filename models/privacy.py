@@ -29,6 +29,7 @@ from models.tables import (
     Consent,
     ConsentPurpose,
     Contact,
+    EnrolmentRequest,
     Enterprise,
     Event,
     Improvement,
@@ -438,6 +439,12 @@ def erase(
         .where(col(Consent.contact_id) == contact.id, col(Consent.withdrawn_at).is_(None))
         .values(withdrawn_at=now)
     )
+    # A request to join holds their phone number and names: it goes (the audit log keeps that
+    # it was made and decided).
+    mine = col(EnrolmentRequest.contact_id) == contact.id
+    if user_id is not None:
+        mine = sa.or_(mine, col(EnrolmentRequest.telegram_user_id) == user_id)
+    session.execute(sa.delete(EnrolmentRequest).where(mine))
     if user_id is not None:
         session.execute(
             sa.delete(BotState).where(

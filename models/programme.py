@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -218,6 +218,43 @@ def add_enterprise(
     session.add(enterprise)
     session.flush()
     audit(session, "enterprise.add", actor_id=actor_id, subject=enterprise)
+    return enterprise
+
+
+def edit_enterprise(
+    session: Session,
+    enterprise: Enterprise,
+    field: str,
+    value: Any,
+    *,
+    today: date,
+    actor_id: int | None = None,
+) -> Enterprise:
+    """Changes one thing about an enterprise, checked by the rules that added it (a training
+    day not in the future, ...); audited with the value before and after. The summary's
+    rollups follow through the session's events (reports/rollups.py)."""
+    columns = {
+        "name": "name", "sector": "sector_code", "province": "province_code",
+        "workers": "workers", "date": "intervention_date",
+    }  # fmt: skip
+    if field not in columns:
+        raise ProgrammeError("stale")
+    current = EnterpriseDraft(
+        enterprise.name, enterprise.sector_code, enterprise.province_code, enterprise.workers,
+        enterprise.intervention_date,
+    )  # fmt: skip
+    if field == "date" and isinstance(value, str):
+        value = date.fromisoformat(value)
+    changed = validate_enterprise(replace(current, **{columns[field]: value}), today=today)
+    before = getattr(enterprise, columns[field])
+    after = getattr(changed, columns[field])
+    setattr(enterprise, columns[field], after)
+    session.add(enterprise)
+    session.flush()
+    audit(
+        session, "enterprise.edit", actor_id=actor_id, subject=enterprise, field=field,
+        before=str(before), after=str(after),
+    )  # fmt: skip
     return enterprise
 
 

@@ -434,10 +434,78 @@ def start(
     taken = _participation(session, contact.id, survey.id, subject)
     if taken is not None and taken.completed_at is not None:
         raise SurveyError("already_answered", number=survey_round.number)
+    if survey.id == EMPLOYER and assisted_response(session, round_id) is not None:
+        # Staff took the enterprise's answers down at the visit: they count once.
+        raise SurveyError("answered_at_visit", number=survey_round.number)
     return _begin(
         session, contact=contact, survey=survey, anonymous=is_anonymous(survey.id), now=now,
         sources=sources, subject=subject,
     )  # fmt: skip
+
+
+# -- taken down at a visit -------------------------------------------------------------------
+
+EMPLOYER = "employer"
+
+
+def is_assisted(pending: SurveyPending, contact: Contact) -> bool:
+    """Whether a questionnaire in progress is one staff take down for an owner: staff never
+    answer the employer questionnaire for themselves."""
+    return pending.questionnaire == EMPLOYER and contact.role in (Role.STAFF, Role.COORDINATOR)
+
+
+def assisted_response(session: Session, round_id: int) -> SurveyResponse | None:
+    return session.exec(
+        select(SurveyResponse).where(
+            SurveyResponse.round_id == round_id,
+            col(SurveyResponse.assisted).is_(True),
+            col(SurveyResponse.complete).is_(True),
+        )
+    ).first()
+
+
+def employer_answered(session: Session, round_id: int) -> bool:
+    """Whether an employer of the round's enterprise completed its questionnaire in the chat."""
+    found = session.exec(
+        select(SurveyParticipation.id).where(
+            SurveyParticipation.round_id == round_id,
+            SurveyParticipation.questionnaire == EMPLOYER,
+            col(SurveyParticipation.completed_at).is_not(None),
+        )
+    ).first()
+    return found is not None
+
+
+def start_assisted(
+    session: Session, *, staff: Contact, round_id: int, now: datetime
+) -> Progress:
+    """Staff take down the employer questionnaire of a round at the visit, for an owner who
+    does not use the chat (the caller checks that they may manage the enterprise). It waits
+    under the staff member's own contact while they go through it, and becomes the
+    enterprise's employer response, marked `assisted`, with them as its recorder (`_complete`).
+    Refused once an employer answered the round in the chat, or once it was taken down."""
+    survey_round = _open_round(session, round_id)
+    survey = content.questionnaire(EMPLOYER)
+    if survey is None or staff.role not in (Role.STAFF, Role.COORDINATOR) or staff.id is None:
+        raise SurveyError("not_participant")
+    if assisted_response(session, round_id) is not None:
+        raise SurveyError("assisted_done", number=survey_round.number)
+    if employer_answered(session, round_id):
+        raise SurveyError("employer_answered", number=survey_round.number)
+    subject = Subject(round_id=round_id)
+    pending = _pending(session, staff.id, subject)
+    resumed = pending is not None
+    if pending is None:
+        pending = SurveyPending(
+            contact_id=staff.id, questionnaire=survey.id, anonymous=False,
+            key=secrets.token_hex(16), answers={}, **subject.columns(),
+        )  # fmt: skip
+        session.add(pending)
+        session.flush()
+        audit(session, "survey.assisted.start", actor_id=staff.id, subject=survey_round)
+    found = _progress(session, pending, survey, None)
+    found.resumed = resumed and bool(found.answers)
+    return found
 
 
 # -- event reactions -------------------------------------------------------------------------
@@ -789,6 +857,14 @@ def _complete(session: Session, found: Progress, contact: Contact, now: datetime
     an anonymous one waits, complete, for `release` (never written in this transaction, which
     names the person)."""
     pending = found.pending
+    if is_assisted(pending, contact):
+        _write(
+            session, [(found.subject, pending.questionnaire, dict(pending.answers or {}))],
+            started_at=now, completed_at=now, assisted=True, recorded_by_id=contact.id,
+        )  # fmt: skip
+        session.delete(pending)
+        audit(session, "survey.assisted", actor_id=contact.id, round=pending.round_id)
+        return
     taken = None
     if contact.id is not None:
         taken = _participation(session, contact.id, pending.questionnaire, found.subject)
@@ -814,6 +890,8 @@ def _write(
     started_at: datetime | None = None,
     completed_at: datetime | None = None,
     released: bool = True,
+    assisted: bool = False,
+    recorded_by_id: int | None = None,
 ) -> None:
     """Writes complete responses and their answers (a multiple choice one row per option, a
     skipped question one row with neither value), with random ids, in the order given; the
@@ -825,7 +903,8 @@ def _write(
         response = SurveyResponse(
             id=_random_id(session, SurveyResponse, taken_responses),
             questionnaire=questionnaire, contact_id=contact_id, started_at=started_at,
-            completed_at=completed_at, complete=True, released=released, **subject.columns(),
+            completed_at=completed_at, complete=True, released=released, assisted=assisted,
+            recorded_by_id=recorded_by_id, **subject.columns(),
         )  # fmt: skip
         session.add(response)
         assert response.id is not None
@@ -859,6 +938,7 @@ def _closed_units(session: Session, now: datetime) -> list[Subject]:
         sa.exists().where(
             col(SurveyResponse.round_id) == SurveyRound.id,
             col(SurveyResponse.contact_id).is_(None),
+            col(SurveyResponse.assisted).is_(False),
             col(SurveyResponse.released).is_(False),
         ),
     )
@@ -888,7 +968,12 @@ def _settle(session: Session, subject: Subject, found: Counter[str]) -> None:
     pending = session.exec(select(SurveyPending).where(subject.of(SurveyPending))).all()
     done = [p for p in pending if p.anonymous and p.complete]
     found["dropped_unfinished"] += len(pending) - len(done)
-    anonymous = sa.and_(subject.of(SurveyResponse), col(SurveyResponse.contact_id).is_(None))
+    # A response taken down at a visit has no contact either, but it is named: never settled.
+    anonymous = sa.and_(
+        subject.of(SurveyResponse),
+        col(SurveyResponse.contact_id).is_(None),
+        col(SurveyResponse.assisted).is_(False),
+    )
     already = session.exec(
         select(SurveyResponse.id).where(anonymous, col(SurveyResponse.released)).limit(1)
     ).first()
@@ -1006,11 +1091,14 @@ def pending_respondents(session: Session, round_id: int) -> list[Contact]:
         )
         .exists()
     )
+    roles = list(QUESTIONNAIRE_OF_ROLE)
+    if assisted_response(session, round_id) is not None:
+        roles.remove(Role.EMPLOYER)  # staff took the employer's answers down at the visit
     query = (
         select(Contact)
         .where(
             Contact.enterprise_id == survey_round.enterprise_id,
-            col(Contact.role).in_(list(QUESTIONNAIRE_OF_ROLE)),
+            col(Contact.role).in_(roles),
             col(Contact.opted_out_at).is_(None),
             col(Contact.unreachable_at).is_(None),
             col(Contact.erased_at).is_(None),

@@ -313,6 +313,9 @@ class Improvement(SQLModel, table=True):
     # The question an unfinished report stopped at (models/improvements.py Step); None once
     # submitted. Lets /report continue a draft where it was left, even after a restart.
     draft_step: str | None = Field(default=None, max_length=20)
+    # Seen by provider staff at this visit (models/visit_checks.py `record_seen`), not reported
+    # by the enterprise itself: stored verified, with `source` "visit".
+    seen_at_visit_id: int | None = Field(default=None, foreign_key="visit.id")
 
 
 class ImprovementMessage(SQLModel, table=True):
@@ -421,6 +424,12 @@ class SurveyResponse(SQLModel, table=True):
     released: bool = Field(
         default=False, sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.false())
     )
+    # An employer response that staff took down at a visit for an owner who does not use the
+    # chat (models/surveys.py `start_assisted`): no contact, the staff member as its recorder.
+    assisted: bool = Field(
+        default=False, sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.false())
+    )
+    recorded_by_id: int | None = Field(default=None, foreign_key="contact.id")
 
 
 class SurveyAnswer(SQLModel, table=True):
@@ -463,6 +472,47 @@ class Visit(SQLModel, table=True):
     outcome_asked_at: datetime | None = ts()
     # Staff finished the checklist of a done visit (models/visit_checks.py): the report is sent.
     checklist_done_at: datetime | None = ts()
+
+
+class EnrolmentStatus(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+
+
+class EnrolmentRequest(SQLModel, table=True):
+    """An enterprise asking to join without an invite (the newsletter's, leaflet's or website's
+    QR code: models/enrolment.py), until the staff of a provider of its province (or a
+    coordinator) accept it, which creates the enterprise and registers the requester as its
+    employer, or decline it with a reason. The requester is nobody yet: their chat and the
+    consent they gave are kept here."""
+
+    __tablename__ = "enrolment_request"
+
+    id: int | None = Field(default=None, primary_key=True)
+    telegram_user_id: int = Field(sa_column=sa.Column(sa.BigInteger(), nullable=False, index=True))
+    chat_id: int = Field(sa_column=sa.Column(sa.BigInteger(), nullable=False))
+    display_name: str | None = Field(default=None, max_length=200)
+    username: str | None = Field(default=None, max_length=64)
+    language: str = Field(max_length=10)
+    tips: bool = Field(
+        default=True, sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.true())
+    )
+    enterprise_name: str = Field(max_length=200)
+    province_code: str = Field(max_length=40)
+    sector_code: str = Field(max_length=40)
+    workers: int
+    phone: str | None = Field(default=None, max_length=20)  # None once declined
+    status: EnrolmentStatus = Field(
+        default=EnrolmentStatus.PENDING,
+        sa_column=sa.Column(sa.String(20), nullable=False, index=True),
+    )
+    created_at: datetime = ts(default=True)
+    decided_at: datetime | None = ts()
+    decided_by_id: int | None = Field(default=None, foreign_key="contact.id")
+    decline_reason: str | None = Field(default=None, max_length=500)
+    enterprise_id: int | None = Field(default=None, foreign_key="enterprise.id")
+    contact_id: int | None = Field(default=None, foreign_key="contact.id")
 
 
 class PlanItem(SQLModel, table=True):
@@ -518,8 +568,8 @@ class InboxThread(SQLModel, table=True):
 
 class InboxMessage(SQLModel, table=True):
     """One message of a thread: text, a photo (re-encoded, under the media folder) or a voice
-    note (kept as received). A message from the person waits without a thread until they
-    confirm that it goes to their provider."""
+    note (kept as received). Earlier versions kept a person's message without a thread while
+    asking whether to send it; the retention job deletes any such row left."""
 
     __tablename__ = "inbox_message"
 
@@ -532,6 +582,11 @@ class InboxMessage(SQLModel, table=True):
     file_id: str | None = Field(default=None, max_length=200)
     file_path: str | None = Field(default=None, max_length=300)  # relative to the media folder
     duration: int | None = None  # seconds, voice notes
+    # The person's message on its channel ("tg:<chat>:<message id>"): sent once, however often
+    # "Yes, send it" is pressed.
+    origin: str | None = Field(
+        default=None, sa_column=sa.Column(sa.String(80), unique=True, nullable=True)
+    )
     created_at: datetime = ts(default=True)
     sent_at: datetime | None = ts()
 

@@ -6,8 +6,11 @@ not yet given up is a line; a plan item that a report carried out is the report'
 moves with it. Staff mark each line in use, partly, or no longer in use; a plan item moves to
 match (models/plans.py: `seen_at_visit`). For an improvement, staff may then agree with the
 enterprise's own rating of the risk after it, or rate it again; both ratings are kept side by
-side on the check. Finishing the checklist is claimed once, and only then is the visit report
-sent to the employer (reports/visit_report.py).
+side on the check. New improvements staff see at the visit are recorded too (`record_seen`:
+an improvement of the enterprise, verified, with source "visit" and `seen_at_visit_id`, through
+models/improvements.py `add_seen`); they are that visit's record, not lines to check at it.
+Finishing the checklist is claimed once, and only then is the visit report sent to the
+employer (reports/visit_report.py).
 
 Each check is one row under a unique (visit, improvement) or (visit, plan item) key and each
 risk rating one conditional UPDATE, so a button pressed twice, or by two people at once,
@@ -18,14 +21,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from models import improvements as imp
 from models import plans
-from models.improvements import LIKELIHOODS, SEVERITIES, risk_score
+from models.improvements import LIKELIHOODS, SEVERITIES, PhotoSlot, risk_score
 from models.programme import ProgrammeError, audit
 from models.tables import (
     CheckState,
@@ -36,6 +41,8 @@ from models.tables import (
     PlanStatus,
     ReviewStatus,
     Role,
+    SurveyResponse,
+    SurveyRound,
     Visit,
     VisitCheck,
     VisitStatus,
@@ -111,6 +118,11 @@ def lines(session: Session, visit: Visit) -> list[Line]:
             Improvement.enterprise_id == visit.enterprise_id,
             col(Improvement.status).in_(REPORTED),
             col(Improvement.submitted_at).is_not(None),
+            # What staff saw new at this very visit is its record, not a line to check.
+            sa.or_(
+                col(Improvement.seen_at_visit_id).is_(None),
+                col(Improvement.seen_at_visit_id) != visit.id,
+            ),
         )
         .order_by(col(Improvement.submitted_at), col(Improvement.id))
     ).all()
@@ -208,6 +220,68 @@ def record(
         plans.seen_at_visit(session, item, in_use=in_use, actor_id=staff.id, now=now)
     audit(session, "visit.check", actor_id=staff.id, subject=check, state=str(state))
     return check
+
+
+def record_seen(
+    session: Session,
+    *,
+    visit_id: int,
+    staff: Contact | None,
+    area_code: str,
+    kind_code: str | None,
+    text: str | None,
+    now: datetime,
+) -> Improvement:
+    """A new improvement staff see at the visit, while its checklist is open: stored as seen at
+    the visit (models/improvements.py `add_seen`), not as one the enterprise reported."""
+    visit = _open_visit(session, visit_id, staff)
+    return imp.add_seen(
+        session, enterprise_id=visit.enterprise_id, visit_id=visit_id, staff=staff,
+        area_code=area_code, kind_code=kind_code, text=text, now=now,
+    )  # fmt: skip
+
+
+def seen_photo(
+    session: Session,
+    *,
+    improvement_id: int,
+    staff: Contact | None,
+    slot: PhotoSlot,
+    file_id: str | None,
+    path: str | None,
+    media_root: Path,
+    now: datetime,
+) -> Improvement:
+    """A photo of an improvement seen at a visit whose checklist is still open."""
+    improvement = session.get(Improvement, improvement_id)
+    if improvement is None or improvement.seen_at_visit_id is None:
+        raise ProgrammeError("check_unknown")
+    _open_visit(session, improvement.seen_at_visit_id, staff)
+    return imp.set_seen_photo(
+        session, improvement_id, staff=staff, slot=slot, file_id=file_id, path=path,
+        media_root=media_root, now=now,
+    )  # fmt: skip
+
+
+def seen_at(session: Session, visit_id: int) -> list[Improvement]:
+    """The new improvements staff saw at the visit, in the order they were recorded."""
+    return list(
+        session.exec(
+            select(Improvement)
+            .where(
+                Improvement.seen_at_visit_id == visit_id,
+                col(Improvement.status).in_(REPORTED),
+            )
+            .order_by(col(Improvement.id))
+        )
+    )
+
+
+def survey_round(session: Session, visit: Visit) -> SurveyRound | None:
+    """The survey round the visit opened (models/scheduler: after a visit is done)."""
+    return session.exec(
+        select(SurveyRound).where(SurveyRound.visit_id == visit.id).order_by(col(SurveyRound.id))
+    ).first()
 
 
 def _own_check(session: Session, check_id: int, staff: Contact | None) -> VisitCheck:
@@ -359,6 +433,10 @@ class RevisitCounts:
     risk_agreed: int = 0
     risk_higher: int = 0  # staff rate the risk higher than the enterprise did
     risk_lower: int = 0
+    # New improvements staff saw at visits (submitted in the period), and employer surveys they
+    # took down at visits for owners who do not use the chat (rounds opened in the period).
+    seen: int = 0
+    assisted: int = 0
 
 
 def revisit_counts(
@@ -408,4 +486,30 @@ def revisit_counts(
             sa.func.count().filter(check.c.staff_score < check.c.self_score),
         ).where(check.c.id.in_(latest(check.c.improvement_id.is_not(None), *rated)))
     ).one()
-    return RevisitCounts(*(int(value or 0) for value in (*states, *risks)))
+    improvement_where = [
+        improvement.c.seen_at_visit_id.is_not(None),
+        improvement.c.status.in_([str(s) for s in REPORTED]),
+        improvement.c.submitted_at >= start,
+        improvement.c.submitted_at < end,
+    ]
+    if enterprise_ids is not None:
+        improvement_where.append(improvement.c.enterprise_id.in_(enterprise_ids))
+    if area_code is not None:
+        improvement_where.append(improvement.c.area_code == area_code)
+    seen = session.execute(sa.select(sa.func.count()).where(*improvement_where)).scalar()
+    response = SurveyResponse.__table__  # type: ignore[attr-defined]
+    survey_round = SurveyRound.__table__  # type: ignore[attr-defined]
+    response_where = [
+        response.c.assisted.is_(True),
+        response.c.complete.is_(True),
+        survey_round.c.opened_at >= start,
+        survey_round.c.opened_at < end,
+    ]
+    if enterprise_ids is not None:
+        response_where.append(survey_round.c.enterprise_id.in_(enterprise_ids))
+    assisted = session.execute(
+        sa.select(sa.func.count())
+        .select_from(response.join(survey_round, survey_round.c.id == response.c.round_id))
+        .where(*response_where)
+    ).scalar()
+    return RevisitCounts(*(int(value or 0) for value in (*states, *risks, seen, assisted)))

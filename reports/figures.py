@@ -349,6 +349,10 @@ class RevisitFigures:
     risk_agreed: int = 0
     risk_higher: int = 0
     risk_lower: int = 0
+    # New improvements staff saw at visits (counted among the verified ones too), and employer
+    # surveys taken down at visits for owners who do not use the chat (among the employers).
+    seen: int = 0
+    assisted: int = 0
 
     @property
     def in_use_share(self) -> float | None:

@@ -263,7 +263,9 @@ def enterprise_progress(
                 "drop"
             ),
         )
-        .where(*_counted_improvements(Scope(), start, end))
+        # What the enterprises reported themselves (the card says "you reported"): not what
+        # staff saw new at a visit.
+        .where(*_counted_improvements(Scope(), start, end), imp.c.seen_at_visit_id.is_(None))
         .group_by(imp.c.enterprise_id)
         .subquery("per_improvement")
     )

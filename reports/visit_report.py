@@ -1,7 +1,8 @@
 """The one-page visit report an employer receives after staff finish a visit's checklist
 (models/visit_checks.py): the enterprise, the visit's day, what staff saw of each earlier
-improvement and plan item (and the risk as both sides rate it), what changed since the last
-visit, and the next visit's date. In the reader's language, one A4 page laid out by WeasyPrint
+improvement and plan item (and the risk as both sides rate it), the new improvements they saw,
+whether they took the employer survey down for the owner, what changed since the last visit,
+and the next visit's date. In the reader's language, one A4 page laid out by WeasyPrint
 from the same Jinja2 setup as the newsletter and the leaflet (reports/publish.py).
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -18,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from bot.i18n import normalise_language
 from bot.i18n import shorten as _shorten
-from models import visit_checks
+from models import surveys, visit_checks
 from models.programme import ProgrammeError
 from models.tables import (
     Contact,
@@ -66,6 +67,10 @@ class ReportData:
     carried_out: list[Changed]  # plan items done since then
     next_visit: date | None
     next_confirmed: bool
+    # New improvements staff saw at this visit (models/visit_checks.py `record_seen`).
+    new_seen: list[Changed] = field(default_factory=list)
+    # The employer survey of the visit's round was taken down by staff for the owner.
+    assisted: bool = False
 
 
 def _day(moment: datetime, tz: ZoneInfo) -> date:
@@ -113,6 +118,8 @@ def gather(session: Session, visit_id: int, *, tz: ZoneInfo) -> ReportData:
             col(Improvement.status).in_(visit_checks.REPORTED),
             col(Improvement.submitted_at) >= since,
             col(Improvement.submitted_at) <= visit.done_at,
+            # What staff saw at a visit is that visit's record, not something reported.
+            col(Improvement.seen_at_visit_id).is_(None),
         )
         .order_by(col(Improvement.submitted_at), col(Improvement.id))
     ).all()
@@ -139,6 +146,12 @@ def gather(session: Session, visit_id: int, *, tz: ZoneInfo) -> ReportData:
         ),
     )
     following = next((pair for pair in dated if pair[0] >= _day(visit.done_at, tz)), None)
+    survey_round = visit_checks.survey_round(session, visit)
+    assisted = (
+        survey_round is not None
+        and survey_round.id is not None
+        and surveys.assisted_response(session, survey_round.id) is not None
+    )
     return ReportData(
         visit_id=visit_id,
         enterprise=enterprise,
@@ -152,6 +165,11 @@ def gather(session: Session, visit_id: int, *, tz: ZoneInfo) -> ReportData:
         carried_out=[Changed(i.area_code, _shorten(i.what, TEXT_MAX)) for i in carried_out],
         next_visit=following[0] if following else None,
         next_confirmed=bool(following and following[1]),
+        new_seen=[
+            Changed(i.area_code, _shorten(i.description or "", TEXT_MAX))
+            for i in visit_checks.seen_at(session, visit_id)
+        ],
+        assisted=assisted,
     )
 
 

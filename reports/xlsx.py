@@ -588,7 +588,12 @@ CHECK_LABELS = {
     "no_longer": N_("not in use"),
 }
 PLAN_SOURCE_LABELS = {"chat": N_("chat"), "import": N_("spreadsheet")}
-SOURCE_LABELS = {"telegram": N_("Telegram"), "zalo": N_("Zalo"), "paper": N_("paper checklist")}
+SOURCE_LABELS = {
+    "telegram": N_("Telegram"),
+    "zalo": N_("Zalo"),
+    "paper": N_("paper checklist"),
+    "visit": N_("seen by staff at a visit"),
+}
 
 
 def _label(language: str, labels: Mapping[Any, str], code: Any) -> Any:
@@ -664,6 +669,7 @@ def summary_rows(summary: Summary, language: str) -> Iterator[tuple[Any, ...]]:
     table = _("improvements")
     yield table, "", _("total"), i.total, None
     yield table, "", _("verified"), i.verified, None
+    yield table, "", _("seen new by staff at visits"), s.revisits.seen, i.verified
     yield table, "", _("good practices"), i.good_practice, None
     yield table, "", _("median per enterprise"), _decimal(i.per_enterprise_median), e.in_programme
     # The count beside the median is the number of amounts it was taken from, not the reports
@@ -716,6 +722,7 @@ def summary_rows(summary: Summary, language: str) -> Iterator[tuple[Any, ...]]:
     table = _("employers")
     emp = s.employers
     yield table, "", _("respondents"), emp.respondents, None
+    yield table, "", _("taken down by staff at a visit"), s.revisits.assisted, emp.respondents
     yield (
         table, "", _("usefulness of the support (1–5)"), _decimal(emp.usefulness.mean),
         emp.usefulness.n,

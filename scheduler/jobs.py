@@ -421,12 +421,14 @@ def monthly_digest_job(
 def retention_job(
     session: Session, now: datetime, *, config: SchedulerConfig = DEFAULT_CONFIG
 ) -> dict[str, int]:
-    """Deletes raw texts and photos past the retention period (models/privacy.py), and files
-    kept for download links that have expired (models/links.py)."""
+    """Deletes raw texts and photos past the retention period (models/privacy.py), files kept
+    for download links that have expired (models/links.py), and direct-line messages an earlier
+    version kept unsent (models/inbox.py)."""
     purged = privacy.purge_expired(
         session, now=now, retention_days=config.retention_days, media_root=config.media_root
     )
     purged["downloads"] = links.forget_downloads(config.media_root, now=now)
+    purged["unsent"] = inbox.forget_unsent(session, media_root=config.media_root)
     return purged
 
 

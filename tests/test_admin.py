@@ -109,7 +109,9 @@ async def test_coordinator_adds_providers_and_invites_staff(world: World) -> Non
     assert [label for label, _ in boss.account.buttons(listing)] == [
         "➕ Thêm đơn vị",
         "Mời cán bộ: Công đoàn KCN Hòa Khánh",
+        "🤝 Mời đối tác",
         "Mời cán bộ: Trung tâm ATVSLĐ Huế",
+        "🤝 Mời đối tác",
     ]
     invite_photo = await boss.press("Mời cán bộ: Công đoàn KCN Hòa Khánh", listing)
     assert invite_photo is not None
@@ -477,6 +479,28 @@ async def test_staff_cannot_get_links_for_another_providers_enterprise(world: Wo
     assert photos(person) == []
 
 
+async def test_a_coordinator_invites_a_provider_s_partners_in_the_chat(world: World) -> None:
+    provider = make_provider(world, "Trung tâm ATVSLĐ Huế")
+    boss = await coordinator(world, 6301)
+    listing = await expect(boss, await boss.say("/providers"), "• Trung tâm ATVSLĐ Huế")
+    card = await boss.press("🤝 Mời đối tác", listing)
+    assert card is not None
+    assert_png_photo(world, card)
+    assert "Link mời đối tác của Trung tâm ATVSLĐ Huế" in (card.caption or "")
+    assert "Tối đa 10 người" in (card.caption or "")
+    code = link_code(card)
+    [stored] = [i for i in invites(world) if i.code == code]
+    assert (stored.role, stored.provider_id, stored.max_uses) == (Role.PARTNER, provider, 10)
+    await join(world, 6401, code)
+    partner = contact(world, 6401)
+    assert partner is not None and (partner.role, partner.provider_id) == (Role.PARTNER, provider)
+    # Staff may not, whatever they press.
+    person = await staff(world, 6501, provider)
+    anchor = person.account.messages()[-1]
+    await person.press_data(anchor.message_id, f"adm:partinv:{provider}")
+    assert person.answers()[-1] == REFUSAL_VI
+
+
 async def test_coordinator_may_get_links_for_any_enterprise(world: World) -> None:
     enterprise = make_enterprise(world, make_provider(world))
     boss = await coordinator(world, 6201)
@@ -504,17 +528,18 @@ async def test_my_enterprises_lists_only_my_providers_and_shows_the_live_links(
     listing = await expect(
         person, await person.say("🏭 Doanh nghiệp của tôi"), "Doanh nghiệp của Anh/Chị"
     )
-    assert listing.plain.splitlines()[1:] == [
-        "• Cơ khí Đông Á — Đà Nẵng, 12 người lao động",
-        "• Xưởng mộc Hòa Phát — Đà Nẵng, 12 người lao động",
+    assert listing.plain.splitlines()[1:3] == [
+        "1. Cơ khí Đông Á — Đà Nẵng, 12 người lao động",
+        "2. Xưởng mộc Hòa Phát — Đà Nẵng, 12 người lao động",
     ]
     assert "người khác" not in listing.plain
     assert [label for label, _ in person.account.buttons(listing)] == [
-        "🔗 Link mời: Cơ khí Đông Á",
-        "🔗 Link mời: Xưởng mộc Hòa Phát",
+        "Cơ khí Đông Á",
+        "Xưởng mộc Hòa Phát",
     ]
-    await person.press("🔗 Link mời: Xưởng mộc Hòa Phát", listing)
-    await person.press("🔗 Link mời: Xưởng mộc Hòa Phát", listing)
+    page = await person.press("Xưởng mộc Hòa Phát", listing)
+    await person.press("🔗 Link mời", page)
+    await person.press("🔗 Link mời", page)
     sent = photos(person)
     assert len(sent) == 4
     codes = [link_code(m) for m in sent]
@@ -578,8 +603,8 @@ async def test_staff_in_english(world: World) -> None:
     assert (saved.sector_code, saved.province_code, saved.workers) == ("garment", "hue", 1200)
 
     listing = await expect(person, await person.say("🏭 My enterprises"), "Your enterprises")
-    assert "• Thu Ha Garments — Hue, 1,200 workers" in listing.plain
-    assert person.account.buttons(listing)[0][0] == "🔗 Links: Thu Ha Garments"
+    assert "1. Thu Ha Garments — Hue, 1,200 workers" in listing.plain
+    assert person.account.buttons(listing)[0][0] == "Thu Ha Garments"
     anchor = person.account.messages()[-1]
     await person.press_data(anchor.message_id, "adm:staffinv:1")
     assert person.answers()[-1] == REFUSAL_EN
@@ -618,7 +643,7 @@ async def test_menu_buttons_in_the_middle_are_not_taken_as_answers(world: World)
     # Another menu entry ends the conversation, saying so, and runs at once (issue 14); what
     # is typed next is not taken for the workforce.
     before = len(person.texts())
-    await expect(person, await person.say("🏭 Doanh nghiệp của tôi"), "• Xưởng mộc Hòa Phát")
+    await expect(person, await person.say("🏭 Doanh nghiệp của tôi"), "1. Xưởng mộc Hòa Phát")
     assert person.texts()[before] == STOPPED
     await expect(person, await person.say("30"), "chọn trong menu")
     await expect(person, await person.say("➕ Thêm doanh nghiệp"), ASK_NAME)
@@ -644,21 +669,26 @@ async def test_menu_buttons_in_the_middle_are_not_taken_as_answers(world: World)
         ]
 
 
-async def test_a_long_list_of_enterprises_fits_in_one_message(world: World) -> None:
+async def test_a_long_list_of_enterprises_pages_and_each_page_fits_one_message(
+    world: World,
+) -> None:
     provider = make_provider(world)
     for number in range(60):
         make_enterprise(world, provider, f"{number:02d} " + "Công ty TNHH Sản xuất " * 9)
     person = await staff(world, 7301, provider)
     listing = await expect(person, await person.say("/enterprises"), "Doanh nghiệp của Anh/Chị")
-    assert len(listing.plain) <= 4096
-    shown = listing.plain.count("\n• ")
-    assert 10 <= shown < 50
-    assert listing.plain.endswith(f"… và {60 - shown} doanh nghiệp khác.")
-    assert len(person.account.buttons(listing)) == 50
+    assert len(listing.plain) <= 4096 and "Trang 1 trên 6." in listing.plain
+    assert "10. 09 Công ty" in listing.plain
+    labels = [label for label, _ in person.account.buttons(listing)]
+    assert len(labels) == 11 and labels[-1] == "Tiếp ▶"  # ten enterprises, then the page turn
     # A long name is cut at a word, and says so with "…", within Telegram's count.
-    label = person.account.buttons(listing)[0][0]
-    assert label == "🔗 Link mời: 00 Công ty TNHH Sản xuất Công ty TNHH…"
-    await person.press("🔗 Link mời: 49", listing)
+    assert labels[0] == "00 Công ty TNHH Sản xuất Công ty TNHH…"
+    for _ in range(4):
+        await person.press("Tiếp ▶", listing)
+    last = person.account.messages()[-1]
+    assert "Trang 5 trên 6." in last.plain and len(last.plain) <= 4096
+    page = await person.press("49 Công ty", last)
+    await person.press("🔗 Link mời", page)
     assert len(photos(person)) == 2
 
 

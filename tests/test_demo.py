@@ -34,14 +34,15 @@ async def test_demo_registers_every_role_and_writes_both_languages(tmp_path: Pat
         roles = sorted(c.role for c in people if c.removed_at is None)
         assert (
             roles
-            == ["coordinator", "employer", "employer", "employer", "staff", "staff"]
+            == ["coordinator", "employer", "employer", "employer", "employer", "staff", "staff"]
             + ["worker"] * 6
-        )  # one of them joined by typing the short code
+        )  # one of them joined by typing the short code, one without an invite
         # The stranger who joined with the leaked link was removed, and told so.
         assert [c.display_name for c in people if c.removed_at is not None] == ["Người lạ"]
         assert "Quyền tham gia theo dõi của Anh/Chị tại Cơ khí Tân Tiến đã kết thúc" in transcript
         assert len(session.exec(select(Provider)).all()) == 2
-        assert len(session.exec(select(Enterprise)).all()) == 3
+        # The fourth asked to join through the newsletter's QR code and was accepted.
+        assert len(session.exec(select(Enterprise)).all()) == 4
         assert session.exec(select(Invite)).all()
     database.dispose()
 
@@ -49,7 +50,7 @@ async def test_demo_registers_every_role_and_writes_both_languages(tmp_path: Pat
 async def test_demo_can_run_twice_in_the_same_folder(tmp_path: Path) -> None:
     await run_demo(tmp_path)
     second = await run_demo(tmp_path)
-    assert "- enterprises: 3" in second.summary_text
+    assert "- enterprises: 4" in second.summary_text
 
 
 async def test_demo_plays_improvement_reports_with_photos_and_a_review(tmp_path: Path) -> None:
@@ -114,7 +115,7 @@ def test_a_fresh_process_keeps_the_summary_rollups(tmp_path: Path) -> None:
             for rollups in (True, False)
         ]
     database.dispose()
-    assert figures[0].enterprises.in_programme == 3
+    assert figures[0].enterprises.in_programme == 4
     assert figures[0] == figures[1]
 
 
@@ -154,4 +155,25 @@ async def test_demo_answers_a_worker_s_voice_note_with_a_voice_note(tmp_path: Pa
         assert thread.status == "closed"
         kinds = [(m.incoming, m.kind) for m in session.exec(select(InboxMessage))]
         assert kinds == [(True, "voice"), (False, "voice")]
+    database.dispose()
+
+
+async def test_demo_records_a_visit_and_accepts_a_request_to_join(tmp_path: Path) -> None:
+    from models.tables import EnrolmentRequest, Improvement, SurveyResponse
+
+    result = await run_demo(tmp_path / "demo")
+    transcript = result.transcript_path.read_text(encoding="utf-8")
+    assert "Đã ghi là cải thiện thấy trong chuyến thăm" in transcript
+    assert "📝 Khảo sát chủ doanh nghiệp: đã ghi thay trong chuyến thăm này." in transcript
+    scene = transcript.split("## 12. Joining without an invite")[1]
+    assert "🆕 Yêu cầu tham gia chương trình" in scene
+    assert "🎉 Tin vui: Trung tâm ATVSLĐ Đà Nẵng đã chào đón Cơ sở đồ gỗ Hương Quê" in scene
+    database = Database(result.database_url)
+    with database.session() as session:
+        [seen] = session.exec(select(Improvement).where(Improvement.source == "visit")).all()
+        assert seen.photo_after_path and seen.seen_at_visit_id is not None
+        assisted = session.exec(select(SurveyResponse).where(SurveyResponse.assisted)).all()
+        assert len(assisted) == 1 and assisted[0].recorded_by_id is not None
+        [request] = session.exec(select(EnrolmentRequest)).all()
+        assert request.status == "accepted" and request.contact_id is not None
     database.dispose()

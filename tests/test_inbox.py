@@ -13,9 +13,10 @@ from bot.sandbox import SentMessage
 from models import inbox
 from models.tables import InboxMessage, InboxThread, Outbox, Role
 from reports.samples import workshop_photo
-from scheduler.jobs import weekly_digest_job
+from scheduler.config import SchedulerConfig
+from scheduler.jobs import retention_job, weekly_digest_job
 from tests.conftest import World
-from tests.factories import STALE, join, make_enterprise, make_invite, make_provider, tap
+from tests.factories import STALE, contact, join, make_enterprise, make_invite, make_provider, tap
 
 ASK = "Anh/Chị có muốn gửi nội dung này đến đơn vị cung cấp dịch vụ ATVSLĐ"
 YES = "✅ Có, gửi đi"
@@ -70,8 +71,9 @@ async def test_an_employer_s_message_reaches_staff_who_answer_in_the_employer_s_
     c = await line(world)
     question = await c.employer.say("Can we borrow the noise meter next week?")
     assert question is not None
-    assert "Send this to your OSH service provider, Trung tâm ATVSLĐ Đà Nẵng?" in question.plain
-    assert threads(world) == [] and outbox_keys(world) == []
+    assert "Send this to your OSH service provider? They will answer you here." in question.plain
+    # Nothing is kept before the person says yes.
+    assert threads(world) == [] and messages(world) == [] and outbox_keys(world) == []
 
     await c.employer.press("✅ Yes, send it")
     assert "📨 Sent to Trung tâm ATVSLĐ Đà Nẵng." in c.employer.last_text()
@@ -202,11 +204,11 @@ async def test_stale_buttons_change_nothing(world: World) -> None:
     question = await c.employer.say("Twice?")
     assert question is not None
     await c.employer.press("✅ Yes, send it", question)
-    data = f"{inbox.SEND}{messages(world)[0].id}"
-    await c.employer.press_data(question.message_id, data)
-    assert c.employer.answers()[-1] == "This button is no longer active."
-    await c.employer.press_data(question.message_id, f"{inbox.DROP}{messages(world)[0].id}")
-    assert c.employer.answers()[-1] == "This button is no longer active."
+    origin = question.reply_to
+    await c.employer.press_data(question.message_id, f"{inbox.SEND}{origin}")
+    assert c.employer.answers()[-1] == "This was sent already."
+    await c.employer.press_data(question.message_id, f"{inbox.DROP}{origin}")
+    assert c.employer.answers()[-1] == "This was sent already."
     assert len(messages(world)) == 1 and messages(world)[0].thread_id is not None
     await world.drain()
     assert len(outbox_keys(world, "inbox-new")) == 1
@@ -225,6 +227,82 @@ async def test_stale_buttons_change_nothing(world: World) -> None:
     # A tampered id is stale too.
     await c.staff.press_data(question.message_id, f"{inbox.SHOW}999")
     assert c.staff.answers()[-1] == STALE
+
+
+async def test_a_photo_is_fetched_only_once_the_person_says_yes(
+    world: World, tmp_path: Path
+) -> None:
+    c = await line(world)
+    photo = workshop_photo(tmp_path / "p.jpg", after=True).read_bytes()
+    await c.employer.send("photo", photo, "Not for the provider")
+    await c.employer.press("✖ No")
+    assert c.employer.last_text().startswith("Not sent.")
+    assert messages(world) == []
+    assert not (world.settings.media_dir / "inbox").exists()
+
+
+async def test_a_message_deleted_before_yes_is_asked_for_again(world: World) -> None:
+    c = await line(world)
+    question = await c.employer.say("I will delete this")
+    assert question is not None and question.reply_to is not None
+    c.employer.account.delete(question.reply_to)
+    await c.employer.press("✅ Yes, send it", question)
+    assert "I can no longer see the message" in (c.employer.answers()[-1] or "")
+    assert messages(world) == [] and threads(world) == []
+
+
+async def test_two_presses_at_once_send_one_message(world: World) -> None:
+    """Two processes handling "Yes" for the same message (two workers behind a load balancer,
+    or a double tap): one message and one notice to staff."""
+    import threading
+
+    await line(world)
+    person = contact(world, 101)
+    assert person is not None
+    start = threading.Barrier(2)
+    results: list[object] = []
+
+    def press() -> None:
+        with world.database.session() as session:
+            start.wait()
+            sent = inbox.send(
+                session, session.merge(person), inbox.Content(inbox.Kind.TEXT, "Once"),
+                origin="tg:101:77", now=world.clock(),
+            )  # fmt: skip
+            if sent is not None:
+                inbox.notify_staff(
+                    session, *sent, media_root=world.settings.media_dir, now=world.clock()
+                )
+            results.append(sent is not None)
+
+    workers = [threading.Thread(target=press) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert sorted(results) == [False, True]
+    assert [m.text for m in messages(world)] == ["Once"]
+    assert len(outbox_keys(world, "inbox-new")) == 1
+
+
+async def test_rows_an_earlier_version_kept_unsent_are_forgotten_with_their_files(
+    world: World,
+) -> None:
+    c = await line(world)
+    person = contact(world, 101)
+    assert person is not None and person.id is not None
+    kept = world.settings.media_dir / "inbox" / "old.oga"
+    kept.parent.mkdir(parents=True)
+    kept.write_bytes(VOICE)
+    with world.database.session() as session:
+        session.add(
+            InboxMessage(sender_id=person.id, kind="voice", file_path="inbox/old.oga", text=None)
+        )
+    config = SchedulerConfig.from_settings(world.settings)
+    with world.database.session() as session:
+        assert retention_job(session, world.clock(), config=config)["unsent"] == 1
+    assert messages(world) == [] and not kept.exists()
+    assert c.staff.texts()  # the staff member is untouched
 
 
 async def test_a_restart_in_the_middle_loses_nothing(world: World) -> None:
@@ -281,7 +359,6 @@ async def test_mydata_shows_the_thread_and_erasure_then_the_purge_remove_it(worl
     from datetime import timedelta
 
     from models import privacy
-    from tests.factories import contact
 
     c = await line(world)
     await c.employer.send("voice", VOICE, 5)

@@ -124,6 +124,8 @@ async def test_two_processes_take_turns_through_a_whole_visit(
     await staff.press("Đánh giá lại")
     await staff.press("có thể xảy ra")
     await staff.press("nghiêm trọng")
+    assert "Đã xem: 1/1 mục." in staff.last_text()  # the end card
+    await staff.press("Kết thúc kiểm tra")
     copy = staff.account.last()
     assert copy.document_filename == f"visit-report-{visit.id}-vi.pdf"
     done = first_visit(world, cast)
@@ -155,6 +157,8 @@ async def test_a_restart_in_the_middle_loses_nothing(world: World, cast: int) ->
     await world.restart()
     await staff.press("Một phần", card)
     await staff.press("Bỏ qua")
+    await world.restart()
+    await staff.press("Kết thúc kiểm tra")  # the end card's Finish, after a restart too
     assert staff.account.last().document_filename is not None
 
 

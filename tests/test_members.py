@@ -65,10 +65,14 @@ def small_enterprise(world: World, provider_id: int, workers: int = 3) -> int:
         ).id
 
 
-async def links(person: Person, label: str = "🔗 Link mời") -> dict[Role, SentMessage]:
-    """The links card of the person's first enterprise: employer photo, worker photo."""
+async def links(person: Person) -> dict[Role, SentMessage]:
+    """The links card of the person's first enterprise (from its page): employer photo, worker
+    photo."""
     listing = await person.say("/enterprises")
-    await person.press(label, listing)
+    assert listing is not None
+    first = person.account.buttons(listing)[0][0]
+    page = await person.press(first, listing)
+    await person.press("🔗 Link mời", page)
     employer, worker = photos(person)[-2:]
     return {Role.EMPLOYER: employer, Role.WORKER: worker}
 

@@ -163,6 +163,38 @@ async def test_inline_keyboard_press_and_answer(sb: Sandbox, tg: Bot) -> None:
         await query.answer("lần hai")
 
 
+async def test_a_reply_carries_the_replied_message_until_it_is_deleted(
+    sb: Sandbox, tg: Bot
+) -> None:
+    """As Telegram: a reply to a missing message fails unless allowed; a pressed button's
+    message carries the message it replies to, without nesting, and not once it is deleted."""
+    user = sb.user(USER)
+    said = user.send_text("Quạt hỏng rồi")["message"]
+    with pytest.raises(BadRequest, match=r"(?i)message to be replied not found"):
+        await tg.send_message(USER, "?", reply_to_message_id=999)
+    loose = await tg.send_message(
+        USER, "?", reply_to_message_id=999, allow_sending_without_reply=True
+    )
+    assert loose.reply_to_message is None
+    markup = Markup([[InlineKeyboardButton("Gửi", callback_data="send")]])
+    asked = await tg.send_message(
+        USER, "Gửi đi?", reply_markup=markup, reply_to_message_id=said["message_id"]
+    )
+    assert asked.reply_to_message is not None
+    assert asked.reply_to_message.text == "Quạt hỏng rồi"
+    again = await tg.send_message(USER, "!", reply_to_message_id=asked.message_id)
+    assert again.reply_to_message is not None
+    assert again.reply_to_message.reply_to_message is None  # never nested
+
+    query = Update.de_json(user.press(asked.message_id, "send"), tg).callback_query
+    assert query is not None and query.message is not None
+    replied = query.message.reply_to_message  # type: ignore[union-attr]
+    assert replied is not None and replied.text == "Quạt hỏng rồi"
+    user.delete(said["message_id"])
+    query = Update.de_json(user.press(asked.message_id, "send"), tg).callback_query
+    assert query is not None and query.message.reply_to_message is None  # type: ignore[union-attr]
+
+
 async def test_reply_keyboard_and_command(sb: Sandbox, tg: Bot) -> None:
     from telegram import ReplyKeyboardMarkup, ReplyKeyboardRemove
 

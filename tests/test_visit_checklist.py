@@ -185,9 +185,11 @@ async def test_staff_go_through_the_checklist_and_employers_get_the_report(
     await staff.press_data(first.message_id, first_state)
     assert "đã được kiểm tra rồi" in (staff.answers()[-1] or "")
 
-    # 4 of 4: a planned item found in use; the last card finishes the checklist.
+    # 4 of 4: a planned item found in use; then the end card, and Finish.
     assert "(4/4)" in staff.last_text() and "Nâng bàn" in staff.last_text()
     await staff.press("Đang dùng")
+    assert "Đã xem: 4/4 mục." in staff.last_text()
+    await staff.press("Kết thúc kiểm tra")
     copy = staff.account.last()
     assert copy.document_filename == f"visit-report-{visit_id}-vi.pdf"
     assert "Đã hoàn tất danh mục kiểm tra: đã xem 4/4 mục" in (copy.caption or "")
@@ -338,6 +340,8 @@ async def test_a_visit_with_nothing_to_check_still_sends_its_report(world: World
     staff = world.user(201)
     visit_id = await done_visit(world, enterprise.id)
     await staff.press("Bỏ qua")
+    assert "Đã xem: 0/0 mục." in staff.last_text()  # the end card, with nothing to check
+    await staff.press("Kết thúc kiểm tra")
     copy = staff.account.last()
     assert copy.document_filename == f"visit-report-{visit_id}-vi.pdf"
     assert "đã xem 0/0 mục" in (copy.caption or "")

@@ -9,6 +9,7 @@ database, never trusted from a button.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -35,12 +36,16 @@ from models.text import esc
 PREFIX = "adm:"
 ADD_PROVIDER = PREFIX + "addprov"
 STAFF_INVITE = PREFIX + "staffinv:"
+PARTNER_INVITE = PREFIX + "partinv:"  # handlers/admin.py
 PROVIDER_PROVINCE = PREFIX + "pprov:"
 ENT_SECTOR = PREFIX + "sector:"
 ENT_PROVINCE = PREFIX + "eprov:"
 ENT_TODAY = PREFIX + "today"
 ENT_CONFIRM = PREFIX + "confirm"
 ENT_CANCEL = PREFIX + "cancel"
+EDIT = PREFIX + "edit:"  # adm:edit:<enterprise>: ✏️ on an enterprise's page
+EDIT_FIELD = PREFIX + "field:"
+ENTERPRISE_PAGE = "epg:show:"  # models/notices/enterprises.py
 
 
 def allowed(contact: Contact | None, *roles: Role) -> bool:
@@ -223,6 +228,97 @@ class NewEnterprise(Form):
         return outcome, ENDS
 
 
+# -- editing an enterprise ---------------------------------------------------------------------
+
+# What staff may correct, each asked by the very step that added the enterprise.
+FIELDS = {
+    "name": N_("Name"),
+    "sector": N_("Sector"),
+    "province": N_("Province"),
+    "workers": N_("Workers"),
+    "date": N_("Training date"),
+}
+
+
+def field_prompt(turn: Turn) -> Reply:
+    _ = turn._
+    name = esc(turn.data.get("current", ""))
+    buttons = [Action(_(label), EDIT_FIELD + code) for code, label in FIELDS.items()]
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    return Reply(_("What should change for {name}? (/cancel to stop)", name=name), rows)
+
+
+class EditEnterprise(Form):
+    """✏️ Edit on an enterprise's page: one answer at a time, checked as when it was added."""
+
+    name = "admin.edit"
+    resumable = False
+    field_step = Step(
+        "field", field_prompt, choice(EDIT_FIELD, lambda code: code in FIELDS), reask="actions"
+    )
+    new_name = Step(
+        "name",
+        lambda turn: Reply(turn._("What is its new name? (/cancel to stop)")),
+        typed(clean_name),
+    )
+    steps = (field_step, new_name, *NewEnterprise.steps[1:5])
+
+    def starts(self, entry: Input) -> bool:
+        return entry.payload is not None and entry.payload.startswith(EDIT)
+
+    def owns(self, payload: str) -> bool:
+        return payload.startswith((EDIT, EDIT_FIELD, ENT_SECTOR, ENT_PROVINCE)) or (
+            payload == ENT_TODAY
+        )
+
+    def pending(self, turn: Turn, steps: Iterable[Step] | None = None) -> Step | None:
+        chosen = turn.data.get("field")
+        if chosen is None:
+            return self.field_step
+        step = self.step(chosen)
+        return step if step is not None and chosen not in turn.data else None
+
+    def _enterprise(self, turn: Turn, enterprise_id: object) -> Enterprise | None:
+        if not isinstance(enterprise_id, int):
+            return None
+        try:
+            return programme.managed_enterprise(turn.session, turn.contact, enterprise_id)
+        except ProgrammeError:
+            return None
+
+    def begin(self, turn: Turn, entry: Input) -> Outcome | None:
+        code = (entry.payload or "").removeprefix(EDIT)
+        enterprise = self._enterprise(turn, int(code) if code.isdigit() else None)
+        if enterprise is None:
+            return refusal(turn, pressed=entry.pressed)
+        turn.data.update(current=enterprise.name, enterprise=enterprise.id)
+        return None
+
+    def finish(self, turn: Turn, outcome: Outcome) -> tuple[Outcome, bool]:
+        _ = turn._
+        enterprise = self._enterprise(turn, turn.data.get("enterprise"))
+        if enterprise is None:
+            return refusal(turn, pressed=False), ENDS
+        chosen = turn.data["field"]
+        value = turn.data[chosen]
+        try:
+            with turn.session.begin_nested():
+                programme.edit_enterprise(
+                    turn.session, enterprise, chosen, value, today=turn.today,
+                    actor_id=turn.contact.id if turn.contact else None,
+                )  # fmt: skip
+        except ProgrammeError as error:
+            return outcome.say(error_text(_, error, turn.language)), ENDS
+        draft = draft_of(
+            {"name": enterprise.name, "sector": enterprise.sector_code,
+             "province": enterprise.province_code, "workers": enterprise.workers,
+             "date": enterprise.intervention_date.isoformat()}
+        )  # fmt: skip
+        saved = _("Saved. {name} now reads:", name=esc(enterprise.name))
+        page = Action(_("🏭 Open its page"), f"{ENTERPRISE_PAGE}{enterprise.id}")
+        return outcome.say(f"{saved}\n{enterprise_card(_, draft, turn.language)}", [[page]]), ENDS
+
+
 def refusal(turn: Turn, *, pressed: bool) -> Outcome:
     """Someone without the role (or who lost it mid-way): a dialog on a button, else a reply."""
     text = error_text(turn._, ProgrammeError("staff_only"), turn.language)
@@ -285,3 +381,4 @@ def invite_cards(
 
 NEW_PROVIDER = NewProvider()
 NEW_ENTERPRISE = NewEnterprise()
+EDIT_ENTERPRISE = EditEnterprise()

@@ -143,6 +143,10 @@ def error_text(
         "plan_unknown": _("This plan item no longer exists."),
         "plan_moved": _("This item has already moved on. Here it is as it stands now."),
         "consent_buttons": _("Please answer with the buttons: do you agree?"),
+        "phone_invalid": _(
+            "Please type a Vietnamese phone number, for example 0912 345 678 or +84 912 345 678."
+        ),
+        "send_or_cancel": _("Please press ✅ Send the request or ✖ Cancel."),
     }
     starts_at = details.get("starts_at")
     if error.code == "checkin_not_open" and isinstance(starts_at, datetime) and tz is not None:

@@ -24,13 +24,17 @@ from bot.i18n import Translate, format_number, shorten
 from models import events, surveys
 from models.content import YES, Option, Question
 from models.journeys.core import Action, Input, Outcome, Reply, Turn, paused_note
+from models.programme import ProgrammeError
 from models.surveys import Progress, Subject, SurveyError
-from models.tables import Contact, Role
+from models.tables import Contact, Enterprise, Role, SurveyRound
 from models.text import check, esc
 
 PREFIX = "fb:"
 START = surveys.START_PREFIX  # fb:start:<round id>
 START_EVENT = surveys.EVENT_START_PREFIX  # fb:event:<event id>
+# Staff take the employer survey down at a visit, for an owner who does not use the chat (the
+# visit checklist's button, models/journeys/visits.py): fb:assist:<visit id>.
+ASSIST = PREFIX + "assist:"
 ANSWER = PREFIX + "a:"  # fb:a:<tag>:<question index>:<value>
 TOGGLE = PREFIX + "t:"  # fb:t:<tag>:<question index>:<option code>
 DONE = PREFIX + "d:"  # fb:d:<tag>:<question index>
@@ -70,6 +74,20 @@ def error_text(_: Translate, error: SurveyError, language: str) -> str:
             "This survey round has closed. Thank you! Send /feedback to answer the current one."
         ),
         "already_answered": _("You already answered this round, thank you!"),
+        "answered_at_visit": _(
+            "Your provider took down your enterprise's answers for this round at the visit. "
+            "Thank you!"
+        ),
+        "assisted_done": _("The employer survey of this visit is already taken down. Thank you!"),
+        "employer_answered": _(
+            "The employer already answered this round's survey in the chat: there is nothing "
+            "to take down."
+        ),
+        "visit_not_done": _("The checklist opens once the visit is logged as done."),
+        "checklist_finished": _("The checklist of this visit is finished; the report was sent."),
+        "visit_unknown": _("This visit no longer exists."),
+        "not_allowed": _("Sorry, this button is not for you."),
+        "no_round": _("This visit has no survey round open, so there is nothing to take down."),
         "not_participant": _(
             "Sorry, the follow-up survey is for employers and workers of the enterprises in "
             "the programme."
@@ -225,6 +243,8 @@ def participant(turn: Turn, found: Progress | None = None) -> Contact | None:
     contact = turn.contact
     if contact is None:
         return None
+    if found is not None and surveys.is_assisted(found.pending, contact):
+        return contact  # staff taking the survey down at a visit
     if found is not None and found.subject.event_id is not None:
         return None if events.is_organiser(contact) else contact
     if contact.role not in ROLES or contact.enterprise_id is None:
@@ -271,7 +291,58 @@ def refuse(text: str) -> tuple[Outcome, bool]:
 
 def finish(turn: Turn, found: Progress, outcome: Outcome) -> tuple[Outcome, bool]:
     turn.data.clear()
+    if turn.contact is not None and surveys.is_assisted(found.pending, turn.contact):
+        return finish_assisted(turn, found, outcome)
     return outcome.say(esc(found.questionnaire.thanks(turn.language)), menu=True), ENDS
+
+
+def finish_assisted(turn: Turn, found: Progress, outcome: Outcome) -> tuple[Outcome, bool]:
+    """The owner's answers are stored; the staff member goes back to the visit's checklist."""
+    from models.journeys.visits import CHOOSE  # the checklist's own action, at the enterprise
+
+    _ = turn._
+    survey_round = turn.session.get(SurveyRound, found.subject.round_id)
+    text = _(
+        "✅ The employer's answers are recorded, marked as taken down at the visit. Thank you!"
+    )
+    if survey_round is None:
+        return outcome.say(text, menu=True), ENDS
+    back = Action(_("📋 Back to the checklist"), f"{CHOOSE}{survey_round.enterprise_id}")
+    return outcome.say(text, [[back]]), ENDS
+
+
+def begin_assisted(turn: Turn, payload: str) -> tuple[Outcome, bool]:
+    """Staff start (or pick up again) the employer survey of a visit, for the owner."""
+    from models import visit_checks  # the visit's checks: who may, and whether it is open
+
+    _ = turn._
+    raw = payload.removeprefix(ASSIST)
+    contact = turn.contact
+    if not raw.isdigit() or len(raw) > 11 or contact is None:
+        return Outcome(notice=_("This button is no longer active.")), ENDS
+    try:
+        with turn.session.begin_nested():
+            visit = visit_checks.ready_to_finish(turn.session, visit_id=int(raw), staff=contact)
+            survey_round = visit_checks.survey_round(turn.session, visit)
+            if survey_round is None or survey_round.id is None:
+                raise SurveyError("no_round")
+            found = surveys.start_assisted(
+                turn.session, staff=contact, round_id=survey_round.id, now=turn.now
+            )
+    except ProgrammeError as error:
+        refused = error_text(_, SurveyError(error.code), turn.language)
+        return Outcome(notice=refused, alert=True), ENDS
+    hold(turn, found)
+    if found.resumed:
+        return ask(turn, found, Outcome(), prefix=_("Let us continue where you left off.")), GOES_ON
+    enterprise = turn.session.get(Enterprise, survey_round.enterprise_id)
+    intro = _(
+        "📝 <b>Employer survey, taken down at the visit</b>\nRead each question to the owner of "
+        "{enterprise} and enter their answer. The answers count as the enterprise's own, marked "
+        "as taken down by you at the visit.",
+        enterprise=esc(enterprise.name if enterprise else ""),
+    )
+    return ask(turn, found, Outcome().say(intro)), GOES_ON
 
 
 def opened(
@@ -506,7 +577,7 @@ class Feedback:
 
     def starts(self, entry: Input) -> bool:
         payload = entry.payload or ""
-        return entry.command == "feedback" or payload.startswith((START, START_EVENT))
+        return entry.command == "feedback" or payload.startswith((START, START_EVENT, ASSIST))
 
     def owns(self, payload: str) -> bool:
         return payload.startswith(PREFIX)
@@ -520,6 +591,8 @@ class Feedback:
                 if found is not None and found.subject.event_id is not None:
                     return begin_event(turn, event_id=found.subject.event_id)
             return begin(turn, round_id=None)
+        if entry.payload.startswith(ASSIST):
+            return begin_assisted(turn, entry.payload)
         if entry.payload.startswith(START):
             round_id = surveys.parse_start_data(entry.payload)
             if round_id is None:
@@ -538,6 +611,13 @@ class Feedback:
         return on_other(turn)
 
     def pause(self, turn: Turn) -> Outcome:
+        contact = turn.contact
+        if contact is not None and contact.role in (Role.STAFF, Role.COORDINATOR):
+            text = turn._(
+                "Paused. The answers so far are saved; send /visit and press 📝 on the "
+                "checklist to continue."
+            )
+            return Outcome().say(text, menu=True)
         text = turn._("Paused. Your answers so far are saved; send /feedback to continue later.")
         return Outcome().say(text, menu=True)
 

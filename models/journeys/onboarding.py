@@ -20,6 +20,7 @@ from dataclasses import replace
 
 from bot.i18n import LANGUAGES, Translate, translator
 from models import privacy
+from models.enrolment import JOIN_PAYLOAD
 from models.events import CHECKIN_PREFIX
 from models.journeys.core import Action, Input, Outcome, Reply, Turn
 from models.journeys.state import telegram_user, zalo_user
@@ -178,7 +179,12 @@ class Onboarding(Form):
         if entry.command in (CODE_TYPED, CODE_GIVEN):
             return True
         code = start_code(entry) if entry.command == "start" else None
-        return entry.command == "start" and not (code or "").startswith(CHECKIN_PREFIX)
+        # `/start join` is a request to join without an invite (models/journeys/enrolment.py).
+        return (
+            entry.command == "start"
+            and not (code or "").startswith(CHECKIN_PREFIX)
+            and code != JOIN_PAYLOAD
+        )
 
     def owns(self, payload: str) -> bool:
         return payload.startswith(PREFIX)

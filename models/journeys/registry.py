@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from models.journeys import engine
-from models.journeys.admin import NEW_ENTERPRISE, NEW_PROVIDER
+from models.journeys.admin import EDIT_ENTERPRISE, NEW_ENTERPRISE, NEW_PROVIDER
 from models.journeys.broadcast import BROADCAST
 from models.journeys.core import Journey
+from models.journeys.enrolment import DECISION, ENROLMENT
 from models.journeys.events import MOVE_EVENT, NEW_EVENT
 from models.journeys.feedback import FEEDBACK
 from models.journeys.goodpractices import EDIT_WORDING
+from models.journeys.imports import IMPORT_FILE
 from models.journeys.inbox import ANSWER_THREAD
 from models.journeys.onboarding import ONBOARDING
 from models.journeys.plan import ADD_PLAN_ITEM
@@ -17,9 +19,10 @@ from models.journeys.review import ANSWER_QUESTION, ASK_QUESTION
 from models.journeys.visits import VISITS
 
 JOURNEYS: tuple[Journey, ...] = (
-    ONBOARDING,
+    ENROLMENT, ONBOARDING, DECISION,
     ASK_QUESTION, ANSWER_QUESTION, ANSWER_THREAD, FEEDBACK, NEW_PROVIDER, NEW_ENTERPRISE,
-    REPORT, BROADCAST, EDIT_WORDING, NEW_EVENT, MOVE_EVENT, VISITS, ADD_PLAN_ITEM,
+    REPORT, BROADCAST, EDIT_WORDING, NEW_EVENT, MOVE_EVENT, VISITS, ADD_PLAN_ITEM, IMPORT_FILE,
+    EDIT_ENTERPRISE,
 )  # fmt: skip
 
 engine.register(JOURNEYS)

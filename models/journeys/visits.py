@@ -1,7 +1,10 @@
 """Revisits as one journey: staff propose a date, employers confirm it or suggest another
 time, staff accept a suggestion and log the outcome with notes; after a visit that took place,
-the checklist of earlier improvements and plan items, a re-rated risk, and the one-page visit
-report. `/visits` shows staff their upcoming and overdue visits and `/nextvisit` employers
+the checklist of earlier improvements and plan items, a re-rated risk, then an end card: new
+improvements staff see (area, kind, words, photos: "at" is "seen" while one is recorded), the
+employer survey taken down for an owner who does not use the chat (the feedback journey's
+`fb:assist:<visit>`, models/journeys/feedback.py), and Finish with the one-page visit report.
+`/visits` shows staff their upcoming and overdue visits and `/nextvisit` employers
 their next one; `/visit` at an enterprise logs its visit or picks its checklist up again.
 
 The journey holds the foreground only while it waits for the person (`at` in the draft):
@@ -24,8 +27,12 @@ from pathlib import Path
 
 from bot.i18n import N_, Translate, format_day, format_moment, format_number, shorten
 from bot.i18n import normalise_language as lang_of
-from models import content, visit_checks, visits
+from models import content, media, surveys, visit_checks, visits
+from models import improvements as imp
+from models.improvements import PhotoSlot
+from models.journeys import feedback
 from models.journeys.core import Action, Input, Outcome, Reply, Rows, Turn
+from models.journeys.report import error_text as report_error
 from models.notices import visits as notices
 from models.notices.visits import ACCEPT, CONFIRM, DONE, MISSED, PROPOSE, SKIP_NOTES, SUGGEST
 from models.programme import ProgrammeError, audit
@@ -44,11 +51,16 @@ LIKELY = CHECK + "l:"  # l:<check>:<likelihood>
 SEVERE = CHECK + "v:"  # v:<check>:<likelihood>:<severity>
 FINISH = CHECK + "f:"  # f:<visit>
 CHOOSE = CHECK + "e:"  # e:<enterprise>: /visit's chooser
+# A new improvement staff see at the visit: its area, its kind, then photos (or none).
+NEW = CHECK + "n:"  # n:<visit>
+SEEN_AREA = CHECK + "a:"  # a:<visit>:<area>
+SEEN_KIND = CHECK + "k:"  # k:<visit>:<kind, or "-" for none>
+NO_PHOTO = CHECK + "p:"  # p:<improvement>:<after|before>
 CHOOSER_LIMIT = 30
 BOARD_LIMIT = 10
 
 # Positions (the draft's "at").
-WHEN, SUGGEST_WHEN, NOTES, CHECKING = "when", "suggest", "notes", "check"
+WHEN, SUGGEST_WHEN, NOTES, CHECKING, SEEN = "when", "suggest", "notes", "check", "seen"
 
 STATES = {"u": CheckState.IN_USE, "p": CheckState.PARTLY, "n": CheckState.NO_LONGER}
 STATE_LABEL = {
@@ -87,6 +99,9 @@ def error_text(_: Translate, error: ProgrammeError) -> str:
         "risk_not_rated": _("The enterprise did not rate this risk; please rate it yourself."),
         "risk_invalid": _("Please choose with the buttons."),
         "unknown_enterprise": _("This enterprise no longer exists."),
+        "unknown_area": _("Please choose with the buttons."),
+        "unknown_kind": _("Please choose with the buttons."),
+        "not_your_enterprise": _("Sorry, this button is not for you."),
     }
     return texts.get(error.code, _("That did not work. Please try again."))
 
@@ -157,6 +172,10 @@ class Visits:
             (SEVERE, self.severity_pressed),
             (FINISH, self.finish_pressed),
             (CHOOSE, self.chosen),
+            (NEW, self.new_pressed),
+            (SEEN_AREA, self.seen_area),
+            (SEEN_KIND, self.seen_kind),
+            (NO_PHOTO, self.no_photo),
         ):
             if payload.startswith(prefix):
                 return act(turn, payload)
@@ -171,7 +190,7 @@ class Visits:
 
     def aside(self, turn: Turn) -> Outcome:
         """A checklist set aside stays open in the database: say how to pick it up again."""
-        if turn.data.get("at") == CHECKING:
+        if turn.data.get("at") in (CHECKING, SEEN):
             return Outcome().say(
                 turn._("The visit checklist waits for you: send /visit to continue it.")
             )
@@ -218,6 +237,8 @@ class Visits:
             if given.text is None:
                 return Outcome().say(_("Please type your notes as text, or press Skip.")), GOES_ON
             return self.noted(turn, visit_id, given.text)
+        if at == SEEN:
+            return self.seen_typed(turn, given, visit_id)
         return Outcome().say(_("Please choose with the buttons above, or /cancel.")), GOES_ON
 
     # -- staff: propose a date ---------------------------------------------------------------
@@ -490,7 +511,7 @@ class Visits:
             return outcome.say(error_text(_, ProgrammeError("visit_unknown"))), ENDS
         line = visit_checks.next_line(turn.session, visit)
         if line is None:
-            return self.finish(turn, outcome, visit_id)
+            return self.end_card(turn, outcome, visit, enterprise)
         done, total = visit_checks.progress(turn.session, visit)
         states = [
             Action(_(STATE_LABEL[state]), f"{STATE}{visit_id}:{line.kind}{line.id}:{code}")
@@ -504,6 +525,218 @@ class Visits:
         self.wait(turn, CHECKING, visit_id)
         finish = Action(_("🏁 Finish the checklist"), f"{FINISH}{visit_id}")
         return outcome.say(text, [states, [finish]]), GOES_ON
+
+    def end_card(
+        self, turn: Turn, outcome: Outcome, visit: Visit, enterprise: Enterprise
+    ) -> tuple[Outcome, bool]:
+        """Every line is checked (or there was none): what else staff saw, the employer survey
+        taken down for an owner who does not use the chat, or Finish and the report."""
+        _ = turn._
+        assert visit.id is not None
+        done, total = visit_checks.progress(turn.session, visit)
+        seen = visit_checks.seen_at(turn.session, visit.id)
+        lines = [
+            _("📋 <b>Checklist: {enterprise}</b>", enterprise=esc(enterprise.name)),
+            _("Lines checked: {done} of {total}.", done=done, total=total),
+        ]
+        if seen:
+            lines.append(_("New improvements seen at this visit: {n}.", n=len(seen)))
+        survey_round = visit_checks.survey_round(turn.session, visit)
+        offer_survey = False
+        if survey_round is not None and survey_round.id is not None:
+            if surveys.assisted_response(turn.session, survey_round.id) is not None:
+                lines.append(_("📝 Employer survey: taken down at this visit."))
+            elif surveys.employer_answered(turn.session, survey_round.id):
+                lines.append(_("📝 The employer answered the survey in the chat."))
+            else:
+                offer_survey = survey_round.closed_at is None
+        lines += [
+            "",
+            _(
+                "Did you see a new improvement? Record it with its photos. If the owner does not "
+                "use the chat, you can take their survey answers down here. Then finish: the "
+                "visit report goes to the employer."
+            ),
+        ]
+        rows: list[list[Action]] = [[Action(_("➕ A new improvement I saw"), f"{NEW}{visit.id}")]]
+        if offer_survey:
+            rows.append(
+                [Action(_("📝 Employer survey for the owner"), f"{feedback.ASSIST}{visit.id}")]
+            )
+        rows.append([Action(_("🏁 Finish the checklist"), f"{FINISH}{visit.id}")])
+        self.wait(turn, CHECKING, visit.id)
+        return outcome.say("\n".join(lines), rows), GOES_ON
+
+    # -- new improvements seen at the visit ----------------------------------------------------
+
+    def new_pressed(self, turn: Turn, payload: str) -> tuple[Outcome, bool]:
+        _ = turn._
+        found = numbers(payload, NEW, 1)
+        if found is None:
+            return self.stale(turn)
+        try:
+            visit_checks.ready_to_finish(turn.session, visit_id=found[0], staff=turn.contact)
+        except ProgrammeError as error:
+            return self.refused(turn, error, drop=error.code in SPENT_CHECK)
+        self.wait(turn, SEEN, found[0])
+        areas = [
+            Action(a.label(turn.language), f"{SEEN_AREA}{found[0]}:{a.code}")
+            for a in content.areas()
+        ]
+        rows = [areas[i : i + 2] for i in range(0, len(areas), 2)]
+        text = _("➕ <b>A new improvement you see</b>\nWhich area is it about? (/cancel to stop)")
+        return Outcome().say(text, rows), GOES_ON
+
+    def seen_draft(self, turn: Turn, visit_id: int) -> bool:
+        """Whether the draft is a new improvement of this visit, not yet described."""
+        return (
+            turn.data.get("at") == SEEN
+            and turn.data.get("visit") == visit_id
+            and "improvement" not in turn.data
+        )
+
+    def seen_area(self, turn: Turn, payload: str) -> tuple[Outcome, bool]:
+        _ = turn._
+        raw = payload.removeprefix(SEEN_AREA).split(":")
+        if len(raw) != 2 or not raw[0].isdigit() or len(raw[0]) > 11:
+            return self.stale(turn)
+        visit_id, code = int(raw[0]), raw[1]
+        if not self.seen_draft(turn, visit_id) or "area" in turn.data:
+            return self.stale(turn)
+        if content.area(code) is None:
+            return self.stale(turn)
+        turn.data["area"] = code
+        outcome = Outcome(edit=Reply(""), edit_actions_only=True)
+        kinds = content.kinds(code)
+        if not kinds:
+            turn.data["kind"] = None
+            return outcome.say(self.describe_prompt(turn)), GOES_ON
+        rows = [[Action(k.name(turn.language), f"{SEEN_KIND}{visit_id}:{k.code}")] for k in kinds]
+        rows.append([Action(_("Other / skip"), f"{SEEN_KIND}{visit_id}:-")])
+        text = _("Which kind of improvement is it? Choose the closest one, or “Other / skip”.")
+        return outcome.say(text, rows), GOES_ON
+
+    def seen_kind(self, turn: Turn, payload: str) -> tuple[Outcome, bool]:
+        raw = payload.removeprefix(SEEN_KIND).split(":")
+        if len(raw) != 2 or not raw[0].isdigit() or len(raw[0]) > 11:
+            return self.stale(turn)
+        visit_id, code = int(raw[0]), raw[1]
+        area = turn.data.get("area")
+        if not self.seen_draft(turn, visit_id) or area is None or "kind" in turn.data:
+            return self.stale(turn)
+        kind = content.kind(code) if code != "-" else None
+        if code != "-" and (kind is None or kind.area != area):
+            return self.stale(turn)
+        turn.data["kind"] = None if kind is None else code
+        outcome = Outcome(edit=Reply(""), edit_actions_only=True)
+        return outcome.say(self.describe_prompt(turn)), GOES_ON
+
+    def describe_prompt(self, turn: Turn) -> str:
+        return turn._(
+            "What do you see? In a few sentences: what the enterprise changed, and what it "
+            "does for the workers ({minimum} to {maximum} characters).",
+            minimum=imp.DESCRIPTION_MIN,
+            maximum=format_number(imp.DESCRIPTION_MAX, turn.language),
+        )
+
+    def photo_prompt(self, turn: Turn, improvement_id: int, slot: PhotoSlot) -> Reply:
+        _ = turn._
+        if slot == PhotoSlot.AFTER:
+            text = _("📷 Send a photo of it as you see it now, or press the button.")
+        else:
+            text = _(
+                "Does the enterprise have a photo from before the change? Send it here, or "
+                "press the button."
+            )
+        return Reply(text, [[Action(_("🚫 No photo"), f"{NO_PHOTO}{improvement_id}:{slot}")]])
+
+    def seen_typed(self, turn: Turn, given: Input, visit_id: int) -> tuple[Outcome, bool]:
+        """What staff send while recording a new improvement: its words, then its photos."""
+        _ = turn._
+        if "kind" not in turn.data:
+            return Outcome().say(_("Please choose with the buttons above, or /cancel.")), GOES_ON
+        improvement_id = turn.data.get("improvement")
+        if not isinstance(improvement_id, int):
+            if given.text is None:
+                return Outcome().say(
+                    _("Please describe what you see in words first; photos come next.")
+                ), GOES_ON
+            try:
+                with turn.session.begin_nested():
+                    seen = visit_checks.record_seen(
+                        turn.session, visit_id=visit_id, staff=turn.contact,
+                        area_code=str(turn.data.get("area")), kind_code=turn.data.get("kind"),
+                        text=given.text, now=turn.now,
+                    )  # fmt: skip
+            except ProgrammeError as error:
+                if error.code.startswith("text_"):
+                    return Outcome().say(report_error(_, error, turn.language)), GOES_ON
+                turn.data.clear()
+                return Outcome().say(error_text(_, error)), ENDS
+            assert seen.id is not None
+            turn.data.update(improvement=seen.id, slot=str(PhotoSlot.AFTER))
+            outcome = Outcome(retire_buttons=True)
+            return outcome.show(self.photo_prompt(turn, seen.id, PhotoSlot.AFTER)), GOES_ON
+        upload = given.upload
+        if upload is None or upload.kind == "voice":
+            return Outcome().say(_("Please send a photo, or press the button.")), GOES_ON
+        slot = PhotoSlot(str(turn.data.get("slot")))
+        try:
+            imp.check_photo(file_size=upload.size, mime_type=upload.mime_type)
+            if upload.data is None:
+                raise ProgrammeError("photo_not_received")
+            imp.check_photo(file_size=len(upload.data))
+            # Decoded under a pixel limit and written anew: no bomb, no EXIF (GPS) kept.
+            photo = media.reencode(upload.data)
+        except ProgrammeError as error:
+            return Outcome().say(report_error(_, error, turn.language)), GOES_ON
+        relative = imp.photo_name(improvement_id, slot, upload.unique, photo.mime_type)
+        target = media.save(photo, turn.place.media_dir / relative)
+        try:
+            with turn.session.begin_nested():
+                visit_checks.seen_photo(
+                    turn.session, improvement_id=improvement_id, staff=turn.contact, slot=slot,
+                    file_id=upload.ref, path=relative, media_root=turn.place.media_dir,
+                    now=turn.now,
+                )  # fmt: skip
+        except ProgrammeError as error:
+            target.unlink(missing_ok=True)
+            turn.data.clear()
+            return Outcome().say(error_text(_, error)), ENDS
+        outcome = Outcome(retire_buttons=True).say(_("📷 Photo saved."))
+        return self.photo_done(turn, outcome, improvement_id, slot, visit_id)
+
+    def no_photo(self, turn: Turn, payload: str) -> tuple[Outcome, bool]:
+        raw = payload.removeprefix(NO_PHOTO).split(":")
+        if len(raw) != 2 or not raw[0].isdigit() or raw[1] not in ("after", "before"):
+            return self.stale(turn)
+        visit_id = turn.data.get("visit")
+        if (
+            turn.data.get("at") != SEEN
+            or turn.data.get("improvement") != int(raw[0])
+            or turn.data.get("slot") != raw[1]
+            or not isinstance(visit_id, int)
+        ):
+            return self.stale(turn)
+        outcome = Outcome(edit=Reply(""), edit_actions_only=True)
+        return self.photo_done(turn, outcome, int(raw[0]), PhotoSlot(raw[1]), visit_id)
+
+    def photo_done(
+        self, turn: Turn, outcome: Outcome, improvement_id: int, slot: PhotoSlot, visit_id: int
+    ) -> tuple[Outcome, bool]:
+        """After the photo of now, the one from before; after that, the improvement is
+        recorded and the checklist goes on."""
+        if slot == PhotoSlot.AFTER:
+            turn.data["slot"] = str(PhotoSlot.BEFORE)
+            return outcome.show(self.photo_prompt(turn, improvement_id, PhotoSlot.BEFORE)), GOES_ON
+        turn.data.clear()
+        outcome.say(
+            turn._(
+                "✅ Recorded as an improvement seen at the visit: it counts as verified by you, "
+                "apart from what the enterprise reports itself."
+            )
+        )
+        return self.next_card(turn, outcome, visit_id)
 
     def state_pressed(self, turn: Turn, payload: str) -> tuple[Outcome, bool]:
         _ = turn._
