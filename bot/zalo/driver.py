@@ -74,6 +74,9 @@ POLL_TIMEOUT = 30
 # After a failed poll (the network, the platform), the next one waits this long, doubling.
 RETRY_PAUSE = (1.0, 30.0)
 SEND_ATTEMPTS = 3  # a reply that Zalo rate-limits goes again, after the pacer's pause
+# Journeys that need a file sent to the bot (a spreadsheet to /import): Zalo passes on photos
+# only, so on Zalo they are Telegram's, like the plain commands.
+NEEDS_FILES = frozenset({"import"})
 
 
 def to_input(message: Message, event: str, choices: Sequence[Action] = ()) -> Input | None:
@@ -227,7 +230,7 @@ class ZaloDriver:
         # A command that sets the journey in front aside on Telegram (engine.ASIDE) is one of
         # Telegram's plain commands, which Zalo does not have yet: the journey stays in front,
         # and the person is told so (`otherwise`).
-        if engine.route(given, who.journey) == engine.RUN:
+        if given.command not in NEEDS_FILES and engine.route(given, who.journey) == engine.RUN:
             if given.other == "photo":
                 given = Input(other="photo", upload=await self.fetch_photo(message))
             if await self._run(message, person, who, given):
@@ -481,7 +484,8 @@ def help_text(_: Translate, contact: Contact | None, given: Input | None) -> str
     lines = [
         f"/{entry.command} — {_(entry.description)}"
         for entry in menus.MENUS[contact.role]
-        if entry.command != "cancel" and engine.takes(Input(command=entry.command))
+        if entry.command not in ("cancel", *NEEDS_FILES)
+        and engine.takes(Input(command=entry.command))
     ]
     lines.append(f"/cancel — {_(menus.CANCEL.description)}")
     head = _("Here is what you can do on Zalo:")
