@@ -441,7 +441,12 @@ async def test_short_codes_are_rate_limited_per_zalo_sender(world: World, zalo: 
     other = zalo.sandbox.user("d5", "Người khác")
     assert "Trả lời 1 hoặc 2." in text_of(await zalo.say(other, code))
     # Someone not registered who types anything else is told how to join on Zalo.
-    assert "gõ mã" in text_of(await zalo.say(zalo.sandbox.user("d6"), "xin chào"))
+    stranger = zalo.sandbox.user("d6")
+    assert "gõ mã" in text_of(await zalo.say(stranger, "xin chào"))
+    # Joining without an invite (the newsletter's QR code) is made in Telegram for now.
+    assert "Telegram" in text_of(await zalo.say(stranger, "/start join"))
+    with world.database.session() as session:
+        assert session.get(JourneyState, zalo_person(stranger.id)) is None
 
 
 async def test_long_texts_are_split_between_words_and_files_go_as_signed_links(
