@@ -124,6 +124,22 @@ def providers_in(session: Session, province_code: str) -> list[Provider]:
     )
 
 
+def waiting_by_provider(session: Session) -> dict[int, int]:
+    """Requests still waiting for an answer, counted for each provider whose staff are asked
+    (those working in the request's province), for the weekly digest."""
+    counts: dict[int, int] = {}
+    rows = session.exec(
+        select(col(Provider.id), sa.func.count(col(EnrolmentRequest.id)))
+        .join(EnrolmentRequest, col(EnrolmentRequest.province_code) == Provider.province_code)
+        .where(EnrolmentRequest.status == EnrolmentStatus.PENDING, col(Provider.active))
+        .group_by(col(Provider.id))
+    )
+    for provider_id, count in rows:
+        if provider_id is not None:
+            counts[provider_id] = int(count)
+    return counts
+
+
 def deciders(session: Session, request: EnrolmentRequest) -> list[Contact]:
     """Who is asked: the reachable staff of the providers working in the request's province;
     the coordinators when there are none."""

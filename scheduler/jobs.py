@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from bot.i18n import translator
-from models import improvements, inbox, links, plans, privacy, surveys, tips, visits
+from models import enrolment, improvements, inbox, links, plans, privacy, surveys, tips, visits
 from models.notices import scheduled as say
 from models.notices import visits as notices
 from models.outbox import (
@@ -368,12 +368,14 @@ def weekly_digest_job(
     """Monday morning, to each staff member: what waits for their provider this week."""
     counts = _counts_by_provider(session, now=now, config=config, days=7)
     threads = inbox.open_counts(session)
+    requests = enrolment.waiting_by_provider(session)
     week = notices.week_label(config.today(now))
     queued = 0
     for contact in _recipients(session, Role.STAFF):
         waiting, coming, overdue = counts.get(contact.provider_id or 0, (0, 0, 0))
         unanswered = threads.get(contact.provider_id or 0, 0)
-        if not (waiting or coming or overdue or unanswered):
+        joining = requests.get(contact.provider_id or 0, 0)
+        if not (waiting or coming or overdue or unanswered or joining):
             continue
         queued += bool(
             enqueue(
@@ -381,7 +383,7 @@ def weekly_digest_job(
                 key=f"digest-weekly:{contact.id}:{week}",
                 contact=contact,
                 kind="digest",
-                message=say.weekly_digest(contact, waiting, coming, overdue, unanswered),
+                message=say.weekly_digest(contact, waiting, coming, overdue, unanswered, joining),
                 not_before=now,
             )
         )

@@ -260,3 +260,26 @@ def test_the_join_link_and_its_qr_code_come_from_the_command_line(
     assert result.exit_code == 0, result.output
     assert "https://t.me/osh_followup_bot?start=join" in result.output
     assert (tmp_path / "join.png").read_bytes().startswith(b"\x89PNG")
+
+
+async def test_the_weekly_digest_counts_requests_waiting_for_the_province_s_staff(
+    world: World,
+) -> None:
+    from scheduler.jobs import weekly_digest_job
+    from tests.factories import staff
+
+    provider = make_provider(world)  # Đà Nẵng
+    with world.database.session() as session:
+        elsewhere = add_provider(session, name="Trung tâm ATVSLĐ Huế", province_code="hue").id
+    assert elsewhere is not None
+    mine = await staff(world, 501, provider)
+    theirs = await staff(world, 502, elsewhere)
+    await ask_to_join(world, 901)
+    await ask_to_join(world, 902, name="Xưởng gỗ Phú An")
+    with world.database.session() as session:
+        assert enrolment.waiting_by_provider(session) == {provider: 2}
+        world.clock.advance(days=7)
+        weekly_digest_job(session, world.clock())
+    await world.drain()
+    assert "Yêu cầu tham gia từ tỉnh của Anh/Chị đang chờ trả lời: 2" in mine.last_text()
+    assert not any("Yêu cầu tham gia" in text for text in theirs.texts())

@@ -145,7 +145,14 @@ async def test_an_album_gets_one_answer(world: World) -> None:
         world.sandbox.inject_raw(raw)
     await world.deliver()
     answers = person.texts()[before:]
-    # The album's first photo is offered to the provider (handlers/inbox.py); this one is not
-    # a photo at all.
-    assert answers == ["Tôi không đọc được ảnh này. Anh/Chị vui lòng gửi lại dưới dạng ảnh."]
+    # The album's first photo is offered to the provider (handlers/inbox.py), once.
+    assert answers == [
+        "Anh/Chị có muốn gửi nội dung này đến đơn vị cung cấp dịch vụ ATVSLĐ không? Họ sẽ trả "
+        "lời Anh/Chị tại đây."
+    ]
     assert len(limiter.seen[905]) == counted + 1  # the album counted once
+    # Nothing was fetched before the person said yes; this one is not a photo at all.
+    await person.press("✅")
+    assert person.answers()[-1] == (
+        "Tôi không đọc được ảnh này. Anh/Chị vui lòng gửi lại dưới dạng ảnh."
+    )

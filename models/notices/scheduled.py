@@ -44,7 +44,7 @@ def draft_nudge(reporter: Contact) -> Message:
 
 
 def weekly_digest(
-    contact: Contact, waiting: int, coming: int, overdue: int, unanswered: int
+    contact: Contact, waiting: int, coming: int, overdue: int, unanswered: int, joining: int = 0
 ) -> Message:
     """Monday morning, to a staff member: what waits for their provider this week."""
     _ = translator(contact.language)
@@ -59,6 +59,15 @@ def weekly_digest(
     ]
     if unanswered:
         lines.append(_("Send /inbox to answer the messages."))
+    if joining:
+        lines.insert(
+            5,
+            _(
+                "• Requests to join from your province, waiting for an answer: {count} (their "
+                "cards came to you with ✅ Accept and ✖ Decline)",
+                count=joining,
+            ),
+        )
     return Message("\n".join(lines))
 
 
