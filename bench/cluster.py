@@ -175,8 +175,8 @@ async def postgres_database(server_url: str) -> AsyncIterator[str]:
     with admin.connect() as connection:
         connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
     try:
-        yield sa.engine.make_url(server_url).set(database=name).render_as_string(
-            hide_password=False
+        yield (
+            sa.engine.make_url(server_url).set(database=name).render_as_string(hide_password=False)
         )
     finally:
         with admin.connect() as connection:

@@ -1,8 +1,11 @@
 """Registration is a journey (models/journeys/onboarding.py): /start <code> reaches it through
-the driver. Two ways in reach it from here: an event's check-in link that is an invite after all,
-and an invite's short code typed by someone not registered."""
+the driver. Three ways in reach it from here: an event's check-in link that is an invite after all,
+an invite's short code typed by someone not registered, and a code to link a channel typed by
+someone registered already (their own, or another person's: models/journeys/link.py)."""
 
 from __future__ import annotations
+
+import asyncio
 
 from telegram import Message, Update
 from telegram.ext import CommandHandler, ContextTypes, MessageHandler, filters
@@ -11,9 +14,12 @@ from handlers import driver, events
 from handlers.common import anything_else
 from handlers.context import Ask, handler
 from models.events import CHECKIN_PREFIX
-from models.journeys.core import Input
+from models.journeys import link
+from models.journeys.core import Input, Outcome
 from models.journeys.onboarding import CODE_GIVEN, CODE_TYPED
+from models.journeys.state import telegram_person
 from models.programme import looks_like_short_code
+from models.tables import Contact
 
 
 async def checkin_link(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -36,9 +42,30 @@ async def typed_code(ask: Ask) -> None:
     so that only text nothing else took can be a code."""
     assert ask.message is not None
     if ask.person is not None:
-        await anything_else(ask.update, ask.context)
+        # A registered person's text may be a code to link a channel: theirs, or another's.
+        if not await _link_code(ask, ask.person, ask.message.text or ""):
+            await anything_else(ask.update, ask.context)
         return
     await driver.begin(ask.update, ask.context, Input(command=CODE_TYPED, text=ask.message.text))
+
+
+async def _link_code(ask: Ask, contact: Contact, text: str) -> bool:
+    """The answer to a live link code typed by someone registered (models/journeys/link.py);
+    False for any other text."""
+    person = telegram_person(ask.user_id)
+
+    def work() -> Outcome | None:
+        with ask.runtime.database.session() as session:
+            return link.typed_by_member(
+                session, person=person, contact=contact, language=ask.language, text=text,
+                now=ask.now,
+            )  # fmt: skip
+
+    outcome = await asyncio.to_thread(work)
+    if outcome is None:
+        return False
+    await driver.show(ask.update, ask.context, outcome)
+    return True
 
 
 def checkin_handler() -> CommandHandler:  # type: ignore[type-arg]

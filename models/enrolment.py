@@ -169,9 +169,9 @@ def deciders(session: Session, request: EnrolmentRequest) -> list[Contact]:
         return staff
     return list(
         session.exec(
-            select(Contact).where(Contact.role == Role.COORDINATOR, *reachable).order_by(
-                col(Contact.id)
-            )
+            select(Contact)
+            .where(Contact.role == Role.COORDINATOR, *reachable)
+            .order_by(col(Contact.id))
         )
     )
 
@@ -198,9 +198,10 @@ def offered_providers(
         return found
     return list(
         session.exec(
-            select(Provider).where(col(Provider.active)).order_by(col(Provider.name)).limit(
-                ACCEPT_LIMIT
-            )
+            select(Provider)
+            .where(col(Provider.active))
+            .order_by(col(Provider.name))
+            .limit(ACCEPT_LIMIT)
         )
     )
 
@@ -265,10 +266,14 @@ def card(request: EnrolmentRequest, language: str) -> str:
 
 def notice(session: Session, request: EnrolmentRequest, person: Contact) -> Message:
     _ = translator(person.language)
-    text = card(request, person.language) + "\n\n" + _(
-        "They found us through the newsletter, a leaflet or the website. Please call them if "
-        "you need to, then accept (the enterprise is added to your list and they are registered "
-        "as its employer) or decline with a reason."
+    text = (
+        card(request, person.language)
+        + "\n\n"
+        + _(
+            "They found us through the newsletter, a leaflet or the website. Please call them if "
+            "you need to, then accept (the enterprise is added to your list and they are registered "
+            "as its employer) or decline with a reason."
+        )
     )
     buttons: list[list[tuple[str, str]]] = [
         [(_("✅ Accept for {provider}", provider=p.name[:40]), f"{ACCEPT}{request.id}:{p.id}")]

@@ -63,6 +63,8 @@ INBOX = Entry("inbox", "", N_("Messages from your enterprises: answer and close"
 # Staff and coordinators send a spreadsheet after /import (models/journeys/imports.py).
 IMPORT = Entry("import", "", N_("Import enterprises or a paper round from a spreadsheet"))
 PROGRESS = Entry("progress", N_("📈 Our progress"), N_("Your results beside your sector's"))
+# Every registered person reaches the bot on Telegram, Zalo or both (models/linking.py).
+LINK = Entry("link", "", N_("Use this bot on another app too (Telegram or Zalo)"))
 # Every registered person's rights, at the end of every role's command list.
 RIGHTS = [
     Entry("mydata", "", N_("See what we hold about you")),
@@ -76,23 +78,23 @@ MENUS: dict[Role, list[Entry]] = {
     Role.COORDINATOR: [
         PROVIDERS, SUMMARY, VISITS, EVENTS, BROADCAST, GOOD_PRACTICES, HELP, LANGUAGE,
         INBOX, ENTERPRISES_COMMAND, MEMBERS, EXPORT, IMPORT, NEW_EVENT, NEWSLETTER,
-        PLAN_COMMAND, WEB, CANCEL, *RIGHTS,
+        PLAN_COMMAND, WEB, LINK, CANCEL, *RIGHTS,
     ],
     Role.STAFF: [
         NEW_ENTERPRISE, ENTERPRISES, VISITS, SUMMARY, BROADCAST, EVENTS, GOOD_PRACTICES, HELP,
         LANGUAGE, INBOX, MEMBERS, EXPORT, IMPORT, NEW_EVENT, NEWSLETTER, PLAN_COMMAND, WEB,
-        CANCEL, *RIGHTS,
+        LINK, CANCEL, *RIGHTS,
     ],
     Role.EMPLOYER: [
         REPORT, MYREPORTS, FEEDBACK, NEXT_VISIT, PLAN, PROGRESS, GOOD_PRACTICES, HELP, LANGUAGE,
-        INVITATIONS, CANCEL, *RIGHTS,
+        INVITATIONS, LINK, CANCEL, *RIGHTS,
     ],
     Role.WORKER: [
-        REPORT, MYREPORTS, FEEDBACK, GOOD_PRACTICES, HELP, LANGUAGE, INVITATIONS, CANCEL,
-        *RIGHTS,
+        REPORT, MYREPORTS, FEEDBACK, GOOD_PRACTICES, HELP, LANGUAGE, INVITATIONS, LINK,
+        CANCEL, *RIGHTS,
     ],
     # Partners of a provider see nothing but events (handlers/events.py).
-    Role.PARTNER: [EVENTS, HELP, LANGUAGE, CANCEL, *RIGHTS],
+    Role.PARTNER: [EVENTS, HELP, LANGUAGE, LINK, CANCEL, *RIGHTS],
 }  # fmt: skip
 
 UNREGISTERED: list[Entry] = [

@@ -586,27 +586,55 @@ def redeem_short_code(
     same checks as a link's code. Every guess counts against the sender until it proves right,
     so a sender who has typed SHORT_CODE_GUESSES wrong codes in the window is refused even a
     right one: the answer never tells a locked-out guesser anything."""
+    code = guess(session, text, sender_key=sender_key, now=now)
+    if code is None:
+        return None
+    invite = invite_by_short_code(
+        session, code, now=now, telegram_user_id=telegram_user_id, zalo_user_id=zalo_user_id
+    )
+    if invite is not None:
+        guessed_right(session, sender_key)
+    return invite
+
+
+def guess(session: Session, text: str | None, *, sender_key: str, now: datetime) -> str | None:
+    """A typed code counted as one guess of the sender: the code as stored, or None when the
+    text is no code or the sender is locked out (every kind of short code counts against the
+    same limit: invites, and the codes that link a second channel, models/linking.py)."""
     if not looks_like_short_code(text):
         return None
-    code = normalise_short_code(text)
     attempts = _count_guess(session, sender_key, now=now)
     if attempts > SHORT_CODE_GUESSES:
         if attempts == SHORT_CODE_GUESSES + 1:
             audit(session, "invite.short_code_locked", sender=sender_key)
         return None
+    return normalise_short_code(text)
+
+
+def guessed_right(session: Session, sender_key: str) -> None:
+    """The sender's guess proved right: it does not count against them."""
+    session.execute(
+        sa.update(CodeAttempt)
+        .where(col(CodeAttempt.sender_key) == sender_key, col(CodeAttempt.failures) > 0)
+        .values(failures=CodeAttempt.failures - 1)
+    )
+
+
+def invite_by_short_code(
+    session: Session,
+    code: str,
+    *,
+    now: datetime,
+    telegram_user_id: int | None = None,
+    zalo_user_id: str | None = None,
+) -> Invite | None:
+    """The usable invite behind a short code as stored (`guess`)."""
     found = None
     if set(code) <= set(SHORT_CODE_ALPHABET):
         found = session.exec(select(Invite.code).where(Invite.short_code == code)).first()
-    invite = usable_invite(
+    return usable_invite(
         session, found, now=now, telegram_user_id=telegram_user_id, zalo_user_id=zalo_user_id
     )
-    if invite is not None:
-        session.execute(
-            sa.update(CodeAttempt)
-            .where(col(CodeAttempt.sender_key) == sender_key, col(CodeAttempt.failures) > 0)
-            .values(failures=CodeAttempt.failures - 1)
-        )
-    return invite
 
 
 def _count_guess(session: Session, sender_key: str, *, now: datetime) -> int:

@@ -476,9 +476,7 @@ def employer_answered(session: Session, round_id: int) -> bool:
     return found is not None
 
 
-def start_assisted(
-    session: Session, *, staff: Contact, round_id: int, now: datetime
-) -> Progress:
+def start_assisted(session: Session, *, staff: Contact, round_id: int, now: datetime) -> Progress:
     """Staff take down the employer questionnaire of a round at the visit, for an owner who
     does not use the chat (the caller checks that they may manage the enterprise). It waits
     under the staff member's own contact while they go through it, and becomes the

@@ -216,9 +216,7 @@ def ratings_figure(summary: Summary, language: str) -> tuple[str, Figure]:
         shares = [100 * count / rating.n for count in rating.distribution]
         bars = axes.bar(range(1, 6), shares, width=0.62, color=colour)
         axes.bar_label(bars, labels=[f"{round(s)}%" for s in shares], fontsize=SMALL, padding=2)
-        detail = _(
-            "{count} answers · mean {mean}", count=rating.n, mean=_mean(rating.mean, lang)
-        )
+        detail = _("{count} answers · mean {mean}", count=rating.n, mean=_mean(rating.mean, lang))
         axes.set_title(f"{label}\n{detail}", loc="left", fontsize=TEXT, color=INK)
         axes.set_ylim(0, 118)
         axes.set_yticks([])
@@ -258,4 +256,3 @@ FIGURES = {
 
 def summary_charts(summary: Summary, language: str) -> list[Chart]:
     return [_chart(name, draw(summary, language)) for name, draw in FIGURES.items()]
-

@@ -452,7 +452,6 @@ def _rolled_followed_up(
 ) -> int:
 
     if rolled.counted(scope, by_area=False):
-
         where = [r_cnt.c.period_key == rolled.keys[0]]
         if scope.provider_id is not None:
             where.append(r_cnt.c.provider_id == scope.provider_id)

@@ -110,7 +110,6 @@ def test_staff_see_their_provider_only(site: Site) -> None:
     assert mine.status_code == 200 and "Giá để phôi gỗ" in mine.text
 
 
-
 def test_the_enterprise_page_shows_its_action_plan(site: Site) -> None:
     """The plan made at the training sits beside the visits: by due day, with its state, an
     overdue one marked, a done one linked to the report that carried it out."""

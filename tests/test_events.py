@@ -47,10 +47,6 @@ STALE_VI = "Nút này không còn hiệu lực."
 # -- helpers ---------------------------------------------------------------------------------
 
 
-
-
-
-
 def rows(world: World, model: type, *where: object) -> list:  # type: ignore[type-arg]
     with world.database.session() as session:
         return list(session.exec(select(model).where(*where)))

@@ -465,7 +465,7 @@ def test_a_process_that_never_imports_the_bot_keeps_the_rollups(tmp_path: Any) -
         from models.db import Database
         from models.tables import Enterprise, Improvement, Provider, ReviewStatus
         before = event.contains(Session, "after_flush", rollups._after_flush)
-        database = Database("sqlite:///{tmp_path / 'alone.db'}")
+        database = Database("sqlite:///{tmp_path / "alone.db"}")
         with database.session() as session:
             provider = Provider(name="P", province_code="hue")
             session.add(provider)

@@ -323,7 +323,6 @@ def test_progress_compares_with_the_sector_median(database: Database) -> None:
     assert peers.median_risk_drop == pytest.approx(0.75)
 
 
-
 def test_progress_compares_with_the_province_median_of_any_sector(database: Database) -> None:
     """Peers in the province: every other enterprise there trained by the period's end,
     whatever its sector; the median of their counts (here 1, 2 and 6: 2), none named."""

@@ -88,9 +88,7 @@ def make_contact(db: Database, enterprise_id: int | None, role: Role, user_id: i
         return contact
 
 
-def answer_all(
-    db: Database, contact: Contact, round_id: int, given: dict[str, object]
-) -> Subject:
+def answer_all(db: Database, contact: Contact, round_id: int, given: dict[str, object]) -> Subject:
     """Answers every question asked, from `given` (None skips), as a channel would."""
     with db.session() as session:
         found = start(session, contact=contact, round_id=round_id, now=NOW)
@@ -195,7 +193,7 @@ def test_a_condition_on_a_partly_kept_improvement_asks_why() -> None:
 
 
 def test_the_total_counts_a_follow_up_once_an_answer_makes_it_due(db: Database) -> None:
-    """"câu 2/10": the two follow-ups of the employer survey count only when they are due."""
+    """ "câu 2/10": the two follow-ups of the employer survey count only when they are due."""
     enterprise = make_enterprise(db)
     employer = make_contact(db, enterprise, Role.EMPLOYER, 1)
     with db.session() as session:

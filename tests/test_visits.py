@@ -303,10 +303,13 @@ def test_a_replacement_visit_is_due_on_the_local_day_at_the_edges_of_the_day(
         now = moment.astimezone(UTC)
         # 00:30 in Viet Nam and 23:30 in Colombia are on another day in UTC.
         _missed, replacement = visits.record_outcome(
-            session, visit_id=visit.id, staff=staff, done=False, now=now, tz=tz  # type: ignore[arg-type]
+            session,
+            visit_id=visit.id,
+            staff=staff,
+            done=False,
+            now=now,
+            tz=tz,  # type: ignore[arg-type]
         )
         assert replacement is not None and replacement.due_on == moment.date()
-        _upcoming, overdue = visits.visits_board(
-            session, provider_id=provider.id, now=now, tz=tz
-        )
+        _upcoming, overdue = visits.visits_board(session, provider_id=provider.id, now=now, tz=tz)
         assert replacement.id in {row.visit.id for row in overdue}

@@ -44,7 +44,7 @@ from bot.zalo.types import IMAGE, STICKER, TEXT, Message, Update
 from models import links, media, menus
 from models.db import Database
 from models.files import write_private
-from models.journeys import engine, registry  # noqa: F401  (registers every journey)
+from models.journeys import engine, link, registry  # noqa: F401  (registers every journey)
 from models.journeys.core import Action, Input, Outcome, Place, Profile, Reply, Upload
 from models.journeys.onboarding import CODE_TYPED
 from models.journeys.state import zalo_person
@@ -302,9 +302,28 @@ class ZaloDriver:
             message, person, who, Input(command=CODE_TYPED, text=code)
         ):
             return
+        if await self.link_code(message, person, who, given):
+            return
         _ = translator(who.language)
         text = help_text(_, who.contact, given)
         await self.say(message.chat.id, text, who, html=False)
+
+    async def link_code(self, message: Message, person: str, who: _Who, given: Input) -> bool:
+        """A registered person's text that is a live code to link a channel (their own, or
+        another person's): answered as models/journeys/link.py says; False for any other."""
+        contact, text = who.contact, given.text
+        if contact is None or text is None or not looks_like_short_code(text):
+            return False
+        outcome = await self._engine(
+            person, who, lambda session, now: link.typed_by_member(
+                session, person=person, contact=contact, language=who.language, text=text,
+                now=now,
+            ),
+        )  # fmt: skip
+        if outcome is None:
+            return False
+        await self.show(message.chat.id, outcome, who)
+        return True
 
     def place(self) -> Place:
         username = self.telegram_username or self.settings.bot_username

@@ -50,8 +50,7 @@ def refusal_text(turn: Turn, error: ProgrammeError) -> str:
         "request_decided": _("This request has already been decided. Thank you!"),
         "not_allowed": _("Sorry, this button is not for you."),
         "requester_registered": _(
-            "They have registered in the meantime with another link: please decline this "
-            "request."
+            "They have registered in the meantime with another link: please decline this request."
         ),
         "reason_too_short": _("Please type the reason in a few words (at least 3 characters)."),
         "reason_too_long": _(
@@ -283,11 +282,15 @@ class Decision:
             return self.refused(turn, error)
         request = accepted.request
         provider = turn.session.get(Provider, int(raw[1]))
-        text = enrolment.card(request, turn.language) + "\n\n" + _(
-            "✅ Accepted for {provider}: {enterprise} is in your list, and the person who asked "
-            "is registered as its employer. I have told them.",
-            provider=esc(provider.name if provider else ""),
-            enterprise=esc(request.enterprise_name),
+        text = (
+            enrolment.card(request, turn.language)
+            + "\n\n"
+            + _(
+                "✅ Accepted for {provider}: {enterprise} is in your list, and the person who asked "
+                "is registered as its employer. I have told them.",
+                provider=esc(provider.name if provider else ""),
+                enterprise=esc(request.enterprise_name),
+            )
         )
         return Outcome(edit=Reply(text)), self.waiting(turn)
 

@@ -1,5 +1,6 @@
 """Registration: an invite (`/start <code>`, or its short code typed) -> language -> consent ->
-welcome, as a form (steps.py).
+welcome, as a form (steps.py). A typed code may also be a registered person's code to link this
+channel to them (models/linking.py): that links at once, with nothing to ask.
 
 Someone registering is nobody yet (`turn.contact` is None): their position is keyed by their
 channel identity, and the draft holds the invite's code ("invite"), whether it came typed
@@ -19,10 +20,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.i18n import LANGUAGES, Translate, translator
-from models import privacy
+from models import linking, privacy
 from models.enrolment import JOIN_PAYLOAD
 from models.events import CHECKIN_PREFIX
 from models.journeys.core import Action, Input, Outcome, Reply, Turn
+from models.journeys.link import use_code
 from models.journeys.state import telegram_user, zalo_user
 from models.journeys.steps import ENDS, Form, Step, one_of
 from models.members import role_label
@@ -31,11 +33,10 @@ from models.programme import (
     ProgrammeError,
     Registration,
     organisation_name,
-    redeem_short_code,
     register,
     usable_invite,
 )
-from models.tables import Contact, Role
+from models.tables import Contact, Role, WebSignIn
 from models.text import esc
 
 PREFIX = "onb:"
@@ -202,13 +203,16 @@ class Onboarding(Form):
         if entry.command == CODE_TYPED:
             # Wrong guesses count per sender: a Telegram account, or a Zalo one ("zalo:<id>").
             sender = f"zalo:{zalo}" if zalo is not None else turn.person
-            invite = redeem_short_code(
+            found = linking.typed(
                 turn.session, entry.text, sender_key=sender, now=turn.now,
                 telegram_user_id=user, zalo_user_id=zalo,
             )  # fmt: skip
-            if invite is None or (user is None and zalo is None):
+            if found is None or (user is None and zalo is None):
                 return Outcome().say(invalid_code_text(_))
-            turn.data.update(invite=invite.code, typed=True)
+            if isinstance(found, WebSignIn):
+                # A registered person's code to link this channel (models/linking.py).
+                return use_code(turn, found)
+            turn.data.update(invite=found.code, typed=True)
             return None
         code = start_code(entry)
         if code is None:

@@ -12,6 +12,7 @@ from models.journeys.feedback import FEEDBACK
 from models.journeys.goodpractices import EDIT_WORDING
 from models.journeys.imports import IMPORT_FILE
 from models.journeys.inbox import ANSWER_THREAD
+from models.journeys.link import LINK_CHANNEL
 from models.journeys.onboarding import ONBOARDING
 from models.journeys.plan import ADD_PLAN_ITEM
 from models.journeys.report import REPORT
@@ -22,7 +23,7 @@ JOURNEYS: tuple[Journey, ...] = (
     ENROLMENT, ONBOARDING, DECISION,
     ASK_QUESTION, ANSWER_QUESTION, ANSWER_THREAD, FEEDBACK, NEW_PROVIDER, NEW_ENTERPRISE,
     REPORT, BROADCAST, EDIT_WORDING, NEW_EVENT, MOVE_EVENT, VISITS, ADD_PLAN_ITEM, IMPORT_FILE,
-    EDIT_ENTERPRISE,
+    EDIT_ENTERPRISE, LINK_CHANNEL,
 )  # fmt: skip
 
 engine.register(JOURNEYS)
