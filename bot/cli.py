@@ -26,8 +26,8 @@ from bot.guard import redact_token_in_logs
 from bot.settings import Settings
 from models.db import Database, upgrade
 from models.files import secure_data_dir, write_private
-from models.media import qr_png
-from models.programme import ProgrammeError, create_invite, deep_link
+from models.media import invite_qr_png, qr_png
+from models.programme import ProgrammeError, create_invite, deep_link, format_short_code
 from models.tables import Contact, Enterprise, Invite, Provider, Role
 
 if TYPE_CHECKING:
@@ -386,8 +386,6 @@ app.add_typer(members_app, name="members")
 
 
 def print_invite(invite: Invite, username: str) -> None:
-    from models.programme import format_short_code
-
     console.print(deep_link(username, invite.code), soft_wrap=True)
     limit = invite.max_uses if invite.max_uses is not None else "no limit"
     console.print(
@@ -450,8 +448,13 @@ def invite(
     name = f"invite-{role}-{issued:%Y%m%d-%H%M%S}-{created.id}.png"
     if out is None:
         secure_data_dir(config.data_dir)
-    target = write_private(out or config.data_dir / "invites" / name, qr_png(link))
+    short = format_short_code(created.short_code)
+    target = write_private(
+        out or config.data_dir / "invites" / name, invite_qr_png(link, config.zalo_chat_url, short)
+    )
     print_invite(created, username)
+    if config.zalo_chat_url:
+        console.print(f"on Zalo: open {config.zalo_chat_url} and type {short}", soft_wrap=True)
     console.print(f"QR code: {target}")
     if replaced:
         console.print(f"The enterprise's older {role} link no longer works.")
@@ -514,8 +517,6 @@ def invite_list(
     provider: Annotated[int | None, typer.Option(help="Only this provider.")] = None,
 ) -> None:
     """The links that still admit people: id, role, whose, short code, joined/limit, until."""
-    from models.programme import format_short_code
-
     config = settings()
     now = datetime.now(UTC)
     with Database(config.database_url).session() as session:

@@ -90,6 +90,12 @@ class Settings(BaseSettings):
     zalo_webhook_secret: str | None = Field(
         default=None, description="Secret Zalo sends with each webhook post; others are refused."
     )
+    # The link that opens the bot's chat in Zalo, copied from Zalo Bot Manager: the QR code of
+    # an invite for Zalo opens it, and the code to type is printed beside it (Zalo has no deep
+    # links). Without it, invites show the code alone for Zalo.
+    zalo_chat_url: str | None = Field(
+        default=None, description="Link that opens the bot's Zalo chat (https://zalo.me/...)."
+    )
     # The platform publishes no rate limits: these sit below the sandbox's (bot/zalo/limits.py).
     zalo_send_rate: float = Field(
         default=SEND_RATE, gt=0, description="Messages per second to Zalo, all chats."
@@ -117,6 +123,17 @@ class Settings(BaseSettings):
         if value is not None and not SECRET_PATTERN.fullmatch(value):
             raise ValueError("must be 8-256 characters: letters, digits, _ or -")
         return value
+
+    @field_validator("zalo_chat_url")
+    @classmethod
+    def _zalo_chat_url(cls, value: str | None) -> str | None:
+        if not value or not value.strip():
+            return None
+        if not value.strip().startswith("https://"):
+            raise ValueError(
+                "OSHBOT_ZALO_CHAT_URL must be an https:// link (from Zalo Bot Manager)"
+            )
+        return value.strip()
 
     @field_validator("quiet_start", "quiet_end")
     @classmethod

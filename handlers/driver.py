@@ -208,6 +208,7 @@ def place(context: ContextTypes.DEFAULT_TYPE) -> Place:
         invite_link=lambda code: deep_link(username, code),
         data_dir=rt.settings.data_dir,
         controller_contact=rt.settings.controller_contact,
+        zalo_chat_url=rt.settings.zalo_chat_url,
     )
 
 

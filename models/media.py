@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import segno
-from PIL import Image, ImageOps
+from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from models.files import write_private
 from models.programme import ProgrammeError
@@ -135,3 +135,40 @@ def qr_png(link: str) -> bytes:
     buffer = io.BytesIO()
     segno.make(link, error="m").save(buffer, kind="png", scale=8, border=4)
     return buffer.getvalue()
+
+
+def invite_qr_png(link: str, zalo_chat_url: str | None, code: str) -> bytes:
+    """An invite's QR code for print: the Telegram link's alone, or, where the bot has a Zalo
+    chat link (OSHBOT_ZALO_CHAT_URL), Telegram's and Zalo's side by side, each named under it,
+    with the code to type in the Zalo chat printed under Zalo's (Zalo has no deep links: its
+    QR code opens the chat, and the person types the code there). Without a Telegram link (a
+    bot on Zalo alone), Zalo's alone."""
+    if not zalo_chat_url:
+        return qr_png(link)
+    cells = [(link, "Telegram")] if link.startswith("https://") else []
+    cells.append((zalo_chat_url, "Zalo"))
+    pictures = [_qr_image(target) for target, _ in cells]
+    side = max(p.width for p in pictures)
+    gap, label = side // 8, max(24, side // 10)
+    width = side * len(cells) + gap * (len(cells) - 1)
+    canvas = Image.new("RGB", (width, side + label * 3), "white")
+    draw = ImageDraw.Draw(canvas)
+    font = ImageFont.load_default(size=label * 0.8)
+    bold = ImageFont.load_default(size=label)
+    for index, (picture, (_, name)) in enumerate(zip(pictures, cells, strict=True)):
+        left = index * (side + gap)
+        offset = (side - picture.width) // 2
+        canvas.paste(picture, (left + offset, offset))
+        middle = left + side // 2
+        draw.text((middle, side), name, fill="black", font=font, anchor="ma")
+    draw.text((width - side // 2, side + label * 1.2), code, fill="black", font=bold, anchor="ma")
+    buffer = io.BytesIO()
+    canvas.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def _qr_image(link: str) -> Image.Image:
+    buffer = io.BytesIO()
+    segno.make(link, error="m").save(buffer, kind="png", scale=8, border=4)
+    buffer.seek(0)
+    return Image.open(buffer).convert("RGB")

@@ -333,6 +333,7 @@ class ZaloDriver:
             invite_link=(lambda code: deep_link(username, code)) if username else str,
             data_dir=self.settings.data_dir,
             controller_contact=self.settings.controller_contact,
+            zalo_chat_url=self.settings.zalo_chat_url,
         )
 
     async def fetch_photo(self, message: Message) -> Upload:

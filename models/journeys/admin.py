@@ -18,7 +18,7 @@ from models import content, programme
 from models.journeys.core import Action, Input, Outcome, Place, Reply, Turn
 from models.journeys.errors import error_text
 from models.journeys.steps import ENDS, Form, Step, choice, one_of, typed
-from models.media import qr_png
+from models.media import invite_qr_png
 from models.members import MEMBERS, NEW_LINKS
 from models.programme import (
     EnterpriseDraft,
@@ -328,9 +328,15 @@ def refusal(turn: Turn, *, pressed: bool) -> Outcome:
 # -- invite links ----------------------------------------------------------------------------
 
 
-def code_line(_: Translate, invite: Invite) -> str:
-    """The short code beside every link, for people who type it instead."""
-    return _("Code to type: <b>{code}</b>", code=format_short_code(invite.short_code))
+def code_line(_: Translate, invite: Invite, zalo_chat_url: str | None = None) -> str:
+    """The short code beside every link, for people who type it instead; with the bot's Zalo
+    chat link (OSHBOT_ZALO_CHAT_URL), where to type it on Zalo."""
+    line = _("Code to type: <b>{code}</b>", code=format_short_code(invite.short_code))
+    if zalo_chat_url:
+        line += "\n" + _(
+            "On Zalo: open {link} (or scan its QR code) and type the code.", link=zalo_chat_url
+        )
+    return line
 
 
 def invite_cards(
@@ -340,7 +346,9 @@ def invite_cards(
     enterprise: Enterprise,
     invites: dict[Role, Invite],
 ) -> list[Reply]:
-    """The links card: one QR photo per role, its short code and how many joined."""
+    """The links card: one QR photo per role (Telegram's link, and the bot's Zalo chat with the
+    code printed beside it when OSHBOT_ZALO_CHAT_URL is set), its short code and how many
+    joined."""
     name = enterprise.name
     until = format_day(invites[Role.EMPLOYER].expires_at.astimezone(place.tz).date(), language)
     cards = []
@@ -370,9 +378,11 @@ def invite_cards(
             ]
         cards.append(
             Reply(
-                f"{caption}\n{code_line(_, invite)}\n{joined}",
+                f"{caption}\n{code_line(_, invite, place.zalo_chat_url)}\n{joined}",
                 actions,
-                photo=qr_png(link),
+                photo=invite_qr_png(
+                    link, place.zalo_chat_url, format_short_code(invite.short_code)
+                ),
                 photo_name="invite.png",
             )
         )

@@ -134,6 +134,9 @@ class Place:
     data_dir: Path = field(default_factory=lambda: Path("data"))
     # Who answers for people's data where their provider names no contact (the consent says it).
     controller_contact: str | None = None
+    # The link that opens the bot's Zalo chat (OSHBOT_ZALO_CHAT_URL): invites show its QR code
+    # beside Telegram's, with the code to type there.
+    zalo_chat_url: str | None = None
 
     @property
     def tz(self) -> ZoneInfo:
