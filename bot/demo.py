@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import re
+import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
+import httpx
 from sqlmodel import col, func, select
 
 from bot.app import build_application
@@ -21,8 +24,14 @@ from bot.playback import Person, Stage, Transcript
 from bot.ratelimit import PacedRateLimiter
 from bot.sandbox import FakeClock, Sandbox, SentMessage
 from bot.settings import Settings
+from bot.zalo.channel import ZaloChannel
+from bot.zalo.pacing import Pacer
+from bot.zalo.sandbox import BASE_URL as ZALO_BASE_URL
+from bot.zalo.sandbox import SandboxUser as ZaloUser
+from bot.zalo.sandbox import SentMessage as ZaloMessage
+from bot.zalo.sandbox import ZaloSandbox
 from models.db import Database
-from models.programme import counts, create_invite
+from models.programme import counts, create_invite, format_short_code
 from models.tables import (
     Broadcast,
     Contact,
@@ -90,6 +99,75 @@ async def register(person: Person, code: str, language: str) -> None:
     await person.press("✅")
 
 
+# Where the demo's bot says it lives: Zalo fetches the photos the bot sends from here (in the
+# demo, the sandbox fetches them from the bot's own web application, in-process).
+DEMO_PUBLIC_URL = "https://oshbot.example"
+
+
+@dataclass
+class ZaloStage:
+    """The Zalo side of the demo: the in-process Zalo sandbox and the Zalo channel (client and
+    driver) on the demo's database, beside the Telegram people. What people type and every
+    message the bot sends them go into the same transcript (choices as numbered lines)."""
+
+    sandbox: ZaloSandbox
+    channel: ZaloChannel
+    transcript: Transcript
+
+    async def deliver(self) -> None:
+        """Every update waiting at the platform, handled in order (as long polling would)."""
+        while (update := await self.channel.client.get_updates(timeout=0)) is not None:
+            await self.channel.driver.dispatch(update)
+        await self.channel.driver.idle()
+
+    async def say(self, user: ZaloUser, text: str) -> str:
+        self.transcript.user(f"{user.display_name} · Zalo", text)
+        return await self._answer(user, lambda: user.send_text(text))
+
+    async def photo(self, user: ZaloUser, data: bytes) -> str:
+        self.transcript.user(f"{user.display_name} · Zalo", "[🖼 photo]")
+        return await self._answer(user, lambda: user.send_image(data=data))
+
+    async def _answer(self, user: ZaloUser, send: Callable[[], object]) -> str:
+        seen = len(user.messages())
+        send()
+        await self.deliver()
+        answers = user.messages()[seen:]
+        for message in answers:
+            self.show(message)
+        return "\n".join(m.plain for m in answers)
+
+    def show(self, message: ZaloMessage) -> None:
+        body = message.plain
+        if message.method == "sendPhoto":
+            body = f"[🖼 photo] {body}"
+        self.transcript.lines.append(
+            "\n".join(f"> {line}" if line else ">" for line in body.splitlines()) or "> (empty)"
+        )
+        self.transcript.lines.append("")
+
+
+def numbered(text: str, label: str) -> str:
+    """The number the bot's last Zalo message shows in front of an option starting with
+    `label` (compared without diacritics or case)."""
+
+    def fold(words: str) -> str:
+        plain = unicodedata.normalize("NFD", words.replace("đ", "d").replace("Đ", "D"))
+        return "".join(c for c in plain if not unicodedata.combining(c)).casefold()
+
+    options = [
+        (found.group(1), fold(found.group(2)))
+        for line in text.splitlines()
+        if (found := re.fullmatch(r"(\d+)\. (.*)", line.strip()))
+    ]
+    wanted = fold(label)
+    for exact in (True, False):
+        for number, option in reversed(options):
+            if option == wanted or (not exact and option.startswith(wanted)):
+                return number
+    raise LookupError(f"no option {label!r} in {text!r}")
+
+
 async def run_demo(out: Path) -> DemoResult:
     out = out.resolve()
     fresh_folder(out)
@@ -120,9 +198,31 @@ async def run_demo(out: Path) -> DemoResult:
     await application.initialize()
     if application.post_init is not None:
         await application.post_init(application)
+    # Zalo beside Telegram: its own sandbox and clock, paced as in production.
+    from bot.web import create_app  # local: the web application is only the sandbox's here
+
+    zalo_clock = FakeClock()
+    zalo_sandbox = ZaloSandbox(
+        clock=zalo_clock, http_transport=httpx.ASGITransport(app=create_app(application))
+    )
+    zalo_settings = settings.model_copy(
+        update={
+            "zalo_token": zalo_sandbox.token,
+            "zalo_api_base_url": ZALO_BASE_URL,
+            "public_url": DEMO_PUBLIC_URL,
+        }
+    )
+    channel = ZaloChannel(
+        zalo_settings, database, clock=clock, transport=zalo_sandbox.transport(),
+        fetch_transport=zalo_sandbox.transport(),
+        pacer=Pacer(clock=zalo_clock, sleep=zalo_clock.sleep),
+    )  # fmt: skip
+    channel.driver.telegram_username = application.bot.username
+    zalo = ZaloStage(zalo_sandbox, channel, transcript)
     try:
-        await play(stage, database, settings, clock)
+        await play(stage, database, settings, clock, zalo)
     finally:
+        await channel.stop()
         await application.update_persistence()
         await application.shutdown()
 
@@ -152,7 +252,9 @@ async def run_demo(out: Path) -> DemoResult:
     return DemoResult(summary, transcript_path, summary_path, url, missing)
 
 
-async def play(stage: Stage, database: Database, settings: Settings, clock: DemoClock) -> None:
+async def play(
+    stage: Stage, database: Database, settings: Settings, clock: DemoClock, zalo: ZaloStage
+) -> None:
     transcript = stage.transcript
     assert transcript is not None
 
@@ -247,9 +349,11 @@ async def play(stage: Stage, database: Database, settings: Settings, clock: Demo
     await employer.press("English")
     await employer.say("/help")
     await play_surveys(stage, database, settings, clock)
+    await play_zalo_joins(stage, database, settings, clock, zalo)
     await play_workshop(stage, database, settings, clock)
     await play_month(stage, database, settings, clock)
     await play_reports(stage, database, settings, clock)
+    await play_zalo_report(stage, database, clock, zalo)
     await play_broadcast(stage, database, settings, clock)
     await play_inbox(stage, database, clock)
     await play_enrolment(stage, database, clock)
@@ -826,6 +930,110 @@ async def play_surveys(
         "without name or time, in batches of three or more of one round; they count in figures "
         "only once their round has closed with three or more (Hòa Phát's, after the revisit)"
     )
+
+
+LINK_CODE = re.compile(r"\b([A-Z0-9]{5}-[A-Z0-9]{5})\b")
+
+
+async def play_zalo_joins(
+    stage: Stage, database: Database, settings: Settings, clock: DemoClock, zalo: ZaloStage
+) -> None:
+    """Công ty May Thu Hà's floor manager and a seamstress join on Zalo by typing the short
+    codes of new links (Zalo has no deep links); the seamstress answers the worker survey there
+    by numbers and words; Bà Thu links her Zalo account to her Telegram registration."""
+    transcript = stage.transcript
+    assert transcript is not None
+    transcript.heading("6b. On Zalo: joining with a typed code, a survey by numbers, one person")
+    with database.session() as session:
+        thu_ha = session.exec(
+            select(Enterprise.id).where(Enterprise.name == "Công ty May Thu Hà")
+        ).one()
+        codes = {
+            role: format_short_code(
+                create_invite(
+                    session, role=role, enterprise_id=thu_ha, days=settings.invite_days,
+                    now=clock(),
+                ).short_code
+            )
+            for role in (Role.EMPLOYER, Role.WORKER)
+        }  # fmt: skip
+    transcript.note(
+        f"Anh Dũng issues new links for Công ty May Thu Hà; the codes printed beside their QR "
+        f"codes, to type on Zalo: {codes[Role.EMPLOYER]} (employer), {codes[Role.WORKER]} "
+        "(worker)"
+    )
+    quang = zalo.sandbox.user("8c1f4a2e9b7d3605", "Anh Quang (quản đốc)")
+    transcript.note("Anh Quang types the employer code, in small letters with a space")
+    asked = await zalo.say(quang, codes[Role.EMPLOYER].lower().replace("-", " "))
+    consent = await zalo.say(quang, numbered(asked, "Tiếng Việt"))
+    await zalo.say(quang, numbered(consent, "✅ Tôi đồng ý"))
+    hang = zalo.sandbox.user("3e7b0d5a1c9f8246", "Chị Hằng (thợ may)")
+    transcript.note("Chị Hằng, a seamstress, types the worker code and answers by words")
+    await zalo.say(hang, codes[Role.WORKER])
+    consent = await zalo.say(hang, "tieng viet")
+    await zalo.say(hang, numbered(consent, "✅ Tôi đồng ý, nhưng không nhận mẹo"))
+    transcript.note("Chị Hằng answers the worker survey, anonymous as on Telegram")
+    await zalo.say(hang, "/feedback")
+    for answer in (
+        "4",
+        "3",
+        "Có thêm đèn trên chuyền may, đỡ mỏi mắt.",
+        "Ghế ngồi vẫn thấp.",
+        "co",
+        "co",
+    ):
+        await zalo.say(hang, answer)
+
+    transcript.note("Bà Thu uses Zalo too: /link on Telegram gives a code to type there")
+    thu = stage.person(3004, "Bà Thu (giám đốc)")
+    await thu.say("/link")
+    found = LINK_CODE.search(thu.texts()[-1])
+    assert found is not None, thu.texts()[-1]
+    await zalo.say(zalo.sandbox.user("b7d36058c1f4a2e9", "Bà Thu"), found.group(1))
+
+
+async def play_zalo_report(
+    stage: Stage, database: Database, clock: DemoClock, zalo: ZaloStage
+) -> None:
+    """Anh Quang reports an improvement on Zalo with two photos (sent as links, fetched and
+    checked by the bot); Anh Dũng, on Telegram, receives the card and verifies it."""
+    from bot.sender import send_due  # local, as in play_reports
+
+    transcript = stage.transcript
+    assert transcript is not None
+    transcript.heading("9b. On Zalo: a report with two photos, reviewed on Telegram")
+    clock.advance(hours=1)
+    quang = zalo.sandbox.user("8c1f4a2e9b7d3605", "Anh Quang (quản đốc)")
+    await zalo.say(quang, "bao cao cai thien")  # the menu's words, without diacritics
+    kinds = await zalo.say(quang, "an toan may moc")
+    await zalo.say(quang, numbered(kinds, "Che chắn"))
+    await zalo.say(
+        quang, "Làm tấm che dây curoa cho 12 máy may và thêm nút dừng khẩn cấp ở đầu chuyền."
+    )
+    await zalo.photo(quang, demo_photo("BEFORE\nopen belts on the sewing machines", "#8b6b4c"))
+    await zalo.photo(quang, demo_photo("AFTER\nbelt guards, emergency stop", "#4c7a8b"))
+    await zalo.say(quang, "1,2 triệu")
+    await zalo.say(quang, "24")
+    await zalo.say(quang, "de xay ra")
+    await zalo.say(quang, "nghiem trong")
+    await zalo.say(quang, "it kha nang")
+    await zalo.say(quang, "nhe")
+    await zalo.say(quang, "co, khong neu ten")
+    summary = await zalo.say(quang, "trong anh khong co nguoi")
+    await zalo.say(quang, numbered(summary, "✅ Xác nhận và gửi"))
+
+    dung = stage.person(2001, "Anh Dũng (cán bộ)")
+    before = len(dung.account.messages())
+    sent = await send_due(stage.application.bot, database, now=clock())
+    transcript.note(f"The outbox sends {sent.sent} message(s): the card reaches Anh Dũng")
+    for message in dung.account.messages()[before:]:
+        transcript.lines += [f"**→ {dung.name}**", ""]
+        transcript.bot(message, dung.account.buttons(message))
+    card = next(
+        m for m in reversed(dung.account.messages())
+        if "tấm che dây curoa" in m.plain and dung.account.buttons(m)
+    )  # fmt: skip
+    await dung.press("✅", card)
 
 
 async def play_workshop(

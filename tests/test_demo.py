@@ -25,6 +25,11 @@ async def test_demo_registers_every_role_and_writes_both_languages(tmp_path: Pat
     assert "Welcome to the team of Trung tâm Y tế lao động Cần Thơ!" in transcript
     assert "không còn hiệu lực" in transcript  # the expired and the mistyped code
     assert "have not stored anything" in transcript or "không lưu thông tin" in transcript
+    # Zalo people beside the Telegram ones: choices as numbered lines, answered by words.
+    assert "**Chị Hằng (thợ may) · Zalo** → tieng viet" in transcript
+    assert "1. ✅ Tôi đồng ý\n> 2. ✅ Tôi đồng ý, nhưng không nhận mẹo" in transcript
+    assert "> Trả lời 1, 2 hoặc 3." in transcript
+    assert "Đã liên kết! Cuộc trò chuyện Zalo này" in transcript
     assert "| Trung tâm ATVSLĐ Đà Nẵng | Xưởng mộc Hòa Phát | 1 employer, 3 worker |" in (
         result.summary_text
     )
@@ -32,11 +37,14 @@ async def test_demo_registers_every_role_and_writes_both_languages(tmp_path: Pat
     with database.session() as session:
         people = session.exec(select(Contact)).all()
         roles = sorted(c.role for c in people if c.removed_at is None)
-        assert (
-            roles
-            == ["coordinator", "employer", "employer", "employer", "employer", "staff", "staff"]
-            + ["worker"] * 6
-        )  # one of them joined by typing the short code, one without an invite
+        assert roles == ["coordinator", *["employer"] * 5, "staff", "staff", *["worker"] * 7]
+        # One joined by typing the short code, one without an invite, two on Zalo; Bà Thu
+        # linked her Zalo account to her Telegram registration and stays one person.
+        on_zalo = sorted(c.display_name or "" for c in people if c.zalo_user_id is not None)
+        assert on_zalo == ["Anh Quang (quản đốc)", "Bà Thu (giám đốc)", "Chị Hằng (thợ may)"]
+        assert [c.telegram_user_id for c in people if c.display_name == "Bà Thu (giám đốc)"] == [
+            3004
+        ]
         # The stranger who joined with the leaked link was removed, and told so.
         assert [c.display_name for c in people if c.removed_at is not None] == ["Người lạ"]
         assert "Quyền tham gia theo dõi của Anh/Chị tại Cơ khí Tân Tiến đã kết thúc" in transcript
@@ -76,6 +84,11 @@ async def test_demo_plays_improvement_reports_with_photos_and_a_review(tmp_path:
         for report in with_photos:
             photo = tmp_path / "demo" / "data" / "media" / report.photo_after_path  # type: ignore[operator]
             assert photo.read_bytes()[:2] == b"\xff\xd8"  # a real JPEG, downloaded
+        # The report made on Zalo, its two photos fetched from their links, verified by the
+        # staff member on Telegram.
+        [on_zalo] = [r for r in reports if r.description.startswith("Làm tấm che dây curoa")]
+        assert on_zalo.status == "verified" and on_zalo.photo_before_path
+        assert on_zalo.photo_after_path
         kinds = [m.kind for m in session.exec(select(ImprovementMessage))]
         assert kinds == ["question", "answer"]
     database.dispose()
