@@ -36,15 +36,20 @@ from tests.conftest import World
 from tests.factories import (
     add_enterprise,
     add_person,
+    cast,
     contact,
     coordinator,
+    expect,
     join,
     local,
     make_enterprise,
     make_invite,
     make_provider,
+    report,
     staff,
+    tap,
 )
+from tests.test_report import picture
 
 CONFIG = SchedulerConfig()
 
@@ -404,3 +409,33 @@ async def test_broadcasts_and_province_results_leave_it_out_and_summaries_count_
         )  # fmt: skip
         assert summary.improvements.total == 2
     assert twins.recipients(results.QUARTER_KIND) == twins.ids(twins.kept)
+
+
+async def test_its_people_still_report_improvements_and_staff_review_them(world: World) -> None:
+    c = await cast(world)
+    await join(world, 201, make_invite(world, Role.WORKER, enterprise_id=c.enterprise), "English")
+    with world.database.session() as session:
+        actor = session.get(Contact, contact(world, c.staff.id).id)  # type: ignore[union-attr]
+        enterprises.archive(session, actor, c.enterprise, now=world.clock())
+    w = world.user(201)
+    await expect(w, await w.say("/report"), "Which area is your improvement about?")
+    await expect(w, await tap(w, "🪑 Workstation design"), "Which kind of improvement is it?")
+    await expect(w, await tap(w, "Other / skip"), "What did you improve?")
+    await w.say("Chairs with backrests for the sewing line.")
+    await tap(w, "🚫 No photo")
+    await expect(w, await w.send("document", picture("AFTER", kind="PNG"), "after.png"), "cost")
+    await expect(w, await tap(w, "Free"), "How many workers benefit")
+    await w.say("4")
+    await tap(w, "possible")
+    await tap(w, "minor")
+    await tap(w, "unlikely")
+    await expect(w, await tap(w, "minor"), "May we share this")
+    await tap(w, "No")
+    await tap(w, "✅ Confirm and send")
+    assert "Thank you! Your report went to" in w.last_text()
+    assert report(world).status == ReviewStatus.SUBMITTED
+    await world.drain()
+    assert "Người báo cáo: một người lao động" in c.staff.account.messages()[-1].plain
+    # Their data rights stay: /mydata answers as for anyone.
+    await w.say("/mydata")
+    assert w.account.messages()[-1].method == "sendDocument"
