@@ -323,7 +323,30 @@ def archive(
         session, "enterprise.archive", actor_id=actor.id, subject=enterprise, links=links,
         visits=cancelled, rounds=list(rounds),
     )  # fmt: skip
+    _tell_staff(session, actor, enterprise, "archived", now=now)
     return Archived(enterprise, links, len(cancelled), len(rounds))
+
+
+def _tell_staff(
+    session: Session, actor: Contact, enterprise: Enterprise, what: str, *, now: datetime
+) -> None:
+    """The other staff of the enterprise's provider hear that it was archived or restored, and
+    by whom: an enterprise that leaves (or comes back to) their list is no surprise."""
+    from models.notices.enterprises import shelf_notice
+    from models.visits import staff_of
+
+    for staff in staff_of(session, enterprise.provider_id):
+        if staff.id == actor.id:
+            continue
+        enqueue(
+            session,
+            key=f"enterprise-{what}:{enterprise.id}:{staff.id}:{now.isoformat()}",
+            contact=staff,
+            kind="enterprise",
+            message=shelf_notice(staff.language, enterprise, what, actor.display_name or "—"),
+            priority=PRIORITY_NOTICE,
+            not_before=now,
+        )
 
 
 def restore(
@@ -348,6 +371,7 @@ def restore(
         session, "enterprise.restore", actor_id=actor.id, subject=enterprise,
         archived_at=archived_at.isoformat() if archived_at else None, at=now.isoformat(),
     )  # fmt: skip
+    _tell_staff(session, actor, enterprise, "restored", now=now)
     return enterprise
 
 

@@ -78,6 +78,7 @@ async def test_staff_archive_an_enterprise_after_being_told_what_happens(world: 
     enterprise = make_enterprise(world, provider)
     make_enterprise(world, provider, "Cơ khí Tân Tiến")
     person = await staff(world, 501, provider)
+    colleague = await staff(world, 503, provider, "English")
     code = make_invite(world, Role.EMPLOYER, enterprise_id=enterprise)
     await join(world, 101, code)
     with world.database.session() as session:
@@ -121,6 +122,11 @@ async def test_staff_archive_an_enterprise_after_being_told_what_happens(world: 
     assert record["links"] == 1 and record["visits"] == [
         {"visit": record["visits"][0]["visit"], "offset": 6}
     ]  # type: ignore[index]
+
+    # The provider's other staff are told, with a button to its page.
+    await world.drain()
+    assert "Xưởng mộc Hòa Phát was archived by An" in colleague.last_text()
+    assert [label for label, _ in colleague.account.buttons()] == ["🏭 Open its page"]
 
     # Nobody joins with its old link any more.
     late = world.user(102)
@@ -244,6 +250,11 @@ async def test_other_providers_staff_are_refused_and_stale_buttons_change_nothin
     await boss.press_data(mark, f"{RESTORE_OK}{enterprise}")
     assert "không (còn) ở trong lưu trữ" in (boss.answers()[-1] or "")
     assert len(_actions(world, "enterprise.restore")) == 1
+    await world.drain()  # the provider's staff hear who restored it; the coordinator nothing
+    assert "Xưởng mộc Hòa Phát đã được An khôi phục" in person.last_text()
+    with world.database.session() as session:
+        told = session.exec(select(Outbox.contact_id).where(Outbox.kind == "enterprise")).all()
+    assert told == [contact(world, 501).id]  # type: ignore[union-attr]
 
 
 # -- the scheduler leaves it out ---------------------------------------------------------------

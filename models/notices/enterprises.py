@@ -359,3 +359,21 @@ def restored(_: Translate, enterprise: Enterprise) -> Reply:
         name=esc(enterprise.name),
     )
     return Reply(text, [[Action(_("🏭 Open its page"), f"{PAGE}{enterprise.id}")]])
+
+
+def shelf_notice(language: str, enterprise: Enterprise, what: str, who: str) -> Message:
+    """For the other staff of its provider: `what` is "archived" or "restored"."""
+    _ = translator(language)
+    if what == "archived":
+        text = _(
+            "🗄 <b>{name}</b> was archived by {who}: it is no longer followed up and has left "
+            "your list (it is under 🗄 Archived in /enterprises).",
+            name=esc(enterprise.name), who=esc(who),
+        )  # fmt: skip
+    else:
+        text = _(
+            "♻️ <b>{name}</b> was restored by {who}: it is followed up again and back in your "
+            "list. Its old invite links stay ended.",
+            name=esc(enterprise.name), who=esc(who),
+        )  # fmt: skip
+    return Message(text, [[(_("🏭 Open its page"), f"{PAGE}{enterprise.id}")]])
