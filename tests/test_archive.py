@@ -30,6 +30,7 @@ from models.tables import (
 )
 from reports.figures import Scope, quarter_period
 from reports.summary import build_summary
+from reports.xlsx import export_sheets
 from scheduler import jobs, results
 from scheduler.config import SchedulerConfig
 from tests.conftest import World
@@ -419,6 +420,16 @@ async def test_broadcasts_and_province_results_leave_it_out_and_summaries_count_
             today=date(2027, 4, 2),
         )  # fmt: skip
         assert summary.improvements.total == 2
+        # ... and in the export, where the archived one says since when.
+        [sheet] = [
+            s for s in export_sheets(session, summary=summary, tz=CONFIG.tz, language="en")
+            if s.name == "enterprises"
+        ]  # fmt: skip
+        archived_on = {row[2]: row[-1] for row in sheet.rows()}
+    assert archived_on == {
+        "Xưởng mộc Hòa Phát": None,
+        "Cơ khí Tân Tiến": world.clock().astimezone(CONFIG.tz).replace(tzinfo=None),
+    }
     assert twins.recipients(results.QUARTER_KIND) == twins.ids(twins.kept)
 
 
