@@ -128,6 +128,10 @@ async def test_staff_archive_an_enterprise_after_being_told_what_happens(world: 
     await world.drain()
     assert "Xưởng mộc Hòa Phát was archived by An" in colleague.last_text()
     assert [label for label, _ in colleague.account.buttons()] == ["🏭 Open its page"]
+    english = await colleague.press("🏭 Open its page")
+    assert english is not None
+    assert "🗄 Archived on Mon 1 Mar 2027 by An: no longer followed up." in english.plain
+    assert "♻️ Restore" in [label for label, _ in colleague.account.buttons(english)]
 
     # Nobody joins with its old link any more.
     late = world.user(102)
