@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlmodel import select
+from sqlmodel import col, select
 
-from models import enterprises, surveys
+from models import enterprises, events, surveys
 from models.audience import Audience, count
 from models.notices.enterprises import ARCHIVE_OK, LINKS, MOVE, RESTORE_OK
 from models.tables import (
@@ -465,3 +465,37 @@ async def test_its_people_still_report_improvements_and_staff_review_them(world:
     # Their data rights stay: /mydata answers as for anyone.
     await w.say("/mydata")
     assert w.account.messages()[-1].method == "sendDocument"
+
+
+async def test_event_reminders_go_only_to_its_people_who_said_they_will_come(
+    world: World,
+) -> None:
+    twins = Twins(world)
+    starts = world.clock() + timedelta(days=3)
+    draft = events.EventDraft(events.ACHIEVEMENT_WORKSHOP, "Hội thảo thành quả", starts, "Đà Nẵng")
+    with world.database.session() as session:
+        organiser = session.get(Contact, twins.staff.id)
+        assert organiser is not None
+        event = events.create_event(session, draft=draft, actor=organiser, now=world.clock())
+        assert events.invite(session, event=event, now=world.clock()) == 4
+        event_id = event.id
+    employer, worker = twins.people[twins.shelved.id]  # type: ignore[index]
+    with world.database.session() as session:
+        assert event_id is not None
+        events.answer(
+            session, event_id=event_id, contact=employer, value=events.GOING, now=world.clock()
+        )
+    twins.archive()
+    # Invited after the archive, nobody of it would be: the audience leaves it out.
+    with world.database.session() as session:
+        assert count(session, Audience(provider_id=twins.kept.provider_id)) == 2
+    world.clock.now = starts - timedelta(hours=23)
+    with world.database.session() as session:
+        assert events.events_job(session, world.clock(), config=CONFIG)["event_reminders"] == 3
+        reminded = set(
+            session.exec(
+                select(Outbox.contact_id).where(col(Outbox.key).startswith("event-reminder:"))
+            ).all()
+        )
+    assert reminded == twins.ids(twins.kept) | {employer.id}
+    assert worker.id not in reminded
