@@ -435,6 +435,8 @@ def create_invite(
         enterprise = session.get(Enterprise, enterprise_id)
         if enterprise is None:
             raise ProgrammeError("unknown_enterprise")
+        if enterprise.archived_at is not None:
+            raise ProgrammeError("archived")  # nobody joins an enterprise no longer followed
         provider_id = enterprise.provider_id
     if max_uses is not None and max_uses < 1:
         raise ProgrammeError("limit_too_small")
