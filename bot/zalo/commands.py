@@ -1,0 +1,201 @@
+"""The plain commands on Zalo (what Telegram answers with handlers outside the journeys), through
+the same domain functions as Telegram's handlers:
+
+* STOP, DỪNG, HỦY (said alone) and /stop, before anything else, even in the middle of a journey
+  (models/privacy.py `stop`); /start resumes, as on Telegram (the registration journey);
+* /mydata: the summary, and the whole export as a signed link under OSHBOT_PUBLIC_URL;
+* /deleteme, /privacy and /language: their choices numbered (models/journeys/rights.py);
+* /myreports: the reports and their review state (models/notices/reports.py);
+* /help: what works on Zalo;
+* the direct line: a registered employer's or worker's text or photo outside a journey is
+  offered to their provider (models/journeys/offer.py).
+
+A command that sets the journey in front aside on Telegram (engine.ASIDE) does so here too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import TYPE_CHECKING
+
+from bot.i18n import LANGUAGES, Translate, translator
+from models import improvements as imp
+from models import inbox, privacy
+from models.journeys import engine, offer, rights
+from models.journeys.core import Input, Outcome, Reply
+from models.journeys.errors import error_text
+from models.notices import reports
+from models.programme import ProgrammeError, audit, set_language
+
+if TYPE_CHECKING:
+    from bot.zalo.driver import ZaloDriver, _Who
+    from bot.zalo.types import Message
+
+# The plain commands Zalo answers (besides the journeys'); /stop is taken before everything.
+PLAIN = frozenset({"help", "mydata", "deleteme", "privacy", "language", "myreports", "stop"})
+OPENS = {
+    "deleteme": rights.OPEN_ERASE,
+    "privacy": rights.OPEN_PRIVACY,
+    "language": rights.OPEN_LANGUAGE,
+}
+EXPORT_NAME = "oshbot-my-data.json"
+
+
+def stops(text: str | None) -> bool:
+    """STOP, DỪNG, HỦY said alone, or /stop: checked before the numbered options (an option
+    "Hủy" is not an answer then), as Telegram checks it before every journey."""
+    words = (text or "").strip()
+    return privacy.is_stop_word(words) or words.lower().split(" ")[0] == "/stop"
+
+
+async def stop(driver: ZaloDriver, message: Message, who: _Who) -> None:
+    """Stops every proactive message, recorded as on Telegram; the journey in front stays."""
+    _ = translator(who.language)
+    contact = who.contact
+    if contact is None:
+        await driver.say(message.chat.id, _nothing_held(_), who, html=False)
+        return
+
+    def work() -> None:
+        with driver.database.session() as session:
+            found = session.merge(contact)
+            privacy.stop(session, found, now=driver.clock())
+
+    await asyncio.to_thread(work)
+    await driver.say(message.chat.id, privacy.stopped_text(_), who)
+
+
+async def answer(
+    driver: ZaloDriver, message: Message, person: str, who: _Who, given: Input
+) -> bool:
+    """A plain command, or what the direct line takes; False for the rest of the driver."""
+    command = given.command
+    if command in PLAIN and command != "stop":
+        await _command(driver, message, person, who, given)
+        return True
+    if who.journey == offer.NAME and given.payload == offer.SEND:
+        # Yes to a photo: fetched now, not before the person agreed to send it.
+        url = await asyncio.to_thread(_pending_photo, driver, person)
+        upload = await driver.fetch_url(url, message.message_id) if url else None
+        await driver.run(message, person, who, Input(payload=offer.SEND, upload=upload))
+        return True
+    if who.journey == offer.NAME and given.payload is None and given.command is None:
+        # Another message while the question waits: that one is offered instead.
+        return await offered(driver, message, person, who, given)
+    return False
+
+
+async def offered(
+    driver: ZaloDriver, message: Message, person: str, who: _Who, given: Input
+) -> bool:
+    """An employer's or worker's own words or photo, outside a journey: offered to their
+    provider (nothing fetched or stored before they say Yes)."""
+    if not inbox.may_write(who.contact):
+        return False
+    origin = f"zl:{message.message_id}"
+    if given.other == "photo" and message.photo_url:
+        opened = Input(
+            command=offer.OPEN, origin=origin,
+            upload=driver.photo_reference(message),
+        )  # fmt: skip
+    elif given.text and not given.text.startswith("/") and given.other is None:
+        opened = Input(command=offer.OPEN, text=given.text, origin=origin)
+    else:
+        return False
+    return await driver.run(message, person, who, opened)
+
+
+def _pending_photo(driver: ZaloDriver, person: str) -> str | None:
+    with driver.database.reading() as session:
+        return offer.pending_photo(session, person)
+
+
+async def _command(
+    driver: ZaloDriver, message: Message, person: str, who: _Who, given: Input
+) -> None:
+    _ = translator(who.language)
+    chat = message.chat.id
+    command = given.command
+    assert command is not None
+    if command == "help":
+        from bot.zalo.driver import help_text
+
+        await driver.say(chat, help_text(_, who.contact, None), who, html=False)
+        return
+    if command == "language":
+        # "/language en": at once, beside the journey in front (Telegram's /language stays
+        # beside it too); without a language, the choice is numbered.
+        words = (given.text or "").split()
+        chosen = words[1].lower() if len(words) > 1 else None
+        if chosen in LANGUAGES and who.contact is not None:
+            await asyncio.to_thread(_set_language, driver, who, chosen)
+            done = translator(chosen)
+            await driver.say(chat, done("Done. I will write to you in English from now on."), who)
+            return
+    if command in OPENS:
+        if who.contact is None:
+            # Someone not registered chooses their language as they join.
+            text = help_text_for(driver, who, Input(command="help"))
+            await driver.say(chat, text if command == "language" else _nothing_held(_), who)
+            return
+        await driver.run(message, person, who, Input(command=OPENS[command]))
+        return
+    contact = who.contact
+    if contact is None:
+        await driver.say(chat, _nothing_held(_), who, html=False)
+        return
+    if command == "myreports" and contact.role not in imp.REPORTER_ROLES:
+        await driver.say(chat, help_text_for(driver, who, given), who, html=False)
+        return
+    # Telegram sets the journey in front aside for these (unless it keeps them beside it).
+    if engine.route(given, who.journey) == engine.ASIDE:
+        aside = await driver.engine(
+            person, who, lambda session, now: engine.step_aside(
+                session, person=person, contact=contact, language=who.language, now=now
+            ),
+        )  # fmt: skip
+        if aside is not None:
+            await driver.show(chat, aside, who)
+    if command == "mydata":
+        outcome = await asyncio.to_thread(_my_data, driver, who)
+    else:
+        outcome = await asyncio.to_thread(_my_reports, driver, who)
+    await driver.show(chat, outcome, who)
+
+
+def help_text_for(driver: ZaloDriver, who: _Who, given: Input) -> str:
+    from bot.zalo.driver import help_text
+
+    return help_text(translator(who.language), who.contact, given)
+
+
+def _nothing_held(_: Translate) -> str:
+    return error_text(_, ProgrammeError("nothing_held"), "vi")
+
+
+def _set_language(driver: ZaloDriver, who: _Who, language: str) -> None:
+    with driver.database.session() as session:
+        contact = session.merge(who.contact)
+        set_language(session, contact, language)
+    who.language = language
+
+
+def _my_data(driver: ZaloDriver, who: _Who) -> Outcome:
+    _ = translator(who.language)
+    assert who.contact is not None
+    with driver.database.session() as session:
+        contact = session.merge(who.contact)
+        data = privacy.export(session, contact)
+        audit(session, "contact.export", actor_id=contact.id, subject=contact)
+        text = privacy.summary(_, data, contact, driver.settings.tz, attached=False)
+    document = json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
+    return Outcome().show(Reply(text, document=document, document_name=EXPORT_NAME))
+
+
+def _my_reports(driver: ZaloDriver, who: _Who) -> Outcome:
+    _ = translator(who.language)
+    assert who.contact is not None
+    with driver.database.reading() as session:
+        listed = reports.my_reports(session, _, who.contact, driver.settings.tz)
+    return Outcome().say(listed.text or reports.no_reports_text(_))
