@@ -127,6 +127,8 @@ async def test_deleteme_asks_with_numbers_and_erases_on_yes(world: World, zalo: 
     kept = await zalo.say(worker, number_of(asked, "Không, giữ nguyên"))
     assert "Không có gì bị xóa." in text_of(kept)
     assert zalo_contact(world, worker.id) is not None
+    # Asked in the middle of a report: the report waits, and goes with the rest.
+    assert ASK_AREA in text_of(await zalo.say(worker, "/report"))
     asked = await zalo.say(worker, "/deleteme")
     erased = await zalo.say(worker, number_of(asked, "🗑 Có, xóa dữ liệu của tôi"))
     assert "dữ liệu cá nhân của Anh/Chị đã được xóa" in text_of(erased)
@@ -187,6 +189,9 @@ async def test_myreports_lists_the_enterprise_s_reports_and_their_review(
     listed = text_of(await zalo.say(employer, "/myreports"))
     assert "Báo cáo cải thiện của Xưởng mộc Hòa Phát" in listed
     assert "Kệ ba tầng cho nguyên liệu" in listed and "<b>" not in listed
+    # Its review state, and who sent it without a name (the reporter is not this person).
+    assert "— ✅ đã xác nhận" in listed
+    assert "(do một người trong doanh nghiệp gửi)" in listed
 
 
 async def test_help_lists_what_works_on_zalo(world: World, zalo: Zalo) -> None:

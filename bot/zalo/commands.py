@@ -21,12 +21,14 @@ from typing import TYPE_CHECKING
 
 from bot.i18n import LANGUAGES, Translate, translator
 from models import improvements as imp
-from models import inbox, privacy
+from models import inbox, menus, privacy
 from models.journeys import engine, offer, rights
+from models.journeys import report as report_journey
 from models.journeys.core import Input, Outcome, Reply
 from models.journeys.errors import error_text
 from models.notices import reports
 from models.programme import ProgrammeError, audit, set_language
+from models.tables import Contact
 
 if TYPE_CHECKING:
     from bot.zalo.driver import ZaloDriver, _Who
@@ -40,6 +42,9 @@ OPENS = {
     "language": rights.OPEN_LANGUAGE,
 }
 EXPORT_NAME = "oshbot-my-data.json"
+# Journeys that need a file sent to the bot (a spreadsheet to /import): Zalo passes on photos
+# only, so on Zalo they are Telegram's, like the plain commands.
+NEEDS_FILES = frozenset({"import"})
 
 
 def stops(text: str | None) -> bool:
@@ -54,7 +59,7 @@ async def stop(driver: ZaloDriver, message: Message, who: _Who) -> None:
     _ = translator(who.language)
     contact = who.contact
     if contact is None:
-        await driver.say(message.chat.id, _nothing_held(_), who, html=False)
+        await driver.say(message.chat.id, _nothing_held(_, who.language), who, html=False)
         return
 
     def work() -> None:
@@ -119,8 +124,6 @@ async def _command(
     command = given.command
     assert command is not None
     if command == "help":
-        from bot.zalo.driver import help_text
-
         await driver.say(chat, help_text(_, who.contact, None), who, html=False)
         return
     if command == "language":
@@ -136,17 +139,21 @@ async def _command(
     if command in OPENS:
         if who.contact is None:
             # Someone not registered chooses their language as they join.
-            text = help_text_for(driver, who, Input(command="help"))
-            await driver.say(chat, text if command == "language" else _nothing_held(_), who)
+            refused = _nothing_held(_, who.language)
+            if command == "language":
+                refused = help_text(_, None, None)
+            await driver.say(chat, refused, who, html=False)
             return
         await driver.run(message, person, who, Input(command=OPENS[command]))
         return
     contact = who.contact
     if contact is None:
-        await driver.say(chat, _nothing_held(_), who, html=False)
+        await driver.say(chat, _nothing_held(_, who.language), who, html=False)
         return
     if command == "myreports" and contact.role not in imp.REPORTER_ROLES:
-        await driver.say(chat, help_text_for(driver, who, given), who, html=False)
+        # As Telegram refuses it: staff review reports instead, others have none.
+        refused = report_journey.error_text(_, report_journey.refusal(contact), who.language)
+        await driver.say(chat, refused, who)
         return
     # Telegram sets the journey in front aside for these (unless it keeps them beside it).
     if engine.route(given, who.journey) == engine.ASIDE:
@@ -164,14 +171,39 @@ async def _command(
     await driver.show(chat, outcome, who)
 
 
-def help_text_for(driver: ZaloDriver, who: _Who, given: Input) -> str:
-    from bot.zalo.driver import help_text
+def help_text(_: Translate, contact: Contact | None, given: Input | None) -> str:
+    """What someone can do on Zalo: join with a code, or the journeys of their role and the
+    plain commands Zalo answers (bot/zalo/commands.py); the rest is on Telegram for now."""
+    if contact is None:
+        return _(
+            "To join, please type the code your OSH service provider gave you (10 letters and "
+            "digits, printed beside the QR code)."
+        )
+    lines = [
+        f"/{entry.command} — {_(entry.description)}"
+        for entry in menus.MENUS[contact.role]
+        if entry.command not in ("cancel", *NEEDS_FILES)
+        and (
+            engine.takes(Input(command=entry.command))
+            or (entry.command in PLAIN and _answered(entry.command, contact))
+        )
+    ]
+    lines.append(f"/cancel — {_(menus.CANCEL.description)}")
+    if inbox.may_write(contact):
+        lines.append(_("Anything else you write or photograph here can go to your provider."))
+    head = _("Here is what you can do on Zalo:")
+    if given is not None and given.command not in (None, "help"):
+        head = _("This is not available on Zalo yet; please use Telegram for it.") + "\n\n" + head
+    return head + "\n\n" + "\n".join(lines)
 
-    return help_text(translator(who.language), who.contact, given)
+
+def _answered(command: str, contact: Contact) -> bool:
+    """Whether Zalo answers this plain command for the person (/myreports: reporters only)."""
+    return command != "myreports" or contact.role in imp.REPORTER_ROLES
 
 
-def _nothing_held(_: Translate) -> str:
-    return error_text(_, ProgrammeError("nothing_held"), "vi")
+def _nothing_held(_: Translate, language: str) -> str:
+    return error_text(_, ProgrammeError("nothing_held"), language)
 
 
 def _set_language(driver: ZaloDriver, who: _Who, language: str) -> None:

@@ -34,17 +34,17 @@ import httpx
 from sqlmodel import Session
 
 from bot.dashboard.auth import secret_of
-from bot.i18n import Translate, normalise_language, translator
+from bot.i18n import normalise_language, translator
 from bot.settings import Settings
 from bot.zalo import commands, render
 from bot.zalo.client import ZaloClient
+from bot.zalo.commands import NEEDS_FILES, help_text
 from bot.zalo.errors import ZaloError, ZaloRateLimited, ZaloUnreachable
 from bot.zalo.limits import MAX_CAPTION, MAX_PHOTO_BYTES, text_length
 from bot.zalo.types import IMAGE, STICKER, TEXT, Message, Update
-from models import inbox, links, media, menus
+from models import links, media, menus
 from models.db import Database
 from models.files import write_private
-from models.improvements import REPORTER_ROLES
 from models.journeys import engine, registry  # noqa: F401  (registers every journey)
 from models.journeys.core import Action, Input, Outcome, Place, Profile, Reply, Upload
 from models.journeys.onboarding import CODE_TYPED
@@ -75,9 +75,6 @@ POLL_TIMEOUT = 30
 # After a failed poll (the network, the platform), the next one waits this long, doubling.
 RETRY_PAUSE = (1.0, 30.0)
 SEND_ATTEMPTS = 3  # a reply that Zalo rate-limits goes again, after the pacer's pause
-# Journeys that need a file sent to the bot (a spreadsheet to /import): Zalo passes on photos
-# only, so on Zalo they are Telegram's, like the plain commands.
-NEEDS_FILES = frozenset({"import"})
 
 
 def to_input(message: Message, event: str, choices: Sequence[Action] = ()) -> Input | None:
@@ -489,37 +486,6 @@ def answerable(outcome: Outcome, reply: Reply) -> list[Action]:
 def _last_with_actions(outcome: Outcome) -> Reply | None:
     shown = [outcome.edit] if outcome.edit is not None else []
     return next((r for r in reversed([*shown, *outcome.replies]) if answerable(outcome, r)), None)
-
-
-def help_text(_: Translate, contact: Contact | None, given: Input | None) -> str:
-    """What someone can do on Zalo: join with a code, or the journeys of their role and the
-    plain commands Zalo answers (bot/zalo/commands.py); the rest is on Telegram for now."""
-    if contact is None:
-        return _(
-            "To join, please type the code your OSH service provider gave you (10 letters and "
-            "digits, printed beside the QR code)."
-        )
-    lines = [
-        f"/{entry.command} — {_(entry.description)}"
-        for entry in menus.MENUS[contact.role]
-        if entry.command not in ("cancel", *NEEDS_FILES)
-        and (
-            engine.takes(Input(command=entry.command))
-            or (entry.command in commands.PLAIN and _answered(entry.command, contact))
-        )
-    ]
-    lines.append(f"/cancel — {_(menus.CANCEL.description)}")
-    if inbox.may_write(contact):
-        lines.append(_("Anything else you write or photograph here can go to your provider."))
-    head = _("Here is what you can do on Zalo:")
-    if given is not None and given.command not in (None, "help"):
-        head = _("This is not available on Zalo yet; please use Telegram for it.") + "\n\n" + head
-    return head + "\n\n" + "\n".join(lines)
-
-
-def _answered(command: str, contact: Contact) -> bool:
-    """Whether Zalo answers this plain command for the person (/myreports: reporters only)."""
-    return command != "myreports" or contact.role in REPORTER_ROLES
 
 
 def _sniffed(data: bytes | None) -> str | None:
