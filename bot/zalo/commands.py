@@ -19,6 +19,8 @@ import asyncio
 import json
 from typing import TYPE_CHECKING
 
+from sqlmodel import Session
+
 from bot.i18n import LANGUAGES, Translate, translator
 from models import improvements as imp
 from models import inbox, menus, privacy
@@ -64,8 +66,9 @@ async def stop(driver: ZaloDriver, message: Message, who: _Who) -> None:
 
     def work() -> None:
         with driver.database.session() as session:
-            found = session.merge(contact)
-            privacy.stop(session, found, now=driver.clock())
+            found = _fresh(session, contact)
+            if found is not None:
+                privacy.stop(session, found, now=driver.clock())
 
     await asyncio.to_thread(work)
     await driver.say(message.chat.id, privacy.stopped_text(_), who)
@@ -202,14 +205,20 @@ def _answered(command: str, contact: Contact) -> bool:
     return command != "myreports" or contact.role in imp.REPORTER_ROLES
 
 
+def _fresh(session: Session, contact: Contact | None) -> Contact | None:
+    """The person as stored now (what was read with the update may have changed since)."""
+    return session.get(Contact, contact.id) if contact is not None else None
+
+
 def _nothing_held(_: Translate, language: str) -> str:
     return error_text(_, ProgrammeError("nothing_held"), language)
 
 
 def _set_language(driver: ZaloDriver, who: _Who, language: str) -> None:
     with driver.database.session() as session:
-        contact = session.merge(who.contact)
-        set_language(session, contact, language)
+        contact = _fresh(session, who.contact)
+        if contact is not None:
+            set_language(session, contact, language)
     who.language = language
 
 
@@ -217,7 +226,8 @@ def _my_data(driver: ZaloDriver, who: _Who) -> Outcome:
     _ = translator(who.language)
     assert who.contact is not None
     with driver.database.session() as session:
-        contact = session.merge(who.contact)
+        contact = _fresh(session, who.contact)
+        assert contact is not None
         data = privacy.export(session, contact)
         audit(session, "contact.export", actor_id=contact.id, subject=contact)
         text = privacy.summary(_, data, contact, driver.settings.tz, attached=False)
