@@ -38,9 +38,10 @@ from models.tables import (
 # platform, and that employers see their workers' reports without the worker's name. Grants of
 # "2026-11" stay valid: the new wording explains more and asks for nothing further.
 CONSENT_TEXT_VERSION = "2026-12"
-# The same card for people on Zalo: Zalo instead of Telegram (no transfer abroad), and rights
-# asked of the provider, since the commands for them are Telegram's so far.
-ZALO_CONSENT_TEXT_VERSION = "2026-12-zalo"
+# The same card for people on Zalo: Zalo instead of Telegram (no transfer abroad). "2026-12-zalo"
+# sent the rights to the provider; now the same commands work in the Zalo chat. Its grants stay
+# valid: the rights only became easier to use.
+ZALO_CONSENT_TEXT_VERSION = "2026-12-zalo-rights"
 NAME_MAX = 200
 WORKERS_MAX = 1_000_000
 
