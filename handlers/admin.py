@@ -1,5 +1,6 @@
-"""Coordinators list providers and invite their staff; staff list their enterprises and hand
-out their links. Adding a provider or an enterprise is a journey (models/journeys/admin.py)."""
+"""Coordinators list providers and invite their staff; staff list their enterprises, hand
+out their links, move, archive and restore them. Adding a provider or an enterprise is a
+journey (models/journeys/admin.py)."""
 
 from __future__ import annotations
 
@@ -179,15 +180,18 @@ async def enterprises_command(ask: Ask) -> None:
 
 @handler(may=looks_after, refusal="staff_only")
 async def list_pressed(ask: Ask) -> None:
-    number, _, words = ask.data.removeprefix(pages.LIST).partition(":")
+    """A page of the list, or of the archived enterprises' list."""
+    archived = ask.data.startswith(pages.ARCHIVED_LIST)
+    prefix = pages.ARCHIVED_LIST if archived else pages.LIST
+    number, _, words = ask.data.removeprefix(prefix).partition(":")
     page = _number(number)
     if page is None:
         await ask.stale()
         return
     with ask.runtime.database.session() as session:
-        found = enterprises.search(session, ask.person, words, page)
+        found = enterprises.search(session, ask.person, words, page, archived=archived)
     await ask.notice()
-    await ask.rewrite(pages.listing(ask._, found, words, ask.language))
+    await ask.rewrite(pages.listing(ask._, found, words, ask.language, archived=archived))
 
 
 @handler(may=looks_after, refusal="staff_only", texts=enterprise_texts)
@@ -214,7 +218,7 @@ async def move_pressed(ask: Ask) -> None:
         if enterprise_id is None:
             raise ProgrammeError("stale")
         with ask.runtime.database.session() as session:
-            enterprise = programme.managed_enterprise(session, ask.person, enterprise_id)
+            enterprise = enterprises.managed_and_followed(session, ask.person, enterprise_id)
             choices = pages.move_choices(
                 ask._, enterprise, enterprises.providers_to_move_to(session, enterprise)
             )
@@ -238,7 +242,7 @@ async def move_to_pressed(ask: Ask) -> None:
         if pair is None:
             raise ProgrammeError("stale")
         with ask.runtime.database.session() as session:
-            enterprise = programme.managed_enterprise(session, ask.person, pair[0])
+            enterprise = enterprises.managed_and_followed(session, ask.person, pair[0])
             target = session.get(Provider, pair[1])
             source = session.get(Provider, enterprise.provider_id)
             if target is None or source is None or target.id == source.id:
@@ -269,6 +273,74 @@ async def move_ok_pressed(ask: Ask) -> None:
     await ask.edit(done)
 
 
+@handler(may=looks_after, refusal="staff_only", texts=enterprise_texts)
+async def archive_pressed(ask: Ask) -> None:
+    """🗄 Archive on a page: what it does, to confirm."""
+    enterprise_id = _number(ask.data.removeprefix(pages.ARCHIVE))
+    try:
+        if enterprise_id is None:
+            raise ProgrammeError("stale")
+        with ask.runtime.database.session() as session:
+            enterprise = enterprises.managed_and_followed(session, ask.person, enterprise_id)
+            question = pages.archive_question(ask._, enterprise)
+    except ProgrammeError as error:
+        await ask.refuse(error)
+        return
+    await ask.notice()
+    await ask.show(question)
+
+
+@handler(may=looks_after, refusal="staff_only", texts=enterprise_texts)
+async def archive_ok_pressed(ask: Ask) -> None:
+    enterprise_id = _number(ask.data.removeprefix(pages.ARCHIVE_OK))
+    try:
+        if enterprise_id is None:
+            raise ProgrammeError("stale")
+        with ask.runtime.database.session() as session:
+            done = enterprises.archive(session, ask.person, enterprise_id, now=ask.now)
+            shown = pages.archived(ask._, done)
+    except ProgrammeError as error:
+        await ask.refuse(error)
+        return
+    await ask.notice()
+    await ask.rewrite(shown)
+
+
+@handler(may=looks_after, refusal="staff_only", texts=enterprise_texts)
+async def restore_pressed(ask: Ask) -> None:
+    """♻️ Restore on an archived enterprise's page: to confirm."""
+    enterprise_id = _number(ask.data.removeprefix(pages.RESTORE))
+    try:
+        if enterprise_id is None:
+            raise ProgrammeError("stale")
+        with ask.runtime.database.session() as session:
+            enterprise = programme.managed_enterprise(session, ask.person, enterprise_id)
+            if enterprise.archived_at is None:
+                raise ProgrammeError("not_archived")
+            question = pages.restore_question(ask._, enterprise)
+    except ProgrammeError as error:
+        await ask.refuse(error)
+        return
+    await ask.notice()
+    await ask.show(question)
+
+
+@handler(may=looks_after, refusal="staff_only", texts=enterprise_texts)
+async def restore_ok_pressed(ask: Ask) -> None:
+    enterprise_id = _number(ask.data.removeprefix(pages.RESTORE_OK))
+    try:
+        if enterprise_id is None:
+            raise ProgrammeError("stale")
+        with ask.runtime.database.session() as session:
+            enterprise = enterprises.restore(session, ask.person, enterprise_id, now=ask.now)
+            shown = pages.restored(ask._, enterprise)
+    except ProgrammeError as error:
+        await ask.refuse(error)
+        return
+    await ask.notice()
+    await ask.rewrite(shown)
+
+
 @handler()
 async def keep_pressed(ask: Ask) -> None:
     await ask.notice()
@@ -288,6 +360,9 @@ async def enterprise_links(ask: Ask) -> None:
     if enterprise is None or contact is None or not may_manage(contact, enterprise):
         await ask.refuse("staff_only")
         return
+    if enterprise.archived_at is not None:
+        await ask.refuse(ProgrammeError("archived"))  # a button of its page before it was
+        return
     await ask.notice()
     await send_enterprise_invites(ask, contact, enterprise_id)
 
@@ -299,11 +374,15 @@ def handlers_list() -> list:  # type: ignore[type-arg]
         CallbackQueryHandler(staff_invite, pattern=f"^{STAFF_INVITE}"),
         CallbackQueryHandler(partner_invite, pattern=f"^{PARTNER_INVITE}"),
         CommandHandler("enterprises", enterprises_command),
-        CallbackQueryHandler(list_pressed, pattern=f"^{pages.LIST}"),
+        CallbackQueryHandler(list_pressed, pattern=f"^({pages.LIST}|{pages.ARCHIVED_LIST})"),
         CallbackQueryHandler(page_pressed, pattern=f"^{pages.PAGE}"),
         CallbackQueryHandler(move_pressed, pattern=f"^{pages.MOVE}"),
         CallbackQueryHandler(move_to_pressed, pattern=f"^{pages.MOVE_TO}"),
         CallbackQueryHandler(move_ok_pressed, pattern=f"^{pages.MOVE_OK}"),
+        CallbackQueryHandler(archive_pressed, pattern=f"^{pages.ARCHIVE}"),
+        CallbackQueryHandler(archive_ok_pressed, pattern=f"^{pages.ARCHIVE_OK}"),
+        CallbackQueryHandler(restore_pressed, pattern=f"^{pages.RESTORE}"),
+        CallbackQueryHandler(restore_ok_pressed, pattern=f"^{pages.RESTORE_OK}"),
         CallbackQueryHandler(keep_pressed, pattern=f"^{pages.KEEP}"),
         MessageHandler(menu.button(menu.ENTERPRISES), enterprises_command),
         CallbackQueryHandler(enterprise_links, pattern=f"^{ENT_LINKS}"),

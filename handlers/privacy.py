@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
-from zoneinfo import ZoneInfo
 
 from telegram import InputFile, ReplyKeyboardRemove
 from telegram.ext import (
@@ -15,14 +13,12 @@ from telegram.ext import (
     filters,
 )
 
-from bot.i18n import Translate, format_moment
-from bot.render import esc
 from bot.runtime import user_data
 from handlers import newsletter
 from handlers.context import MEMBERS, Ask, handler
 from models import privacy
 from models.programme import audit
-from models.tables import ConsentPurpose, Contact, Role
+from models.tables import ConsentPurpose, Contact
 
 PREFIX = "prv:"
 ERASE = PREFIX + "erase"
@@ -41,52 +37,15 @@ async def my_data(ask: Ask) -> None:
     assert ask.message is not None
     await ask.message.reply_document(
         InputFile(document, filename="oshbot-my-data.json"),
-        caption=summary(ask._, data, contact, ask.runtime.settings.tz),
+        caption=privacy.summary(ask._, data, contact, ask.runtime.settings.tz),
     )
-
-
-def summary(_: Translate, data: dict[str, Any], contact: Contact, tz: ZoneInfo) -> str:
-    consents = [c["purpose"] for c in data["consents"] if c["withdrawn_at"] is None]
-    organisation = data["contact"]["organisation"]
-    lines = [
-        _("<b>What we hold about you</b>"),
-        _("Name: {value}", value=esc(data["contact"]["name"] or "—")),
-        _("Organisation: {value}", value=esc(organisation["name"] if organisation else "—")),
-        _(
-            "Registered: {value}",
-            value=format_moment(contact.registered_at, contact.language, tz),
-        ),
-        _("Consents: {value}", value=", ".join(purpose_name(_, p) for p in consents) or "—"),
-        _("Improvement reports: {count}", count=len(data["improvement_reports"])),
-        _("Survey answers linked to you: {count}", count=len(data["survey_answers"])),
-        _(
-            "Messages we sent you on our own initiative: {count}",
-            count=len(data["messages_sent_to_you"]),
-        ),
-        _("The attached file has all of it."),
-    ]
-    return "\n".join(lines)
-
-
-def purpose_name(_: Translate, purpose: str) -> str:
-    names = {
-        ConsentPurpose.FOLLOWUP: _("taking part in the follow-up"),
-        ConsentPurpose.TIPS: _("monthly tips and good practices"),
-        ConsentPurpose.NAMING: _("naming our enterprise in good practices"),
-    }
-    return names.get(ConsentPurpose(purpose), purpose)
 
 
 @handler(*MEMBERS, refusal="nothing_held")
 async def delete_me(ask: Ask) -> None:
     _ = ask._
     await ask.reply(
-        _(
-            "Do you want us to erase your personal data? Your name and Telegram account will be "
-            "deleted and you will leave the programme. Improvement reports stay with your "
-            "enterprise without your name; anonymous survey answers stay anonymous. This cannot "
-            "be undone."
-        ),
+        privacy.erase_question(_),
         [[(_("🗑 Yes, erase my data"), ERASE)], [(_("No, keep it"), KEEP)]],
     )
 
@@ -104,7 +63,7 @@ async def erase_confirmed(ask: Ask) -> None:
     newsletter.refresh_publications(ask.context)
     user_data(ask.context).clear()
     await ask.notice()
-    await ask.edit(_("Done: your personal data has been erased. Thank you for taking part."))
+    await ask.edit(privacy.erased_text(_))
     await ask.send(
         _("If you want to take part again later, open a new invite link."), ReplyKeyboardRemove()
     )
@@ -127,12 +86,7 @@ async def stop(ask: Ask) -> None:
     if contact is None:
         await ask.refuse("nothing_held")
     else:
-        await ask.reply(
-            ask._(
-                "Stopped: we will send you no more tips, good practices or reminders. Visits you "
-                "arrange still reach you. Send /start to receive messages again."
-            )
-        )
+        await ask.reply(privacy.stopped_text(ask._))
     raise ApplicationHandlerStop
 
 
@@ -148,23 +102,11 @@ def settings_card(ask: Ask, contact: Contact) -> tuple[str, list[list[tuple[str,
     assert contact.id is not None
     with ask.runtime.database.session() as session:
         active = privacy.active_consents(session, contact.id)
-    purposes = [ConsentPurpose.TIPS]
-    if contact.role == Role.EMPLOYER:
-        purposes.append(ConsentPurpose.NAMING)
-    lines = [_("<b>Your choices</b>")]
-    buttons = []
-    for purpose in purposes:
-        on = purpose in active
-        state = _("yes") if on else _("no")
-        lines.append(f"• {purpose_name(_, purpose)}: {state}")
-        name = purpose_name(_, purpose)
-        if on:
-            label = _("Turn off: {purpose}", purpose=name)
-        else:
-            label = _("Turn on: {purpose}", purpose=name)
-        buttons.append([(label, TOGGLE + purpose)])
-    lines.append(_("Taking part in the follow-up itself ends with /deleteme."))
-    return "\n".join(lines), buttons
+    buttons = [
+        [(privacy.toggle_label(_, purpose, purpose in active), TOGGLE + purpose)]
+        for purpose in privacy.choosable(contact)
+    ]
+    return privacy.choices_text(_, contact, active), buttons
 
 
 @handler()
@@ -175,17 +117,14 @@ async def toggle(ask: Ask) -> None:
     except ValueError:
         await ask.stale()
         return
-    allowed = (ConsentPurpose.TIPS,) + (
-        (ConsentPurpose.NAMING,) if contact and contact.role == Role.EMPLOYER else ()
-    )
-    if contact is None or contact.id is None or purpose not in allowed:
+    if contact is None:
         await ask.stale()
         return
     with ask.runtime.database.session() as session:
-        if purpose in privacy.active_consents(session, contact.id):
-            privacy.withdraw(session, contact, purpose, now=ask.now)
-        else:
-            privacy.grant(session, contact, purpose, language=contact.language, now=ask.now)
+        toggled = privacy.toggle(session, contact, purpose, now=ask.now)
+    if not toggled:
+        await ask.stale()
+        return
     await ask.notice(ask._("Saved."))
     text, buttons = settings_card(ask, contact)
     await ask.edit(text, buttons)

@@ -6,29 +6,19 @@ from __future__ import annotations
 
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
 
-from bot.i18n import N_, format_day, shorten
-from bot.render import esc
 from handlers import menu
 from handlers.context import Ask, handler
 from models import improvements as imp
 from models.journeys.report import MY_EDIT, error_text, refusal, status_refusal
 from models.notices import reports as notices
-from models.notices.reports import STATUS, area_label
+from models.notices.reports import area_label
 from models.programme import ProgrammeError
-from models.tables import Contact, Enterprise, Improvement, ReviewStatus, Role
+from models.tables import Contact, Improvement, ReviewStatus
 
 MY = "myr:"
 MY_WITHDRAW = MY + "wd:"
 MY_WITHDRAW_YES = MY + "wdy:"
 MY_KEEP = MY + "keep"
-LIST_LIMIT = 20
-SNIPPET = 80
-# A worker's report is shown to the employer as "a worker", never by name.
-SENT_BY = {
-    imp.ReportedBy.WORKER: N_("(sent by a worker)"),
-    imp.ReportedBy.EMPLOYER: N_("(sent by a colleague)"),
-    imp.ReportedBy.SOMEONE: N_("(sent by someone at the enterprise)"),
-}
 
 
 def reporter(ask: Ask) -> Contact | None:
@@ -45,53 +35,19 @@ def reporter(ask: Ask) -> Contact | None:
 async def my_reports(ask: Ask) -> None:
     _, rt, contact = ask._, ask.runtime, ask.person
     assert contact is not None
-    language = contact.language
     with rt.database.session() as session:
-        rows = imp.reports_for(session, contact, limit=LIST_LIMIT)
-        senders = imp.reported_by(session, rows, contact)
-        total = imp.count_for(session, contact)
-        draft = imp.current_draft(session, contact)
-        enterprise = session.get(Enterprise, contact.enterprise_id)
-    lines: list[str] = []
-    buttons: list[list[tuple[str, str]]] = []
-    for row in rows:
-        moment = row.submitted_at or row.updated_at
-        snippet = shorten(row.description or "", SNIPPET)
-        mine = row.reporter_id == contact.id
-        lines.append(
-            "<b>#{}</b> {} · {} — {}\n<i>{}</i>{}".format(
-                row.id,
-                area_label(row.area_code, language),
-                format_day(moment.astimezone(rt.settings.tz).date(), language),
-                _(STATUS[ReviewStatus(row.status)]),
-                esc(snippet),
-                "" if mine else "\n" + _(SENT_BY[senders[row.id]]),  # type: ignore[index]
-            )
-        )
-        if mine and row.status == ReviewStatus.SUBMITTED:
-            buttons.append(
-                [
-                    (_("✏️ Change #{id}", id=row.id), f"{MY_EDIT}{row.id}"),
-                    (_("↩️ Withdraw #{id}", id=row.id), f"{MY_WITHDRAW}{row.id}"),
-                ]
-            )
-    if total > len(rows):
-        lines.append(_("… and {count} older reports.", count=total - len(rows)))
-    if draft is not None:
-        lines.append(_("📝 You have an unfinished report: send /report to continue it."))
-    if not rows and draft is None:
-        await ask.reply(
-            _("No reports yet. Press 📝 Report an improvement to send your first one!"),
-            menu.keyboard(contact.role, language),
-        )
+        listed = notices.my_reports(session, _, contact, rt.settings.tz)
+    if not listed.text:
+        await ask.reply(notices.no_reports_text(_), menu.keyboard(contact.role, contact.language))
         return
-    head = _(
-        "<b>Improvement reports of {enterprise}</b>",
-        enterprise=esc(enterprise.name if enterprise else ""),
-    )
-    if contact.role != Role.EMPLOYER:
-        head = _("<b>Your improvement reports</b>")
-    await ask.reply(head + "\n\n" + "\n\n".join(lines), buttons or None)
+    buttons = [
+        [
+            (_("✏️ Change #{id}", id=report_id), f"{MY_EDIT}{report_id}"),
+            (_("↩️ Withdraw #{id}", id=report_id), f"{MY_WITHDRAW}{report_id}"),
+        ]
+        for report_id in listed.changeable
+    ]
+    await ask.reply(listed.text, buttons or None)
 
 
 @handler()

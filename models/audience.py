@@ -1,7 +1,8 @@
 """Who a broadcast or an event invitation goes to: one filter, one SQL query.
 
 Staff choose among their own provider's enterprises; coordinators across providers. Opted-out,
-unreachable and erased contacts are never part of an audience. A message that carries good
+unreachable and erased contacts are never part of an audience, nor the people of an archived
+enterprise (models/enterprises.py, `followed_up`). A message that carries good
 examples from other enterprises reaches only people who accepted them: "I agree, but no tips"
 at registration (or /privacy later) declines tips and good examples alike.
 """
@@ -15,6 +16,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from models.enterprises import is_followed_up
 from models.tables import (
     Consent,
     ConsentPurpose,
@@ -67,7 +69,7 @@ class Audience:
 
 def contacts_query(audience: Audience) -> SelectOfScalar[Contact]:
     """Contacts in the audience, ordered by id (stable, so an interrupted send can resume)."""
-    enterprises = select(Enterprise.id)
+    enterprises = select(Enterprise.id).where(is_followed_up())
     if audience.provider_id is not None:
         enterprises = enterprises.where(Enterprise.provider_id == audience.provider_id)
     if audience.provinces:

@@ -1,9 +1,19 @@
 """The enterprises staff look after, in the chat: found by name or province a page at a time,
-each with its history (rounds, visits, reports, plan, threads), and moved to another provider
-with that history.
+each with its history (rounds, visits, reports, plan, threads), moved to another provider
+with that history, and archived when the programme no longer follows them up.
 
-Staff see and move their own provider's enterprises, coordinators every one; both are checked
-against the database at every press (models/programme.py, `managed_enterprise`).
+Staff see, move and archive their own provider's enterprises, coordinators every one; both are
+checked against the database at every press (models/programme.py, `managed_enterprise`).
+
+An archived enterprise keeps its history (summaries and exports count what happened there),
+and its people keep their rights (/mydata, /deleteme, /stop) and the answers to what they
+asked. What changes is the programme's own initiative: `followed_up` is the one rule that every
+scheduled message and every audience applies, so nothing new is planned or sent for it. Its
+people may still report an improvement (staff see it in their review list as usual: good news
+is never refused, and it may be the reason to restore the enterprise).
+
+This module imports only the tables and the leaf modules below, so that every module that
+chooses whom to write to (visits, plans, surveys, tips, audiences) can import `followed_up`.
 """
 
 from __future__ import annotations
@@ -11,13 +21,14 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from models import content
 from models.outbox import PRIORITY_NOTICE, enqueue
-from models.programme import ProgrammeError, audit, managed_enterprise
+from models.programme import ProgrammeError, audit, managed_enterprise, revoke_live
 from models.tables import (
     Contact,
     Enterprise,
@@ -31,10 +42,36 @@ from models.tables import (
     Visit,
     VisitStatus,
 )
-from models.visits import staff_of
 
 PAGE = 10  # enterprises a page: each is a button, and a page must fit one message
 COMING = (VisitStatus.PLANNED, VisitStatus.PROPOSED, VisitStatus.CONFIRMED)
+
+
+# -- followed up, or archived ------------------------------------------------------------------
+
+
+def is_followed_up() -> sa.ColumnElement[bool]:
+    """A WHERE clause on Enterprise: the programme still follows it up (it is not archived).
+    The one place this rule is written; `followed_up` applies it to any enterprise id column."""
+    return col(Enterprise.archived_at).is_(None)
+
+
+def followed_up(enterprise_id: Any) -> sa.ColumnElement[bool]:
+    """A WHERE clause: the enterprise whose id is in the column `enterprise_id`
+    (Visit.enterprise_id, Contact.enterprise_id, SurveyRound.enterprise_id, ...) is followed
+    up. Every job and audience that chooses, on the programme's own initiative, whom to write to
+    or what to plan applies it; a contact without an enterprise (staff) does not pass it."""
+    ids = select(Enterprise.id).where(is_followed_up()).correlate(None)
+    return col(enterprise_id).in_(ids)
+
+
+def managed_and_followed(session: Session, actor: Contact | None, enterprise_id: int) -> Enterprise:
+    """The enterprise, if `actor` may manage it and it is not archived: what is done for its
+    future (moving it, archiving it) waits for it to be restored."""
+    enterprise = managed_enterprise(session, actor, enterprise_id)
+    if enterprise.archived_at is not None:
+        raise ProgrammeError("archived")
+    return enterprise
 
 
 @dataclass(frozen=True)
@@ -42,16 +79,20 @@ class Found:
     enterprises: list[Enterprise]
     total: int
     page: int
+    archived: int = 0  # archived enterprises matching the same words (shown: `listing`)
 
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // PAGE))
 
 
-def _visible(session: Session, actor: Contact | None) -> list[Enterprise]:
+def _visible(
+    session: Session, actor: Contact | None, *, archived: bool = False
+) -> list[Enterprise]:
     if actor is None or actor.removed_at or actor.erased_at:
         raise ProgrammeError("staff_only")
-    query = select(Enterprise).order_by(col(Enterprise.name), col(Enterprise.id))
+    shelf = ~is_followed_up() if archived else is_followed_up()
+    query = select(Enterprise).where(shelf).order_by(col(Enterprise.name), col(Enterprise.id))
     if actor.role == Role.STAFF and actor.provider_id is not None:
         query = query.where(Enterprise.provider_id == actor.provider_id)
     elif actor.role != Role.COORDINATOR:
@@ -70,12 +111,22 @@ def matches(enterprise: Enterprise, words: str) -> bool:
     return all(word in haystack for word in content.fold(words).split())
 
 
-def search(session: Session, actor: Contact | None, words: str = "", page: int = 0) -> Found:
-    """One page of the enterprises `actor` looks after whose name or province has `words`."""
-    found = [e for e in _visible(session, actor) if matches(e, words)]
+def search(
+    session: Session, actor: Contact | None, words: str = "", page: int = 0, *,
+    archived: bool = False,
+) -> Found:  # fmt: skip
+    """One page of the enterprises `actor` looks after whose name or province has `words`:
+    those followed up, or (`archived`) the archived ones only. The followed-up list also counts
+    the archived enterprises that match, for its "🗄 Archived" button."""
+    found = [e for e in _visible(session, actor, archived=archived) if matches(e, words)]
     last = max(0, -(-len(found) // PAGE) - 1)
     page = min(max(page, 0), last)
-    return Found(found[page * PAGE : (page + 1) * PAGE], len(found), page)
+    shelved = (
+        0
+        if archived
+        else sum(1 for e in _visible(session, actor, archived=True) if matches(e, words))
+    )
+    return Found(found[page * PAGE : (page + 1) * PAGE], len(found), page, shelved)
 
 
 @dataclass
@@ -92,12 +143,16 @@ class History:
     threads_open: int = 0
     threads_closed: int = 0
     people: Counter[str] = field(default_factory=Counter)  # by role
+    archived_by: str | None = None  # who archived it, when it is archived
 
 
 def history(session: Session, actor: Contact | None, enterprise_id: int) -> History:
     enterprise = managed_enterprise(session, actor, enterprise_id)
     provider = session.get(Provider, enterprise.provider_id)
     found = History(enterprise, provider.name if provider else "—")
+    if enterprise.archived_at is not None:
+        by = session.get(Contact, enterprise.archived_by_id) if enterprise.archived_by_id else None
+        found.archived_by = (by.display_name or "—") if by and not by.erased_at else "—"
     answered = (
         select(SurveyRound, sa.func.count(col(SurveyParticipation.completed_at)))
         .outerjoin(SurveyParticipation, col(SurveyParticipation.round_id) == SurveyRound.id)
@@ -159,7 +214,7 @@ def transfer(
     and visits stay its own; its open threads go to the new provider's inbox, its coming visits
     to the new provider's staff to plan, and the new provider's staff are told. Only a
     coordinator, or the enterprise's own staff, may move it; returns (enterprise, from, to)."""
-    enterprise = managed_enterprise(session, actor, enterprise_id)
+    enterprise = managed_and_followed(session, actor, enterprise_id)
     assert actor is not None
     source = session.get(Provider, enterprise.provider_id)
     target = session.get(Provider, provider_id)
@@ -192,6 +247,7 @@ def transfer(
     )  # fmt: skip
     # Here, not at the top: the notices render this module's pages.
     from models.notices.enterprises import transferred_notice
+    from models.visits import staff_of
 
     for staff in staff_of(session, target.id):
         enqueue(
@@ -204,6 +260,119 @@ def transfer(
             not_before=now,
         )
     return enterprise, source, target
+
+
+@dataclass(frozen=True)
+class Archived:
+    """What archiving an enterprise ended."""
+
+    enterprise: Enterprise
+    links: int  # invite links that admitted people until now
+    visits: int  # coming visits cancelled
+    rounds: int  # open survey rounds closed
+
+
+def archive(
+    session: Session, actor: Contact | None, enterprise_id: int, *, now: datetime
+) -> Archived:
+    """Stops following an enterprise up: it leaves the lists (it has its own), its live invite
+    links end, its coming visits are cancelled, its open survey round closes (its anonymous
+    answers are settled by the `surveys` job as for any closed round), and from now on the
+    scheduler plans and sends nothing for it (`followed_up`). Its history, its people and
+    their rights stay. A cancelled visit gives up its place in the revisit plan (its offset),
+    so that a restored enterprise has its missing revisits planned again. Race-safe: a second
+    press, or a second process, finds it archived and changes nothing."""
+    enterprise = managed_enterprise(session, actor, enterprise_id)
+    assert actor is not None
+    marked = session.execute(
+        sa.update(Enterprise)
+        .where(col(Enterprise.id) == enterprise_id, is_followed_up())
+        .values(archived_at=now, archived_by_id=actor.id)
+    )
+    if marked.rowcount != 1:  # type: ignore[attr-defined]
+        raise ProgrammeError("archived")
+    session.refresh(enterprise)
+    links = sum(
+        revoke_live(
+            session, enterprise_id=enterprise_id, role=role, now=now, actor_id=actor.id,
+            reason="archived",
+        )
+        for role in (Role.EMPLOYER, Role.WORKER)
+    )  # fmt: skip
+    cancelled = []
+    for visit in session.exec(
+        select(Visit).where(Visit.enterprise_id == enterprise_id, col(Visit.status).in_(COMING))
+    ).all():
+        cancelled.append({"visit": visit.id, "offset": visit.offset_months})
+        visit.status = VisitStatus.CANCELLED
+        visit.offset_months = None
+        session.add(visit)
+    # Here, not at the top: surveys reaches the audiences, which import this module.
+    from models.surveys import close_round
+
+    rounds = session.exec(
+        select(SurveyRound.id).where(
+            SurveyRound.enterprise_id == enterprise_id, col(SurveyRound.closed_at).is_(None)
+        )
+    ).all()
+    for round_id in rounds:
+        assert round_id is not None
+        close_round(session, round_id, now=now)
+    session.flush()
+    audit(
+        session, "enterprise.archive", actor_id=actor.id, subject=enterprise, links=links,
+        visits=cancelled, rounds=list(rounds),
+    )  # fmt: skip
+    _tell_staff(session, actor, enterprise, "archived", now=now)
+    return Archived(enterprise, links, len(cancelled), len(rounds))
+
+
+def _tell_staff(
+    session: Session, actor: Contact, enterprise: Enterprise, what: str, *, now: datetime
+) -> None:
+    """The other staff of the enterprise's provider hear that it was archived or restored, and
+    by whom: an enterprise that leaves (or comes back to) their list is no surprise."""
+    from models.notices.enterprises import shelf_notice
+    from models.visits import staff_of
+
+    for staff in staff_of(session, enterprise.provider_id):
+        if staff.id == actor.id:
+            continue
+        enqueue(
+            session,
+            key=f"enterprise-{what}:{enterprise.id}:{staff.id}:{now.isoformat()}",
+            contact=staff,
+            kind="enterprise",
+            message=shelf_notice(staff.language, enterprise, what, actor.display_name or "—"),
+            priority=PRIORITY_NOTICE,
+            not_before=now,
+        )
+
+
+def restore(
+    session: Session, actor: Contact | None, enterprise_id: int, *, now: datetime
+) -> Enterprise:
+    """Follows an archived enterprise up again: back in the list, in the scheduler's jobs and
+    in the audiences; the next `visits` run plans the revisits it lacks. Its ended links stay
+    ended (staff issue new ones from its page) and its closed rounds stay closed (the next
+    opens after the next visit)."""
+    enterprise = managed_enterprise(session, actor, enterprise_id)
+    assert actor is not None
+    archived_at = enterprise.archived_at
+    unmarked = session.execute(
+        sa.update(Enterprise)
+        .where(col(Enterprise.id) == enterprise_id, ~is_followed_up())
+        .values(archived_at=None, archived_by_id=None)
+    )
+    if unmarked.rowcount != 1:  # type: ignore[attr-defined]
+        raise ProgrammeError("not_archived")
+    session.refresh(enterprise)
+    audit(
+        session, "enterprise.restore", actor_id=actor.id, subject=enterprise,
+        archived_at=archived_at.isoformat() if archived_at else None, at=now.isoformat(),
+    )  # fmt: skip
+    _tell_staff(session, actor, enterprise, "restored", now=now)
+    return enterprise
 
 
 def providers_to_move_to(session: Session, enterprise: Enterprise) -> list[Provider]:

@@ -35,6 +35,7 @@ from sqlmodel import Session, col, select
 from bot.i18n import N_, Translate, shorten, translator
 from models import content, goodpractice
 from models.audience import Audience, members
+from models.enterprises import followed_up
 from models.outbox import (
     PRIORITY_NOTICE,
     PRIORITY_REMINDER,
@@ -453,6 +454,13 @@ def enqueue_reminders(session: Session, now: datetime, *, tz: ZoneInfo | None = 
                 col(Rsvp.invited_at).is_not(None),
                 _undecided_or_going(),
                 _reachable(),
+                # Someone who said they will come is reminded whatever happened since; an
+                # undecided person of an archived enterprise is not pressed further.
+                sa.or_(
+                    col(Rsvp.answer) == GOING,
+                    col(Contact.enterprise_id).is_(None),
+                    followed_up(Contact.enterprise_id),
+                ),
                 _not_queued(*_reminder_key_parts(event, which)),
             )
             .order_by(col(Contact.id))

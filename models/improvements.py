@@ -29,6 +29,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from models import content, privacy
+from models.enterprises import followed_up
 from models.programme import ProgrammeError, audit
 from models.tables import (
     ConsentPurpose,
@@ -598,13 +599,15 @@ def discard_draft(
 
 
 def stale_drafts(session: Session, *, older_than: datetime) -> list[Improvement]:
-    """Unfinished reports untouched since `older_than` (for the scheduler's one reminder)."""
+    """Unfinished reports untouched since `older_than` (for the scheduler's one reminder), of
+    enterprises followed up."""
     query = (
         select(Improvement)
         .where(
             Improvement.status == ReviewStatus.DRAFT,
             col(Improvement.updated_at) < older_than,
             col(Improvement.reporter_id).is_not(None),
+            followed_up(Improvement.enterprise_id),
         )
         .order_by(col(Improvement.updated_at), col(Improvement.id))
     )

@@ -27,6 +27,7 @@ from openpyxl.utils.datetime import from_excel
 from sqlmodel import Session, col, select
 
 from models import content
+from models.enterprises import followed_up
 from models.imports import (
     Cell,
     ImportReport,
@@ -367,7 +368,8 @@ def counts(session: Session, *, enterprise_id: int, today: date) -> PlanCounts:
 
 
 def due_for_reminder(session: Session, *, today: date) -> list[PlanItem]:
-    """Planned items falling due within the reminder window that nobody was reminded of."""
+    """Planned items of enterprises followed up, falling due within the reminder window, that
+    nobody was reminded of."""
     return list(
         session.exec(
             select(PlanItem)
@@ -376,6 +378,7 @@ def due_for_reminder(session: Session, *, today: date) -> list[PlanItem]:
                 col(PlanItem.due_on) >= today,
                 col(PlanItem.due_on) <= today + timedelta(days=REMIND_DAYS),
                 col(PlanItem.reminded_at).is_(None),
+                followed_up(PlanItem.enterprise_id),
             )
             .order_by(col(PlanItem.due_on), col(PlanItem.id))
         )

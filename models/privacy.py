@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from bot.i18n import Translate, translator
+from bot.i18n import Translate, format_moment, translator
 from models import inbox, surveys
 from models.journeys.state import telegram_person, zalo_person
 from models.outbox import STOP_EXEMPT_KINDS, forget_mentions
@@ -39,6 +40,7 @@ from models.tables import (
     Outbox,
     OutboxStatus,
     Provider,
+    Role,
     Rsvp,
     SurveyAnswer,
     SurveyParticipation,
@@ -95,8 +97,8 @@ def consent_notice(_: Translate, controller: Controller, *, channel: str = "tele
     """The consent card: who is responsible, what is kept and why, who sees it (employers see
     their workers' improvement reports, never the worker's name), the messaging platform the
     messages pass through (Telegram: abroad), tips, rights. Its wording is
-    CONSENT_TEXT_VERSION, or ZALO_CONSENT_TEXT_VERSION on Zalo (whose rights are asked of the
-    provider: the commands for them are Telegram's so far)."""
+    CONSENT_TEXT_VERSION, or ZALO_CONSENT_TEXT_VERSION on Zalo (no Telegram, no transfer
+    abroad; the same commands for the rights)."""
     who = _("the programme coordinators")
     if controller.provider:
         who = html.escape(controller.provider, quote=False)
@@ -151,11 +153,121 @@ def _zalo_notice(_: Translate) -> str:
         "Viet Nam by VNG; the photos you send are kept on the programme's own server.\n"
         "<b>Tips:</b> if you wish, a short practical tip each month and good practices from "
         "other enterprises.\n"
-        "<b>Your rights:</b> taking part is voluntary. At any time you can ask your OSH service "
-        "provider what we hold about you, to stop our messages, to change your choices or to "
-        "erase your personal data.\n\n"
+        "<b>Your rights:</b> taking part is voluntary. /mydata shows what we hold about you, "
+        "/stop (or STOP) stops our messages, /privacy changes your choices, and /deleteme "
+        "erases your personal data.\n\n"
         "Do you agree?"
     )
+
+
+# -- what the person is told, on every channel ------------------------------------------------
+
+
+def stopped_text(_: Translate) -> str:
+    """The answer to STOP (and /stop): a stop word works on every channel, even mid-journey."""
+    return _(
+        "Stopped: we will send you no more tips, good practices or reminders. Visits you "
+        "arrange still reach you. Send /start to receive messages again."
+    )
+
+
+def purpose_name(_: Translate, purpose: str) -> str:
+    names = {
+        ConsentPurpose.FOLLOWUP: _("taking part in the follow-up"),
+        ConsentPurpose.TIPS: _("monthly tips and good practices"),
+        ConsentPurpose.NAMING: _("naming our enterprise in good practices"),
+    }
+    return names.get(ConsentPurpose(purpose), purpose)
+
+
+def choosable(contact: Contact) -> list[ConsentPurpose]:
+    """The consents a person turns on and off themselves (/privacy); taking part itself ends
+    with /deleteme. Naming the enterprise is the employer's to give."""
+    purposes = [ConsentPurpose.TIPS]
+    if contact.role == Role.EMPLOYER:
+        purposes.append(ConsentPurpose.NAMING)
+    return purposes
+
+
+def toggle(session: Session, contact: Contact, purpose: ConsentPurpose, *, now: datetime) -> bool:
+    """Turns one of the person's own choices over; False when it is not theirs to choose."""
+    if contact.id is None or purpose not in choosable(contact):
+        return False
+    if purpose in active_consents(session, contact.id):
+        withdraw(session, contact, purpose, now=now)
+    else:
+        grant(session, contact, purpose, language=contact.language, now=now)
+    return True
+
+
+def choices_text(_: Translate, contact: Contact, active: set[ConsentPurpose]) -> str:
+    """/privacy: each choice and whether it is on."""
+    lines = [_("<b>Your choices</b>")]
+    for purpose in choosable(contact):
+        state = _("yes") if purpose in active else _("no")
+        lines.append(f"• {purpose_name(_, purpose)}: {state}")
+    lines.append(_("Taking part in the follow-up itself ends with /deleteme."))
+    return "\n".join(lines)
+
+
+def toggle_label(_: Translate, purpose: ConsentPurpose, on: bool) -> str:
+    name = purpose_name(_, purpose)
+    if on:
+        return _("Turn off: {purpose}", purpose=name)
+    return _("Turn on: {purpose}", purpose=name)
+
+
+def summary(
+    _: Translate, data: dict[str, Any], contact: Contact, tz: ZoneInfo, *, attached: bool = True
+) -> str:
+    """/mydata's few lines over the whole export (`data`); `attached`: the export comes with
+    them as a file (Telegram), else as a link (Zalo)."""
+    consents = [c["purpose"] for c in data["consents"] if c["withdrawn_at"] is None]
+    organisation = data["contact"]["organisation"]
+    lines = [
+        _("<b>What we hold about you</b>"),
+        _("Name: {value}", value=html.escape(data["contact"]["name"] or "—", quote=False)),
+        _(
+            "Organisation: {value}",
+            value=html.escape(organisation["name"] if organisation else "—", quote=False),
+        ),
+        _(
+            "Registered: {value}",
+            value=format_moment(contact.registered_at, contact.language, tz),
+        ),
+        _("Consents: {value}", value=", ".join(purpose_name(_, p) for p in consents) or "—"),
+        _("Improvement reports: {count}", count=len(data["improvement_reports"])),
+        _("Survey answers linked to you: {count}", count=len(data["survey_answers"])),
+        _(
+            "Messages we sent you on our own initiative: {count}",
+            count=len(data["messages_sent_to_you"]),
+        ),
+        _("The attached file has all of it.")
+        if attached
+        else _("All of it is in the file behind the link below, for two days."),
+    ]
+    return "\n".join(lines)
+
+
+def erase_question(_: Translate, *, channel: str = "telegram") -> str:
+    """/deleteme's question, naming the account that goes."""
+    if channel == "zalo":
+        return _(
+            "Do you want us to erase your personal data? Your name and Zalo account will be "
+            "deleted and you will leave the programme. Improvement reports stay with your "
+            "enterprise without your name; anonymous survey answers stay anonymous. This "
+            "cannot be undone."
+        )
+    return _(
+        "Do you want us to erase your personal data? Your name and Telegram account will be "
+        "deleted and you will leave the programme. Improvement reports stay with your "
+        "enterprise without your name; anonymous survey answers stay anonymous. This cannot "
+        "be undone."
+    )
+
+
+def erased_text(_: Translate) -> str:
+    return _("Done: your personal data has been erased. Thank you for taking part.")
 
 
 # -- consent ---------------------------------------------------------------------------------

@@ -38,9 +38,10 @@ from models.tables import (
 # platform, and that employers see their workers' reports without the worker's name. Grants of
 # "2026-11" stay valid: the new wording explains more and asks for nothing further.
 CONSENT_TEXT_VERSION = "2026-12"
-# The same card for people on Zalo: Zalo instead of Telegram (no transfer abroad), and rights
-# asked of the provider, since the commands for them are Telegram's so far.
-ZALO_CONSENT_TEXT_VERSION = "2026-12-zalo"
+# The same card for people on Zalo: Zalo instead of Telegram (no transfer abroad). "2026-12-zalo"
+# sent the rights to the provider; now the same commands work in the Zalo chat. Its grants stay
+# valid: the rights only became easier to use.
+ZALO_CONSENT_TEXT_VERSION = "2026-12-zalo-rights"
 NAME_MAX = 200
 WORKERS_MAX = 1_000_000
 
@@ -435,6 +436,8 @@ def create_invite(
         enterprise = session.get(Enterprise, enterprise_id)
         if enterprise is None:
             raise ProgrammeError("unknown_enterprise")
+        if enterprise.archived_at is not None:
+            raise ProgrammeError("archived")  # nobody joins an enterprise no longer followed
         provider_id = enterprise.provider_id
     if max_uses is not None and max_uses < 1:
         raise ProgrammeError("limit_too_small")

@@ -64,10 +64,12 @@ from sqlmodel import Session, col, select
 
 from models import content, events
 from models.content import YES, Option, Question, Questionnaire
+from models.enterprises import followed_up
 from models.outbox import Message
 from models.programme import ProgrammeError, audit
 from models.tables import (
     Contact,
+    Enterprise,
     Event,
     Role,
     SurveyAnswer,
@@ -160,10 +162,13 @@ def close_round(session: Session, round_id: int, *, now: datetime) -> None:
 def round_to_answer(session: Session, enterprise_id: int, *, now: datetime) -> SurveyRound | None:
     """The round a person asking for the survey answers: the open one; round 1, opened now, if
     the enterprise never had a round; None when every round is closed (the next opens after
-    the next visit)."""
+    the next visit), and for an archived enterprise (its round closed when it was archived)."""
     found = current_round(session, enterprise_id)
     if found is not None:
         return found
+    enterprise = session.get(Enterprise, enterprise_id)
+    if enterprise is None or enterprise.archived_at is not None:
+        return None
     any_round = session.exec(
         select(SurveyRound.id).where(SurveyRound.enterprise_id == enterprise_id)
     ).first()
@@ -1076,7 +1081,8 @@ def pending_answers(session: Session, contact_id: int) -> list[dict[str, Any]]:
 
 def pending_respondents(session: Session, round_id: int) -> list[Contact]:
     """Employers and workers of the round's enterprise who have not completed their
-    questionnaire for this round and can be written to (not opted out, unreachable, erased)."""
+    questionnaire for this round and can be written to (not opted out, unreachable, erased),
+    while the enterprise is followed up (not archived)."""
     survey_round = session.get(SurveyRound, round_id)
     if survey_round is None:
         return []
@@ -1100,6 +1106,7 @@ def pending_respondents(session: Session, round_id: int) -> list[Contact]:
             col(Contact.opted_out_at).is_(None),
             col(Contact.unreachable_at).is_(None),
             col(Contact.erased_at).is_(None),
+            followed_up(Contact.enterprise_id),
             ~done,
         )
         .order_by(col(Contact.id))

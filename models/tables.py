@@ -159,6 +159,12 @@ class Enterprise(SQLModel, table=True):
     workers: int = Field(ge=1)
     intervention_date: date
     created_at: datetime = ts(default=True)
+    # Archived (models/enterprises.py, `archive`): no longer followed up. Its history stays.
+    archived_at: datetime | None = ts()
+    # The contact who archived it. No foreign key: contact already refers to enterprise, and a
+    # cycle would leave the tables without an order to create and drop them in. Contact rows
+    # are never deleted (erasure keeps the row), so the id stays meaningful.
+    archived_by_id: int | None = None
 
 
 class Contact(SQLModel, table=True):

@@ -23,6 +23,7 @@ from sqlmodel import Session, col, select
 
 from bot.i18n import format_vnd, translator
 from models import content, goodpractice
+from models.enterprises import followed_up
 from models.tables import (
     Consent,
     ConsentPurpose,
@@ -143,12 +144,12 @@ def sync_good_practices(session: Session) -> int:
 
 
 def eligible(period: str) -> sa.ColumnElement[bool]:
-    """Employers and workers who can be written to, hold an active tips consent, have not
-    stopped messages, and have no tip for `period` yet."""
+    """Employers and workers of enterprises followed up (not archived) who can be written to,
+    hold an active tips consent, have not stopped messages, and have no tip for `period` yet."""
     return sa.and_(
         col(Contact.role).in_(TIP_ROLES),
         col(Contact.chat_id).is_not(None),
-        col(Contact.enterprise_id).is_not(None),
+        followed_up(Contact.enterprise_id),
         col(Contact.unreachable_at).is_(None),
         col(Contact.opted_out_at).is_(None),
         col(Contact.erased_at).is_(None),

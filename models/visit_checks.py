@@ -30,6 +30,7 @@ from sqlmodel import Session, col, select
 
 from models import improvements as imp
 from models import plans
+from models.enterprises import is_followed_up
 from models.improvements import LIKELIHOODS, SEVERITIES, PhotoSlot, risk_score
 from models.programme import ProgrammeError, audit
 from models.tables import (
@@ -404,8 +405,8 @@ def visit_to_check(
 
 def enterprises_of(session: Session, staff: Contact, *, limit: int) -> list[Enterprise]:
     """What /visit offers to choose from: a staff member's provider's enterprises (a
-    coordinator's: every one), by name."""
-    query = select(Enterprise).order_by(col(Enterprise.name))
+    coordinator's: every one) that are followed up (not archived), by name."""
+    query = select(Enterprise).where(is_followed_up()).order_by(col(Enterprise.name))
     if staff.role == Role.STAFF:
         query = query.where(Enterprise.provider_id == staff.provider_id)
     return list(session.exec(query.limit(limit)))

@@ -21,6 +21,7 @@ import sqlalchemy.orm
 from sqlmodel import Session, col, select
 
 from models import plans
+from models.enterprises import followed_up, is_followed_up
 from models.plans import PlanCounts
 from models.programme import ProgrammeError, audit
 from models.tables import (
@@ -56,9 +57,9 @@ def add_months(day: date, months: int) -> date:
 
 
 def plan_revisits(session: Session, *, months: tuple[int, ...]) -> int:
-    """Creates the missing planned revisits of every enterprise; returns how many. Only
-    enterprises lacking some offset are read, so a run over a planned programme costs one query.
-    """
+    """Creates the missing planned revisits of every enterprise followed up (not archived);
+    returns how many. Only enterprises lacking some offset are read, so a run over a planned
+    programme costs one query."""
     planned = (
         select(col(Visit.enterprise_id), col(Visit.offset_months))
         .where(col(Visit.offset_months).in_(months))
@@ -68,6 +69,7 @@ def plan_revisits(session: Session, *, months: tuple[int, ...]) -> int:
     lacking = session.exec(
         select(col(Enterprise.id), col(Enterprise.intervention_date))
         .join(planned, planned.c.enterprise_id == Enterprise.id, isouter=True)
+        .where(is_followed_up())
         .group_by(col(Enterprise.id), col(Enterprise.intervention_date))
         .having(sa.func.count(planned.c.offset_months) < len(months))
     ).all()
@@ -108,6 +110,7 @@ def due_unannounced(session: Session, *, today: date) -> list[Visit]:
                 Visit.status == VisitStatus.PLANNED,
                 col(Visit.due_on) <= today,
                 col(Visit.nudged_at).is_(None),
+                followed_up(Visit.enterprise_id),
             )
             .order_by(col(Visit.due_on), col(Visit.id))
         )
@@ -123,6 +126,7 @@ def to_remind(session: Session, *, start: datetime, end: datetime) -> list[Visit
                 col(Visit.scheduled_at) >= start,
                 col(Visit.scheduled_at) < end,
                 col(Visit.reminded_at).is_(None),
+                followed_up(Visit.enterprise_id),
             )
         )
     )
@@ -137,6 +141,7 @@ def awaiting_outcome(session: Session, *, before: datetime) -> list[Visit]:
                 col(Visit.scheduled_at) < before,
                 col(Visit.suggested_at).is_(None),
                 col(Visit.outcome_asked_at).is_(None),
+                followed_up(Visit.enterprise_id),
             )
         )
     )

@@ -143,6 +143,7 @@ def export_sheets(
             ent.c.province_code,
             ent.c.workers,
             ent.c.intervention_date,
+            ent.c.archived_at,
         )
         .select_from(ent.join(prov, prov.c.id == ent.c.provider_id))
         .where(ent.c.id.in_(in_scope))
@@ -150,7 +151,7 @@ def export_sheets(
     )
 
     def enterprise_rows() -> Iterator[Sequence[Any]]:
-        for id_, provider, name, sector, province, workers, trained in _stream(
+        for id_, provider, name, sector, province, workers, trained, archived in _stream(
             session, enterprises
         ):
             yield (
@@ -161,6 +162,7 @@ def export_sheets(
                 province_name(province, lang),
                 workers,
                 trained,
+                _local(archived, tz),  # archived ones stay: the export counts what happened
             )
 
     improvement_where = [
@@ -464,6 +466,7 @@ ENTERPRISE_COLUMNS = (
     Column(N_("province")),
     Column(N_("workers"), Kind.INT),
     Column(N_("training date"), Kind.DATE),
+    Column(N_("archived"), Kind.MOMENT),  # empty while it is followed up
 )
 IMPROVEMENT_COLUMNS = (
     Column(N_("improvement id"), Kind.ID),

@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 from bot.i18n import translator
 from models import goodpractice
 from models.audience import Audience, members
+from models.enterprises import followed_up
 from models.outbox import Message, Queued, enqueue, enqueue_many
 from models.tables import Contact, Enterprise, Role, SurveyPending, SurveyRound
 from models.tips import good_practice_text
@@ -39,7 +40,11 @@ def results_job(
     rounds = session.exec(
         select(SurveyRound, Enterprise)
         .join(Enterprise, col(Enterprise.id) == SurveyRound.enterprise_id)
-        .where(col(SurveyRound.closed_at).is_not(None), col(SurveyRound.closed_at) > now - WINDOW)
+        .where(
+            col(SurveyRound.closed_at).is_not(None),
+            col(SurveyRound.closed_at) > now - WINDOW,
+            followed_up(SurveyRound.enterprise_id),  # an archived one's round closed unfinished
+        )
         .order_by(col(SurveyRound.id))
     ).all()
     cards = waiting = 0

@@ -98,6 +98,7 @@ async def test_an_enterprise_s_page_shows_its_history(world: World) -> None:
         "🎯 Action plan",
         "✏️ Edit",
         "↪️ Move to another provider",
+        "🗄 Archive",
     ]
 
 

@@ -48,7 +48,7 @@ def test_workbook_reads_back_with_every_sheet(database: Database, tmp_path: Path
     workbook.close()
     enterprises = rows(written.xlsx_path, "Enterprises")
     assert enterprises[0] == ("enterprise id", "provider", "enterprise", "sector", "province",
-                              "workers", "training date")  # fmt: skip
+                              "workers", "training date", "archived")  # fmt: skip
     assert len(enterprises) == 1 + 4  # E5 is trained after the quarter
     improvements = rows(written.xlsx_path, "Improvements")
     assert len(improvements) == 1 + 6

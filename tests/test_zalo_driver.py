@@ -189,9 +189,9 @@ async def register(zalo: Zalo, user: SandboxUser, enterprise: int) -> None:
     assert "1. Tiếng Việt\n2. English\n\nTrả lời 1 hoặc 2." in text_of(asked)
     consent = await zalo.say(user, "1")
     assert "Trả lời 1, 2 hoặc 3." in text_of(consent)
-    # The card speaks of Zalo, and of rights asked of the provider (the commands are Telegram's).
+    # The card speaks of Zalo, and of the rights' commands, which work in the Zalo chat.
     assert "tài khoản Zalo" in text_of(consent) and "Telegram" not in text_of(consent)
-    assert "/deleteme" not in text_of(consent)
+    assert "/deleteme" in text_of(consent) and "DỪNG" in text_of(consent)
     welcome = await zalo.say(user, number_of(consent, "✅ Tôi đồng ý"))
     assert "Chào mừng Xưởng mộc Hòa Phát" in text_of(welcome)
     assert "Trên Zalo, Anh/Chị có thể:" in text_of(welcome)

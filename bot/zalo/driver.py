@@ -34,10 +34,11 @@ import httpx
 from sqlmodel import Session
 
 from bot.dashboard.auth import secret_of
-from bot.i18n import Translate, normalise_language, translator
+from bot.i18n import normalise_language, translator
 from bot.settings import Settings
-from bot.zalo import render
+from bot.zalo import commands, render
 from bot.zalo.client import ZaloClient
+from bot.zalo.commands import NEEDS_FILES, help_text
 from bot.zalo.errors import ZaloError, ZaloRateLimited, ZaloUnreachable
 from bot.zalo.limits import MAX_CAPTION, MAX_PHOTO_BYTES, text_length
 from bot.zalo.types import IMAGE, STICKER, TEXT, Message, Update
@@ -74,9 +75,6 @@ POLL_TIMEOUT = 30
 # After a failed poll (the network, the platform), the next one waits this long, doubling.
 RETRY_PAUSE = (1.0, 30.0)
 SEND_ATTEMPTS = 3  # a reply that Zalo rate-limits goes again, after the pacer's pause
-# Journeys that need a file sent to the bot (a spreadsheet to /import): Zalo passes on photos
-# only, so on Zalo they are Telegram's, like the plain commands.
-NEEDS_FILES = frozenset({"import"})
 
 
 def to_input(message: Message, event: str, choices: Sequence[Action] = ()) -> Input | None:
@@ -224,16 +222,22 @@ class ZaloDriver:
         user = message.sender.id
         person = zalo_person(user)
         who = await asyncio.to_thread(self._who, user, person)
+        if update.event_name == TEXT and commands.stops(message.text):
+            # Before everything, as on Telegram: in the middle of a journey it is no answer.
+            await commands.stop(self, message, who)
+            return
         given = to_input(message, update.event_name, who.choices)
         if given is None:
             return
-        # A command that sets the journey in front aside on Telegram (engine.ASIDE) is one of
-        # Telegram's plain commands, which Zalo does not have yet: the journey stays in front,
-        # and the person is told so (`otherwise`).
+        if await commands.answer(self, message, person, who, given):
+            return
+        # A command that sets the journey in front aside on Telegram (engine.ASIDE) and that
+        # Zalo does not have (bot/zalo/commands.py has those it has): the journey stays in
+        # front, and the person is told so (`otherwise`).
         if given.command not in NEEDS_FILES and engine.route(given, who.journey) == engine.RUN:
             if given.other == "photo":
                 given = Input(other="photo", upload=await self.fetch_photo(message))
-            if await self._run(message, person, who, given):
+            if await self.run(message, person, who, given):
                 return
         await self.otherwise(message, person, who, given)
 
@@ -256,7 +260,7 @@ class ZaloDriver:
             contact.zalo_unreachable_at = None
         return _Who(contact, journey, language, choices)
 
-    async def _engine(
+    async def engine(
         self, person: str, who: _Who, call: Callable[[Session, datetime], Outcome | None]
     ) -> Outcome | None:
         """`call(session, now)` in a transaction of its own, on a worker thread; the options
@@ -280,10 +284,10 @@ class ZaloDriver:
 
         return await asyncio.to_thread(work)
 
-    async def _run(self, message: Message, person: str, who: _Who, given: Input) -> bool:
+    async def run(self, message: Message, person: str, who: _Who, given: Input) -> bool:
         profile = Profile(name=message.sender.display_name or None)
         here = self.place()
-        outcome = await self._engine(
+        outcome = await self.engine(
             person, who, lambda session, now: engine.run(
                 session, person=person, contact=who.contact, language=who.language, now=now,
                 given=given, place=here, profile=profile,
@@ -296,13 +300,17 @@ class ZaloDriver:
 
     async def otherwise(self, message: Message, person: str, who: _Who, given: Input) -> None:
         """What no journey took: an invite's short code typed by someone not registered joins;
+        a code to link a channel typed by someone registered is answered (`link_code`); an
+        employer's or worker's words or photo outside a journey are offered to their provider;
         anything else is answered with what works on Zalo."""
         code = given.text if who.contact is None and looks_like_short_code(given.text) else None
-        if code is not None and await self._run(
+        if code is not None and await self.run(
             message, person, who, Input(command=CODE_TYPED, text=code)
         ):
             return
         if await self.link_code(message, person, who, given):
+            return
+        if who.journey is None and await commands.offered(self, message, person, who, given):
             return
         _ = translator(who.language)
         text = help_text(_, who.contact, given)
@@ -314,7 +322,7 @@ class ZaloDriver:
         contact, text = who.contact, given.text
         if contact is None or text is None or not looks_like_short_code(text):
             return False
-        outcome = await self._engine(
+        outcome = await self.engine(
             person, who, lambda session, now: link.typed_by_member(
                 session, person=person, contact=contact, language=who.language, text=text,
                 now=now,
@@ -337,10 +345,20 @@ class ZaloDriver:
         )
 
     async def fetch_photo(self, message: Message) -> Upload:
-        """The photo behind the message's URL, checked as Telegram's are: None as its bytes
-        when it could not be fetched or is larger than FETCH_MAX_BYTES (its size then says
-        so); its type read from its first bytes, not from what the server claims."""
-        url = message.photo_url or ""
+        """The photo behind the message's URL (`fetch_url`)."""
+        return await self.fetch_url(message.photo_url or "", message.message_id, message.caption)
+
+    def photo_reference(self, message: Message) -> Upload:
+        """The message's photo, not fetched: its address as its reference."""
+        return Upload(
+            "photo", None, "", message.photo_url or "", _safe(message.message_id), None,
+            message.caption,
+        )  # fmt: skip
+
+    async def fetch_url(self, url: str, message_id: str, caption: str | None = None) -> Upload:
+        """The photo behind a Zalo URL, checked as Telegram's are: None as its bytes when it
+        could not be fetched or is larger than FETCH_MAX_BYTES (its size then says so); its
+        type read from its first bytes, not from what the server claims."""
         size: int | None = None
         data: bytes | None = None
         claimed = "application/octet-stream"
@@ -369,10 +387,8 @@ class ZaloDriver:
                 log.warning("could not fetch a Zalo photo: %s", type(error).__name__)
                 data = None
         mime = _sniffed(data) or claimed.strip().lower()
-        unique = hashlib.sha256(data).hexdigest()[:24] if data else _safe(message.message_id)
-        return Upload(
-            "photo", size, mime, f"zalo:{_safe(message.message_id)}", unique, data, message.caption
-        )
+        unique = hashlib.sha256(data).hexdigest()[:24] if data else _safe(message_id)
+        return Upload("photo", size, mime, f"zalo:{_safe(message_id)}", unique, data, caption)
 
     # -- sending -----------------------------------------------------------------------------
 
@@ -491,27 +507,6 @@ def answerable(outcome: Outcome, reply: Reply) -> list[Action]:
 def _last_with_actions(outcome: Outcome) -> Reply | None:
     shown = [outcome.edit] if outcome.edit is not None else []
     return next((r for r in reversed([*shown, *outcome.replies]) if answerable(outcome, r)), None)
-
-
-def help_text(_: Translate, contact: Contact | None, given: Input | None) -> str:
-    """What someone can do on Zalo: join with a code, or the journeys of their role; the rest
-    of the bot (plain commands, lists, settings) is on Telegram for now."""
-    if contact is None:
-        return _(
-            "To join, please type the code your OSH service provider gave you (10 letters and "
-            "digits, printed beside the QR code)."
-        )
-    lines = [
-        f"/{entry.command} — {_(entry.description)}"
-        for entry in menus.MENUS[contact.role]
-        if entry.command not in ("cancel", *NEEDS_FILES)
-        and engine.takes(Input(command=entry.command))
-    ]
-    lines.append(f"/cancel — {_(menus.CANCEL.description)}")
-    head = _("Here is what you can do on Zalo:")
-    if given is not None and given.command not in (None, "help"):
-        head = _("This is not available on Zalo yet; please use Telegram for it.") + "\n\n" + head
-    return head + "\n\n" + "\n".join(lines)
 
 
 def _sniffed(data: bytes | None) -> str | None:

@@ -115,6 +115,9 @@ class Input:
     other: str | None = None
     upload: Upload | None = None
     message: int | None = None
+    # The channel's own id of the message, where something must happen once per message (Zalo's
+    # message_id: the direct line sends a message once, however often Yes is answered).
+    origin: str | None = None
     location: tuple[float, float] | None = None
 
     @property

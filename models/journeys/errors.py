@@ -51,6 +51,8 @@ def error_text(
         "unknown_sector": _("Please choose a sector with the buttons."),
         "unknown_provider": _("That provider no longer exists."),
         "unknown_enterprise": _("That enterprise no longer exists."),
+        "archived": _("This enterprise is archived. Restore it from its page first."),
+        "not_archived": _("This enterprise is not archived (any more)."),
         "save_or_cancel": _("Please press ✅ Save or ✖ Cancel."),
         "staff_only": _("Sorry, this is only for programme staff."),
         "inbox_staff_only": _("Sorry, the inbox is for the staff of OSH service providers."),

@@ -13,17 +13,19 @@ from models.journeys.goodpractices import EDIT_WORDING
 from models.journeys.imports import IMPORT_FILE
 from models.journeys.inbox import ANSWER_THREAD
 from models.journeys.link import LINK_CHANNEL
+from models.journeys.offer import OFFER
 from models.journeys.onboarding import ONBOARDING
 from models.journeys.plan import ADD_PLAN_ITEM
 from models.journeys.report import REPORT
 from models.journeys.review import ANSWER_QUESTION, ASK_QUESTION
+from models.journeys.rights import RIGHTS
 from models.journeys.visits import VISITS
 
 JOURNEYS: tuple[Journey, ...] = (
     ENROLMENT, ONBOARDING, DECISION,
     ASK_QUESTION, ANSWER_QUESTION, ANSWER_THREAD, FEEDBACK, NEW_PROVIDER, NEW_ENTERPRISE,
     REPORT, BROADCAST, EDIT_WORDING, NEW_EVENT, MOVE_EVENT, VISITS, ADD_PLAN_ITEM, IMPORT_FILE,
-    EDIT_ENTERPRISE, LINK_CHANNEL,
+    EDIT_ENTERPRISE, RIGHTS, OFFER, LINK_CHANNEL,
 )  # fmt: skip
 
 engine.register(JOURNEYS)

@@ -1,6 +1,7 @@
 """The enterprises staff look after, as the bot shows them (models/enterprises.py): a page of
-the list with search and paging, an enterprise's page with its history, moving it to another
-provider, and the notice to the staff who receive it. Rendered here, in the reader's language,
+the list with search and paging (the archived enterprises in a list of their own), an
+enterprise's page with its history, moving it to another provider, and the notice to the staff
+who receive it, archiving it and restoring it. Rendered here, in the reader's language,
 for every channel; handlers/admin.py sends them on Telegram."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from zoneinfo import ZoneInfo
 from bot.i18n import N_, Translate, format_day, format_moment, format_number, shorten, translator
 from models import content
 from models.enterprises import PAGE as PAGE_SIZE
-from models.enterprises import Found, History, upcoming
+from models.enterprises import Archived, Found, History, upcoming
 from models.journeys.admin import EDIT
 from models.journeys.core import Action, Reply
 from models.members import MEMBERS
@@ -26,12 +27,17 @@ MOVE = PREFIX + "move:"  # epg:move:<enterprise>: choose the provider
 MOVE_TO = PREFIX + "to:"  # epg:to:<enterprise>:<provider>: confirm
 MOVE_OK = PREFIX + "ok:"  # epg:ok:<enterprise>:<provider>
 KEEP = PREFIX + "keep:"  # epg:keep:<enterprise>
+ARCHIVED_LIST = PREFIX + "alist:"  # epg:alist:<page>:<folded words>: the archived ones
+ARCHIVE = PREFIX + "arc:"  # epg:arc:<enterprise>: what archiving does, and confirm
+ARCHIVE_OK = PREFIX + "arcok:"  # epg:arcok:<enterprise>
+RESTORE = PREFIX + "rst:"  # epg:rst:<enterprise>: confirm
+RESTORE_OK = PREFIX + "rstok:"  # epg:rstok:<enterprise>
 LINKS = "adm:links:"  # an enterprise's invite links (handlers/admin.py)
 WORDS_MAX = 40  # folded search words carried by the paging buttons (64 bytes in all)
 
 
-def list_payload(page: int, words: str) -> str:
-    return f"{LIST}{page}:{content.fold(words)[:WORDS_MAX]}"
+def list_payload(page: int, words: str, *, archived: bool = False) -> str:
+    return f"{ARCHIVED_LIST if archived else LIST}{page}:{content.fold(words)[:WORDS_MAX]}"
 
 
 def _place(enterprise: Enterprise, language: str) -> str:
@@ -45,16 +51,53 @@ def _place(enterprise: Enterprise, language: str) -> str:
     )
 
 
-def listing(_: Translate, found: Found, words: str, language: str) -> Reply:
-    if not found.total:
-        if words:
-            return Reply(_("No enterprise matches “{words}”.", words=esc(words)))
-        return Reply(_("You have no enterprises yet. Add one with ➕ Add an enterprise."))
-    head = (
-        _("<b>Enterprises matching “{words}”: {count}</b>", words=esc(words), count=found.total)
-        if words
-        else _("<b>Your enterprises: {count}</b>", count=found.total)
+def listing(
+    _: Translate, found: Found, words: str, language: str, *, archived: bool = False
+) -> Reply:
+    """A page of the enterprises followed up, or (`archived`) of the archived ones; the first
+    ends with a button to the second when any archived enterprise matches."""
+    shelf = (
+        [
+            [
+                Action(
+                    _("🗄 Archived: {count}", count=found.archived),
+                    list_payload(0, words, archived=True),
+                )
+            ]
+        ]
+        if found.archived and not archived
+        else []
     )
+    if not found.total:
+        if archived:
+            text = (
+                _("No archived enterprise matches “{words}”.", words=esc(words))
+                if words
+                else _("No enterprise is archived.")
+            )
+        elif words:
+            text = _("No enterprise matches “{words}”.", words=esc(words))
+        elif found.archived:
+            text = _("All your enterprises are archived.")
+        else:
+            text = _("You have no enterprises yet. Add one with ➕ Add an enterprise.")
+        return Reply(text, shelf)
+    if archived:
+        head = (
+            _(
+                "<b>Archived enterprises matching “{words}”: {count}</b>",
+                words=esc(words),
+                count=found.total,
+            )
+            if words
+            else _("<b>Archived enterprises: {count}</b>", count=found.total)
+        )
+    else:
+        head = (
+            _("<b>Enterprises matching “{words}”: {count}</b>", words=esc(words), count=found.total)
+            if words
+            else _("<b>Your enterprises: {count}</b>", count=found.total)
+        )
     lines = [head]
     first = found.page * PAGE_SIZE
     for number, e in enumerate(found.enterprises, start=first + 1):
@@ -64,16 +107,22 @@ def listing(_: Translate, found: Found, words: str, language: str) -> Reply:
         lines.append(f"{number}. <b>{esc(e.name)}</b> — {esc(where)}, {workers}")
     if found.pages > 1:
         lines.append(_("Page {page} of {pages}.", page=found.page + 1, pages=found.pages))
+    if archived:
+        lines.append(
+            _("They are no longer followed up; their history stays. Open one to restore it.")
+        )
     lines.append(_("To search, send /enterprises and a name or province."))
     rows = [[Action(shorten(e.name), f"{PAGE}{e.id}")] for e in found.enterprises]
     turns = []
     if found.page > 0:
-        turns.append(Action(_("◀ Previous"), list_payload(found.page - 1, words)))
+        turns.append(
+            Action(_("◀ Previous"), list_payload(found.page - 1, words, archived=archived))
+        )
     if found.page + 1 < found.pages:
-        turns.append(Action(_("Next ▶"), list_payload(found.page + 1, words)))
+        turns.append(Action(_("Next ▶"), list_payload(found.page + 1, words, archived=archived)))
     if turns:
         rows.append(turns)
-    return Reply(truncate_html("\n".join(lines), MESSAGE_LIMIT), rows)
+    return Reply(truncate_html("\n".join(lines), MESSAGE_LIMIT), rows + shelf)
 
 
 VISIT_STATES = {
@@ -90,8 +139,20 @@ def page(_: Translate, found: History, language: str, tz: ZoneInfo) -> Reply:
     """An enterprise's page: who it is, and what has happened there since its training."""
     e = found.enterprise
     n = lambda value: format_number(value, language)  # noqa: E731
+    archived = (
+        [
+            _(
+                "🗄 <b>Archived on {day} by {who}</b>: no longer followed up.",
+                day=format_day(e.archived_at.astimezone(tz).date(), language),
+                who=esc(found.archived_by or "—"),
+            )
+        ]
+        if e.archived_at is not None
+        else []
+    )
     lines = [
         f"<b>{esc(e.name)}</b>",
+        *archived,
         esc(_place(e, language)) + " · " + _("{count} workers", count=n(e.workers)),
         _("Provider: {name}", name=esc(found.provider)),
         _("Training: {day}", day=format_day(e.intervention_date, language)),
@@ -172,6 +233,17 @@ def page(_: Translate, found: History, language: str, tz: ZoneInfo) -> Reply:
             closed=n(found.threads_closed),
         )
     )
+    if e.archived_at is not None:
+        # Its history can be read and its people looked after; it is restored before anything
+        # new (links, a move) is done for it.
+        actions = [
+            [
+                Action(_("👥 Members"), f"{MEMBERS}{e.id}"),
+                Action(_("🎯 Action plan"), f"{PLAN}{e.id}"),
+            ],
+            [Action(_("♻️ Restore"), f"{RESTORE}{e.id}")],
+        ]
+        return Reply(truncate_html("\n".join(lines), MESSAGE_LIMIT), actions)
     actions = [
         [
             Action(_("🔗 Invite links"), f"{LINKS}{e.id}"),
@@ -179,6 +251,7 @@ def page(_: Translate, found: History, language: str, tz: ZoneInfo) -> Reply:
         ],
         [Action(_("🎯 Action plan"), f"{PLAN}{e.id}"), Action(_("✏️ Edit"), f"{EDIT}{e.id}")],
         [Action(_("↪️ Move to another provider"), f"{MOVE}{e.id}")],
+        [Action(_("🗄 Archive"), f"{ARCHIVE}{e.id}")],
     ]
     return Reply(truncate_html("\n".join(lines), MESSAGE_LIMIT), actions)
 
@@ -224,4 +297,83 @@ def transferred_notice(language: str, enterprise: Enterprise, source: str) -> Me
         "Its coming visits wait for you to plan them.",
         name=esc(enterprise.name), source=esc(source),
     )  # fmt: skip
+    return Message(text, [[(_("🏭 Open its page"), f"{PAGE}{enterprise.id}")]])
+
+
+def archive_question(_: Translate, enterprise: Enterprise) -> Reply:
+    """What archiving does, before it is done."""
+    text = _(
+        "Archive <b>{name}</b>? The programme stops following it up:\n"
+        "• its invite links end at once;\n"
+        "• its coming visits are cancelled and its open survey round closes;\n"
+        "• it gets no more reminders, tips, results or broadcasts.\n"
+        "Its history stays in the summaries and exports. Its people keep their data rights, "
+        "can still send reports and messages, and get answers. You can restore it later.",
+        name=esc(enterprise.name),
+    )
+    return Reply(
+        text,
+        [
+            [
+                Action(_("✅ Archive it"), f"{ARCHIVE_OK}{enterprise.id}"),
+                Action(_("✖ Keep it"), f"{KEEP}{enterprise.id}"),
+            ]
+        ],
+    )
+
+
+def archived(_: Translate, done: Archived) -> Reply:
+    text = _(
+        "🗄 {name} is archived: {links} invite links ended, {visits} coming visits cancelled, "
+        "{rounds} survey rounds closed. It is now in the 🗄 Archived list of /enterprises.",
+        name=esc(done.enterprise.name),
+        links=done.links,
+        visits=done.visits,
+        rounds=done.rounds,
+    )
+    return Reply(text, [[Action(_("🏭 Open its page"), f"{PAGE}{done.enterprise.id}")]])
+
+
+def restore_question(_: Translate, enterprise: Enterprise) -> Reply:
+    text = _(
+        "Restore <b>{name}</b>? The programme follows it up again: the revisits it still needs "
+        "are planned again, and it receives reminders, tips and results. Its old invite links "
+        "stay ended: issue new ones from its page.",
+        name=esc(enterprise.name),
+    )
+    return Reply(
+        text,
+        [
+            [
+                Action(_("✅ Restore it"), f"{RESTORE_OK}{enterprise.id}"),
+                Action(_("✖ Keep it archived"), f"{KEEP}{enterprise.id}"),
+            ]
+        ],
+    )
+
+
+def restored(_: Translate, enterprise: Enterprise) -> Reply:
+    text = _(
+        "♻️ {name} is followed up again. Its old invite links stay ended: to let people join, "
+        "issue new ones with 🔗 Invite links on its page.",
+        name=esc(enterprise.name),
+    )
+    return Reply(text, [[Action(_("🏭 Open its page"), f"{PAGE}{enterprise.id}")]])
+
+
+def shelf_notice(language: str, enterprise: Enterprise, what: str, who: str) -> Message:
+    """For the other staff of its provider: `what` is "archived" or "restored"."""
+    _ = translator(language)
+    if what == "archived":
+        text = _(
+            "🗄 <b>{name}</b> was archived by {who}: it is no longer followed up and has left "
+            "your list (it is under 🗄 Archived in /enterprises).",
+            name=esc(enterprise.name), who=esc(who),
+        )  # fmt: skip
+    else:
+        text = _(
+            "♻️ <b>{name}</b> was restored by {who}: it is followed up again and back in your "
+            "list. Its old invite links stay ended.",
+            name=esc(enterprise.name), who=esc(who),
+        )  # fmt: skip
     return Message(text, [[(_("🏭 Open its page"), f"{PAGE}{enterprise.id}")]])

@@ -6,6 +6,7 @@ Rendered here, from the data, for every channel and for the dashboard."""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -15,9 +16,11 @@ from sqlmodel import Session
 from bot.i18n import (
     N_,
     Translate,
+    format_day,
     format_moment,
     format_number,
     format_vnd,
+    shorten,
     translator,
 )
 from models import content
@@ -389,6 +392,73 @@ def refusal_text(_: Translate, error: ProgrammeError) -> str:
     if error.code == "reporter_gone":
         return _("The person who sent this report can no longer be reached through the bot.")
     return _("This button is no longer active.")
+
+
+# -- /myreports -------------------------------------------------------------------------------
+
+LIST_LIMIT = 20
+SNIPPET = 80
+# A worker's report is shown to the employer as "a worker", never by name.
+SENT_BY = {
+    imp.ReportedBy.WORKER: N_("(sent by a worker)"),
+    imp.ReportedBy.EMPLOYER: N_("(sent by a colleague)"),
+    imp.ReportedBy.SOMEONE: N_("(sent by someone at the enterprise)"),
+}
+
+
+@dataclass
+class ReportList:
+    """/myreports, for every channel: the text (empty when there is nothing to list) and the
+    person's own reports that can still be changed or withdrawn (not reviewed yet)."""
+
+    text: str
+    changeable: list[int] = field(default_factory=list)
+
+
+def my_reports(session: Session, _: Translate, contact: Contact, tz: ZoneInfo) -> ReportList:
+    """An employer's list holds every report of the enterprise (a colleague's or a worker's
+    marked so, never by name); a worker's their own; newest first, each with its review state."""
+    language = contact.language
+    rows = imp.reports_for(session, contact, limit=LIST_LIMIT)
+    senders = imp.reported_by(session, rows, contact)
+    total = imp.count_for(session, contact)
+    draft = imp.current_draft(session, contact)
+    enterprise = session.get(Enterprise, contact.enterprise_id)
+    lines: list[str] = []
+    changeable: list[int] = []
+    for row in rows:
+        moment = row.submitted_at or row.updated_at
+        snippet = shorten(row.description or "", SNIPPET)
+        mine = row.reporter_id == contact.id
+        lines.append(
+            "<b>#{}</b> {} · {} — {}\n<i>{}</i>{}".format(
+                row.id,
+                area_label(row.area_code, language),
+                format_day(moment.astimezone(tz).date(), language),
+                _(STATUS[ReviewStatus(row.status)]),
+                esc(snippet),
+                "" if mine else "\n" + _(SENT_BY[senders[row.id]]),  # type: ignore[index]
+            )
+        )
+        if mine and row.status == ReviewStatus.SUBMITTED and row.id is not None:
+            changeable.append(row.id)
+    if total > len(rows):
+        lines.append(_("… and {count} older reports.", count=total - len(rows)))
+    if draft is not None:
+        lines.append(_("📝 You have an unfinished report: send /report to continue it."))
+    if not rows and draft is None:
+        return ReportList("")
+    head = _(
+        "<b>Improvement reports of {enterprise}</b>",
+        enterprise=esc(enterprise.name if enterprise else ""),
+    )
+    if contact.role != Role.EMPLOYER:
+        head = _("<b>Your improvement reports</b>")
+    return ReportList(head + "\n\n" + "\n\n".join(lines), changeable)
+
+
+def no_reports_text(_: Translate) -> str:
+    return _("No reports yet. Press 📝 Report an improvement to send your first one!")
 
 
 def parse_id(data: str | None, prefix: str) -> int | None:
