@@ -270,9 +270,9 @@ def notice(session: Session, request: EnrolmentRequest, person: Contact) -> Mess
         card(request, person.language)
         + "\n\n"
         + _(
-            "They found us through the newsletter, a leaflet or the website. Please call them if "
-            "you need to, then accept (the enterprise is added to your list and they are registered "
-            "as its employer) or decline with a reason."
+            "They found us through the newsletter, a leaflet or the website. Please call them "
+            "if you need to, then accept (the enterprise is added to your list and they are "
+            "registered as its employer) or decline with a reason."
         )
     )
     buttons: list[list[tuple[str, str]]] = [

@@ -286,8 +286,8 @@ class Decision:
             enrolment.card(request, turn.language)
             + "\n\n"
             + _(
-                "✅ Accepted for {provider}: {enterprise} is in your list, and the person who asked "
-                "is registered as its employer. I have told them.",
+                "✅ Accepted for {provider}: {enterprise} is in your list, and the person who "
+                "asked is registered as its employer. I have told them.",
                 provider=esc(provider.name if provider else ""),
                 enterprise=esc(request.enterprise_name),
             )
