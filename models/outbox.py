@@ -221,6 +221,32 @@ def claim(session: Session, row_id: int, *, now: datetime) -> bool:
     return result.rowcount == 1  # type: ignore[attr-defined]
 
 
+def claim_many(session: Session, row_ids: list[int], *, now: datetime) -> list[int]:
+    """`claim` for several rows in one statement (the sender claims the next few rows it is
+    about to send, a second's worth at most, so each claim is still stamped when its row is
+    about to go); returns the ids this sender got."""
+    if not row_ids:
+        return []
+    result = session.execute(
+        sa.update(Outbox)
+        .where(col(Outbox.id).in_(row_ids), col(Outbox.status) == OutboxStatus.PENDING)
+        .values(status=OutboxStatus.SENDING, attempts=Outbox.attempts + 1, sent_at=now)
+        .returning(col(Outbox.id))
+    )
+    return [int(row_id) for row_id in result.scalars()]
+
+
+def unclaim(session: Session, row_ids: list[int]) -> None:
+    """Gives back rows this sender claimed and did not send (a 429 stopped the batch): pending
+    again as they were, the claim not counted as a try."""
+    if row_ids:
+        session.execute(
+            sa.update(Outbox)
+            .where(col(Outbox.id).in_(row_ids), col(Outbox.status) == OutboxStatus.SENDING)
+            .values(status=OutboxStatus.PENDING, attempts=Outbox.attempts - 1, sent_at=None)
+        )
+
+
 def release_stale_claims(session: Session, *, now: datetime) -> int:
     """Rows claimed by a sender that died: pending again (they may be sent a second time), or
     failed once they have had MAX_ATTEMPTS tries."""
@@ -238,11 +264,31 @@ def release_stale_claims(session: Session, *, now: datetime) -> int:
 
 
 def mark_sent(session: Session, row_id: int, *, message_id: int | None, now: datetime) -> None:
-    session.execute(
-        sa.update(Outbox)
-        .where(col(Outbox.id) == row_id)
-        .values(status=OutboxStatus.SENT, telegram_message_id=message_id, sent_at=now)
+    mark_sent_many(session, [(row_id, message_id, now)])
+
+
+_MARK_SENT = (
+    sa.update(table_of(Outbox))
+    .where(table_of(Outbox).c.id == sa.bindparam("row_id"))
+    .values(
+        status=OutboxStatus.SENT.value,
+        telegram_message_id=sa.bindparam("message_id"),
+        sent_at=sa.bindparam("at"),
     )
+)
+
+
+def mark_sent_many(session: Session, sent: list[tuple[int, int | None, datetime]]) -> None:
+    """Marks (row id, message id, time accepted) rows sent in one statement run over every
+    row (psycopg pipelines it): the sender writes what Telegram accepted together."""
+    if sent:
+        session.connection().execute(
+            _MARK_SENT,
+            [
+                {"row_id": row_id, "message_id": message_id, "at": at}
+                for row_id, message_id, at in sent
+            ],
+        )
 
 
 def mark_failed(session: Session, row_id: int, *, reason: str, skipped: bool = False) -> None:

@@ -71,6 +71,33 @@ def test_one_worker_leads_and_another_takes_over_when_its_connection_dies(
         second.dispose()
 
 
+@postgres_only
+def test_a_standby_waiting_in_the_queue_leads_the_moment_the_sender_dies(
+    database: Database,
+) -> None:
+    """`oshbot serve` on PostgreSQL: a worker that does not send waits in the lock's queue
+    (`wait`, in a thread of its own) and holds the lock as soon as the sender's connection ends;
+    its next `check` says it took over."""
+    first, second = make_engine(database.url), make_engine(database.url)
+    try:
+        sender, standby = Leadership(first), Leadership(second)
+        assert sender.check() == (True, True)
+        waiting = threading.Thread(target=standby.wait, daemon=True)
+        waiting.start()
+        waiting.join(0.3)
+        assert waiting.is_alive() and not standby.leading  # queued behind the sender
+        assert sender._connection is not None
+        sender._connection.invalidate()  # what the server sees when the sender is killed
+        waiting.join(10)
+        assert not waiting.is_alive() and standby.leading
+        assert standby.check() == (True, True)
+        assert standby.check() == (True, False)
+        assert sender.check() == (False, False)
+    finally:
+        first.dispose()
+        second.dispose()
+
+
 def test_on_a_sqlite_file_one_sender_at_a_time_and_the_next_takes_over(
     database: Database,
 ) -> None:
