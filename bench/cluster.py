@@ -2,6 +2,7 @@
 the sending worker killed with SIGKILL half way.
 
     .venv/bin/python -m bench.cluster [--recipients 2000] [--postgres-url URL] [--no-kill]
+                                      [--jitter S]
     .venv/bin/python -m bench.cluster --workers 1      (the baseline: one worker, no kill)
 
 The same stack is the multi-worker test (tests/test_cluster.py); this prints its figures:
@@ -107,6 +108,7 @@ class Result:
     killed_at: float | None
     takeover: float | None  # seconds from the kill to the other worker holding the lock
     logs: dict[str, str] = field(default_factory=dict)
+    bulk_rate: float = BULK_RATE
 
     @property
     def missed(self) -> list[int]:
@@ -155,7 +157,7 @@ class Result:
             f"recipients {self.recipients}: missed {len(self.missed)}, "
             f"received twice {self.duplicates}",
             f"broadcast rate over the workers: {self.rate():.2f} msg/s "
-            f"(bulk pace {BULK_RATE:.2f}/s, limit {LIMIT:g}/s); 429s: {self.rate_limited}",
+            f"(bulk pace {self.bulk_rate:.2f}/s, limit {LIMIT:g}/s); 429s: {self.rate_limited}",
             f"all sends together (broadcast and replies): {self.combined_rate():.2f} msg/s; "
             f"busiest one-second window: {self.busiest_second()} messages",
             f"replies through Caddy: n={len(self.replies)} p95 {self.p95():.3f} s "
@@ -178,8 +180,8 @@ async def postgres_database(server_url: str) -> AsyncIterator[str]:
     with admin.connect() as connection:
         connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
     try:
-        yield sa.engine.make_url(server_url).set(database=name).render_as_string(
-            hide_password=False
+        yield (
+            sa.engine.make_url(server_url).set(database=name).render_as_string(hide_password=False)
         )
     finally:
         with admin.connect() as connection:
@@ -214,13 +216,16 @@ def queue_broadcast(database: Database) -> None:
         )  # fmt: skip
 
 
-def worker_environment(url: str, api: str, token: str, data: Path, public: str) -> dict[str, str]:
+def worker_environment(
+    url: str, api: str, token: str, data: Path, public: str, jitter: float = JITTER
+) -> dict[str, str]:
     environment = {key: value for key, value in os.environ.items() if not key.startswith("OSHBOT_")}
     environment.update({
         "OSHBOT_TOKEN": token, "OSHBOT_API_BASE_URL": api, "OSHBOT_DATABASE_URL": url,
         "OSHBOT_WEBHOOK_URL": public, "OSHBOT_WEBHOOK_SECRET": SECRET,
         "OSHBOT_DATA_DIR": str(data), "OSHBOT_BOT_USERNAME": "oshbot_sandbox_bot",
         "OSHBOT_SEND_INTERVAL": "1", "OSHBOT_SEND_RATE": str(SEND_RATE),
+        "OSHBOT_SEND_JITTER": str(jitter),
         # Whatever the hour the test runs: no quiet hours.
         "OSHBOT_QUIET_START": "00:00", "OSHBOT_QUIET_END": "00:00",
         "OSHBOT_LOG_LEVEL": "WARNING",
@@ -249,6 +254,7 @@ async def run(
     kill: bool = True,
     deadline: float = 150.0,
     workers_count: int = 2,
+    jitter: float = JITTER,
 ) -> Result:
     caddy = shutil.which("caddy")
     if caddy is None:
@@ -267,7 +273,7 @@ async def run(
         public = f"http://127.0.0.1:{listen}/telegram"
         (folder / "Caddyfile").write_text(caddyfile(listen, ports))
         environment = worker_environment(url, server.base_url, sandbox.token, folder / "data",
-                                         public)  # fmt: skip
+                                         public, jitter)  # fmt: skip
         workers: dict[int, subprocess.Popen] = {}  # type: ignore[type-arg]
         logs = {port: folder / f"worker-{port}.log" for port in ports}
         proxy = None
@@ -294,6 +300,7 @@ async def run(
                 result = await _play(
                     client, sandbox, people, workers, ports, public, recipients, kill, deadline
                 )
+            result.bulk_rate = SEND_RATE / (1 + jitter)
             result.logs = {
                 **{f"worker {port}": logs[port].read_text()[-3000:] for port in ports},
                 "caddy": (folder / "caddy.log").read_text()[-2000:],
@@ -444,12 +451,16 @@ async def main() -> None:
     parser.add_argument(
         "--workers", type=int, default=2, help="1: the baseline, one worker behind Caddy, no kill"
     )
+    parser.add_argument(
+        "--jitter", type=float, default=JITTER, help="OSHBOT_SEND_JITTER of the workers, seconds"
+    )
     args = parser.parse_args()
     print(f"{args.workers} worker(s) behind Caddy, broadcast to {args.recipients} recipients, "
           f"sandbox limits {LIMIT:g}/s overall, 1/s a chat")  # fmt: skip
     result = await run(
         args.recipients, postgres_url=args.postgres_url,
         kill=not args.no_kill and args.workers > 1, workers_count=args.workers,
+        jitter=args.jitter,
     )  # fmt: skip
     for line in result.lines():
         print(line, flush=True)

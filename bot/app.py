@@ -72,7 +72,10 @@ def build_application(
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
         .persistence(DatabasePersistence(database, update_interval=settings.persistence_interval))
         # Our own limiter: per-chat pacing, replies before bulk, 429s deferred (bot/ratelimit.py).
-        .rate_limiter(rate_limiter or PacedRateLimiter(per_second=settings.send_rate))
+        .rate_limiter(
+            rate_limiter
+            or PacedRateLimiter(per_second=settings.send_rate, jitter=settings.send_jitter)
+        )
         .post_init(_post_init)
         # Metered, and periodic jobs only on the worker that sends (bot/cluster.py).
         .application_class(MeteredApplication)

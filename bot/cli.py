@@ -978,7 +978,7 @@ def broadcast_command(
             config.token,  # type: ignore[arg-type]
             base_url=config.api_base_url,
             base_file_url=config.api_file_base_url,
-            rate_limiter=PacedRateLimiter(per_second=config.send_rate),
+            rate_limiter=PacedRateLimiter(per_second=config.send_rate, jitter=config.send_jitter),
         )
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
         async with bot:
@@ -1150,7 +1150,7 @@ async def drain_outbox(
         config.token,  # type: ignore[arg-type]
         base_url=config.api_base_url,
         base_file_url=config.api_file_base_url,
-        rate_limiter=PacedRateLimiter(per_second=config.send_rate),
+        rate_limiter=PacedRateLimiter(per_second=config.send_rate, jitter=config.send_jitter),
     )
     # The run's clock starts at --now and moves with real time, so that a row Telegram
     # asked us to send again in a few seconds (429) comes due before the run ends.

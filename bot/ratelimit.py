@@ -14,15 +14,16 @@ What this limiter does, in one shared state for every request that reaches a cha
 * **Overall**: Telegram allows `per_second` (30) sends in any sliding second, with no burst.
   The limiter keeps the times of its own sends and never exceeds `per_second` in any second of
   its clock. Bulk requests (the outbox sender passes ``rate_limit_args=BULK``) follow a schedule
-  of slots `per_second` in every 1 + `jitter` seconds (30 in 1.02 s: one every 34 ms, 29.4 a
-  second), so they never burst; a reply takes the next slot of the schedule too, so that bulk
-  and replies together keep that pace, and bulk gives way to a reply that is waiting: replies
-  jump the queue. The 20 ms absorb the jitter between our clock and Telegram's (two sends 1.00 s
-  apart here may arrive 0.99 s apart there): pacing at exactly 30 a second put the 31st send
-  inside Telegram's window. The margin is in time, not in messages: the earlier rule (bulk at
-  most 29 in any second of actual sends) gave away 0.4 message a second more, and each late
-  wake-up of the event loop pushed every later send back, where a schedule makes up a late slot
-  (at most CATCH_UP of them, so a stall never becomes a burst).
+  of slots, `per_second` in every 1 + `jitter` seconds (30 in 1.02 s: one every 34 ms, 29.4 a
+  second), and never more than `per_second` of them go in any 1 + `jitter` seconds, so they
+  never burst; a reply takes the next slot of the schedule too, so that bulk and replies
+  together keep that pace, and bulk gives way to a reply that is waiting: replies jump the
+  queue. The 20 ms absorb the jitter between our clock and Telegram's (two sends 1.00 s apart
+  here may arrive 0.99 s apart there): pacing at exactly 30 a second put the 31st send inside
+  Telegram's window. The margin is in time, not in messages: the earlier rule (bulk at most 29
+  in any second) gave away 0.4 message a second more. A slot the event loop woke late for is
+  made up as far as the window allows (at most CATCH_UP of them), so a stall never becomes a
+  burst.
 * **Per chat**: a bucket of 1 token a second (20 a minute for groups) holding `chat_burst` (3);
   a reply may use the burst Telegram tolerates (a button press answered with an edit and two
   messages), bulk sends to one chat keep a little more than a second apart (CHAT_MARGIN).
@@ -58,8 +59,8 @@ LIMITED_PREFIXES = ("send", "edit", "copy", "forward")
 UNLIMITED = frozenset({"sendChatAction"})
 
 GROUP_PER_SECOND = 20 / 60
-# Bulk slots a late sender may make up at once (still within the window): a wake-up a few
-# milliseconds late costs nothing, and a stall never turns into a burst.
+# Bulk slots a late sender may make up at once (still within the window): a stall never turns
+# into a burst.
 CATCH_UP = 3
 WINDOW = 1.0  # seconds: Telegram counts sends in any sliding second
 # Seconds added to that second for bulk sends: the arrival jitter they absorb.
@@ -182,14 +183,14 @@ class PacedRateLimiter(BaseRateLimiter[dict[str, Any]]):
             self.pauses.append((now, until))
             del self.pauses[:-100]
 
-    def _window_wait(self, now: float, limit: int) -> float:
-        """Seconds until fewer than `limit` sends remain in the sliding window."""
+    def _window_wait(self, now: float, limit: int, window: float = WINDOW) -> float:
+        """Seconds until fewer than `limit` sends remain in the sliding `window`."""
         recent = self._recent
-        while recent and recent[0] <= now - WINDOW:
+        while recent and recent[0] <= now - WINDOW - self.jitter:
             recent.popleft()
         if len(recent) < limit:
             return 0.0
-        return recent[len(recent) - limit] + WINDOW - now
+        return max(0.0, recent[len(recent) - limit] + window - now)
 
     def _chat_bucket(self, chat_id: int | str | None, now: float) -> _Bucket | None:
         if chat_id is None:
@@ -212,7 +213,12 @@ class PacedRateLimiter(BaseRateLimiter[dict[str, Any]]):
 
     def _wait(self, now: float, chat: _Bucket | None, bulk: bool) -> float:
         if bulk:
-            waits = [self._window_wait(now, self._limit()), self._bulk_slot - now]
+            # The schedule keeps the pace; the actual sends keep the whole margin too, also
+            # when late slots are made up (a stall then costs its own time, no more).
+            waits = [
+                self._window_wait(now, self._limit(), WINDOW + self.jitter),
+                self._bulk_slot - now,
+            ]
             if chat is not None:
                 waits += [chat.wait_for(1), chat.last_send + 1 / chat.rate + CHAT_MARGIN - now]
             if self._replies_waiting:

@@ -78,6 +78,12 @@ class Settings(BaseSettings):
     send_rate: float = Field(
         default=30.0, gt=0, le=30, description="Messages per second to Telegram, all chats."
     )
+    send_jitter: float = Field(
+        default=0.02,
+        ge=0,
+        le=0.5,
+        description="Seconds of Telegram's one-second window bulk sends keep free for jitter.",
+    )
     send_interval: float = Field(
         default=5.0, gt=0, description="Seconds between outbox sender runs."
     )
