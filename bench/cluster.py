@@ -61,7 +61,7 @@ REPLY_WAIT = 30  # seconds before a reply counts as never given
 COMMANDS = ("/help", "/start")
 SECRET = "cluster-test-secret"
 # OSHBOT_SEND_RATE's default. Replies of the worker that does not send are invisible to the
-# sender's limiter: the bulk pace (30 in any 1.02 s, 29.4 a second) leaves 0.6 a second for them
+# sender's limiter: the bulk pace (30 in any 1.03 s, 29.1 a second) leaves 0.9 a second for them
 # (README, "Deploying"); here they are about 0.4 a second.
 SEND_RATE = 30.0
 BULK_RATE = SEND_RATE / (1 + JITTER)

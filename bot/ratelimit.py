@@ -14,14 +14,16 @@ What this limiter does, in one shared state for every request that reaches a cha
 * **Overall**: Telegram allows `per_second` (30) sends in any sliding second, with no burst.
   The limiter keeps the times of its own sends and never exceeds `per_second` in any second of
   its clock. Bulk requests (the outbox sender passes ``rate_limit_args=BULK``) follow a schedule
-  of slots, `per_second` in every 1 + `jitter` seconds (30 in 1.02 s: one every 34 ms, 29.4 a
+  of slots, `per_second` in every 1 + `jitter` seconds (30 in 1.03 s: one every 34 ms, 29.1 a
   second), and never more than `per_second` of them go in any 1 + `jitter` seconds, so they
   never burst; a reply takes the next slot of the schedule too, so that bulk and replies
   together keep that pace, and bulk gives way to a reply that is waiting: replies jump the
-  queue. The 20 ms absorb the jitter between our clock and Telegram's (two sends 1.00 s apart
-  here may arrive 0.99 s apart there): pacing at exactly 30 a second put the 31st send inside
-  Telegram's window. The margin is in time, not in messages: the earlier rule (bulk at most 29
-  in any second) gave away 0.4 message a second more. A slot the event loop woke late for is
+  queue. The 30 ms absorb the jitter between our clock and Telegram's (two sends 1.00 s apart
+  here may arrive 0.98 s apart there, after the network and a busy event loop): pacing at
+  exactly 30 a second put the 31st send inside Telegram's window, and 20 ms were not always
+  enough on a loaded machine (README, "Broadcast"). The margin is in time, not in messages:
+  the earlier rule (bulk at most 29 in any second) gave away more and let each late wake-up
+  push every later send back. A slot the event loop woke late for is
   made up as far as the window allows (at most CATCH_UP of them), so a stall never becomes a
   burst.
 * **Per chat**: a bucket of 1 token a second (20 a minute for groups) holding `chat_burst` (3);
@@ -51,6 +53,8 @@ from typing import Any
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
+from bot.settings import SEND_JITTER
+
 # rate_limit_args of the outbox sender's requests.
 BULK: dict[str, Any] = {"bulk": True}
 
@@ -63,8 +67,9 @@ GROUP_PER_SECOND = 20 / 60
 # into a burst.
 CATCH_UP = 3
 WINDOW = 1.0  # seconds: Telegram counts sends in any sliding second
-# Seconds added to that second for bulk sends: the arrival jitter they absorb.
-JITTER = 0.02
+# Seconds added to that second for bulk sends: the arrival jitter they absorb
+# (OSHBOT_SEND_JITTER).
+JITTER = SEND_JITTER
 # Bulk sends to one chat keep this much more than 1/rate apart, for the same jitter.
 CHAT_MARGIN = 0.05
 # Chat buckets idle for this long are full again: forgetting them keeps memory flat.
@@ -208,7 +213,7 @@ class PacedRateLimiter(BaseRateLimiter[dict[str, Any]]):
         return max(1, math.floor(self.per_second))
 
     def _bulk_per_second(self) -> float:
-        """`per_second` / (1 + jitter): 30 slots in every 1.02 s."""
+        """`per_second` / (1 + jitter): 30 slots in every 1.03 s."""
         return self.per_second / (WINDOW + self.jitter)
 
     def _wait(self, now: float, chat: _Bucket | None, bulk: bool) -> float:

@@ -13,6 +13,8 @@ from bot.zalo.client import DEFAULT_BASE_URL as ZALO_API_BASE_URL
 from bot.zalo.limits import CHAT_RATE, SECRET_PATTERN, SEND_RATE
 
 TELEGRAM_API_BASE_URL = "https://api.telegram.org/bot"
+# Seconds of Telegram's one-second window bulk sends keep free (bot/ratelimit.py explains why).
+SEND_JITTER = 0.03
 
 
 class Settings(BaseSettings):
@@ -79,7 +81,7 @@ class Settings(BaseSettings):
         default=30.0, gt=0, le=30, description="Messages per second to Telegram, all chats."
     )
     send_jitter: float = Field(
-        default=0.02,
+        default=SEND_JITTER,
         ge=0,
         le=0.5,
         description="Seconds of Telegram's one-second window bulk sends keep free for jitter.",
