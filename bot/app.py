@@ -31,7 +31,7 @@ from bot.persistence import DatabasePersistence
 from bot.processor import PerPersonProcessor
 from bot.ratelimit import PacedRateLimiter
 from bot.runtime import Runtime, language_of
-from bot.sender import drain
+from bot.sender import ZaloRoute, drain, zalo_route
 from bot.settings import Settings
 from models.db import Database
 from models.files import secure_data_dir
@@ -77,6 +77,7 @@ def build_application(
             or PacedRateLimiter(per_second=settings.send_rate, jitter=settings.send_jitter)
         )
         .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
         # Metered, and periodic jobs only on the worker that sends (bot/cluster.py).
         .application_class(MeteredApplication)
         .job_queue(ClusterJobQueue())
@@ -170,7 +171,9 @@ async def _run_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     job = next(j for j in schedule(config) if j.name == context.job.data)
     # Jobs are synchronous database work: a thread keeps updates flowing meanwhile.
     await asyncio.to_thread(run_job, runtime.database, job, now=runtime.now(), config=config)
-    await drain(context.bot, runtime.database, clock=runtime.now, config=config)
+    await drain(
+        context.bot, runtime.database, clock=runtime.now, config=config, zalo=_zalo(context)
+    )
 
 
 async def _catch_up(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -178,12 +181,42 @@ async def _catch_up(context: ContextTypes.DEFAULT_TYPE) -> None:
     runtime: Runtime = context.application.bot_data["runtime"]
     config = _config(context)
     await asyncio.to_thread(run_due, runtime.database, now=runtime.now(), config=config)
-    await drain(context.bot, runtime.database, clock=runtime.now, config=config)
+    await drain(
+        context.bot, runtime.database, clock=runtime.now, config=config, zalo=_zalo(context)
+    )
 
 
 async def _send_outbox(context: ContextTypes.DEFAULT_TYPE) -> None:
     runtime: Runtime = context.application.bot_data["runtime"]
-    await drain(context.bot, runtime.database, clock=runtime.now, config=_config(context))
+    await drain(
+        context.bot, runtime.database, clock=runtime.now, config=_config(context),
+        zalo=_zalo(context),
+    )  # fmt: skip
+
+
+# bot_data keys: the Zalo client (the Zalo driver's when it runs, which puts it there first, so
+# that replies and the outbox share one pacer), and the outbox sender's Zalo route.
+ZALO_CLIENT = "zalo"
+ZALO_ROUTE = "zalo-route"
+
+
+def _zalo(context: ContextTypes.DEFAULT_TYPE) -> ZaloRoute | None:
+    """How the outbox reaches Zalo, made once; None without OSHBOT_ZALO_TOKEN."""
+    data = context.application.bot_data
+    if ZALO_ROUTE not in data:
+        settings = data["runtime"].settings
+        route = zalo_route(settings, data.get(ZALO_CLIENT))
+        if route is not None:
+            data.setdefault(ZALO_CLIENT, route.client)
+        data[ZALO_ROUTE] = route
+    route: ZaloRoute | None = data[ZALO_ROUTE]
+    return route
+
+
+async def _post_shutdown(application: Application) -> None:  # type: ignore[type-arg]
+    client = application.bot_data.get(ZALO_CLIENT)
+    if client is not None:
+        await client.aclose()
 
 
 async def _post_init(application: Application) -> None:

@@ -49,10 +49,17 @@ from telegram import Bot, InputFile
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
+from bot.dashboard.auth import secret_of
 from bot.ratelimit import BULK, PacedRateLimiter, retry_seconds
 from bot.render import inline
-from models import outbox
+from bot.settings import Settings
+from bot.zalo.client import ZaloClient
+from bot.zalo.errors import ZaloError, ZaloInvalidRequest, ZaloRateLimited, ZaloUnreachable
+from bot.zalo.pacing import DEFAULT_BACKOFF, Pacer
+from bot.zalo.text import plain_text, split
+from models import links, outbox
 from models.db import Database
+from models.outbox import TELEGRAM, ZALO
 from models.programme import audit
 from models.tables import Contact, Outbox, OutboxStatus
 from scheduler.config import DEFAULT_CONFIG, QUIET_EXEMPT_KINDS, SchedulerConfig
@@ -98,6 +105,44 @@ class SendReport:
             self.resume_at = max(self.resume_at or other.resume_at, other.resume_at)
 
 
+class Unsendable(Exception):
+    """A row that cannot be sent as it is on its channel (a file Zalo could only fetch by a
+    public link, with no public address set): failed at once, retrying cannot help."""
+
+
+@dataclass(frozen=True)
+class ZaloRoute:
+    """What the sender needs for Zalo rows: the client (its pacer keeps Zalo's pace, the bulk
+    sends leaving tokens for replies), and where files go as signed links: Zalo takes a photo
+    only by a public URL and has no document upload, so a file becomes a link to `oshbot serve`
+    under OSHBOT_PUBLIC_URL (models/links.py)."""
+
+    client: ZaloClient
+    data_dir: Path
+    secret: str
+    public_url: str | None = None
+
+    def link(self, path: Path, now: datetime) -> str:
+        if not self.public_url:
+            raise Unsendable(f"{path.name}: Zalo fetches files by link; set OSHBOT_PUBLIC_URL")
+        try:
+            return links.file_link(self.public_url, self.secret, self.data_dir, path, now=now)
+        except ValueError as error:
+            raise Unsendable(f"{path.name} is not under the data folder") from error
+
+
+def zalo_route(settings: Settings, client: ZaloClient | None = None) -> ZaloRoute | None:
+    """The Zalo route of these settings, None without OSHBOT_ZALO_TOKEN (Telegram alone).
+    `client`: one already made (the Zalo driver's), so that replies and the outbox share its
+    pacer; else a client paced at OSHBOT_ZALO_SEND_RATE and OSHBOT_ZALO_CHAT_RATE."""
+    if not settings.zalo_token:
+        return None
+    if client is None:
+        pacer = Pacer(settings.zalo_send_rate, settings.zalo_chat_rate)
+        client = ZaloClient(settings.zalo_token, settings.zalo_api_base_url, pacer=pacer)
+    return ZaloRoute(client, settings.data_dir, secret_of(settings), settings.public_url)
+
+
 def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(30 * 2 ** (attempts - 1), 3600))
 
@@ -108,15 +153,20 @@ def limiter_of(bot: Bot) -> PacedRateLimiter | None:
 
 
 def due_rows(
-    session: Session, *, now: datetime, limit: int, kinds: frozenset[str] | None = None
+    session: Session,
+    *,
+    now: datetime,
+    limit: int,
+    kinds: frozenset[str] | None = None,
+    channel: str = TELEGRAM,
 ) -> list[Outbox]:
-    """Pending rows whose time has come, most urgent first, then oldest first; only `kinds`
-    when given (quiet hours).
+    """`channel`'s pending rows whose time has come, most urgent first, then oldest first; only
+    `kinds` when given (quiet hours).
 
     One query per priority level (there are a handful): each walks the (status, priority,
     not_before, id) index in order and stops at `limit`, where a single query ordered by
     "priority DESC, not_before" would read and sort every pending row first."""
-    pending = Outbox.status == OutboxStatus.PENDING
+    pending = sa.and_(Outbox.status == OutboxStatus.PENDING, col(Outbox.channel) == channel)
     levels = session.exec(
         select(Outbox.priority).where(pending).distinct().order_by(col(Outbox.priority).desc())
     ).all()
@@ -195,10 +245,13 @@ async def send_due(
     clock: Callable[[], datetime] | None = None,
     limit: int = 100,
     config: SchedulerConfig | None = None,
+    channel: str = TELEGRAM,
+    zalo: ZaloRoute | None = None,
 ) -> SendReport:
-    """One batch: up to `limit` rows due at `now` (default: `clock()`). A chat that has just had
-    a message waits until the rest of the batch is out, so one busy chat never holds up the
-    others. `clock` stamps each claim and deferral when it happens (default: `now`)."""
+    """One batch of one channel's rows: up to `limit` rows due at `now` (default: `clock()`).
+    A chat that has just had a message waits until the rest of the batch is out, so one busy
+    chat never holds up the others. `clock` stamps each claim and deferral when it happens
+    (default: `now`). Zalo rows need `zalo`."""
     if clock is None:
         assert now is not None, "send_due needs now or clock"
         fixed = now
@@ -206,36 +259,48 @@ async def send_due(
     now = now or clock()
     config = config or DEFAULT_CONFIG
     report = SendReport()
-    limiter = limiter_of(bot)
+    limiter = limiter_of(bot) if channel == TELEGRAM else None
     if limiter is not None and limiter.paused_for() > 0:
         report.paused = True
+        return report
+    if channel == ZALO and zalo is None:
         return report
     quiet = config.quiet.until(now, config.tz) is not None
     report.held = quiet
     with database.session() as session:
         outbox.release_stale_claims(session, now=now)
-        rows = due_rows(session, now=now, limit=limit, kinds=QUIET_EXEMPT_KINDS if quiet else None)
+        rows = due_rows(
+            session,
+            now=now,
+            limit=limit,
+            kinds=QUIET_EXEMPT_KINDS if quiet else None,
+            channel=channel,
+        )
 
     async def send(row: Outbox, writer: _Writer) -> bool:
+        if zalo is not None and row.channel == ZALO:
+            return await _send_zalo_row(zalo, writer, row, clock=clock, report=report)
         return await _send_row(bot, writer, row, clock=clock, report=report)
 
     # Rounds: each round sends to every chat that is ready, one message per chat; a chat that
     # just had one waits for a later round, so one busy chat never holds up the others. Within
     # a round up to CONCURRENCY requests are in flight (a Bot API round trip takes far longer
-    # than the 1/30 s between two sends); the limiter keeps the pace.
+    # than the 1/30 s between two sends); the limiter (Telegram) or the pacer (Zalo) keeps the
+    # pace.
     waiting = rows
     while waiting:
         later: list[Outbox] = []
         ready: list[Outbox] = []
-        chats: set[int] = set()
+        chats: set[object] = set()
         for row in waiting:
-            if row.chat_id in chats or (limiter is not None and limiter.chat_wait(row.chat_id) > 0):
+            chat = row.address if row.channel == ZALO else row.chat_id
+            if chat in chats or (limiter is not None and limiter.chat_wait(row.chat_id) > 0):
                 later.append(row)
             else:
-                chats.add(row.chat_id)
+                chats.add(chat)
                 ready.append(row)
         if not await _send_round(database, ready, send, report=report, clock=clock):
-            return report  # a 429: the rest stays pending, untouched
+            return report  # asked to wait: the rest stays pending, untouched
         if later and not ready and limiter is not None:
             await limiter.sleep(min(limiter.chat_wait(row.chat_id) for row in later) + 1e-6)
         waiting = later
@@ -310,7 +375,7 @@ def _claim(session: Session, rows: list[Outbox], now: datetime, report: SendRepo
     send: list[Outbox] = []
     for row in claimed:
         assert row.id is not None
-        reason = _undeliverable(contacts.get(row.contact_id), row.kind)
+        reason = _undeliverable(contacts.get(row.contact_id), row.kind, row.channel)
         if reason is None:
             send.append(row)
         else:
@@ -385,18 +450,33 @@ async def drain(
     max_batches: int = 20,
     patience: float = PAUSE_PATIENCE,
     sleep: Callable[[float], Awaitable[object]] | None = None,
+    zalo: ZaloRoute | None = None,
 ) -> SendReport:
-    """Batches until nothing is due or the batch budget is spent. A 429 pause is slept out
-    (through the limiter's `sleep`, so tests run on a fake clock) and sending resumes as soon
-    as Telegram's wait is over, as long as the waits add up to no more than `patience`
-    seconds; a longer pause leaves the rest to the next call."""
+    """Batches until nothing is due or the batch budget is spent, for each channel at once:
+    Telegram's rows at Telegram's pace and, with `zalo`, Zalo's rows at Zalo's, so that a
+    broadcast to both goes out at both paces together rather than at the slower one. A 429
+    pause is slept out (through the limiter's or the pacer's `sleep`, so tests run on a fake
+    clock) and sending resumes as soon as the wait is over, as long as the waits add up to no
+    more than `patience` seconds; a longer pause leaves the rest to the next call."""
+    lanes = [
+        _drain(bot, database, clock, config, batch, max_batches, patience, sleep, TELEGRAM, None)
+    ]
+    if zalo is not None:
+        lanes.append(
+            _drain(bot, database, clock, config, batch, max_batches, patience, sleep, ZALO, zalo)
+        )
     limiter = limiter_of(bot)
     if limiter is None:
-        return await _drain(bot, database, clock, config, batch, max_batches, patience, sleep)
-    # One drain at a time per bot (the outbox tick, a scheduled job's, the catch-up after a
-    # takeover): two would share the pace but double the rows in flight.
-    async with limiter.turn:
-        return await _drain(bot, database, clock, config, batch, max_batches, patience, sleep)
+        reports = await asyncio.gather(*lanes)
+    else:
+        # One drain at a time per bot (the outbox tick, a scheduled job's, the catch-up after a
+        # takeover): two would share the pace but double the rows in flight.
+        async with limiter.turn:
+            reports = await asyncio.gather(*lanes)
+    total = reports[0]
+    for report in reports[1:]:
+        total.add(report)
+    return total
 
 
 async def _drain(
@@ -408,12 +488,22 @@ async def _drain(
     max_batches: int,
     patience: float,
     sleep: Callable[[float], Awaitable[object]] | None,
+    channel: str,
+    zalo: ZaloRoute | None,
 ) -> SendReport:
-    limiter = limiter_of(bot)
-    sleep = sleep or (limiter.sleep if limiter is not None else asyncio.sleep)
+    limiter = limiter_of(bot) if channel == TELEGRAM else None
+    if sleep is None:
+        if limiter is not None:
+            sleep = limiter.sleep
+        elif zalo is not None and zalo.client.pacer is not None:
+            sleep = zalo.client.pacer.sleep
+        else:
+            sleep = asyncio.sleep
     total = SendReport()
     for _ in range(max_batches):
-        report = await send_due(bot, database, clock=clock, limit=batch, config=config)
+        report = await send_due(
+            bot, database, clock=clock, limit=batch, config=config, channel=channel, zalo=zalo
+        )
         total.add(report)
         if report.paused:
             wait = _pause_left(limiter, report.resume_at, clock())
@@ -525,10 +615,115 @@ async def _send_row(
     return True
 
 
-def _undeliverable(contact: Contact | None, kind: str) -> str | None:
+async def deliver_zalo(zalo: ZaloRoute, row: Outbox, now: datetime) -> str | None:
+    """Sends one outbox row to Zalo as a bulk request; returns Zalo's id of the first message.
+
+    Zalo shows plain text only, at most 2000 units a message: the HTML becomes plain text
+    (bot/zalo/text.py, as the Zalo driver renders it) and a longer text goes in several
+    messages cut between words. A photo goes by signed link, with the text as its caption when
+    it fits one message (else the text follows); a document or a voice note becomes a link at
+    the end of the text. Inline buttons have no equivalent on Zalo and are left out. A failure
+    after the first of several messages sends them all again when the row is retried."""
+    message = outbox.Message.from_payload(row.payload)
+    if not row.address:
+        raise Unsendable("a Zalo row without a Zalo address")
+    text = plain_text(message.text or "")
+    first: str | None = None
+    if message.photo_path:
+        pieces = split(text)
+        caption = pieces[0] if len(pieces) == 1 else None
+        link = zalo.link(Path(message.photo_path), now)
+        sent = await zalo.client.send_photo(row.address, link, caption, bulk=True)
+        first = sent.message_id
+        pieces = [] if caption is not None else pieces
+    else:
+        attached = message.document_path or message.voice_path
+        if attached:
+            text = (text + "\n\n" if text else "") + zalo.link(Path(attached), now)
+        pieces = split(text)
+        if not pieces:
+            raise Unsendable("an empty message")
+    for piece in pieces:
+        sent = await zalo.client.send_message(row.address, piece, bulk=True)
+        first = first or sent.message_id
+    return first
+
+
+async def _send_zalo_row(
+    zalo: ZaloRoute,
+    writer: _Writer,
+    row: Outbox,
+    *,
+    clock: Callable[[], datetime],
+    report: SendReport,
+) -> bool:
+    """`_send_row` for a Zalo row: "blocked" or "not found" marks the contact unreachable on
+    Zalo only; a rate-limit answer defers the row and stops Zalo's part of the batch (the
+    platform names no retry_after: the pacer's backoff)."""
+    assert row.id is not None
+    row_id = row.id
+    try:
+        await deliver_zalo(zalo, row, clock())
+    except ZaloUnreachable as error:
+        now = clock()
+        refused = str(error)
+
+        def unreachable(session: Session) -> None:
+            outbox.mark_failed(session, row_id, reason=refused, skipped=True)
+            contact = session.get(Contact, row.contact_id) if row.contact_id else None
+            if contact is not None and contact.zalo_unreachable_at is None:
+                contact.zalo_unreachable_at = now
+                session.add(contact)
+                audit(session, "contact.unreachable", subject=contact, reason=refused,
+                      channel=ZALO)  # fmt: skip
+
+        await writer.write(unreachable)
+        report.skipped += 1
+    except ZaloRateLimited as error:
+        wait = error.retry_after if error.retry_after is not None else DEFAULT_BACKOFF
+        resume_at = clock() + timedelta(seconds=wait)
+        asked = str(error)
+        await writer.write(
+            lambda session: defer(session, row_id, at=resume_at, reason=asked, counts=False)
+        )
+        report.deferred += 1
+        report.rate_limited += 1
+        report.paused = True
+        report.resume_at = max(report.resume_at or resume_at, resume_at)
+        return False
+    except (ZaloInvalidRequest, Unsendable, FileNotFoundError) as error:
+        refused = str(error)
+        await writer.write(lambda session: outbox.mark_failed(session, row_id, reason=refused))
+        report.failed += 1
+        report.errors.append(refused)
+    except (ZaloError, ValueError, TypeError, KeyError, AttributeError, OSError) as error:
+        reason = str(error) if isinstance(error, ZaloError) else f"{type(error).__name__}: {error}"
+        if not isinstance(error, ZaloError):
+            log.warning("outbox row %s cannot be sent: %s", row_id, reason)
+        attempts = row.attempts + 1
+        if attempts >= MAX_ATTEMPTS:
+            await writer.write(lambda session: outbox.mark_failed(session, row_id, reason=reason))
+            report.failed += 1
+        else:
+            at = clock() + backoff(attempts)
+            await writer.write(
+                lambda session: defer(session, row_id, at=at, reason=reason, counts=True)
+            )
+            report.deferred += 1
+        report.errors.append(reason)
+    else:
+        await writer.sent(row_id, None, clock())
+        report.sent += 1
+    return True
+
+
+def _undeliverable(contact: Contact | None, kind: str, channel: str = TELEGRAM) -> str | None:
     if contact is None:
         return None
-    if contact.unreachable_at is not None or contact.erased_at is not None:
+    # Each channel has its own unreachability: a person who blocked the bot on Zalo may still
+    # be reached on Telegram, and the other way round.
+    unreachable = contact.zalo_unreachable_at if channel == ZALO else contact.unreachable_at
+    if unreachable is not None or contact.erased_at is not None:
         return "contact unreachable"
     if contact.removed_at is not None and kind not in outbox.REMOVED_EXEMPT_KINDS:
         return "contact removed"

@@ -21,6 +21,7 @@ import sqlalchemy.orm
 from sqlmodel import Session, col, select
 
 from models import plans
+from models.outbox import reachable
 from models.plans import PlanCounts
 from models.programme import ProgrammeError, audit
 from models.tables import (
@@ -152,9 +153,8 @@ def staff_of(session: Session, provider_id: int) -> list[Contact]:
             select(Contact).where(
                 Contact.role == Role.STAFF,
                 Contact.provider_id == provider_id,
-                col(Contact.chat_id).is_not(None),
                 col(Contact.erased_at).is_(None),
-                col(Contact.unreachable_at).is_(None),
+                reachable(),
             )
         )
     )
@@ -166,9 +166,8 @@ def employers_of(session: Session, enterprise_id: int) -> list[Contact]:
             select(Contact).where(
                 Contact.role == Role.EMPLOYER,
                 Contact.enterprise_id == enterprise_id,
-                col(Contact.chat_id).is_not(None),
                 col(Contact.erased_at).is_(None),
-                col(Contact.unreachable_at).is_(None),
+                reachable(),
             )
         )
     )
