@@ -2,6 +2,7 @@
 the sending worker killed with SIGKILL half way.
 
     .venv/bin/python -m bench.cluster [--recipients 2000] [--postgres-url URL] [--no-kill]
+                                      [--jitter S]
     .venv/bin/python -m bench.cluster --workers 1      (the baseline: one worker, no kill)
 
 The same stack is the multi-worker test (tests/test_cluster.py); this prints its figures:
@@ -42,6 +43,7 @@ from pathlib import Path
 import httpx
 import sqlalchemy as sa
 
+from bot.ratelimit import JITTER
 from bot.sandbox import RateLimits, Sandbox
 from bot.sandbox_http import SandboxServer
 from bot.web import TELEGRAM_SECRET_HEADER
@@ -58,9 +60,11 @@ TALK_EVERY = 4.0  # each person: a command every 4 s (3 people: 0.75 a second in
 REPLY_WAIT = 30  # seconds before a reply counts as never given
 COMMANDS = ("/help", "/start")
 SECRET = "cluster-test-secret"
-# Replies of the worker that does not send are invisible to the sender's limiter: the bulk pace
-# leaves one message a second for them (README, "Deploying").
-SEND_RATE = 29.0
+# OSHBOT_SEND_RATE's default. Replies of the worker that does not send are invisible to the
+# sender's limiter: the bulk pace (30 in any 1.03 s, 29.1 a second) leaves 0.9 a second for them
+# (README, "Deploying"); here they are about 0.4 a second.
+SEND_RATE = 30.0
+BULK_RATE = SEND_RATE / (1 + JITTER)
 LIMIT = RateLimits().global_per_second
 DEFAULT_POSTGRES = os.environ.get(
     "OSHBOT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -104,6 +108,7 @@ class Result:
     killed_at: float | None
     takeover: float | None  # seconds from the kill to the other worker holding the lock
     logs: dict[str, str] = field(default_factory=dict)
+    bulk_rate: float = BULK_RATE
 
     @property
     def missed(self) -> list[int]:
@@ -152,7 +157,7 @@ class Result:
             f"recipients {self.recipients}: missed {len(self.missed)}, "
             f"received twice {self.duplicates}",
             f"broadcast rate over the workers: {self.rate():.2f} msg/s "
-            f"(bulk pace {SEND_RATE:g}/s, limit {LIMIT:g}/s); 429s: {self.rate_limited}",
+            f"(bulk pace {self.bulk_rate:.2f}/s, limit {LIMIT:g}/s); 429s: {self.rate_limited}",
             f"all sends together (broadcast and replies): {self.combined_rate():.2f} msg/s; "
             f"busiest one-second window: {self.busiest_second()} messages",
             f"replies through Caddy: n={len(self.replies)} p95 {self.p95():.3f} s "
@@ -211,13 +216,16 @@ def queue_broadcast(database: Database) -> None:
         )  # fmt: skip
 
 
-def worker_environment(url: str, api: str, token: str, data: Path, public: str) -> dict[str, str]:
+def worker_environment(
+    url: str, api: str, token: str, data: Path, public: str, jitter: float = JITTER
+) -> dict[str, str]:
     environment = {key: value for key, value in os.environ.items() if not key.startswith("OSHBOT_")}
     environment.update({
         "OSHBOT_TOKEN": token, "OSHBOT_API_BASE_URL": api, "OSHBOT_DATABASE_URL": url,
         "OSHBOT_WEBHOOK_URL": public, "OSHBOT_WEBHOOK_SECRET": SECRET,
         "OSHBOT_DATA_DIR": str(data), "OSHBOT_BOT_USERNAME": "oshbot_sandbox_bot",
         "OSHBOT_SEND_INTERVAL": "1", "OSHBOT_SEND_RATE": str(SEND_RATE),
+        "OSHBOT_SEND_JITTER": str(jitter),
         # Whatever the hour the test runs: no quiet hours.
         "OSHBOT_QUIET_START": "00:00", "OSHBOT_QUIET_END": "00:00",
         "OSHBOT_LOG_LEVEL": "WARNING",
@@ -246,6 +254,7 @@ async def run(
     kill: bool = True,
     deadline: float = 150.0,
     workers_count: int = 2,
+    jitter: float = JITTER,
 ) -> Result:
     caddy = shutil.which("caddy")
     if caddy is None:
@@ -264,7 +273,7 @@ async def run(
         public = f"http://127.0.0.1:{listen}/telegram"
         (folder / "Caddyfile").write_text(caddyfile(listen, ports))
         environment = worker_environment(url, server.base_url, sandbox.token, folder / "data",
-                                         public)  # fmt: skip
+                                         public, jitter)  # fmt: skip
         workers: dict[int, subprocess.Popen] = {}  # type: ignore[type-arg]
         logs = {port: folder / f"worker-{port}.log" for port in ports}
         proxy = None
@@ -291,6 +300,7 @@ async def run(
                 result = await _play(
                     client, sandbox, people, workers, ports, public, recipients, kill, deadline
                 )
+            result.bulk_rate = SEND_RATE / (1 + jitter)
             result.logs = {
                 **{f"worker {port}": logs[port].read_text()[-3000:] for port in ports},
                 "caddy": (folder / "caddy.log").read_text()[-2000:],
@@ -441,12 +451,16 @@ async def main() -> None:
     parser.add_argument(
         "--workers", type=int, default=2, help="1: the baseline, one worker behind Caddy, no kill"
     )
+    parser.add_argument(
+        "--jitter", type=float, default=JITTER, help="OSHBOT_SEND_JITTER of the workers, seconds"
+    )
     args = parser.parse_args()
     print(f"{args.workers} worker(s) behind Caddy, broadcast to {args.recipients} recipients, "
           f"sandbox limits {LIMIT:g}/s overall, 1/s a chat")  # fmt: skip
     result = await run(
         args.recipients, postgres_url=args.postgres_url,
         kill=not args.no_kill and args.workers > 1, workers_count=args.workers,
+        jitter=args.jitter,
     )  # fmt: skip
     for line in result.lines():
         print(line, flush=True)

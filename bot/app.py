@@ -32,7 +32,7 @@ from bot.persistence import DatabasePersistence
 from bot.processor import PerPersonProcessor
 from bot.ratelimit import PacedRateLimiter
 from bot.runtime import Runtime, language_of
-from bot.sender import drain
+from bot.sender import ZaloRoute, drain, zalo_route
 from bot.settings import Settings
 from bot.zalo.channel import ZaloChannel
 from models.db import Database
@@ -76,8 +76,12 @@ def build_application(
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
         .persistence(DatabasePersistence(database, update_interval=settings.persistence_interval))
         # Our own limiter: per-chat pacing, replies before bulk, 429s deferred (bot/ratelimit.py).
-        .rate_limiter(rate_limiter or PacedRateLimiter(per_second=settings.send_rate))
+        .rate_limiter(
+            rate_limiter
+            or PacedRateLimiter(per_second=settings.send_rate, jitter=settings.send_jitter)
+        )
         .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
         # Metered, and periodic jobs only on the worker that sends (bot/cluster.py).
         .application_class(MeteredApplication)
         .job_queue(ClusterJobQueue())
@@ -195,7 +199,9 @@ async def _run_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     job = next(j for j in schedule(config) if j.name == context.job.data)
     # Jobs are synchronous database work: a thread keeps updates flowing meanwhile.
     await asyncio.to_thread(run_job, runtime.database, job, now=runtime.now(), config=config)
-    await drain(context.bot, runtime.database, clock=runtime.now, config=config)
+    await drain(
+        context.bot, runtime.database, clock=runtime.now, config=config, zalo=_zalo(context)
+    )
 
 
 async def _catch_up(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -203,12 +209,44 @@ async def _catch_up(context: ContextTypes.DEFAULT_TYPE) -> None:
     runtime: Runtime = context.application.bot_data["runtime"]
     config = _config(context)
     await asyncio.to_thread(run_due, runtime.database, now=runtime.now(), config=config)
-    await drain(context.bot, runtime.database, clock=runtime.now, config=config)
+    await drain(
+        context.bot, runtime.database, clock=runtime.now, config=config, zalo=_zalo(context)
+    )
 
 
 async def _send_outbox(context: ContextTypes.DEFAULT_TYPE) -> None:
     runtime: Runtime = context.application.bot_data["runtime"]
-    await drain(context.bot, runtime.database, clock=runtime.now, config=_config(context))
+    await drain(
+        context.bot, runtime.database, clock=runtime.now, config=_config(context),
+        zalo=_zalo(context),
+    )  # fmt: skip
+
+
+# bot_data keys: the outbox's own Zalo client, made only when no Zalo channel runs beside
+# Telegram (ZALO_KEY: then the channel's client serves both, so that replies and the outbox
+# share one pacer), and the outbox sender's Zalo route.
+ZALO_CLIENT = "zalo-client"
+ZALO_ROUTE = "zalo-route"
+
+
+def _zalo(context: ContextTypes.DEFAULT_TYPE) -> ZaloRoute | None:
+    """How the outbox reaches Zalo, made once; None without OSHBOT_ZALO_TOKEN."""
+    data = context.application.bot_data
+    if ZALO_ROUTE not in data:
+        settings = data["runtime"].settings
+        channel = data.get(ZALO_KEY)
+        route = zalo_route(settings, channel.client if channel is not None else None)
+        if route is not None and channel is None:
+            data[ZALO_CLIENT] = route.client  # closed at shutdown; a channel closes its own
+        data[ZALO_ROUTE] = route
+    route: ZaloRoute | None = data[ZALO_ROUTE]
+    return route
+
+
+async def _post_shutdown(application: Application) -> None:  # type: ignore[type-arg]
+    client = application.bot_data.get(ZALO_CLIENT)
+    if client is not None:
+        await client.aclose()
 
 
 async def _post_init(application: Application) -> None:

@@ -9,7 +9,7 @@ import os
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -1011,7 +1011,7 @@ def broadcast_command(
         from telegram.ext import ExtBot
 
         from bot.ratelimit import PacedRateLimiter
-        from bot.sender import drain
+        from bot.sender import drain, zalo_route
         from scheduler.config import SchedulerConfig
 
         schedule = SchedulerConfig.from_settings(config)
@@ -1019,16 +1019,19 @@ def broadcast_command(
             config.token,  # type: ignore[arg-type]
             base_url=config.api_base_url,
             base_file_url=config.api_file_base_url,
-            rate_limiter=PacedRateLimiter(per_second=config.send_rate),
+            rate_limiter=PacedRateLimiter(per_second=config.send_rate, jitter=config.send_jitter),
         )
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-        async with bot:
+        zalo = zalo_route(config)
+        async with bot, zalo.client if zalo is not None else nullcontext():
             with Progress(*columns, console=console) as bar:
                 task = bar.add_task("sending", total=total)
                 while True:
                     held = False
                     if mine:
-                        report = await drain(bot, database, clock=utcnow, config=schedule)
+                        report = await drain(
+                            bot, database, clock=utcnow, config=schedule, zalo=zalo
+                        )
                         held = report.held
                     with database.session() as session:
                         shown = broadcasts.progress(session, broadcast_id)
@@ -1185,13 +1188,13 @@ async def drain_outbox(
     from telegram.ext import ExtBot
 
     from bot.ratelimit import PacedRateLimiter
-    from bot.sender import drain
+    from bot.sender import drain, zalo_route
 
     bot = ExtBot(
         config.token,  # type: ignore[arg-type]
         base_url=config.api_base_url,
         base_file_url=config.api_file_base_url,
-        rate_limiter=PacedRateLimiter(per_second=config.send_rate),
+        rate_limiter=PacedRateLimiter(per_second=config.send_rate, jitter=config.send_jitter),
     )
     # The run's clock starts at --now and moves with real time, so that a row Telegram
     # asked us to send again in a few seconds (429) comes due before the run ends.
@@ -1200,7 +1203,8 @@ async def drain_outbox(
     def clock() -> datetime:
         return moment + timedelta(seconds=time.monotonic() - started)
 
-    async with bot:
+    zalo = zalo_route(config)
+    async with bot, zalo.client if zalo is not None else nullcontext():
         report = await drain(
             bot,
             database,
@@ -1208,6 +1212,7 @@ async def drain_outbox(
             config=scheduler_config,
             max_batches=1000,
             patience=JOBS_RUN_PATIENCE,
+            zalo=zalo,
         )
     console.print(
         f"outbox: {report.sent} sent, {report.deferred} deferred, {report.skipped} skipped, "

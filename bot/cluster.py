@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from telegram import Update
@@ -69,6 +71,39 @@ async def lead(application: Application, leadership: Leadership) -> bool:  # typ
         if pending is not None:
             application.create_task(pending.run(application), name="catch-up after takeover")
     return leading
+
+
+# How often a standby that could not wait in the lock's queue (the database was unreachable)
+# tries again; and how often a leader looks whether it still leads.
+STANDBY_RETRY = 1.0
+
+
+async def stand_by(application: Application, leadership: Leadership) -> None:  # type: ignore[type-arg]
+    """On PostgreSQL, a worker that does not send waits in the sender lock's queue (a daemon
+    thread: a wait cannot be cancelled, and must not hold up the process's exit). When the
+    sender dies the server hands the lock over at once: this worker takes over its claims and
+    runs the outbox job now instead of at its next tick, so a broadcast pauses for the time the
+    server takes to notice the dead connection, not for up to OSHBOT_SEND_INTERVAL."""
+    loop = asyncio.get_running_loop()
+    while not application.running:  # uvicorn's lifespan starts it, and its job queue
+        await asyncio.sleep(0.1)
+    while True:
+        if leadership.leading:
+            await asyncio.sleep(STANDBY_RETRY)
+            continue
+        granted: asyncio.Future[bool] = loop.create_future()
+
+        def wait(granted: asyncio.Future[bool] = granted) -> None:
+            got = leadership.wait()
+            loop.call_soon_threadsafe(lambda: granted.done() or granted.set_result(got))
+
+        threading.Thread(target=wait, name="sender-standby", daemon=True).start()
+        if not await granted:
+            await asyncio.sleep(STANDBY_RETRY)
+            continue
+        if await lead(application, leadership) and application.job_queue is not None:
+            for job in application.job_queue.get_jobs_by_name("outbox"):
+                job.job.modify(next_run_time=datetime.now(UTC))
 
 
 def release_claims(database: Database) -> int:

@@ -12,13 +12,20 @@ What this limiter does, in one shared state for every request that reaches a cha
 (sendMessage, sendPhoto, sendDocument, edits, ...):
 
 * **Overall**: Telegram allows `per_second` (30) sends in any sliding second, with no burst.
-  The limiter keeps the times of its own sends of the last second and never exceeds
-  `per_second` in any second. Bulk requests (the outbox sender passes ``rate_limit_args=BULK``)
-  keep a margin of `margin` (1) send a second under the limit, follow a fixed spacing of
-  1/(`per_second` - `margin`) so they never burst, and give way to a reply that is waiting:
-  replies jump the queue and always find the slot the margin leaves. The margin also absorbs
-  the jitter between our clock and Telegram's (two sends 1.00 s apart here may arrive 0.99 s
-  apart there): pacing at exactly 30 a second put the 31st send inside Telegram's window.
+  The limiter keeps the times of its own sends and never exceeds `per_second` in any second of
+  its clock. Bulk requests (the outbox sender passes ``rate_limit_args=BULK``) follow a schedule
+  of slots, `per_second` in every 1 + `jitter` seconds (30 in 1.03 s: one every 34 ms, 29.1 a
+  second), and never more than `per_second` of them go in any 1 + `jitter` seconds, so they
+  never burst; a reply takes the next slot of the schedule too, so that bulk and replies
+  together keep that pace, and bulk gives way to a reply that is waiting: replies jump the
+  queue. The 30 ms absorb the jitter between our clock and Telegram's (two sends 1.00 s apart
+  here may arrive 0.98 s apart there, after the network and a busy event loop): pacing at
+  exactly 30 a second put the 31st send inside Telegram's window, and 20 ms were not always
+  enough on a loaded machine (README, "Broadcast"). The margin is in time, not in messages:
+  the earlier rule (bulk at most 29 in any second) gave away more and let each late wake-up
+  push every later send back. A slot the event loop woke late for is
+  made up as far as the window allows (at most CATCH_UP of them), so a stall never becomes a
+  burst.
 * **Per chat**: a bucket of 1 token a second (20 a minute for groups) holding `chat_burst` (3);
   a reply may use the burst Telegram tolerates (a button press answered with an edit and two
   messages), bulk sends to one chat keep a little more than a second apart (CHAT_MARGIN).
@@ -46,6 +53,8 @@ from typing import Any
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
+from bot.settings import SEND_JITTER
+
 # rate_limit_args of the outbox sender's requests.
 BULK: dict[str, Any] = {"bulk": True}
 
@@ -54,8 +63,13 @@ LIMITED_PREFIXES = ("send", "edit", "copy", "forward")
 UNLIMITED = frozenset({"sendChatAction"})
 
 GROUP_PER_SECOND = 20 / 60
-CATCH_UP = 15  # bulk slots a late sender may make up at once (still within the window)
+# Bulk slots a late sender may make up at once (still within the window): a stall never turns
+# into a burst.
+CATCH_UP = 3
 WINDOW = 1.0  # seconds: Telegram counts sends in any sliding second
+# Seconds added to that second for bulk sends: the arrival jitter they absorb
+# (OSHBOT_SEND_JITTER).
+JITTER = SEND_JITTER
 # Bulk sends to one chat keep this much more than 1/rate apart, for the same jitter.
 CHAT_MARGIN = 0.05
 # Chat buckets idle for this long are full again: forgetting them keeps memory flat.
@@ -93,7 +107,7 @@ class PacedRateLimiter(BaseRateLimiter[dict[str, Any]]):
         per_second: float = 30.0,
         per_chat_per_second: float = 1.0,
         chat_burst: int = 3,
-        margin: int = 1,
+        jitter: float = JITTER,
         max_retries: int = 3,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
@@ -101,7 +115,7 @@ class PacedRateLimiter(BaseRateLimiter[dict[str, Any]]):
         self.per_second = per_second
         self.per_chat_per_second = per_chat_per_second
         self.chat_burst = chat_burst
-        self.margin = margin
+        self.jitter = jitter
         self.max_retries = max_retries
         self.clock = clock
         self.sleep = sleep
@@ -112,6 +126,8 @@ class PacedRateLimiter(BaseRateLimiter[dict[str, Any]]):
         self._paused_until = -math.inf
         self._bulk_slot = -math.inf
         self._since_forget = 0
+        # The outbox sender's turn (bot/sender.py `drain`): one drain at a time for this bot.
+        self.turn = asyncio.Lock()
         # (start, end) of every pause, on `clock`: tests check that nothing was sent inside.
         self.pauses: list[tuple[float, float]] = []
 
@@ -172,14 +188,14 @@ class PacedRateLimiter(BaseRateLimiter[dict[str, Any]]):
             self.pauses.append((now, until))
             del self.pauses[:-100]
 
-    def _window_wait(self, now: float, limit: int) -> float:
-        """Seconds until fewer than `limit` sends remain in the sliding window."""
+    def _window_wait(self, now: float, limit: int, window: float = WINDOW) -> float:
+        """Seconds until fewer than `limit` sends remain in the sliding `window`."""
         recent = self._recent
-        while recent and recent[0] <= now - WINDOW:
+        while recent and recent[0] <= now - WINDOW - self.jitter:
             recent.popleft()
         if len(recent) < limit:
             return 0.0
-        return recent[len(recent) - limit] + WINDOW - now
+        return max(0.0, recent[len(recent) - limit] + window - now)
 
     def _chat_bucket(self, chat_id: int | str | None, now: float) -> _Bucket | None:
         if chat_id is None:
@@ -193,20 +209,28 @@ class PacedRateLimiter(BaseRateLimiter[dict[str, Any]]):
         bucket.refill(now)
         return bucket
 
+    def _limit(self) -> int:
+        return max(1, math.floor(self.per_second))
+
     def _bulk_per_second(self) -> float:
-        return max(self.per_second - self.margin, 1.0)
+        """`per_second` / (1 + jitter): 30 slots in every 1.03 s."""
+        return self.per_second / (WINDOW + self.jitter)
 
     def _wait(self, now: float, chat: _Bucket | None, bulk: bool) -> float:
         if bulk:
-            limit = max(1, math.floor(self._bulk_per_second()))
-            waits = [self._window_wait(now, limit), self._bulk_slot - now]
+            # The schedule keeps the pace; the actual sends keep the whole margin too, also
+            # when late slots are made up (a stall then costs its own time, no more).
+            waits = [
+                self._window_wait(now, self._limit(), WINDOW + self.jitter),
+                self._bulk_slot - now,
+            ]
             if chat is not None:
                 waits += [chat.wait_for(1), chat.last_send + 1 / chat.rate + CHAT_MARGIN - now]
             if self._replies_waiting:
                 # A reply is waiting for a slot: bulk stands back until it has had it.
                 waits.append(1 / self._bulk_per_second())
         else:
-            waits = [self._window_wait(now, max(1, math.floor(self.per_second)))]
+            waits = [self._window_wait(now, self._limit())]
             if chat is not None:
                 waits.append(chat.wait_for(1))
         return max(0.0, *waits)
@@ -228,13 +252,15 @@ class PacedRateLimiter(BaseRateLimiter[dict[str, Any]]):
                 if wait <= 0:
                     # No await between the check and the take: coroutines cannot both take it.
                     self._recent.append(now)
-                    if bulk:
-                        # The next bulk slot follows a schedule, not the last send: a send woken
-                        # a little late (the event loop was busy) does not slow all later ones;
-                        # at most CATCH_UP slots are made up, and the window still holds.
-                        step = 1 / self._bulk_per_second()
-                        late = now - self._bulk_slot
-                        base = self._bulk_slot if late <= CATCH_UP * step else now  # else: idle
+                    # The next bulk slot follows a schedule, not the last send: a send woken a
+                    # little late (the event loop was busy) does not slow all later ones; at
+                    # most CATCH_UP slots are made up, and the window still holds. A reply takes
+                    # a slot of the schedule too, so that bulk and replies together keep the
+                    # pace; an idle schedule starts again from now.
+                    step = 1 / self._bulk_per_second()
+                    late = now - self._bulk_slot
+                    if bulk or late <= CATCH_UP * step:
+                        base = self._bulk_slot if late <= CATCH_UP * step else now
                         self._bulk_slot = base + step
                     if chat is not None:
                         chat.tokens -= 1

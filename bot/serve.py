@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute
 
 from bot import dashboard
 from bot.app import build_application
-from bot.cluster import LEADERSHIP, MeteredRequest
+from bot.cluster import LEADERSHIP, MeteredRequest, stand_by
 from bot.settings import Settings
 from bot.web import create_app, register_webhook
 from bot.zalo.channel import WEBHOOK_PATH, ZaloChannel
@@ -58,7 +58,8 @@ async def serve(
         application = build_application(
             settings, database=database, request=MeteredRequest(connection_pool_size=POOL_SIZE)
         )
-        application.bot_data[LEADERSHIP] = Leadership(database.engine)
+        leadership = Leadership(database.engine)
+        application.bot_data[LEADERSHIP] = leadership
         # Outside uvicorn's lifespan, so that a refused token or an unreachable Bot API stops
         # the command with its own error (bot/cli.py turns it into one line).
         async with application, AsyncExitStack() as channels:
@@ -80,7 +81,16 @@ async def serve(
             )
             server = uvicorn.Server(config)
             log.info("serving on http://%s:%d", host, port)
-            await server.serve()
+            standby = (
+                asyncio.create_task(stand_by(application, leadership), name="sender standby")
+                if is_postgres(database.engine)
+                else None
+            )
+            try:
+                await server.serve()
+            finally:
+                if standby is not None:
+                    standby.cancel()
             if not server.started:
                 raise NotStarted(f"{host}:{port}")
 

@@ -13,6 +13,8 @@ from bot.zalo.client import DEFAULT_BASE_URL as ZALO_API_BASE_URL
 from bot.zalo.limits import CHAT_RATE, SECRET_PATTERN, SEND_RATE
 
 TELEGRAM_API_BASE_URL = "https://api.telegram.org/bot"
+# Seconds of Telegram's one-second window bulk sends keep free (bot/ratelimit.py explains why).
+SEND_JITTER = 0.03
 
 
 class Settings(BaseSettings):
@@ -77,6 +79,12 @@ class Settings(BaseSettings):
     tips_hour: int = Field(default=9, ge=0, le=23, description="Hour tips go out.")
     send_rate: float = Field(
         default=30.0, gt=0, le=30, description="Messages per second to Telegram, all chats."
+    )
+    send_jitter: float = Field(
+        default=SEND_JITTER,
+        ge=0,
+        le=0.5,
+        description="Seconds of Telegram's one-second window bulk sends keep free for jitter.",
     )
     send_interval: float = Field(
         default=5.0, gt=0, description="Seconds between outbox sender runs."

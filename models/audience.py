@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from models.enterprises import is_followed_up
+from models.outbox import reachable
 from models.tables import (
     Consent,
     ConsentPurpose,
@@ -98,9 +99,8 @@ def contacts_query(audience: Audience) -> SelectOfScalar[Contact]:
         .where(
             chosen,
             col(Contact.opted_out_at).is_(None),
-            col(Contact.unreachable_at).is_(None),
+            reachable(),
             col(Contact.erased_at).is_(None),
-            col(Contact.chat_id).is_not(None),
         )
         .order_by(col(Contact.id))
     )

@@ -146,8 +146,7 @@ def deciders(session: Session, request: EnrolmentRequest) -> list[Contact]:
     reachable = (
         col(Contact.erased_at).is_(None),
         col(Contact.removed_at).is_(None),
-        col(Contact.unreachable_at).is_(None),
-        col(Contact.chat_id).is_not(None),
+        outbox.reachable(),
     )
     provider_ids = [p.id for p in providers_in(session, request.province_code)]
     staff = (

@@ -42,6 +42,7 @@ from models.outbox import (
     Queued,
     enqueue,
     enqueue_many,
+    reachable,
 )
 from models.programme import ProgrammeError, audit, new_code
 from models.tables import (
@@ -406,9 +407,7 @@ def _undecided_or_going() -> sa.ColumnElement[bool]:
 
 def _reachable() -> sa.ColumnElement[bool]:
     return sa.and_(
-        col(Contact.opted_out_at).is_(None),
-        col(Contact.unreachable_at).is_(None),
-        col(Contact.erased_at).is_(None),
+        col(Contact.opted_out_at).is_(None), reachable(), col(Contact.erased_at).is_(None)
     )
 
 

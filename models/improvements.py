@@ -28,7 +28,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from models import content, privacy
+from models import content, outbox, privacy
 from models.enterprises import followed_up
 from models.programme import ProgrammeError, audit
 from models.tables import (
@@ -831,8 +831,7 @@ def reviewers(session: Session, improvement: Improvement) -> list[Contact]:
         return []
     reachable = (
         col(Contact.erased_at).is_(None),
-        col(Contact.unreachable_at).is_(None),
-        col(Contact.chat_id).is_not(None),
+        outbox.reachable(),
     )
     staff = list(
         session.exec(
@@ -878,7 +877,7 @@ def ask(
     if improvement.status == ReviewStatus.WITHDRAWN:
         raise ProgrammeError("withdrawn")
     reporter = session.get(Contact, improvement.reporter_id) if improvement.reporter_id else None
-    if reporter is None or reporter.erased_at is not None or reporter.chat_id is None:
+    if reporter is None or outbox.route(reporter) is None:
         raise ProgrammeError("reporter_gone")
     message = ImprovementMessage(
         improvement_id=improvement_id,

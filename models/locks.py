@@ -6,8 +6,9 @@ connection ends, also when its process is killed with SIGKILL, so a lock is a le
 no heartbeat, no expiry guess and no home-made protocol.
 
 * `Leadership`: the one worker that sends (outbox, broadcast progress, scheduled jobs) holds
-  SENDER_LOCK on a connection of its own for as long as it lives; the others try again at each
-  of their periodic ticks and the first one to get it after a crash takes over.
+  SENDER_LOCK on a connection of its own for as long as it lives; the others wait in the lock's
+  queue (`oshbot serve`) or try again at each of their periodic ticks, and the first one to get
+  it after a crash takes over.
 * `migration_lock`: `upgrade` runs under MIGRATION_LOCK, so workers started together do not
   apply the same migration twice.
 * `single_process`: SQLite has no such locks and no second writer worth the name; a lock file
@@ -82,6 +83,7 @@ class Leadership:
             else None
         )
         self._file: IO[str] | None = None
+        self._announce = False  # `wait` got the lock: the next `check` says it became leader
 
     @property
     def leading(self) -> bool:
@@ -119,7 +121,8 @@ class Leadership:
                 pid = self._connection.execute(sa.select(sa.func.pg_backend_pid())).scalar()
                 self._connection.commit()  # never "idle in transaction" for a worker's life
                 if pid == self._pid:
-                    return True, False
+                    became, self._announce = self._announce, False
+                    return True, became
                 log.warning("the connection that held the sender lock was replaced")
                 self._drop()
             except sa.exc.SQLAlchemyError:
@@ -145,6 +148,36 @@ class Leadership:
         self.since = datetime.now().astimezone()
         log.info("this worker is now the sender (pid %d)", os.getpid())
         return True, True
+
+    def wait(self) -> bool:
+        """Blocks in the lock's queue until this process holds the sender lock (PostgreSQL):
+        a standby worker calls it from a thread of its own, so that it leads the moment the
+        sender's connection ends (the server hands the lock to the first session waiting),
+        rather than at its next tick. The next `check` reports the change. False when the
+        database could not be asked."""
+        connection = None
+        try:
+            connection = self.engine.connect()
+            pid = connection.execute(
+                sa.select(sa.func.pg_advisory_lock(SENDER_LOCK), sa.func.pg_backend_pid())
+            ).one()[1]
+            connection.commit()
+        except sa.exc.DBAPIError:
+            if connection is not None:
+                connection.close()
+            log.warning("could not wait for the sender lock", exc_info=True)
+            return False
+        with self._guard:
+            if self._connection is not None:  # a session of ours holds it already
+                connection.execute(sa.select(sa.func.pg_advisory_unlock(SENDER_LOCK)))
+                connection.commit()
+                connection.close()
+                return True
+            self._connection, self._pid = connection, pid
+            self._announce = True
+            self.since = datetime.now().astimezone()
+        log.info("this worker is now the sender (pid %d)", os.getpid())
+        return True
 
     def release(self) -> None:
         with self._guard:

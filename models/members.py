@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from bot.i18n import Translate, shorten, translator
-from models.outbox import PRIORITY_NOTICE, REMOVED_EXEMPT_KINDS, Message, enqueue
+from models.outbox import PRIORITY_NOTICE, REMOVED_EXEMPT_KINDS, Message, enqueue, reachable
 from models.programme import ProgrammeError, audit, may_manage, organisation_name
 from models.tables import (
     Consent,
@@ -239,8 +239,7 @@ def staff_to_tell(session: Session, provider_id: int) -> list[Contact]:
             select(Contact).where(
                 Contact.role == Role.STAFF,
                 Contact.provider_id == provider_id,
-                col(Contact.chat_id).is_not(None),
-                col(Contact.unreachable_at).is_(None),
+                reachable(),
                 _active(),
             )
         )

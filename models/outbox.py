@@ -43,6 +43,12 @@ STOP_EXEMPT_KINDS = VISIT_KINDS | {"requested", "inbox-answer"}
 # What still reaches a person removed from the programme: the word that their access ended.
 REMOVED_EXEMPT_KINDS = frozenset({"member-removed"})
 
+# The channels a row can go by (`Outbox.channel`); a Zalo row goes to `Outbox.address`.
+TELEGRAM = "telegram"
+ZALO = "zalo"
+# A Zalo row's chat_id (the column predates channels and may not be empty): no Telegram chat.
+NO_CHAT = 0
+
 # A claim older than this belonged to a sender that died; its rows may be sent again.
 CLAIM_TIMEOUT = timedelta(minutes=2)
 # Tries before a row ends failed, whatever went wrong (a 429 is pacing and does not count). A
@@ -105,9 +111,46 @@ def mention(person: Contact | None) -> dict[int, list[str]] | None:
     return {person.id: [esc(person.display_name)]}
 
 
+def route(contact: Contact) -> tuple[str, int, str | None] | None:
+    """(channel, chat id, address) a message to `contact` goes by, None when there is none.
+
+    The rule: Telegram when the person has a Telegram chat and Telegram has not refused it,
+    else Zalo when they have a Zalo id that Zalo has not refused; a person on both channels
+    therefore gets Telegram unless Telegram is unreachable. A person whose only channel is
+    unreachable still gets their row on it: the sender skips it and says why (as it always
+    has for Telegram)."""
+    if contact.erased_at is not None:
+        return None
+    if contact.chat_id is not None and contact.unreachable_at is None:
+        return TELEGRAM, contact.chat_id, None
+    if contact.zalo_user_id and contact.zalo_unreachable_at is None:
+        return ZALO, NO_CHAT, contact.zalo_user_id
+    if contact.chat_id is not None:
+        return TELEGRAM, contact.chat_id, None
+    if contact.zalo_user_id:
+        return ZALO, NO_CHAT, contact.zalo_user_id
+    return None
+
+
+def reachable() -> sa.ColumnElement[bool]:
+    """Contacts some channel can reach now (the SQL form of `route` finding a live channel)."""
+    return sa.or_(
+        sa.and_(col(Contact.chat_id).is_not(None), col(Contact.unreachable_at).is_(None)),
+        sa.and_(col(Contact.zalo_user_id).is_not(None), col(Contact.zalo_unreachable_at).is_(None)),
+    )
+
+
+def reachable_now(contact: Contact) -> bool:
+    """`reachable()` for one contact in hand."""
+    return contact.erased_at is None and (
+        (contact.chat_id is not None and contact.unreachable_at is None)
+        or (bool(contact.zalo_user_id) and contact.zalo_unreachable_at is None)
+    )
+
+
 def writable(contact: Contact, kind: str) -> bool:
     """Whether a message of `kind` may be queued for `contact` at all."""
-    if contact.chat_id is None or contact.erased_at is not None:
+    if route(contact) is None:
         return False
     return contact.removed_at is None or kind in REMOVED_EXEMPT_KINDS
 
@@ -125,15 +168,18 @@ def enqueue(
 ) -> Outbox | None:
     """Queues a message for `contact` unless `key` was queued before; returns the new row, or
     None when the key exists or the contact cannot be written to."""
-    if not writable(contact, kind):
+    found = route(contact)
+    if found is None or not writable(contact, kind):
         return None
-    assert contact.chat_id is not None  # writable() says so
+    channel, chat_id, address = found
     if session.exec(select(Outbox.id).where(Outbox.key == key)).first() is not None:
         return None
     row = Outbox(
         key=key,
         contact_id=contact.id,
-        chat_id=contact.chat_id,
+        chat_id=chat_id,
+        channel=channel,
+        address=address,
         kind=kind,
         payload=message.payload(),
         priority=priority,
@@ -189,23 +235,19 @@ def insert_ignoring_conflicts(session: Session, table: Any, rows: list[dict[str,
 def enqueue_many(session: Session, items: Iterable[Queued], *, now: datetime) -> int:
     """`enqueue` for many messages; returns how many were queued (keys seen before and
     contacts that cannot be written to are left out)."""
-    rows = [
-        {
-            "key": item.key,
-            "contact_id": item.contact.id,
-            "chat_id": item.contact.chat_id,
-            "kind": item.kind,
-            "payload": item.message.payload(),
-            "priority": item.priority,
-            "not_before": item.not_before or now,
-            "status": OutboxStatus.PENDING.value,
-            "attempts": 0,
-            "created_at": now,
-            "broadcast_id": item.broadcast_id,
-        }
-        for item in items
-        if writable(item.contact, item.kind)
-    ]
+    rows = []
+    for item in items:
+        found = route(item.contact)
+        if found is None or not writable(item.contact, item.kind):
+            continue
+        channel, chat_id, address = found
+        rows.append({
+            "key": item.key, "contact_id": item.contact.id, "chat_id": chat_id,
+            "channel": channel, "address": address, "kind": item.kind,
+            "payload": item.message.payload(), "priority": item.priority,
+            "not_before": item.not_before or now, "status": OutboxStatus.PENDING.value,
+            "attempts": 0, "created_at": now, "broadcast_id": item.broadcast_id,
+        })  # fmt: skip
     return insert_ignoring_conflicts(session, table_of(Outbox), rows)
 
 
@@ -219,6 +261,32 @@ def claim(session: Session, row_id: int, *, now: datetime) -> bool:
         .values(status=OutboxStatus.SENDING, attempts=Outbox.attempts + 1, sent_at=now)
     )
     return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def claim_many(session: Session, row_ids: list[int], *, now: datetime) -> list[int]:
+    """`claim` for several rows in one statement (the sender claims the next few rows it is
+    about to send, a second's worth at most, so each claim is still stamped when its row is
+    about to go); returns the ids this sender got."""
+    if not row_ids:
+        return []
+    result = session.execute(
+        sa.update(Outbox)
+        .where(col(Outbox.id).in_(row_ids), col(Outbox.status) == OutboxStatus.PENDING)
+        .values(status=OutboxStatus.SENDING, attempts=Outbox.attempts + 1, sent_at=now)
+        .returning(col(Outbox.id))
+    )
+    return [int(row_id) for row_id in result.scalars()]
+
+
+def unclaim(session: Session, row_ids: list[int]) -> None:
+    """Gives back rows this sender claimed and did not send (a 429 stopped the batch): pending
+    again as they were, the claim not counted as a try."""
+    if row_ids:
+        session.execute(
+            sa.update(Outbox)
+            .where(col(Outbox.id).in_(row_ids), col(Outbox.status) == OutboxStatus.SENDING)
+            .values(status=OutboxStatus.PENDING, attempts=Outbox.attempts - 1, sent_at=None)
+        )
 
 
 def release_stale_claims(session: Session, *, now: datetime) -> int:
@@ -238,11 +306,31 @@ def release_stale_claims(session: Session, *, now: datetime) -> int:
 
 
 def mark_sent(session: Session, row_id: int, *, message_id: int | None, now: datetime) -> None:
-    session.execute(
-        sa.update(Outbox)
-        .where(col(Outbox.id) == row_id)
-        .values(status=OutboxStatus.SENT, telegram_message_id=message_id, sent_at=now)
+    mark_sent_many(session, [(row_id, message_id, now)])
+
+
+_MARK_SENT = (
+    sa.update(table_of(Outbox))
+    .where(table_of(Outbox).c.id == sa.bindparam("row_id"))
+    .values(
+        status=OutboxStatus.SENT.value,
+        telegram_message_id=sa.bindparam("message_id"),
+        sent_at=sa.bindparam("at"),
     )
+)
+
+
+def mark_sent_many(session: Session, sent: list[tuple[int, int | None, datetime]]) -> None:
+    """Marks (row id, message id, time accepted) rows sent in one statement run over every
+    row (psycopg pipelines it): the sender writes what Telegram accepted together."""
+    if sent:
+        session.connection().execute(
+            _MARK_SENT,
+            [
+                {"row_id": row_id, "message_id": message_id, "at": at}
+                for row_id, message_id, at in sent
+            ],
+        )
 
 
 def mark_failed(session: Session, row_id: int, *, reason: str, skipped: bool = False) -> None:

@@ -65,7 +65,7 @@ from sqlmodel import Session, col, select
 from models import content, events
 from models.content import YES, Option, Question, Questionnaire
 from models.enterprises import followed_up
-from models.outbox import Message
+from models.outbox import Message, reachable
 from models.programme import ProgrammeError, audit
 from models.tables import (
     Contact,
@@ -1104,7 +1104,7 @@ def pending_respondents(session: Session, round_id: int) -> list[Contact]:
             Contact.enterprise_id == survey_round.enterprise_id,
             col(Contact.role).in_(roles),
             col(Contact.opted_out_at).is_(None),
-            col(Contact.unreachable_at).is_(None),
+            reachable(),
             col(Contact.erased_at).is_(None),
             followed_up(Contact.enterprise_id),
             ~done,

@@ -24,6 +24,7 @@ from sqlmodel import Session, col, select
 from bot.i18n import format_vnd, translator
 from models import content, goodpractice
 from models.enterprises import followed_up
+from models.outbox import reachable
 from models.tables import (
     Consent,
     ConsentPurpose,
@@ -148,9 +149,9 @@ def eligible(period: str) -> sa.ColumnElement[bool]:
     hold an active tips consent, have not stopped messages, and have no tip for `period` yet."""
     return sa.and_(
         col(Contact.role).in_(TIP_ROLES),
-        col(Contact.chat_id).is_not(None),
+        col(Contact.enterprise_id).is_not(None),
         followed_up(Contact.enterprise_id),
-        col(Contact.unreachable_at).is_(None),
+        reachable(),
         col(Contact.opted_out_at).is_(None),
         col(Contact.erased_at).is_(None),
         sa.exists(

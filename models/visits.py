@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 
 from models import plans
 from models.enterprises import followed_up, is_followed_up
+from models.outbox import reachable
 from models.plans import PlanCounts
 from models.programme import ProgrammeError, audit
 from models.tables import (
@@ -157,9 +158,8 @@ def staff_of(session: Session, provider_id: int) -> list[Contact]:
             select(Contact).where(
                 Contact.role == Role.STAFF,
                 Contact.provider_id == provider_id,
-                col(Contact.chat_id).is_not(None),
                 col(Contact.erased_at).is_(None),
-                col(Contact.unreachable_at).is_(None),
+                reachable(),
             )
         )
     )
@@ -171,9 +171,8 @@ def employers_of(session: Session, enterprise_id: int) -> list[Contact]:
             select(Contact).where(
                 Contact.role == Role.EMPLOYER,
                 Contact.enterprise_id == enterprise_id,
-                col(Contact.chat_id).is_not(None),
                 col(Contact.erased_at).is_(None),
-                col(Contact.unreachable_at).is_(None),
+                reachable(),
             )
         )
     )

@@ -24,6 +24,8 @@ from models.outbox import (
     enqueue,
     enqueue_many,
     insert_ignoring_conflicts,
+    reachable,
+    reachable_now,
 )
 from models.tables import (
     Contact,
@@ -49,12 +51,7 @@ DRAFT_NUDGE_WINDOW = timedelta(days=30)
 
 
 def _reachable(contact: Contact | None) -> bool:
-    return (
-        contact is not None
-        and contact.chat_id is not None
-        and contact.unreachable_at is None
-        and contact.erased_at is None
-    )
+    return contact is not None and reachable_now(contact)
 
 
 # -- revisits -------------------------------------------------------------------------------
@@ -353,8 +350,7 @@ def _recipients(session: Session, role: Role) -> list[Contact]:
         session.exec(
             select(Contact).where(
                 Contact.role == role,
-                col(Contact.chat_id).is_not(None),
-                col(Contact.unreachable_at).is_(None),
+                reachable(),
                 col(Contact.opted_out_at).is_(None),
                 col(Contact.erased_at).is_(None),
             )

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -64,8 +65,41 @@ def test_one_worker_leads_and_another_takes_over_when_its_connection_dies(
         first.dispose()
         assert one._connection is not None
         one._connection.invalidate()
-        assert two.check() == (True, True)
+        # The server frees the lock once it sees the connection end: at once, or a moment later
+        # on a loaded machine.
+        for _ in range(50):
+            if (taken := two.check()) == (True, True):
+                break
+            time.sleep(0.1)
+        assert taken == (True, True)
         assert one.check() == (False, False)  # back, it finds the lock taken
+    finally:
+        first.dispose()
+        second.dispose()
+
+
+@postgres_only
+def test_a_standby_waiting_in_the_queue_leads_the_moment_the_sender_dies(
+    database: Database,
+) -> None:
+    """`oshbot serve` on PostgreSQL: a worker that does not send waits in the lock's queue
+    (`wait`, in a thread of its own) and holds the lock as soon as the sender's connection ends;
+    its next `check` says it took over."""
+    first, second = make_engine(database.url), make_engine(database.url)
+    try:
+        sender, standby = Leadership(first), Leadership(second)
+        assert sender.check() == (True, True)
+        waiting = threading.Thread(target=standby.wait, daemon=True)
+        waiting.start()
+        waiting.join(0.3)
+        assert waiting.is_alive() and not standby.leading  # queued behind the sender
+        assert sender._connection is not None
+        sender._connection.invalidate()  # what the server sees when the sender is killed
+        waiting.join(10)
+        assert not waiting.is_alive() and standby.leading
+        assert standby.check() == (True, True)
+        assert standby.check() == (True, False)
+        assert sender.check() == (False, False)
     finally:
         first.dispose()
         second.dispose()

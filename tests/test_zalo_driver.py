@@ -22,6 +22,7 @@ from sqlmodel import select
 
 from bot.sandbox import FakeClock, Sandbox
 from bot.sandbox_http import SandboxServer
+from bot.sender import send_due, zalo_route
 from bot.web import create_app
 from bot.zalo import render
 from bot.zalo.channel import ZaloChannel
@@ -260,6 +261,15 @@ async def test_a_zalo_employer_reports_with_two_photos_and_telegram_staff_review
     assert staff.answers()[-1] == "Đã xác nhận. Xin cảm ơn!"
     with world.database.session() as session:
         assert session.exec(select(Improvement)).one().status == ReviewStatus.VERIFIED
+    # The outbox tells the reporter on Zalo, in plain text, through the channel's own client.
+    seen = len(employer.messages())
+    route = zalo_route(zalo.channel.driver.settings, zalo.channel.client)
+    report = await send_due(
+        world.application.bot, world.database, now=world.clock(), channel="zalo", zalo=route
+    )
+    assert report.sent >= 1
+    told = text_of(employer.messages()[seen:])
+    assert "xác nhận" in told and "<b>" not in told
     for message in employer.messages():
         assert message.text is None or text_length(message.text) <= MAX_TEXT
 
