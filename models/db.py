@@ -194,6 +194,11 @@ class Database:
         self.url = url
         self.engine = make_engine(url, busy_timeout=busy_timeout)
         self._reader = self.engine.execution_options(**{READ_ONLY: True})
+        if self.engine.dialect.name != "sqlite":
+            # A read needs no transaction of its own: in autocommit each statement is one round
+            # trip, without the BEGIN and ROLLBACK around it (the person looked up on every
+            # update). Reads of several statements see what each statement finds committed.
+            self._reader = self._reader.execution_options(isolation_level="AUTOCOMMIT")
         if migrate:
             upgrade(self.engine)
 
@@ -211,7 +216,7 @@ class Database:
     @contextmanager
     def reading(self) -> Iterator[Session]:
         """A unit of work that only reads. On SQLite it starts without taking the write lock
-        (see make_engine), so it never waits for a writer; elsewhere it is `session`."""
+        (see make_engine), so it never waits for a writer; elsewhere it runs in autocommit."""
         # Closing gives the connection back, which ends the transaction without expiring what
         # was read (a rollback would).
         with Session(self._reader) as session:
