@@ -4,6 +4,9 @@ journey (models/journeys/admin.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from sqlmodel import Session
 from telegram import InputFile
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
 
@@ -20,6 +23,7 @@ from models.journeys.admin import (
     code_line,
     invite_cards,
 )
+from models.journeys.core import Reply
 from models.journeys.errors import error_text
 from models.media import qr_png
 from models.notices import enterprises as pages
@@ -194,151 +198,122 @@ async def list_pressed(ask: Ask) -> None:
     await ask.rewrite(pages.listing(ask._, found, words, ask.language, archived=archived))
 
 
-@handler(may=looks_after, refusal="staff_only", texts=enterprise_texts)
-async def page_pressed(ask: Ask) -> None:
-    enterprise_id = _number(ask.data.removeprefix(pages.PAGE))
-    if enterprise_id is None:
-        await ask.stale()
-        return
+Ids = tuple[int, ...]
+
+
+async def _pressed(
+    ask: Ask,
+    prefix: str,
+    work: Callable[[Session, Ids], Reply | str],
+    *,
+    count: int = 1,
+    show: bool = False,
+) -> None:
+    """An enterprise button carrying `count` ids ("<prefix>12" or "<prefix>12:3"): `work` in a
+    transaction makes the answer, or refuses with a ProgrammeError, as data that no longer
+    parses is refused; a Reply goes as a new message (`show`) or in place of the pressed one,
+    words in place of it."""
+    numbers = [_number(part) for part in ask.data.removeprefix(prefix).split(":")]
     try:
+        if len(numbers) != count or None in numbers:
+            raise ProgrammeError("stale")
         with ask.runtime.database.session() as session:
-            found = enterprises.history(session, ask.person, enterprise_id)
-            shown = pages.page(ask._, found, ask.language, ask.runtime.settings.tz)
+            answer = work(session, tuple(n for n in numbers if n is not None))
     except ProgrammeError as error:
         await ask.refuse(error)
         return
     await ask.notice()
-    await ask.show(shown)
+    if isinstance(answer, str):
+        await ask.edit(answer)
+    elif show:
+        await ask.show(answer)
+    else:
+        await ask.rewrite(answer)
+
+
+@handler(may=looks_after, refusal="staff_only", texts=enterprise_texts)
+async def page_pressed(ask: Ask) -> None:
+    def page(session: Session, ids: Ids) -> Reply:
+        found = enterprises.history(session, ask.person, ids[0])
+        return pages.page(ask._, found, ask.language, ask.runtime.settings.tz)
+
+    await _pressed(ask, pages.PAGE, page, show=True)
 
 
 @handler(may=looks_after, refusal="staff_only", texts=enterprise_texts)
 async def move_pressed(ask: Ask) -> None:
-    enterprise_id = _number(ask.data.removeprefix(pages.MOVE))
-    try:
-        if enterprise_id is None:
-            raise ProgrammeError("stale")
-        with ask.runtime.database.session() as session:
-            enterprise = enterprises.managed_and_followed(session, ask.person, enterprise_id)
-            choices = pages.move_choices(
-                ask._, enterprise, enterprises.providers_to_move_to(session, enterprise)
-            )
-    except ProgrammeError as error:
-        await ask.refuse(error)
-        return
-    await ask.notice()
-    await ask.show(choices)
+    def choices(session: Session, ids: Ids) -> Reply:
+        enterprise = enterprises.managed_and_followed(session, ask.person, ids[0])
+        targets = enterprises.providers_to_move_to(session, enterprise)
+        return pages.move_choices(ask._, enterprise, targets)
 
-
-def _pair(data: str, prefix: str) -> tuple[int, int] | None:
-    first, _, second = data.removeprefix(prefix).partition(":")
-    a, b = _number(first), _number(second)
-    return (a, b) if a is not None and b is not None else None
+    await _pressed(ask, pages.MOVE, choices, show=True)
 
 
 @handler(may=looks_after, refusal="staff_only", texts=enterprise_texts)
 async def move_to_pressed(ask: Ask) -> None:
-    pair = _pair(ask.data, pages.MOVE_TO)
-    try:
-        if pair is None:
+    def question(session: Session, ids: Ids) -> Reply:
+        enterprise = enterprises.managed_and_followed(session, ask.person, ids[0])
+        target = session.get(Provider, ids[1])
+        source = session.get(Provider, enterprise.provider_id)
+        if target is None or source is None or target.id == source.id:
             raise ProgrammeError("stale")
-        with ask.runtime.database.session() as session:
-            enterprise = enterprises.managed_and_followed(session, ask.person, pair[0])
-            target = session.get(Provider, pair[1])
-            source = session.get(Provider, enterprise.provider_id)
-            if target is None or source is None or target.id == source.id:
-                raise ProgrammeError("stale")
-            question = pages.move_question(ask._, enterprise, source.name, target)
-    except ProgrammeError as error:
-        await ask.refuse(error)
-        return
-    await ask.notice()
-    await ask.rewrite(question)
+        return pages.move_question(ask._, enterprise, source.name, target)
+
+    await _pressed(ask, pages.MOVE_TO, question, count=2)
 
 
 @handler(may=looks_after, refusal="staff_only", texts=enterprise_texts)
 async def move_ok_pressed(ask: Ask) -> None:
-    pair = _pair(ask.data, pages.MOVE_OK)
-    try:
-        if pair is None:
-            raise ProgrammeError("stale")
-        with ask.runtime.database.session() as session:
-            enterprise, _, target = enterprises.transfer(
-                session, ask.person, pair[0], pair[1], now=ask.now
-            )
-            done = pages.moved(ask._, enterprise, target)
-    except ProgrammeError as error:
-        await ask.refuse(error)
-        return
-    await ask.notice()
-    await ask.edit(done)
+    def moved(session: Session, ids: Ids) -> str:
+        enterprise, _, target = enterprises.transfer(
+            session, ask.person, ids[0], ids[1], now=ask.now
+        )
+        return pages.moved(ask._, enterprise, target)
+
+    await _pressed(ask, pages.MOVE_OK, moved, count=2)
 
 
 @handler(may=looks_after, refusal="staff_only", texts=enterprise_texts)
 async def archive_pressed(ask: Ask) -> None:
     """🗄 Archive on a page: what it does, to confirm."""
-    enterprise_id = _number(ask.data.removeprefix(pages.ARCHIVE))
-    try:
-        if enterprise_id is None:
-            raise ProgrammeError("stale")
-        with ask.runtime.database.session() as session:
-            enterprise = enterprises.managed_and_followed(session, ask.person, enterprise_id)
-            question = pages.archive_question(ask._, enterprise)
-    except ProgrammeError as error:
-        await ask.refuse(error)
-        return
-    await ask.notice()
-    await ask.show(question)
+
+    def question(session: Session, ids: Ids) -> Reply:
+        enterprise = enterprises.managed_and_followed(session, ask.person, ids[0])
+        return pages.archive_question(ask._, enterprise)
+
+    await _pressed(ask, pages.ARCHIVE, question, show=True)
 
 
 @handler(may=looks_after, refusal="staff_only", texts=enterprise_texts)
 async def archive_ok_pressed(ask: Ask) -> None:
-    enterprise_id = _number(ask.data.removeprefix(pages.ARCHIVE_OK))
-    try:
-        if enterprise_id is None:
-            raise ProgrammeError("stale")
-        with ask.runtime.database.session() as session:
-            done = enterprises.archive(session, ask.person, enterprise_id, now=ask.now)
-            shown = pages.archived(ask._, done)
-    except ProgrammeError as error:
-        await ask.refuse(error)
-        return
-    await ask.notice()
-    await ask.rewrite(shown)
+    def archived(session: Session, ids: Ids) -> Reply:
+        done = enterprises.archive(session, ask.person, ids[0], now=ask.now)
+        return pages.archived(ask._, done)
+
+    await _pressed(ask, pages.ARCHIVE_OK, archived)
 
 
 @handler(may=looks_after, refusal="staff_only", texts=enterprise_texts)
 async def restore_pressed(ask: Ask) -> None:
     """♻️ Restore on an archived enterprise's page: to confirm."""
-    enterprise_id = _number(ask.data.removeprefix(pages.RESTORE))
-    try:
-        if enterprise_id is None:
-            raise ProgrammeError("stale")
-        with ask.runtime.database.session() as session:
-            enterprise = programme.managed_enterprise(session, ask.person, enterprise_id)
-            if enterprise.archived_at is None:
-                raise ProgrammeError("not_archived")
-            question = pages.restore_question(ask._, enterprise)
-    except ProgrammeError as error:
-        await ask.refuse(error)
-        return
-    await ask.notice()
-    await ask.show(question)
+
+    def question(session: Session, ids: Ids) -> Reply:
+        enterprise = programme.managed_enterprise(session, ask.person, ids[0])
+        if enterprise.archived_at is None:
+            raise ProgrammeError("not_archived")
+        return pages.restore_question(ask._, enterprise)
+
+    await _pressed(ask, pages.RESTORE, question, show=True)
 
 
 @handler(may=looks_after, refusal="staff_only", texts=enterprise_texts)
 async def restore_ok_pressed(ask: Ask) -> None:
-    enterprise_id = _number(ask.data.removeprefix(pages.RESTORE_OK))
-    try:
-        if enterprise_id is None:
-            raise ProgrammeError("stale")
-        with ask.runtime.database.session() as session:
-            enterprise = enterprises.restore(session, ask.person, enterprise_id, now=ask.now)
-            shown = pages.restored(ask._, enterprise)
-    except ProgrammeError as error:
-        await ask.refuse(error)
-        return
-    await ask.notice()
-    await ask.rewrite(shown)
+    def restored(session: Session, ids: Ids) -> Reply:
+        enterprise = enterprises.restore(session, ask.person, ids[0], now=ask.now)
+        return pages.restored(ask._, enterprise)
+
+    await _pressed(ask, pages.RESTORE_OK, restored)
 
 
 @handler()
