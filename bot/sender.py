@@ -545,6 +545,30 @@ async def _in_thread(database: Database, work: Callable[[Session], T]) -> T:
     return await asyncio.to_thread(run)
 
 
+async def _retry_or_fail(
+    writer: _Writer,
+    report: SendReport,
+    row: Outbox,
+    reason: str,
+    clock: Callable[[], datetime],
+) -> None:
+    """A send that failed for a reason that may pass: tried again later (backing off), until
+    MAX_ATTEMPTS, then failed for good."""
+    row_id = row.id
+    assert row_id is not None
+    attempts = row.attempts + 1
+    if attempts >= MAX_ATTEMPTS:
+        await writer.write(lambda session: outbox.mark_failed(session, row_id, reason=reason))
+        report.failed += 1
+    else:
+        at = clock() + backoff(attempts)
+        await writer.write(
+            lambda session: defer(session, row_id, at=at, reason=reason, counts=True)
+        )
+        report.deferred += 1
+    report.errors.append(reason)
+
+
 async def _send_row(
     bot: Bot,
     writer: _Writer,
@@ -598,17 +622,7 @@ async def _send_row(
         )
         if not isinstance(error, TelegramError):
             log.warning("outbox row %s cannot be sent: %s", row_id, reason)
-        attempts = row.attempts + 1
-        if attempts >= MAX_ATTEMPTS:
-            await writer.write(lambda session: outbox.mark_failed(session, row_id, reason=reason))
-            report.failed += 1
-        else:
-            at = clock() + backoff(attempts)
-            await writer.write(
-                lambda session: defer(session, row_id, at=at, reason=reason, counts=True)
-            )
-            report.deferred += 1
-        report.errors.append(reason)
+        await _retry_or_fail(writer, report, row, reason, clock)
     else:
         await writer.sent(row_id, message_id, clock())
         report.sent += 1
@@ -700,17 +714,7 @@ async def _send_zalo_row(
         reason = str(error) if isinstance(error, ZaloError) else f"{type(error).__name__}: {error}"
         if not isinstance(error, ZaloError):
             log.warning("outbox row %s cannot be sent: %s", row_id, reason)
-        attempts = row.attempts + 1
-        if attempts >= MAX_ATTEMPTS:
-            await writer.write(lambda session: outbox.mark_failed(session, row_id, reason=reason))
-            report.failed += 1
-        else:
-            at = clock() + backoff(attempts)
-            await writer.write(
-                lambda session: defer(session, row_id, at=at, reason=reason, counts=True)
-            )
-            report.deferred += 1
-        report.errors.append(reason)
+        await _retry_or_fail(writer, report, row, reason, clock)
     else:
         await writer.sent(row_id, None, clock())
         report.sent += 1
