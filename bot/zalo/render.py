@@ -2,7 +2,8 @@
 split to fit, and typed answers read back as the choice they name.
 
 The journeys write Telegram's HTML (models/text.py escapes what people typed); Zalo shows text
-as typed, so tags go and entities become characters. A choice becomes numbered lines and a
+as typed, so tags go and entities become characters (bot/zalo/text.py, which the outbox's
+sender uses too). A choice becomes numbered lines and a
 short instruction; the answer is the number or the option's words, with or without diacritics
 and in any case. Zalo counts a text's length in UTF-16 units (bot/zalo/limits.py); a long text
 is split between words, at a line break where one is near.
@@ -13,80 +14,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
-from html.parser import HTMLParser
 
 from bot.i18n import Translate
-from bot.zalo.limits import MAX_TEXT, text_length
+from bot.zalo.text import plain_text as plain
+from bot.zalo.text import split
 from models.journeys.core import Action
 
 __all__ = ["fold", "instruction", "match", "numbered", "plain", "split"]
-
-# Block-level tags that Telegram's HTML allows and that stand on lines of their own.
-_BLOCKS = frozenset({"blockquote", "pre"})
-
-
-class _Text(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._links: list[tuple[str, int]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "br":
-            self.parts.append("\n")
-        elif tag == "a":
-            self._links.append((dict(attrs).get("href") or "", len(self.parts)))
-        elif tag in _BLOCKS and self.parts and not "".join(self.parts).endswith("\n"):
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "a" and self._links:
-            href, start = self._links.pop()
-            label = "".join(self.parts[start:])
-            # A link is shown as its words and its address, unless the words are the address.
-            if href and href not in label and not href.startswith("tg://"):
-                self.parts.append(f" ({href})")
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
-
-
-def plain(html_text: str) -> str:
-    """Telegram HTML as the plain text Zalo shows: no tags, entities as characters."""
-    parser = _Text()
-    parser.feed(html_text)
-    parser.close()
-    return "".join(parser.parts).strip()
-
-
-def split(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """`text` in pieces of at most `limit` UTF-16 units, cut at a line break in the second half
-    of a piece, else at the last space; only a single word longer than a whole piece (a very
-    long address) is cut inside."""
-    pieces: list[str] = []
-    rest = text.strip()
-    while text_length(rest) > limit:
-        fits = _fitting(rest, limit)
-        cut = rest.rfind("\n", 0, fits + 1)
-        if cut < fits // 2:
-            cut = max(rest.rfind(" ", 0, fits + 1), rest.rfind("\n", 0, fits + 1))
-        if cut <= 0:
-            cut = fits
-        pieces.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    if rest:
-        pieces.append(rest)
-    return pieces
-
-
-def _fitting(text: str, limit: int) -> int:
-    """How many characters of `text` fit in `limit` UTF-16 units."""
-    units = 0
-    for index, char in enumerate(text):
-        units += 2 if ord(char) > 0xFFFF else 1
-        if units > limit:
-            return index
-    return len(text)
 
 
 def fold(text: str) -> str:
