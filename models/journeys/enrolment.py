@@ -20,9 +20,9 @@ from models.enrolment import ACCEPT, DECLINE, JOIN_PAYLOAD
 from models.journeys.admin import province_step
 from models.journeys.core import Action, Input, Outcome, Reply, Turn
 from models.journeys.errors import error_text
-from models.journeys.onboarding import LANGUAGE_PROMPT, speaking, start_code
+from models.journeys.onboarding import LANGUAGE_PROMPT, Speaking, speaking, start_code
 from models.journeys.state import telegram_user
-from models.journeys.steps import ENDS, GOES_ON, Form, Step, choice, one_of, typed
+from models.journeys.steps import ENDS, GOES_ON, Step, choice, one_of, typed
 from models.programme import ProgrammeError, clean_name, contact_by_user
 from models.tables import Provider
 from models.text import esc
@@ -134,7 +134,7 @@ def check_prompt(turn: Turn) -> Reply:
     return Reply("\n".join(lines), actions)
 
 
-class Enrolment(Form):
+class Enrolment(Speaking):
     name = "enrolment"
     resumable = False
     holds_front = True
@@ -177,15 +177,6 @@ class Enrolment(Form):
         if enrolment.pending_of(turn.session, user) is not None:
             return Outcome().say(refusal_text(turn, ProgrammeError("request_pending")))
         return None
-
-    def handle(self, turn: Turn, given: Input) -> tuple[Outcome, bool]:
-        asked = turn.data.get("step")
-        outcome, going_on = super().handle(speaking(turn), given)
-        if asked == "language" and "language" in turn.data:
-            # The language message keeps the choice in words (its actions go).
-            _ = speaking(turn)._
-            outcome.edit, outcome.edit_actions_only = Reply(_("Language: English")), False
-        return outcome, going_on
 
     def finish(self, turn: Turn, outcome: Outcome) -> tuple[Outcome, bool]:
         turn = speaking(turn)

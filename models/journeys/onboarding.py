@@ -166,7 +166,21 @@ def start_code(entry: Input) -> str | None:
     return words[1] if len(words) > 1 else None
 
 
-class Onboarding(Form):
+class Speaking(Form):
+    """A form that opens by asking the language: each answer is taken in the language chosen
+    so far, and the language question keeps the choice in words."""
+
+    def handle(self, turn: Turn, given: Input) -> tuple[Outcome, bool]:
+        asked = turn.data.get("step")
+        outcome, going_on = super().handle(speaking(turn), given)
+        if asked == "language" and "language" in turn.data:
+            # The language message keeps the choice in words (its actions go).
+            _ = speaking(turn)._
+            outcome.edit, outcome.edit_actions_only = Reply(_("Language: English")), False
+        return outcome, going_on
+
+
+class Onboarding(Speaking):
     name = "onboarding"
     resumable = False
     holds_front = True
@@ -231,15 +245,6 @@ class Onboarding(Form):
             return Outcome().say(invalid_invite_text(_))
         turn.data["invite"] = code
         return None
-
-    def handle(self, turn: Turn, given: Input) -> tuple[Outcome, bool]:
-        asked = turn.data.get("step")
-        outcome, going_on = super().handle(speaking(turn), given)
-        if asked == "language" and "language" in turn.data:
-            # The language message keeps the choice in words (its actions go).
-            _ = speaking(turn)._
-            outcome.edit, outcome.edit_actions_only = Reply(_("Language: English")), False
-        return outcome, going_on
 
     def finish(self, turn: Turn, outcome: Outcome) -> tuple[Outcome, bool]:
         turn = speaking(turn)
