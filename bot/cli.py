@@ -939,6 +939,7 @@ def broadcast_command(
     from models import broadcasts, content, goodpractice
     from models.notices.cards import renderer
     from models.tables import utcnow
+    from scheduler.config import SchedulerConfig
 
     config = settings()
     if (text is None) == (improvement is None):
@@ -1012,7 +1013,6 @@ def broadcast_command(
 
         from bot.ratelimit import PacedRateLimiter
         from bot.sender import drain, zalo_route
-        from scheduler.config import SchedulerConfig
 
         schedule = SchedulerConfig.from_settings(config)
         bot = ExtBot(
@@ -1052,6 +1052,13 @@ def broadcast_command(
         f"Sent {shown.sent}, failed {shown.failed}, skipped {shown.skipped}, "
         f"waiting {shown.pending}."
     )
+    schedule = SchedulerConfig.from_settings(config)
+    ends = schedule.quiet.until(utcnow(), schedule.tz)
+    if shown.pending and ends is not None:
+        console.print(
+            f"Quiet hours until {ends.astimezone(schedule.tz):%H:%M} (programme time): the "
+            "running bot or the next `oshbot jobs run` sends the rest then."
+        )
 
 
 @app.command("newsletter")

@@ -10,7 +10,7 @@ import asyncio
 import os
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlmodel import select
@@ -22,6 +22,7 @@ from models.locks import Leadership
 from models.outbox import PRIORITY_REMINDER, Message, enqueue
 from models.programme import EnterpriseDraft, add_enterprise, add_provider
 from models.tables import Consent, ConsentPurpose, Contact, Outbox, OutboxStatus, Role
+from scheduler.config import PROGRAMME_TZ
 from tests.conftest import START
 
 OSHBOT = [sys.executable, "-c", "from bot.cli import main; main()"]
@@ -56,8 +57,22 @@ def seed(database: Database, sandbox: Sandbox, people: int) -> list[Contact]:
         return contacts
 
 
+def quiet_hours(*, now_quiet: bool) -> dict[str, str]:
+    """Quiet hours set around the wall clock (the command line's broadcast has no `--now`): a
+    window of two hours either side of now, or one that excludes now by as much."""
+    local = datetime.now(PROGRAMME_TZ)
+    before, after = local - timedelta(hours=2), local + timedelta(hours=2)
+    start, end = (before, after) if now_quiet else (after, before)
+    return {"OSHBOT_QUIET_START": f"{start:%H:%M}", "OSHBOT_QUIET_END": f"{end:%H:%M}"}
+
+
 async def oshbot(
-    server: SandboxServer, port: int, database: Database, tmp_path: Path, *args: str
+    server: SandboxServer,
+    port: int,
+    database: Database,
+    tmp_path: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Runs the command in its own process while this event loop keeps serving the sandbox."""
     env = {
@@ -67,6 +82,7 @@ async def oshbot(
         "OSHBOT_DATABASE_URL": database.url,
         "OSHBOT_DATA_DIR": str(tmp_path / "data"),
         "OSHBOT_LOG_LEVEL": "WARNING",
+        **(env or {}),
     }
     process = await asyncio.create_subprocess_exec(
         *OSHBOT, *args, env=env, cwd=tmp_path,
@@ -120,8 +136,9 @@ async def test_a_command_line_broadcast_reads_as_typed(database: Database, tmp_p
     try:
         people = seed(database, sandbox, 3)
         result = await oshbot(
-            server, port, database, tmp_path, "broadcast", "--text", typed, "--yes"
-        )
+            server, port, database, tmp_path, "broadcast", "--text", typed, "--yes",
+            env=quiet_hours(now_quiet=False),
+        )  # fmt: skip
     finally:
         await server.stop()
     assert result.returncode == 0, result.stderr
@@ -132,6 +149,32 @@ async def test_a_command_line_broadcast_reads_as_typed(database: Database, tmp_p
         # The text exactly as typed: the tags the operator typed are text, not formatting, and
         # no escaping shows.
         assert message.plain == typed
+
+
+async def test_a_command_line_broadcast_in_quiet_hours_says_when_the_rest_goes(
+    database: Database, tmp_path: Path
+) -> None:
+    """At night the broadcast is queued and nothing is sent; the operator is told why and when,
+    and the queued messages wait for the morning."""
+    sandbox = Sandbox(limits=None)
+    server = SandboxServer(sandbox)
+    port = await server.start()
+    night = quiet_hours(now_quiet=True)
+    try:
+        people = seed(database, sandbox, 2)
+        result = await oshbot(
+            server, port, database, tmp_path, "broadcast", "--text", "Mời dự hội thảo", "--yes",
+            env=night,
+        )  # fmt: skip
+    finally:
+        await server.stop()
+    assert result.returncode == 0, result.stderr
+    assert "Sent 0, failed 0, skipped 0, waiting 2." in result.stdout, result.stdout
+    assert f"Quiet hours until {night['OSHBOT_QUIET_END']} (programme time)" in result.stdout
+    assert all(sandbox.chat_messages(p.chat_id or 0) == [] for p in people)
+    with database.session() as session:
+        statuses = [row.status for row in session.exec(select(Outbox))]
+    assert statuses == [OutboxStatus.PENDING] * 2
 
 
 async def test_cron_leaves_the_sending_to_a_running_sender(
