@@ -25,12 +25,13 @@ from telegram.request import BaseRequest
 from telegram.warnings import PTBUserWarning
 
 import handlers
-from bot.cluster import ClusterJobQueue, MeteredApplication
+from bot.cluster import ClusterJobQueue, MeteredApplication, MeteredRequest
 from bot.guard import LIMITER_KEY, InboundLimiter
 from bot.i18n import translator
 from bot.persistence import DatabasePersistence
 from bot.processor import PerPersonProcessor
 from bot.ratelimit import PacedRateLimiter
+from bot.request import AiohttpRequest
 from bot.runtime import Runtime, language_of
 from bot.sender import ZaloRoute, drain, zalo_route
 from bot.settings import Settings
@@ -87,10 +88,11 @@ def build_application(
         .job_queue(ClusterJobQueue())
         .concurrent_updates(processor)
     )
-    if request is not None:
-        builder = builder.request(request)
-    if get_updates_request is not None:
-        builder = builder.get_updates_request(get_updates_request)
+    # The Bot API over aiohttp (bot/request.py), metered; long polling on a pool of its own.
+    builder = builder.request(request or MeteredRequest())
+    builder = builder.get_updates_request(
+        get_updates_request or AiohttpRequest(connection_pool_size=1)
+    )
     application = builder.build()
     application.bot_data["runtime"] = Runtime(settings=settings, database=database, clock=clock)
     # Read when an update arrives, so that tests can put a limiter on their own clock.

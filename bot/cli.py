@@ -31,7 +31,7 @@ from models.programme import ProgrammeError, create_invite, deep_link, format_sh
 from models.tables import Contact, Enterprise, Invite, Provider, Role
 
 if TYPE_CHECKING:
-    from telegram.ext import Application
+    from telegram.ext import Application, ExtBot
 
     from scheduler.config import SchedulerConfig
 
@@ -911,6 +911,24 @@ def publication_link(config: Settings) -> str:
     return invitation_link(config.site_url, config.bot_username)
 
 
+def sending_bot(config: Settings) -> ExtBot:  # type: ignore[type-arg]
+    """The bot the command line sends with, outside the running bot: its own pace and request,
+    as the Application has them (bot/app.py); it says each message's parse mode itself
+    (bot/sender.py), having no defaults."""
+    from telegram.ext import ExtBot
+
+    from bot.cluster import MeteredRequest
+    from bot.ratelimit import PacedRateLimiter
+
+    return ExtBot(
+        config.token,  # type: ignore[arg-type]
+        base_url=config.api_base_url,
+        base_file_url=config.api_file_base_url,
+        request=MeteredRequest(),
+        rate_limiter=PacedRateLimiter(per_second=config.send_rate, jitter=config.send_jitter),
+    )
+
+
 @app.command("broadcast")
 def broadcast_command(
     text: Annotated[str | None, typer.Option(help="The message, as it should read.")] = None,
@@ -1009,21 +1027,14 @@ def broadcast_command(
     async def send(mine: bool) -> broadcasts.Progress:
         """Sends while this command holds the sender lock; otherwise the running bot sends,
         and the bar follows its progress."""
-        from telegram.ext import ExtBot
-
-        from bot.ratelimit import PacedRateLimiter
+        from bot.request import running
         from bot.sender import drain, zalo_route
 
         schedule = SchedulerConfig.from_settings(config)
-        bot = ExtBot(
-            config.token,  # type: ignore[arg-type]
-            base_url=config.api_base_url,
-            base_file_url=config.api_file_base_url,
-            rate_limiter=PacedRateLimiter(per_second=config.send_rate, jitter=config.send_jitter),
-        )
+        bot = sending_bot(config)
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
         zalo = zalo_route(config)
-        async with bot, zalo.client if zalo is not None else nullcontext():
+        async with running(bot), zalo.client if zalo is not None else nullcontext():
             with Progress(*columns, console=console) as bar:
                 task = bar.add_task("sending", total=total)
                 while True:
@@ -1192,17 +1203,10 @@ async def drain_outbox(
     config: Settings, database: Database, moment: datetime, scheduler_config: SchedulerConfig
 ) -> None:
     """`jobs run`'s sending: what is due, with 429 pauses waited out (JOBS_RUN_PATIENCE)."""
-    from telegram.ext import ExtBot
-
-    from bot.ratelimit import PacedRateLimiter
+    from bot.request import running
     from bot.sender import drain, zalo_route
 
-    bot = ExtBot(
-        config.token,  # type: ignore[arg-type]
-        base_url=config.api_base_url,
-        base_file_url=config.api_file_base_url,
-        rate_limiter=PacedRateLimiter(per_second=config.send_rate, jitter=config.send_jitter),
-    )
+    bot = sending_bot(config)
     # The run's clock starts at --now and moves with real time, so that a row Telegram
     # asked us to send again in a few seconds (429) comes due before the run ends.
     started = time.monotonic()
@@ -1211,7 +1215,7 @@ async def drain_outbox(
         return moment + timedelta(seconds=time.monotonic() - started)
 
     zalo = zalo_route(config)
-    async with bot, zalo.client if zalo is not None else nullcontext():
+    async with running(bot), zalo.client if zalo is not None else nullcontext():
         report = await drain(
             bot,
             database,

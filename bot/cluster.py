@@ -19,7 +19,6 @@ from typing import Any
 from telegram import Update
 from telegram.error import NetworkError, TimedOut
 from telegram.ext import Application, Job, JobQueue
-from telegram.request import HTTPXRequest
 
 from bot.metrics import (
     FAILURES,
@@ -32,6 +31,7 @@ from bot.metrics import (
     UPDATES,
 )
 from bot.ratelimit import LIMITED_PREFIXES
+from bot.request import AiohttpRequest, close_unstarted
 from models import outbox
 from models.db import Database
 from models.locks import Leadership
@@ -128,6 +128,13 @@ def update_kind(update: object) -> str:
 
 
 class MeteredApplication(Application):  # type: ignore[type-arg]
+    async def initialize(self) -> None:
+        try:
+            await super().initialize()
+        except Exception:
+            await close_unstarted(self.bot)
+            raise
+
     async def process_update(self, update: object) -> None:
         kind = update_kind(update)
         started = time.perf_counter()
@@ -142,7 +149,7 @@ def api_method(url: str) -> str:
     return url.rstrip("/").rsplit("/", 1)[-1]
 
 
-class MeteredRequest(HTTPXRequest):
+class MeteredRequest(AiohttpRequest):
     async def do_request(
         self, url: str, method: str, *args: Any, **kwargs: Any
     ) -> tuple[int, bytes]:

@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute
 
 from bot import dashboard
 from bot.app import build_application
-from bot.cluster import LEADERSHIP, MeteredRequest, stand_by
+from bot.cluster import LEADERSHIP, stand_by
 from bot.settings import Settings
 from bot.web import create_app, register_webhook
 from bot.zalo.channel import WEBHOOK_PATH, ZaloChannel
@@ -25,10 +25,6 @@ from models.db import Database, sqlite_path
 from models.locks import AlreadyRunning, Leadership, is_postgres, single_process
 
 log = logging.getLogger(__name__)
-
-# PTB's own default for the bot's request pool: replies and the sender's requests share it.
-POOL_SIZE = 256
-
 
 class NotStarted(RuntimeError):
     """uvicorn gave up before serving (it logged why)."""
@@ -55,9 +51,7 @@ async def serve(
                     stack.enter_context(single_process(path))
                 except AlreadyRunning as error:
                     raise SecondWorker(str(path)) from error
-        application = build_application(
-            settings, database=database, request=MeteredRequest(connection_pool_size=POOL_SIZE)
-        )
+        application = build_application(settings, database=database)
         leadership = Leadership(database.engine)
         application.bot_data[LEADERSHIP] = leadership
         # Outside uvicorn's lifespan, so that a refused token or an unreachable Bot API stops

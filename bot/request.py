@@ -1,0 +1,143 @@
+"""How the bot reaches the Bot API: python-telegram-bot's request interface (BaseRequest) on
+aiohttp's client instead of PTB's own HTTPXRequest.
+
+Why not PTB's default: httpcore's connection pool walks every pooled connection, with a poll()
+of each idle socket, on every request and every release (encode/httpcore#1035; rewritten in the
+httpx2 fork, pydantic/httpx2#1169). With a 100 ms round trip and a few hundred updates a second
+the pool holds dozens of connections, and the bookkeeping took more of the bot's CPU than
+handling the updates: bench/updates.py measured 7.7-11.5 ms of CPU per update through HTTPX
+against 3.8-4.3 ms through aiohttp's connector (README, "Speed"). aiohttp is already a
+dependency (the sandbox's server).
+
+Behaviour kept from HTTPXRequest: form-encoded parameters, multipart uploads, PTB's timeouts
+(read, write, connect, pool) with its defaults, TimedOut for any timeout and NetworkError for
+any other failure, proxies from the environment (HTTPS_PROXY).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import aiohttp
+from telegram import Bot
+from telegram._utils.defaultvalue import DefaultValue
+from telegram._utils.types import ODVInput
+from telegram.error import NetworkError, TimedOut
+from telegram.request import BaseRequest, RequestData
+
+__all__ = ["AiohttpRequest", "close_unstarted", "running"]
+
+
+class AiohttpRequest(BaseRequest):
+    """One aiohttp session and connection pool, opened by `initialize` and closed by
+    `shutdown` (PTB calls both). `connection_pool_size` bounds the connections open at once,
+    as in HTTPXRequest; a request waits at most `pool_timeout` for one."""
+
+    def __init__(
+        self,
+        connection_pool_size: int = 256,
+        read_timeout: float | None = 5.0,
+        write_timeout: float | None = 5.0,
+        connect_timeout: float | None = 5.0,
+        pool_timeout: float | None = 1.0,
+        media_write_timeout: float | None = 20.0,
+    ) -> None:
+        self._pool_size = connection_pool_size
+        self._read = read_timeout
+        self._write = write_timeout
+        self._connect = connect_timeout
+        self._pool = pool_timeout
+        self._media_write = media_write_timeout
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def read_timeout(self) -> float | None:
+        return self._read
+
+    async def initialize(self) -> None:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._pool_size),
+                trust_env=True,
+            )
+
+    async def shutdown(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+        self._session = None
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        if self._session is None or self._session.closed:
+            raise RuntimeError("This AiohttpRequest is not initialized!")
+        files = request_data.multipart_data if request_data else None
+        parameters = request_data.json_parameters if request_data else None
+        read = _given(read_timeout, self._read)
+        write = _given(write_timeout, self._media_write if files else self._write)
+        connect = _given(connect_timeout, self._connect)
+        pool = _given(pool_timeout, self._pool)
+        data: Any = parameters
+        if files:
+            form = aiohttp.FormData()
+            for name, value in (parameters or {}).items():
+                form.add_field(name, value)
+            for name, (filename, content, mime) in files.items():
+                form.add_field(name, content, filename=filename, content_type=mime)
+            data = form
+        # aiohttp has no write timeout of its own: the whole exchange is bounded by the sum of
+        # the phases instead, and each phase that it does know by its own.
+        phases = (pool, connect, write, read)
+        timeout = aiohttp.ClientTimeout(
+            total=None if None in phases else sum(p for p in phases if p is not None),
+            connect=None if pool is None or connect is None else pool + connect,
+            sock_connect=connect,
+            sock_read=read,
+        )
+        try:
+            async with self._session.request(
+                method, url, data=data, headers={"User-Agent": self.USER_AGENT}, timeout=timeout
+            ) as response:
+                return response.status, await response.read()
+        except TimeoutError as error:  # aiohttp's timeouts are asyncio's
+            raise TimedOut from error
+        except aiohttp.ClientError as error:
+            raise NetworkError(f"aiohttp.{type(error).__name__}: {error}") from error
+
+
+def _given(value: ODVInput[float], default: float | None) -> float | None:
+    """A timeout the call named, or this request's own (DEFAULT_NONE)."""
+    return default if isinstance(value, DefaultValue) else value
+
+
+async def close_unstarted(bot: Bot) -> None:
+    """Closes the requests of a bot whose start failed (a refused token, no network).
+
+    PTB's Bot.initialize opens both its requests before it asks getMe, and Bot.shutdown closes
+    them only for a bot that started; aiohttp then reports the open session on stderr, under
+    the one line the command line prints for the error."""
+    await asyncio.gather(*(request.shutdown() for request in bot._request))
+
+
+@asynccontextmanager
+async def running(bot: Bot) -> AsyncIterator[Bot]:
+    """`async with bot`, closing its requests when it cannot start (`close_unstarted`)."""
+    try:
+        await bot.initialize()
+    except Exception:
+        await close_unstarted(bot)
+        raise
+    try:
+        yield bot
+    finally:
+        await bot.shutdown()

@@ -1,0 +1,91 @@
+"""The bot's Bot API client (bot/request.py) over real HTTP to the sandbox: what it sends reads
+as sent, uploads arrive whole, and Telegram's answers and the network's failures reach PTB as
+they do through PTB's own HTTPXRequest (RetryAfter, TimedOut, NetworkError)."""
+
+from __future__ import annotations
+
+import io
+import socket
+
+import pytest
+from PIL import Image
+from telegram import Bot
+from telegram.error import NetworkError, RetryAfter, TimedOut
+
+from bot.cluster import MeteredRequest
+from bot.request import AiohttpRequest
+from bot.sandbox import Sandbox
+from bot.sandbox_http import SandboxServer
+
+USER = 4242
+
+
+def jpeg() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+async def test_messages_and_uploads_arrive_as_sent() -> None:
+    sandbox = Sandbox(limits=None)
+    sandbox.user(USER, "Chị Lan")
+    server = SandboxServer(sandbox)
+    port = await server.start()
+    try:
+        async with Bot(
+            sandbox.token, base_url=f"http://127.0.0.1:{port}/bot", request=AiohttpRequest()
+        ) as bot:
+            assert bot.username == sandbox.bot_user["username"]
+            sent = await bot.send_message(USER, "Xin chào <b>Hòa Phát</b> & bạn", parse_mode="HTML")
+            data = jpeg()
+            photo = await bot.send_photo(USER, data, caption="Trước – sau")
+    finally:
+        await server.stop()
+    [text, picture] = sandbox.chat_messages(USER)
+    assert sent.message_id == text.message_id
+    assert text.plain == "Xin chào Hòa Phát & bạn" and text.parse_mode == "HTML"
+    assert picture.caption == "Trước – sau" and picture.photo_sizes
+    # The multipart upload arrived byte for byte.
+    assert sandbox.files[photo.photo[-1].file_id].data == data
+
+
+async def test_telegram_errors_and_timeouts_reach_ptb_as_with_httpx() -> None:
+    sandbox = Sandbox(limits=None)
+    sandbox.user(USER, "Anh Minh")
+    server = SandboxServer(sandbox, timeout_delay=2)
+    port = await server.start()
+    request = MeteredRequest(read_timeout=0.3)
+    try:
+        async with Bot(
+            sandbox.token, base_url=f"http://127.0.0.1:{port}/bot", request=request
+        ) as bot:
+            sandbox.faults.add("429", method="sendMessage", times=1, retry_after=3)
+            with pytest.raises(RetryAfter) as waited:
+                await bot.send_message(USER, "một")
+            assert waited.value.retry_after == 3
+            sandbox.faults.add("timeout", method="sendMessage")
+            with pytest.raises(TimedOut):
+                await bot.send_message(USER, "chậm")
+            await bot.send_message(USER, "nhanh")
+    finally:
+        await server.stop()
+    assert [m.plain for m in sandbox.chat_messages(USER)] == ["nhanh"]
+
+
+async def test_an_unreachable_api_is_a_network_error() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # free, and nobody listens on it
+    request = AiohttpRequest(connect_timeout=2)
+    await request.initialize()
+    try:
+        with pytest.raises(NetworkError) as failed:
+            await request.post(f"http://127.0.0.1:{port}/bot123:abc/getMe")
+        assert not isinstance(failed.value, TimedOut)
+    finally:
+        await request.shutdown()
+
+
+async def test_a_request_not_initialised_says_so() -> None:
+    with pytest.raises(RuntimeError, match="not initialized"):
+        await AiohttpRequest().do_request("http://127.0.0.1:9/bot123:abc/getMe", "POST")
