@@ -19,7 +19,18 @@ from models import events, surveys
 from models.audience import Audience
 from models.journeys.core import Action, Outcome, Reply
 from models.journeys.state import zalo_person
-from models.tables import JourneyState, Outbox, Role, Rsvp, SurveyParticipation, Visit, VisitStatus
+from models.outbox import Message, enqueue
+from models.tables import (
+    Contact,
+    Event,
+    JourneyState,
+    Outbox,
+    Role,
+    Rsvp,
+    SurveyParticipation,
+    Visit,
+    VisitStatus,
+)
 from scheduler import jobs
 from tests import test_zalo_driver
 from tests.conftest import World
@@ -158,23 +169,29 @@ async def test_a_stale_number_gets_a_clear_answer(world: World, zalo: Zalo) -> N
         assert len(session.exec(select(Outbox).where(Outbox.kind == "visit-confirmed")).all()) == 1
 
 
+def invited(world: World, organiser: Contact, title: str, starts_at: datetime = STARTS) -> Event:
+    """An event of the organiser's provider, its invitations queued."""
+    with world.database.session() as session:
+        event = events.create_event(
+            session,
+            draft=events.EventDraft(
+                kind=events.TRAINING, title=title, starts_at=starts_at, place="Xưởng mộc Hòa Phát",
+                audience=Audience(provider_id=organiser.provider_id),
+            ),
+            actor=organiser,
+            now=world.clock(),
+        )  # fmt: skip
+        assert events.invite(session, event=event, now=world.clock()) == 1
+        return event
+
+
 async def test_a_zalo_invitee_answers_an_invitation_by_words(world: World, zalo: Zalo) -> None:
     enterprise = add_enterprise(world)
     assert enterprise.id is not None
     invitee = zalo.sandbox.user("3v3nt", "Chị Hoa")
     await register(zalo, invitee, enterprise.id)
     organiser = add_person(world, 201, Role.STAFF, provider_id=enterprise.provider_id)
-    with world.database.session() as session:
-        event = events.create_event(
-            session,
-            draft=events.EventDraft(
-                kind=events.TRAINING, title="Tập huấn sắp xếp kho", starts_at=STARTS,
-                place="Xưởng mộc Hòa Phát", audience=Audience(provider_id=enterprise.provider_id),
-            ),
-            actor=organiser,
-            now=world.clock(),
-        )  # fmt: skip
-        assert events.invite(session, event=event, now=world.clock()) == 1
+    event = invited(world, organiser, "Tập huấn sắp xếp kho")
     seen = len(invitee.messages())
     await send_zalo(zalo)
     invitation = text_of(invitee.messages()[seen:])
@@ -201,6 +218,32 @@ async def test_a_zalo_invitee_answers_an_invitation_by_words(world: World, zalo:
     assert text_of(late) == "Sự kiện đã bắt đầu nên không nhận trả lời nữa."
     assert answer() == events.NO
     assert notice_choices(world, invitee) is None
+
+
+async def test_a_newer_message_s_numbers_replace_the_older_ones(world: World, zalo: Zalo) -> None:
+    enterprise = add_enterprise(world)
+    assert enterprise.id is not None
+    invitee = zalo.sandbox.user("tw0", "Chị Hoa")
+    await register(zalo, invitee, enterprise.id)
+    organiser = add_person(world, 201, Role.STAFF, provider_id=enterprise.provider_id)
+    first = invited(world, organiser, "Tập huấn sắp xếp kho")
+    await send_zalo(zalo)
+    second = invited(world, organiser, "Hội thảo kết quả", STARTS + timedelta(days=7))
+    await send_zalo(zalo)
+    # A message without buttons a journey takes leaves the numbers as they were.
+    with world.database.session() as session:
+        contact = session.exec(select(Contact).where(Contact.zalo_user_id == invitee.id)).one()
+        enqueue(
+            session, key="tip:plain", contact=contact, kind="tip",
+            message=Message("Mẹo: lối đi thông thoáng.", [[("🏭 Mở trang", "epg:show:1")]]),
+        )  # fmt: skip
+    await send_zalo(zalo)
+    assert invitee.messages()[-1].plain == "Mẹo: lối đi thông thoáng."
+
+    await zalo.say(invitee, "1")
+    with world.database.session() as session:
+        answers = dict(session.exec(select(Rsvp.event_id, Rsvp.answer)).all())
+    assert answers == {first.id: None, second.id: events.GOING}
 
 
 async def test_a_survey_invitation_on_zalo_opens_the_survey(world: World, zalo: Zalo) -> None:
