@@ -302,7 +302,7 @@ def remember_notice_choices(
     # What the unit of work holds for the row (a position created by this turn) goes first.
     session.flush()
     table = table_of(JourneyState)
-    kept = [[a.label, a.payload] for a in actions] or None
+    kept = [[a.label, a.payload] for a in actions] or sa.null()  # SQL NULL, not JSON null
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(table).values(
