@@ -53,6 +53,7 @@ from bot.dashboard.auth import secret_of
 from bot.ratelimit import BULK, PacedRateLimiter, retry_seconds
 from bot.render import inline
 from bot.settings import Settings
+from bot.zalo import notices as zalo_notices
 from bot.zalo.client import ZaloClient
 from bot.zalo.errors import ZaloError, ZaloInvalidRequest, ZaloRateLimited, ZaloUnreachable
 from bot.zalo.pacing import DEFAULT_BACKOFF, Pacer
@@ -629,19 +630,22 @@ async def _send_row(
     return True
 
 
-async def deliver_zalo(zalo: ZaloRoute, row: Outbox, now: datetime) -> str | None:
+async def deliver_zalo(
+    zalo: ZaloRoute, row: Outbox, now: datetime, choices: str | None = None
+) -> str | None:
     """Sends one outbox row to Zalo as a bulk request; returns Zalo's id of the first message.
 
     Zalo shows plain text only, at most 2000 units a message: the HTML becomes plain text
     (bot/zalo/text.py, as the Zalo driver renders it) and a longer text goes in several
     messages cut between words. A photo goes by signed link, with the text as its caption when
     it fits one message (else the text follows); a document or a voice note becomes a link at
-    the end of the text. Inline buttons have no equivalent on Zalo and are left out. A failure
-    after the first of several messages sends them all again when the row is retried."""
+    the end of the text. Zalo has no buttons: `choices`, the buttons it can answer as numbered
+    lines (bot/zalo/notices.py), follow the text; the others are left out. A failure after the
+    first of several messages sends them all again when the row is retried."""
     message = outbox.Message.from_payload(row.payload)
     if not row.address:
         raise Unsendable("a Zalo row without a Zalo address")
-    text = plain_text(message.text or "")
+    text = "\n\n".join(filter(None, [plain_text(message.text or ""), choices]))
     first: str | None = None
     if message.photo_path:
         pieces = split(text)
@@ -677,7 +681,8 @@ async def _send_zalo_row(
     assert row.id is not None
     row_id = row.id
     try:
-        await deliver_zalo(zalo, row, clock())
+        numbered = await zalo_notices.prepare(writer.database, row)
+        await deliver_zalo(zalo, row, clock(), numbered.text if numbered else None)
     except ZaloUnreachable as error:
         now = clock()
         refused = str(error)
@@ -716,6 +721,10 @@ async def _send_zalo_row(
             log.warning("outbox row %s cannot be sent: %s", row_id, reason)
         await _retry_or_fail(writer, report, row, reason, clock)
     else:
+        if numbered is not None:
+            # What the numbers stand for, once the person has them (they replace older ones).
+            at = clock()
+            await writer.write(lambda session: numbered.remember(session, now=at))
         await writer.sent(row_id, None, clock())
         report.sent += 1
     return True

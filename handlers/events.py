@@ -1,6 +1,6 @@
 """Events in Telegram, outside the forms: the lists, an event's page and its one-shot buttons,
-answers to invitations, and check-in. What people read is rendered in models/notices/events.py;
-this module checks who presses what and sends it.
+and check-in. What people read is rendered in models/notices/events.py; this module checks who
+presses what and sends it.
 
 - Creating an event (`/event`, "➕ New event") and moving one ("🕑 Move") are journeys,
   models/journeys/events.py; this module sends the check-in QR code (`evt:qr:<event>`), which
@@ -13,6 +13,8 @@ this module checks who presses what and sends it.
   small hook in handlers/onboarding.py.
 - The reaction survey after the event is not here: its invitation button (`fb:event:<event>`)
   opens the follow-up survey journey, models/journeys/feedback.py.
+- Nor are the answers to invitations (`evr:<event>:<answer>`): a journey takes them on every
+  channel, models/journeys/rsvp.py.
 """
 
 from __future__ import annotations
@@ -32,7 +34,6 @@ from models.notices.events import ATTENDANCE, CANCEL_EVENT, CANCEL_OK, MINE, SHO
 from models.programme import ProgrammeError, usable_invite
 from models.tables import Contact, Event
 
-RSVP = events.RSVP_DATA
 CHECKIN_PREFIX = events.CHECKIN_PREFIX
 
 
@@ -113,30 +114,6 @@ async def checkin_from_start(
         return True
     await ask.reply(text, menu.keyboard(contact.role, contact.language))
     return True
-
-
-# -- answers to invitations --------------------------------------------------------------------
-
-
-@handler()
-async def rsvp_button(ask: Ask) -> None:
-    parts = ask.data.removeprefix(RSVP).split(":")
-    event_id = number_after(parts[0], "")
-    if len(parts) != 2 or event_id is None or parts[1] not in events.ANSWERS or ask.person is None:
-        await ask.stale()
-        return
-    value = parts[1]
-    try:
-        with ask.runtime.database.session() as session:
-            _row, changed = events.answer(
-                session, event_id=event_id, contact=ask.person, value=value, now=ask.now
-            )
-    except ProgrammeError as error:
-        await ask.refuse(error)
-        return
-    await ask.notice(pages.rsvp_thanks(ask._, value))
-    if changed:
-        await edit(ask, markup=inline(pages.rsvp_buttons(ask._, event_id, value)))
 
 
 # -- /events -----------------------------------------------------------------------------------
@@ -275,7 +252,6 @@ def handlers_list() -> list:  # type: ignore[type-arg]
     return [
         CommandHandler("events", events_command),
         MessageHandler(menu.button(menu.EVENTS), events_command),
-        CallbackQueryHandler(rsvp_button, pattern=f"^{RSVP}"),
         CallbackQueryHandler(qr_button, pattern=f"^{QR}"),
         CallbackQueryHandler(show_event, pattern=f"^{SHOW}"),
         CallbackQueryHandler(mine_button, pattern=f"^{MINE}"),

@@ -812,6 +812,10 @@ class JourneyState(SQLModel, table=True):
     buttons_message: int | None = Field(
         default=None, sa_column=sa.Column(sa.BigInteger(), nullable=True)
     )
+    # The actions a message of the outbox numbered for a person on a channel without buttons
+    # (Zalo), [[label, payload], ...]: they outlive the journeys, so they are kept beside the
+    # draft, not in it (models/journeys/engine.py `notice_choices`).
+    notice_choices: Any = Field(default=None, sa_column=sa.Column(sa.JSON(), nullable=True))
     updated_at: datetime = ts(default=True)
 
 

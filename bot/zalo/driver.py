@@ -5,6 +5,8 @@ for a channel without buttons, edits, markup or file uploads:
 * a choice is numbered lines with "Reply 1, 2 or 3" under them; the numbered actions are kept
   in the foreground journey's draft (engine.CHOICES), so that a restart or another process
   reads the same numbers; the answer is the number or the option's words;
+* so are the buttons of the messages the outbox sends (bot/zalo/notices.py): with no journey
+  in front, a reply answers the latest such message's numbers, as the button would;
 * an edit is a new message; a toast is a message; text is plain and split at 2000 UTF-16 units;
 * photos and files the bot sends are signed links under OSHBOT_PUBLIC_URL (models/links.py):
   a photo through sendPhoto, a file as a link in the text;
@@ -36,7 +38,7 @@ from sqlmodel import Session
 from bot.dashboard.auth import secret_of
 from bot.i18n import normalise_language, translator
 from bot.settings import Settings
-from bot.zalo import commands, render
+from bot.zalo import commands, notices, render
 from bot.zalo.client import ZaloClient
 from bot.zalo.commands import NEEDS_FILES, help_text
 from bot.zalo.errors import ZaloError, ZaloRateLimited, ZaloUnreachable
@@ -114,6 +116,9 @@ class _Who:
     journey: str | None
     language: str
     choices: list[Action]
+    # The numbers of the outbox's latest message with buttons: answered while no journey is
+    # in front (the journey's own come first).
+    notices: list[Action] = field(default_factory=list)
 
 
 @dataclass
@@ -226,7 +231,7 @@ class ZaloDriver:
             # Before everything, as on Telegram: in the middle of a journey it is no answer.
             await commands.stop(self, message, who)
             return
-        given = to_input(message, update.event_name, who.choices)
+        given = to_input(message, update.event_name, who.choices or who.notices)
         if given is None:
             return
         if await commands.answer(self, message, person, who, given):
@@ -254,21 +259,34 @@ class ZaloDriver:
                     registering or former or self.settings.default_language
                 )
             choices = engine.choices(session, person) if journey is not None else []
+            notices = (
+                engine.notice_choices(session, person)
+                if journey is None and contact is not None
+                else []
+            )
         if contact is not None and contact.zalo_unreachable_at is not None:
             with self.database.session() as session:
                 mark_zalo_reachable(session, user)
             contact.zalo_unreachable_at = None
-        return _Who(contact, journey, language, choices)
+        return _Who(contact, journey, language, choices, notices)
 
     async def engine(
-        self, person: str, who: _Who, call: Callable[[Session, datetime], Outcome | None]
+        self,
+        person: str,
+        who: _Who,
+        call: Callable[[Session, datetime], Outcome | None],
+        *,
+        notice: bool = False,
     ) -> Outcome | None:
         """`call(session, now)` in a transaction of its own, on a worker thread; the options
-        the outcome numbers are remembered in the same transaction."""
+        the outcome numbers are remembered in the same transaction, and so are the numbers of
+        the outbox's message when `notice` (the input answered one of them) and the answer
+        changed that message."""
 
         def work() -> Outcome | None:
             with self.database.session() as session:
-                outcome = call(session, self.clock())
+                now = self.clock()
+                outcome = call(session, now)
                 if who.contact is None:
                     # Someone registering speaks the language they chose just now.
                     chosen = engine.standing(session, person)[1]
@@ -280,6 +298,9 @@ class ZaloDriver:
                     elif outcome.in_front and who.choices:
                         # Only a toast: the options shown before still stand.
                         engine.remember_choices(session, person, who.choices)
+                    left = notices.left_after(outcome) if notice else None
+                    if left is not None:
+                        engine.remember_notice_choices(session, person, left, now=now)
                 return outcome
 
         return await asyncio.to_thread(work)
@@ -292,6 +313,7 @@ class ZaloDriver:
                 session, person=person, contact=who.contact, language=who.language, now=now,
                 given=given, place=here, profile=profile,
             ),
+            notice=given.payload is not None and given.payload in {a.payload for a in who.notices},
         )  # fmt: skip
         if outcome is None:
             return False
@@ -310,9 +332,16 @@ class ZaloDriver:
             return
         if await self.link_code(message, person, who, given):
             return
+        _ = translator(who.language)
+        if render.is_number(given.text):
+            # A number only ever answers numbered options: none wait for one (answered, or
+            # never shown), which is said, rather than offering "2" to the provider.
+            text = _("No numbered question is waiting for an answer just now.")
+            await self.say(message.chat.id, f"{text}\n\n{help_text(_, who.contact, None)}", who,
+                           html=False)  # fmt: skip
+            return
         if who.journey is None and await commands.offered(self, message, person, who, given):
             return
-        _ = translator(who.language)
         text = help_text(_, who.contact, given)
         await self.say(message.chat.id, text, who, html=False)
 

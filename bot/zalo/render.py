@@ -20,7 +20,7 @@ from bot.zalo.text import plain_text as plain
 from bot.zalo.text import split
 from models.journeys.core import Action
 
-__all__ = ["fold", "instruction", "match", "numbered", "plain", "split"]
+__all__ = ["fold", "instruction", "is_number", "match", "numbered", "plain", "split"]
 
 
 def fold(text: str) -> str:
@@ -48,6 +48,11 @@ def numbered(_: Translate, actions: Sequence[Action]) -> str:
 
 _NUMBER = re.compile(r"^\s*(\d{1,3})\s*[.)]?\s*$")
 MIN_PREFIX = 3  # characters of folded words that may name an option by its beginning
+
+
+def is_number(text: str | None) -> bool:
+    """Whether a typed answer is an option's number alone ("2", "2.", " 2) ")."""
+    return bool(text and _NUMBER.match(text))
 
 
 def match(text: str | None, actions: Sequence[Action]) -> Action | None:

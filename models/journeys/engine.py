@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from bot.i18n import translator
@@ -32,7 +33,7 @@ from models.journeys.core import (
     paused_note,
 )
 from models.journeys.state import keep, position
-from models.tables import Contact, JourneyState
+from models.tables import Contact, JourneyState, table_of
 
 REGISTRY: dict[str, Journey] = {}
 
@@ -280,6 +281,39 @@ def remember_choices(session: Session, person: str, actions: Sequence[Action]) -
         data[CHOICES] = [[a.label, a.payload] for a in actions]
     state.data = data
     session.add(state)
+
+
+def notice_choices(session: Session, person: str) -> list[Action]:
+    """The actions the latest message of the outbox with answerable buttons numbered for the
+    person, on a channel without buttons (Zalo): kept whatever journey comes and goes, until a
+    newer message numbers others or an answer spends them. While a journey is in front, its
+    own numbers (`choices`) are the ones the person answers."""
+    found = session.get(JourneyState, person)
+    kept = (found.notice_choices if found is not None else None) or []
+    return [Action(str(label), str(payload)) for label, payload in kept]
+
+
+def remember_notice_choices(
+    session: Session, person: str, actions: Sequence[Action], *, now: datetime
+) -> None:
+    """Replaces the person's notice choices (none: they are spent). One upsert, so that the
+    outbox's sender and the person's own messages, served by any process, never both insert
+    the person's row; it leaves the journey and its draft as they are."""
+    # What the unit of work holds for the row (a position created by this turn) goes first.
+    session.flush()
+    table = table_of(JourneyState)
+    kept = [[a.label, a.payload] for a in actions] or sa.null()  # SQL NULL, not JSON null
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(table).values(
+        person=person, data={}, paused=[], notice_choices=kept, updated_at=now
+    )
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[table.c.person],
+            set_={"notice_choices": statement.excluded.notice_choices},
+        )
+    )
 
 
 def _told(journey: Journey, turn: Turn) -> list[Reply]:

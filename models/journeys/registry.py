@@ -19,13 +19,14 @@ from models.journeys.plan import ADD_PLAN_ITEM
 from models.journeys.report import REPORT
 from models.journeys.review import ANSWER_QUESTION, ASK_QUESTION
 from models.journeys.rights import RIGHTS
+from models.journeys.rsvp import RSVP
 from models.journeys.visits import VISITS
 
 JOURNEYS: tuple[Journey, ...] = (
     ENROLMENT, ONBOARDING, DECISION,
     ASK_QUESTION, ANSWER_QUESTION, ANSWER_THREAD, FEEDBACK, NEW_PROVIDER, NEW_ENTERPRISE,
     REPORT, BROADCAST, EDIT_WORDING, NEW_EVENT, MOVE_EVENT, VISITS, ADD_PLAN_ITEM, IMPORT_FILE,
-    EDIT_ENTERPRISE, RIGHTS, OFFER, LINK_CHANNEL,
+    EDIT_ENTERPRISE, RIGHTS, OFFER, LINK_CHANNEL, RSVP,
 )  # fmt: skip
 
 engine.register(JOURNEYS)
