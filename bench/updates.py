@@ -2,42 +2,53 @@
 round trip, how long each waits for its answer, and whether one person's flood delays others.
 
     .venv/bin/python bench/updates.py [--people 600] [--per-person 4] [--rate 400]
-        [--latency 0.1] [--database-url URL]
+        [--latency 0.1] [--database-url URL] [--request aiohttp|httpx]
 
-The real Application runs as `oshbot run` does: updates go through its update queue and update
-processor, persistence flushes every second, the bot's own rate limiter paces on the wall clock.
-Every Bot API call takes `--latency` seconds (the sandbox's round-trip option). Registered people
-send "/help" and a greeting outside any conversation, `--rate` updates a second in all, each
-answered with one message; a person's next update comes more than a second later, within
-Telegram's per-chat pace. For the throughput the limiter's overall rate is raised above the
-offered rate (as OSHBOT_SEND_RATE would): at the default 30 messages a second, that limit, not
-the bot, bounds how many people a second get an answer. The flood runs with the defaults.
+The real Application runs as `oshbot run` does: long polling, its update queue and update
+processor, persistence flushing every second, the bot's own rate limiter on the wall clock and
+its own Bot API client (bot/request.py; `--request httpx`: PTB's default, for comparison).
+Telegram's side (the sandbox over HTTP, every Bot API call taking `--latency` seconds, and the
+people) runs in a process of its own (bench/telegram_side.py), so that the CPU measured is the
+bot's. Registered people send "/help" and a greeting outside any conversation, `--rate` updates
+a second in all, each answered with one message; a person's next update comes more than a
+second later, within Telegram's per-chat pace. For the throughput the limiter's overall rate is
+raised above the offered rate (as OSHBOT_SEND_RATE would): at the default 30 messages a second,
+that limit, not the bot, bounds how many people a second get an answer. The flood runs with the
+defaults, on the in-process sandbox.
 
 Figures: throughput (updates answered per second, from the first update offered to the last
-answer), end-to-end latency per update (offered to its answer accepted by the sandbox), database
-statements per update (person look-ups, persistence writes). Then a flood: one person sends 40
-messages at once while 100 others send /help; the others' answer times.
+answer), end-to-end latency per update (offered to its answer accepted by the sandbox), the
+bot process's CPU per update, database statements per update (person look-ups, persistence
+writes). Then a flood: one person sends 40 messages at once while 100 others send /help; the
+others' answer times.
 
 Baseline: run this same file against the code before issue 14's fix, e.g.
     git archive 09faa25 | tar -x -C /tmp/baseline
     PYTHONPATH=/tmp/baseline .venv/bin/python bench/updates.py --people 100 --per-person 2
-(updates one at a time: about 9 a second, so fewer updates keep the run short).
+(updates one at a time: about 9 a second, so fewer updates keep the run short). Telegram's side
+is always today's sandbox.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
 import statistics
+import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from telegram import Update
+from telegram.request import HTTPXRequest
+from telegram_side import with_latency  # bench/, the script's folder
 
 from bot.app import build_application
 from bot.guard import LIMITER_KEY, InboundLimiter
@@ -74,19 +85,12 @@ def seed(database: Database, people: int) -> None:
         connection.commit()
 
 
-def with_latency(sandbox: Sandbox, latency: float) -> None:
-    """The sandbox's round-trip option; code from before it existed gets the same wait here."""
-    if hasattr(sandbox, "latency"):
-        sandbox.latency = latency
-        return
-    call = sandbox.call
-
-    async def slow_call(token: str, method: str, params: Any, files: Any = None) -> Any:
-        if method.lower() != "getupdates":
-            await asyncio.sleep(latency)
-        return await call(token, method, params, files)
-
-    sandbox.call = slow_call  # type: ignore[method-assign]
+def count(statements: Counter[str], _conn, _cursor, statement: str, *_args: Any) -> None:  # type: ignore[no-untyped-def]
+    """Counts the statements the figures name."""
+    if "FROM contact" in statement and "telegram_user_id = " in statement:
+        statements["person look-ups"] += 1
+    if "bot_state" in statement and statement.lstrip().upper().startswith(("INSERT", "UPDATE")):
+        statements["persistence writes"] += 1
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -120,14 +124,6 @@ class Bench:
             return result
 
         self.sandbox._methods["sendMessage"] = recorded
-        self.statements: Counter[str] = Counter()
-        sa.event.listen(self.database.engine, "before_cursor_execute", self._count)
-
-    def _count(self, _conn, _cursor, statement: str, *_args: Any) -> None:  # type: ignore[no-untyped-def]
-        if "FROM contact" in statement and "telegram_user_id = " in statement:
-            self.statements["person look-ups"] += 1
-        if "bot_state" in statement and statement.lstrip().upper().startswith(("INSERT", "UPDATE")):
-            self.statements["persistence writes"] += 1
 
     async def start(self) -> None:
         await self.application.initialize()
@@ -170,27 +166,64 @@ class Bench:
 
 
 async def steady(args: argparse.Namespace, url: str, folder: Path) -> dict[str, Any]:
-    bench = Bench(url, folder, args.latency, per_second=max(30.0, args.rate * 2))
-    seed(bench.database, args.people)
-    await bench.start()
-    count = args.people * args.per_person
+    """The bot as `oshbot run` runs it, over HTTP to Telegram's side in a process of its own
+    (bench/telegram_side.py): the figures are the bot's, not the bot's and the sandbox's."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # today's sandbox, always
+    side = await asyncio.create_subprocess_exec(
+        sys.executable, str(Path(__file__).with_name("telegram_side.py")),
+        "--latency", str(args.latency),
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env,
+    )  # fmt: skip
+    assert side.stdin is not None and side.stdout is not None
+    ready = (await side.stdout.readline()).decode().split()
+    if not ready or ready[0] != "READY":
+        raise SystemExit(f"Telegram's side did not start: {ready}")
+    port, token = int(ready[1]), ready[2]
+    database = Database(url)
+    seed(database, args.people)
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        token=token, database_url=url, api_base_url=f"http://127.0.0.1:{port}/bot",
+        api_file_base_url=f"http://127.0.0.1:{port}/file/bot", data_dir=folder,
+    )  # fmt: skip
+    application = build_application(
+        settings, database=database, clock=lambda: NOW,
+        # The Application's own request unless --request httpx: PTB's default, for comparison.
+        request=HTTPXRequest(connection_pool_size=256) if args.request == "httpx" else None,
+        rate_limiter=PacedRateLimiter(per_second=max(30.0, args.rate * 2)),
+    )  # fmt: skip
+    # People's pace is real time here: the guard counts on the wall clock.
+    application.bot_data[LIMITER_KEY] = InboundLimiter()
+    statements: Counter[str] = Counter()
+    sa.event.listen(database.engine, "before_cursor_execute", partial(count, statements))
+    await application.initialize()
+    assert application.job_queue is not None and application.updater is not None
+    application.job_queue.scheduler.remove_all_jobs()  # only updates are measured
+    await application.start()
+    await application.updater.start_polling(allowed_updates=["message", "callback_query"])
+    updates = args.people * args.per_person
     texts = ("/help", "xin chào")
     plan = [
         (index / args.rate, FIRST_USER + index % args.people, texts[(index // args.people) % 2])
-        for index in range(count)
+        for index in range(updates)
     ]
-    bench.statements.clear()
-    began, cpu = time.perf_counter(), time.process_time()
-    offered = await bench.offer(plan)
-    latencies = await bench.wait_for_answers(offered)
-    elapsed = max(bench.answered[u][i] for u, i, _ in offered) - began
+    statements.clear()
+    cpu = time.process_time()
+    side.stdin.write((json.dumps({"plan": plan}) + "\n").encode())
+    await side.stdin.drain()
+    result = json.loads(await side.stdout.readline())
     cpu = time.process_time() - cpu
     await asyncio.sleep(1.5)  # a persistence flush after the last update
-    statements = dict(bench.statements)
-    await bench.stop()
+    measured = dict(statements)
+    await application.updater.stop()
+    await application.stop()
+    await application.shutdown()
+    database.dispose()
+    side.stdin.close()
+    await side.wait()
     return {
-        "count": count, "elapsed": elapsed, "cpu": cpu, "latencies": latencies,
-        "statements": statements,
+        "count": updates, "elapsed": result["elapsed"], "cpu": cpu,
+        "latencies": result["latencies"], "statements": measured,
     }  # fmt: skip
 
 
@@ -225,6 +258,10 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.1, help="seconds per Bot API call")
     parser.add_argument("--database-url", default=None, help="an empty database; default SQLite")
     parser.add_argument("--no-flood", action="store_true")
+    parser.add_argument(
+        "--request", choices=("aiohttp", "httpx"), default="aiohttp",
+        help="the bot's Bot API client: oshbot's (bot/request.py) or PTB's default HTTPXRequest",
+    )  # fmt: skip
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         url = args.database_url or f"sqlite:///{folder}/steady.db"
