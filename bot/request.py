@@ -5,9 +5,9 @@ Why not PTB's default: httpcore's connection pool walks every pooled connection,
 of each idle socket, on every request and every release (encode/httpcore#1035; rewritten in the
 httpx2 fork, pydantic/httpx2#1169). With a 100 ms round trip and a few hundred updates a second
 the pool holds dozens of connections, and the bookkeeping took more of the bot's CPU than
-handling the updates: bench/updates.py measured 7.7-11.5 ms of CPU per update through HTTPX
-against 3.8-4.3 ms through aiohttp's connector (README, "Speed"). aiohttp is already a
-dependency (the sandbox's server).
+handling the updates: bench/updates.py measured 10.7 (SQLite) and 13.9 ms (PostgreSQL) of CPU
+per update through HTTPX against 2.6-2.8 ms through aiohttp's connector (README, "Performance").
+aiohttp is already a dependency (the sandbox's server).
 
 Behaviour kept from HTTPXRequest: form-encoded parameters, multipart uploads, PTB's timeouts
 (read, write, connect, pool) with its defaults, TimedOut for any timeout and NetworkError for
