@@ -14,7 +14,7 @@ from sqlmodel import Session
 from bot.i18n import Translate, translator
 from models import linking
 from models.journeys.core import Input, Outcome, Turn
-from models.journeys.state import telegram_user, zalo_user
+from models.journeys.state import channel_of, telegram_user, zalo_user
 from models.linking import CHANNEL_NAMES, LINK_MINUTES, Linking, LinkResult
 from models.members import role_label
 from models.programme import ProgrammeError, format_short_code, organisation_name
@@ -22,10 +22,6 @@ from models.tables import Contact, WebSignIn
 from models.text import esc
 
 COMMAND = "link"
-
-
-def channel_of(person: str) -> str:
-    return linking.ZALO if zalo_user(person) is not None else linking.TELEGRAM
 
 
 def sender_key(person: str) -> str:
