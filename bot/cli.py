@@ -31,7 +31,7 @@ from models.programme import ProgrammeError, create_invite, deep_link, format_sh
 from models.tables import Contact, Enterprise, Invite, Provider, Role
 
 if TYPE_CHECKING:
-    from telegram.ext import Application
+    from telegram.ext import Application, ExtBot
 
     from scheduler.config import SchedulerConfig
 
@@ -155,6 +155,14 @@ def sender_turn(database: Database) -> Iterator[bool]:
         leadership.release()
 
 
+NO_TOKEN = "OSHBOT_TOKEN is not set: get a token from @BotFather and set it."
+# `oshbot webhook` and `oshbot serve` with a Zalo token alone: what works instead.
+NO_TELEGRAM_WEBHOOK = (
+    "OSHBOT_TOKEN is not set: this command serves Telegram's webhook. On Zalo alone, run "
+    "`oshbot run` (it long-polls Zalo, runs the jobs and sends the outbox)."
+)
+
+
 @app.command()
 def run() -> None:
     """Run the bot with long polling."""
@@ -168,7 +176,7 @@ def run() -> None:
         )
     setup_logging(config.log_level, config.token or config.zalo_token, config.log_format)
     if not config.token:
-        from bot.zalo.channel import run_alone
+        from bot.alone import run_alone
 
         run_alone(config)
         return
@@ -187,7 +195,7 @@ def webhook() -> None:
 
     config = settings()
     if not config.token:
-        raise fail("OSHBOT_TOKEN is not set: get a token from @BotFather and set it.")
+        raise fail(NO_TELEGRAM_WEBHOOK if config.zalo_token else NO_TOKEN)
     if not config.webhook_url or not config.webhook_secret:
         raise fail("Webhook mode needs OSHBOT_WEBHOOK_URL and OSHBOT_WEBHOOK_SECRET.")
     setup_logging(config.log_level, config.token, config.log_format)
@@ -249,7 +257,7 @@ def serve(
 
     config = settings()
     if not config.token:
-        raise fail("OSHBOT_TOKEN is not set: get a token from @BotFather and set it.")
+        raise fail(NO_TELEGRAM_WEBHOOK if config.zalo_token else NO_TOKEN)
     if not config.webhook_url or not config.webhook_secret:
         raise fail("`oshbot serve` needs OSHBOT_WEBHOOK_URL and OSHBOT_WEBHOOK_SECRET.")
     if config.zalo_token and not (config.public_url and config.zalo_webhook_secret):
@@ -1002,28 +1010,23 @@ def broadcast_command(
     console.print(f"Queued {total} messages (keys broadcast:{broadcast_id}:<contact>).")
     if not wait:
         return
-    if not config.token:
+    if not config.token and not config.zalo_token:
         raise fail("OSHBOT_TOKEN is not set: the running bot will send them.")
     setup_logging("WARNING")
+    if not config.token:
+        console.print(TELEGRAM_WAITS, soft_wrap=True)
 
     async def send(mine: bool) -> broadcasts.Progress:
         """Sends while this command holds the sender lock; otherwise the running bot sends,
         and the bar follows its progress."""
-        from telegram.ext import ExtBot
-
-        from bot.ratelimit import PacedRateLimiter
         from bot.sender import drain, zalo_route
+        from models.outbox import ZALO
 
         schedule = SchedulerConfig.from_settings(config)
-        bot = ExtBot(
-            config.token,  # type: ignore[arg-type]
-            base_url=config.api_base_url,
-            base_file_url=config.api_file_base_url,
-            rate_limiter=PacedRateLimiter(per_second=config.send_rate, jitter=config.send_jitter),
-        )
+        bot = telegram_sender(config)
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
         zalo = zalo_route(config)
-        async with bot, zalo.client if zalo is not None else nullcontext():
+        async with bot or nullcontext(), zalo.client if zalo is not None else nullcontext():
             with Progress(*columns, console=console) as bar:
                 task = bar.add_task("sending", total=total)
                 while True:
@@ -1035,10 +1038,16 @@ def broadcast_command(
                         held = report.held
                     with database.session() as session:
                         shown = broadcasts.progress(session, broadcast_id)
+                        # On Zalo alone, Telegram's rows wait for a token: done when Zalo is.
+                        zalo_done = bot is None and broadcasts.progress(
+                            session, broadcast_id, channel=ZALO
+                        ).finished
                     bar.update(task, completed=shown.done)
                     if shown.finished:
                         with database.session() as session:
                             broadcasts.record_shown(session, broadcast_id=broadcast_id, shown=shown)
+                        return shown
+                    if zalo_done:
                         return shown
                     if held:
                         return shown  # quiet hours: the bot sends the rest when they end
@@ -1178,9 +1187,11 @@ def jobs_run(
         console.print(f"{ran.job}: {ran.result}")
     if not send:
         return
-    if not config.token:
+    if not config.token and not config.zalo_token:
         console.print("OSHBOT_TOKEN is not set: messages stay in the outbox.")
         return
+    if not config.token:
+        console.print(TELEGRAM_WAITS, soft_wrap=True)
     with sender_turn(database) as mine:
         if not mine:
             console.print("outbox: the running bot is sending; what is due waits for it.")
@@ -1188,21 +1199,37 @@ def jobs_run(
         asyncio.run(drain_outbox(config, database, moment, scheduler_config))
 
 
-async def drain_outbox(
-    config: Settings, database: Database, moment: datetime, scheduler_config: SchedulerConfig
-) -> None:
-    """`jobs run`'s sending: what is due, with 429 pauses waited out (JOBS_RUN_PATIENCE)."""
+# What a sending command says once when only Zalo's token is set (oshbot on Zalo alone).
+TELEGRAM_WAITS = (
+    "OSHBOT_TOKEN is not set: messages go by Zalo; those for people on Telegram only stay in "
+    "the outbox."
+)
+
+
+def telegram_sender(config: Settings) -> ExtBot[None] | None:
+    """The bot a command sends the outbox's Telegram rows with, paced like the running bot's;
+    None without OSHBOT_TOKEN (Zalo alone: only Zalo's rows go)."""
     from telegram.ext import ExtBot
 
     from bot.ratelimit import PacedRateLimiter
-    from bot.sender import drain, zalo_route
 
-    bot = ExtBot(
-        config.token,  # type: ignore[arg-type]
+    if not config.token:
+        return None
+    return ExtBot(
+        config.token,
         base_url=config.api_base_url,
         base_file_url=config.api_file_base_url,
         rate_limiter=PacedRateLimiter(per_second=config.send_rate, jitter=config.send_jitter),
     )
+
+
+async def drain_outbox(
+    config: Settings, database: Database, moment: datetime, scheduler_config: SchedulerConfig
+) -> None:
+    """`jobs run`'s sending: what is due, with 429 pauses waited out (JOBS_RUN_PATIENCE)."""
+    from bot.sender import drain, zalo_route
+
+    bot = telegram_sender(config)
     # The run's clock starts at --now and moves with real time, so that a row Telegram
     # asked us to send again in a few seconds (429) comes due before the run ends.
     started = time.monotonic()
@@ -1211,7 +1238,7 @@ async def drain_outbox(
         return moment + timedelta(seconds=time.monotonic() - started)
 
     zalo = zalo_route(config)
-    async with bot, zalo.client if zalo is not None else nullcontext():
+    async with bot or nullcontext(), zalo.client if zalo is not None else nullcontext():
         report = await drain(
             bot,
             database,
