@@ -1,8 +1,9 @@
-"""`oshbot run` with a Zalo token and no Telegram one: oshbot on Zalo alone.
+"""`oshbot run` and `oshbot serve` with a Zalo token and no Telegram one: oshbot on Zalo alone.
 
 Telegram's Application brings the scheduler (PTB's JobQueue) and the outbox tick with it
 (bot/app.py `schedule_jobs`). Without Telegram the same periodic work runs on APScheduler itself,
-with the same jobs, cadences and grace, beside the Zalo channel's long polling:
+with the same jobs, cadences and grace, beside the Zalo channel (long polling for `oshbot run`,
+the web application's /zalo webhook for `oshbot serve`):
 
 * each scheduled job at its cadence, then what it queued is sent;
 * the catch-up once at start: what fell due while oshbot was down;
@@ -66,8 +67,8 @@ class Alone:
         self.leadership = Leadership(database.engine)
         self.scheduler = AsyncIOScheduler(timezone=self.config.tz)
 
-    async def start(self) -> None:
-        await self.channel.start()
+    async def start(self, *, poll: bool = True) -> None:
+        await self.channel.start(poll=poll)
         log.warning(
             "OSHBOT_TOKEN is not set: running on Zalo alone; messages for people on Telegram "
             "only wait in the outbox until it is set"

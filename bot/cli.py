@@ -156,10 +156,10 @@ def sender_turn(database: Database) -> Iterator[bool]:
 
 
 NO_TOKEN = "OSHBOT_TOKEN is not set: get a token from @BotFather and set it."
-# `oshbot webhook` and `oshbot serve` with a Zalo token alone: what works instead.
+# `oshbot webhook` with a Zalo token alone: what works instead.
 NO_TELEGRAM_WEBHOOK = (
     "OSHBOT_TOKEN is not set: this command serves Telegram's webhook. On Zalo alone, run "
-    "`oshbot run` (it long-polls Zalo, runs the jobs and sends the outbox)."
+    "`oshbot run` (long polling) or `oshbot serve` (Zalo's webhook)."
 )
 
 
@@ -256,16 +256,16 @@ def serve(
     from bot import serve as serving
 
     config = settings()
-    if not config.token:
-        raise fail(NO_TELEGRAM_WEBHOOK if config.zalo_token else NO_TOKEN)
-    if not config.webhook_url or not config.webhook_secret:
+    if not config.token and not config.zalo_token:
+        raise fail(NO_TOKEN)
+    if config.token and not (config.webhook_url and config.webhook_secret):
         raise fail("`oshbot serve` needs OSHBOT_WEBHOOK_URL and OSHBOT_WEBHOOK_SECRET.")
     if config.zalo_token and not (config.public_url and config.zalo_webhook_secret):
         raise fail(
             "Zalo's webhook needs OSHBOT_PUBLIC_URL (Zalo posts to <it>/zalo) and "
             "OSHBOT_ZALO_WEBHOOK_SECRET."
         )
-    setup_logging(config.log_level, config.token, config.log_format)
+    setup_logging(config.log_level, config.token or config.zalo_token, config.log_format)
     try:
         serving.run(
             config,

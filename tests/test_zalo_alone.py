@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import subprocess
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import httpx
 from sqlmodel import select
 
 from bot.cli import app
@@ -181,15 +183,78 @@ async def test_a_command_line_broadcast_on_zalo_alone_reaches_zalo(
     assert "Sent 2, failed 0, skipped 0, waiting 1." in result.stdout, result.stdout
 
 
-def test_telegrams_webhook_commands_say_what_runs_on_zalo_alone(
+class Proxy(httpx.AsyncBaseTransport):
+    """What stands between Zalo and `oshbot serve` in production (TLS at OSHBOT_PUBLIC_URL):
+    the platform's webhook posts to the public https address reach the local server."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.inner = httpx.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        request.url = request.url.copy_with(scheme="http", host="127.0.0.1", port=self.port)
+        return await self.inner.handle_async_request(request)
+
+
+async def test_oshbot_serve_on_zalo_alone_takes_zalos_webhook_and_sends_the_outbox(
+    database: Database, tmp_path: Path
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    platform = ZaloSandbox(limits=None)
+    platform.http_transport = Proxy(port)
+    server = ZaloSandboxServer(platform)
+    await server.start()
+    seed(database, platform, due=utcnow())
+    env = {
+        **env_for(server, database, tmp_path),
+        "OSHBOT_PUBLIC_URL": "https://osh.test",
+        "OSHBOT_ZALO_WEBHOOK_SECRET": "a-long-zalo-webhook-secret",
+        "OSHBOT_SEND_INTERVAL": "0.5",
+        "OSHBOT_QUIET_START": "00:00",
+        "OSHBOT_QUIET_END": "00:00",
+    }
+    process = subprocess.Popen(
+        [*OSHBOT, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env, cwd=tmp_path, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    lan = platform.user("a11ce")
+    try:
+        # The jobs and the sender run beside the web application.
+        await wait_for(lambda: reminded(platform, "a11ce") and reminded(platform, "b0b0"), process)
+        # Zalo posts what a person writes to OSHBOT_PUBLIC_URL + /zalo, with the secret.
+        seen = len(lan.messages())
+        lan.send_text("/help")
+        await wait_for(lambda: len(lan.messages()) > seen, process)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            health = await http.get("/healthz")
+            forged = await http.post("/zalo", json={"result": {}})
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=30)
+        await server.stop()
+    assert process.returncode in (0, -15), stderr.decode()[-2000:]
+    assert "OSHBOT_TOKEN is not set: running on Zalo alone" in stderr.decode()
+    assert platform.webhook_url == "https://osh.test/zalo"
+    # Healthy although a Telegram message waits: nothing here could send it.
+    assert health.status_code == 200, health.text
+    assert health.json()["sender"] is True
+    assert forged.status_code == 403
+    assert statuses(database)["telegram"] == OutboxStatus.PENDING
+
+
+def test_telegrams_webhook_command_says_what_runs_on_zalo_alone(
     database: Database, tmp_path: Path
 ) -> None:
     env = {
+        "OSHBOT_TOKEN": "",
         "OSHBOT_ZALO_TOKEN": "1234567890:zalo-sandbox",
         "OSHBOT_DATABASE_URL": database.url,
         "OSHBOT_DATA_DIR": str(tmp_path / "data"),
     }
-    for command in ("serve", "webhook"):
-        result = runner.invoke(app, [command], env={"OSHBOT_TOKEN": "", **env})
-        assert result.exit_code == 1
-        assert "On Zalo alone, run `oshbot run`" in " ".join(result.output.split())
+    result = runner.invoke(app, ["webhook"], env=env)
+    assert result.exit_code == 1
+    assert "On Zalo alone, run `oshbot run` (long polling) or `oshbot serve`" in " ".join(
+        result.output.split()
+    )
