@@ -54,18 +54,20 @@ class Alone:
         database: Database,
         *,
         clock: Callable[[], datetime] = utcnow,
-        channel: ZaloChannel | None = None,
     ) -> None:
         self.settings = settings
         self.database = database
         self.clock = clock
-        self.channel = channel or ZaloChannel(settings, database, clock=clock)
+        self.channel = ZaloChannel(settings, database, clock=clock)
         self.config = SchedulerConfig.from_settings(settings)
         route = zalo_route(settings, self.channel.client)
         assert route is not None  # a Zalo channel has a token
         self.route: ZaloRoute = route
         self.leadership = Leadership(database.engine)
         self.scheduler = AsyncIOScheduler(timezone=self.config.tz)
+        # One drain at a time (the outbox tick, a job's, the catch-up), as the Telegram bot's
+        # limiter turn keeps them: two would share the pace but double the rows in flight.
+        self._turn = asyncio.Lock()
 
     async def start(self, *, poll: bool = True) -> None:
         await self.channel.start(poll=poll)
@@ -115,7 +117,10 @@ class Alone:
         if await self._leading():
             if work is not None:
                 await work()
-            await drain(None, self.database, clock=self.clock, config=self.config, zalo=self.route)
+            async with self._turn:
+                await drain(
+                    None, self.database, clock=self.clock, config=self.config, zalo=self.route
+                )
 
     async def send(self) -> None:
         """One outbox tick."""
