@@ -40,7 +40,7 @@ from models.db import Database
 from models.files import secure_data_dir
 from models.tables import utcnow
 from scheduler.config import SchedulerConfig
-from scheduler.runner import Cadence, run_due, run_job, schedule
+from scheduler.runner import run_due, run_job, schedule
 
 log = logging.getLogger(__name__)
 
@@ -133,17 +133,6 @@ def attach_zalo(application: Application, **options: Any) -> ZaloChannel:  # typ
 # `oshbot webhook`); the demo and the tests call the same functions with their own clock.
 
 
-def _cron(cadence: Cadence) -> dict[str, int | str]:
-    fields: dict[str, int | str] = {"minute": cadence.minute}
-    if cadence.every != "hour":
-        fields["hour"] = cadence.hour
-    if cadence.every == "week":
-        fields["day_of_week"] = cadence.weekday
-    if cadence.every == "month":
-        fields["day"] = cadence.day
-    return fields
-
-
 def schedule_jobs(application: Application) -> None:  # type: ignore[type-arg]
     job_queue = application.job_queue
     if job_queue is None:  # PTB installed without the job-queue extra
@@ -157,7 +146,7 @@ def schedule_jobs(application: Application) -> None:  # type: ignore[type-arg]
             name=job.name,
             data=job.name,
             job_kwargs={
-                "trigger": CronTrigger(**_cron(job.cadence), timezone=config.tz),
+                "trigger": CronTrigger(**job.cadence.cron(), timezone=config.tz),
                 "id": f"oshbot:{job.name}",
                 "replace_existing": True,
                 # A fire missed by less than the grace still runs; longer downtime is the

@@ -155,6 +155,14 @@ def sender_turn(database: Database) -> Iterator[bool]:
         leadership.release()
 
 
+NO_TOKEN = "OSHBOT_TOKEN is not set: get a token from @BotFather and set it."
+# `oshbot webhook` with a Zalo token alone: what works instead.
+NO_TELEGRAM_WEBHOOK = (
+    "OSHBOT_TOKEN is not set: this command serves Telegram's webhook. On Zalo alone, run "
+    "`oshbot run` (long polling) or `oshbot serve` (Zalo's webhook)."
+)
+
+
 @app.command()
 def run() -> None:
     """Run the bot with long polling."""
@@ -168,7 +176,7 @@ def run() -> None:
         )
     setup_logging(config.log_level, config.token or config.zalo_token, config.log_format)
     if not config.token:
-        from bot.zalo.channel import run_alone
+        from bot.alone import run_alone
 
         run_alone(config)
         return
@@ -187,7 +195,7 @@ def webhook() -> None:
 
     config = settings()
     if not config.token:
-        raise fail("OSHBOT_TOKEN is not set: get a token from @BotFather and set it.")
+        raise fail(NO_TELEGRAM_WEBHOOK if config.zalo_token else NO_TOKEN)
     if not config.webhook_url or not config.webhook_secret:
         raise fail("Webhook mode needs OSHBOT_WEBHOOK_URL and OSHBOT_WEBHOOK_SECRET.")
     setup_logging(config.log_level, config.token, config.log_format)
@@ -248,16 +256,16 @@ def serve(
     from bot import serve as serving
 
     config = settings()
-    if not config.token:
-        raise fail("OSHBOT_TOKEN is not set: get a token from @BotFather and set it.")
-    if not config.webhook_url or not config.webhook_secret:
+    if not config.token and not config.zalo_token:
+        raise fail(NO_TOKEN)
+    if config.token and not (config.webhook_url and config.webhook_secret):
         raise fail("`oshbot serve` needs OSHBOT_WEBHOOK_URL and OSHBOT_WEBHOOK_SECRET.")
     if config.zalo_token and not (config.public_url and config.zalo_webhook_secret):
         raise fail(
             "Zalo's webhook needs OSHBOT_PUBLIC_URL (Zalo posts to <it>/zalo) and "
             "OSHBOT_ZALO_WEBHOOK_SECRET."
         )
-    setup_logging(config.log_level, config.token, config.log_format)
+    setup_logging(config.log_level, config.token or config.zalo_token, config.log_format)
     try:
         serving.run(
             config,
@@ -911,24 +919,6 @@ def publication_link(config: Settings) -> str:
     return invitation_link(config.site_url, config.bot_username)
 
 
-def sending_bot(config: Settings) -> ExtBot:  # type: ignore[type-arg]
-    """The bot the command line sends with, outside the running bot: its own pace and request,
-    as the Application has them (bot/app.py); it says each message's parse mode itself
-    (bot/sender.py), having no defaults."""
-    from telegram.ext import ExtBot
-
-    from bot.cluster import MeteredRequest
-    from bot.ratelimit import PacedRateLimiter
-
-    return ExtBot(
-        config.token,  # type: ignore[arg-type]
-        base_url=config.api_base_url,
-        base_file_url=config.api_file_base_url,
-        request=MeteredRequest(),
-        rate_limiter=PacedRateLimiter(per_second=config.send_rate, jitter=config.send_jitter),
-    )
-
-
 @app.command("broadcast")
 def broadcast_command(
     text: Annotated[str | None, typer.Option(help="The message, as it should read.")] = None,
@@ -1020,21 +1010,24 @@ def broadcast_command(
     console.print(f"Queued {total} messages (keys broadcast:{broadcast_id}:<contact>).")
     if not wait:
         return
-    if not config.token:
+    if not config.token and not config.zalo_token:
         raise fail("OSHBOT_TOKEN is not set: the running bot will send them.")
     setup_logging("WARNING")
+    if not config.token:
+        console.print(TELEGRAM_WAITS, soft_wrap=True)
 
     async def send(mine: bool) -> broadcasts.Progress:
         """Sends while this command holds the sender lock; otherwise the running bot sends,
         and the bar follows its progress."""
         from bot.request import running
         from bot.sender import drain, zalo_route
+        from models.outbox import ZALO
 
         schedule = SchedulerConfig.from_settings(config)
-        bot = sending_bot(config)
+        bot = telegram_sender(config)
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
         zalo = zalo_route(config)
-        async with running(bot), zalo.client if zalo is not None else nullcontext():
+        async with running(bot) if bot else nullcontext(), zalo.client if zalo is not None else nullcontext():
             with Progress(*columns, console=console) as bar:
                 task = bar.add_task("sending", total=total)
                 while True:
@@ -1046,10 +1039,16 @@ def broadcast_command(
                         held = report.held
                     with database.session() as session:
                         shown = broadcasts.progress(session, broadcast_id)
+                        # On Zalo alone, Telegram's rows wait for a token: done when Zalo is.
+                        zalo_done = bot is None and broadcasts.progress(
+                            session, broadcast_id, channel=ZALO
+                        ).finished
                     bar.update(task, completed=shown.done)
                     if shown.finished:
                         with database.session() as session:
                             broadcasts.record_shown(session, broadcast_id=broadcast_id, shown=shown)
+                        return shown
+                    if zalo_done:
                         return shown
                     if held:
                         return shown  # quiet hours: the bot sends the rest when they end
@@ -1189,14 +1188,43 @@ def jobs_run(
         console.print(f"{ran.job}: {ran.result}")
     if not send:
         return
-    if not config.token:
+    if not config.token and not config.zalo_token:
         console.print("OSHBOT_TOKEN is not set: messages stay in the outbox.")
         return
+    if not config.token:
+        console.print(TELEGRAM_WAITS, soft_wrap=True)
     with sender_turn(database) as mine:
         if not mine:
             console.print("outbox: the running bot is sending; what is due waits for it.")
             return
         asyncio.run(drain_outbox(config, database, moment, scheduler_config))
+
+
+# What a sending command says once when only Zalo's token is set (oshbot on Zalo alone).
+TELEGRAM_WAITS = (
+    "OSHBOT_TOKEN is not set: messages go by Zalo; those for people on Telegram only stay in "
+    "the outbox."
+)
+
+
+def telegram_sender(config: Settings) -> ExtBot[None] | None:
+    """The bot a command sends the outbox's Telegram rows with, paced like the running bot's and
+    on its client (bot/request.py); None without OSHBOT_TOKEN (Zalo alone: only Zalo's rows go).
+    It has no defaults: the sender says each message's parse mode itself (bot/sender.py)."""
+    from telegram.ext import ExtBot
+
+    from bot.cluster import MeteredRequest
+    from bot.ratelimit import PacedRateLimiter
+
+    if not config.token:
+        return None
+    return ExtBot(
+        config.token,
+        base_url=config.api_base_url,
+        base_file_url=config.api_file_base_url,
+        request=MeteredRequest(),
+        rate_limiter=PacedRateLimiter(per_second=config.send_rate, jitter=config.send_jitter),
+    )
 
 
 async def drain_outbox(
@@ -1206,7 +1234,7 @@ async def drain_outbox(
     from bot.request import running
     from bot.sender import drain, zalo_route
 
-    bot = sending_bot(config)
+    bot = telegram_sender(config)
     # The run's clock starts at --now and moves with real time, so that a row Telegram
     # asked us to send again in a few seconds (429) comes due before the run ends.
     started = time.monotonic()
@@ -1215,7 +1243,7 @@ async def drain_outbox(
         return moment + timedelta(seconds=time.monotonic() - started)
 
     zalo = zalo_route(config)
-    async with running(bot), zalo.client if zalo is not None else nullcontext():
+    async with running(bot) if bot else nullcontext(), zalo.client if zalo is not None else nullcontext():
         report = await drain(
             bot,
             database,

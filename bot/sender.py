@@ -148,7 +148,7 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(30 * 2 ** (attempts - 1), 3600))
 
 
-def limiter_of(bot: Bot) -> PacedRateLimiter | None:
+def limiter_of(bot: Bot | None) -> PacedRateLimiter | None:
     limiter = getattr(bot, "rate_limiter", None)
     return limiter if isinstance(limiter, PacedRateLimiter) else None
 
@@ -239,7 +239,7 @@ async def deliver(bot: Bot, row: Outbox) -> int:
 
 
 async def send_due(
-    bot: Bot,
+    bot: Bot | None,
     database: Database,
     *,
     now: datetime | None = None,
@@ -252,7 +252,8 @@ async def send_due(
     """One batch of one channel's rows: up to `limit` rows due at `now` (default: `clock()`).
     A chat that has just had a message waits until the rest of the batch is out, so one busy
     chat never holds up the others. `clock` stamps each claim and deferral when it happens
-    (default: `now`). Zalo rows need `zalo`."""
+    (default: `now`). Zalo rows need `zalo`; Telegram rows need `bot` (None: oshbot runs on
+    Zalo alone, and they stay pending)."""
     if clock is None:
         assert now is not None, "send_due needs now or clock"
         fixed = now
@@ -264,7 +265,7 @@ async def send_due(
     if limiter is not None and limiter.paused_for() > 0:
         report.paused = True
         return report
-    if channel == ZALO and zalo is None:
+    if (channel == ZALO and zalo is None) or (channel == TELEGRAM and bot is None):
         return report
     quiet = config.quiet.until(now, config.tz) is not None
     report.held = quiet
@@ -281,6 +282,7 @@ async def send_due(
     async def send(row: Outbox, writer: _Writer) -> bool:
         if zalo is not None and row.channel == ZALO:
             return await _send_zalo_row(zalo, writer, row, clock=clock, report=report)
+        assert bot is not None
         return await _send_row(bot, writer, row, clock=clock, report=report)
 
     # Rounds: each round sends to every chat that is ready, one message per chat; a chat that
@@ -442,7 +444,7 @@ class _Writer:
 
 
 async def drain(
-    bot: Bot,
+    bot: Bot | None,
     database: Database,
     *,
     clock: Callable[[], datetime],
@@ -458,14 +460,19 @@ async def drain(
     broadcast to both goes out at both paces together rather than at the slower one. A 429
     pause is slept out (through the limiter's or the pacer's `sleep`, so tests run on a fake
     clock) and sending resumes as soon as the wait is over, as long as the waits add up to no
-    more than `patience` seconds; a longer pause leaves the rest to the next call."""
-    lanes = [
-        _drain(bot, database, clock, config, batch, max_batches, patience, sleep, TELEGRAM, None)
-    ]
+    more than `patience` seconds; a longer pause leaves the rest to the next call. Without
+    `bot` (oshbot on Zalo alone) only Zalo's rows go, and those queued for Telegram to someone
+    also on Zalo go by Zalo (`outbox.move_to_zalo`)."""
+    if bot is None and zalo is not None:
+        moved = await _in_thread(database, outbox.move_to_zalo)
+        if moved:
+            log.info("%d messages queued for Telegram go by Zalo (no OSHBOT_TOKEN)", moved)
+    budget = (batch, max_batches, patience, sleep)
+    lanes = []
+    if bot is not None:
+        lanes.append(_drain(bot, database, clock, config, *budget, TELEGRAM, None))
     if zalo is not None:
-        lanes.append(
-            _drain(bot, database, clock, config, batch, max_batches, patience, sleep, ZALO, zalo)
-        )
+        lanes.append(_drain(bot, database, clock, config, *budget, ZALO, zalo))
     limiter = limiter_of(bot)
     if limiter is None:
         reports = await asyncio.gather(*lanes)
@@ -474,14 +481,14 @@ async def drain(
         # takeover): two would share the pace but double the rows in flight.
         async with limiter.turn:
             reports = await asyncio.gather(*lanes)
-    total = reports[0]
-    for report in reports[1:]:
+    total = SendReport()
+    for report in reports:
         total.add(report)
     return total
 
 
 async def _drain(
-    bot: Bot,
+    bot: Bot | None,
     database: Database,
     clock: Callable[[], datetime],
     config: SchedulerConfig | None,

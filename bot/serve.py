@@ -1,4 +1,6 @@
-"""`oshbot serve`: the web application (bot/web.py) on uvicorn, one worker per process.
+"""`oshbot serve`: the web application (bot/web.py) on uvicorn, one worker per process. With a
+Zalo token and no Telegram one it serves Zalo alone (bot/alone.py): the /zalo webhook, the
+signed links, /healthz and the dashboard, with the jobs and the sender beside them.
 
 Several workers on one PostgreSQL database sit behind a load balancer; the holder of the sender
 lock (models/locks.py) sends for all of them. On SQLite only one process may serve a database:
@@ -13,11 +15,14 @@ from collections.abc import Sequence
 from contextlib import AsyncExitStack, ExitStack
 
 import uvicorn
+from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
 from bot import dashboard
+from bot.alone import Alone
 from bot.app import build_application
 from bot.cluster import LEADERSHIP, stand_by
+from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.web import create_app, register_webhook
 from bot.zalo.channel import WEBHOOK_PATH, ZaloChannel
@@ -51,6 +56,9 @@ async def serve(
                     stack.enter_context(single_process(path))
                 except AlreadyRunning as error:
                     raise SecondWorker(str(path)) from error
+        if not settings.token:
+            await _serve_zalo_alone(settings, database, host=host, port=port, routes=routes)
+            return
         application = build_application(settings, database=database)
         leadership = Leadership(database.engine)
         application.bot_data[LEADERSHIP] = leadership
@@ -70,23 +78,49 @@ async def serve(
                 routes=[*routes, dashboard.mount(database, settings)],
                 zalo_dispatch=zalo.driver.dispatch if zalo is not None else None,
             )
-            config = uvicorn.Config(
-                web, host=host, port=port, log_config=None, access_log=False, lifespan="on"
-            )
-            server = uvicorn.Server(config)
-            log.info("serving on http://%s:%d", host, port)
             standby = (
                 asyncio.create_task(stand_by(application, leadership), name="sender standby")
                 if is_postgres(database.engine)
                 else None
             )
             try:
-                await server.serve()
+                await _uvicorn(web, host, port)
             finally:
                 if standby is not None:
                     standby.cancel()
-            if not server.started:
-                raise NotStarted(f"{host}:{port}")
+
+
+async def _serve_zalo_alone(
+    settings: Settings, database: Database, *, host: str, port: int, routes: Sequence[BaseRoute]
+) -> None:
+    """No Telegram: the Zalo channel behind /zalo, its jobs and its sender (bot/alone.py). A
+    standby worker takes the sender lock at its next tick (no lock queue to wait in)."""
+    alone = Alone(settings, database)
+    try:
+        # Before the server, so that a refused token is one line, as for Telegram.
+        await alone.start(poll=False)
+        await register_zalo_webhook(alone.channel, settings)
+        web = create_app(
+            None,
+            routes=[*routes, dashboard.mount(database, settings)],
+            zalo_dispatch=alone.channel.driver.dispatch,
+            runtime=Runtime(settings=settings, database=database, clock=alone.clock),
+            leadership=alone.leadership,
+        )
+        await _uvicorn(web, host, port)
+    finally:
+        await alone.stop()
+
+
+async def _uvicorn(web: Starlette, host: str, port: int) -> None:
+    config = uvicorn.Config(
+        web, host=host, port=port, log_config=None, access_log=False, lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    log.info("serving on http://%s:%d", host, port)
+    await server.serve()
+    if not server.started:
+        raise NotStarted(f"{host}:{port}")
 
 
 async def register_zalo_webhook(zalo: ZaloChannel, settings: Settings) -> None:

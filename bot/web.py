@@ -46,6 +46,7 @@ from bot.zalo.webhook import SECRET_HEADER as ZALO_SECRET_HEADER
 from bot.zalo.webhook import InvalidWebhookBody, parse_webhook, secret_matches
 from models import links
 from models.locks import Leadership
+from models.outbox import TELEGRAM, ZALO
 from models.programme import ProgrammeError
 from models.tables import JobRun, Outbox, OutboxStatus
 from scheduler.config import QUIET_EXEMPT_KINDS, SchedulerConfig
@@ -68,19 +69,27 @@ def webhook_path(url: str | None) -> str:
 
 
 def create_app(
-    application: Application,  # type: ignore[type-arg]
+    application: Application | None,  # type: ignore[type-arg]
     *,
     routes: Sequence[BaseRoute] = (),
     zalo_dispatch: ZaloDispatch | None = None,
+    runtime: Runtime | None = None,
+    leadership: Leadership | None = None,
 ) -> Starlette:
     """The ASGI app around an initialised Application. `routes` are mounted beside ours: the
-    place for the dashboard (`routes=dashboard.routes(...)`)."""
-    runtime: Runtime = application.bot_data["runtime"]
+    place for the dashboard (`routes=dashboard.routes(...)`). Without an Application (oshbot on
+    Zalo alone, bot/alone.py) there is no Telegram webhook: `runtime` and `leadership` come from
+    the caller, who also runs the jobs and the sender."""
+    if application is not None:
+        runtime = application.bot_data["runtime"]
+        leadership = application.bot_data.get(LEADERSHIP)
+    assert runtime is not None, "create_app needs an Application or a runtime"
     settings = runtime.settings
     path = webhook_path(settings.webhook_url)
     secret = settings.webhook_secret or ""
 
     async def telegram(request: Request) -> Response:
+        assert application is not None
         if not secret_matches(request.headers.get(TELEGRAM_SECRET_HEADER), secret):
             return PlainTextResponse("forbidden", status_code=HTTPStatus.FORBIDDEN)
         body = await request.body()
@@ -112,7 +121,7 @@ def create_app(
         return Response(status_code=HTTPStatus.OK)
 
     async def healthz(request: Request) -> Response:
-        report = await asyncio.to_thread(health, application)
+        report = await asyncio.to_thread(health, runtime, leadership)
         status = HTTPStatus.OK if report["healthy"] else HTTPStatus.SERVICE_UNAVAILABLE
         return JSONResponse(report, status_code=status)
 
@@ -134,22 +143,24 @@ def create_app(
         return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 
     own: list[BaseRoute] = [
-        Route(path, telegram, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics_page, methods=["GET"]),
         Route(links.PREFIX + "{token}", linked, methods=["GET"]),
     ]
+    if application is not None:
+        own.append(Route(path, telegram, methods=["POST"]))
     if settings.zalo_token and zalo_dispatch is not None:
         own.append(Route(ZALO_WEBHOOK_PATH, zalo, methods=["POST"]))
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        await application.start()
+        if application is not None:
+            await application.start()
         try:
             yield
         finally:
-            await application.stop()
-            leadership: Leadership | None = application.bot_data.get(LEADERSHIP)
+            if application is not None:
+                await application.stop()
             if leadership is not None:
                 # Handing over at once on a clean stop, rather than when the connection drops.
                 await asyncio.to_thread(leadership.release)
@@ -170,13 +181,13 @@ async def register_webhook(application: Application) -> None:  # type: ignore[ty
     )
 
 
-def health(application: Application) -> dict[str, Any]:  # type: ignore[type-arg]
+def health(runtime: Runtime, leadership: Leadership | None) -> dict[str, Any]:
     """What /healthz answers. Unhealthy: the database does not answer, or a message has been
     due for longer than OSHBOT_HEALTH_OUTBOX_SECONDS (nobody sends, or sending cannot keep up).
-    During quiet hours only the kinds that go out then count."""
-    runtime: Runtime = application.bot_data["runtime"]
+    During quiet hours only the kinds that go out then count; only the channels this deployment
+    sends on count (a Zalo row waits for OSHBOT_ZALO_TOKEN, a Telegram row for OSHBOT_TOKEN)."""
     settings = runtime.settings
-    leadership: Leadership | None = application.bot_data.get(LEADERSHIP)
+    channels = [TELEGRAM] * bool(settings.token) + [ZALO] * bool(settings.zalo_token)
     now = runtime.now()
     report: dict[str, Any] = {
         "healthy": False,
@@ -190,7 +201,9 @@ def health(application: Application) -> dict[str, Any]:  # type: ignore[type-arg
     try:
         with runtime.database.session() as session:
             query = select(func.min(Outbox.not_before)).where(
-                Outbox.status == OutboxStatus.PENDING, col(Outbox.not_before) <= now
+                Outbox.status == OutboxStatus.PENDING,
+                col(Outbox.not_before) <= now,
+                col(Outbox.channel).in_(channels),
             )
             if quiet:
                 query = query.where(col(Outbox.kind).in_(sorted(QUIET_EXEMPT_KINDS)))

@@ -244,14 +244,16 @@ class Progress:
         return f"{self.sent}/{self.failed}/{self.skipped}/{self.pending}"
 
 
-def progress(session: Session, broadcast_id: int) -> Progress:
-    """Counted from the outbox rows in one GROUP BY: what Telegram accepted, what failed, what
-    was skipped (opted out, unreachable), and what is still to go (pending or in flight)."""
-    rows = session.exec(
-        select(Outbox.status, sa.func.count(col(Outbox.id)))
-        .where(Outbox.broadcast_id == broadcast_id)
-        .group_by(Outbox.status)
-    ).all()
+def progress(session: Session, broadcast_id: int, *, channel: str | None = None) -> Progress:
+    """Counted from the outbox rows in one GROUP BY: what the channel accepted, what failed,
+    what was skipped (opted out, unreachable), and what is still to go (pending or in flight);
+    only `channel`'s rows when given."""
+    query = select(Outbox.status, sa.func.count(col(Outbox.id))).where(
+        Outbox.broadcast_id == broadcast_id
+    )
+    if channel is not None:
+        query = query.where(col(Outbox.channel) == channel)
+    rows = session.exec(query.group_by(Outbox.status)).all()
     by_status = {str(status): int(number) for status, number in rows}
     pending = by_status.get(OutboxStatus.PENDING, 0) + by_status.get(OutboxStatus.SENDING, 0)
     return Progress(

@@ -230,9 +230,16 @@ def current_draft(session: Session, reporter: Contact) -> Improvement | None:
 
 
 def start_draft(
-    session: Session, *, reporter: Contact, area_code: str, now: datetime
+    session: Session,
+    *,
+    reporter: Contact,
+    area_code: str,
+    now: datetime,
+    source: str = outbox.TELEGRAM,
 ) -> Improvement:
-    """A new report, created with its first answer so that an idle /report leaves nothing."""
+    """A new report, created with its first answer so that an idle /report leaves nothing.
+    `source`: the channel it is made on ("telegram", "zalo"), shown in exports and the
+    dashboard."""
     enterprise = reporter_enterprise(session, reporter)
     if content.area(area_code) is None:
         raise ProgrammeError("unknown_area")
@@ -242,6 +249,7 @@ def start_draft(
         area_code=area_code,
         status=ReviewStatus.DRAFT,
         draft_step=Step.KIND,
+        source=source,
         created_at=now,
         updated_at=now,
     )

@@ -289,6 +289,31 @@ def unclaim(session: Session, row_ids: list[int]) -> None:
         )
 
 
+def move_to_zalo(session: Session) -> int:
+    """Pending Telegram rows of people who also have a live Zalo address go by Zalo instead:
+    `route` chose Telegram when they were queued, and oshbot now runs on Zalo alone (no
+    OSHBOT_TOKEN), so they would wait for a sender that never comes. Returns how many moved."""
+    on_zalo = sa.and_(
+        col(Contact.zalo_user_id).is_not(None), col(Contact.zalo_unreachable_at).is_(None)
+    )
+    address = (
+        sa.select(col(Contact.zalo_user_id))
+        .where(col(Contact.id) == col(Outbox.contact_id))
+        .scalar_subquery()
+    )
+    result = session.execute(
+        sa.update(Outbox)
+        .where(
+            col(Outbox.status) == OutboxStatus.PENDING,
+            col(Outbox.channel) == TELEGRAM,
+            col(Outbox.contact_id).in_(sa.select(col(Contact.id)).where(on_zalo)),
+        )
+        .values(channel=ZALO, chat_id=NO_CHAT, address=address)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 def release_stale_claims(session: Session, *, now: datetime) -> int:
     """Rows claimed by a sender that died: pending again (they may be sent a second time), or
     failed once they have had MAX_ATTEMPTS tries."""

@@ -834,15 +834,12 @@ def mark_unreachable(session: Session, telegram_user_id: int, *, now: datetime) 
 
 
 def mark_zalo_reachable(session: Session, zalo_user_id: str) -> None:
-    """A message from the person on Zalo proves the bot can reach them there again."""
-    session.execute(
-        sa.update(Contact)
-        .where(
-            col(Contact.zalo_user_id) == zalo_user_id,
-            col(Contact.zalo_unreachable_at).is_not(None),
-        )
-        .values(zalo_unreachable_at=None)
-    )
+    """A message from the person on Zalo proves the bot can reach them there again. Through
+    the ORM, so that the summary's rollups count them reachable again (reports/rollups.py)."""
+    contact = contact_by_zalo(session, zalo_user_id)
+    if contact is not None and contact.zalo_unreachable_at is not None:
+        contact.zalo_unreachable_at = None
+        session.add(contact)
 
 
 def mark_zalo_unreachable(session: Session, zalo_user_id: str, *, now: datetime) -> None:

@@ -175,16 +175,19 @@ class Contact(SQLModel, table=True):
     the enterprise keeps its reports without the person.
     """
 
-    # The summary's reachable employers and workers, read from the index alone.
+    # The summary's reachable employers and workers (on some channel: models/outbox.py
+    # `reachable`), read from the index alone.
     __table_args__ = (
         sa.Index(
             "ix_contact_reachable",
             "role",
             "erased_at",
             "opted_out_at",
-            "unreachable_at",
-            "telegram_user_id",
             "enterprise_id",
+            "chat_id",
+            "unreachable_at",
+            "zalo_user_id",
+            "zalo_unreachable_at",
         ),
     )
 

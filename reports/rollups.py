@@ -38,6 +38,7 @@ from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, UOWTransaction
 
+from models.outbox import reachable as reachable_by_some_channel
 from models.tables import (
     Contact,
     Enterprise,
@@ -472,11 +473,9 @@ def _sources(
         )
         return [(r_ent, visited), (r_vis, visits(True)), (r_vis, visits(False)), (r_day, days)]
     if subject == "cell":
+        # Some channel reaches them (the outbox's own test), as the raw summary counts them.
         reachable = sa.and_(
-            con.c.telegram_user_id.is_not(None),
-            con.c.erased_at.is_(None),
-            con.c.opted_out_at.is_(None),
-            con.c.unreachable_at.is_(None),
+            con.c.erased_at.is_(None), con.c.opted_out_at.is_(None), reachable_by_some_channel()
         )
         reach = (
             sa.select(
@@ -836,7 +835,11 @@ CONTACT_FIELDS = (
     "enterprise_id",
     "telegram_user_id",
     "opted_out_at",
+    # What `models.outbox.reachable` reads: a channel linked, refused or reached again.
+    "chat_id",
     "unreachable_at",
+    "zalo_user_id",
+    "zalo_unreachable_at",
 )
 STATE = "rollup_pending"
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from models import content
+from models.outbox import reachable
 from models.tables import (
     ReviewStatus,
     Role,
@@ -357,10 +358,10 @@ def _reachable(session: Session, in_scope: sa.Select[Any] | None) -> dict[str, i
             # Removed people are detached from their enterprise (models/members.py).
             con.c.enterprise_id.is_not(None),
             con.c.role.in_([str(Role.EMPLOYER), str(Role.WORKER)]),
-            con.c.telegram_user_id.is_not(None),
             con.c.erased_at.is_(None),
             con.c.opted_out_at.is_(None),
-            con.c.unreachable_at.is_(None),
+            # Some channel reaches them: Telegram, Zalo or both (the outbox's own test).
+            reachable(),
         )
         .group_by(con.c.role)
     )

@@ -85,6 +85,17 @@ class Cadence:
             "week": timedelta(days=1),
         }.get(self.every, timedelta(days=2))
 
+    def cron(self) -> dict[str, int | str]:
+        """APScheduler's CronTrigger fields for this cadence."""
+        fields: dict[str, int | str] = {"minute": self.minute}
+        if self.every != "hour":
+            fields["hour"] = self.hour
+        if self.every == "week":
+            fields["day_of_week"] = self.weekday
+        if self.every == "month":
+            fields["day"] = self.day
+        return fields
+
     def describe(self) -> str:
         at = f"{self.hour:02d}:{self.minute:02d}"
         if self.every == "hour":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.demo import run_demo
 from models.db import Database
@@ -74,8 +74,9 @@ async def test_demo_plays_improvement_reports_with_photos_and_a_review(tmp_path:
     with database.session() as session:
         reports = session.exec(
             select(Improvement).where(
-                Improvement.source == "telegram", Improvement.submitted_at.is_not(None)
-            )  # type: ignore[union-attr]
+                col(Improvement.source).in_(["telegram", "zalo"]),
+                col(Improvement.submitted_at).is_not(None),
+            )
         ).all()
         statuses = sorted(str(r.status) for r in reports if r.reporter_id is not None)
         assert {"good_practice", "verified", "submitted"} <= set(statuses)
@@ -88,6 +89,8 @@ async def test_demo_plays_improvement_reports_with_photos_and_a_review(tmp_path:
         # staff member on Telegram.
         [on_zalo] = [r for r in reports if r.description.startswith("Làm tấm che dây curoa")]
         assert on_zalo.status == "verified" and on_zalo.photo_before_path
+        assert on_zalo.source == "zalo"  # and every other report came by Telegram
+        assert {r.source for r in reports if r is not on_zalo} == {"telegram"}
         assert on_zalo.photo_after_path
         kinds = [m.kind for m in session.exec(select(ImprovementMessage))]
         assert kinds == ["question", "answer"]

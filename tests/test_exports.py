@@ -336,12 +336,21 @@ def test_costs_dates_and_means_are_formatted_and_codes_are_words(
     database: Database, tmp_path: Path
 ) -> None:
     seed(database)
+    with database.session() as session:
+        # One report made on Zalo: its source reads as the app's name, like Telegram's.
+        first = session.exec(select(Improvement).order_by(Improvement.id)).first()  # type: ignore[arg-type]
+        assert first is not None
+        first.source = "zalo"
+        session.add(first)
     written = write_reports(tmp_path, database.url, period=parse_period("2027"), today=TODAY,
                             tz=TZ, language="vi")  # fmt: skip
     workbook = book(written.xlsx_path)
     improvements = workbook["Cải thiện"]
     header = [cell.value for cell in improvements[1]]
     by_name = {name: index + 1 for index, name in enumerate(header)}
+    sources = {improvements.cell(row=r, column=by_name["nguồn"]).value
+               for r in range(2, improvements.max_row + 1)}  # fmt: skip
+    assert {"Telegram", "Zalo"} <= sources
     costs = [improvements.cell(row=r, column=by_name["chi phí (đồng)"])
              for r in range(2, improvements.max_row + 1)]  # fmt: skip
     amount = next(c for c in costs if c.value == 500_000)
@@ -353,7 +362,7 @@ def test_costs_dates_and_means_are_formatted_and_codes_are_words(
     assert {"Dưới 1 triệu", "1–5 triệu"} <= bands
     # No stored code reaches a Vietnamese reader, in any sheet or CSV file.
     codes = {"under_1m", "1m_5m", "over_5m", "free", "good_practice", "submitted", "verified",
-             "telegram", "paper", "planned", "confirmed", "done", "missed", "cancelled",
+             "telegram", "zalo", "paper", "planned", "confirmed", "done", "missed", "cancelled",
              "storage", "workstation", "wood", "garment", "da-nang", "can-tho", "employer",
              "worker"}  # fmt: skip
     for sheet in workbook.worksheets:

@@ -7,15 +7,22 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlmodel import select
 from telegram import Update
 
+from bot.i18n import translator
 from bot.playback import Person
+from models.db import Database
+from models.journeys.core import Turn
 from models.journeys.state import telegram_person
+from models.journeys.visits import staff_to_tell
+from models.programme import EnterpriseDraft, add_provider
+from models.programme import add_enterprise as add_enterprise_row
 from models.tables import (
+    Contact,
     JourneyState,
     Outbox,
     ReviewStatus,
@@ -277,3 +284,32 @@ async def test_a_checklist_set_aside_says_how_to_pick_it_up(world: World, cast: 
     assert position(world, 201)[0] == "admin.enterprise"
     await staff.say(f"/visit {cast}")
     assert "(1/1)" in staff.last_text()
+
+
+def test_the_proposing_staff_member_on_zalo_alone_hears_the_answer(database: Database) -> None:
+    """Staff whom only Zalo reaches count as reachable like everyone else (models.outbox):
+    the answer goes to the one who proposed, not to every staff member of the provider."""
+    now = datetime(2027, 3, 1, 3, tzinfo=UTC)
+    with database.session() as session:
+        provider = add_provider(session, name="Trung tâm ATVSLĐ Huế")
+        draft = EnterpriseDraft("Xưởng gỗ Thuận An", "wood", "hue", 12, date(2026, 10, 1))
+        enterprise = add_enterprise_row(
+            session, provider_id=provider.id, draft=draft, today=date(2027, 3, 1)
+        )
+        proposer, colleague = (
+            Contact(role=Role.STAFF, provider_id=provider.id, zalo_user_id="z-staff"),
+            Contact(role=Role.STAFF, provider_id=provider.id, telegram_user_id=71, chat_id=71),
+        )
+        session.add_all([proposer, colleague])
+        session.flush()
+        visit = Visit(
+            enterprise_id=enterprise.id, due_on=date(2027, 3, 5), staff_id=proposer.id,
+            status=VisitStatus.PROPOSED,
+        )  # fmt: skip
+        session.add(visit)
+        session.flush()
+        turn = Turn(session, "tg:1", None, "vi", translator("vi"), now, {})
+        assert staff_to_tell(turn, visit) == [proposer]
+        # Zalo refused them: then every staff member some channel reaches hears it.
+        proposer.zalo_unreachable_at = now
+        assert staff_to_tell(turn, visit) == [colleague]

@@ -81,6 +81,12 @@ async def test_a_telegram_person_links_zalo_and_stays_one_person(world: World, z
     # The person's own language (English, chosen on Telegram), their role and enterprise.
     assert "Linked! This Zalo chat now belongs to your registration as employer" in linked
     assert "Xưởng mộc Hòa Phát" in linked and "/report" in linked
+    # One person with one set of consents, where the new chat's messages go, how to stop.
+    assert "the same registration, language and consents" in linked
+    assert "nothing to agree to again" in linked
+    assert "run in Viet Nam by VNG" in linked and "abroad" not in linked
+    assert "send /stop (or STOP, DỪNG) in either chat: it stops them on both apps" in linked
+    assert "block the bot there, and we write to you on the other" in linked
 
     [person] = contacts(world)
     assert person.telegram_user_id == 101 and person.zalo_user_id == phone.id
@@ -116,12 +122,21 @@ async def test_a_zalo_person_links_telegram(world: World, zalo: Zalo) -> None:
     await register(zalo, boss, enterprise)
     given = text_of(await zalo.say(boss, "/link"))
     assert "Mã để Anh/Chị dùng trợ lý trên cả Telegram" in given
+    # Joined on Zalo, whose card says nothing of abroad: told before typing the code.
+    assert "cùng đăng ký, ngôn ngữ, các sự đồng ý và các lựa chọn" in given
+    assert "Trên Telegram, tin nhắn với trợ lý đi qua máy chủ của Telegram" in given
     code = code_in(given)
 
     telegram = world.user(202, "Mai")
     linked = await telegram.say(code)
     assert linked is not None
     assert "Đã liên kết! Cuộc trò chuyện Telegram này nay thuộc về đăng ký" in linked.plain
+    # In her language: the same person and consents, Telegram's transfer abroad, how to stop.
+    assert "Anh/Chị vẫn là một người" in linked.plain
+    assert "Anh/Chị không cần đồng ý lại" in linked.plain
+    assert "được chuyển ra nước ngoài" in linked.plain
+    assert "gửi /stop (hoặc STOP, DỪNG) ở cuộc trò chuyện nào cũng được" in linked.plain
+    assert "dừng trên cả hai ứng dụng" in linked.plain
     # The Telegram menu of an employer comes with it.
     assert "📝 Báo cáo cải thiện" in str(linked.reply_markup)
     [person] = contacts(world)

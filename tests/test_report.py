@@ -129,6 +129,7 @@ async def test_employer_reports_with_photos_and_staff_are_notified(world: World)
     assert (stored.risk_before_likelihood, stored.risk_before_severity) == (3, 2)
     assert (stored.risk_before_score, stored.risk_after_score) == (6, 1)
     assert (stored.share_consent, stored.people_shown) == ("named", "agreed")
+    assert stored.source == "telegram"  # made on Telegram (Zalo's are "zalo")
     # The photos on disk are the reporter's pictures re-encoded from their pixels (models/media),
     # beside the Telegram file ids of what was sent.
     media = world.settings.media_dir

@@ -22,8 +22,10 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from models.audience import SME_ROLES, Audience, count
 from models.db import Database
 from models.improvements import Review, review, withdraw
+from models.programme import mark_zalo_reachable, mark_zalo_unreachable
 from models.surveys import release
 from models.tables import (
     Contact,
@@ -488,3 +490,68 @@ def test_a_process_that_never_imports_the_bot_keeps_the_rollups(tmp_path: Any) -
     count, installed_by_import = done.stdout.split()
     assert int(count) > 0
     assert installed_by_import == "False"
+
+
+def test_reachable_means_some_channel_reaches_them_raw_and_rolled(database: Database) -> None:
+    """One enterprise's people on Telegram, on Zalo, on both, refused by one channel or by
+    both: reachable when some channel reaches them, counted once, in the raw summary, the
+    rolled one (kept as their channels change) and a broadcast's audience alike."""
+    blocked = datetime(2027, 2, 1, tzinfo=UTC)
+    people = {
+        # name: (role, Telegram user, Zalo user, Telegram refused, Zalo refused, counted)
+        "zalo employer": (Role.EMPLOYER, None, "z1", False, False, True),
+        "telegram": (Role.WORKER, 11, None, False, False, True),
+        "zalo": (Role.WORKER, None, "z2", False, False, True),
+        "both": (Role.WORKER, 12, "z3", False, False, True),
+        "both, telegram refused": (Role.WORKER, 13, "z4", True, False, True),
+        "both, zalo refused": (Role.WORKER, 14, "z5", False, True, True),
+        "telegram refused": (Role.WORKER, 15, None, True, False, False),
+        "zalo refused": (Role.WORKER, None, "z6", False, True, False),
+        "both refused": (Role.WORKER, 16, "z7", True, True, False),
+    }
+    with database.session() as session:
+        provider = Provider(name="P")
+        session.add(provider)
+        session.flush()
+        enterprise = Enterprise(
+            provider_id=provider.id, name="Xưởng", sector_code="wood", province_code="hue",
+            workers=30, intervention_date=date(2026, 10, 1),
+        )  # fmt: skip
+        session.add(enterprise)
+        session.flush()
+        for role, telegram, zalo, telegram_refused, zalo_refused, _counted in people.values():
+            session.add(
+                Contact(
+                    telegram_user_id=telegram, chat_id=telegram, zalo_user_id=zalo, role=role,
+                    enterprise_id=enterprise.id,
+                    unreachable_at=blocked if telegram_refused else None,
+                    zalo_unreachable_at=blocked if zalo_refused else None,
+                )
+            )  # fmt: skip
+
+    def counts() -> tuple[int, int]:
+        with database.session() as session:
+            period, today = parse_period("2027-Q1"), date(2027, 3, 10)
+            rolled = build_summary(session, period=period, scope=Scope(), tz=TZ, today=today)
+            raw = build_summary(
+                session, period=period, scope=Scope(), tz=TZ, today=today, rollups=False
+            )
+            assert rolled.as_dict() == raw.as_dict()
+            audience = count(session, Audience(roles=SME_ROLES))
+            e = raw.enterprises
+            assert audience == e.reachable_employers + e.reachable_workers
+            return e.reachable_employers, e.reachable_workers
+
+    workers = sum(1 for role, *_, counted in people.values() if counted and role == Role.WORKER)
+    assert counts() == (1, workers) == (1, 5)
+    # The person refused on Zalo only writes there again; the one on Telegram only links Zalo.
+    with database.session() as session:
+        mark_zalo_reachable(session, "z6")
+        person = session.exec(sa.select(Contact).where(Contact.telegram_user_id == 15)).scalar_one()
+        person.zalo_user_id = "z8"
+        session.add(person)
+    assert counts() == (1, 7)
+    # The Zalo-only employer blocks the bot on Zalo: nobody reaches them any more.
+    with database.session() as session:
+        mark_zalo_unreachable(session, "z1", now=blocked)
+    assert counts() == (0, 7)

@@ -247,6 +247,8 @@ async def test_a_zalo_employer_reports_with_two_photos_and_telegram_staff_review
     with world.database.session() as session:
         stored = session.exec(select(Improvement)).one()
         assert stored.status == ReviewStatus.SUBMITTED
+        # Made on Zalo, and said so where reports are listed (exports, the dashboard).
+        assert stored.source == "zalo"
         assert stored.photo_before_path and stored.photo_after_path
         assert stored.photo_before_path != stored.photo_after_path
         media = world.settings.media_dir

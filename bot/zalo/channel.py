@@ -1,13 +1,12 @@
 """The Zalo channel as a running part of oshbot: a client, its pacer and the driver, started
 beside Telegram's Application (`oshbot run`, `oshbot webhook`), alone (a Zalo token without a
-Telegram one), or behind the web application's /zalo webhook (`oshbot serve`)."""
+Telegram one: bot/alone.py), or behind the web application's /zalo webhook (`oshbot serve`)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-import signal
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -19,12 +18,11 @@ from bot.zalo.client import ZaloClient
 from bot.zalo.driver import ZaloDriver
 from bot.zalo.pacing import Pacer
 from models.db import Database
-from models.files import secure_data_dir
 from models.tables import utcnow
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ZaloChannel", "run_alone"]
+__all__ = ["ZaloChannel"]
 
 WEBHOOK_PATH = "/zalo"
 
@@ -73,25 +71,3 @@ class ZaloChannel:
             self._task = None
         await self.driver.idle()
         await self.client.aclose()
-
-
-async def _alone(settings: Settings) -> None:
-    database = Database(settings.database_url)
-    secure_data_dir(settings.data_dir)
-    channel = ZaloChannel(settings, database)
-    stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sign in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sign, stopping.set)
-    try:
-        await channel.start()
-        await stopping.wait()
-    finally:
-        await channel.stop()
-        database.dispose()
-
-
-def run_alone(settings: Settings) -> None:
-    """`oshbot run` with a Zalo token and no Telegram one: Zalo alone, until a signal."""
-    asyncio.run(_alone(settings))

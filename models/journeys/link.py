@@ -14,7 +14,7 @@ from sqlmodel import Session
 from bot.i18n import Translate, translator
 from models import linking
 from models.journeys.core import Input, Outcome, Turn
-from models.journeys.state import telegram_user, zalo_user
+from models.journeys.state import channel_of, telegram_user, zalo_user
 from models.linking import CHANNEL_NAMES, LINK_MINUTES, Linking, LinkResult
 from models.members import role_label
 from models.programme import ProgrammeError, format_short_code, organisation_name
@@ -24,10 +24,6 @@ from models.text import esc
 COMMAND = "link"
 
 
-def channel_of(person: str) -> str:
-    return linking.ZALO if zalo_user(person) is not None else linking.TELEGRAM
-
-
 def sender_key(person: str) -> str:
     """Whose guesses a typed code counts against, as registration counts them (onboarding.py)."""
     zalo = zalo_user(person)
@@ -35,13 +31,50 @@ def sender_key(person: str) -> str:
 
 
 def code_text(_: Translate, code: str, channel: str) -> str:
-    other = CHANNEL_NAMES[linking.other_channel(channel)]
-    return _(
+    """The code, and what linking means, told before the person decides to type it."""
+    target = linking.other_channel(channel)
+    text = _(
         "Your code to use this bot on {app} as well: <b>{code}</b>\n\nOpen the chat with this "
         "bot on {app} and type the code there within {minutes} minutes. It works once. You "
-        "stay the same person for us: the same registration, language and choices.",
-        app=other, code=format_short_code(code), minutes=LINK_MINUTES,
+        "stay the same person for us: the same registration, language, consents and choices.",
+        app=CHANNEL_NAMES[target], code=format_short_code(code), minutes=LINK_MINUTES,
     )  # fmt: skip
+    return text + "\n\n" + where_text(_, target)
+
+
+def where_text(_: Translate, channel: str) -> str:
+    """Whose servers a channel's messages pass through: the consent card says it of the channel
+    the person joined on, and a second channel must say it of itself (Telegram: abroad)."""
+    if channel == linking.TELEGRAM:
+        return _(
+            "On Telegram, messages with this bot pass through the servers of Telegram, a "
+            "messaging service based outside Viet Nam, so what you send there is transferred "
+            "abroad."
+        )
+    return _(
+        "On Zalo, messages with this bot pass through Zalo, a messaging service run in Viet Nam "
+        "by VNG."
+    )
+
+
+def linked_text(_: Translate, *, channel: str, who: str) -> str:
+    """What a person who just linked `channel` is told: one person with one set of consents,
+    where the new chat's messages pass through, and how to stop on each app."""
+    app = CHANNEL_NAMES[channel]
+    other = CHANNEL_NAMES[linking.other_channel(channel)]
+    same = _(
+        "Linked! This {app} chat now belongs to your registration as {who}. On {app} and {other} "
+        "you are the same person for us: the same registration, language and consents, so "
+        "there is nothing to agree to again, and your reports and answers are yours on both.",
+        app=app, who=who, other=other,
+    )  # fmt: skip
+    stopping = _(
+        "Our reminders and news come on Telegram while it reaches you, otherwise on Zalo. To "
+        "stop them, send /stop (or STOP, DỪNG) in either chat: it stops them on both apps. To "
+        "leave one app only, block the bot there, and we write to you on the other. /privacy "
+        "changes your choices and /deleteme erases your data, on both apps."
+    )
+    return "\n\n".join((same, where_text(_, channel), stopping))
 
 
 def answer(turn: Turn, result: LinkResult) -> Outcome:
@@ -59,16 +92,7 @@ def answer(turn: Turn, result: LinkResult) -> Outcome:
             if organisation
             else role
         )
-        outcome = Outcome().say(
-            _(
-                "Linked! This {app} chat now belongs to your registration as {who}, with the "
-                "same language and choices as on {other}. You can use the bot here and there.",
-                app=app,
-                who=who,
-                other=other,
-            ),
-            menu=True,
-        )
+        outcome = Outcome().say(linked_text(_, channel=result.channel, who=who), menu=True)
         outcome.menu_changed = True
         return outcome
     _ = turn._

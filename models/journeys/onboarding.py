@@ -25,7 +25,7 @@ from models.enrolment import JOIN_PAYLOAD
 from models.events import CHECKIN_PREFIX
 from models.journeys.core import Action, Input, Outcome, Reply, Turn
 from models.journeys.link import use_code
-from models.journeys.state import telegram_user, zalo_user
+from models.journeys.state import channel_of, telegram_user, zalo_user
 from models.journeys.steps import ENDS, Form, Step, one_of
 from models.members import role_label
 from models.privacy import resume
@@ -154,8 +154,7 @@ def consent_prompt(turn: Turn) -> Reply:
         [Action(_("✅ I agree, but no tips"), AGREE_NO_TIPS)],
         [Action(_("No, thanks"), DECLINE)],
     ]
-    channel = "zalo" if zalo_user(turn.person) is not None else "telegram"
-    return Reply(privacy.consent_notice(_, controller, channel=channel), actions)
+    return Reply(privacy.consent_notice(_, controller, channel=channel_of(turn.person)), actions)
 
 
 def start_code(entry: Input) -> str | None:

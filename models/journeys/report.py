@@ -28,6 +28,7 @@ from models import content, media, plans
 from models import improvements as imp
 from models.improvements import CostBand, PhotoSlot, RiskWhen, Step
 from models.journeys.core import Action, Input, Outcome, Reply, Turn
+from models.journeys.state import channel_of
 from models.notices import reports as notices
 from models.notices.reports import BANDS, LIKELIHOOD, SEVERITY, area_label, card
 from models.programme import ProgrammeError
@@ -252,8 +253,9 @@ def take_area(turn: Turn, given: Input, after: Step) -> str | None:
     if turn.data.get("id") is None:
         with turn.session.begin_nested():
             turn.data["id"] = imp.start_draft(
-                turn.session, reporter=required_reporter(turn), area_code=code, now=turn.now
-            ).id
+                turn.session, reporter=required_reporter(turn), area_code=code, now=turn.now,
+                source=channel_of(turn.person),
+            ).id  # fmt: skip
     else:
         save(turn, imp.set_area, area_code=code, step=after)
     # The kind belongs to the area: asked after it, also when the area was changed from the

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
+from models import outbox
 from models.tables import JourneyState
 
 TELEGRAM = "tg:"
@@ -28,6 +29,12 @@ def zalo_user(person: str) -> str | None:
     """The Zalo account behind a person's key; None for another channel's person."""
     user = person.removeprefix(ZALO)
     return user if person.startswith(ZALO) and user else None
+
+
+def channel_of(person: str) -> str:
+    """The channel a person's key belongs to, as stored with what they make there
+    (`Improvement.source`) and as the outbox names it (models/outbox.py)."""
+    return outbox.ZALO if zalo_user(person) is not None else outbox.TELEGRAM
 
 
 def position(session: Session, person: str, *, lock: bool = True) -> JourneyState:

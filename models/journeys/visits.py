@@ -35,6 +35,7 @@ from models.journeys.core import Action, Input, Outcome, Reply, Rows, Turn
 from models.journeys.report import error_text as report_error
 from models.notices import visits as notices
 from models.notices.visits import ACCEPT, CONFIRM, DONE, MISSED, PROPOSE, SKIP_NOTES, SUGGEST
+from models.outbox import reachable_now
 from models.programme import ProgrammeError, audit
 from models.tables import CheckState, Contact, Enterprise, Role, Visit, VisitStatus
 from models.text import esc
@@ -126,7 +127,7 @@ def staff_to_tell(turn: Turn, visit: Visit) -> list[Contact]:
     every staff member of the provider."""
     session = turn.session
     person = session.get(Contact, visit.staff_id) if visit.staff_id else None
-    if person is not None and person.chat_id and person.unreachable_at is None:
+    if person is not None and reachable_now(person):
         return [person]
     enterprise = session.get(Enterprise, visit.enterprise_id)
     return visits.staff_of(session, enterprise.provider_id) if enterprise else []
