@@ -1027,7 +1027,7 @@ def broadcast_command(
         bot = telegram_sender(config)
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
         zalo = zalo_route(config)
-        async with running(bot) if bot else nullcontext(), zalo.client if zalo is not None else nullcontext():
+        async with running(bot), zalo.client if zalo is not None else nullcontext():
             with Progress(*columns, console=console) as bar:
                 task = bar.add_task("sending", total=total)
                 while True:
@@ -1243,7 +1243,7 @@ async def drain_outbox(
         return moment + timedelta(seconds=time.monotonic() - started)
 
     zalo = zalo_route(config)
-    async with running(bot) if bot else nullcontext(), zalo.client if zalo is not None else nullcontext():
+    async with running(bot), zalo.client if zalo is not None else nullcontext():
         report = await drain(
             bot,
             database,

@@ -130,8 +130,12 @@ async def close_unstarted(bot: Bot) -> None:
 
 
 @asynccontextmanager
-async def running(bot: Bot) -> AsyncIterator[Bot]:
-    """`async with bot`, closing its requests when it cannot start (`close_unstarted`)."""
+async def running(bot: Bot | None) -> AsyncIterator[Bot | None]:
+    """`async with bot`, closing its requests when it cannot start (`close_unstarted`); nothing
+    for no bot (Zalo alone)."""
+    if bot is None:
+        yield None
+        return
     try:
         await bot.initialize()
     except Exception:

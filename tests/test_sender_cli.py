@@ -84,8 +84,13 @@ async def oshbot(
         "OSHBOT_LOG_LEVEL": "WARNING",
         **(env or {}),
     }
+    return await command(env, tmp_path, *args)
+
+
+async def command(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`oshbot *args` in its own process, while this event loop keeps serving the sandboxes."""
     process = await asyncio.create_subprocess_exec(
-        *OSHBOT, *args, env=env, cwd=tmp_path,
+        *OSHBOT, *args, env=env, cwd=cwd,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     stdout, stderr = await asyncio.wait_for(process.communicate(), PATIENCE)

@@ -7,7 +7,6 @@ Telegram only waits in the outbox (nothing can send it), and the commands say so
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 import subprocess
@@ -35,7 +34,7 @@ from models.tables import (
 )
 from tests.conftest import START
 from tests.factories import OSHBOT, runner, wait_for
-from tests.test_sender_cli import PATIENCE, quiet_hours
+from tests.test_sender_cli import command, quiet_hours
 
 # 10:00 in Viet Nam: outside quiet hours.
 MORNING = (START + timedelta(hours=1)).isoformat()
@@ -95,19 +94,6 @@ def reminded(platform: ZaloSandbox, user_id: str) -> bool:
     return SEEN in platform.user(user_id).inbox_text()
 
 
-async def oshbot(
-    env: dict[str, str], tmp_path: Path, *args: str
-) -> subprocess.CompletedProcess[str]:
-    """A command in its own process while this event loop serves the sandbox."""
-    process = await asyncio.create_subprocess_exec(
-        *OSHBOT, *args, env=env, cwd=tmp_path,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    stdout, stderr = await asyncio.wait_for(process.communicate(), PATIENCE)
-    assert process.returncode is not None
-    return subprocess.CompletedProcess(args, process.returncode, stdout.decode(), stderr.decode())
-
-
 async def test_oshbot_run_on_zalo_alone_runs_the_scheduler_and_sends_the_outbox(
     database: Database, tmp_path: Path
 ) -> None:
@@ -152,7 +138,7 @@ async def test_cron_on_zalo_alone_sends_zalos_messages(database: Database, tmp_p
     seed(database, platform)
     try:
         env = env_for(server, database, tmp_path)
-        result = await oshbot(env, tmp_path, "jobs", "run", "--now", MORNING)
+        result = await command(env, tmp_path, "jobs", "run", "--now", MORNING)
     finally:
         await server.stop()
     assert result.returncode == 0, result.stderr
@@ -171,7 +157,7 @@ async def test_a_command_line_broadcast_on_zalo_alone_reaches_zalo(
     seed(database, platform)
     try:
         env = {**env_for(server, database, tmp_path), **quiet_hours(now_quiet=False)}
-        result = await oshbot(
+        result = await command(
             env, tmp_path, "broadcast", "--text", "Mời dự hội thảo an toàn", "--yes"
         )
     finally:
