@@ -29,13 +29,19 @@ from handlers import menu
 from handlers.context import Ask, handler
 from models import content, links
 from models.files import write_private
-from models.tables import Contact, Enterprise, Provider, Role
+from models.tables import Contact, Provider, Role
 from models.text import visible_len
 from reports.charts import summary_charts
 from reports.figures import RELATIVE_PERIODS, Scope, relative_period
 from reports.files import export_files, provider_name
-from reports.summary import build_summary, enterprise_progress
-from reports.text import CAPTION_LIMIT, period_title, progress_message, summary_message
+from reports.summary import build_summary
+from reports.text import (
+    CAPTION_LIMIT,
+    period_title,
+    progress_text,
+    shows_progress,
+    summary_message,
+)
 
 PREFIX = "sum:"
 PERIOD = PREFIX + "p:"  # sum:p:this_month
@@ -377,27 +383,13 @@ def progress_buttons(_: Translate, current: str) -> list[list[tuple[str, str]]]:
 
 def _progress_text(ask: Ask, contact: Contact, key: str) -> str:
     rt = ask.runtime
-    assert contact.enterprise_id is not None
-    with rt.database.session() as session:
-        enterprise = session.get(Enterprise, contact.enterprise_id)
-        assert enterprise is not None
-        progress = enterprise_progress(
-            session,
-            enterprise_id=contact.enterprise_id,
-            period=relative_period(key, rt.today()),
-            tz=rt.settings.tz,
+    with rt.database.reading() as session:
+        return progress_text(
+            session, contact, key, ask.language, today=rt.today(), tz=rt.settings.tz
         )
-        name = enterprise.name
-    return progress_message(progress, ask.language, name)
 
 
-def employer_of_enterprise(contact: Contact | None) -> bool:
-    return (
-        contact is not None and contact.role == Role.EMPLOYER and contact.enterprise_id is not None
-    )
-
-
-@handler(may=employer_of_enterprise, refusal="employers_progress")
+@handler(may=shows_progress, refusal="employers_progress")
 async def progress_command(ask: Ask) -> None:
     assert ask.person is not None
     key = "this_quarter"
@@ -405,7 +397,7 @@ async def progress_command(ask: Ask) -> None:
     await ask.reply(text, progress_buttons(ask._, key))
 
 
-@handler(may=employer_of_enterprise, refusal="employers_progress")
+@handler(may=shows_progress, refusal="employers_progress")
 async def progress_period(ask: Ask) -> None:
     assert ask.person is not None
     key = ask.data.removeprefix(PROGRESS)

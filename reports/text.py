@@ -9,14 +9,17 @@ as the Python code, so one catalogue serves both.
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from babel.numbers import format_decimal, format_percent
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
+from sqlalchemy.orm import Session
 
 from bot.i18n import (
     format_day,
@@ -27,8 +30,9 @@ from bot.i18n import (
     translator,
 )
 from models import content
-from reports.figures import Period, Summary
-from reports.summary import Progress
+from models.tables import Contact, Enterprise, Role
+from reports.figures import Period, Summary, relative_period
+from reports.summary import Progress, enterprise_progress
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 CAPTION_LIMIT = 1024  # the compact message travels as a photo caption
@@ -177,6 +181,28 @@ def summary_text(summary: Summary, language: str, provider_name: str | None = No
 
 def progress_message(progress: Progress, language: str, enterprise_name: str) -> str:
     return render("progress.html.j2", language, p=progress, name=enterprise_name).strip()
+
+
+def shows_progress(contact: Contact | None) -> bool:
+    """Who may read /progress: an employer of an enterprise in the programme (workers' answers
+    reach them only as the anonymous figures `enterprise_progress` gives)."""
+    return (
+        contact is not None and contact.role == Role.EMPLOYER and contact.enterprise_id is not None
+    )
+
+
+def progress_text(
+    session: Session, contact: Contact, key: str, language: str, *, today: date, tz: ZoneInfo
+) -> str:
+    """/progress on every channel: the employer's enterprise over a period relative to today
+    (`relative_period`), as Telegram HTML."""
+    assert contact.enterprise_id is not None
+    enterprise = session.get(Enterprise, contact.enterprise_id)
+    assert enterprise is not None
+    progress = enterprise_progress(
+        session, enterprise_id=contact.enterprise_id, period=relative_period(key, today), tz=tz
+    )
+    return progress_message(progress, language, enterprise.name)
 
 
 def visit_totals(summary: Summary) -> dict[str, Any]:
