@@ -22,7 +22,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from bot.i18n import normalise_language, translator
+from bot.i18n import Translate, normalise_language, translator
 from bot.zalo import render
 from models.db import Database
 from models.journeys import engine, registry  # noqa: F401  (registers every journey)
@@ -31,7 +31,7 @@ from models.journeys.state import zalo_person
 from models.outbox import Message
 from models.tables import Contact, Outbox
 
-__all__ = ["Numbered", "answerable", "left_after", "numbered", "prepare"]
+__all__ = ["Numbered", "answerable", "choices_text", "left_after", "numbered", "prepare"]
 
 
 @dataclass(frozen=True)
@@ -74,10 +74,16 @@ def numbered(session: Session, row: Outbox, message: Message) -> Numbered | None
     contact = session.get(Contact, row.contact_id) if row.contact_id is not None else None
     _ = translator(normalise_language(contact.language if contact is not None else None))
     person = zalo_person(row.address)
+    return Numbered(person, actions, choices_text(session, _, person, actions))
+
+
+def choices_text(session: Session, _: Translate, person: str, actions: list[Action]) -> str:
+    """The numbered lines of a message's answerable buttons, saying so when a journey in front
+    takes the numbers first."""
     text = render.numbered(_, actions)
     if engine.standing(session, person)[0] is not None:
         text += "\n" + _("(Please finish what we are doing first, or send /cancel.)")
-    return Numbered(person, actions, text)
+    return text
 
 
 async def prepare(database: Database, row: Outbox) -> Numbered | None:

@@ -139,6 +139,26 @@ def invitee_card(
     return Reply(card, [[Action(label, data) for label, data in r] for r in rows])
 
 
+def invitation_answers(
+    session: Session, contact: Contact, _: Translate, now: datetime
+) -> list[Action]:
+    """The answer buttons of the person's upcoming invitations listed by /events, each named
+    with its event, for a channel without buttons that offers them under the list (Telegram
+    opens each invitee's card instead, `invitee_card`, with the same buttons)."""
+    assert contact.id is not None
+    upcoming, _past = events.events_for(session, contact, now=now, past_limit=0)
+    actions: list[Action] = []
+    for event in upcoming[:LIST_MAX]:
+        assert event.id is not None
+        row = events.rsvp_of(session, event.id, contact.id)
+        if event.status != events.PLANNED or row is None or row.invited_at is None:
+            continue
+        title = shorten(event.title, 40)
+        for label, data in rsvp_buttons(_, event.id, row.answer)[0]:
+            actions.append(Action(f"{label} — {title}", data))
+    return actions
+
+
 # -- an event's page for its organisers ------------------------------------------------------
 
 
