@@ -6,6 +6,7 @@ the same domain functions as Telegram's handlers:
 * /mydata: the summary, and the whole export as a signed link under OSHBOT_PUBLIC_URL;
 * /deleteme, /privacy and /language: their choices numbered (models/journeys/rights.py);
 * /myreports: the reports and their review state (models/notices/reports.py);
+* /progress and /events: bot/zalo/progress.py;
 * /help: what works on Zalo;
 * the direct line: a registered employer's or worker's text or photo outside a journey is
   offered to their provider (models/journeys/offer.py).
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session
 
 from bot.i18n import LANGUAGES, Translate, translator
+from bot.zalo import progress
 from models import improvements as imp
 from models import inbox, menus, privacy
 from models.journeys import engine, offer, rights
@@ -37,7 +39,9 @@ if TYPE_CHECKING:
     from bot.zalo.types import Message
 
 # The plain commands Zalo answers (besides the journeys'); /stop is taken before everything.
-PLAIN = frozenset({"help", "mydata", "deleteme", "privacy", "language", "myreports", "stop"})
+PLAIN = frozenset(
+    {"help", "mydata", "deleteme", "privacy", "language", "myreports", "stop", *progress.COMMANDS}
+)
 OPENS = {
     "deleteme": rights.OPEN_ERASE,
     "privacy": rights.OPEN_PRIVACY,
@@ -167,6 +171,9 @@ async def _command(
         )  # fmt: skip
         if aside is not None:
             await driver.show(chat, aside, who)
+    if command in progress.COMMANDS:
+        await progress.answer(driver, chat, person, who, command)
+        return
     if command == "mydata":
         outcome = await asyncio.to_thread(_my_data, driver, who)
     else:
