@@ -18,10 +18,10 @@ from models.tables import Role, Rsvp
 from reports.text import progress_text
 from tests import test_zalo_driver
 from tests.conftest import World
-from tests.factories import add_enterprise, add_person, make_invite, seed
+from tests.factories import ASK_AREA, add_enterprise, add_person, make_invite, seed
 from tests.test_zalo_commands import journey_of
 from tests.test_zalo_driver import Zalo, number_of, register, short_code, text_of, zalo_contact
-from tests.test_zalo_notices import STARTS, invited, notice_choices
+from tests.test_zalo_notices import BUSY, STARTS, invited, notice_choices
 
 zalo = test_zalo_driver.zalo
 
@@ -157,3 +157,19 @@ async def test_events_for_an_organiser_on_zalo_number_the_new_event(
     # The number opens the creation form, as Telegram's button does.
     await zalo.say(staff, number_of(listed, "➕ Sự kiện mới"))
     assert journey_of(world, staff.id) == NEW_EVENT
+
+
+async def test_events_in_the_middle_of_a_report_sets_it_aside(world: World, zalo: Zalo) -> None:
+    enterprise = add_enterprise(world)
+    assert enterprise.id is not None
+    invitee = zalo.sandbox.user("4side", "Chị Hoa")
+    await register(zalo, invitee, enterprise.id)
+    organiser = add_person(world, 201, Role.STAFF, provider_id=enterprise.provider_id)
+    event = invited(world, organiser, "Tập huấn sắp xếp kho")
+    assert ASK_AREA in text_of(await zalo.say(invitee, "/report"))
+    listed = await zalo.say(invitee, "/events")
+    # As on Telegram, the report waits aside, so the list's numbers are the ones answered.
+    assert journey_of(world, invitee.id) is None
+    assert "Trả lời 1, 2 hoặc 3." in text_of(listed) and BUSY not in text_of(listed)
+    await zalo.say(invitee, number_of(listed, "✅ Sẽ đến — Tập huấn sắp xếp kho"))
+    assert answers(world) == {event.id: events.GOING}
