@@ -9,19 +9,28 @@ handling the updates: bench/updates.py measured 10.7 (SQLite) and 13.9 ms (Postg
 per update through HTTPX against 2.6-2.8 ms through aiohttp's connector (README, "Performance").
 aiohttp is already a dependency (the sandbox's server).
 
-Behaviour kept from HTTPXRequest: form-encoded parameters, multipart uploads, PTB's timeouts
-(read, write, connect, pool) with its defaults, TimedOut for any timeout and NetworkError for
-any other failure, proxies from the environment (HTTPS_PROXY).
+Behaviour kept from HTTPXRequest: form-encoded parameters, multipart uploads (file names as
+UTF-8, not percent-encoded), PTB's timeouts with its defaults: read, connect and pool per
+operation, none over a whole download (a 20 MB file on a slow link still arrives); aiohttp has
+no write timeout, so an upload is bounded as a whole by pool + connect + write + read; certifi's
+certificates; no redirects followed; TimedOut for any timeout and NetworkError for any other
+failure; proxies from the environment (HTTP_PROXY, HTTPS_PROXY, NO_PROXY; not ALL_PROXY or
+SOCKS).
+Unlike httpx, aiohttp names the request's URL in some of its errors, and the URL holds the bot
+token: errors are raised with the token taken out and without aiohttp's own as their cause.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
+import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
+import certifi
 from telegram import Bot
 from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput
@@ -29,6 +38,9 @@ from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 __all__ = ["AiohttpRequest", "close_unstarted", "running"]
+
+# The token in a Bot API URL: /bot<token>/<method> and /file/bot<token>/<path>.
+_TOKEN_IN_URL = re.compile(r"/bot[^/\s'\"]+/")
 
 
 class AiohttpRequest(BaseRequest):
@@ -59,8 +71,10 @@ class AiohttpRequest(BaseRequest):
 
     async def initialize(self) -> None:
         if self._session is None or self._session.closed:
+            # certifi's certificates, as httpx had them, rather than whatever the host carries.
+            context = ssl.create_default_context(cafile=certifi.where())
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._pool_size),
+                connector=aiohttp.TCPConnector(limit=self._pool_size, ssl=context),
                 trust_env=True,
             )
 
@@ -89,30 +103,30 @@ class AiohttpRequest(BaseRequest):
         pool = _given(pool_timeout, self._pool)
         data: Any = parameters
         if files:
-            form = aiohttp.FormData()
+            form = aiohttp.FormData(quote_fields=False)
             for name, value in (parameters or {}).items():
                 form.add_field(name, value)
             for name, (filename, content, mime) in files.items():
                 form.add_field(name, content, filename=filename, content_type=mime)
             data = form
-        # aiohttp has no write timeout of its own: the whole exchange is bounded by the sum of
-        # the phases instead, and each phase that it does know by its own.
         phases = (pool, connect, write, read)
         timeout = aiohttp.ClientTimeout(
-            total=None if None in phases else sum(p for p in phases if p is not None),
+            total=sum(p or 0 for p in phases) if files and None not in phases else None,
             connect=None if pool is None or connect is None else pool + connect,
             sock_connect=connect,
             sock_read=read,
         )
         try:
             async with self._session.request(
-                method, url, data=data, headers={"User-Agent": self.USER_AGENT}, timeout=timeout
-            ) as response:
+                method, url, data=data, headers={"User-Agent": self.USER_AGENT},
+                timeout=timeout, allow_redirects=False,
+            ) as response:  # fmt: skip
                 return response.status, await response.read()
-        except TimeoutError as error:  # aiohttp's timeouts are asyncio's
-            raise TimedOut from error
+        except TimeoutError:  # aiohttp's timeouts are asyncio's
+            raise TimedOut from None
         except aiohttp.ClientError as error:
-            raise NetworkError(f"aiohttp.{type(error).__name__}: {error}") from error
+            said = _TOKEN_IN_URL.sub("/bot[token]/", str(error))
+            raise NetworkError(f"aiohttp.{type(error).__name__}: {said}") from None
 
 
 def _given(value: ODVInput[float], default: float | None) -> float | None:

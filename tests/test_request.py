@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import socket
+import traceback
 
 import pytest
 from PIL import Image
@@ -54,10 +55,9 @@ async def test_telegram_errors_and_timeouts_reach_ptb_as_with_httpx() -> None:
     sandbox.user(USER, "Anh Minh")
     server = SandboxServer(sandbox, timeout_delay=2)
     port = await server.start()
-    request = MeteredRequest(read_timeout=0.3)
     try:
         async with Bot(
-            sandbox.token, base_url=f"http://127.0.0.1:{port}/bot", request=request
+            sandbox.token, base_url=f"http://127.0.0.1:{port}/bot", request=MeteredRequest()
         ) as bot:
             sandbox.faults.add("429", method="sendMessage", times=1, retry_after=3)
             with pytest.raises(RetryAfter) as waited:
@@ -65,8 +65,10 @@ async def test_telegram_errors_and_timeouts_reach_ptb_as_with_httpx() -> None:
             assert waited.value.retry_after == 3
             sandbox.faults.add("timeout", method="sendMessage")
             with pytest.raises(TimedOut):
-                await bot.send_message(USER, "chậm")
+                await bot.send_message(USER, "chậm", read_timeout=0.3)
             await bot.send_message(USER, "nhanh")
+            # A long poll outlasts the read timeout by its own length (PTB adds it): no timeout.
+            assert await bot.get_updates(timeout=1, read_timeout=0.3) == ()
     finally:
         await server.stop()
     assert [m.plain for m in sandbox.chat_messages(USER)] == ["nhanh"]
@@ -89,3 +91,20 @@ async def test_an_unreachable_api_is_a_network_error() -> None:
 async def test_a_request_not_initialised_says_so() -> None:
     with pytest.raises(RuntimeError, match="not initialized"):
         await AiohttpRequest().do_request("http://127.0.0.1:9/bot123:abc/getMe", "POST")
+
+
+async def test_errors_never_carry_the_token() -> None:
+    """aiohttp names the URL in some errors, and the URL holds the token: the error the bot
+    raises (and the one-line message and the outbox's last error made from it) must not."""
+    token = "123456:SECRET-token-value"
+    request = AiohttpRequest()
+    await request.initialize()
+    try:
+        with pytest.raises(NetworkError) as failed:
+            # No scheme: aiohttp refuses the URL and quotes it whole.
+            await request.post(f"api.telegram.org/bot{token}/getMe")
+    finally:
+        await request.shutdown()
+    assert "SECRET" not in str(failed.value) and "/bot[token]/" in str(failed.value)
+    # Nor the traceback a log or --debug prints: aiohttp's error is not shown as its cause.
+    assert "SECRET" not in "".join(traceback.format_exception(failed.value))
