@@ -62,6 +62,7 @@ from models.tables import Role
 NOW = datetime(2027, 3, 1, 2, 0, tzinfo=UTC)
 FIRST_USER = 50_000
 FLOODER = 49_999
+ANSWERS_WAIT = 600  # seconds
 
 
 def seed(database: Database, people: int) -> None:
@@ -173,7 +174,19 @@ async def steady(args: argparse.Namespace, url: str, folder: Path) -> dict[str, 
         sys.executable, str(Path(__file__).with_name("telegram_side.py")),
         "--latency", str(args.latency),
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env,
+        limit=2**24,  # the result is one line of every latency
     )  # fmt: skip
+    try:
+        return await _steady(args, url, folder, side)
+    finally:
+        if side.returncode is None:
+            side.kill()
+            await side.wait()
+
+
+async def _steady(
+    args: argparse.Namespace, url: str, folder: Path, side: asyncio.subprocess.Process
+) -> dict[str, Any]:
     assert side.stdin is not None and side.stdout is not None
     ready = (await side.stdout.readline()).decode().split()
     if not ready or ready[0] != "READY":
@@ -211,7 +224,11 @@ async def steady(args: argparse.Namespace, url: str, folder: Path) -> dict[str, 
     cpu = time.process_time()
     side.stdin.write((json.dumps({"plan": plan}) + "\n").encode())
     await side.stdin.drain()
-    result = json.loads(await side.stdout.readline())
+    try:
+        # Every answer, or the run gives up: a lost answer must not leave it waiting forever.
+        result = json.loads(await asyncio.wait_for(side.stdout.readline(), ANSWERS_WAIT))
+    except TimeoutError:
+        raise SystemExit(f"not every update was answered within {ANSWERS_WAIT} s") from None
     cpu = time.process_time() - cpu
     await asyncio.sleep(1.5)  # a persistence flush after the last update
     measured = dict(statements)
@@ -260,7 +277,7 @@ def main() -> None:
     parser.add_argument("--no-flood", action="store_true")
     parser.add_argument(
         "--request", choices=("aiohttp", "httpx"), default="aiohttp",
-        help="the bot's Bot API client: oshbot's (bot/request.py) or PTB's default HTTPXRequest",
+        help="the client of the bot's sends: oshbot's (bot/request.py) or PTB's HTTPXRequest",
     )  # fmt: skip
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
