@@ -68,6 +68,7 @@ class Alone:
         # One drain at a time (the outbox tick, a job's, the catch-up), as the Telegram bot's
         # limiter turn keeps them: two would share the pace but double the rows in flight.
         self._turn = asyncio.Lock()
+        self._stopping = False
 
     async def start(self, *, poll: bool = True) -> None:
         await self.channel.start(poll=poll)
@@ -101,8 +102,14 @@ class Alone:
         self.scheduler.add_job(self.catch_up, id="oshbot:catch-up")
 
     async def stop(self) -> None:
+        """No new work; the drain under way finishes (its rows marked sent) before the channel
+        closes and the lock goes to another worker, which would otherwise put those rows back
+        and send them twice."""
+        self._stopping = True
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        async with self._turn:
+            pass
         await self.channel.stop()
         await asyncio.to_thread(self.leadership.release)
 
@@ -114,10 +121,12 @@ class Alone:
 
     async def _sending(self, work: Callable[[], Awaitable[object]] | None = None) -> None:
         """`work` (a job), then the outbox, while this process is the sender."""
-        if await self._leading():
+        if not self._stopping and await self._leading():
             if work is not None:
                 await work()
             async with self._turn:
+                if self._stopping:
+                    return  # what the job queued goes at the next start, or from another worker
                 await drain(
                     None, self.database, clock=self.clock, config=self.config, zalo=self.route
                 )

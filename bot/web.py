@@ -159,11 +159,13 @@ def create_app(
         try:
             yield
         finally:
+            # Handing over at once on a clean stop, rather than when the connection drops, once
+            # nothing sends any more. On Zalo alone the owner of the lock hands it over after
+            # its last drain (bot/alone.py `Alone.stop`).
             if application is not None:
                 await application.stop()
-            if leadership is not None:
-                # Handing over at once on a clean stop, rather than when the connection drops.
-                await asyncio.to_thread(leadership.release)
+                if leadership is not None:
+                    await asyncio.to_thread(leadership.release)
 
     return Starlette(routes=[*own, *routes], lifespan=lifespan)
 

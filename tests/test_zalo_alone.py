@@ -7,6 +7,7 @@ Telegram only waits in the outbox (nothing can send it), and the commands say so
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -14,9 +15,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlmodel import select
 
 from bot.cli import app
+from bot.settings import Settings
 from bot.zalo.sandbox import ZaloSandbox
 from bot.zalo.sandbox_http import ZaloSandboxServer
 from models.db import Database
@@ -244,3 +247,41 @@ def test_telegrams_webhook_command_says_what_runs_on_zalo_alone(
     assert "On Zalo alone, run `oshbot run` (long polling) or `oshbot serve`" in " ".join(
         result.output.split()
     )
+
+
+async def test_stopping_waits_for_the_drain_under_way_before_handing_over(
+    database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stop in the middle of a drain lets it finish (its rows marked sent) before the sender
+    lock goes to another worker, which would put those rows back and send them twice; and no
+    drain starts once stopping."""
+    import bot.alone as alone_module
+
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        token=None, zalo_token="1234567890:zalo-sandbox-token",
+        zalo_api_base_url="http://127.0.0.1:9/bot", database_url=database.url,
+        data_dir=tmp_path / "data",
+    )  # fmt: skip
+    alone = alone_module.Alone(settings, database)
+    began, go_on, events = asyncio.Event(), asyncio.Event(), []
+
+    async def slow_drain(*_: object, **__: object) -> None:
+        events.append("drain began")
+        began.set()
+        await go_on.wait()
+        events.append("drain ended")
+
+    monkeypatch.setattr(alone_module, "drain", slow_drain)
+    sending = asyncio.create_task(alone.send())
+    await asyncio.wait_for(began.wait(), 10)
+    assert alone.leadership.leading
+    stopping = asyncio.create_task(alone.stop())
+    await asyncio.sleep(0.2)
+    assert not stopping.done() and alone.leadership.leading  # still the sender, still draining
+    go_on.set()
+    await asyncio.wait_for(asyncio.gather(sending, stopping), 10)
+    assert not alone.leadership.leading
+    await alone.send()  # after the stop: nothing more is sent, and the lock is not taken
+    assert not alone.leadership.leading
+    assert events == ["drain began", "drain ended"]
