@@ -464,7 +464,8 @@ async def drain(
     `bot` (oshbot on Zalo alone) only Zalo's rows go, and those queued for Telegram to someone
     also on Zalo go by Zalo (`outbox.move_to_zalo`)."""
     if bot is None and zalo is not None:
-        moved = await _in_thread(database, outbox.move_to_zalo)
+        now = clock()
+        moved = await _in_thread(database, lambda session: outbox.move_to_zalo(session, now=now))
         if moved:
             log.info("%d messages queued for Telegram go by Zalo (no OSHBOT_TOKEN)", moved)
     budget = (batch, max_batches, patience, sleep)

@@ -289,10 +289,12 @@ def unclaim(session: Session, row_ids: list[int]) -> None:
         )
 
 
-def move_to_zalo(session: Session) -> int:
-    """Pending Telegram rows of people who also have a live Zalo address go by Zalo instead:
-    `route` chose Telegram when they were queued, and oshbot now runs on Zalo alone (no
-    OSHBOT_TOKEN), so they would wait for a sender that never comes. Returns how many moved."""
+def move_to_zalo(session: Session, *, now: datetime) -> int:
+    """Pending Telegram rows, due by `now`, of people who also have a live Zalo address go by
+    Zalo instead: `route` chose Telegram when they were queued, and oshbot now runs on Zalo
+    alone (no OSHBOT_TOKEN), so they would wait for a sender that never comes. Rows due later
+    stay Telegram's until they are due, so that a token set again meanwhile still sends them
+    there. Returns how many moved."""
     on_zalo = sa.and_(
         col(Contact.zalo_user_id).is_not(None), col(Contact.zalo_unreachable_at).is_(None)
     )
@@ -306,6 +308,7 @@ def move_to_zalo(session: Session) -> int:
         .where(
             col(Outbox.status) == OutboxStatus.PENDING,
             col(Outbox.channel) == TELEGRAM,
+            col(Outbox.not_before) <= now,
             col(Outbox.contact_id).in_(sa.select(col(Contact.id)).where(on_zalo)),
         )
         .values(channel=ZALO, chat_id=NO_CHAT, address=address)

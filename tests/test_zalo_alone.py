@@ -23,7 +23,7 @@ from bot.settings import Settings
 from bot.zalo.sandbox import ZaloSandbox
 from bot.zalo.sandbox_http import ZaloSandboxServer
 from models.db import Database
-from models.outbox import PRIORITY_REMINDER, Message, enqueue
+from models.outbox import PRIORITY_REMINDER, TELEGRAM, ZALO, Message, enqueue, move_to_zalo
 from models.programme import EnterpriseDraft, add_enterprise, add_provider
 from models.tables import (
     Consent,
@@ -285,3 +285,19 @@ async def test_stopping_waits_for_the_drain_under_way_before_handing_over(
     await alone.send()  # after the stop: nothing more is sent, and the lock is not taken
     assert not alone.leadership.leading
     assert events == ["drain began", "drain ended"]
+
+
+def test_only_rows_due_move_to_zalo(database: Database) -> None:
+    """On Zalo alone, a Telegram row of someone also on Zalo goes by Zalo once it is due; one
+    due later stays Telegram's, so that a token set again meanwhile still sends it there."""
+    seed(database, ZaloSandbox(limits=None), due=START + timedelta(days=1))
+    with database.session() as session:
+        assert move_to_zalo(session, now=START) == 0
+    with database.session() as session:
+        assert move_to_zalo(session, now=START + timedelta(days=1)) == 1
+    with database.session() as session:
+        channels = {row.key: row.channel for row in session.exec(select(Outbox))}
+    assert channels == {
+        "visit-reminder:zalo": ZALO, "visit-reminder:both": ZALO,
+        "visit-reminder:telegram": TELEGRAM,
+    }  # fmt: skip
