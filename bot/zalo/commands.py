@@ -6,6 +6,7 @@ the same domain functions as Telegram's handlers:
 * /mydata: the summary, and the whole export as a signed link under OSHBOT_PUBLIC_URL;
 * /deleteme, /privacy and /language: their choices numbered (models/journeys/rights.py);
 * /myreports: the reports and their review state (models/notices/reports.py);
+* /goodpractices and /plan, their actions numbered (bot/zalo/practices.py);
 * /help: what works on Zalo;
 * the direct line: a registered employer's or worker's text or photo outside a journey is
   offered to their provider (models/journeys/offer.py).
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session
 
 from bot.i18n import LANGUAGES, Translate, translator
+from bot.zalo import practices
 from models import improvements as imp
 from models import inbox, menus, privacy
 from models.journeys import engine, offer, rights
@@ -37,7 +39,9 @@ if TYPE_CHECKING:
     from bot.zalo.types import Message
 
 # The plain commands Zalo answers (besides the journeys'); /stop is taken before everything.
-PLAIN = frozenset({"help", "mydata", "deleteme", "privacy", "language", "myreports", "stop"})
+PLAIN = frozenset({"help", "mydata", "deleteme", "privacy", "language", "myreports", "stop"}) | (
+    practices.COMMANDS
+)
 OPENS = {
     "deleteme": rights.OPEN_ERASE,
     "privacy": rights.OPEN_PRIVACY,
@@ -81,6 +85,9 @@ async def answer(
     command = given.command
     if command in PLAIN and command != "stop":
         await _command(driver, message, person, who, given)
+        return True
+    if practices.answers(given):
+        await practices.chosen(driver, message, person, who, given)
         return True
     if who.journey == offer.NAME and given.payload == offer.SEND:
         # Yes to a photo: fetched now, not before the person agreed to send it.
@@ -149,6 +156,14 @@ async def _command(
             return
         await driver.run(message, person, who, Input(command=OPENS[command]))
         return
+    reason = practices.refusal(command, who.contact)
+    if reason is not None:
+        # Someone not registered hears how to join here (Telegram's words speak of its link).
+        refused = help_text(_, None, None)
+        if who.contact is not None:
+            refused = error_text(_, ProgrammeError(reason), who.language)
+        await driver.say(chat, refused, who)
+        return
     contact = who.contact
     if contact is None:
         await driver.say(chat, _nothing_held(_, who.language), who, html=False)
@@ -167,6 +182,9 @@ async def _command(
         )  # fmt: skip
         if aside is not None:
             await driver.show(chat, aside, who)
+    if command in practices.COMMANDS:
+        await practices.command(driver, message, person, who, given)
+        return
     if command == "mydata":
         outcome = await asyncio.to_thread(_my_data, driver, who)
     else:
@@ -202,6 +220,8 @@ def help_text(_: Translate, contact: Contact | None, given: Input | None) -> str
 
 def _answered(command: str, contact: Contact) -> bool:
     """Whether Zalo answers this plain command for the person (/myreports: reporters only)."""
+    if practices.refusal(command, contact) is not None:
+        return False
     return command != "myreports" or contact.role in imp.REPORTER_ROLES
 
 
