@@ -12,10 +12,11 @@ from pathlib import Path
 from bot.zalo.sandbox import SandboxUser
 from models import plans
 from models.journeys.state import zalo_person
+from models.notices import library
 from models.tables import Contact, Improvement, JourneyState, PlanItem, PlanStatus, Role
 from tests import test_zalo_driver
 from tests.conftest import World
-from tests.factories import add_enterprise, build_library
+from tests.factories import add_enterprise, add_improvement, build_library
 from tests.test_zalo_driver import PUBLIC_URL, Zalo, number_of, register, text_of, zalo_contact
 
 # The Zalo side of the world (its sandbox and the running channel), as the driver's tests have it.
@@ -74,8 +75,8 @@ def status_of(world: World, item_id: int) -> PlanStatus:
 async def test_a_zalo_employer_browses_the_library_and_gets_the_card_as_photos(
     world: World, zalo: Zalo, tmp_path: Path
 ) -> None:
-    library = build_library(world.database, tmp_path / "photos")
-    employer = on_zalo(world, zalo, "gp1", Role.EMPLOYER, enterprise_id=library.enterprises["may"])
+    shared = build_library(world.database, tmp_path / "photos")
+    employer = on_zalo(world, zalo, "gp1", Role.EMPLOYER, enterprise_id=shared.enterprises["may"])
     areas = await zalo.say(employer, "/goodpractices")
     shown = text_of(areas)
     assert "Anh/Chị chọn lĩnh vực kỹ thuật" in shown and "<b>" not in shown
@@ -85,7 +86,7 @@ async def test_a_zalo_employer_browses_the_library_and_gets_the_card_as_photos(
     listing = text_of(await zalo.say(employer, "an toan may moc"))
     assert "⚙️ An toàn máy móc" in listing and "Che chắn dây curoa" in listing
     assert "Cần Thơ" in listing and "◀ Tất cả lĩnh vực" in listing
-    assert notice_payloads(world, employer) == [f"gp:show:{library.anonymous}", "gp:areas"]
+    assert notice_payloads(world, employer) == [f"gp:show:{shared.anonymous}", "gp:areas"]
 
     card = await zalo.say(employer, "1")
     assert [m.method for m in card] == ["sendPhoto", "sendPhoto"]
@@ -104,7 +105,7 @@ async def test_a_zalo_employer_browses_the_library_and_gets_the_card_as_photos(
     # An entry withdrawn meanwhile is told so, not shown.
     await zalo.say(employer, number_of(areas, "⚙️ An toàn máy móc (1)"))
     with world.database.session() as session:
-        withdrawn = session.get(Improvement, library.anonymous)
+        withdrawn = session.get(Improvement, shared.anonymous)
         assert withdrawn is not None
         withdrawn.library_withdrawn_at = world.clock()
         session.add(withdrawn)
@@ -206,3 +207,21 @@ async def test_an_empty_plan_in_english_staff_choose_and_others_are_refused(
     refused = text_of(await zalo.say(outsider, f"/plan {enterprise.id}"))
     assert "Anh/Chị không có quyền thay đổi kế hoạch này." in refused
     assert notice_payloads(world, outsider) == [f"plan:ent:{other.id}"]  # the choice stands
+
+
+async def test_an_area_s_entries_come_a_page_at_a_time_in_english(world: World, zalo: Zalo) -> None:
+    enterprise = add_enterprise(world)
+    assert enterprise.id is not None
+    for number in range(library.PAGE + 1):
+        add_improvement(world.database, enterprise.id, description=f"Shelf number {number:02}.")
+    worker = on_zalo(world, zalo, "gp4", Role.WORKER, language="en", enterprise_id=enterprise.id)
+    areas = await zalo.say(worker, "/goodpractices")
+    assert "1. 📦 Storage & handling (9)\n\nReply 1 to choose it." in text_of(areas)
+    first = text_of(await zalo.say(worker, "1"))
+    assert "1. Shelf number 08. (Wood and furniture, Da Nang)" in first  # the latest first
+    assert "Shelf number 00." not in first
+    assert first.endswith("9. ◀ All areas\n10. More ▶\n\nReply with a number from 1 to 10.")
+    # By its words, as the button's label.
+    second = text_of(await zalo.say(worker, "more"))
+    assert "1. Shelf number 00. (Wood and furniture, Da Nang)" in second
+    assert second.endswith("2. ◀ All areas\n\nReply 1 or 2.")
