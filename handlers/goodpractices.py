@@ -9,26 +9,20 @@ from pathlib import Path
 from telegram import InputFile
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
 
-from bot.i18n import Translate, shorten
+from bot.i18n import Translate
 from bot.render import esc, inline
 from handlers import menu, newsletter
 from handlers.context import Ask, handler
-from models import content, goodpractice
+from models import goodpractice
 from models.journeys.goodpractices import EDIT
+from models.notices import library
 from models.notices.cards import area_label, before_photo, card, card_photo, place
-from models.tables import Contact, Role
+from models.notices.library import AREA, AREAS, BEFORE, PREFIX, READERS, SHOW
+from models.tables import Contact
 
-PREFIX = "gp:"
-AREAS = PREFIX + "areas"
-AREA = PREFIX + "area:"  # gp:area:<code>:<page>
-SHOW = PREFIX + "show:"
-BEFORE = PREFIX + "before:"
 WITHDRAW = PREFIX + "wd:"
 WITHDRAW_YES = PREFIX + "wdyes:"
 WITHDRAW_NO = PREFIX + "wdno:"
-
-PAGE = 8
-READERS = (Role.COORDINATOR, Role.STAFF, Role.EMPLOYER, Role.WORKER)
 
 
 def media(ask: Ask) -> Path:
@@ -36,16 +30,8 @@ def media(ask: Ask) -> Path:
 
 
 def areas_view(_: Translate, language: str, counts: dict[str, int]):  # type: ignore[no-untyped-def]
-    if not counts:
-        return _("No good practices have been shared yet. They appear here once staff have "
-                 "reviewed them and the enterprise agreed to share."), None  # fmt: skip
-    buttons = [
-        [(f"{area.label(language)} ({counts[area.code]})", f"{AREA}{area.code}:0")]
-        for area in content.areas()
-        if counts.get(area.code)
-    ]
-    text = _("<b>Good practices</b> from enterprises in the programme. Choose a technical area:")
-    return text, inline(buttons)
+    text, actions = library.areas_view(_, language, counts)
+    return text, inline([[(a.label, a.payload)] for a in actions]) if actions else None
 
 
 @handler(*READERS, refusal="library_readers")
@@ -68,28 +54,23 @@ async def areas_pressed(ask: Ask) -> None:
 @handler(*READERS, refusal="library_readers")
 async def area_pressed(ask: Ask) -> None:
     _, language = ask._, ask.language
-    code, _sep, page_text = ask.data.removeprefix(AREA).partition(":")
-    if content.area(code) is None or not page_text.isdigit():
+    with ask.runtime.database.session() as session:
+        page = library.area_page(_, session, ask.data)
+    if page is None:
         await ask.stale()
         return
-    page = int(page_text)
-    with ask.runtime.database.session() as session:
-        found = goodpractice.entries(session, area=code)
-    shown = found[page * PAGE : (page + 1) * PAGE]
     await ask.notice()
-    if not shown:
-        await ask.edit(_("No good practices in this area any more."), [[(_("◀ All areas"), AREAS)]])
+    nav = [(a.label, a.payload) for a in page.nav]
+    if not page.shown:
+        await ask.edit(library.gone_text(_), [nav[:1]])
         return
-    lines = [f"<b>{esc(area_label(code, language))}</b>"]
+    lines = [f"<b>{esc(area_label(page.code, language))}</b>"]
     buttons = []
-    for number, item in enumerate(shown, start=page * PAGE + 1):
-        summary = shorten(item.text, 90)
+    for number, item in enumerate(page.shown, start=page.first):
+        summary = library.summary(item)
         lines.append(f"{number}. {esc(summary)} <i>({esc(place(item, language))})</i>")
         buttons.append((str(number), f"{SHOW}{item.id}"))
     rows = [buttons[i : i + 4] for i in range(0, len(buttons), 4)]
-    nav = [(_("◀ All areas"), AREAS)]
-    if len(found) > (page + 1) * PAGE:
-        nav.append((_("More ▶"), f"{AREA}{code}:{page + 1}"))
     lines.append("")
     lines.append(_("Press a number to see the photos and figures."))
     await ask.edit("\n".join(lines), [*rows, nav])
@@ -107,11 +88,8 @@ def entry_buttons(_: Translate, item: goodpractice.Entry, manager: bool):  # typ
 
 def pressed_entry(ask: Ask, prefix: str) -> goodpractice.Entry | None:
     """The library entry the pressed button names (None: gone from the library, or none)."""
-    raw = ask.data.removeprefix(prefix)
-    if not raw.isdigit():
-        return None
     with ask.runtime.database.session() as session:
-        return goodpractice.entry(session, int(raw), media_root=media(ask))
+        return library.chosen_entry(session, ask.data, prefix, media(ask))
 
 
 @handler(*READERS, refusal="library_readers")

@@ -10,32 +10,26 @@ nothing.
 from __future__ import annotations
 
 import contextlib
-from typing import Any
 
-from sqlmodel import col, select
 from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
 
-from bot.i18n import N_, Translate, format_day
-from bot.render import esc, grid
+from bot.render import grid
 from handlers import menu
 from handlers.context import Ask, handler
 from models import plans
-from models.journeys.plan import ADD, MARK, PREFIX, SHOW, STATUS, entity_id, item_line
+from models.journeys import plan as plan_views
+from models.journeys.plan import (
+    ITEM,
+    MOVE,
+    PRAISE,
+    SHOW,
+    chooser,
+    entity_id,
+    move_from,
+)
 from models.programme import ProgrammeError
-from models.tables import Contact, Enterprise, PlanItem, PlanStatus, Role
-
-ITEM = PREFIX + "item:"  # the card of item <id>
-MOVE = PREFIX + "mv:"  # mv:<status>:<item id>
-
-CHOOSER_LIMIT = 30  # enterprises offered as buttons to staff
-BUTTON_TEXT = 40
-
-MOVE_LABEL = {
-    PlanStatus.DONE: N_("✅ Done"),
-    PlanStatus.IN_USE: N_("👍 Still in use"),
-    PlanStatus.ENDED: N_("🚫 No longer in use"),
-}
+from models.tables import Contact, Enterprise, PlanItem, Role
 
 
 async def drop_buttons(ask: Ask) -> None:
@@ -44,57 +38,14 @@ async def drop_buttons(ask: Ask) -> None:
         await ask.edit_actions(None)
 
 
-def short(text: str, limit: int = BUTTON_TEXT) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def plan_text(
-    _: Translate, enterprise: Enterprise, items: list[PlanItem], counts: plans.PlanCounts,
-    language: str, today: Any,
-) -> str:  # fmt: skip
-    head = _("🎯 <b>Action plan of {enterprise}</b>", enterprise=esc(enterprise.name))
-    if not items:
-        return (
-            head
-            + "\n\n"
-            + _(
-                "No improvements are planned yet. Add the ones decided at the training, one by one."
-            )
-        )
-    summary = _(
-        "Done or in use: {done} · planned: {planned} · overdue: {overdue}",
-        done=counts.done,
-        planned=counts.planned,
-        overdue=counts.overdue,
-    )
-    lines = [item_line(_, item, language, today) for item in items]
-    return head + "\n" + summary + "\n\n" + "\n".join(lines)
-
-
-def plan_buttons(
-    _: Translate, enterprise_id: int, items: list[PlanItem]
-) -> list[list[tuple[str, str]]]:
-    rows = [
-        [(f"{MARK[item.status]} {short(item.what)}", f"{ITEM}{item.id}")]
-        for item in items
-        if item.status != PlanStatus.ENDED
-    ]
-    return [*rows, [(_("➕ Add a planned improvement"), f"{ADD}{enterprise_id}")]]
-
-
 async def show_plan(ask: Ask, enterprise_id: int, contact: Contact) -> None:
-    _, today = ask._, ask.today
     with ask.runtime.database.session() as session:
-        enterprise = session.get(Enterprise, enterprise_id)
-        mine = enterprise is not None and plans.may_edit(contact, enterprise)
-        if mine:
-            items = plans.items_of(session, enterprise_id)
-            counts = plans.counts(session, enterprise_id=enterprise_id, today=today)
-    if enterprise is None or not mine:
+        shown = plan_views.shown_plan(ask._, session, enterprise_id, contact, ask.today)
+    if shown is None:
         await ask.send(ask.refusal("plan_not_allowed"))
         return
-    text = plan_text(_, enterprise, items, counts, contact.language, today)
-    await ask.send(text, plan_buttons(_, enterprise_id, items))
+    text, actions = shown
+    await ask.send(text, [[(a.label, a.payload)] for a in actions])
 
 
 # -- /plan -----------------------------------------------------------------------------------
@@ -117,18 +68,8 @@ async def plan_command(ask: Ask) -> None:
         await show_plan(ask, wanted, contact)
         return
     with ask.runtime.database.session() as session:
-        query = select(Enterprise).order_by(col(Enterprise.name))
-        if contact.role == Role.STAFF:
-            query = query.where(Enterprise.provider_id == contact.provider_id)
-        enterprises = list(session.exec(query.limit(CHOOSER_LIMIT + 1)))
-    if not enterprises:
-        await ask.send(_("You have no enterprises yet."))
-        return
-    buttons = [(short(e.name), f"{SHOW}{e.id}") for e in enterprises[:CHOOSER_LIMIT]]
-    text = _("Whose action plan would you like to see?")
-    if len(enterprises) > CHOOSER_LIMIT:
-        text += "\n" + _("More enterprises than fit here: send /plan followed by the id.")
-    await ask.send(text, grid(buttons, 1))
+        text, actions = chooser(_, session, contact)
+    await ask.send(text, grid([(a.label, a.payload) for a in actions], 1) or None)
 
 
 @handler()
@@ -144,45 +85,13 @@ async def plan_chosen(ask: Ask) -> None:
 # -- one item: its card and its moves --------------------------------------------------------
 
 
-def next_moves(item: PlanItem) -> list[PlanStatus]:
-    return [to for to, sources in plans.MOVES.items() if item.status in sources]
-
-
 async def item_card(ask: Ask, item: PlanItem, hint: str | None = None) -> None:
     _, rt = ask._, ask.runtime
     language = ask.person.language if ask.person else "vi"
-    text = item_line(_, item, language, ask.today)
-    if item.status != PlanStatus.PLANNED:
-        with rt.database.session() as session:
-            text += "\n" + history(_, session, item, language, rt.settings.tz)
-    moves = next_moves(item)
-    buttons = [[(_(MOVE_LABEL[to]), f"{MOVE}{to}:{item.id}") for to in moves]] if moves else None
+    with rt.database.session() as session:
+        text, moves = plan_views.item_card(_, session, item, language, ask.today, rt.settings.tz)
+    buttons = [[(a.label, a.payload) for a in moves]] if moves else None
     await ask.send(f"{hint}\n\n{text}" if hint else text, buttons)
-
-
-def history(_: Translate, session: Any, item: PlanItem, language: str, tz: Any) -> str:
-    """Who moved the item along, and when."""
-    lines = []
-    for at, by, label in (
-        (item.done_at, item.done_by_id, STATUS[PlanStatus.DONE]),
-        (item.in_use_at, item.in_use_by_id, STATUS[PlanStatus.IN_USE]),
-        (item.ended_at, item.ended_by_id, STATUS[PlanStatus.ENDED]),
-    ):
-        if at is None:
-            continue
-        person = session.get(Contact, by) if by else None
-        lines.append(
-            "    "
-            + _(
-                "{status}: {day}, {who}",
-                status=_(label),
-                day=format_day(at.astimezone(tz).date(), language),
-                who=esc(person.display_name or "—") if person else "—",
-            )
-        )
-    if item.improvement_id:
-        lines.append("    " + _("Reported as improvement #{id}", id=item.improvement_id))
-    return "\n".join(lines)
 
 
 @handler()
@@ -206,32 +115,26 @@ async def item_chosen(ask: Ask) -> None:
 @handler()
 async def item_moved(ask: Ask) -> None:
     _, rt = ask._, ask.runtime
-    status, _sep, item_text = ask.data.removeprefix(MOVE).partition(":")
-    if status not in {str(s) for s in plans.MOVES} or not item_text.isdigit():
+    found = move_from(ask.data)
+    if found is None:
         await ask.stale()
         return
+    status, item_id = found
     try:
         with rt.database.session() as session:
-            item = plans.move(
-                session, int(item_text), to=PlanStatus(status), actor=ask.person, now=ask.now
-            )
+            item = plans.move(session, item_id, to=status, actor=ask.person, now=ask.now)
     except ProgrammeError as error:
         await ask.refuse(error)
         if error.code == "plan_moved":
             await drop_buttons(ask)
             with rt.database.session() as session:
-                current = session.get(PlanItem, int(item_text))
+                current = session.get(PlanItem, item_id)
             if current is not None:
                 await item_card(ask, current)
         return
     await ask.notice()
     await drop_buttons(ask)
-    praise = {
-        PlanStatus.DONE: _("Well done! The item is marked as done."),
-        PlanStatus.IN_USE: _("Good to hear it is still in use."),
-        PlanStatus.ENDED: _("Noted: no longer in use. Perhaps your provider can help find a way."),
-    }[item.status]
-    await item_card(ask, item, hint=praise)
+    await item_card(ask, item, hint=_(PRAISE[item.status]))
 
 
 # -- wiring ----------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ the same domain functions as Telegram's handlers:
 * /deleteme, /privacy and /language: their choices numbered (models/journeys/rights.py);
 * /myreports: the reports and their review state (models/notices/reports.py);
 * /progress and /events: bot/zalo/progress.py;
+* /goodpractices and /plan, their actions numbered (bot/zalo/practices.py);
 * /help: what works on Zalo;
 * the direct line: a registered employer's or worker's text or photo outside a journey is
   offered to their provider (models/journeys/offer.py).
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session
 
 from bot.i18n import LANGUAGES, Translate, translator
-from bot.zalo import progress
+from bot.zalo import practices, progress
 from models import improvements as imp
 from models import inbox, menus, privacy
 from models.journeys import engine, offer, rights
@@ -40,7 +41,9 @@ if TYPE_CHECKING:
 
 # The plain commands Zalo answers (besides the journeys'); /stop is taken before everything.
 PLAIN = frozenset(
-    {"help", "mydata", "deleteme", "privacy", "language", "myreports", "stop", *progress.COMMANDS}
+    {"help", "mydata", "deleteme", "privacy", "language", "myreports", "stop"}
+    | progress.COMMANDS
+    | practices.COMMANDS
 )
 OPENS = {
     "deleteme": rights.OPEN_ERASE,
@@ -85,6 +88,9 @@ async def answer(
     command = given.command
     if command in PLAIN and command != "stop":
         await _command(driver, message, person, who, given)
+        return True
+    if practices.answers(given):
+        await practices.chosen(driver, message, person, who, given)
         return True
     if who.journey == offer.NAME and given.payload == offer.SEND:
         # Yes to a photo: fetched now, not before the person agreed to send it.
@@ -153,6 +159,14 @@ async def _command(
             return
         await driver.run(message, person, who, Input(command=OPENS[command]))
         return
+    reason = practices.refusal(command, who.contact)
+    if reason is not None:
+        # Someone not registered hears how to join here (Telegram's words speak of its link).
+        refused = help_text(_, None, None)
+        if who.contact is not None:
+            refused = error_text(_, ProgrammeError(reason), who.language)
+        await driver.say(chat, refused, who)
+        return
     contact = who.contact
     if contact is None:
         await driver.say(chat, _nothing_held(_, who.language), who, html=False)
@@ -173,6 +187,9 @@ async def _command(
             await driver.show(chat, aside, who)
     if command in progress.COMMANDS:
         await progress.answer(driver, chat, person, who, command)
+        return
+    if command in practices.COMMANDS:
+        await practices.command(driver, message, person, who, given)
         return
     if command == "mydata":
         outcome = await asyncio.to_thread(_my_data, driver, who)
@@ -209,6 +226,8 @@ def help_text(_: Translate, contact: Contact | None, given: Input | None) -> str
 
 def _answered(command: str, contact: Contact) -> bool:
     """Whether Zalo answers this plain command for the person (/myreports: reporters only)."""
+    if practices.refusal(command, contact) is not None:
+        return False
     return command != "myreports" or contact.role in imp.REPORTER_ROLES
 
 
