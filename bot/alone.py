@@ -94,7 +94,7 @@ class Alone:
             "interval",
             seconds=interval,
             id="oshbot:outbox",
-            misfire_grace_time=int(interval * 4),
+            misfire_grace_time=max(1, int(interval * 4)),  # APScheduler refuses 0
             coalesce=True,
             max_instances=1,
         )

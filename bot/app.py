@@ -171,7 +171,7 @@ def schedule_jobs(application: Application) -> None:  # type: ignore[type-arg]
         job_kwargs={
             "id": "oshbot:outbox",
             "replace_existing": True,
-            "misfire_grace_time": int(interval * 4),
+            "misfire_grace_time": max(1, int(interval * 4)),  # APScheduler refuses 0
             "coalesce": True,
             "max_instances": 1,
         },
