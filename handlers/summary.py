@@ -31,17 +31,9 @@ from models import content, links
 from models.files import write_private
 from models.tables import Contact, Provider, Role
 from models.text import visible_len
-from reports.charts import summary_charts
 from reports.figures import RELATIVE_PERIODS, Scope, relative_period
-from reports.files import export_files, provider_name
-from reports.summary import build_summary
-from reports.text import (
-    CAPTION_LIMIT,
-    period_title,
-    progress_text,
-    shows_progress,
-    summary_message,
-)
+from reports.files import SUMMARY_ROLES, held_scope, period_export, shown_summary
+from reports.text import CAPTION_LIMIT, period_labels, period_title, progress_text, shows_progress
 
 PREFIX = "sum:"
 PERIOD = PREFIX + "p:"  # sum:p:this_month
@@ -58,15 +50,6 @@ FILTERS = ("provider", "province", "sector", "area")
 PROGRESS_PERIODS = ("this_month", "this_quarter", "this_year")
 
 
-def period_labels(_: Translate) -> dict[str, str]:
-    return {
-        "this_month": _("This month"),
-        "last_month": _("Last month"),
-        "this_quarter": _("This quarter"),
-        "this_year": _("This year"),
-    }
-
-
 # -- who may see what ------------------------------------------------------------------------
 
 
@@ -77,8 +60,7 @@ def choice_of(context: ContextTypes.DEFAULT_TYPE, contact: Contact) -> dict[str,
         choice["period"] = "this_month"
     for key in FILTERS:
         choice.setdefault(key, None)
-    if contact.role == Role.STAFF:
-        choice["provider"] = contact.provider_id
+    choice["provider"] = held_scope(contact, Scope(provider_id=choice["provider"])).provider_id
     user_data(context)[CHOICE_KEY] = choice
     return choice
 
@@ -147,7 +129,7 @@ def _provider_label(ask: Ask, provider_id: int | None) -> str | None:
         return provider.name if provider is not None else None
 
 
-@handler(Role.STAFF, Role.COORDINATOR, refusal="staff_only")
+@handler(*SUMMARY_ROLES, refusal="staff_only")
 async def summary_command(ask: Ask) -> None:
     _, contact = ask._, ask.person
     assert contact is not None
@@ -170,7 +152,7 @@ async def _redraw(ask: Ask, contact: Contact) -> None:
 
 
 # Every tap on the panel: staff and coordinators only, checked in the database each time.
-panel = handler(Role.STAFF, Role.COORDINATOR, refusal="staff_only")
+panel = handler(*SUMMARY_ROLES, refusal="staff_only")
 
 
 @panel
@@ -281,15 +263,14 @@ async def show(ask: Ask) -> None:
 
     def compute() -> tuple[str, list[Any]]:
         with rt.database.session() as session:
-            summary = build_summary(
+            return shown_summary(
                 session,
                 period=relative_period(choice["period"], rt.today()),
                 scope=scope_of(choice),
                 tz=rt.settings.tz,
                 today=rt.today(),
+                language=language,
             )
-            name = provider_name(session, summary.scope)
-        return summary_message(summary, language, name), summary_charts(summary, language)
 
     text, charts = await asyncio.to_thread(compute)
     for index, chart in enumerate(charts):
@@ -308,17 +289,15 @@ async def export(ask: Ask) -> None:
 
     def build(folder: Path) -> tuple[Path, Path, str]:
         with rt.database.session() as session:
-            summary = build_summary(
+            return period_export(
                 session,
                 period=relative_period(choice["period"], rt.today()),
                 scope=scope_of(choice),
                 tz=rt.settings.tz,
                 today=rt.today(),
+                language=language,
+                out=folder,
             )
-            xlsx, _csvs, archive = export_files(
-                session, summary=summary, tz=rt.settings.tz, language=language, out=folder
-            )
-        return xlsx, archive, period_title(summary.period, language)
 
     with tempfile.TemporaryDirectory(prefix="oshbot-export-") as folder:
         xlsx, archive, title = await asyncio.to_thread(build, Path(folder))

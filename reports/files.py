@@ -1,9 +1,10 @@
-"""Summary, charts and spreadsheet as files in a folder: `oshbot export`, /export, the demo."""
+"""Summary, charts and spreadsheet as files in a folder: `oshbot export`, /export, the demo; and
+what staff get for a period on Telegram and Zalo alike (`shown_summary`, `period_export`)."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -11,11 +12,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from models.db import Database
-from models.tables import Provider
-from reports.charts import summary_charts
+from models.tables import Contact, Provider, Role
+from reports.charts import Chart, summary_charts
 from reports.figures import Period, Scope, Summary, year_period
 from reports.summary import build_summary
-from reports.text import summary_text
+from reports.text import period_title, summary_message, summary_text
 from reports.xlsx import Progress, export_sheets, write_export, zip_csvs
 
 
@@ -35,6 +36,42 @@ def provider_name(session: Session, scope: Scope) -> str | None:
         return None
     provider = session.get(Provider, scope.provider_id)
     return provider.name if provider is not None else None
+
+
+# Who may see the follow-up summary and its export (staff their provider's, coordinators all).
+SUMMARY_ROLES = (Role.STAFF, Role.COORDINATOR)
+
+
+def held_scope(contact: Contact, scope: Scope) -> Scope:
+    """The scope a person may see: staff are always held to their own provider."""
+    if contact.role == Role.STAFF:
+        return replace(scope, provider_id=contact.provider_id)
+    return scope
+
+
+def shown_summary(
+    session: Session, *, period: Period, scope: Scope, tz: ZoneInfo, today: date, language: str
+) -> tuple[str, list[Chart]]:
+    """The compact summary (HTML) and its charts, as /summary shows them."""
+    summary = build_summary(session, period=period, scope=scope, tz=tz, today=today)
+    name = provider_name(session, summary.scope)
+    return summary_message(summary, language, name), summary_charts(summary, language)
+
+
+def period_export(
+    session: Session,
+    *,
+    period: Period,
+    scope: Scope,
+    tz: ZoneInfo,
+    today: date,
+    language: str,
+    out: Path,
+) -> tuple[Path, Path, str]:
+    """The workbook and the zip of CSV files /export sends, and the period's title."""
+    summary = build_summary(session, period=period, scope=scope, tz=tz, today=today)
+    xlsx, _csvs, archive = export_files(session, summary=summary, tz=tz, language=language, out=out)
+    return xlsx, archive, period_title(summary.period, language)
 
 
 def export_files(

@@ -22,6 +22,7 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from bot.i18n import (
+    Translate,
     format_day,
     format_number,
     format_vnd,
@@ -41,6 +42,16 @@ CAPTION_LIMIT = 1024  # the compact message travels as a photo caption
 def one_decimal(value: float) -> Decimal:
     """Half up, as people round (Babel's default, half even, shows 6.25 as 6.2)."""
     return Decimal(str(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+def period_labels(_: Translate) -> dict[str, str]:
+    """The names of the periods offered (RELATIVE_PERIODS), as buttons or typed words."""
+    return {
+        "this_month": _("This month"),
+        "last_month": _("Last month"),
+        "this_quarter": _("This quarter"),
+        "this_year": _("This year"),
+    }
 
 
 def period_title(period: Period, language: str) -> str:

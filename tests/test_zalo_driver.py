@@ -336,7 +336,7 @@ async def test_numbers_and_words_outside_the_options_are_not_taken(
     again = await zalo.say(employer, "cái gì đó")
     assert ASK_KIND not in text_of(again)
     # A command of Telegram's alone is refused and sets nothing aside: the report goes on.
-    elsewhere = await zalo.say(employer, "/summary")
+    elsewhere = await zalo.say(employer, "/inbox")
     assert "Việc này chưa làm được trên Zalo" in text_of(elsewhere)
     assert "/report" in text_of(elsewhere) and "tạm dừng" not in text_of(elsewhere)
     chosen = await zalo.say(employer, "1.")

@@ -8,6 +8,7 @@ the same domain functions as Telegram's handlers:
 * /myreports: the reports and their review state (models/notices/reports.py);
 * /progress and /events: bot/zalo/progress.py;
 * /goodpractices and /plan, their actions numbered (bot/zalo/practices.py);
+* /summary and /export for staff and coordinators (bot/zalo/staff.py);
 * /help: what works on Zalo;
 * the direct line: a registered employer's or worker's text or photo outside a journey is
   offered to their provider (models/journeys/offer.py).
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session
 
 from bot.i18n import LANGUAGES, Translate, translator
-from bot.zalo import practices, progress
+from bot.zalo import practices, progress, staff
 from models import improvements as imp
 from models import inbox, menus, privacy
 from models.journeys import engine, offer, rights
@@ -44,6 +45,7 @@ PLAIN = frozenset(
     {"help", "mydata", "deleteme", "privacy", "language", "myreports", "stop"}
     | progress.COMMANDS
     | practices.COMMANDS
+    | staff.COMMANDS
 )
 OPENS = {
     "deleteme": rights.OPEN_ERASE,
@@ -159,7 +161,7 @@ async def _command(
             return
         await driver.run(message, person, who, Input(command=OPENS[command]))
         return
-    reason = practices.refusal(command, who.contact)
+    reason = practices.refusal(command, who.contact) or staff.refusal(command, who.contact)
     if reason is not None:
         # Someone not registered hears how to join here (Telegram's words speak of its link).
         refused = help_text(_, None, None)
@@ -190,6 +192,9 @@ async def _command(
         return
     if command in practices.COMMANDS:
         await practices.command(driver, message, person, who, given)
+        return
+    if command in staff.COMMANDS:
+        await staff.answer(driver, chat, who, given)
         return
     if command == "mydata":
         outcome = await asyncio.to_thread(_my_data, driver, who)
@@ -226,7 +231,7 @@ def help_text(_: Translate, contact: Contact | None, given: Input | None) -> str
 
 def _answered(command: str, contact: Contact) -> bool:
     """Whether Zalo answers this plain command for the person (/myreports: reporters only)."""
-    if practices.refusal(command, contact) is not None:
+    if (practices.refusal(command, contact) or staff.refusal(command, contact)) is not None:
         return False
     return command != "myreports" or contact.role in imp.REPORTER_ROLES
 

@@ -1,0 +1,123 @@
+"""/summary and /export on Zalo, for staff and coordinators, through the same domain functions as
+Telegram's summary panel (reports/files.py `shown_summary`, `period_export`):
+
+* /summary: the compact summary as plain text, then its charts as signed-link photos;
+* /export: the workbook and the zip of CSV files as signed download links ("Tải về: <link>",
+  bot/zalo/driver.py), or the driver's sentence that a file cannot be sent without
+  OSHBOT_PUBLIC_URL.
+
+Both cover the period Telegram's panel opens with (this month), or the one typed after the
+command, by its name or its number in Telegram's order ("/summary quý này", "/export 4"). Zalo
+has no panel, so staff see their provider's figures and coordinators the whole programme, as the
+panel opens; its filters stay on Telegram. Anyone else is refused as on Telegram (`refusal`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bot.i18n import translator
+from bot.zalo import render
+from models.journeys.core import Action, Input, Reply
+from models.tables import Contact
+from models.text import esc
+from reports.charts import Chart
+from reports.figures import Scope, relative_period
+from reports.files import SUMMARY_ROLES, held_scope, period_export, shown_summary
+from reports.text import period_labels
+
+if TYPE_CHECKING:
+    from bot.zalo.driver import ZaloDriver, _Who
+
+COMMANDS = frozenset({"summary", "export"})
+# The period Telegram's panel opens with (handlers/summary.py `choice_of`).
+PERIOD = "this_month"
+
+
+def refusal(command: str | None, contact: Contact | None) -> str | None:
+    """Why the person may not use this command (Telegram's refusal), or None."""
+    if command in COMMANDS and (contact is None or contact.role not in SUMMARY_ROLES):
+        return "staff_only"
+    return None
+
+
+async def answer(driver: ZaloDriver, chat: str, who: _Who, given: Input) -> None:
+    """/summary or /export, for someone `refusal` lets through."""
+    _ = translator(who.language)
+    labels = period_labels(_)
+    key = PERIOD
+    words = (given.text or "").split(maxsplit=1)
+    if len(words) > 1:
+        chosen = render.match(words[1], [Action(label, key) for key, label in labels.items()])
+        if chosen is None:
+            asked = _(
+                "Which period? Type /{command} followed by one of: {periods}.",
+                command=given.command,
+                periods=", ".join(labels.values()),
+            )
+            await driver.say(chat, asked, who, html=False)
+            return
+        key = chosen.payload
+    if given.command == "summary":
+        text, charts = await asyncio.to_thread(_summary, driver, who, key)
+        await driver.say(chat, text, who)
+        for chart in charts:
+            photo = Reply(esc(chart.title), photo=chart.png, photo_name=f"{chart.name}.png")
+            await driver.reply(chat, photo, who, [])
+        return
+    for reply in await asyncio.to_thread(_export, driver, who, key):
+        await driver.reply(chat, reply, who, [])
+
+
+def _today(driver: ZaloDriver) -> date:
+    return driver.clock().astimezone(driver.settings.tz).date()
+
+
+def _scope(who: _Who) -> Scope:
+    assert who.contact is not None
+    return held_scope(who.contact, Scope())
+
+
+def _summary(driver: ZaloDriver, who: _Who, key: str) -> tuple[str, list[Chart]]:
+    today = _today(driver)
+    with driver.database.reading() as session:
+        return shown_summary(
+            session, period=relative_period(key, today), scope=_scope(who),
+            tz=driver.settings.tz, today=today, language=who.language,
+        )  # fmt: skip
+
+
+def _export(driver: ZaloDriver, who: _Who, key: str) -> list[Reply]:
+    """The two files as Telegram sends them, with Telegram's captions."""
+    _ = translator(who.language)
+    today = _today(driver)
+    with (
+        tempfile.TemporaryDirectory(prefix="oshbot-export-") as folder,
+        # A transaction, not `reading`: the sheets stream their rows through a server-side
+        # cursor, which PostgreSQL opens only inside one.
+        driver.database.session() as session,
+    ):
+        xlsx, archive, title = period_export(
+            session, period=relative_period(key, today), scope=_scope(who),
+            tz=driver.settings.tz, today=today, language=who.language, out=Path(folder),
+        )  # fmt: skip
+        return [
+            Reply(
+                _(
+                    "Follow-up data, {period}: enterprises, improvements, survey answers "
+                    "(workers anonymous), visits and the summary tables.",
+                    period=esc(title),
+                ),
+                document=xlsx.read_bytes(),
+                document_name=xlsx.name,
+            ),
+            Reply(
+                _("The same tables as CSV files (UTF-8)."),
+                document=archive.read_bytes(),
+                document_name=archive.name,
+            ),
+        ]
