@@ -39,7 +39,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -48,12 +48,11 @@ from typing import Any
 import sqlalchemy as sa
 from telegram import Update
 from telegram.request import HTTPXRequest
-from telegram_side import with_latency  # bench/, the script's folder
+from telegram_side import People  # bench/, the script's folder
 
 from bot.app import build_application
 from bot.guard import LIMITER_KEY, InboundLimiter
 from bot.ratelimit import PacedRateLimiter
-from bot.sandbox import Sandbox
 from bot.settings import Settings
 from models.db import Database
 from models.programme import EnterpriseDraft, add_enterprise, add_provider, create_invite, register
@@ -102,8 +101,9 @@ def percentile(values: list[float], share: float) -> float:
 class Bench:
     def __init__(self, url: str, data_dir: Path, latency: float, per_second: float) -> None:
         self.database = Database(url)
-        self.sandbox = Sandbox(limits=None)
-        with_latency(self.sandbox, latency)
+        # Telegram's side, in this process (the flood measures others' waits, not throughput).
+        people = People(latency)
+        self.sandbox, self.answered = people.sandbox, people.answered
         settings = Settings(
             _env_file=None,  # type: ignore[call-arg]
             token=self.sandbox.token, database_url=url, api_base_url="http://sandbox/bot",
@@ -116,15 +116,6 @@ class Bench:
         )  # fmt: skip
         # People's pace is real time here: the guard counts on the wall clock.
         self.application.bot_data[LIMITER_KEY] = InboundLimiter()
-        self.answered: dict[int, list[float]] = defaultdict(list)
-        send = self.sandbox._methods["sendMessage"]
-
-        def recorded(params: Any, files: Any) -> Any:
-            result = send(params, files)
-            self.answered[int(params["chat_id"])].append(time.perf_counter())
-            return result
-
-        self.sandbox._methods["sendMessage"] = recorded
 
     async def start(self) -> None:
         await self.application.initialize()
