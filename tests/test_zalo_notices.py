@@ -292,3 +292,28 @@ def test_only_the_buttons_a_journey_takes_are_numbered() -> None:
         Action("• ✅ Sẽ đến", "evr:4:going")
     ]
     assert render.is_number(" 2) ") and not render.is_number("2 người")
+
+
+def test_an_answer_never_overwrites_a_newer_messages_numbers(world: World) -> None:
+    """Two processes: the person answers message 1's numbers while the outbox's sender stores
+    message 2's. What is left of message 1's must not replace message 2's; with no newer
+    message, it does."""
+    from models.journeys import engine
+
+    person, now = zalo_person("race0001"), world.clock()
+    first = [Action("✅ Xác nhận", "vis:ok:1"), Action("🕑 Giờ khác", "vis:alt:1")]
+    second = [Action("✅ Tham dự", "evr:7:yes"), Action("✖ Không", "evr:7:no")]
+    with world.database.session() as session:
+        engine.remember_notice_choices(session, person, first, now=now)
+    # The driver read `first`; meanwhile the sender stored `second`.
+    with world.database.session() as session:
+        engine.remember_notice_choices(session, person, second, now=now)
+    with world.database.session() as session:
+        assert not engine.spend_notice_choices(session, person, first, [], now=now)
+    with world.database.session() as session:
+        assert engine.notice_choices(session, person) == second
+    # No newer message: the answer spends the numbers it answered.
+    with world.database.session() as session:
+        assert engine.spend_notice_choices(session, person, second, second[:1], now=now)
+    with world.database.session() as session:
+        assert engine.notice_choices(session, person) == second[:1]

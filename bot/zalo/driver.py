@@ -300,7 +300,7 @@ class ZaloDriver:
                         engine.remember_choices(session, person, who.choices)
                     left = notices.left_after(outcome) if notice else None
                     if left is not None:
-                        engine.remember_notice_choices(session, person, left, now=now)
+                        engine.spend_notice_choices(session, person, who.notices, left, now=now)
                 return outcome
 
         return await asyncio.to_thread(work)

@@ -316,6 +316,27 @@ def remember_notice_choices(
     )
 
 
+def spend_notice_choices(
+    session: Session,
+    person: str,
+    answered: Sequence[Action],
+    left: Sequence[Action],
+    *,
+    now: datetime,
+) -> bool:
+    """After the person answered one of the numbers `answered` (read before the answer), what
+    is left of them replaces them; unless a newer message numbered others meanwhile (the
+    outbox's sender, in another process): those stand, and False is returned. The row is read
+    locked, so that the sender's write waits for this one or this one sees it."""
+    session.flush()
+    found = session.get(JourneyState, person, with_for_update=True, populate_existing=True)
+    current = (found.notice_choices if found is not None else None) or []
+    if [str(payload) for _label, payload in current] != [a.payload for a in answered]:
+        return False
+    remember_notice_choices(session, person, left, now=now)
+    return True
+
+
 def _told(journey: Journey, turn: Turn) -> list[Reply]:
     """What the person hears when `journey` steps aside: its own words, or that it stopped."""
     return journey.aside(turn).replies or [paused_note(turn.language)]
