@@ -578,6 +578,48 @@ async def _retry_or_fail(
     report.errors.append(reason)
 
 
+async def _unreachable(
+    writer: _Writer, report: SendReport, row: Outbox, reason: str, now: datetime, channel: str
+) -> None:
+    """Blocked, or gone, on `channel`: the row skipped, and the contact unreachable there only
+    (a person who blocked the bot on Zalo may still be reached on Telegram)."""
+    assert row.id is not None
+    row_id, field = row.id, ("zalo_unreachable_at" if channel == ZALO else "unreachable_at")
+    said = {"channel": ZALO} if channel == ZALO else {}
+
+    def mark(session: Session) -> None:
+        outbox.mark_failed(session, row_id, reason=reason, skipped=True)
+        contact = session.get(Contact, row.contact_id) if row.contact_id else None
+        if contact is not None and getattr(contact, field) is None:
+            setattr(contact, field, now)
+            session.add(contact)
+            audit(session, "contact.unreachable", subject=contact, reason=reason, **said)
+
+    await writer.write(mark)
+    report.skipped += 1
+
+
+async def _paused(
+    writer: _Writer, report: SendReport, row_id: int, resume_at: datetime, reason: str
+) -> None:
+    """A rate limit: the row waits until `resume_at`, without counting as an attempt, and the
+    batch stops there (the caller returns False)."""
+    await writer.write(
+        lambda session: defer(session, row_id, at=resume_at, reason=reason, counts=False)
+    )
+    report.deferred += 1
+    report.rate_limited += 1
+    report.paused = True
+    report.resume_at = max(report.resume_at or resume_at, resume_at)
+
+
+async def _refused(writer: _Writer, report: SendReport, row_id: int, reason: str) -> None:
+    """A message the platform will never accept as it is: failed at once."""
+    await writer.write(lambda session: outbox.mark_failed(session, row_id, reason=reason))
+    report.failed += 1
+    report.errors.append(reason)
+
+
 async def _send_row(
     bot: Bot,
     writer: _Writer,
@@ -592,36 +634,14 @@ async def _send_row(
     try:
         message_id = await deliver(bot, row)
     except Forbidden as error:
-        now = clock()
-        refused = str(error)
-
-        def unreachable(session: Session) -> None:
-            outbox.mark_failed(session, row_id, reason=refused, skipped=True)
-            contact = session.get(Contact, row.contact_id) if row.contact_id else None
-            if contact is not None and contact.unreachable_at is None:
-                contact.unreachable_at = now
-                session.add(contact)
-                audit(session, "contact.unreachable", subject=contact, reason=refused)
-
-        await writer.write(unreachable)
-        report.skipped += 1
+        await _unreachable(writer, report, row, str(error), clock(), TELEGRAM)
     except RetryAfter as error:
         resume_at = clock() + timedelta(seconds=retry_seconds(error))
-        asked = str(error)
-        await writer.write(
-            lambda session: defer(session, row_id, at=resume_at, reason=asked, counts=False)
-        )
-        report.deferred += 1
-        report.rate_limited += 1
-        report.paused = True
-        report.resume_at = max(report.resume_at or resume_at, resume_at)
+        await _paused(writer, report, row_id, resume_at, str(error))
         return False  # Telegram asked everyone to wait, not only this chat
     except (BadRequest, FileNotFoundError) as error:
         # A message Telegram will never accept as it is: retrying cannot help.
-        refused = str(error)
-        await writer.write(lambda session: outbox.mark_failed(session, row_id, reason=refused))
-        report.failed += 1
-        report.errors.append(refused)
+        await _refused(writer, report, row_id, str(error))
     except (TelegramError, ValueError, TypeError, KeyError, AttributeError, OSError) as error:
         # Telegram's other errors, and a row whose payload cannot be read (the shapes
         # `Message.from_payload` and the file reads throw): retried like any row, then failed,
@@ -692,37 +712,13 @@ async def _send_zalo_row(
         numbered = await zalo_notices.prepare(writer.database, row)
         await deliver_zalo(zalo, row, clock(), numbered.text if numbered else None)
     except ZaloUnreachable as error:
-        now = clock()
-        refused = str(error)
-
-        def unreachable(session: Session) -> None:
-            outbox.mark_failed(session, row_id, reason=refused, skipped=True)
-            contact = session.get(Contact, row.contact_id) if row.contact_id else None
-            if contact is not None and contact.zalo_unreachable_at is None:
-                contact.zalo_unreachable_at = now
-                session.add(contact)
-                audit(session, "contact.unreachable", subject=contact, reason=refused,
-                      channel=ZALO)  # fmt: skip
-
-        await writer.write(unreachable)
-        report.skipped += 1
+        await _unreachable(writer, report, row, str(error), clock(), ZALO)
     except ZaloRateLimited as error:
         wait = error.retry_after if error.retry_after is not None else DEFAULT_BACKOFF
-        resume_at = clock() + timedelta(seconds=wait)
-        asked = str(error)
-        await writer.write(
-            lambda session: defer(session, row_id, at=resume_at, reason=asked, counts=False)
-        )
-        report.deferred += 1
-        report.rate_limited += 1
-        report.paused = True
-        report.resume_at = max(report.resume_at or resume_at, resume_at)
+        await _paused(writer, report, row_id, clock() + timedelta(seconds=wait), str(error))
         return False
     except (ZaloInvalidRequest, Unsendable, FileNotFoundError) as error:
-        refused = str(error)
-        await writer.write(lambda session: outbox.mark_failed(session, row_id, reason=refused))
-        report.failed += 1
-        report.errors.append(refused)
+        await _refused(writer, report, row_id, str(error))
     except (ZaloError, ValueError, TypeError, KeyError, AttributeError, OSError) as error:
         reason = str(error) if isinstance(error, ZaloError) else f"{type(error).__name__}: {error}"
         if not isinstance(error, ZaloError):
