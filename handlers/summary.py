@@ -33,7 +33,14 @@ from models.tables import Contact, Provider, Role
 from models.text import visible_len
 from reports.figures import RELATIVE_PERIODS, Scope, relative_period
 from reports.files import SUMMARY_ROLES, held_scope, period_export, shown_summary
-from reports.text import CAPTION_LIMIT, period_labels, period_title, progress_text, shows_progress
+from reports.text import (
+    CAPTION_LIMIT,
+    export_captions,
+    period_labels,
+    period_title,
+    progress_text,
+    shows_progress,
+)
 
 PREFIX = "sum:"
 PERIOD = PREFIX + "p:"  # sum:p:this_month
@@ -305,20 +312,10 @@ async def export(ask: Ask) -> None:
         if max(xlsx.stat().st_size, archive.stat().st_size) > DOCUMENT_LIMIT:
             await ask.reply(too_large(ask, [xlsx, archive], title))
             return
-        await bot.send_document(
-            ask.chat_id,
-            InputFile(xlsx.read_bytes(), filename=xlsx.name),
-            caption=_(
-                "Follow-up data, {period}: enterprises, improvements, survey answers "
-                "(workers anonymous), visits and the summary tables.",
-                period=esc(title),
-            ),
-        )
-        await bot.send_document(
-            ask.chat_id,
-            InputFile(archive.read_bytes(), filename=archive.name),
-            caption=_("The same tables as CSV files (UTF-8)."),
-        )
+        for path, caption in zip((xlsx, archive), export_captions(_, title), strict=True):
+            await bot.send_document(
+                ask.chat_id, InputFile(path.read_bytes(), filename=path.name), caption=caption
+            )
 
 
 DOCUMENT_LIMIT = 50 * 1024 * 1024  # what a bot may send to Telegram as one file

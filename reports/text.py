@@ -32,6 +32,7 @@ from bot.i18n import (
 )
 from models import content
 from models.tables import Contact, Enterprise, Role
+from models.text import esc
 from reports.figures import Period, Summary, relative_period
 from reports.summary import Progress, enterprise_progress
 
@@ -52,6 +53,16 @@ def period_labels(_: Translate) -> dict[str, str]:
         "this_quarter": _("This quarter"),
         "this_year": _("This year"),
     }
+
+
+def export_captions(_: Translate, title: str) -> tuple[str, str]:
+    """What /export says of its two files, the workbook and the zip of CSV files (HTML)."""
+    workbook = _(
+        "Follow-up data, {period}: enterprises, improvements, survey answers "
+        "(workers anonymous), visits and the summary tables.",
+        period=esc(title),
+    )
+    return workbook, _("The same tables as CSV files (UTF-8).")
 
 
 def period_title(period: Period, language: str) -> str:

@@ -28,7 +28,7 @@ from models.text import esc
 from reports.charts import Chart
 from reports.figures import Scope, relative_period
 from reports.files import SUMMARY_ROLES, held_scope, period_export, shown_summary
-from reports.text import period_labels
+from reports.text import export_captions, period_labels
 
 if TYPE_CHECKING:
     from bot.zalo.driver import ZaloDriver, _Who
@@ -105,19 +105,8 @@ def _export(driver: ZaloDriver, who: _Who, key: str) -> list[Reply]:
             session, period=relative_period(key, today), scope=_scope(who),
             tz=driver.settings.tz, today=today, language=who.language, out=Path(folder),
         )  # fmt: skip
+        captions = export_captions(_, title)
         return [
-            Reply(
-                _(
-                    "Follow-up data, {period}: enterprises, improvements, survey answers "
-                    "(workers anonymous), visits and the summary tables.",
-                    period=esc(title),
-                ),
-                document=xlsx.read_bytes(),
-                document_name=xlsx.name,
-            ),
-            Reply(
-                _("The same tables as CSV files (UTF-8)."),
-                document=archive.read_bytes(),
-                document_name=archive.name,
-            ),
+            Reply(caption, document=path.read_bytes(), document_name=path.name)
+            for path, caption in zip((xlsx, archive), captions, strict=True)
         ]
