@@ -947,6 +947,7 @@ def broadcast_command(
     from models import audience as audiences
     from models import broadcasts, content, goodpractice
     from models.notices.cards import renderer
+    from models.outbox import ZALO
     from models.tables import utcnow
     from scheduler.config import SchedulerConfig
 
@@ -1022,12 +1023,16 @@ def broadcast_command(
         and the bar follows its progress."""
         from bot.request import running
         from bot.sender import drain, zalo_route
-        from models.outbox import ZALO
+        from models.outbox import TELEGRAM
 
         schedule = SchedulerConfig.from_settings(config)
         bot = telegram_sender(config)
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
         zalo = zalo_route(config)
+        # The channels this deployment has a token for: the rows of another wait for its token
+        # (Zalo's without OSHBOT_ZALO_TOKEN, Telegram's on Zalo alone), so the bar stops when
+        # these are done rather than wait for them.
+        channels = [name for name, route in ((TELEGRAM, bot), (ZALO, zalo)) if route is not None]
         async with running(bot), zalo.client if zalo is not None else nullcontext():
             with Progress(*columns, console=console) as bar:
                 task = bar.add_task("sending", total=total)
@@ -1040,16 +1045,16 @@ def broadcast_command(
                         held = report.held
                     with database.session() as session:
                         shown = broadcasts.progress(session, broadcast_id)
-                        # On Zalo alone, Telegram's rows wait for a token: done when Zalo is.
-                        zalo_done = bot is None and broadcasts.progress(
-                            session, broadcast_id, channel=ZALO
-                        ).finished
+                        ours_done = all(
+                            broadcasts.progress(session, broadcast_id, channel=name).finished
+                            for name in channels
+                        )
                     bar.update(task, completed=shown.done)
                     if shown.finished:
                         with database.session() as session:
                             broadcasts.record_shown(session, broadcast_id=broadcast_id, shown=shown)
                         return shown
-                    if zalo_done:
+                    if ours_done:
                         return shown
                     if held:
                         return shown  # quiet hours: the bot sends the rest when they end
@@ -1063,6 +1068,11 @@ def broadcast_command(
         f"Sent {shown.sent}, failed {shown.failed}, skipped {shown.skipped}, "
         f"waiting {shown.pending}."
     )
+    if config.token and not config.zalo_token:
+        with database.session() as session:
+            on_zalo = broadcasts.progress(session, broadcast_id, channel=ZALO).pending
+        if on_zalo:
+            console.print(ZALO_WAITS.format(count=on_zalo), soft_wrap=True)
     schedule = SchedulerConfig.from_settings(config)
     ends = schedule.quiet.until(utcnow(), schedule.tz)
     if shown.pending and ends is not None:
@@ -1200,6 +1210,12 @@ def jobs_run(
             return
         asyncio.run(drain_outbox(config, database, moment, scheduler_config))
 
+
+# What a broadcast says of its recipients on Zalo when only Telegram's token is set.
+ZALO_WAITS = (
+    "{count} of them are on Zalo and OSHBOT_ZALO_TOKEN is not set: they wait in the outbox "
+    "until a process with it sends them."
+)
 
 # What a sending command says once when only Zalo's token is set (oshbot on Zalo alone).
 TELEGRAM_WAITS = (

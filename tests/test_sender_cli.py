@@ -156,6 +156,41 @@ async def test_a_command_line_broadcast_reads_as_typed(database: Database, tmp_p
         assert message.plain == typed
 
 
+async def test_a_command_line_broadcast_ends_when_its_channels_are_done(
+    database: Database, tmp_path: Path
+) -> None:
+    """With Telegram's token only, recipients on Zalo alone wait for a process with Zalo's:
+    the command sends Telegram's share, says how many wait, and ends (it waited for ever)."""
+    sandbox = Sandbox(limits=None)
+    server = SandboxServer(sandbox)
+    port = await server.start()
+    try:
+        people = seed(database, sandbox, 2)
+        with database.session() as session:
+            enterprise_id = people[0].enterprise_id
+            on_zalo = Contact(
+                zalo_user_id="z0a1b2", role=Role.WORKER, enterprise_id=enterprise_id,
+                language="vi", registered_at=START,
+            )  # fmt: skip
+            session.add(on_zalo)
+            session.flush()
+            for purpose in (ConsentPurpose.FOLLOWUP, ConsentPurpose.TIPS):
+                session.add(
+                    Consent(contact_id=on_zalo.id, purpose=purpose, text_version="2026-11",
+                            language="vi")
+                )  # fmt: skip
+        result = await oshbot(
+            server, port, database, tmp_path, "broadcast", "--text", "Mời dự hội thảo", "--yes",
+            env={**quiet_hours(now_quiet=False), "OSHBOT_ZALO_TOKEN": ""},
+        )  # fmt: skip
+    finally:
+        await server.stop()
+    assert result.returncode == 0, result.stderr
+    assert "Sent 2, failed 0, skipped 0, waiting 1." in result.stdout, result.stdout
+    assert "1 of them are on Zalo and OSHBOT_ZALO_TOKEN is not set" in result.stdout
+    assert all(len(sandbox.chat_messages(p.chat_id or 0)) == 1 for p in people)
+
+
 async def test_a_command_line_broadcast_in_quiet_hours_says_when_the_rest_goes(
     database: Database, tmp_path: Path
 ) -> None:
