@@ -141,6 +141,9 @@ async def test_persistence_writes_only_what_changed_and_off_the_event_loop(
     persistence = world.application.persistence
     assert isinstance(persistence, DatabasePersistence)
     engine = world.database.engine
+    with statements(engine) as seen:  # someone met with nothing to keep: no row to write
+        await persistence.update_user_data(8, {})
+    assert seen == []
     with statements(engine) as seen:
         await persistence.update_user_data(7, {"lang": "vi"})
     assert len(bot_state_writes(seen)) == 1
