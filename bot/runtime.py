@@ -45,7 +45,8 @@ class People:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Found] = loop.create_future()
         self._asked.setdefault(user_id, []).append(future)
-        if self._answering is None:
+        answering = self._answering
+        if answering is None or answering.done() or answering.get_loop() is not loop:
             # Starts on the loop's next turn: what else is asked on this one joins it.
             self._answering = loop.create_task(self._answer())
         return await future
@@ -79,18 +80,16 @@ class People:
                     future.cancel()
 
     def _find_all(self, user_ids: list[int]) -> dict[int, Found]:
+        found: dict[int, Found] = {}
         with self.database.reading() as session:
-            return {
-                user_id: (contact, journey, registering, former)
-                for user_id, (contact, journey, registering) in who_and_where_all(
-                    session, user_ids
-                ).items()
-                for former in [
-                    former_language(session, user_id)
-                    if contact is None and registering is None
-                    else None
-                ]
-            }
+            for user_id, (contact, journey, registering) in who_and_where_all(
+                session, user_ids
+            ).items():
+                former = None
+                if contact is None and registering is None:
+                    former = former_language(session, user_id)
+                found[user_id] = (contact, journey, registering, former)
+        return found
 
 
 @dataclass
