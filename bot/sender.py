@@ -66,7 +66,7 @@ from models import enterprises, links, outbox
 from models.db import Database
 from models.outbox import TELEGRAM, ZALO
 from models.programme import audit
-from models.tables import Contact, Outbox, OutboxStatus
+from models.tables import Contact, Enterprise, Outbox, OutboxStatus
 from scheduler.config import DEFAULT_CONFIG, QUIET_EXEMPT_KINDS, SchedulerConfig
 
 log = logging.getLogger(__name__)
@@ -375,22 +375,22 @@ def _claim(session: Session, rows: list[Outbox], now: datetime, report: SendRepo
     claimed = [row for row in rows if row.id in got]
     report.taken += len(rows) - len(claimed)
     contact_ids = {row.contact_id for row in claimed if row.contact_id is not None}
-    contacts = (
-        {c.id: c for c in session.exec(select(Contact).where(col(Contact.id).in_(contact_ids)))}
-        if contact_ids
-        else {}
-    )
+    contacts: dict[int | None, Contact] = {}
+    shelved: set[int | None] = set()  # contacts whose enterprise is archived
+    if contact_ids:
+        found = session.exec(
+            select(Contact, Enterprise.archived_at)
+            .outerjoin(Enterprise, col(Enterprise.id) == col(Contact.enterprise_id))
+            .where(col(Contact.id).in_(contact_ids))
+        )
+        for person, archived_at in found:
+            contacts[person.id] = person
+            if archived_at is not None:
+                shelved.add(person.id)
     # A person of an archived enterprise gets only what they are still owed, whenever the row
-    # was queued or given back (models/enterprises.py); asked only about enterprises' people.
+    # was queued or given back (models/enterprises.py decides which rows).
     withheld = enterprises.withheld_rows(
-        session,
-        [
-            row.id
-            for row in claimed
-            if row.id is not None
-            and (person := contacts.get(row.contact_id)) is not None
-            and person.enterprise_id is not None
-        ],
+        session, [row.id for row in claimed if row.id is not None and row.contact_id in shelved]
     )
     send: list[Outbox] = []
     for row in claimed:
