@@ -5,7 +5,8 @@ It runs before the plain commands and buttons (handlers/__init__.py): a journey'
 action brings it in front, pausing the journey there (models/journeys/engine.py says how);
 /help, /language and /stop, and a journey's own `keeps`, are answered beside it; any other
 command the bot knows sets the journey in front aside, saying so, and then runs. The database
-transaction that moves the person commits before any Telegram call.
+transaction that moves the person commits before any Telegram call; slow work an input needs
+(a report rendered) is done before that transaction begins (engine.prepare).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from models.journeys.core import (
     Input,
     Outcome,
     Place,
+    Prepared,
     Profile,
     Reply,
     Rows,
@@ -172,19 +174,49 @@ async def _engine(
     return await asyncio.to_thread(work)
 
 
+async def _prepare(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    given: Input,
+    here: Place,
+    profile: Profile,
+) -> Prepared | None:
+    """The slow work an input needs (a report to render), on a worker thread before the
+    input's transaction, so that no other writer waits for it (engine.prepare); None for
+    almost every input, without a thread."""
+    if not engine.prepares(given):
+        return None
+    rt = runtime(context)
+    contact = current_contact(update, context)
+    language = language_of(update, context)
+    assert update.effective_user is not None
+    person = telegram_person(update.effective_user.id)
+    return await asyncio.to_thread(
+        lambda: engine.prepare(
+            rt.database.reading, person=person, contact=contact, language=language,
+            now=rt.now(), given=given, place=here, profile=profile,
+        )
+    )  # fmt: skip
+
+
 async def _run(update: Update, context: ContextTypes.DEFAULT_TYPE, given: Input) -> bool:
     user = update.effective_user
     assert user is not None
     profile = Profile(name=user.full_name, handle=user.username)
     here = place(context)
-    outcome = await _engine(
-        update,
-        context,
-        lambda session, person, contact, language, now: engine.run(
-            session, person=person, contact=contact, language=language, now=now,
-            given=given, place=here, profile=profile,
-        ),
-    )  # fmt: skip
+    prepared = await _prepare(update, context, given, here, profile)
+    try:
+        outcome = await _engine(
+            update,
+            context,
+            lambda session, person, contact, language, now: engine.run(
+                session, person=person, contact=contact, language=language, now=now,
+                given=given, place=here, profile=profile, prepared=prepared,
+            ),
+        )  # fmt: skip
+    finally:
+        if prepared is not None:
+            await asyncio.to_thread(prepared.discard)
     if outcome is None:
         return False
     await show(update, context, outcome)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
@@ -54,9 +55,20 @@ class Changed:
 
 
 @dataclass(frozen=True)
+class Visited:
+    """The enterprise as the report names it."""
+
+    name: str
+    province_code: str
+
+
+@dataclass(frozen=True)
 class ReportData:
+    """What the report shows, in plain values: two gatherings compare equal when the report
+    would read the same (the Finish that rendered it ahead checks it before sending)."""
+
     visit_id: int
-    enterprise: Enterprise
+    enterprise: Visited
     provider: str
     staff: str | None
     day: date  # the visit's day, in the programme's time zone
@@ -154,7 +166,7 @@ def gather(session: Session, visit_id: int, *, tz: ZoneInfo) -> ReportData:
     )
     return ReportData(
         visit_id=visit_id,
-        enterprise=enterprise,
+        enterprise=Visited(enterprise.name, enterprise.province_code),
         provider=provider.name if provider else "",
         staff=staff.display_name if staff else None,
         day=_day(visit_checks.held_at(visit), tz),
@@ -206,12 +218,57 @@ def file_name(data: ReportData, language: str) -> str:
     return f"visit-report-{data.visit_id}-{normalise_language(language)}.pdf"
 
 
-def write(data: ReportData, language: str, folder: Path) -> Path:
-    """The PDF in `folder`, replaced whole (a second Finish pressed at the same moment never
-    leaves a half-written file for the sender to read)."""
+@dataclass
+class Drafts:
+    """The report rendered ahead of the transaction that sends it (rendering takes about a
+    second a language; no writer should wait for it): each language's PDF written beside its
+    place under a name of its own, and its bytes. `publish` puts the files in their places,
+    `discard` drops those not published."""
+
+    data: ReportData
+    folder: Path
+    staged: dict[str, Path]  # language -> the file written, not yet in its place
+    pdf: dict[str, bytes]  # language -> the PDF
+
+    @property
+    def languages(self) -> frozenset[str]:
+        return frozenset(self.pdf)
+
+    def publish(self) -> dict[str, str]:
+        """Each file moved to its place (`file_name` in `folder`), whole: a rename, quick
+        enough inside the transaction that queues the report. Language -> path."""
+        documents = {}
+        for language, staged in sorted(self.staged.items()):
+            path = self.folder / file_name(self.data, language)
+            os.replace(staged, path)
+            documents[language] = str(path)
+        self.staged = {}
+        return documents
+
+    def discard(self) -> None:
+        for staged in self.staged.values():
+            staged.unlink(missing_ok=True)
+        self.staged = {}
+
+
+def draft(data: ReportData, languages: Iterable[str], folder: Path) -> Drafts:
+    """The report in each of `languages`, rendered and written in `folder` under names of their
+    own (two Finishes pressed together never write over each other's file)."""
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / file_name(data, language)
-    with tempfile.NamedTemporaryFile(dir=folder, suffix=".part", delete=False) as handle:
-        handle.write(render(data, language).pdf)
-    os.replace(handle.name, path)
-    return path
+    drafts = Drafts(data, folder, {}, {})
+    try:
+        for language in sorted({normalise_language(x) for x in languages}):
+            pdf = render(data, language).pdf
+            with tempfile.NamedTemporaryFile(dir=folder, suffix=".part", delete=False) as handle:
+                drafts.staged[language] = Path(handle.name)
+                handle.write(pdf)
+            drafts.pdf[language] = pdf
+    except BaseException:
+        drafts.discard()
+        raise
+    return drafts
+
+
+def write(data: ReportData, language: str, folder: Path) -> Path:
+    """The PDF in `folder`, replaced whole (the sender never reads a half-written file)."""
+    return Path(draft(data, [language], folder).publish()[normalise_language(language)])

@@ -5,9 +5,12 @@ summary's figures, counted by hand."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import shutil
+import sqlite3
 import subprocess
+import threading
 import unicodedata
 from datetime import date, datetime
 from pathlib import Path
@@ -18,6 +21,7 @@ from sqlmodel import select
 
 from bot.sandbox import SentMessage
 from models import visit_checks
+from models.db import sqlite_path
 from models.programme import ProgrammeError
 from models.tables import (
     CheckState,
@@ -37,8 +41,15 @@ from reports.figures import Scope, parse_period
 from reports.summary import build_summary
 from reports.text import summary_message, summary_text
 from reports.xlsx import summary_rows
+from tests import test_zalo_driver
 from tests.conftest import World
 from tests.factories import NOW, TZ, add_enterprise, add_improvement, add_person, local, run_visits
+from tests.test_zalo_driver import Zalo, number_of
+from tests.test_zalo_driver import text_of as zalo_text
+from tests.test_zalo_practices import on_zalo
+
+# The Zalo side of the world, as the driver's tests have it.
+zalo = test_zalo_driver.zalo
 
 SHELVES = "Kệ ba tầng cho nguyên liệu, lối đi sơn vạch vàng."
 GUARD = "Lắp nắp che bánh đà máy bào."
@@ -283,6 +294,164 @@ async def test_staff_may_finish_early_and_print_the_report_when_nobody_uses_the_
     assert len(checks(world)) == 1
 
 
+class Rendering:
+    """visit_report.render held until the test lets it go: the moment a Finish renders."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.started, self.release = threading.Event(), threading.Event()
+        self.calls = 0
+        real = visit_report.render
+
+        def held(data: visit_report.ReportData, language: str) -> visit_report.Rendered:
+            self.calls += 1
+            self.started.set()
+            assert self.release.wait(30), "the test never let the rendering go"
+            return real(data, language)
+
+        monkeypatch.setattr(visit_report, "render", held)
+
+    async def begun(self) -> None:
+        assert await asyncio.to_thread(self.started.wait, 30), "nothing was rendered"
+
+
+def writers_wait(world: World) -> bool:
+    """Whether a writer elsewhere would wait now: on SQLite, whether another connection fails
+    to take the write lock at once; on PostgreSQL, whether a transaction is open (idle in
+    transaction, or working) in another session of the database."""
+    path = sqlite_path(world.database.url)
+    if path is not None:
+        other = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+            return False
+        except sqlite3.OperationalError as error:
+            assert "locked" in str(error)
+            return True
+        finally:
+            other.close()
+    with world.database.engine.connect() as connection:
+        open_transactions = connection.exec_driver_sql(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"
+        ).scalar_one()
+    return bool(open_transactions)
+
+
+async def test_no_writer_waits_while_finish_renders_the_report(
+    world: World,
+    cast,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Rendering takes about a second a language: it happens before the transaction that
+    closes the checklist and queues the report, never while that one holds the database."""
+    enterprise, *_ = cast
+    staff = world.user(201)
+    visit_id = await done_visit(world, enterprise.id)
+    await staff.press("Bỏ qua")
+    rendering = Rendering(monkeypatch)
+    finishing = asyncio.create_task(staff.press("Kết thúc kiểm tra"))
+    try:
+        await rendering.begun()
+        assert not writers_wait(world)
+    finally:
+        rendering.release.set()
+        await finishing
+    assert rendering.calls == 2  # Vietnamese (Lan, and the staff member) and English (Mai)
+    copy = staff.account.last()
+    assert copy.document_filename == f"visit-report-{visit_id}-vi.pdf"
+    assert "đã xem 0/4 mục" in (copy.caption or "")
+    with world.database.session() as session:
+        queued = session.exec(select(Outbox).where(Outbox.kind == "visit-report")).all()
+    folder = world.settings.data_dir / "visit-reports" / str(visit_id)
+    assert sorted(Path(row.payload["document_path"]).name for row in queued) == [
+        f"visit-report-{visit_id}-en.pdf", f"visit-report-{visit_id}-vi.pdf",
+    ]  # fmt: skip
+    # In their place, whole; nothing else is left in the folder.
+    assert sorted(p.name for p in folder.iterdir()) == [
+        f"visit-report-{visit_id}-en.pdf", f"visit-report-{visit_id}-vi.pdf",
+    ]  # fmt: skip
+    assert (folder / f"visit-report-{visit_id}-vi.pdf").read_bytes() == copy.document_bytes
+
+
+async def test_a_line_checked_while_the_report_renders_sends_nothing_until_finish_again(
+    world: World,
+    cast,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A colleague checks a line while Finish renders: the report rendered would be out of
+    date, so nothing is closed or sent and the checklist is shown as it stands; the next
+    Finish sends the report with the colleague's check in it."""
+    enterprise, shelves, _, _ = cast
+    staff = world.user(201)
+    visit_id = await done_visit(world, enterprise.id)
+    colleague = add_person(world, 202, Role.STAFF, provider_id=enterprise.provider_id)
+    await staff.press("Bỏ qua")
+    rendering = Rendering(monkeypatch)
+    finishing = asyncio.create_task(staff.press("Kết thúc kiểm tra"))
+    try:
+        await rendering.begun()
+        with world.database.session() as session:
+            visit_checks.record(
+                session, visit_id=visit_id, staff=colleague, kind="i", ref_id=shelves,
+                state=CheckState.IN_USE, now=world.clock(),
+            )  # fmt: skip
+    finally:
+        rendering.release.set()
+        await finishing
+    assert "vừa có thay đổi" in staff.texts()[-2]
+    card = staff.account.last()
+    assert "(2/4)" in card.plain and card.document_filename is None
+    with world.database.session() as session:
+        visit = session.get(Visit, visit_id)
+        assert visit is not None and visit.checklist_done_at is None
+        assert session.exec(select(Outbox).where(Outbox.kind == "visit-report")).all() == []
+    folder = world.settings.data_dir / "visit-reports" / str(visit_id)
+    assert list(folder.iterdir()) == []  # what was rendered for nothing is gone
+
+    await staff.press("Kết thúc kiểm tra", card)
+    copy = staff.account.last()
+    assert copy.document_filename == f"visit-report-{visit_id}-vi.pdf"
+    assert "đã xem 1/4 mục" in (copy.caption or "")
+    with world.database.session() as session:
+        assert len(session.exec(select(Outbox).where(Outbox.kind == "visit-report")).all()) == 2
+
+
+async def test_on_zalo_too_no_writer_waits_while_finish_renders_the_report(
+    world: World,
+    zalo: Zalo,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The same through the Zalo driver: staff on Zalo pick a done visit up with /visit and
+    answer Finish's number; the employer on Telegram gets the report through the outbox."""
+    enterprise = add_enterprise(world)
+    assert enterprise.id is not None
+    add_person(world, 301, Role.EMPLOYER, enterprise_id=enterprise.id, name="Lan")
+    staff = on_zalo(world, zalo, "zs1", Role.STAFF, provider_id=enterprise.provider_id)
+    with world.database.session() as session:
+        visit = Visit(enterprise_id=enterprise.id, offset_months=1, due_on=date(2027, 2, 25),
+                      status=VisitStatus.DONE, scheduled_at=local(2027, 3, 2, 9),
+                      done_at=local(2027, 3, 2, 11))  # fmt: skip
+        session.add(visit)
+        session.flush()
+        visit_id = visit.id
+    world.clock.now = local(2027, 3, 3, 8)
+    card = await zalo.say(staff, f"/visit {enterprise.id}")
+    rendering = Rendering(monkeypatch)
+    finish = number_of(card, "🏁 Kết thúc kiểm tra")
+    finishing = asyncio.create_task(zalo.say(staff, finish))
+    try:
+        await rendering.begun()
+        assert not writers_wait(world)
+    finally:
+        rendering.release.set()
+        copy = await finishing
+    assert "Đã hoàn tất danh mục kiểm tra" in zalo_text(copy)
+    assert "Tải về:" in zalo_text(copy)  # the staff member's copy, as a link
+    await world.drain()
+    assert document(world, 301).document_filename == f"visit-report-{visit_id}-vi.pdf"
+
+
 async def test_others_cannot_check_and_a_missed_visit_has_no_checklist(
     world: World,
     cast,  # type: ignore[no-untyped-def]
@@ -355,11 +524,7 @@ async def test_a_visit_with_nothing_to_check_still_sends_its_report(world: World
 
 
 def report_data(seen: int, changed: int) -> visit_report.ReportData:
-    from models.tables import Enterprise
-
-    enterprise = Enterprise(id=7, provider_id=1, name="Công ty May Thu Hà", sector_code="garment",
-                            province_code="da-nang", workers=40,
-                            intervention_date=date(2027, 1, 25))  # fmt: skip
+    enterprise = visit_report.Visited("Công ty May Thu Hà", "da-nang")
     long = "Lắp quạt hút bụi và che chắn khu vực cắt vải để người lao động dễ thở hơn. " * 3
     return visit_report.ReportData(
         visit_id=7, enterprise=enterprise, provider="Trung tâm ATVSLĐ Đà Nẵng", staff="Dũng",

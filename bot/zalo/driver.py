@@ -14,7 +14,8 @@ for a channel without buttons, edits, markup or file uploads:
 
 Someone not registered who types an invite's short code registers through the onboarding
 journey. Each person's updates are handled in order; different people's at once. The database
-transaction that moves the person commits before anything is sent.
+transaction that moves the person commits before anything is sent; slow work an input needs (a
+report rendered) is done before that transaction begins (engine.prepare).
 """
 
 from __future__ import annotations
@@ -48,7 +49,16 @@ from models import links, media, menus
 from models.db import Database
 from models.files import write_private
 from models.journeys import engine, link, registry  # noqa: F401  (registers every journey)
-from models.journeys.core import Action, Input, Outcome, Place, Profile, Reply, Upload
+from models.journeys.core import (
+    Action,
+    Input,
+    Outcome,
+    Place,
+    Prepared,
+    Profile,
+    Reply,
+    Upload,
+)
 from models.journeys.onboarding import CODE_TYPED
 from models.journeys.state import zalo_person
 from models.programme import (
@@ -305,16 +315,39 @@ class ZaloDriver:
 
         return await asyncio.to_thread(work)
 
+    async def prepare(
+        self, person: str, who: _Who, given: Input, here: Place, profile: Profile
+    ) -> Prepared | None:
+        """The slow work an input needs (a report to render), on a worker thread before the
+        input's transaction, so that no other writer waits for it (engine.prepare); None for
+        almost every input, without a thread."""
+        if not engine.prepares(given):
+            return None
+        return await asyncio.to_thread(
+            lambda: engine.prepare(
+                self.database.reading, person=person, contact=who.contact,
+                language=who.language, now=self.clock(), given=given, place=here,
+                profile=profile,
+            )
+        )  # fmt: skip
+
     async def run(self, message: Message, person: str, who: _Who, given: Input) -> bool:
         profile = Profile(name=message.sender.display_name or None)
         here = self.place()
-        outcome = await self.engine(
-            person, who, lambda session, now: engine.run(
-                session, person=person, contact=who.contact, language=who.language, now=now,
-                given=given, place=here, profile=profile,
-            ),
-            notice=given.payload is not None and given.payload in {a.payload for a in who.notices},
-        )  # fmt: skip
+        prepared = await self.prepare(person, who, given, here, profile)
+        try:
+            outcome = await self.engine(
+                person, who, lambda session, now: engine.run(
+                    session, person=person, contact=who.contact, language=who.language,
+                    now=now, given=given, place=here, profile=profile, prepared=prepared,
+                ),
+                notice=(
+                    given.payload is not None and given.payload in {a.payload for a in who.notices}
+                ),
+            )  # fmt: skip
+        finally:
+            if prepared is not None:
+                await asyncio.to_thread(prepared.discard)
         if outcome is None:
             return False
         await self.show(message.chat.id, outcome, who)

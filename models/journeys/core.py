@@ -174,6 +174,8 @@ class Turn:
     data: dict[str, Any]
     place: Place = field(default_factory=lambda: Place())
     profile: Profile = field(default_factory=Profile)
+    # What the journey made for this input before its transaction began (Journey.prepare).
+    prepared: Prepared | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -185,6 +187,14 @@ class Turn:
 
     def invite_link(self, code: str) -> str:
         return self.place.invite_link(code)
+
+
+class Prepared(Protocol):
+    """Slow work a journey did for an input before the transaction that takes it (a PDF
+    rendered): the turn uses it or not; the driver calls `discard` after the transaction,
+    whatever happened, to drop what was not used."""
+
+    def discard(self) -> None: ...
 
 
 class Journey(Protocol):
@@ -211,6 +221,13 @@ class Journey(Protocol):
     # Optional, `holds_front = True` (read with getattr): the commands of other parts of the bot
     # are answered beside it and it stays in front (registration: nothing else is open to the
     # person until it ends).
+
+    # Optional, `prepares(given) -> bool` and `prepare(turn, given)` (read with getattr): an
+    # action that needs slow work (rendering a report) has it done before its transaction,
+    # which would otherwise hold the database's write lock meanwhile. `prepare` reads in a
+    # session that never writes and returns the slow work as a function (or None), which the
+    # engine runs after that session closed; what it makes comes to the action's turn as
+    # `turn.prepared`, which must check it against the database before relying on it.
 
     def starts(self, entry: Input) -> bool:
         """Whether this input (a command's word, a menu label, an action) opens the journey."""

@@ -7,11 +7,16 @@ own, to the one in front), so a stale or foreign button can never be taken as an
 wrong question; anything else goes to the foreground journey.
 What no journey takes returns None, for the channel's other handlers. An input that leaves
 nothing in front or waiting creates no position, and a person who has not registered keeps none.
+
+`run` is one transaction, which on SQLite holds the write lock from its start: an input that
+needs slow work (Finish renders the visit report) has it done first by `prepare`, which reads in
+a session that takes no lock and works after that closed; `run` gets what it made.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +32,7 @@ from models.journeys.core import (
     Journey,
     Outcome,
     Place,
+    Prepared,
     Profile,
     Reply,
     Turn,
@@ -163,6 +169,45 @@ def _standing_of(found: JourneyState | None) -> tuple[str | None, str | None]:
     return found.journey, chosen if isinstance(chosen, str) else None
 
 
+def _preparing(given: Input) -> Journey | None:
+    journey = _owner(given.payload)
+    if journey is None or not getattr(journey, "prepares", lambda _: False)(given):
+        return None
+    return journey
+
+
+def prepares(given: Input) -> bool:
+    """Whether this input needs slow work done before its transaction (Journey.prepare); no
+    database needed, so that a driver opens no extra session for every other input."""
+    return _preparing(given) is not None
+
+
+def prepare(
+    reading: Callable[[], AbstractContextManager[Session]],
+    *,
+    person: str,
+    contact: Contact | None,
+    language: str,
+    now: datetime,
+    given: Input,
+    place: Place | None = None,
+    profile: Profile | None = None,
+) -> Prepared | None:
+    """The slow work an input needs, done before the transaction that takes it (`run`'s
+    `prepared`), so that no writer waits for it: what it needs is read in a session of
+    `reading` (one that never takes the write lock), and the work runs after that closed."""
+    journey = _preparing(given)
+    if journey is None:
+        return None
+    with reading() as session:
+        turn = Turn(
+            session, person, contact, language, translator(language), now, {},
+            place or Place(), profile or Profile(),
+        )  # fmt: skip
+        work = journey.prepare(turn, given)  # type: ignore[attr-defined]
+    return work() if work is not None else None
+
+
 def run(
     session: Session,
     *,
@@ -173,12 +218,14 @@ def run(
     given: Input,
     place: Place | None = None,
     profile: Profile | None = None,
+    prepared: Prepared | None = None,
 ) -> Outcome | None:
-    """One input of `person`: what they are told, or None when no journey takes it."""
+    """One input of `person`: what they are told, or None when no journey takes it.
+    `prepared`: what `prepare` made for the input, before this transaction."""
     state = position(session, person)
     outcome = _take(
         session, state, contact=contact, language=language, now=now, given=given,
-        place=place or Place(), profile=profile or Profile(),
+        place=place or Place(), profile=profile or Profile(), prepared=prepared,
     )  # fmt: skip
     keep(session, state, registered=contact is not None)
     return outcome
@@ -194,13 +241,16 @@ def _take(
     given: Input,
     place: Place,
     profile: Profile,
+    prepared: Prepared | None,
 ) -> Outcome | None:
     current = REGISTRY.get(state.journey or "")
     _ = translator(language)
 
     def turn(data: dict[str, Any]) -> Turn:
         data.pop(CHOICES, None)  # the channel's, not the journey's
-        return Turn(session, state.person, contact, language, _, now, data, place, profile)
+        return Turn(
+            session, state.person, contact, language, _, now, data, place, profile, prepared
+        )
 
     if given.command == "cancel":
         if current is None:

@@ -22,8 +22,8 @@ their payloads).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from bot.i18n import N_, Translate, format_day, format_moment, format_number, shorten
 from bot.i18n import normalise_language as lang_of
@@ -75,6 +75,16 @@ SEVERITY = {1: N_("minor"), 2: N_("serious"), 3: N_("very serious")}
 SPENT = frozenset({"visit_already_confirmed", "visit_not_proposed", "visit_closed"})
 SPENT_CHECK = frozenset({"check_done", "checklist_finished", "check_unknown"})
 SPENT_RISK = frozenset({"risk_done", "checklist_finished", "check_unknown"})
+
+
+@dataclass(frozen=True)
+class Finishing:
+    """What Finish reads of the database (Visits.report)."""
+
+    visit: Visit
+    employers: list[Contact]
+    data: visit_report.ReportData
+    languages: frozenset[str]  # the employers' and the staff member's
 
 
 def error_text(_: Translate, error: ProgrammeError) -> str:
@@ -877,37 +887,70 @@ class Visits:
         outcome = Outcome(edit=Reply(""), edit_actions_only=True)
         return self.finish(turn, outcome, found[0])
 
+    def prepares(self, given: Input) -> bool:
+        return (given.payload or "").startswith(FINISH)
+
+    def prepare(self, turn: Turn, given: Input) -> Callable[[], visit_report.Drafts] | None:
+        """Finish, before its transaction (the engine's `prepare`): the report as the
+        database has it, rendered in every language it will be read in once the reading has
+        ended (about a second a language). None when the checklist may not be finished: the
+        transaction says why."""
+        found = numbers(given.payload, FINISH, 1)
+        if found is None:
+            return None
+        try:
+            report = self.report(turn, found[0])
+        except ProgrammeError:
+            return None
+        folder = turn.place.data_dir / "visit-reports" / str(found[0])
+        return lambda: visit_report.draft(report.data, report.languages, folder)
+
+    def report(self, turn: Turn, visit_id: int) -> Finishing:
+        """What Finish reads; ProgrammeError when the checklist may not be finished."""
+        visit = visit_checks.ready_to_finish(turn.session, visit_id=visit_id, staff=turn.contact)
+        employers = visits.employers_of(turn.session, visit.enterprise_id)
+        data = visit_report.gather(turn.session, visit_id, tz=turn.place.schedule.tz)
+        languages = {lang_of(e.language) for e in employers} | {lang_of(turn.language)}
+        return Finishing(visit, employers, data, frozenset(languages))
+
     def finish(self, turn: Turn, outcome: Outcome, visit_id: int) -> tuple[Outcome, bool]:
-        """Builds the report in every language it is read in, closes the checklist and queues
-        the report for the employers (a second Finish, or a colleague's, finds it closed and
-        queues nothing), and hands the staff member their copy."""
+        """Closes the checklist and queues the report for the employers (a second Finish, or
+        a colleague's, finds it closed and queues nothing), and hands the staff member their
+        copy. The PDFs were rendered before this transaction (`prepare`), so that no writer
+        waits for them: when what the report shows changed meanwhile (a colleague checked a
+        line), nothing is sent and the checklist is shown again as it stands."""
         _ = turn._
         config = turn.place.schedule
         language = lang_of(turn.language)
         if turn.data.get("visit") == visit_id:
             turn.data.clear()
         try:
-            visit = visit_checks.ready_to_finish(
-                turn.session, visit_id=visit_id, staff=turn.contact
-            )
-            employers = visits.employers_of(turn.session, visit.enterprise_id)
-            done, total = visit_checks.progress(turn.session, visit)
-            data = visit_report.gather(turn.session, visit_id, tz=config.tz)
+            report = self.report(turn, visit_id)
+            done, total = visit_checks.progress(turn.session, report.visit)
         except ProgrammeError as error:
             return outcome.say(error_text(_, error)), self.waiting(turn)
-        languages = {lang_of(e.language) for e in employers} | {language}
-        folder = turn.place.data_dir / "visit-reports" / str(visit_id)
-        documents = {
-            lang: str(visit_report.write(data, lang, folder)) for lang in sorted(languages)
-        }
+        drafts = turn.prepared
+        if (
+            not isinstance(drafts, visit_report.Drafts)
+            or drafts.data != report.data
+            or not report.languages <= drafts.languages
+        ):
+            outcome.say(
+                _(
+                    "Something at this visit changed while its report was being made: here "
+                    "is the checklist as it stands now. Press 🏁 Finish again when you are ready."
+                )
+            )
+            return self.next_card(turn, outcome, visit_id)
         try:
             with turn.session.begin_nested():
                 visit = visit_checks.finish(
                     turn.session, visit_id=visit_id, staff=turn.contact, now=turn.now
                 )
-                employers = [e for e in employers if lang_of(e.language) in documents]
+                # Only the Finish that closed the checklist puts its files in place.
+                documents = drafts.publish()
                 queued = notices.visit_report(
-                    turn.session, visit, employers, documents=documents, now=turn.now,
+                    turn.session, visit, report.employers, documents=documents, now=turn.now,
                     config=config,
                 )  # fmt: skip
         except ProgrammeError as error:
@@ -924,8 +967,8 @@ class Visits:
                 "Nobody from the enterprise uses the chat: please print this report or hand it "
                 "over."
             )
-        path = Path(documents[language])
-        copy = Reply(text, document=path.read_bytes(), document_name=path.name)
+        name = visit_report.file_name(report.data, language)
+        copy = Reply(text, document=drafts.pdf[language], document_name=name)
         return outcome.show(copy), self.waiting(turn)
 
     # -- /visit: at the enterprise -----------------------------------------------------------
