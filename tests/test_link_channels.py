@@ -127,6 +127,9 @@ async def test_a_zalo_person_links_telegram(world: World, zalo: Zalo) -> None:
     assert "Trên Telegram, tin nhắn với trợ lý đi qua máy chủ của Telegram" in given
     code = code_in(given)
 
+    # A deployment with both tokens: Telegram's side knows Zalo sends too.
+    runtime = world.application.bot_data["runtime"]
+    runtime.settings = runtime.settings.model_copy(update={"zalo_token": zalo.sandbox.token})
     telegram = world.user(202, "Mai")
     linked = await telegram.say(code)
     assert linked is not None
@@ -145,6 +148,33 @@ async def test_a_zalo_person_links_telegram(world: World, zalo: Zalo) -> None:
     # From now on the Telegram account is the same person: /link there says both are linked.
     both = await telegram.say("/link")
     assert both is not None and "cả Telegram và Zalo" in both.plain
+
+
+async def test_on_one_channel_the_linked_text_says_messages_come_there(
+    world: World, zalo: Zalo
+) -> None:
+    """Zalo alone (no Telegram token): the outbox sends everything on Zalo, so the person is
+    not told that reminders come on Telegram; Telegram alone likewise says Telegram."""
+    await telegram_employer(world)
+    code = await telegram_link_code(world)
+    driver = zalo.channel.driver
+    driver.settings = driver.settings.model_copy(update={"token": None})
+    linked = text_of(await zalo.say(zalo.sandbox.user("a1one"), code))
+    assert "Linked! This Zalo chat now belongs to your registration" in linked
+    assert "Our reminders and news come to you on Zalo." in linked
+    assert "send /stop (or STOP, DỪNG) to the bot on Zalo" in linked
+    assert "while it reaches you" not in linked
+    assert "we write to you on the other" not in linked
+
+    # A person registered on Zalo links Telegram where Telegram alone sends (no Zalo token).
+    enterprise = make_enterprise(world, make_provider(world, "Trung tâm khác"))
+    boss = zalo.sandbox.user("5u7v3y", "Chị Mai")
+    await register(zalo, boss, enterprise)
+    other = code_in(text_of(await zalo.say(boss, "/link")))
+    told = await world.user(202, "Mai").say(other)
+    assert told is not None and "Đã liên kết!" in told.plain
+    assert "Lời nhắc và tin tức của chúng tôi đến với Anh/Chị qua Telegram." in told.plain
+    assert "qua Zalo" not in told.plain and "khi còn liên lạc được" not in told.plain
 
 
 async def test_a_code_expires_and_a_new_one_ends_the_old(world: World, zalo: Zalo) -> None:

@@ -351,10 +351,11 @@ class ZaloDriver:
         contact, text = who.contact, given.text
         if contact is None or text is None or not looks_like_short_code(text):
             return False
+        here = self.place()
         outcome = await self.engine(
             person, who, lambda session, now: link.typed_by_member(
                 session, person=person, contact=contact, language=who.language, text=text,
-                now=now,
+                now=now, place=here,
             ),
         )  # fmt: skip
         if outcome is None:
@@ -371,6 +372,7 @@ class ZaloDriver:
             data_dir=self.settings.data_dir,
             controller_contact=self.settings.controller_contact,
             zalo_chat_url=self.settings.zalo_chat_url,
+            sending=self.settings.sending_channels,
         )
 
     async def fetch_photo(self, message: Message) -> Upload:
