@@ -7,22 +7,27 @@ The world's clock is fixed (1 March 2027), so "this month" is March 2027."""
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from urllib.parse import urlsplit
 
 import httpx
 from openpyxl import load_workbook
+from sqlmodel import select
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
 
+from bot import dashboard
 from bot.web import create_app
 from bot.zalo import render
 from bot.zalo.sandbox import SentMessage
-from models.tables import Role
+from models.tables import Role, WebSignIn
 from reports.figures import Scope, relative_period
 from reports.files import shown_summary
 from tests import test_zalo_driver
 from tests.conftest import World
 from tests.factories import seed
-from tests.test_zalo_driver import PUBLIC_URL, Zalo, text_of
+from tests.test_zalo_driver import PUBLIC_URL, Zalo, text_of, zalo_contact
 from tests.test_zalo_practices import on_zalo
 
 zalo = test_zalo_driver.zalo
@@ -130,3 +135,29 @@ async def test_summary_and_export_are_refused_to_employers_and_workers(
     assert "/summary" not in text_of(await zalo.say(worker, "/help"))
     employer = on_zalo(world, zalo, "e1", Role.EMPLOYER, language="en", enterprise_id=programme.e1)
     assert "only for programme staff" in text_of(await zalo.say(employer, "/export"))
+
+
+async def test_web_on_zalo_gives_staff_a_one_time_sign_in_link(world: World, zalo: Zalo) -> None:
+    """/web on Zalo issues Telegram's sign-in link (models/websignin.py), listed in /help for
+    staff; the link signs in once; an employer is refused as on Telegram."""
+    programme = seed(world.database)
+    staff = on_zalo(world, zalo, "web1", Role.STAFF, provider_id=programme.p1)
+    shown = text_of(await zalo.say(staff, "/web"))
+    assert "chỉ dùng được một lần, trong 15 phút" in shown and "<" not in shown
+    found = re.search(rf"{re.escape(PUBLIC_URL)}/dashboard/signin\?t=\S+", shown)
+    assert found is not None
+    app = Starlette(routes=[dashboard.mount(world.database, world.settings, clock=world.clock)])
+    client = TestClient(app, base_url=PUBLIC_URL)
+    assert client.get(found[0]).status_code == 200
+    assert "Xưởng mộc Hòa Phát" in client.get("/dashboard/enterprises").text
+    assert TestClient(app).get(found[0]).status_code == 403  # used once already
+    helped = text_of(await zalo.say(staff, "/help"))
+    assert "\n/web — " in helped and "chưa làm được trên Zalo" not in helped
+
+    employer = on_zalo(world, zalo, "web2", Role.EMPLOYER, enterprise_id=programme.e1)
+    assert text_of(await zalo.say(employer, "/web")) == STAFF_ONLY
+    assert "/web — " not in text_of(await zalo.say(employer, "/help"))
+    with world.database.session() as session:
+        assert [row.contact_id for row in session.exec(select(WebSignIn)).all()] == [
+            zalo_contact(world, staff.id).id  # type: ignore[union-attr]
+        ]

@@ -1,10 +1,13 @@
-"""/summary and /export on Zalo, for staff and coordinators, through the same domain functions as
-Telegram's summary panel (reports/files.py `shown_summary`, `period_export`):
+"""/summary, /export and /web on Zalo, for staff and coordinators, through the same domain
+functions as Telegram's summary panel (reports/files.py `shown_summary`, `period_export`) and
+Telegram's /web (models/websignin.py):
 
 * /summary: the compact summary as plain text, then its charts as signed-link photos;
 * /export: the workbook and the zip of CSV files as signed download links ("Tải về: <link>",
   bot/zalo/driver.py), or the driver's sentence that a file cannot be sent without
-  OSHBOT_PUBLIC_URL.
+  OSHBOT_PUBLIC_URL;
+* /web: the one-time sign-in link to the web dashboard (bot/dashboard/), as Telegram gives it,
+  to staff of a provider and coordinators (`websignin.may_use_dashboard`).
 
 Both cover the period Telegram's panel opens with (this month), or the one typed after the
 command, by its name or its number in Telegram's order ("/summary quý này", "/export 4"). Zalo
@@ -20,9 +23,13 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot.dashboard.auth import sign_in_url
 from bot.i18n import translator
 from bot.zalo import render
+from models import websignin
 from models.journeys.core import Action, Input, Reply
+from models.journeys.errors import error_text
+from models.programme import ProgrammeError
 from models.tables import Contact
 from models.text import esc
 from reports.charts import Chart
@@ -33,21 +40,28 @@ from reports.text import export_captions, period_labels
 if TYPE_CHECKING:
     from bot.zalo.driver import ZaloDriver, _Who
 
-COMMANDS = frozenset({"summary", "export"})
+COMMANDS = frozenset({"summary", "export", "web"})
 # The period Telegram's panel opens with (handlers/summary.py `choice_of`).
 PERIOD = "this_month"
 
 
 def refusal(command: str | None, contact: Contact | None) -> str | None:
     """Why the person may not use this command (Telegram's refusal), or None."""
+    if command == "web":
+        return None if websignin.may_use_dashboard(contact) else "staff_only"
     if command in COMMANDS and (contact is None or contact.role not in SUMMARY_ROLES):
         return "staff_only"
     return None
 
 
 async def answer(driver: ZaloDriver, chat: str, who: _Who, given: Input) -> None:
-    """/summary or /export, for someone `refusal` lets through."""
+    """/summary, /export or /web, for someone `refusal` lets through."""
     _ = translator(who.language)
+    if given.command == "web":
+        url = await asyncio.to_thread(_web, driver, who)
+        refused = error_text(_, ProgrammeError("staff_only"), who.language)
+        await driver.say(chat, websignin.link_text(_, url) if url else refused, who)
+        return
     labels = period_labels(_)
     key = PERIOD
     words = (given.text or "").split(maxsplit=1)
@@ -89,6 +103,20 @@ def _summary(driver: ZaloDriver, who: _Who, key: str) -> tuple[str, list[Chart]]
             session, period=relative_period(key, today), scope=_scope(who),
             tz=driver.settings.tz, today=today, language=who.language,
         )  # fmt: skip
+
+
+def _web(driver: ZaloDriver, who: _Who) -> str | None:
+    """A new sign-in link's address, as Telegram's /web issues it; None when the person may no
+    longer have one (read again in the transaction)."""
+    assert who.contact is not None
+    with driver.database.session() as session:
+        try:
+            link = websignin.issue(
+                session, session.get(Contact, who.contact.id), now=driver.clock()
+            )
+        except ProgrammeError:
+            return None
+        return sign_in_url(driver.settings, link.id)
 
 
 def _export(driver: ZaloDriver, who: _Who, key: str) -> list[Reply]:
