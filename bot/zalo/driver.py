@@ -276,12 +276,12 @@ class ZaloDriver:
         who: _Who,
         call: Callable[[Session, datetime], Outcome | None],
         *,
-        notice: bool = False,
+        notice: str | None = None,
     ) -> Outcome | None:
         """`call(session, now)` in a transaction of its own, on a worker thread; the options
-        the outcome numbers are remembered in the same transaction, and so are the numbers of
-        the outbox's message when `notice` (the input answered one of them) and the answer
-        changed that message."""
+        the outcome numbers are remembered in the same transaction, and so are the notice
+        numbers when the input answered one of them (`notice`, its payload) and the answer
+        changed what it answered."""
 
         def work() -> Outcome | None:
             with self.database.session() as session:
@@ -298,9 +298,11 @@ class ZaloDriver:
                     elif outcome.in_front and who.choices:
                         # Only a toast: the options shown before still stand.
                         engine.remember_choices(session, person, who.choices)
-                    left = notices.left_after(outcome) if notice else None
+                    left = notices.left_after(outcome) if notice is not None else None
                     if left is not None:
-                        engine.spend_notice_choices(session, person, who.notices, left, now=now)
+                        engine.spend_notice_choices(
+                            session, person, who.notices, left, now=now, chosen=notice
+                        )
                 return outcome
 
         return await asyncio.to_thread(work)
@@ -313,7 +315,7 @@ class ZaloDriver:
                 session, person=person, contact=who.contact, language=who.language, now=now,
                 given=given, place=here, profile=profile,
             ),
-            notice=given.payload is not None and given.payload in {a.payload for a in who.notices},
+            notice=given.payload if given.payload in {a.payload for a in who.notices} else None,
         )  # fmt: skip
         if outcome is None:
             return False
