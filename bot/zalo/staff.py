@@ -10,9 +10,12 @@ Telegram's /web (models/websignin.py):
   to staff of a provider and coordinators (`websignin.may_use_dashboard`).
 
 Both cover the period Telegram's panel opens with (this month), or the one typed after the
-command, by its name or its number in Telegram's order ("/summary quý này", "/export 4"). Zalo
-has no panel, so staff see their provider's figures and coordinators the whole programme, as the
-panel opens; its filters stay on Telegram. Anyone else is refused as on Telegram (`refusal`).
+command, by its name or its number in Telegram's order ("/summary quý này", "/export 4"), and
+the panel's filters typed as words beside it, in any order ("/summary quý này Đà Nẵng dệt
+may": a province or city, a sector, a technical area; reports/filters.py reads them into the
+panel's Scope). Words that name nothing are answered with what may be typed. Staff see their
+provider's figures and coordinators the whole programme, as the panel opens (choosing another
+provider stays on Telegram). Anyone else is refused as on Telegram (`refusal`).
 """
 
 from __future__ import annotations
@@ -24,14 +27,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.dashboard.auth import sign_in_url
-from bot.i18n import translator
-from bot.zalo import render
-from models import websignin
-from models.journeys.core import Action, Input, Reply
+from bot.i18n import Translate, translator
+from models import content, websignin
+from models.journeys.core import Input, Reply
 from models.journeys.errors import error_text
 from models.programme import ProgrammeError
 from models.tables import Contact
 from models.text import esc
+from reports import filters
 from reports.charts import Chart
 from reports.figures import Scope, relative_period
 from reports.files import SUMMARY_ROLES, held_scope, period_export, shown_summary
@@ -62,28 +65,20 @@ async def answer(driver: ZaloDriver, chat: str, who: _Who, given: Input) -> None
         refused = error_text(_, ProgrammeError("staff_only"), who.language)
         await driver.say(chat, websignin.link_text(_, url) if url else refused, who)
         return
-    labels = period_labels(_)
-    key = PERIOD
     words = (given.text or "").split(maxsplit=1)
-    if len(words) > 1:
-        chosen = render.match(words[1], [Action(label, key) for key, label in labels.items()])
-        if chosen is None:
-            asked = _(
-                "Which period? Type /{command} followed by one of: {periods}.",
-                command=given.command,
-                periods=", ".join(labels.values()),
-            )
-            await driver.say(chat, asked, who, html=False)
-            return
-        key = chosen.payload
+    typed = filters.read(words[1] if len(words) > 1 else "")
+    if not typed.understood:
+        await driver.say(chat, _unread(_, who.language, given.command, typed), who, html=False)
+        return
+    key, scope = typed.period or PERIOD, typed.scope()
     if given.command == "summary":
-        text, charts = await asyncio.to_thread(_summary, driver, who, key)
+        text, charts = await asyncio.to_thread(_summary, driver, who, key, scope)
         await driver.say(chat, text, who)
         for chart in charts:
             photo = Reply(esc(chart.title), photo=chart.png, photo_name=f"{chart.name}.png")
             await driver.reply(chat, photo, who, [])
         return
-    for reply in await asyncio.to_thread(_export, driver, who, key):
+    for reply in await asyncio.to_thread(_export, driver, who, key, scope):
         await driver.reply(chat, reply, who, [])
 
 
@@ -91,16 +86,45 @@ def _today(driver: ZaloDriver) -> date:
     return driver.clock().astimezone(driver.settings.tz).date()
 
 
-def _scope(who: _Who) -> Scope:
+def _unread(_: Translate, language: str, command: str | None, typed: filters.Typed) -> str:
+    """What the words after /summary or /export may name, after those that named nothing (or
+    a kind named twice), in the person's language."""
+    head = (
+        _("I did not understand “{words}”.", words=" ".join(typed.unknown))
+        if typed.unknown
+        else _("Please name at most one period, one province, one sector and one area.")
+    )
+    example = " ".join(
+        (period_labels(_)["this_quarter"].lower(), content.province("da-nang").name(language))  # type: ignore[union-attr]
+    )
+    accepted = _(
+        "Type /{command} followed by any of these, in any order:\n"
+        "• a period: {periods}\n"
+        "• a province or city: {provinces}\n"
+        "• a sector: {sectors}\n"
+        "• a technical area: {areas}\n"
+        "For example: /{command} {example}",
+        command=command,
+        periods=", ".join(period_labels(_).values()),
+        provinces=", ".join(p.name(language) for p in content.provinces()),
+        sectors="; ".join(s.short(language) for s in content.sectors()),
+        areas="; ".join(a.short(language) for a in content.areas()),
+        example=example,
+    )  # fmt: skip
+    return f"{head}\n\n{accepted}"
+
+
+def _scope(who: _Who, scope: Scope) -> Scope:
+    """The filters typed, on the provider the person may see (staff: their own)."""
     assert who.contact is not None
-    return held_scope(who.contact, Scope())
+    return held_scope(who.contact, scope)
 
 
-def _summary(driver: ZaloDriver, who: _Who, key: str) -> tuple[str, list[Chart]]:
+def _summary(driver: ZaloDriver, who: _Who, key: str, scope: Scope) -> tuple[str, list[Chart]]:
     today = _today(driver)
     with driver.database.reading() as session:
         return shown_summary(
-            session, period=relative_period(key, today), scope=_scope(who),
+            session, period=relative_period(key, today), scope=_scope(who, scope),
             tz=driver.settings.tz, today=today, language=who.language,
         )  # fmt: skip
 
@@ -119,7 +143,7 @@ def _web(driver: ZaloDriver, who: _Who) -> str | None:
         return sign_in_url(driver.settings, link.id)
 
 
-def _export(driver: ZaloDriver, who: _Who, key: str) -> list[Reply]:
+def _export(driver: ZaloDriver, who: _Who, key: str, scope: Scope) -> list[Reply]:
     """The two files as Telegram sends them, with Telegram's captions."""
     _ = translator(who.language)
     today = _today(driver)
@@ -130,7 +154,7 @@ def _export(driver: ZaloDriver, who: _Who, key: str) -> list[Reply]:
         driver.database.session() as session,
     ):
         xlsx, archive, title = period_export(
-            session, period=relative_period(key, today), scope=_scope(who),
+            session, period=relative_period(key, today), scope=_scope(who, scope),
             tz=driver.settings.tz, today=today, language=who.language, out=Path(folder),
         )  # fmt: skip
         captions = export_captions(_, title)
