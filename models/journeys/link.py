@@ -207,6 +207,15 @@ class LinkChannel:
                 "already: send /link in the bot's chat there, then type the code you get here."
             )
             return Outcome().say(text), False
+        target = linking.other_channel(channel)
+        if target not in turn.place.sending:
+            # A code to type where the bot does not answer (no token for it) would only expire.
+            text = _(
+                "This bot is not on {app} at the moment, so there is nothing to link yet. Our "
+                "reminders and news come to you here.",
+                app=CHANNEL_NAMES[target],
+            )
+            return Outcome().say(text, menu=True), False
         try:
             code = linking.issue(turn.session, turn.contact, channel=channel, now=turn.now)
         except ProgrammeError:
