@@ -56,6 +56,11 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
         text = _canonical(data)
         if (kind, key) in self._written and self._written[(kind, key)] == text:
             return
+        if kind == USER and data is None and (kind, key) not in self._written:
+            # PTB read every user_data row at start (`_rows`): a person it did not find has no
+            # row to delete, and PTB flushes everyone it met, most with nothing to keep.
+            self._written[(kind, key)] = None
+            return
         await asyncio.to_thread(self._put, kind, key, data)
         # PTB reports a conversation only when its state changes, and erasure deletes state
         # rows behind our back: only user_data, handed over at every flush, is worth comparing.

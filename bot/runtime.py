@@ -15,12 +15,81 @@ from telegram.ext import ContextTypes
 from bot.i18n import Translate, normalise_language, translator
 from bot.settings import Settings
 from models.db import Database
-from models.journeys.engine import who_and_where
-from models.journeys.state import telegram_person
+from models.journeys.engine import who_and_where_all
 from models.programme import former_language
 from models.tables import Contact, utcnow
 
 LANGUAGE_KEY = "lang"
+
+
+# Who sent an update, as one look-up finds them: the registered person, the journey in their
+# foreground, and for someone not in the programme the language of their registration's draft
+# and the one they had before they were removed.
+Found = tuple[Contact | None, str | None, str | None, str | None]
+
+
+class People:
+    """The look-ups of the people behind updates, in worker threads, with the look-ups asked
+    while one is under way answered together by the next: one query and one thread for many
+    people when updates come fast. A thread hop and a query cost the event loop's single core
+    more than the rows they bring (bench/updates.py), and a person's own updates ask one after
+    another (bot/processor.py), so each look-up still starts after the person's previous update
+    is done: no one is answered from an older state than a look-up of their own would give."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self._asked: dict[int, list[asyncio.Future[Found]]] = {}
+        self._answering: asyncio.Task[None] | None = None
+
+    async def find(self, user_id: int) -> Found:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Found] = loop.create_future()
+        self._asked.setdefault(user_id, []).append(future)
+        answering = self._answering
+        if answering is None or answering.done() or answering.get_loop() is not loop:
+            # Starts on the loop's next turn: what else is asked on this one joins it.
+            self._answering = loop.create_task(self._answer())
+        return await future
+
+    def find_now(self, user_id: int) -> Found:
+        """One person, in the calling thread."""
+        return self._find_all([user_id])[user_id]
+
+    async def _answer(self) -> None:
+        asked: dict[int, list[asyncio.Future[Found]]] = {}
+        try:
+            while self._asked:
+                asked, self._asked = self._asked, {}
+                try:
+                    found = await asyncio.to_thread(self._find_all, list(asked))
+                except Exception as error:
+                    for futures in asked.values():
+                        for future in futures:
+                            if not future.done():
+                                future.set_exception(error)
+                    continue
+                for user_id, futures in asked.items():
+                    for future in futures:
+                        if not future.done():
+                            future.set_result(found[user_id])
+        finally:
+            self._answering = None
+            # Cancelled (the bot stopping): nobody waits for ever.
+            for futures in [*asked.values(), *self._asked.values()]:
+                for future in futures:
+                    future.cancel()
+
+    def _find_all(self, user_ids: list[int]) -> dict[int, Found]:
+        found: dict[int, Found] = {}
+        with self.database.reading() as session:
+            for user_id, (contact, journey, registering) in who_and_where_all(
+                session, user_ids
+            ).items():
+                former = None
+                if contact is None and registering is None:
+                    former = former_language(session, user_id)
+                found[user_id] = (contact, journey, registering, former)
+        return found
 
 
 @dataclass
@@ -30,6 +99,10 @@ class Runtime:
     # Tests and the demo move time; production reads the wall clock.
     clock: Callable[[], datetime] = field(default=utcnow)
     bot_username: str | None = None
+    people: People = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.people = People(self.database)
 
     def now(self) -> datetime:
         return self.clock()
@@ -87,12 +160,14 @@ def current_contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Conta
 
 
 def _look_up(context: ContextTypes.DEFAULT_TYPE, user_id: int) -> Contact | None:
-    with runtime(context).database.reading() as session:
-        contact, journey, registering = who_and_where(session, user_id, telegram_person(user_id))
-        setattr(context, _JOURNEY, (user_id, journey))
-        if contact is None:
-            former = former_language(session, user_id) if registering is None else None
-            setattr(context, _LANGUAGES, (user_id, registering, former))
+    return _remember(context, user_id, runtime(context).people.find_now(user_id))
+
+
+def _remember(context: ContextTypes.DEFAULT_TYPE, user_id: int, found: Found) -> Contact | None:
+    contact, journey, registering, former = found
+    setattr(context, _JOURNEY, (user_id, journey))
+    if contact is None:
+        setattr(context, _LANGUAGES, (user_id, registering, former))
     # Nobody found is not remembered: registering creates the person during this very update.
     if contact is not None:
         setattr(context, _CONTACT, contact)
@@ -102,8 +177,9 @@ def _look_up(context: ContextTypes.DEFAULT_TYPE, user_id: int) -> Contact | None
 async def look_up_contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The update's one look-up of the person, in a worker thread, before any handler needs
     it: a database round trip must not hold up the event loop, where everyone's updates run."""
-    if update.effective_user is not None:
-        await asyncio.to_thread(_look_up, context, update.effective_user.id)
+    user = update.effective_user
+    if user is not None:
+        _remember(context, user.id, await runtime(context).people.find(user.id))
 
 
 def foreground_journey(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | None:

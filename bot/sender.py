@@ -31,6 +31,10 @@ commit at the crash (CONCURRENCY per sender) are repeated.
 
 Quiet hours (default 21:00-07:00 programme time): only the kinds in QUIET_EXEMPT_KINDS go out;
 everything else stays pending and leaves when the quiet hours end.
+
+Who may still be written to is checked as the rows are claimed, on every channel: a contact
+unreachable, erased, removed or stopped, and a row that the archive of the person's enterprise
+withdraws (models/enterprises.py `withheld`: a row queued or given back after the archive).
 """
 
 from __future__ import annotations
@@ -58,11 +62,11 @@ from bot.zalo.client import ZaloClient
 from bot.zalo.errors import ZaloError, ZaloInvalidRequest, ZaloRateLimited, ZaloUnreachable
 from bot.zalo.pacing import DEFAULT_BACKOFF, Pacer
 from bot.zalo.text import plain_text, split
-from models import links, outbox
+from models import enterprises, links, outbox
 from models.db import Database
 from models.outbox import TELEGRAM, ZALO
 from models.programme import audit
-from models.tables import Contact, Outbox, OutboxStatus
+from models.tables import Contact, Enterprise, Outbox, OutboxStatus
 from scheduler.config import DEFAULT_CONFIG, QUIET_EXEMPT_KINDS, SchedulerConfig
 
 log = logging.getLogger(__name__)
@@ -362,7 +366,8 @@ async def _send_round(
 
 def _claim(session: Session, rows: list[Outbox], now: datetime, report: SendReport) -> list[Outbox]:
     """Claims `rows` (those another sender took are left out) and skips, there and then, the
-    ones whose contact cannot be written to; returns the rows to send."""
+    ones whose contact cannot be written to, or whose enterprise was archived and that it
+    withdraws; returns the rows to send."""
     # The claim (a write) comes first, so that the transaction never reads before it writes: in
     # SQLite's WAL mode a read transaction that then writes fails at once when another writer
     # went first, whatever the busy timeout.
@@ -370,15 +375,29 @@ def _claim(session: Session, rows: list[Outbox], now: datetime, report: SendRepo
     claimed = [row for row in rows if row.id in got]
     report.taken += len(rows) - len(claimed)
     contact_ids = {row.contact_id for row in claimed if row.contact_id is not None}
-    contacts = (
-        {c.id: c for c in session.exec(select(Contact).where(col(Contact.id).in_(contact_ids)))}
-        if contact_ids
-        else {}
+    contacts: dict[int | None, Contact] = {}
+    shelved: set[int | None] = set()  # contacts whose enterprise is archived
+    if contact_ids:
+        found = session.exec(
+            select(Contact, Enterprise.archived_at)
+            .outerjoin(Enterprise, col(Enterprise.id) == col(Contact.enterprise_id))
+            .where(col(Contact.id).in_(contact_ids))
+        )
+        for person, archived_at in found:
+            contacts[person.id] = person
+            if archived_at is not None:
+                shelved.add(person.id)
+    # A person of an archived enterprise gets only what they are still owed, whenever the row
+    # was queued or given back (models/enterprises.py decides which rows).
+    withheld = enterprises.withheld_rows(
+        session, [row.id for row in claimed if row.id is not None and row.contact_id in shelved]
     )
     send: list[Outbox] = []
     for row in claimed:
         assert row.id is not None
         reason = _undeliverable(contacts.get(row.contact_id), row.kind, row.channel)
+        if reason is None and row.id in withheld:
+            reason = enterprises.WITHDRAWN
         if reason is None:
             send.append(row)
         else:

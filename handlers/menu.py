@@ -3,6 +3,7 @@ from the one table in models/menus.py."""
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable
 
@@ -60,7 +61,10 @@ def button(entry: Entry) -> filters.BaseFilter:
     return filters.Text([gettext(lang, entry.label) for lang in LANGUAGES])
 
 
+@functools.cache
 def keyboard(role: Role, language: str) -> ReplyKeyboardMarkup:
+    """The role's menu, built once per role and language: /help sends it with every answer,
+    and Telegram objects are frozen, so one serves every message."""
     _ = translator(language)
     labels = [_(entry.label) for entry in MENUS[role] if entry.label]
     rows = [labels[i : i + 2] for i in range(0, len(labels), 2)]

@@ -8,9 +8,11 @@ checked against the database at every press (models/programme.py, `managed_enter
 An archived enterprise keeps its history (summaries and exports count what happened there),
 and its people keep their rights (/mydata, /deleteme, /stop) and the answers to what they
 asked. What changes is the programme's own initiative: `followed_up` is the one rule that every
-scheduled message and every audience applies, so nothing new is planned or sent for it. Its
-people may still report an improvement (staff see it in their review list as usual: good news
-is never refused, and it may be the reason to restore the enterprise).
+scheduled message and every audience applies, so nothing new is planned or sent for it, and
+`withheld` is the one rule for what was queued for its people before: archiving withdraws it,
+and the sender checks it again as it claims each row. Its people may still report an
+improvement (staff see it in their review list as usual: good news is never refused, and it may
+be the reason to restore the enterprise).
 
 This module imports only the tables and the leaf modules below, so that every module that
 chooses whom to write to (visits, plans, surveys, tips, audiences) can import `followed_up`.
@@ -34,9 +36,12 @@ from models.tables import (
     Enterprise,
     Improvement,
     InboxThread,
+    Outbox,
+    OutboxStatus,
     PlanItem,
     Provider,
     Role,
+    Rsvp,
     SurveyParticipation,
     SurveyRound,
     Visit,
@@ -63,6 +68,90 @@ def followed_up(enterprise_id: Any) -> sa.ColumnElement[bool]:
     or what to plan applies it; a contact without an enterprise (staff) does not pass it."""
     ids = select(Enterprise.id).where(is_followed_up()).correlate(None)
     return col(enterprise_id).in_(ids)
+
+
+# -- what archiving withdraws from the outbox ---------------------------------------------------
+# Messages queued for the people of an enterprise before it was archived. Decided per kind of
+# outbox row (every kind the code queues is named in tests/test_archive.py, which fails on a new
+# one until it is decided here). A kind not kept below is withdrawn: the programme's own
+# follow-up, which archiving ends (tips, survey invitations and nudges, draft and plan
+# reminders, results cards, province results, broadcasts, event invitations, every visit
+# arrangement, the visit report). Staff's own notices are not touched: staff belong to no
+# enterprise.
+
+# What a person of an archived enterprise is still owed: answers to what they asked or sent
+# (an inbox answer, a review of their report, a question about it, what they requested), the
+# word that their access ended, the answer to their request to join, and the reaction survey of
+# an event they attended.
+ARCHIVE_KEPT_KINDS = frozenset(
+    {"requested", "inbox-answer", "report-reviewed", "report-question", "member-removed",
+     "enrolment", "event-survey"}
+)  # fmt: skip
+# About an event they said they will come to ("Going"): its reminders, its cancellation and its
+# new time still reach them (models/events.py reminds them for the same reason); an undecided
+# person is not pressed further. The key of each begins `<kind>:<event>:`.
+ARCHIVE_GOING_KINDS = frozenset({"event-reminder", "event-cancel", "event-move"})
+# The outbox's last error on a withdrawn row (status skipped, as /stop and erasure leave theirs).
+WITHDRAWN = "enterprise archived"
+
+
+def withheld() -> sa.ColumnElement[bool]:
+    """A WHERE clause on Outbox: the row is for a person of an archived enterprise and is of a
+    kind that archiving withdraws (the one place this rule is written)."""
+    # Here, not at the top: events imports this module.
+    from models.events import GOING
+
+    archived_people = (
+        select(Contact.id)
+        .join(Enterprise, col(Enterprise.id) == col(Contact.enterprise_id))
+        .where(~is_followed_up())
+    )
+    event_prefix = col(Outbox.kind) + ":" + sa.cast(col(Rsvp.event_id), sa.String) + ":"
+    going = sa.exists(
+        select(Rsvp.id).where(
+            col(Rsvp.contact_id) == col(Outbox.contact_id),
+            col(Rsvp.answer) == GOING,
+            col(Outbox.key).startswith(event_prefix),
+        )
+    )
+    return sa.and_(
+        col(Outbox.contact_id).in_(archived_people),
+        col(Outbox.kind).not_in(sorted(ARCHIVE_KEPT_KINDS)),
+        sa.or_(col(Outbox.kind).not_in(sorted(ARCHIVE_GOING_KINDS)), ~going),
+    )
+
+
+def withdraw_queued(session: Session, enterprise_id: int) -> int:
+    """Withdraws what waits in the outbox for the people of an enterprise just archived (in
+    the same transaction): skipped, for good. A restore does not bring them back: they were
+    the follow-up of their moment (that month's tip, a reminder of a cancelled visit, the
+    invitation to a closed round), and the jobs queue what is due again once it is followed
+    up. Rows a sender has claimed already are in flight and go; any of them given back to the
+    outbox (a 429, an error to retry, a sender that died) meets `withheld_rows` at its next
+    claim. Returns how many were withdrawn."""
+    result = session.execute(
+        sa.update(Outbox)
+        .where(
+            col(Outbox.status) == OutboxStatus.PENDING,
+            col(Outbox.contact_id).in_(
+                select(Contact.id).where(Contact.enterprise_id == enterprise_id)
+            ),
+            withheld(),
+        )
+        .values(status=OutboxStatus.SKIPPED, last_error=WITHDRAWN)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def withheld_rows(session: Session, row_ids: list[int]) -> set[int]:
+    """Of these outbox rows, those `withheld` now: the sender asks as it claims them, so that a
+    row queued or given back after the archive (a job in another process that chose its
+    recipients a moment before, a row retried) does not go either."""
+    if not row_ids:
+        return set()
+    found = session.exec(select(Outbox.id).where(col(Outbox.id).in_(row_ids), withheld()))
+    return {int(row_id) for row_id in found if row_id is not None}
 
 
 def managed_and_followed(session: Session, actor: Contact | None, enterprise_id: int) -> Enterprise:
@@ -270,6 +359,7 @@ class Archived:
     links: int  # invite links that admitted people until now
     visits: int  # coming visits cancelled
     rounds: int  # open survey rounds closed
+    withdrawn: int = 0  # messages queued for its people, withdrawn (`withdraw_queued`)
 
 
 def archive(
@@ -278,10 +368,11 @@ def archive(
     """Stops following an enterprise up: it leaves the lists (it has its own), its live invite
     links end, its coming visits are cancelled, its open survey round closes (its anonymous
     answers are settled by the `surveys` job as for any closed round), and from now on the
-    scheduler plans and sends nothing for it (`followed_up`). Its history, its people and
-    their rights stay. A cancelled visit gives up its place in the revisit plan (its offset),
-    so that a restored enterprise has its missing revisits planned again. Race-safe: a second
-    press, or a second process, finds it archived and changes nothing."""
+    scheduler plans and sends nothing for it (`followed_up`), nor what it had queued for its
+    people (`withdraw_queued`). Its history, its people and their rights stay. A cancelled
+    visit gives up its place in the revisit plan (its offset), so that a restored enterprise
+    has its missing revisits planned again. Race-safe: a second press, or a second process,
+    finds it archived and changes nothing."""
     enterprise = managed_enterprise(session, actor, enterprise_id)
     assert actor is not None
     marked = session.execute(
@@ -319,12 +410,13 @@ def archive(
         assert round_id is not None
         close_round(session, round_id, now=now)
     session.flush()
+    withdrawn = withdraw_queued(session, enterprise_id)
     audit(
         session, "enterprise.archive", actor_id=actor.id, subject=enterprise, links=links,
-        visits=cancelled, rounds=list(rounds),
+        visits=cancelled, rounds=list(rounds), withdrawn=withdrawn,
     )  # fmt: skip
     _tell_staff(session, actor, enterprise, "archived", now=now)
-    return Archived(enterprise, links, len(cancelled), len(rounds))
+    return Archived(enterprise, links, len(cancelled), len(rounds), withdrawn)
 
 
 def _tell_staff(
@@ -354,8 +446,9 @@ def restore(
 ) -> Enterprise:
     """Follows an archived enterprise up again: back in the list, in the scheduler's jobs and
     in the audiences; the next `visits` run plans the revisits it lacks. Its ended links stay
-    ended (staff issue new ones from its page) and its closed rounds stay closed (the next
-    opens after the next visit)."""
+    ended (staff issue new ones from its page), its closed rounds stay closed (the next
+    opens after the next visit), and the messages the archive withdrew stay withdrawn (they
+    were of their moment: `withdraw_queued`)."""
     enterprise = managed_enterprise(session, actor, enterprise_id)
     assert actor is not None
     archived_at = enterprise.archived_at

@@ -42,6 +42,8 @@ STOP_EXEMPT_KINDS = VISIT_KINDS | {"requested", "inbox-answer"}
 
 # What still reaches a person removed from the programme: the word that their access ended.
 REMOVED_EXEMPT_KINDS = frozenset({"member-removed"})
+# What still reaches a person of an archived enterprise is decided with the rest of archiving:
+# models/enterprises.py, `withheld`.
 
 # The channels a row can go by (`Outbox.channel`); a Zalo row goes to `Outbox.address`.
 TELEGRAM = "telegram"

@@ -108,3 +108,62 @@ async def test_errors_never_carry_the_token() -> None:
     assert "SECRET" not in str(failed.value) and "/bot[token]/" in str(failed.value)
     # Nor the traceback a log or --debug prints: aiohttp's error is not shown as its cause.
     assert "SECRET" not in "".join(traceback.format_exception(failed.value))
+
+
+async def test_proxies_come_from_the_environment_as_the_client_opens(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """HTTP_PROXY carries every call, read when the client opens (as httpx reads it when its
+    client is made), and NO_PROXY exempts its hosts. Through the proxy the calls show their
+    bodies: parameters as one JSON body, an upload as a multipart form."""
+    from aiohttp import ClientSession, web
+
+    sandbox = Sandbox(limits=None)
+    sandbox.user(USER, "Chị Lan")
+    server = SandboxServer(sandbox)
+    port = await server.start()
+    seen: list[tuple[str, str]] = []
+
+    async def forward(request: web.Request) -> web.Response:
+        seen.append((str(request.url), request.content_type))
+        async with ClientSession() as client, client.request(
+            request.method, str(request.url), data=await request.read(),
+            headers={"Content-Type": request.headers.get("Content-Type", "")},
+        ) as answer:  # fmt: skip
+            return web.Response(
+                status=answer.status, body=await answer.read(), content_type="application/json"
+            )
+
+    proxy = web.Application()
+    proxy.router.add_route("*", "/{tail:.*}", forward)
+    runner = web.AppRunner(proxy)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    proxy_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    base = f"http://127.0.0.1:{port}/bot"
+    try:
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy_port}")
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        async with Bot(sandbox.token, base_url=base, request=AiohttpRequest()) as bot:
+            monkeypatch.delenv("HTTP_PROXY")  # read once: the open client keeps it
+            await bot.send_message(USER, "Xin chào <b>Hòa Phát</b>", parse_mode="HTML")
+            await bot.send_photo(USER, jpeg(), caption="Trước – sau")
+        through = [(url.rsplit("/", 1)[-1], kind) for url, kind in seen]
+        assert through == [
+            ("getMe", "application/json"),
+            ("sendMessage", "application/json"),
+            ("sendPhoto", "multipart/form-data"),
+        ]
+        seen.clear()
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy_port}")
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        async with Bot(sandbox.token, base_url=base, request=AiohttpRequest()) as bot:
+            await bot.send_message(USER, "Trực tiếp")
+        assert seen == []
+    finally:
+        await runner.cleanup()
+        await server.stop()
+    texts = [m.plain for m in sandbox.chat_messages(USER)]
+    assert texts[0] == "Xin chào Hòa Phát" and texts[-1] == "Trực tiếp"

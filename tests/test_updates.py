@@ -15,12 +15,22 @@ from sqlmodel import select
 from telegram import Update
 
 from bot.guard import LIMIT, InboundLimiter
+from bot.i18n import gettext
 from bot.persistence import DatabasePersistence
 from bot.processor import PerPersonProcessor
+from bot.runtime import People, Runtime
 from models.db import Database
-from models.tables import BotState, Role
+from models.journeys.state import telegram_person
+from models.tables import BotState, Contact, JourneyState, Role, utcnow
 from tests.conftest import World
-from tests.factories import join, make_enterprise, make_invite, make_provider, message
+from tests.factories import (
+    add_person,
+    join,
+    make_enterprise,
+    make_invite,
+    make_provider,
+    message,
+)
 
 
 async def test_one_persons_updates_keep_their_order_while_others_overtake() -> None:
@@ -131,6 +141,9 @@ async def test_persistence_writes_only_what_changed_and_off_the_event_loop(
     persistence = world.application.persistence
     assert isinstance(persistence, DatabasePersistence)
     engine = world.database.engine
+    with statements(engine) as seen:  # someone met with nothing to keep: no row to write
+        await persistence.update_user_data(8, {})
+    assert seen == []
     with statements(engine) as seen:
         await persistence.update_user_data(7, {"lang": "vi"})
     assert len(bot_state_writes(seen)) == 1
@@ -154,8 +167,117 @@ async def test_one_lookup_of_the_person_per_update(world: World) -> None:
     with statements(world.database.engine) as seen:
         reply = await person.say("/help")
     assert reply is not None and "/mydata" in reply.plain
-    lookups = [sql for _, sql in seen if "telegram_user_id" in sql and "FROM contact" in sql]
-    assert len(lookups) == 1, lookups
+    assert len(person_lookups(seen)) == 1, person_lookups(seen)
+
+
+def runtime_of(world: World) -> Runtime:
+    return world.application.bot_data["runtime"]  # type: ignore[no-any-return]
+
+
+def person_lookups(seen: list[tuple[str, str]]) -> list[str]:
+    return [sql for _, sql in seen if "telegram_user_id" in sql and "FROM contact" in sql]
+
+
+async def test_people_asking_at_once_are_found_in_one_query(world: World) -> None:
+    """Look-ups asked on one turn of the event loop go to the database together, and each
+    person gets their own: the registered with the journey in front of them, someone
+    registering with the language of their draft, someone removed with their former one."""
+    enterprise = make_enterprise(world, make_provider(world))
+    for user_id, language in [(911, "vi"), (912, "en"), (913, "vi")]:
+        add_person(world, user_id, Role.WORKER, enterprise_id=enterprise, language=language)
+    add_person(world, 915, Role.WORKER, enterprise_id=enterprise, language="en")
+    with world.database.session() as session:
+        session.add(JourneyState(person=telegram_person(913), journey="report", data={}))
+        session.add(
+            JourneyState(person=telegram_person(914), journey="onboarding", data={"language": "en"})
+        )
+        removed = session.exec(select(Contact).where(Contact.telegram_user_id == 915)).one()
+        removed.removed_at = utcnow()
+    people = People(world.database)
+    with statements(world.database.engine) as seen:
+        found = await asyncio.gather(*(people.find(u) for u in (911, 912, 913, 914, 915, 916)))
+    registered = [sql for sql in person_lookups(seen) if "removed_at IS NULL" in sql]
+    assert len(registered) == 1, registered  # the others: one former language each
+    by_user = dict(zip((911, 912, 913, 914, 915, 916), found, strict=True))
+    assert [c.language if c else None for c, *_ in found] == ["vi", "en", "vi", None, None, None]
+    assert by_user[911][1:] == (None, None, None)
+    assert by_user[913][1] == "report"
+    assert by_user[914][1:] == ("onboarding", "en", None)
+    assert by_user[915][1:] == (None, None, "en")  # removed: answered in their former language
+    assert by_user[916][1:] == (None, None, None)  # a stranger
+    # One at a time, from the calling thread, finds the same.
+    assert people.find_now(913)[1] == "report" and people.find_now(915)[3] == "en"
+
+
+async def test_a_failed_lookup_reaches_everyone_who_asked_and_the_next_ones_run(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    people = People(world.database)
+    failing = True
+
+    def find_all(user_ids: list[int]) -> dict:  # type: ignore[type-arg]
+        if failing:
+            raise sa.exc.OperationalError("SELECT", {}, Exception("the server closed"))
+        return {user_id: (None, None, None, None) for user_id in user_ids}
+
+    monkeypatch.setattr(people, "_find_all", find_all)
+    results = await asyncio.gather(people.find(1), people.find(2), return_exceptions=True)
+    assert all(isinstance(r, sa.exc.OperationalError) for r in results), results
+    failing = False
+    assert await people.find(3) == (None, None, None, None)
+
+
+async def test_a_persons_next_update_is_looked_up_after_their_previous_one(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Many people's updates at once, and one person's "/report" with their next message right
+    behind it: the look-ups go together, but the second message's look-up starts after /report
+    has put the report in front of the person, so it finds the report there."""
+    enterprise = make_enterprise(world, make_provider(world))
+    await join(world, 921, make_invite(world, Role.EMPLOYER, enterprise_id=enterprise))
+    others = list(range(931, 941))
+    for user_id in others:
+        add_person(world, user_id, Role.WORKER, enterprise_id=enterprise)
+    reporter = world.user(921)
+    before = len(reporter.account.messages())
+    application = world.application
+    assert application.job_queue is not None
+    application.job_queue.scheduler.remove_all_jobs()
+    people = runtime_of(world).people
+    batches: list[list[int]] = []
+    reporters_journeys: list[str | None] = []
+    find_all = people._find_all
+
+    def recording(user_ids: list[int]) -> dict:  # type: ignore[type-arg]
+        batches.append(sorted(user_ids))
+        found = find_all(user_ids)
+        if 921 in found:
+            reporters_journeys.append(found[921][1])
+        return found
+
+    monkeypatch.setattr(people, "_find_all", recording)
+    world.sandbox.latency = 0.02
+    await application.start()
+    try:
+        reporter.account.send_command("/report")
+        reporter.account.send_text("xin chào")
+        for user_id in others:
+            world.sandbox.user(user_id, "An").send_command("/help")
+        for raw in world.sandbox.take_updates():
+            await application.update_queue.put(Update.de_json(raw, application.bot))
+        await application.update_queue.join()
+        while len(reporter.account.messages()) < before + 2 or any(
+            not world.sandbox.user(u, "An").messages() for u in others
+        ):
+            await asyncio.sleep(0.005)
+    finally:
+        await application.stop()
+    assert len(batches) < len(others) + 2, batches  # some went together
+    assert reporters_journeys == [None, "report"]
+    texts = [m.plain for m in reporter.account.messages()[before:]]
+    offer = gettext("vi", "Send this to your OSH service provider? They will answer you here.")
+    assert len(texts) == 2 and offer not in texts, texts
+    assert all("/mydata" in world.sandbox.user(u, "An").messages()[-1].plain for u in others)
 
 
 # -- a command inside a conversation -------------------------------------------------------

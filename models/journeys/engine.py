@@ -32,7 +32,7 @@ from models.journeys.core import (
     Turn,
     paused_note,
 )
-from models.journeys.state import keep, position
+from models.journeys.state import TELEGRAM, keep, position, telegram_person
 from models.tables import Contact, JourneyState, table_of
 
 REGISTRY: dict[str, Journey] = {}
@@ -88,18 +88,7 @@ def route(given: Input, in_front: str | None) -> str:
     return RUN
 
 
-# Built once: every update runs it, and building a statement costs more than running it.
-_WHO_AND_WHERE = (
-    select(Contact, JourneyState)
-    .outerjoin(JourneyState, col(JourneyState.person) == sa.bindparam("person"))
-    .where(
-        Contact.telegram_user_id == sa.bindparam("user_id"),
-        col(Contact.erased_at).is_(None),
-        col(Contact.removed_at).is_(None),
-    )
-)
-
-
+# Built once: every update runs one, and building a statement costs more than running it.
 _WHO_AND_WHERE_ZALO = (
     select(Contact, JourneyState)
     .outerjoin(JourneyState, col(JourneyState.person) == sa.bindparam("person"))
@@ -111,19 +100,43 @@ _WHO_AND_WHERE_ZALO = (
 )
 
 
-def who_and_where(
-    session: Session, telegram_user_id: int, person: str
-) -> tuple[Contact | None, str | None, str | None]:
-    """The registered person behind a Telegram account (as `contact_by_user` finds them), the
-    journey in their foreground and the language a registration draft holds: one query for
-    someone registered, since every update needs all three."""
-    return _who_and_where(session, _WHO_AND_WHERE, telegram_user_id, person)
+# Many people at once: their journeys joined on the person's key, built from the account.
+_WHO_AND_WHERE_ALL = (
+    select(Contact, JourneyState)
+    .outerjoin(
+        JourneyState,
+        col(JourneyState.person)
+        == sa.literal(TELEGRAM) + sa.cast(col(Contact.telegram_user_id), sa.String),
+    )
+    .where(
+        col(Contact.telegram_user_id).in_(sa.bindparam("user_ids", expanding=True)),
+        col(Contact.erased_at).is_(None),
+        col(Contact.removed_at).is_(None),
+    )
+)
+
+
+def who_and_where_all(
+    session: Session, telegram_user_ids: Iterable[int]
+) -> dict[int, tuple[Contact | None, str | None, str | None]]:
+    """The registered person behind each Telegram account (as `contact_by_user` finds them),
+    the journey in their foreground and the language a registration draft holds: one query for
+    the registered ones, since every update needs all three."""
+    wanted = set(telegram_user_ids)
+    found: dict[int, tuple[Contact | None, str | None, str | None]] = {}
+    for contact, state in session.exec(_WHO_AND_WHERE_ALL, params={"user_ids": sorted(wanted)}):
+        assert contact.telegram_user_id is not None
+        found.setdefault(contact.telegram_user_id, (contact, *_standing_of(state)))
+    for user_id in wanted - found.keys():
+        found[user_id] = (None, *standing(session, telegram_person(user_id)))
+    return found
 
 
 def who_and_where_zalo(
     session: Session, zalo_user_id: str, person: str
 ) -> tuple[Contact | None, str | None, str | None]:
-    """`who_and_where` for a Zalo account (as `contact_by_zalo` finds them)."""
+    """The person behind a Zalo account (as `contact_by_zalo` finds them), the journey in
+    their foreground and the language a registration draft holds."""
     return _who_and_where(session, _WHO_AND_WHERE_ZALO, zalo_user_id, person)
 
 

@@ -331,6 +331,12 @@ def archived(_: Translate, done: Archived) -> Reply:
         visits=done.visits,
         rounds=done.rounds,
     )
+    if done.withdrawn:
+        text += "\n" + _(
+            "{count} messages waiting to go to its people (tips, reminders, invitations, "
+            "broadcasts) will not be sent; answers to what they asked still go.",
+            count=done.withdrawn,
+        )
     return Reply(text, [[Action(_("🏭 Open its page"), f"{PAGE}{done.enterprise.id}")]])
 
 
