@@ -2,7 +2,8 @@
 
 Telegram's Application brings the scheduler (PTB's JobQueue) and the outbox tick with it
 (bot/app.py `schedule_jobs`). Without Telegram the same periodic work runs on APScheduler itself,
-with the same jobs, cadences and grace, beside the Zalo channel (long polling for `oshbot run`,
+on the same triggers (one list for both, scheduler/timetable.py: the jobs, their cadences and
+grace, the catch-up, the outbox tick), beside the Zalo channel (long polling for `oshbot run`,
 the web application's /zalo webhook for `oshbot serve`):
 
 * each scheduled job at its cadence, then what it queued is sent;
@@ -26,7 +27,6 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.cron import CronTrigger
 
 from bot.cluster import release_claims
 from bot.sender import ZaloRoute, drain, zalo_route
@@ -37,7 +37,8 @@ from models.files import secure_data_dir
 from models.locks import Leadership
 from models.tables import utcnow
 from scheduler.config import SchedulerConfig
-from scheduler.runner import Job, run_due, run_job, schedule
+from scheduler.runner import Job, run_due, run_job
+from scheduler.timetable import CATCH_UP, OUTBOX, timetable
 
 log = logging.getLogger(__name__)
 
@@ -76,30 +77,17 @@ class Alone:
             "OSHBOT_TOKEN is not set: running on Zalo alone; messages for people on Telegram "
             "only wait in the outbox until it is set"
         )
-        for job in schedule(self.config):
-            self.scheduler.add_job(
-                self._job,
-                CronTrigger(**job.cadence.cron(), timezone=self.config.tz),
-                args=[job],
-                id=f"oshbot:{job.name}",
-                # As bot/app.py: a fire missed by less than the grace still runs, several
-                # missed fires are one run, and longer downtime is the catch-up's.
-                misfire_grace_time=int(job.cadence.grace.total_seconds()),
-                coalesce=True,
-                max_instances=1,
-            )
-        interval = self.settings.send_interval
-        self.scheduler.add_job(
-            self.send,
-            "interval",
-            seconds=interval,
-            id="oshbot:outbox",
-            misfire_grace_time=max(1, int(interval * 4)),  # APScheduler refuses 0
-            coalesce=True,
-            max_instances=1,
-        )
+        self.plan()
         self.scheduler.start()
-        self.scheduler.add_job(self.catch_up, id="oshbot:catch-up")
+
+    def plan(self) -> None:
+        """The triggers the Telegram bot registers (scheduler/timetable.py), on this scheduler."""
+        callbacks = {CATCH_UP: self.catch_up, OUTBOX: self.send}
+        for timed in timetable(self.config, send_interval=self.settings.send_interval):
+            if timed.job is not None:
+                self.scheduler.add_job(self._job, args=[timed.job], **timed.options())
+            else:
+                self.scheduler.add_job(callbacks[timed.name], **timed.options())
 
     async def stop(self) -> None:
         """No new work; the drain under way finishes (its rows marked sent) before the channel

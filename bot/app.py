@@ -10,7 +10,6 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy.exc
-from apscheduler.triggers.cron import CronTrigger
 from telegram import Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
@@ -41,6 +40,7 @@ from models.files import secure_data_dir
 from models.tables import utcnow
 from scheduler.config import SchedulerConfig
 from scheduler.runner import run_due, run_job, schedule
+from scheduler.timetable import CATCH_UP, OUTBOX, timetable
 
 log = logging.getLogger(__name__)
 
@@ -134,48 +134,21 @@ def attach_zalo(application: Application, **options: Any) -> ZaloChannel:  # typ
 
 
 def schedule_jobs(application: Application) -> None:  # type: ignore[type-arg]
+    """The triggers oshbot on Zalo alone registers too (scheduler/timetable.py)."""
     job_queue = application.job_queue
     if job_queue is None:  # PTB installed without the job-queue extra
         log.warning("no JobQueue: periodic jobs and the outbox sender will not run")
         return
     runtime: Runtime = application.bot_data["runtime"]
     config = SchedulerConfig.from_settings(runtime.settings)
-    for job in schedule(config):
+    callbacks = {CATCH_UP: _catch_up, OUTBOX: _send_outbox}
+    for timed in timetable(config, send_interval=runtime.settings.send_interval):
         job_queue.run_custom(
-            _run_job,
-            name=job.name,
-            data=job.name,
-            job_kwargs={
-                "trigger": CronTrigger(**job.cadence.cron(), timezone=config.tz),
-                "id": f"oshbot:{job.name}",
-                "replace_existing": True,
-                # A fire missed by less than the grace still runs; longer downtime is the
-                # catch-up's (below). Several missed fires coalesce into one run.
-                "misfire_grace_time": int(job.cadence.grace.total_seconds()),
-                "coalesce": True,
-                "max_instances": 1,
-            },
+            callbacks.get(timed.name, _run_job),
+            name=timed.name,
+            data=timed.name,
+            job_kwargs=timed.options(),
         )
-    job_queue.run_once(
-        _catch_up,
-        when=1,
-        name="catch-up",
-        job_kwargs={"id": "oshbot:catch-up", "replace_existing": True, "misfire_grace_time": None},
-    )
-    interval = runtime.settings.send_interval
-    job_queue.run_repeating(
-        _send_outbox,
-        interval=interval,
-        first=2,
-        name="outbox",
-        job_kwargs={
-            "id": "oshbot:outbox",
-            "replace_existing": True,
-            "misfire_grace_time": max(1, int(interval * 4)),  # APScheduler refuses 0
-            "coalesce": True,
-            "max_instances": 1,
-        },
-    )
 
 
 def _config(context: ContextTypes.DEFAULT_TYPE) -> SchedulerConfig:

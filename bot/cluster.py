@@ -36,11 +36,11 @@ from models import outbox
 from models.db import Database
 from models.locks import Leadership
 from models.tables import utcnow
+from scheduler.timetable import CATCH_UP, OUTBOX
 
 log = logging.getLogger(__name__)
 
 LEADERSHIP = "leadership"  # bot_data key; absent: one process, always leading
-CATCH_UP = "catch-up"
 
 
 class ClusterJobQueue(JobQueue):  # type: ignore[type-arg]
@@ -102,7 +102,7 @@ async def stand_by(application: Application, leadership: Leadership) -> None:  #
             await asyncio.sleep(STANDBY_RETRY)
             continue
         if await lead(application, leadership) and application.job_queue is not None:
-            for job in application.job_queue.get_jobs_by_name("outbox"):
+            for job in application.job_queue.get_jobs_by_name(OUTBOX):
                 job.job.modify(next_run_time=datetime.now(UTC))
 
 

@@ -218,6 +218,10 @@ async def run_demo(out: Path) -> DemoResult:
         pacer=Pacer(clock=zalo_clock, sleep=zalo_clock.sleep),
     )  # fmt: skip
     channel.driver.telegram_username = application.bot.username
+    # Both channels run, as with both tokens: what Telegram's side tells people (where
+    # reminders come, /link's code for Zalo) says so.
+    runtime = application.bot_data["runtime"]
+    runtime.settings = runtime.settings.model_copy(update={"zalo_token": zalo_sandbox.token})
     zalo = ZaloStage(zalo_sandbox, channel, transcript)
     try:
         await play(stage, database, settings, clock, zalo)

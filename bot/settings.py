@@ -164,6 +164,13 @@ class Settings(BaseSettings):
         return ZoneInfo(self.timezone)
 
     @property
+    def sending_channels(self) -> tuple[str, ...]:
+        """The channels this deployment sends on: those it has a token for. Without Telegram's,
+        the outbox sends a Telegram row to someone also on Zalo by Zalo (bot/sender.py)."""
+        tokens = (("telegram", self.token), ("zalo", self.zalo_token))
+        return tuple(channel for channel, token in tokens if token)
+
+    @property
     def api_file_base_url(self) -> str:
         """Telegram serves files at /file/bot<token>/..., beside /bot<token>/<method>."""
         base = self.api_base_url.rstrip("/")

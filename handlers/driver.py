@@ -241,6 +241,7 @@ def place(context: ContextTypes.DEFAULT_TYPE) -> Place:
         data_dir=rt.settings.data_dir,
         controller_contact=rt.settings.controller_contact,
         zalo_chat_url=rt.settings.zalo_chat_url,
+        sending=rt.settings.sending_channels,
     )
 
 

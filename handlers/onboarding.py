@@ -53,12 +53,13 @@ async def _link_code(ask: Ask, contact: Contact, text: str) -> bool:
     """The answer to a live link code typed by someone registered (models/journeys/link.py);
     False for any other text."""
     person = telegram_person(ask.user_id)
+    place = driver.place(ask.context)
 
     def work() -> Outcome | None:
         with ask.runtime.database.session() as session:
             return link.typed_by_member(
                 session, person=person, contact=contact, language=ask.language, text=text,
-                now=ask.now,
+                now=ask.now, place=place,
             )  # fmt: skip
 
     outcome = await asyncio.to_thread(work)

@@ -7,7 +7,6 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOpti
 from telegram.ext import CommandHandler
 
 from bot.dashboard.auth import sign_in_url
-from bot.render import esc
 from handlers.context import Ask, handler
 from models import websignin
 from models.programme import ProgrammeError
@@ -23,12 +22,7 @@ async def web_command(ask: Ask) -> None:
     except ProgrammeError:
         await ask.refuse("staff_only")
         return
-    text = _(
-        "Your sign-in link to the dashboard. It works once, for {minutes} minutes; do not "
-        "forward it.\n\n{link}",
-        minutes=websignin.LINK_MINUTES,
-        link=esc(url),
-    )
+    text = websignin.link_text(_, url)
     # Telegram accepts only public https addresses on buttons; a local one stays in the text.
     markup = (
         InlineKeyboardMarkup([[InlineKeyboardButton(_("Open the dashboard"), url=url)]])

@@ -238,7 +238,7 @@ def _text(cell: Cell) -> str:
     return str(cell).strip()
 
 
-def _sector_index() -> dict[str, str | None]:
+def sector_index() -> dict[str, str | None]:
     """Folded code or name -> sector code; None marks a text naming two sectors."""
     index: dict[str, str | None] = {}
     for item in content.sectors():
@@ -382,7 +382,7 @@ def import_enterprises(
     if provider is None:
         raise ProgrammeError("unknown_provider")
     report = ImportReport()
-    sectors = _sector_index()
+    sectors = sector_index()
     existing = session.exec(select(Enterprise).where(Enterprise.provider_id == provider_id))
     known = {(_name_key(item.name), item.province_code): item.id for item in existing}
 

@@ -1,6 +1,7 @@
-"""One-time sign-in to the web dashboard: /web in the chat issues a link, opening it once
-starts a browser session. Links are single use across processes (a conditional UPDATE on the
-shared database), expire after minutes, and are only ever issued to staff and coordinators.
+"""One-time sign-in to the web dashboard: /web in the chat (Telegram's handlers/web.py, Zalo's
+bot/zalo/staff.py) issues a link, opening it once starts a browser session. Links are single
+use across processes (a conditional UPDATE on the shared database), expire after minutes, and
+are only ever issued to staff and coordinators.
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
+from bot.i18n import Translate
 from models.programme import ProgrammeError, audit
 from models.tables import Contact, Role, WebSignIn
+from models.text import esc
 
 LINK_MINUTES = 15
 
@@ -40,6 +43,16 @@ def issue(session: Session, contact: Contact | None, *, now: datetime) -> WebSig
     session.flush()
     audit(session, "web.link", actor_id=contact.id)
     return row
+
+
+def link_text(_: Translate, url: str) -> str:
+    """What /web answers with the link (HTML), on every channel."""
+    return _(
+        "Your sign-in link to the dashboard. It works once, for {minutes} minutes; do not "
+        "forward it.\n\n{link}",
+        minutes=LINK_MINUTES,
+        link=esc(url),
+    )
 
 
 def redeem(session: Session, link_id: str, *, now: datetime) -> Contact:

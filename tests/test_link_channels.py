@@ -30,9 +30,16 @@ async def zalo_channel(world: World) -> AsyncIterator[Zalo]:
     clock = FakeClock()
     created = Zalo(world, ZaloSandbox(clock=clock, http_transport=web), clock)
     created.start()
+    both_channels(world)
     yield created
     await created.channel.stop()
     assert created.sandbox.stats.rate_limited == 0
+
+
+def both_channels(world: World) -> None:
+    """A deployment with both tokens: Telegram's side knows that Zalo runs too."""
+    runtime = world.application.bot_data["runtime"]
+    runtime.settings = runtime.settings.model_copy(update={"zalo_token": "1000:zalo-token"})
 
 
 CODE = re.compile(r"\b([A-Z0-9]{5}-[A-Z0-9]{5})\b")
@@ -147,6 +154,46 @@ async def test_a_zalo_person_links_telegram(world: World, zalo: Zalo) -> None:
     assert both is not None and "cả Telegram và Zalo" in both.plain
 
 
+async def test_on_one_channel_the_linked_text_says_messages_come_there(
+    world: World, zalo: Zalo
+) -> None:
+    """Zalo alone (no Telegram token): the outbox sends everything on Zalo, so the person is
+    not told that reminders come on Telegram; Telegram alone likewise says Telegram."""
+    await telegram_employer(world)
+    code = await telegram_link_code(world)
+    driver = zalo.channel.driver
+    driver.settings = driver.settings.model_copy(update={"token": None})
+    linked = text_of(await zalo.say(zalo.sandbox.user("a1one"), code))
+    assert "Linked! This Zalo chat now belongs to your registration" in linked
+    assert "Our reminders and news come to you on Zalo." in linked
+    assert "send /stop (or STOP, DỪNG) to the bot on Zalo" in linked
+    assert "while it reaches you" not in linked
+    assert "we write to you on the other" not in linked
+
+    # On Zalo alone, /link on Zalo gives no code to type on Telegram, where nothing answers.
+    enterprise = make_enterprise(world, make_provider(world, "Trung tâm khác"))
+    boss = zalo.sandbox.user("5u7v3y", "Chị Mai")
+    await register(zalo, boss, enterprise)
+    refused = text_of(await zalo.say(boss, "/link"))
+    assert "Hiện trợ lý chưa có trên Telegram, nên chưa có gì để liên kết." in refused
+    assert CODE.search(refused) is None
+
+    # A person registered on Zalo links Telegram where Telegram alone sends (no Zalo token).
+    driver.settings = driver.settings.model_copy(update={"token": world.settings.token})
+    other = code_in(text_of(await zalo.say(boss, "/link")))
+    runtime = world.application.bot_data["runtime"]
+    runtime.settings = runtime.settings.model_copy(update={"zalo_token": None})
+    told = await world.user(202, "Mai").say(other)
+    assert told is not None and "Đã liên kết!" in told.plain
+    assert "Lời nhắc và tin tức của chúng tôi đến với Anh/Chị qua Telegram." in told.plain
+    assert "qua Zalo" not in told.plain and "khi còn liên lạc được" not in told.plain
+    # And there /link on Telegram gives no code for Zalo.
+    await telegram_employer(world, 303)
+    reply = await world.user(303).say("/link")
+    assert reply is not None and "This bot is not on Zalo at the moment" in reply.plain
+    assert CODE.search(reply.plain) is None
+
+
 async def test_a_code_expires_and_a_new_one_ends_the_old(world: World, zalo: Zalo) -> None:
     await telegram_employer(world, language="Tiếng Việt")
     first = await telegram_link_code(world)
@@ -187,6 +234,7 @@ async def test_an_account_of_another_person_is_never_moved(world: World, zalo: Z
 
 
 async def test_the_refused_account_on_telegram_gets_a_clear_answer(world: World) -> None:
+    both_channels(world)
     enterprise = await telegram_employer(world, language="Tiếng Việt")
     code = await telegram_link_code(world)
     await join(world, 303, make_invite(world, Role.WORKER, enterprise_id=enterprise))

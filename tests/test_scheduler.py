@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 from sqlmodel import select
 from typer.testing import CliRunner
 
@@ -99,6 +102,52 @@ async def test_the_job_queue_has_fixed_ids_and_deliberate_misfire_handling(world
         assert scheduled.misfire_grace_time > 1
     assert by_id["oshbot:outbox"].misfire_grace_time >= 10
     assert "oshbot:catch-up" in by_id
+
+
+def _registered(jobs: list[Any]) -> dict[str, tuple[object, ...]]:
+    """What APScheduler holds of each of oshbot's jobs (PTB adds its own), whatever runtime
+    registered it: its trigger (a cron's fields, an interval's length, a date's kind) and its
+    misfire handling."""
+
+    def trigger(found: Any) -> object:
+        if isinstance(found, IntervalTrigger):
+            return ("interval", found.interval)
+        if isinstance(found, DateTrigger):
+            return ("date",)
+        return str(found), str(found.timezone)
+
+    return {
+        job.id: (trigger(job.trigger), job.misfire_grace_time, job.coalesce, job.max_instances)
+        for job in jobs
+        if job.id.startswith("oshbot:")
+    }
+
+
+async def test_zalo_alone_registers_exactly_the_telegram_bot_s_triggers(
+    world: World, tmp_path: Path
+) -> None:
+    """One timetable (scheduler/timetable.py) for both runtimes: same ids, cadences, grace,
+    catch-up and outbox tick, so that oshbot on Zalo alone cannot drift from the Telegram bot."""
+    from bot.alone import Alone
+
+    job_queue = world.application.job_queue
+    assert job_queue is not None
+    telegram = _registered([job.job for job in job_queue.jobs()])
+    settings = world.settings.model_copy(
+        update={"token": None, "zalo_token": "1234567890:zalo-sandbox-token",
+                "zalo_api_base_url": "http://127.0.0.1:9/bot"}
+    )  # fmt: skip
+    alone = Alone(settings, world.database)
+    try:
+        alone.plan()
+        zalo = _registered(alone.scheduler.get_jobs())
+    finally:
+        await alone.channel.client.aclose()
+    assert zalo == telegram
+    assert set(telegram) == {
+        *(f"oshbot:{job.name}" for job in schedule(CONFIG)), "oshbot:catch-up", "oshbot:outbox",
+    }  # fmt: skip
+    assert telegram["oshbot:catch-up"][1] is None  # runs however late the scheduler starts
 
 
 def test_oshbot_jobs_run_and_list(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

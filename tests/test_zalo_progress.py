@@ -139,6 +139,44 @@ async def test_events_lists_invitations_and_numbers_their_answers(world: World, 
     assert "Past" in past and "Reply" not in past
 
 
+async def test_one_events_list_answers_every_invitation_in_it(world: World, zalo: Zalo) -> None:
+    """Answering one invitation from /events leaves the other invitations' numbers as listed
+    (an outbox invitation's numbers are spent or kept as one message's)."""
+    enterprise = add_enterprise(world)
+    assert enterprise.id is not None
+    invitee = zalo.sandbox.user("m4ny", "Chị Hoa")
+    await register(zalo, invitee, enterprise.id)
+    organiser = add_person(world, 201, Role.STAFF, provider_id=enterprise.provider_id)
+    first = invited(world, organiser, "Tập huấn sắp xếp kho")
+    second = invited(world, organiser, "Hội thảo kết quả", STARTS + timedelta(days=7))
+    listed = await zalo.say(invitee, "/events")
+    numbers = notice_choices(world, invitee)
+    assert numbers is not None and len(numbers) == 6
+    await zalo.say(invitee, number_of(listed, "🤔 Có thể — Hội thảo kết quả"))
+    assert answers(world) == {first.id: None, second.id: events.MAYBE}
+    # The same numbers stand, in the same places, each still naming its event.
+    assert [entry[:2] for entry in notice_choices(world, invitee) or []] == [
+        entry[:2] for entry in numbers
+    ]
+    # So the first invitation is answered from the same list, by number or by its words.
+    await zalo.say(invitee, number_of(listed, "✅ Sẽ đến — Tập huấn sắp xếp kho"))
+    assert answers(world) == {first.id: events.GOING, second.id: events.MAYBE}
+    await zalo.say(invitee, "không đến được tập huấn sắp xếp kho")
+    assert answers(world) == {first.id: events.NO, second.id: events.MAYBE}
+    # A change of mind on the second, still from the first list.
+    await zalo.say(invitee, number_of(listed, "✅ Sẽ đến — Hội thảo kết quả"))
+    assert answers(world) == {first.id: events.NO, second.id: events.GOING}
+
+    # Once an event has started, its numbers are told so; the other's still answer.
+    world.clock.now = STARTS + timedelta(minutes=1)
+    started = text_of(
+        await zalo.say(invitee, number_of(listed, "🤔 Có thể — Tập huấn sắp xếp kho"))
+    )
+    assert "Sự kiện đã bắt đầu nên không nhận trả lời nữa." in started
+    await zalo.say(invitee, number_of(listed, "🤔 Có thể — Hội thảo kết quả"))
+    assert answers(world) == {first.id: events.NO, second.id: events.MAYBE}
+
+
 async def test_events_for_an_organiser_on_zalo_number_the_new_event(
     world: World, zalo: Zalo
 ) -> None:

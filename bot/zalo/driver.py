@@ -286,12 +286,12 @@ class ZaloDriver:
         who: _Who,
         call: Callable[[Session, datetime], Outcome | None],
         *,
-        notice: bool = False,
+        notice: str | None = None,
     ) -> Outcome | None:
         """`call(session, now)` in a transaction of its own, on a worker thread; the options
-        the outcome numbers are remembered in the same transaction, and so are the numbers of
-        the outbox's message when `notice` (the input answered one of them) and the answer
-        changed that message."""
+        the outcome numbers are remembered in the same transaction, and so are the notice
+        numbers when the input answered one of them (`notice`, its payload) and the answer
+        changed what it answered."""
 
         def work() -> Outcome | None:
             with self.database.session() as session:
@@ -308,9 +308,11 @@ class ZaloDriver:
                     elif outcome.in_front and who.choices:
                         # Only a toast: the options shown before still stand.
                         engine.remember_choices(session, person, who.choices)
-                    left = notices.left_after(outcome) if notice else None
+                    left = notices.left_after(outcome) if notice is not None else None
                     if left is not None:
-                        engine.spend_notice_choices(session, person, who.notices, left, now=now)
+                        engine.spend_notice_choices(
+                            session, person, who.notices, left, now=now, chosen=notice
+                        )
                 return outcome
 
         return await asyncio.to_thread(work)
@@ -341,9 +343,7 @@ class ZaloDriver:
                     session, person=person, contact=who.contact, language=who.language,
                     now=now, given=given, place=here, profile=profile, prepared=prepared,
                 ),
-                notice=(
-                    given.payload is not None and given.payload in {a.payload for a in who.notices}
-                ),
+                notice=given.payload if given.payload in {a.payload for a in who.notices} else None,
             )  # fmt: skip
         finally:
             if prepared is not None:
@@ -384,10 +384,11 @@ class ZaloDriver:
         contact, text = who.contact, given.text
         if contact is None or text is None or not looks_like_short_code(text):
             return False
+        here = self.place()
         outcome = await self.engine(
             person, who, lambda session, now: link.typed_by_member(
                 session, person=person, contact=contact, language=who.language, text=text,
-                now=now,
+                now=now, place=here,
             ),
         )  # fmt: skip
         if outcome is None:
@@ -404,6 +405,7 @@ class ZaloDriver:
             data_dir=self.settings.data_dir,
             controller_contact=self.settings.controller_contact,
             zalo_chat_url=self.settings.zalo_chat_url,
+            sending=self.settings.sending_channels,
         )
 
     async def fetch_photo(self, message: Message) -> Upload:

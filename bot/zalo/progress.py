@@ -6,7 +6,9 @@
 * /events: the list Telegram shows (models/notices/events.py `listing`); the answers to the
   person's upcoming invitations, and an organiser's ➕ New event, are numbered under it as the
   outbox's messages number their buttons (bot/zalo/notices.py): the same notice choices, so
-  "1" answers through the invitation journey (models/journeys/rsvp.py).
+  "1" answers through the invitation journey (models/journeys/rsvp.py). Each invitation's
+  answers are a group of their own: answering one leaves the others' numbers as listed, so
+  the person answers them all from one list.
 
 bot/zalo/commands.py checks that the person is registered, and sets a journey aside where
 Telegram does, before these.
@@ -19,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from bot.i18n import translator
 from bot.zalo import notices, render
-from models.journeys import engine
+from models.journeys import engine, rsvp
 from models.journeys.errors import error_text
 from models.notices import events as pages
 from models.programme import ProgrammeError
@@ -56,6 +58,12 @@ def _progress(driver: ZaloDriver, who: _Who) -> str:
         )  # fmt: skip
 
 
+def _group(payload: str) -> str:
+    """What an action of the list answers: an invitation (its event), or itself."""
+    found = rsvp.parsed(payload)
+    return f"{rsvp.PREFIX}{found[0]}" if found is not None else payload
+
+
 def _events(driver: ZaloDriver, person: str, who: _Who) -> str:
     """The list as plain text and its numbered answers, remembered in the same transaction."""
     _ = translator(who.language)
@@ -68,7 +76,10 @@ def _events(driver: ZaloDriver, person: str, who: _Who) -> str:
         actions = taken + pages.invitation_answers(session, contact, _, now)
         text = render.plain(listed.text)
         if actions:
-            # As a new outbox message with buttons does, these replace the numbers before.
-            engine.remember_notice_choices(session, person, actions, now=now)
+            # As a new outbox message with buttons does, these replace the numbers before;
+            # each invitation's answers are a group of their own, so that answering one leaves
+            # the others' numbers as listed (engine.spend_notice_choices).
+            groups = [_group(action.payload) for action in actions]
+            engine.remember_notice_choices(session, person, actions, now=now, groups=groups)
             text += "\n\n" + notices.choices_text(session, _, person, actions)
     return text

@@ -140,6 +140,9 @@ class Place:
     # The link that opens the bot's Zalo chat (OSHBOT_ZALO_CHAT_URL): invites show its QR code
     # beside Telegram's, with the code to type there.
     zalo_chat_url: str | None = None
+    # The channels the deployment sends on ("telegram", "zalo": those it has a token for), so
+    # that what the person is told of where messages come is true (models/journeys/link.py).
+    sending: tuple[str, ...] = ("telegram", "zalo")
 
     @property
     def tz(self) -> ZoneInfo:

@@ -353,19 +353,39 @@ def notice_choices(session: Session, person: str) -> list[Action]:
     own numbers (`choices`) are the ones the person answers."""
     found = session.get(JourneyState, person)
     kept = (found.notice_choices if found is not None else None) or []
-    return [Action(str(label), str(payload)) for label, payload in kept]
+    return [Action(str(entry[0]), str(entry[1])) for entry in kept]
 
 
 def remember_notice_choices(
-    session: Session, person: str, actions: Sequence[Action], *, now: datetime
+    session: Session,
+    person: str,
+    actions: Sequence[Action],
+    *,
+    now: datetime,
+    groups: Sequence[str] | None = None,
 ) -> None:
-    """Replaces the person's notice choices (none: they are spent). One upsert, so that the
-    outbox's sender and the person's own messages, served by any process, never both insert
-    the person's row; it leaves the journey and its draft as they are."""
+    """Replaces the person's notice choices (none: they are spent). `groups` names, action by
+    action, what each answers when the numbers cover several things at once (/events on Zalo:
+    the answers of several invitations, one group each), so that answering one leaves the
+    others' numbers (`spend_notice_choices`); without it they are one message's. One upsert, so
+    that the outbox's sender and the person's own messages, served by any process, never both
+    insert the person's row; it leaves the journey and its draft as they are."""
+    if groups is not None and len(groups) != len(actions):
+        raise ValueError("one group per action")
+    entries = [
+        [a.label, a.payload, *([groups[index]] if groups is not None else [])]
+        for index, a in enumerate(actions)
+    ]
+    _store_notice_choices(session, person, entries, now=now)
+
+
+def _store_notice_choices(
+    session: Session, person: str, entries: list[list[str]], *, now: datetime
+) -> None:
     # What the unit of work holds for the row (a position created by this turn) goes first.
     session.flush()
     table = table_of(JourneyState)
-    kept = [[a.label, a.payload] for a in actions] or sa.null()  # SQL NULL, not JSON null
+    kept = entries or sa.null()  # SQL NULL, not JSON null
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(table).values(
@@ -386,18 +406,50 @@ def spend_notice_choices(
     left: Sequence[Action],
     *,
     now: datetime,
+    chosen: str | None = None,
 ) -> bool:
-    """After the person answered one of the numbers `answered` (read before the answer), what
-    is left of them replaces them; unless a newer message numbered others meanwhile (the
-    outbox's sender, in another process): those stand, and False is returned. The row is read
-    locked, so that the sender's write waits for this one or this one sees it."""
+    """After the person answered `chosen`, one of the numbers `answered` (read before the
+    answer), what is left of them replaces them (`_after_answer`); unless a newer message
+    numbered others meanwhile (the outbox's sender, in another process): those stand, and False
+    is returned. The row is read locked, so that the sender's write waits for this one or this
+    one sees it."""
     session.flush()
     found = session.get(JourneyState, person, with_for_update=True, populate_existing=True)
     current = (found.notice_choices if found is not None else None) or []
-    if [str(payload) for _label, payload in current] != [a.payload for a in answered]:
+    if [str(entry[1]) for entry in current] != [a.payload for a in answered]:
         return False
-    remember_notice_choices(session, person, left, now=now)
+    _store_notice_choices(session, person, _after_answer(current, chosen, left), now=now)
     return True
+
+
+def _after_answer(
+    current: list[list[str]], chosen: str | None, left: Sequence[Action]
+) -> list[list[str]]:
+    """The numbers after an answer to `chosen` changed what it answered: one message's (no
+    groups) are what the changed message keeps, `left` (none: spent). Where the numbers cover
+    several groups (several invitations listed by /events), only the answered group's lines
+    change, in their place, so that the others keep their numbers: they become `left`'s, each
+    with the words it had (which name the event); when `left` is empty they stay, and answering
+    them again is told why, as the first answer was."""
+
+    def group(entry: list[str]) -> str | None:
+        return str(entry[2]) if len(entry) > 2 else None
+
+    answered = next((group(entry) for entry in current if entry[1] == chosen), None)
+    if answered is None or len({group(entry) for entry in current}) == 1:
+        return [[a.label, a.payload] for a in left]
+    if not left:
+        return current
+    words = {entry[1]: entry[0] for entry in current if group(entry) == answered}
+    refreshed = [[words.get(a.payload, a.label), a.payload, answered] for a in left]
+    kept: list[list[str]] = []
+    for entry in current:
+        if group(entry) != answered:
+            kept.append(entry)
+        elif refreshed:
+            kept.extend(refreshed)
+            refreshed = []
+    return kept
 
 
 def _told(journey: Journey, turn: Turn) -> list[Reply]:

@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from bot.i18n import Translate, translator
 from models import linking
-from models.journeys.core import Input, Outcome, Turn
+from models.journeys.core import Input, Outcome, Place, Turn
 from models.journeys.state import channel_of, telegram_user, zalo_user
 from models.linking import CHANNEL_NAMES, LINK_MINUTES, Linking, LinkResult
 from models.members import role_label
@@ -57,9 +57,18 @@ def where_text(_: Translate, channel: str) -> str:
     )
 
 
-def linked_text(_: Translate, *, channel: str, who: str) -> str:
+def linked_text(
+    _: Translate,
+    *,
+    channel: str,
+    who: str,
+    sending: tuple[str, ...] = (linking.TELEGRAM, linking.ZALO),
+) -> str:
     """What a person who just linked `channel` is told: one person with one set of consents,
-    where the new chat's messages pass through, and how to stop on each app."""
+    where the new chat's messages pass through, where our messages come and how to stop them.
+    `sending` are the channels the deployment sends on (Place.sending): with both, Telegram
+    while it reaches the person, else Zalo (models/outbox.py `route`); with one, that one (on
+    Zalo alone the outbox sends Telegram's rows to people on Zalo by Zalo, bot/sender.py)."""
     app = CHANNEL_NAMES[channel]
     other = CHANNEL_NAMES[linking.other_channel(channel)]
     same = _(
@@ -74,6 +83,14 @@ def linked_text(_: Translate, *, channel: str, who: str) -> str:
         "leave one app only, block the bot there, and we write to you on the other. /privacy "
         "changes your choices and /deleteme erases your data, on both apps."
     )
+    if len(sending) == 1:
+        # One channel sends: everything comes there, and only there can the person stop it.
+        stopping = _(
+            "Our reminders and news come to you on {app}. To stop them, send /stop (or STOP, "
+            "DỪNG) to the bot on {app}. /privacy changes your choices and /deleteme erases "
+            "your data, on both apps.",
+            app=CHANNEL_NAMES[sending[0]],
+        )  # fmt: skip
     return "\n\n".join((same, where_text(_, channel), stopping))
 
 
@@ -92,7 +109,8 @@ def answer(turn: Turn, result: LinkResult) -> Outcome:
             if organisation
             else role
         )
-        outcome = Outcome().say(linked_text(_, channel=result.channel, who=who), menu=True)
+        text = linked_text(_, channel=result.channel, who=who, sending=turn.place.sending)
+        outcome = Outcome().say(text, menu=True)
         outcome.menu_changed = True
         return outcome
     _ = turn._
@@ -133,7 +151,14 @@ def use_code(turn: Turn, row: WebSignIn) -> Outcome:
 
 
 def typed_by_member(
-    session: Session, *, person: str, contact: Contact, language: str, text: str, now: datetime
+    session: Session,
+    *,
+    person: str,
+    contact: Contact,
+    language: str,
+    text: str,
+    now: datetime,
+    place: Place | None = None,
 ) -> Outcome | None:
     """A registered person typed something shaped like a code, outside any journey: the answer
     when it is a live link code (their own, or someone else's: their account is taken); None
@@ -146,7 +171,7 @@ def typed_by_member(
     if not isinstance(found, WebSignIn):
         return None
     _ = translator(language)
-    turn = Turn(session, person, contact, language, _, now, {})
+    turn = Turn(session, person, contact, language, _, now, {}, place=place or Place())
     return use_code(turn, found)
 
 
@@ -182,6 +207,15 @@ class LinkChannel:
                 "already: send /link in the bot's chat there, then type the code you get here."
             )
             return Outcome().say(text), False
+        target = linking.other_channel(channel)
+        if target not in turn.place.sending:
+            # A code to type where the bot does not answer (no token for it) would only expire.
+            text = _(
+                "This bot is not on {app} at the moment, so there is nothing to link yet. Our "
+                "reminders and news come to you here.",
+                app=CHANNEL_NAMES[target],
+            )
+            return Outcome().say(text, menu=True), False
         try:
             code = linking.issue(turn.session, turn.contact, channel=channel, now=turn.now)
         except ProgrammeError:
