@@ -72,8 +72,8 @@ def followed_up(enterprise_id: Any) -> sa.ColumnElement[bool]:
 
 # -- what archiving withdraws from the outbox ---------------------------------------------------
 # Messages queued for the people of an enterprise before it was archived. Decided per kind of
-# outbox row (every kind the code queues is named in tests/test_archive.py, which fails on a new
-# one until it is decided here). A kind not kept below is withdrawn: the programme's own
+# outbox row (every kind the code queues is named in tests/test_archive_queued.py, which fails
+# on a new one until it is decided here). A kind not kept below is withdrawn: the programme's own
 # follow-up, which archiving ends (tips, survey invitations and nudges, draft and plan
 # reminders, results cards, province results, broadcasts, event invitations, every visit
 # arrangement, the visit report). Staff's own notices are not touched: staff belong to no
