@@ -4,6 +4,7 @@ language of the person it is talking to."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -16,10 +17,12 @@ from bot.i18n import Translate, normalise_language, translator
 from bot.settings import Settings
 from models.db import Database
 from models.journeys.engine import who_and_where_all
-from models.programme import former_language
+from models.programme import former_languages
 from models.tables import Contact, utcnow
 
 LANGUAGE_KEY = "lang"
+
+log = logging.getLogger(__name__)
 
 
 # Who sent an update, as one look-up finds them: the registered person, the journey in their
@@ -40,13 +43,17 @@ class People:
         self.database = database
         self._asked: dict[int, list[asyncio.Future[Found]]] = {}
         self._answering: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def find(self, user_id: int) -> Found:
         loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            # A new event loop (a test's, a restarted application's): what was asked on the
+            # old one died with it.
+            self._loop, self._asked, self._answering = loop, {}, None
         future: asyncio.Future[Found] = loop.create_future()
         self._asked.setdefault(user_id, []).append(future)
-        answering = self._answering
-        if answering is None or answering.done() or answering.get_loop() is not loop:
+        if self._answering is None or self._answering.done():
             # Starts on the loop's next turn: what else is asked on this one joins it.
             self._answering = loop.create_task(self._answer())
         return await future
@@ -60,36 +67,55 @@ class People:
         try:
             while self._asked:
                 asked, self._asked = self._asked, {}
-                try:
-                    found = await asyncio.to_thread(self._find_all, list(asked))
-                except Exception as error:
-                    for futures in asked.values():
-                        for future in futures:
-                            if not future.done():
-                                future.set_exception(error)
-                    continue
+                found = await asyncio.to_thread(self._find_each, list(asked))
                 for user_id, futures in asked.items():
                     for future in futures:
-                        if not future.done():
-                            future.set_result(found[user_id])
-        finally:
-            self._answering = None
-            # Cancelled (the bot stopping): nobody waits for ever.
-            for futures in [*asked.values(), *self._asked.values()]:
-                for future in futures:
-                    future.cancel()
+                        if future.done():
+                            continue
+                        result = found[user_id]
+                        if isinstance(result, BaseException):
+                            future.set_exception(result)
+                        else:
+                            future.set_result(result)
+        except asyncio.CancelledError:
+            # The bot stopping: nobody waits for ever.
+            for future in _waiting(asked, self._asked):
+                future.cancel()
+            raise
+        except Exception as error:  # a bug here: the updates waiting fail, not hang
+            log.exception("the look-up of people stopped")
+            for future in _waiting(asked, self._asked):
+                future.set_exception(RuntimeError(f"the look-up of people stopped: {error!r}"))
+
+    def _find_each(self, user_ids: list[int]) -> dict[int, Found | Exception]:
+        """All at once; if that fails, each on their own, so that one person whose look-up
+        fails fails only their own update."""
+        try:
+            return dict(self._find_all(user_ids))
+        except Exception as error:
+            if len(user_ids) == 1:
+                return {user_ids[0]: error}
+        found: dict[int, Found | Exception] = {}
+        for user_id in user_ids:
+            try:
+                found[user_id] = self._find_all([user_id])[user_id]
+            except Exception as error:
+                found[user_id] = error
+        return found
 
     def _find_all(self, user_ids: list[int]) -> dict[int, Found]:
-        found: dict[int, Found] = {}
         with self.database.reading() as session:
-            for user_id, (contact, journey, registering) in who_and_where_all(
-                session, user_ids
-            ).items():
-                former = None
-                if contact is None and registering is None:
-                    former = former_language(session, user_id)
-                found[user_id] = (contact, journey, registering, former)
-        return found
+            seen = who_and_where_all(session, user_ids)
+            strangers = [u for u, (contact, _, draft) in seen.items() if not contact and not draft]
+            former = former_languages(session, strangers)
+        return {
+            user_id: (contact, journey, registering, former.get(user_id))
+            for user_id, (contact, journey, registering) in seen.items()
+        }
+
+
+def _waiting(*asked: dict[int, list[asyncio.Future[Found]]]) -> list[asyncio.Future[Found]]:
+    return [f for futures in asked for fs in futures.values() for f in fs if not f.done()]
 
 
 @dataclass

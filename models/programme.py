@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -704,6 +705,22 @@ def former_language(
         account, col(Contact.erased_at).is_(None), col(Contact.removed_at).is_not(None)
     )
     return session.exec(query).first()
+
+
+def former_languages(session: Session, telegram_user_ids: Collection[int]) -> dict[int, str]:
+    """`former_language` of several Telegram accounts at once (those that have one)."""
+    if not telegram_user_ids:
+        return {}
+    query = select(Contact.telegram_user_id, Contact.language).where(
+        col(Contact.telegram_user_id).in_(sorted(telegram_user_ids)),
+        col(Contact.erased_at).is_(None),
+        col(Contact.removed_at).is_not(None),
+    )
+    found: dict[int, str] = {}
+    for user_id, language in session.exec(query):
+        if user_id is not None:
+            found.setdefault(user_id, language)
+    return found
 
 
 class Registration(StrEnum):

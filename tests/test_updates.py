@@ -196,8 +196,10 @@ async def test_people_asking_at_once_are_found_in_one_query(world: World) -> Non
     people = People(world.database)
     with statements(world.database.engine) as seen:
         found = await asyncio.gather(*(people.find(u) for u in (911, 912, 913, 914, 915, 916)))
-    registered = [sql for sql in person_lookups(seen) if "removed_at IS NULL" in sql]
-    assert len(registered) == 1, registered  # the others: one former language each
+    # one query for the registered, one for the former languages of those not found
+    assert len(person_lookups(seen)) == 2, person_lookups(seen)
+    drafts = [sql for _, sql in seen if "FROM journey_state" in sql]
+    assert len(drafts) == 1, drafts  # and one for the drafts of those not registered
     by_user = dict(zip((911, 912, 913, 914, 915, 916), found, strict=True))
     assert [c.language if c else None for c, *_ in found] == ["vi", "en", "vi", None, None, None]
     assert by_user[911][1:] == (None, None, None)
@@ -225,6 +227,57 @@ async def test_a_failed_lookup_reaches_everyone_who_asked_and_the_next_ones_run(
     assert all(isinstance(r, sa.exc.OperationalError) for r in results), results
     failing = False
     assert await people.find(3) == (None, None, None, None)
+
+
+async def test_one_persons_failed_lookup_fails_only_their_update(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch that fails is asked again person by person: the one whose row cannot be read
+    (a newer worker's data, say) fails alone."""
+    people = People(world.database)
+
+    def find_all(user_ids: list[int]) -> dict:  # type: ignore[type-arg]
+        if 2 in user_ids:
+            raise ValueError("a row this worker cannot read")
+        return {user_id: (None, None, None, None) for user_id in user_ids}
+
+    monkeypatch.setattr(people, "_find_all", find_all)
+    results = await asyncio.gather(*(people.find(u) for u in (1, 2, 3)), return_exceptions=True)
+    assert results[0] == results[2] == (None, None, None, None)
+    assert isinstance(results[1], ValueError)
+
+
+def test_people_start_afresh_on_a_new_event_loop(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An event loop that closed with look-ups under way (a stopped application, a test)
+    leaves nothing behind that a look-up on the next loop would wait for."""
+    people = People(database)
+    find_all = people._find_all
+    running, release = threading.Event(), threading.Event()
+
+    def held(user_ids: list[int]) -> dict:  # type: ignore[type-arg]
+        if 1 in user_ids:
+            running.set()
+            release.wait(10)
+        return find_all(user_ids)
+
+    monkeypatch.setattr(people, "_find_all", held)
+
+    async def leave_two_pending() -> None:
+        loop = asyncio.get_running_loop()
+        first = loop.create_task(people.find(1))
+        await loop.run_in_executor(None, running.wait, 10)  # its batch is in its thread
+        second = loop.create_task(people.find(3))  # asked for the next batch
+        await asyncio.sleep(0)
+        assert not first.done() and not second.done()
+
+    old = asyncio.new_event_loop()
+    old.run_until_complete(leave_two_pending())
+    old.close()  # its tasks never finish: neither the look-ups nor their batches
+    release.set()
+    found = asyncio.run(asyncio.wait_for(people.find(2), 10))
+    assert found == (None, None, None, None)
 
 
 async def test_a_persons_next_update_is_looked_up_after_their_previous_one(

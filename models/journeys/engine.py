@@ -127,14 +127,19 @@ def who_and_where_all(
 ) -> dict[int, tuple[Contact | None, str | None, str | None]]:
     """The registered person behind each Telegram account (as `contact_by_user` finds them),
     the journey in their foreground and the language a registration draft holds: one query for
-    the registered ones, since every update needs all three."""
+    the registered ones, since every update needs all three, and one for the others' drafts."""
     wanted = set(telegram_user_ids)
     found: dict[int, tuple[Contact | None, str | None, str | None]] = {}
     for contact, state in session.exec(_WHO_AND_WHERE_ALL, params={"user_ids": sorted(wanted)}):
         assert contact.telegram_user_id is not None
         found.setdefault(contact.telegram_user_id, (contact, *_standing_of(state)))
-    for user_id in wanted - found.keys():
-        found[user_id] = (None, *standing(session, telegram_person(user_id)))
+    strangers = {telegram_person(user_id): user_id for user_id in wanted - found.keys()}
+    drafts: dict[int, JourneyState] = {}
+    if strangers:
+        query = select(JourneyState).where(col(JourneyState.person).in_(sorted(strangers)))
+        drafts = {strangers[state.person]: state for state in session.exec(query)}
+    for user_id in strangers.values():
+        found[user_id] = (None, *_standing_of(drafts.get(user_id)))
     return found
 
 
