@@ -55,6 +55,23 @@ def link_text(_: Translate, url: str) -> str:
     )
 
 
+def holder(session: Session, link_id: str, *, now: datetime) -> Contact:
+    """Whom the link would sign in, without using it up: the page that asks them to confirm
+    (a chat app's link preview or a mail scanner opens links too, and must not spend them)."""
+    row = session.get(WebSignIn, link_id)
+    if row is None:
+        raise ProgrammeError("unknown_link")
+    if row.expires_at <= now:
+        raise ProgrammeError("expired_link")
+    if row.used_at is not None:
+        raise ProgrammeError("used_link")
+    contact = session.get(Contact, row.contact_id)
+    if not may_use_dashboard(contact):
+        raise ProgrammeError("not_staff")
+    assert contact is not None
+    return contact
+
+
 def redeem(session: Session, link_id: str, *, now: datetime) -> Contact:
     """The contact the link was issued to; the link cannot be used again afterwards."""
     row = session.get(WebSignIn, link_id)

@@ -16,6 +16,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from bot import dashboard
+from bot.dashboard import auth
 from models import websignin
 from models.db import Database
 from models.programme import ProgrammeError
@@ -41,6 +42,7 @@ from tests.factories import (
     make_enterprise,
     make_invite,
     make_provider,
+    sign_in,
 )
 
 
@@ -56,12 +58,19 @@ def test_a_link_signs_in_once_and_the_session_lasts_a_working_day(site: Site) ->
     link = site.link(site.staff1)
     assert link.startswith("https://osh.example.vn/dashboard/signin?t=")
     client = site.client()
-    first = client.get(link)
+    # Opening it (as a chat app's link preview would) only asks: nothing is spent.
+    for _ in range(2):
+        asked = site.client().get(link)
+        assert asked.status_code == 200 and "Lan" in asked.text
+        assert auth.COOKIE not in asked.cookies
+    first = sign_in(client, link)
     assert first.status_code == 200
     assert '<html lang="vi">' in first.text and "Tổng hợp theo dõi" in first.text
-    # The same link again, even in another browser: refused.
+    # The same link again, even in another browser: refused, opened or pressed.
     again = site.client().get(link)
     assert again.status_code == 403 and "đã được dùng" in again.text
+    pressed = site.client().post("/dashboard/signin", data={"t": link.split("t=", 1)[1]})
+    assert pressed.status_code == 403 and auth.COOKIE not in pressed.cookies
     site.clock.advance(hours=9)
     assert client.get("/dashboard/enterprises").status_code == 200
     site.clock.advance(hours=1, minutes=1)
@@ -73,8 +82,10 @@ def test_a_link_expires_after_minutes_and_a_forged_one_is_refused(site: Site) ->
     link = site.link(site.staff1)
     site.clock.advance(minutes=websignin.LINK_MINUTES, seconds=1)
     assert site.client().get(link).status_code == 403
+    assert sign_in(site.client(), link).status_code == 403
     forged = re.sub(r"t=[^.]+", "t=Zm9v", site.link(site.staff1))
     assert site.client().get(forged).status_code == 403
+    assert site.client().post("/dashboard/signin", data={"t": "Zm9v"}).status_code == 403
     assert site.client().get("/dashboard/").status_code == 401
 
 
@@ -311,7 +322,7 @@ def test_the_language_switch_keeps_the_page(site: Site) -> None:
 
 def test_sign_in_rows_are_single_use_in_the_database(site: Site) -> None:
     link = site.link(site.staff1)
-    site.client().get(link)
+    sign_in(site.client(), link)
     with site.database.session() as session:
         row = session.exec(select(WebSignIn)).one()
         assert row.used_at == NOW and row.expires_at == NOW + timedelta(minutes=15)
@@ -334,7 +345,7 @@ async def test_web_in_the_chat_sends_staff_a_link_that_signs_them_in(world: Worl
     assert reply.reply_markup["inline_keyboard"][0][0]["url"] == found[0]
     app = Starlette(routes=[dashboard.mount(world.database, world.settings, clock=world.clock)])
     client = TestClient(app, base_url="https://osh.example.vn")
-    page = client.get(found[0])
+    page = sign_in(client, found[0])
     assert (
         page.status_code == 200
         and "Xưởng mộc Hòa Phát" in client.get("/dashboard/enterprises").text

@@ -73,6 +73,9 @@ def test_staff_sign_in_filter_open_an_enterprise_and_verify_on_a_phone(
             page = browser.new_context(viewport=PHONE).new_page()
             page.goto(sign_in_link(site, server, site.staff1))
             expect(page.locator("html")).to_have_attribute("lang", "vi")
+            # Opening the link asks first: a link preview spends nothing.
+            expect(page.locator("main")).to_contain_text("Đăng nhập vào trang quản lý oshbot")
+            page.get_by_role("button", name="Đăng nhập").click()
             expect(page.locator("h1")).to_contain_text("Tổng hợp theo dõi")
             # Nothing wider than the phone: no sideways scrolling.
             assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
@@ -139,6 +142,8 @@ def test_the_other_providers_staff_cannot_open_this_enterprise_or_its_photos(
         try:
             page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
             page.goto(sign_in_link(site, server, site.staff2))
+            page.get_by_role("button", name="Đăng nhập").click()
+            page.wait_for_url(f"{server.url}/dashboard/")
             for address in (
                 f"/dashboard/enterprises/{site.programme.e1}",
                 f"/dashboard/photos/{site.report}/before",

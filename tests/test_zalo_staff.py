@@ -27,7 +27,7 @@ from reports.figures import Scope, relative_period
 from reports.files import shown_summary
 from tests import test_zalo_driver
 from tests.conftest import World
-from tests.factories import seed
+from tests.factories import seed, sign_in
 from tests.test_zalo_driver import PUBLIC_URL, Zalo, text_of, zalo_contact
 from tests.test_zalo_practices import on_zalo
 
@@ -197,7 +197,7 @@ async def test_web_on_zalo_gives_staff_a_one_time_sign_in_link(world: World, zal
     assert found is not None
     app = Starlette(routes=[dashboard.mount(world.database, world.settings, clock=world.clock)])
     client = TestClient(app, base_url=PUBLIC_URL)
-    assert client.get(found[0]).status_code == 200
+    assert sign_in(client, found[0]).status_code == 200
     assert "Xưởng mộc Hòa Phát" in client.get("/dashboard/enterprises").text
     assert TestClient(app).get(found[0]).status_code == 403  # used once already
     helped = text_of(await zalo.say(staff, "/help"))

@@ -236,13 +236,21 @@ class Dashboard:
 
     # -- sign-in -----------------------------------------------------------------------------
 
-    def _sign_in(self, request: Request) -> Response:
-        link_id = auth.link_id_of(self.settings, request.query_params.get("t", ""))
+    def _sign_in(self, request: Request, token: str, *, confirmed: bool) -> Response:
+        """Opening the link asks to confirm; the button signs in and spends the link. Chat
+        apps' link previews and mail scanners open links too: a GET alone spends nothing."""
+        link_id = auth.link_id_of(self.settings, token)
         now = self.clock()
         try:
             if link_id is None:
                 raise ProgrammeError("unknown_link")
             with self.database.session() as db:
+                if not confirmed:
+                    person = websignin.holder(db, link_id, now=now)
+                    return self._page(
+                        request, None, "signin.html.j2", language=person.language,
+                        name=person.display_name, token=token,
+                    )  # fmt: skip
                 contact_id = websignin.redeem(db, link_id, now=now).id
         except ProgrammeError as error:
             return self._page(
@@ -271,7 +279,11 @@ class Dashboard:
         )
 
     async def sign_in(self, request: Request) -> Response:
-        return await run_in_threadpool(self._sign_in, request)
+        if request.method == "POST":
+            token = str((await request.form()).get("t") or "")
+            return await run_in_threadpool(self._sign_in, request, token, confirmed=True)
+        token = request.query_params.get("t", "")
+        return await run_in_threadpool(self._sign_in, request, token, confirmed=False)
 
     async def sign_out(self, request: Request) -> Response:
         response = self._page(
@@ -652,7 +664,7 @@ def routes(
     d = Dashboard(database, settings, clock)
     return [
         Route("/", d.overview, name="overview"),
-        Route("/signin", d.sign_in, name="signin"),
+        Route("/signin", d.sign_in, methods=["GET", "POST"], name="signin"),
         Route("/signout", d.sign_out, methods=["POST"], name="signout"),
         Route("/language", d.language, methods=["POST"], name="language"),
         Route("/enterprises", d.enterprises, name="enterprises"),
