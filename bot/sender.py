@@ -34,7 +34,8 @@ everything else stays pending and leaves when the quiet hours end.
 
 Who may still be written to is checked as the rows are claimed, on every channel: a contact
 unreachable, erased, removed or stopped, and a row that the archive of the person's enterprise
-withdraws (models/enterprises.py `withheld`: a row queued or given back after the archive).
+withdraws (models/enterprises.py `withheld`: a row queued or given back after the archive), and
+a notice about a visit that is no longer to come (models/visits.py `closed_rows`).
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ from bot.zalo.client import ZaloClient
 from bot.zalo.errors import ZaloError, ZaloInvalidRequest, ZaloRateLimited, ZaloUnreachable
 from bot.zalo.pacing import DEFAULT_BACKOFF, Pacer
 from bot.zalo.text import plain_text, split
-from models import enterprises, links, outbox
+from models import enterprises, links, outbox, visits
 from models.db import Database
 from models.outbox import TELEGRAM, ZALO
 from models.programme import audit
@@ -367,7 +368,7 @@ async def _send_round(
 def _claim(session: Session, rows: list[Outbox], now: datetime, report: SendReport) -> list[Outbox]:
     """Claims `rows` (those another sender took are left out) and skips, there and then, the
     ones whose contact cannot be written to, or whose enterprise was archived and that it
-    withdraws; returns the rows to send."""
+    withdraws, or that are notices about a visit no longer to come; returns the rows to send."""
     # The claim (a write) comes first, so that the transaction never reads before it writes: in
     # SQLite's WAL mode a read transaction that then writes fails at once when another writer
     # went first, whatever the busy timeout.
@@ -392,12 +393,16 @@ def _claim(session: Session, rows: list[Outbox], now: datetime, report: SendRepo
     withheld = enterprises.withheld_rows(
         session, [row.id for row in claimed if row.id is not None and row.contact_id in shelved]
     )
+    # A notice about a visit goes only while the visit is still to come (models/visits.py).
+    closed = visits.closed_rows(session, claimed)
     send: list[Outbox] = []
     for row in claimed:
         assert row.id is not None
         reason = _undeliverable(contacts.get(row.contact_id), row.kind, row.channel)
         if reason is None and row.id in withheld:
             reason = enterprises.WITHDRAWN
+        if reason is None:
+            reason = closed.get(row.id)
         if reason is None:
             send.append(row)
         else:

@@ -76,8 +76,9 @@ def followed_up(enterprise_id: Any) -> sa.ColumnElement[bool]:
 # on a new one until it is decided here). A kind not kept below is withdrawn: the programme's own
 # follow-up, which archiving ends (tips, survey invitations and nudges, draft and plan
 # reminders, results cards, province results, broadcasts, event invitations, every visit
-# arrangement, the visit report). Staff's own notices are not touched: staff belong to no
-# enterprise.
+# arrangement, the visit report). Staff's own notices are not touched here: staff belong to no
+# enterprise; those about the visits the archive cancels are withdrawn with the visits
+# (models/visits.py, `withdraw_notices`).
 
 # What a person of an archived enterprise is still owed: answers to what they asked or sent
 # (an inbox answer, a review of their report, a question about it, what they requested), the
@@ -369,10 +370,11 @@ def archive(
     links end, its coming visits are cancelled, its open survey round closes (its anonymous
     answers are settled by the `surveys` job as for any closed round), and from now on the
     scheduler plans and sends nothing for it (`followed_up`), nor what it had queued for its
-    people (`withdraw_queued`). Its history, its people and their rights stay. A cancelled
-    visit gives up its place in the revisit plan (its offset), so that a restored enterprise
-    has its missing revisits planned again. Race-safe: a second press, or a second process,
-    finds it archived and changes nothing."""
+    people (`withdraw_queued`), nor the notices about its cancelled visits, staff's included
+    (models/visits.py, `withdraw_notices`). Its history, its people and their rights stay. A
+    cancelled visit gives up its place in the revisit plan (its offset), so that a restored
+    enterprise has its missing revisits planned again. Race-safe: a second press, or a second
+    process, finds it archived and changes nothing."""
     enterprise = managed_enterprise(session, actor, enterprise_id)
     assert actor is not None
     marked = session.execute(
@@ -411,9 +413,17 @@ def archive(
         close_round(session, round_id, now=now)
     session.flush()
     withdrawn = withdraw_queued(session, enterprise_id)
+    # What still waits about the cancelled visits for staff too (models/visits.py decides).
+    from models.visits import over, withdraw_notices
+
+    notices = withdraw_notices(
+        session,
+        [visit_id for entry in cancelled if (visit_id := entry["visit"]) is not None],
+        reason=over(VisitStatus.CANCELLED),
+    )
     audit(
         session, "enterprise.archive", actor_id=actor.id, subject=enterprise, links=links,
-        visits=cancelled, rounds=list(rounds), withdrawn=withdrawn,
+        visits=cancelled, rounds=list(rounds), withdrawn=withdrawn, visit_notices=notices,
     )  # fmt: skip
     _tell_staff(session, actor, enterprise, "archived", now=now)
     return Archived(enterprise, links, len(cancelled), len(rounds), withdrawn)

@@ -80,8 +80,17 @@ def held_at(visit: Visit) -> datetime:
 # -- who may ---------------------------------------------------------------------------------
 
 
-def _visit(session: Session, visit_id: int, staff: Contact | None) -> tuple[Visit, Enterprise]:
-    visit = session.get(Visit, visit_id)
+def _visit(
+    session: Session, visit_id: int, staff: Contact | None, *, lock: bool = False
+) -> tuple[Visit, Enterprise]:
+    """`lock`: the visit's row is locked (SELECT ... FOR UPDATE on PostgreSQL; on SQLite the
+    write transaction holds the database's lock already) and read afresh, so that what changes
+    its record (a line checked, a risk rated, an improvement seen) and Finish's final reading of
+    it take turns: a check committed after Finish read the report would be missing from it."""
+    if lock:
+        visit = session.get(Visit, visit_id, with_for_update=True, populate_existing=True)
+    else:
+        visit = session.get(Visit, visit_id)
     enterprise = session.get(Enterprise, visit.enterprise_id) if visit else None
     if visit is None or enterprise is None:
         raise ProgrammeError("visit_unknown")
@@ -92,8 +101,11 @@ def _visit(session: Session, visit_id: int, staff: Contact | None) -> tuple[Visi
     return visit, enterprise
 
 
-def _open_visit(session: Session, visit_id: int, staff: Contact | None) -> Visit:
-    visit, _ = _visit(session, visit_id, staff)
+def _open_visit(
+    session: Session, visit_id: int, staff: Contact | None, *, lock: bool = True
+) -> Visit:
+    """The done visit whose checklist is open; locked for the writer that asks (`_visit`)."""
+    visit, _ = _visit(session, visit_id, staff, lock=lock)
     if visit.checklist_done_at is not None:
         raise ProgrammeError("checklist_finished")
     return visit
@@ -412,9 +424,13 @@ def enterprises_of(session: Session, staff: Contact, *, limit: int) -> list[Ente
     return list(session.exec(query.limit(limit)))
 
 
-def ready_to_finish(session: Session, *, visit_id: int, staff: Contact | None) -> Visit:
-    """The visit, when its checklist may be closed (before its report is built)."""
-    return _open_visit(session, visit_id, staff)
+def ready_to_finish(
+    session: Session, *, visit_id: int, staff: Contact | None, lock: bool = False
+) -> Visit:
+    """The visit, when its checklist may be closed (before its report is built). `lock`, in the
+    transaction that closes it: its row locked until that commits, so that no line is checked
+    between the report's final reading and `finish` (the writers take the same lock)."""
+    return _open_visit(session, visit_id, staff, lock=lock)
 
 
 # -- figures for the summary -----------------------------------------------------------------

@@ -30,6 +30,8 @@ from models.tables import (
     Enterprise,
     Improvement,
     ImprovementMessage,
+    Outbox,
+    OutboxStatus,
     ReviewStatus,
     Role,
     Visit,
@@ -146,6 +148,81 @@ def awaiting_outcome(session: Session, *, before: datetime) -> list[Visit]:
             )
         )
     )
+
+
+# -- what is queued about a visit -----------------------------------------------------------
+# The notices about one visit (models/notices/visits.py) to staff and to the enterprise's people:
+# their keys begin `<prefix>:<visit>:<contact>`. Each speaks of the visit as it stood when it was
+# queued, so it goes only while the visit is still to come (planned, proposed, confirmed) and at
+# the time it names: the one rule is here. When a visit is cancelled (its enterprise archived),
+# closed (done, or missed and replaced by a new one) or moved (a date proposed again, another
+# time suggested or accepted), what still waits about it is withdrawn in the same transaction
+# (`withdraw_notices`), before the step queues its own; the sender asks `closed_rows` as it
+# claims rows, so that a row queued by a job that read the visit a moment before does not go
+# either. The visit report (`visit-report:`) follows a visit done and is not one of these.
+NOTICE_PREFIXES = (
+    "visit-due", "visit-proposal", "visit-confirmed", "visit-suggest", "visit-reminder",
+    "visit-outcome",
+)  # fmt: skip
+# The outbox's last error on a notice withdrawn because its visit was arranged anew (a date
+# proposed, another time suggested or accepted); one withdrawn because the visit is over says
+# how (`over`): "visit cancelled", "visit done", "visit missed".
+REARRANGED = "visit rearranged"
+
+
+def over(status: str) -> str:
+    """The last error of a notice withdrawn because its visit is no longer to come."""
+    return f"visit {status}"
+
+
+def notice_visit(key: str) -> int | None:
+    """The visit an outbox key is a notice about (one of NOTICE_PREFIXES), or None."""
+    prefix, _sep, rest = key.partition(":")
+    visit, colon, _rest = rest.partition(":")
+    if prefix in NOTICE_PREFIXES and colon and visit.isdigit() and len(visit) < 19:
+        return int(visit)
+    return None
+
+
+def withdraw_notices(session: Session, visit_ids: list[int], *, reason: str) -> int:
+    """Withdraws (skipped, for good, with `reason` as the last error) the notices still waiting
+    about these visits, to staff and to the enterprise's people alike; returns how many. Rows a
+    sender has claimed already are in flight; one given back meets `closed_rows`, or is of a
+    visit that moved and still to come (then the step has queued what holds now beside it)."""
+    if not visit_ids:
+        return 0
+    about = [
+        col(Outbox.key).startswith(f"{prefix}:{visit_id}:", autoescape=True)
+        for visit_id in visit_ids
+        for prefix in NOTICE_PREFIXES
+    ]
+    result = session.execute(
+        sa.update(Outbox)
+        .where(col(Outbox.status) == OutboxStatus.PENDING, sa.or_(*about))
+        .values(status=OutboxStatus.SKIPPED, last_error=reason)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def closed_rows(session: Session, rows: list[Outbox]) -> dict[int, str]:
+    """Of these outbox rows, the notices whose visit is no longer to come, with the reason to
+    skip each (`over`): the sender asks as it claims rows, in one query, and only when some are
+    visit notices."""
+    about = {row.id: visit for row in rows if (visit := notice_visit(row.key)) is not None}
+    if not about:
+        return {}
+    found = session.exec(
+        select(col(Visit.id), col(Visit.status)).where(
+            col(Visit.id).in_(set(about.values())), col(Visit.status).not_in(OPEN)
+        )
+    )
+    closed = {visit_id: str(status) for visit_id, status in found}
+    return {
+        row_id: over(closed[visit])
+        for row_id, visit in about.items()
+        if row_id is not None and visit in closed
+    }
 
 
 # -- who may act ----------------------------------------------------------------------------
@@ -265,6 +342,8 @@ class Proposal:
 def propose(
     session: Session, *, visit_id: int, staff: Contact | None, at: datetime, now: datetime
 ) -> Proposal:
+    """Staff propose (or propose again) a date: what waited about the visit is withdrawn,
+    and the caller queues the proposal (models/notices/visits.py)."""
     visit = _staff_visit(session, visit_id, staff)
     if visit.status not in OPEN:
         raise ProgrammeError("visit_closed")
@@ -285,6 +364,7 @@ def propose(
         visit.status = VisitStatus.CONFIRMED
         visit.confirmed_at = now
     session.add(visit)
+    withdraw_notices(session, [visit_id], reason=REARRANGED)
     audit(session, "visit.propose", actor_id=staff.id, subject=visit, at=at.isoformat())
     return Proposal(visit, employers)
 
@@ -317,6 +397,7 @@ def suggest(
     visit.confirmed_at = None
     visit.reminded_at = None
     session.add(visit)
+    withdraw_notices(session, [visit_id], reason=REARRANGED)
     audit(session, "visit.suggest", actor_id=employer.id, subject=visit, at=at.isoformat())
     return visit
 
@@ -336,6 +417,7 @@ def accept_suggestion(
     visit.confirmed_at = now
     visit.staff_id = staff.id
     session.add(visit)
+    withdraw_notices(session, [visit_id], reason=REARRANGED)
     audit(session, "visit.accept", actor_id=staff.id, subject=visit)
     return visit
 
@@ -360,6 +442,8 @@ def record_outcome(
     visit.done_at = now if done else None
     visit.staff_id = visit.staff_id or staff.id
     session.add(visit)
+    # What waits about it (the question how it went, a reminder, an arrangement) is answered.
+    withdraw_notices(session, [visit_id], reason=over(visit.status))
     audit(session, "visit.done" if done else "visit.missed", actor_id=staff.id, subject=visit)
     replacement = None
     if not done:

@@ -12,7 +12,7 @@ import os
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -251,6 +251,33 @@ class Drafts:
         self.staged = {}
 
 
+# Where the reports are kept, under the data folder: a folder a visit (`draft`'s `folder`).
+FOLDER = "visit-reports"
+DRAFT_SUFFIX = ".part"
+# A draft older than this was left by a process that died while Finish rendered it (a Finish
+# publishes or discards its drafts within seconds): the retention job deletes it.
+DRAFT_LIFETIME = timedelta(days=1)
+
+
+def folder_of(data_dir: Path, visit_id: int) -> Path:
+    return data_dir / FOLDER / str(visit_id)
+
+
+def forget_drafts(data_dir: Path, *, now: datetime) -> int:
+    """Deletes the drafts (`draft`) older than DRAFT_LIFETIME that no Finish published or
+    discarded (its process died meanwhile); returns how many. The published reports stay."""
+    cutoff = (now - DRAFT_LIFETIME).timestamp()
+    removed = 0
+    for path in (data_dir / FOLDER).glob(f"*/*{DRAFT_SUFFIX}"):
+        try:
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:  # published or discarded meanwhile
+            continue
+    return removed
+
+
 def draft(data: ReportData, languages: Iterable[str], folder: Path) -> Drafts:
     """The report in each of `languages`, rendered and written in `folder` under names of their
     own (two Finishes pressed together never write over each other's file)."""
@@ -259,7 +286,9 @@ def draft(data: ReportData, languages: Iterable[str], folder: Path) -> Drafts:
     try:
         for language in sorted({normalise_language(x) for x in languages}):
             pdf = render(data, language).pdf
-            with tempfile.NamedTemporaryFile(dir=folder, suffix=".part", delete=False) as handle:
+            with tempfile.NamedTemporaryFile(
+                dir=folder, suffix=DRAFT_SUFFIX, delete=False
+            ) as handle:
                 drafts.staged[language] = Path(handle.name)
                 handle.write(pdf)
             drafts.pdf[language] = pdf

@@ -63,6 +63,9 @@ class SchedulerConfig:
     # The site and newsletter kept current (reports/current.py), and what they link to; None
     # (a bare config, as in tests of other jobs) leaves publications alone.
     public_dir: Path | None = None
+    # The data folder, whose visit-report drafts left by a process that died the retention job
+    # deletes (reports/visit_report.py); None (a bare config) leaves them alone.
+    data_dir: Path | None = None
     site_url: str | None = None
     bot_username: str | None = None
 
@@ -77,6 +80,7 @@ class SchedulerConfig:
             retention_days=settings.retention_days,
             media_root=settings.media_dir,
             public_dir=settings.data_dir / "public",
+            data_dir=settings.data_dir,
             site_url=settings.site_url,
             bot_username=settings.bot_username,
         )

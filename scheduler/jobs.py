@@ -41,7 +41,7 @@ from models.tables import (
     Visit,
     table_of,
 )
-from reports import current, publish
+from reports import current, publish, visit_report
 from scheduler.config import DEFAULT_CONFIG, SchedulerConfig
 
 SURVEY_NUDGE_DAYS = (3, 7)  # at most two reminders
@@ -421,12 +421,15 @@ def retention_job(
 ) -> dict[str, int]:
     """Deletes raw texts and photos past the retention period (models/privacy.py), files kept
     for download links that have expired (models/links.py), and direct-line messages an earlier
-    version kept unsent (models/inbox.py)."""
+    version kept unsent (models/inbox.py), and visit-report drafts older than a day that a
+    process which died while rendering them left behind (reports/visit_report.py)."""
     purged = privacy.purge_expired(
         session, now=now, retention_days=config.retention_days, media_root=config.media_root
     )
     purged["downloads"] = links.forget_downloads(config.media_root, now=now)
     purged["unsent"] = inbox.forget_unsent(session, media_root=config.media_root)
+    if config.data_dir is not None:
+        purged["drafts"] = visit_report.forget_drafts(config.data_dir, now=now)
     return purged
 
 

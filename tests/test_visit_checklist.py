@@ -6,13 +6,17 @@ summary's figures, counted by hand."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
+import os
 import shutil
 import sqlite3
 import subprocess
 import threading
+import time
 import unicodedata
-from datetime import date, datetime
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -41,8 +45,10 @@ from reports.figures import Scope, parse_period
 from reports.summary import build_summary
 from reports.text import summary_message, summary_text
 from reports.xlsx import summary_rows
+from scheduler import jobs
+from scheduler.config import SchedulerConfig
 from tests import test_zalo_driver
-from tests.conftest import World
+from tests.conftest import POSTGRES, World
 from tests.factories import NOW, TZ, add_enterprise, add_improvement, add_person, local, run_visits
 from tests.test_zalo_driver import Zalo, number_of
 from tests.test_zalo_driver import text_of as zalo_text
@@ -415,6 +421,149 @@ async def test_a_line_checked_while_the_report_renders_sends_nothing_until_finis
     assert "đã xem 1/4 mục" in (copy.caption or "")
     with world.database.session() as session:
         assert len(session.exec(select(Outbox).where(Outbox.kind == "visit-report")).all()) == 2
+
+
+LOOKS = 6000  # at pg_stat_activity, 10 ms apart: a writer that never waits fails the test
+LOCK_WAITS = "select count(*) from pg_stat_activity where wait_event_type = 'Lock'"
+
+
+def waits_for_a_lock(world: World, until: Callable[[], bool]) -> bool:
+    """Whether a session of the database comes to wait for a lock before `until()` holds."""
+    watching = world.database.engine.execution_options(isolation_level="AUTOCOMMIT")
+    with watching.connect() as watcher:  # each look a statement of its own: a fresh view
+        for _ in range(LOOKS):
+            if watcher.exec_driver_sql(LOCK_WAITS).scalar():
+                return True
+            if until():
+                return False
+            time.sleep(0.01)
+    pytest.fail("neither waited nor ended")
+
+
+@pytest.mark.skipif(not POSTGRES, reason="SQLite: Finish's transaction holds the write lock")
+async def test_a_line_checked_while_finish_closes_the_checklist_waits_and_is_refused(
+    world: World,
+    cast,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two sessions on PostgreSQL: a colleague checks a line just after Finish's transaction
+    read the report. The check waits for the visit's lock until Finish commits, then finds
+    the checklist finished: the report sent lacks nothing that was recorded."""
+    enterprise, shelves, _, _ = cast
+    staff = world.user(201)
+    visit_id = await done_visit(world, enterprise.id)
+    colleague = add_person(world, 202, Role.STAFF, provider_id=enterprise.provider_id)
+    await staff.press("Bỏ qua")
+    real = visit_report.gather
+    calls: list[int] = []
+    refused: list[str] = []
+    waited: list[bool] = []
+
+    def check() -> None:
+        try:
+            with world.database.session() as session:
+                visit_checks.record(
+                    session, visit_id=visit_id, staff=colleague, kind="i", ref_id=shelves,
+                    state=CheckState.IN_USE, now=world.clock(),
+                )  # fmt: skip
+        except ProgrammeError as error:
+            refused.append(error.code)
+
+    def gather(*args, **kwargs):  # type: ignore[no-untyped-def]
+        data = real(*args, **kwargs)
+        calls.append(1)
+        if len(calls) == 2:  # the final reading, in Finish's transaction
+            thread = threading.Thread(target=check)
+            thread.start()
+            threads.append(thread)
+            waited.append(waits_for_a_lock(world, lambda: not thread.is_alive()))
+        return data
+
+    threads: list[threading.Thread] = []
+    monkeypatch.setattr(visit_report, "gather", gather)
+    await staff.press("Kết thúc kiểm tra")
+    for thread in threads:
+        await asyncio.to_thread(thread.join)
+    assert waited == [True]
+    assert refused == ["checklist_finished"]
+    copy = staff.account.last()
+    assert "đã xem 0/4 mục" in (copy.caption or "")
+    assert checks(world) == []
+
+
+@pytest.mark.skipif(not POSTGRES, reason="SQLite: one writer at a time already")
+async def test_finish_waits_for_a_line_being_checked_and_shows_the_checklist_again(
+    world: World,
+    cast,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two sessions on PostgreSQL: a colleague's check is in its transaction, not committed,
+    when Finish's transaction begins. Finish waits for it, reads it, and sends nothing: its
+    report was rendered without that line."""
+    enterprise, shelves, _, _ = cast
+    staff = world.user(201)
+    visit_id = await done_visit(world, enterprise.id)
+    colleague = add_person(world, 202, Role.STAFF, provider_id=enterprise.provider_id)
+    await staff.press("Bỏ qua")
+    rendering = Rendering(monkeypatch)
+    recorded, commit = threading.Event(), threading.Event()
+
+    def check() -> None:
+        with world.database.session() as session:
+            visit_checks.record(
+                session, visit_id=visit_id, staff=colleague, kind="i", ref_id=shelves,
+                state=CheckState.IN_USE, now=world.clock(),
+            )  # fmt: skip
+            session.flush()
+            recorded.set()
+            assert commit.wait(30), "the test never let the check commit"
+
+    finishing = asyncio.create_task(staff.press("Kết thúc kiểm tra"))
+    thread = threading.Thread(target=check)
+    try:
+        await rendering.begun()
+        thread.start()
+        assert await asyncio.to_thread(recorded.wait, 30)
+        rendering.release.set()
+        waited = await asyncio.to_thread(waits_for_a_lock, world, finishing.done)
+    finally:
+        rendering.release.set()
+        commit.set()
+        await finishing
+        await asyncio.to_thread(thread.join)
+    assert waited
+    assert "vừa có thay đổi" in staff.texts()[-2]
+    assert "(2/4)" in staff.account.last().plain
+    with world.database.session() as session:
+        visit = session.get(Visit, visit_id)
+        assert visit is not None and visit.checklist_done_at is None
+        assert session.exec(select(Outbox).where(Outbox.kind == "visit-report")).all() == []
+
+
+def test_the_retention_job_deletes_drafts_left_by_a_process_that_died(world: World) -> None:
+    """A process that died while Finish rendered leaves its `.part` drafts: the daily retention
+    job deletes those older than a day; a draft a Finish may still be using, and the reports
+    published, stay."""
+    now = world.clock()
+    config = SchedulerConfig.from_settings(world.settings)
+    assert config.data_dir == world.settings.data_dir
+    folder = visit_report.folder_of(world.settings.data_dir, 7)
+    folder.mkdir(parents=True)
+    files = {
+        name: folder / name for name in ("tmpold.part", "tmpnew.part", "visit-report-7-vi.pdf")
+    }
+    for name, path in files.items():
+        path.write_bytes(b"%PDF")
+        age = timedelta(days=3) if "old" in name or name.endswith(".pdf") else timedelta(hours=2)
+        stamp = (now - age).timestamp()
+        os.utime(path, (stamp, stamp))
+    with world.database.session() as session:
+        assert jobs.retention_job(session, now, config=config)["drafts"] == 1
+        assert jobs.retention_job(session, now, config=config)["drafts"] == 0
+    assert sorted(p.name for p in folder.iterdir()) == ["tmpnew.part", "visit-report-7-vi.pdf"]
+    bare = dataclasses.replace(config, data_dir=None)  # as in tests of other jobs: left alone
+    with world.database.session() as session:
+        assert "drafts" not in jobs.retention_job(session, now, config=bare)
 
 
 async def test_on_zalo_too_no_writer_waits_while_finish_renders_the_report(

@@ -902,12 +902,16 @@ class Visits:
             report = self.report(turn, found[0])
         except ProgrammeError:
             return None
-        folder = turn.place.data_dir / "visit-reports" / str(found[0])
+        folder = visit_report.folder_of(turn.place.data_dir, found[0])
         return lambda: visit_report.draft(report.data, report.languages, folder)
 
-    def report(self, turn: Turn, visit_id: int) -> Finishing:
-        """What Finish reads; ProgrammeError when the checklist may not be finished."""
-        visit = visit_checks.ready_to_finish(turn.session, visit_id=visit_id, staff=turn.contact)
+    def report(self, turn: Turn, visit_id: int, *, lock: bool = False) -> Finishing:
+        """What Finish reads; ProgrammeError when the checklist may not be finished. `lock`:
+        in Finish's transaction, the visit is locked first, until it commits: a colleague's
+        check waits, and one committed before is read (models/visit_checks.py)."""
+        visit = visit_checks.ready_to_finish(
+            turn.session, visit_id=visit_id, staff=turn.contact, lock=lock
+        )
         employers = visits.employers_of(turn.session, visit.enterprise_id)
         data = visit_report.gather(turn.session, visit_id, tz=turn.place.schedule.tz)
         languages = {lang_of(e.language) for e in employers} | {lang_of(turn.language)}
@@ -925,7 +929,7 @@ class Visits:
         if turn.data.get("visit") == visit_id:
             turn.data.clear()
         try:
-            report = self.report(turn, visit_id)
+            report = self.report(turn, visit_id, lock=True)
             done, total = visit_checks.progress(turn.session, report.visit)
         except ProgrammeError as error:
             return outcome.say(error_text(_, error)), self.waiting(turn)

@@ -50,7 +50,9 @@ PLAN_SHOW = SHOW_DATA  # the action plan of enterprise <id> (handlers/plan.py)
 
 
 def stamp(moment: datetime) -> str:
-    return moment.strftime("%Y%m%d%H%M")
+    """To the second: a date proposed again a moment later (a typo put right) is a new key, not
+    the one its step has just withdrawn (models/visits.py, `withdraw_notices`)."""
+    return moment.strftime("%Y%m%d%H%M%S")
 
 
 def when(moment: datetime, contact: Contact, config: SchedulerConfig) -> str:
