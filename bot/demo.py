@@ -23,6 +23,7 @@ from bot.guard import LIMITER_KEY, InboundLimiter
 from bot.playback import Person, Stage, Transcript
 from bot.ratelimit import PacedRateLimiter
 from bot.sandbox import FakeClock, Sandbox, SentMessage
+from bot.sender import SendReport, ZaloRoute, send_due, zalo_route
 from bot.settings import Settings
 from bot.zalo.channel import ZaloChannel
 from bot.zalo.pacing import Pacer
@@ -31,6 +32,7 @@ from bot.zalo.sandbox import SandboxUser as ZaloUser
 from bot.zalo.sandbox import SentMessage as ZaloMessage
 from bot.zalo.sandbox import ZaloSandbox
 from models.db import Database
+from models.outbox import ZALO
 from models.programme import counts, create_invite, format_short_code
 from models.tables import (
     Broadcast,
@@ -104,6 +106,22 @@ async def register(person: Person, code: str, language: str) -> None:
 DEMO_PUBLIC_URL = "https://oshbot.example"
 
 
+class DemoStage(Stage):
+    """The demo's stage: what the bot queues goes out on both channels, as `oshbot run` with
+    both tokens sends it (the Zalo route is set once the Zalo side is up)."""
+
+    zalo: ZaloRoute | None = None
+
+    async def send_outbox(self, database: Database, *, now: datetime) -> SendReport:
+        sent = await send_due(self.application.bot, database, now=now)
+        if self.zalo is not None:
+            on_zalo = await send_due(None, database, now=now, channel=ZALO, zalo=self.zalo)
+            sent.sent += on_zalo.sent
+            sent.failed += on_zalo.failed
+            sent.skipped += on_zalo.skipped
+        return sent
+
+
 @dataclass
 class ZaloStage:
     """The Zalo side of the demo: the in-process Zalo sandbox and the Zalo channel (client and
@@ -113,6 +131,7 @@ class ZaloStage:
     sandbox: ZaloSandbox
     channel: ZaloChannel
     transcript: Transcript
+    settings: Settings  # the demo's, with the Zalo sandbox's token
 
     async def deliver(self) -> None:
         """Every update waiting at the platform, handled in order (as long polling would)."""
@@ -194,7 +213,7 @@ async def run_demo(out: Path) -> DemoResult:
     )
     application.bot_data[LIMITER_KEY] = InboundLimiter(api_clock)
     transcript = Transcript(["# oshbot demo transcript", ""])
-    stage = Stage(sandbox, application, api_clock=api_clock, transcript=transcript)
+    stage = DemoStage(sandbox, application, api_clock=api_clock, transcript=transcript)
     await application.initialize()
     if application.post_init is not None:
         await application.post_init(application)
@@ -222,7 +241,8 @@ async def run_demo(out: Path) -> DemoResult:
     # reminders come, /link's code for Zalo) says so.
     runtime = application.bot_data["runtime"]
     runtime.settings = runtime.settings.model_copy(update={"zalo_token": zalo_sandbox.token})
-    zalo = ZaloStage(zalo_sandbox, channel, transcript)
+    zalo = ZaloStage(zalo_sandbox, channel, transcript, zalo_settings)
+    stage.zalo = zalo_route(zalo_settings, channel.client)
     try:
         await play(stage, database, settings, clock, zalo)
     finally:
@@ -257,7 +277,7 @@ async def run_demo(out: Path) -> DemoResult:
 
 
 async def play(
-    stage: Stage, database: Database, settings: Settings, clock: DemoClock, zalo: ZaloStage
+    stage: DemoStage, database: Database, settings: Settings, clock: DemoClock, zalo: ZaloStage
 ) -> None:
     transcript = stage.transcript
     assert transcript is not None
@@ -358,15 +378,14 @@ async def play(
     await play_month(stage, database, settings, clock)
     await play_reports(stage, database, settings, clock)
     await play_zalo_report(stage, database, clock, zalo)
-    await play_broadcast(stage, database, settings, clock)
+    await play_broadcast(stage, database, settings, clock, zalo)
     await play_inbox(stage, database, clock)
     await play_enrolment(stage, database, clock)
 
 
-async def play_enrolment(stage: Stage, database: Database, clock: DemoClock) -> None:
+async def play_enrolment(stage: DemoStage, database: Database, clock: DemoClock) -> None:
     """A workshop that was never invited scans the newsletter's QR code (`oshbot invite join`)
     and asks to join; the provider of its province accepts, and its owner is registered."""
-    from bot.sender import send_due
 
     transcript = stage.transcript
     assert transcript is not None
@@ -386,18 +405,18 @@ async def play_enrolment(stage: Stage, database: Database, clock: DemoClock) -> 
     await huong.say("0905 123")  # too short for a phone number
     await huong.say("0905 123 456")
     await huong.press("Gửi yêu cầu")
-    await send_due(stage.application.bot, database, now=clock())
+    await stage.send_outbox(database, now=clock())
     transcript.note("The request reaches the staff of the provider of Đà Nẵng:")
     notice = dung.account.messages()[-1]
     transcript.bot(notice, dung.account.buttons(notice))
     await dung.press("Nhận cho", notice)
-    await send_due(stage.application.bot, database, now=clock())
+    await stage.send_outbox(database, now=clock())
     transcript.note("Chị Hương is told in her language, and is the workshop's employer now:")
     transcript.bot(huong.account.messages()[-1], [])
     await huong.say("/help")
 
 
-async def play_plan(stage: Stage) -> None:
+async def play_plan(stage: DemoStage) -> None:
     """The action plan Công ty May Thu Hà made at the training, typed in by its provider's staff
     and by its director; scene 9 links a report to it."""
     transcript = stage.transcript
@@ -433,10 +452,9 @@ async def play_plan(stage: Stage) -> None:
     await thu.press("Xem kế hoạch")
 
 
-async def play_leak(stage: Stage, database: Database, clock: DemoClock, leaked: str) -> None:
+async def play_leak(stage: DemoStage, database: Database, clock: DemoClock, leaked: str) -> None:
     """A link posted where it should not be: staff hear of the stranger who joins with it,
     remove them and issue new links; a worker types the short code instead of a link."""
-    from bot.sender import send_due  # local: this scene's imports stay in one place
 
     transcript = stage.transcript
     assert transcript is not None
@@ -447,7 +465,7 @@ async def play_leak(stage: Stage, database: Database, clock: DemoClock, leaked: 
     await register(stage.person(4003, "Người lạ"), leaked, "vi")
     tam = stage.person(2002, "Mr. Tâm (staff)")
     before = len(tam.account.messages())
-    await send_due(stage.application.bot, database, now=clock())
+    await stage.send_outbox(database, now=clock())
     notice = next(
         m for m in reversed(tam.account.messages()[before:]) if "Người lạ" in (m.plain or "")
     )
@@ -462,7 +480,7 @@ async def play_leak(stage: Stage, database: Database, clock: DemoClock, leaked: 
     await tam.press("🔁 Yes, new links")
     stranger = stage.person(4003, "Người lạ")
     before = len(stranger.account.messages())
-    await send_due(stage.application.bot, database, now=clock())
+    await stage.send_outbox(database, now=clock())
     transcript.note("The stranger is told politely; the old link no longer works for anyone")
     for message in stranger.account.messages()[before:]:
         transcript.bot(message, [])
@@ -479,11 +497,11 @@ async def play_leak(stage: Stage, database: Database, clock: DemoClock, leaked: 
 
 
 async def play_broadcast(
-    stage: Stage, database: Database, settings: Settings, clock: DemoClock
+    stage: DemoStage, database: Database, settings: Settings, clock: DemoClock, zalo: ZaloStage
 ) -> None:
-    """The good practice reaches the other enterprises as a broadcast; an employer browses the
-    library. The staff member's confirmation becomes the progress message, edited in place."""
-    from bot.sender import send_due
+    """The good practice reaches the other enterprises as a broadcast, on Telegram and on Zalo;
+    an employer browses the library. The staff member's confirmation becomes the progress
+    message, edited in place."""
     from handlers.broadcast import refresh_progress
 
     transcript = stage.transcript
@@ -501,7 +519,12 @@ async def play_broadcast(
     transcript.note("The question becomes the preview, with the exact number of recipients:")
     transcript.bot(preview, dung.account.buttons(preview))
     await dung.press("✅")
-    sent = await send_due(stage.application.bot, database, now=clock())
+    quang = zalo.sandbox.user("8c1f4a2e9b7d3605", "Anh Quang (quản đốc)")
+    seen = len(quang.messages())
+    sent = await stage.send_outbox(database, now=clock())
+    transcript.note("Anh Quang, on Zalo, gets the same card:")
+    for message in quang.messages()[seen:]:
+        zalo.show(message)
     await refresh_progress(stage.application.bot, database, now=clock())
     transcript.note(f"The outbox sends {sent.sent} cards; the progress message now reads:")
     transcript.bot(dung.account.messages()[-1], [])
@@ -512,10 +535,9 @@ async def play_broadcast(
     await lan.press("1")
 
 
-async def play_inbox(stage: Stage, database: Database, clock: DemoClock) -> None:
+async def play_inbox(stage: DemoStage, database: Database, clock: DemoClock) -> None:
     """A worker's voice note reaches the provider's inbox; the staff member, who reads English,
     answers with a voice note, and the worker hears it with a Vietnamese heading."""
-    from bot.sender import send_due
 
     transcript = stage.transcript
     assert transcript is not None
@@ -526,14 +548,14 @@ async def play_inbox(stage: Stage, database: Database, clock: DemoClock) -> None
     transcript.note("Outside any journey, Anh Khoa records a question about welding fumes")
     await khoa.send("voice", b"OggS-demo-voice: welding fumes in the back room", 9)
     await khoa.press("✅")
-    await send_due(stage.application.bot, database, now=clock())
+    await stage.send_outbox(database, now=clock())
     transcript.note("The outbox brings it to Mr. Tâm as a voice note:")
     transcript.bot(tam.account.messages()[-1], tam.account.buttons(tam.account.messages()[-1]))
     await tam.say("/inbox")
     await tam.press("#")
     await tam.press("↩️")
     await tam.send("voice", b"OggS-demo-voice: open the back door, we bring a fan on Monday", 12)
-    await send_due(stage.application.bot, database, now=clock())
+    await stage.send_outbox(database, now=clock())
     transcript.note("Anh Khoa hears the answer, headed in Vietnamese:")
     transcript.bot(khoa.account.messages()[-1], [])
     await tam.press("✔")
@@ -589,11 +611,10 @@ def demo_photo(caption: str, colour: str) -> bytes:
 
 
 async def play_reports(
-    stage: Stage, database: Database, settings: Settings, clock: DemoClock
+    stage: DemoStage, database: Database, settings: Settings, clock: DemoClock
 ) -> None:
     """An employer reports two improvements with before/after photos, a worker one in English;
     the staff member verifies one, marks one as good practice and asks a question."""
-    from bot.sender import send_due  # local: this scene's imports stay in one place
 
     transcript = stage.transcript
     assert transcript is not None
@@ -607,7 +628,7 @@ async def play_reports(
 
     async def outbox(label: str) -> None:
         before = {uid: len(user.messages()) for uid, user in stage.sandbox.users.items()}
-        sent = await send_due(stage.application.bot, database, now=clock())
+        sent = await stage.send_outbox(database, now=clock())
         if not sent.sent:
             return
         transcript.note(f"{label} — the outbox sends {sent.sent} message(s)")
@@ -706,7 +727,7 @@ async def play_reports(
 
 
 async def play_month(
-    stage: Stage, database: Database, settings: Settings, clock: DemoClock
+    stage: DemoStage, database: Database, settings: Settings, clock: DemoClock
 ) -> None:
     """A month of programme time: the scheduler's jobs and the outbox sender run every morning
     (as `oshbot run` does on its own); staff propose visits, employers confirm or suggest
@@ -855,7 +876,7 @@ async def play_month(
 
 
 async def play_surveys(
-    stage: Stage, database: Database, settings: Settings, clock: DemoClock
+    stage: DemoStage, database: Database, settings: Settings, clock: DemoClock
 ) -> None:
     """The employer of Xưởng mộc Hòa Phát and four workers answer the follow-up surveys; the
     three of Hòa Phát are released once the round closes (after the revisit, in `play_month`)."""
@@ -940,7 +961,7 @@ LINK_CODE = re.compile(r"\b([A-Z0-9]{5}-[A-Z0-9]{5})\b")
 
 
 async def play_zalo_joins(
-    stage: Stage, database: Database, settings: Settings, clock: DemoClock, zalo: ZaloStage
+    stage: DemoStage, database: Database, settings: Settings, clock: DemoClock, zalo: ZaloStage
 ) -> None:
     """Công ty May Thu Hà's floor manager and a seamstress join on Zalo by typing the short
     codes of new links (Zalo has no deep links); the seamstress answers the worker survey there
@@ -997,11 +1018,10 @@ async def play_zalo_joins(
 
 
 async def play_zalo_report(
-    stage: Stage, database: Database, clock: DemoClock, zalo: ZaloStage
+    stage: DemoStage, database: Database, clock: DemoClock, zalo: ZaloStage
 ) -> None:
     """Anh Quang reports an improvement on Zalo with two photos (sent as links, fetched and
     checked by the bot); Anh Dũng, on Telegram, receives the card and verifies it."""
-    from bot.sender import send_due  # local, as in play_reports
 
     transcript = stage.transcript
     assert transcript is not None
@@ -1028,7 +1048,7 @@ async def play_zalo_report(
 
     dung = stage.person(2001, "Anh Dũng (cán bộ)")
     before = len(dung.account.messages())
-    sent = await send_due(stage.application.bot, database, now=clock())
+    sent = await stage.send_outbox(database, now=clock())
     transcript.note(f"The outbox sends {sent.sent} message(s): the card reaches Anh Dũng")
     for message in dung.account.messages()[before:]:
         transcript.lines += [f"**→ {dung.name}**", ""]
@@ -1038,15 +1058,19 @@ async def play_zalo_report(
         if "tấm che dây curoa" in m.plain and dung.account.buttons(m)
     )  # fmt: skip
     await dung.press("✅", card)
+    seen = len(quang.messages())
+    await stage.send_outbox(database, now=clock())
+    transcript.note("The outbox brings the verdict to Anh Quang on Zalo:")
+    for message in quang.messages()[seen:]:
+        zalo.show(message)
 
 
 async def play_workshop(
-    stage: Stage, database: Database, settings: Settings, clock: DemoClock
+    stage: DemoStage, database: Database, settings: Settings, clock: DemoClock
 ) -> None:
     """An achievement workshop, from invitations to check-in and reactions (models/journeys/
     events.py, handlers/events.py). Messages the bot sends on its own go through the outbox, as
     the scheduler would send them."""
-    from bot.sender import send_due  # local: keeps this scene's edit in one place
     from models.events import events_job
     from models.tables import Event, Improvement, ReviewStatus, ShareConsent
 
@@ -1087,7 +1111,7 @@ async def play_workshop(
         seen = {user_id: len(p.account.messages()) for user_id, p in people.items()}
         with database.session() as session:
             events_job(session, clock(), config=settings)
-        await send_due(stage.application.bot, database, now=clock())
+        await stage.send_outbox(database, now=clock())
         for user_id, person in people.items():
             for message in person.account.messages()[seen[user_id] :]:
                 transcript.note(f"the outbox delivers to {person.name}")
