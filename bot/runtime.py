@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+import sqlalchemy as sa
 from telegram import Update
 from telegram.ext import ContextTypes
 
@@ -89,9 +90,12 @@ class People:
 
     def _find_each(self, user_ids: list[int]) -> dict[int, Found | Exception]:
         """All at once; if that fails, each on their own, so that one person whose look-up
-        fails fails only their own update."""
+        fails fails only their own update. Not when the database is out of reach: one attempt
+        a person, one after another, would each wait for its own timeout."""
         try:
             return dict(self._find_all(user_ids))
+        except (sa.exc.OperationalError, sa.exc.InterfaceError) as error:
+            return dict.fromkeys(user_ids, error)
         except Exception as error:
             if len(user_ids) == 1:
                 return {user_ids[0]: error}
