@@ -28,7 +28,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from models import content
+from models import content, outbox
 from models.outbox import PRIORITY_NOTICE, enqueue
 from models.programme import ProgrammeError, audit, managed_enterprise, revoke_live
 from models.tables import (
@@ -37,7 +37,6 @@ from models.tables import (
     Improvement,
     InboxThread,
     Outbox,
-    OutboxStatus,
     PlanItem,
     Provider,
     Role,
@@ -130,19 +129,10 @@ def withdraw_queued(session: Session, enterprise_id: int) -> int:
     up. Rows a sender has claimed already are in flight and go; any of them given back to the
     outbox (a 429, an error to retry, a sender that died) meets `withheld_rows` at its next
     claim. Returns how many were withdrawn."""
-    result = session.execute(
-        sa.update(Outbox)
-        .where(
-            col(Outbox.status) == OutboxStatus.PENDING,
-            col(Outbox.contact_id).in_(
-                select(Contact.id).where(Contact.enterprise_id == enterprise_id)
-            ),
-            withheld(),
-        )
-        .values(status=OutboxStatus.SKIPPED, last_error=WITHDRAWN)
-        .execution_options(synchronize_session=False)
+    people = select(Contact.id).where(Contact.enterprise_id == enterprise_id)
+    return outbox.withdraw(
+        session, col(Outbox.contact_id).in_(people), withheld(), reason=WITHDRAWN
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def withheld_rows(session: Session, row_ids: list[int]) -> set[int]:

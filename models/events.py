@@ -33,7 +33,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from bot.i18n import N_, Translate, shorten, translator
-from models import content, goodpractice
+from models import content, goodpractice, outbox
 from models.audience import Audience, members
 from models.enterprises import followed_up
 from models.outbox import (
@@ -50,7 +50,6 @@ from models.tables import (
     Event,
     EventGoodPractice,
     Outbox,
-    OutboxStatus,
     Provider,
     Role,
     Rsvp,
@@ -674,14 +673,7 @@ def _skip_pending(session: Session, event_id: int, *prefixes: str) -> None:
     """Queued messages that the change made wrong (an invitation or a reminder for the old
     time) are never sent."""
     for prefix in prefixes:
-        session.execute(
-            sa.update(Outbox)
-            .where(
-                col(Outbox.key).startswith(f"{prefix}:{event_id}:", autoescape=True),
-                col(Outbox.status) == OutboxStatus.PENDING,
-            )
-            .values(status=OutboxStatus.SKIPPED, last_error="event changed")
-        )
+        outbox.withdraw(session, outbox.about(prefix, event_id), reason="event changed")
 
 
 def cancel_event(

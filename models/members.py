@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from bot.i18n import Translate, shorten, translator
+from models import outbox
 from models.outbox import PRIORITY_NOTICE, REMOVED_EXEMPT_KINDS, Message, enqueue, reachable
 from models.programme import ProgrammeError, audit, may_manage, organisation_name
 from models.tables import (
@@ -30,7 +31,6 @@ from models.tables import (
     Enterprise,
     Invite,
     Outbox,
-    OutboxStatus,
     Role,
     Visit,
     VisitStatus,
@@ -162,11 +162,7 @@ def remove_member(
         role=str(person.role), enterprise=person.enterprise_id, provider=person.provider_id,
     )  # fmt: skip
     # Nothing queued for them goes out any more, except the word that their access ended.
-    session.execute(
-        sa.update(Outbox)
-        .where(col(Outbox.contact_id) == person.id, col(Outbox.status) == OutboxStatus.PENDING)
-        .values(status=OutboxStatus.SKIPPED, last_error="contact removed")
-    )
+    outbox.withdraw(session, col(Outbox.contact_id) == person.id, reason="contact removed")
     session.execute(
         sa.update(Consent)
         .where(col(Consent.contact_id) == person.id, col(Consent.withdrawn_at).is_(None))

@@ -363,6 +363,24 @@ def mark_sent_many(session: Session, sent: list[tuple[int, int | None, datetime]
         )
 
 
+def about(prefix: str, subject_id: int) -> sa.ColumnElement[bool]:
+    """Rows whose key is about one subject: `<prefix>:<subject>:…` (an event, a visit)."""
+    return col(Outbox.key).startswith(f"{prefix}:{subject_id}:", autoescape=True)
+
+
+def withdraw(session: Session, *where: Any, reason: str) -> int:
+    """Pending rows matching `where` never go: skipped for good, with `reason` as their last
+    error (a person removed, stopped or erased, an enterprise archived, an event or a visit
+    changed). Rows a sender has claimed are in flight already. Returns how many."""
+    result = session.execute(
+        sa.update(Outbox)
+        .where(col(Outbox.status) == OutboxStatus.PENDING, *where)
+        .values(status=OutboxStatus.SKIPPED, last_error=reason)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 def mark_failed(session: Session, row_id: int, *, reason: str, skipped: bool = False) -> None:
     session.execute(
         sa.update(Outbox)

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from bot.i18n import Translate, format_moment, translator
-from models import inbox, surveys
+from models import inbox, outbox, surveys
 from models.journeys.state import telegram_person, zalo_person
 from models.outbox import STOP_EXEMPT_KINDS, forget_mentions
 from models.programme import CONSENT_TEXT_VERSION, audit
@@ -38,7 +38,6 @@ from models.tables import (
     Invite,
     JourneyState,
     Outbox,
-    OutboxStatus,
     Provider,
     Role,
     Rsvp,
@@ -354,14 +353,11 @@ def stop(session: Session, contact: Contact, *, now: datetime) -> bool:
     contact.opted_out_at = now
     session.add(contact)
     # Queued tips, broadcasts and nudges go nowhere; visit arrangements still reach them.
-    session.execute(
-        sa.update(Outbox)
-        .where(
-            col(Outbox.contact_id) == contact.id,
-            col(Outbox.status) == OutboxStatus.PENDING,
-            col(Outbox.kind).not_in(STOP_EXEMPT_KINDS),
-        )
-        .values(status=OutboxStatus.SKIPPED, last_error="contact stopped messages")
+    outbox.withdraw(
+        session,
+        col(Outbox.contact_id) == contact.id,
+        col(Outbox.kind).not_in(STOP_EXEMPT_KINDS),
+        reason="contact stopped messages",
     )
     audit(session, "contact.stop", actor_id=contact.id, subject=contact)
     return True
@@ -529,11 +525,7 @@ def erase(
         .where(col(SurveyResponse.contact_id) == contact.id)
         .values(contact_id=None)
     )
-    session.execute(
-        sa.update(Outbox)
-        .where(col(Outbox.contact_id) == contact.id, col(Outbox.status) == OutboxStatus.PENDING)
-        .values(status=OutboxStatus.SKIPPED, last_error="contact erased")
-    )
+    outbox.withdraw(session, col(Outbox.contact_id) == contact.id, reason="contact erased")
     # Messages to others that name the person (a join notice, a visit suggestion, a report
     # card) still go, without the name.
     forget_mentions(session, contact.id, _name_removed)

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm
 from sqlmodel import Session, col, select
 
-from models import plans
+from models import outbox, plans
 from models.enterprises import followed_up, is_followed_up
 from models.outbox import reachable
 from models.plans import PlanCounts
@@ -31,7 +31,6 @@ from models.tables import (
     Improvement,
     ImprovementMessage,
     Outbox,
-    OutboxStatus,
     ReviewStatus,
     Role,
     Visit,
@@ -191,18 +190,8 @@ def withdraw_notices(session: Session, visit_ids: list[int], *, reason: str) -> 
     visit that moved and still to come (then the step has queued what holds now beside it)."""
     if not visit_ids:
         return 0
-    about = [
-        col(Outbox.key).startswith(f"{prefix}:{visit_id}:", autoescape=True)
-        for visit_id in visit_ids
-        for prefix in NOTICE_PREFIXES
-    ]
-    result = session.execute(
-        sa.update(Outbox)
-        .where(col(Outbox.status) == OutboxStatus.PENDING, sa.or_(*about))
-        .values(status=OutboxStatus.SKIPPED, last_error=reason)
-        .execution_options(synchronize_session=False)
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    about = [outbox.about(prefix, visit_id) for visit_id in visit_ids for prefix in NOTICE_PREFIXES]
+    return outbox.withdraw(session, sa.or_(*about), reason=reason)
 
 
 def closed_rows(session: Session, rows: list[Outbox]) -> dict[int, str]:
