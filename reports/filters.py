@@ -13,6 +13,7 @@ twice, are returned for the channel to say so.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from bot.i18n import LANGUAGES, translator
@@ -55,8 +56,10 @@ class Typed:
         )
 
 
+@functools.cache
 def _names() -> dict[str, tuple[str, str]]:
-    """Folded name -> (kind, code) of the periods, sectors and areas (provinces: find_province)."""
+    """Folded name -> (kind, code) of the periods, sectors and areas (provinces: find_province),
+    built once: the content files and the catalogues do not change while oshbot runs."""
     names: dict[str, tuple[str, str]] = {}
     for number, key in enumerate(RELATIVE_PERIODS, start=1):
         names[str(number)] = (PERIOD, key)
